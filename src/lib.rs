@@ -1,4 +1,32 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
+pub mod config;
+pub mod dedupe;
+pub mod envelope;
 pub mod event;
+pub mod headers;
+pub mod receive;
+pub mod secret;
+pub mod signature;
+
+pub use config::{Config, ConfigError, ConfigErrorCode};
+pub use envelope::{EnvelopeError, Limits};
+pub use event::{Action, Event, EventType, ResourceKind};
+pub use headers::Headers;
+pub use receive::{Receipt, ReceiptReason, SyncCore};
+pub use secret::{
+    format_secret, secret_len_requested, SecretEntry, SecretFormat, MIN_SECRET_BYTES,
+};
+pub use signature::{
+    sign_body, sign_body_json, verify_signature_json, Encoding, Notice, Replay, Scheme,
+    SignOptions, SignatureError, SignatureFormat, Signed, SignedContent, Verification, Verifier,
+};

@@ -1,0 +1,502 @@
+//! Defensive parsing of a delivery body into an [`Event`].
+//!
+//! Virtuous publishes no webhook schema, and three shapes are known: the live one
+//! (`{"event":"GiftCreate","gift":{..}}`), the documented illustrative one
+//! (`{"eventType","eventId","timestamp","organizationId","data"}`), and dotted names
+//! (`gift.created`) on one docs page. All normalise to the same [`Event`]. Unknown event types and
+//! unknown fields are kept, not rejected; numbers sent as strings are accepted. What is refused,
+//! with a typed error, is what cannot be read at all: an empty, oversized, non-UTF-8, malformed,
+//! too deeply nested or non-object body, or one without any event type.
+
+use crate::event::{Action, Event, EventType, ResourceKind};
+use core::fmt;
+use serde_json::{Map, Value};
+
+/// Default body size limit: 1 MiB (CRM+ deliveries embed one record; this is generous).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default nesting limit for JSON arrays and objects.
+pub const DEFAULT_MAX_DEPTH: usize = 64;
+/// The highest nesting limit that can be configured (serde_json's own recursion guard is 128).
+pub const MAX_DEPTH_LIMIT: usize = 120;
+
+/// Parsing limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bodies longer than this are not parsed.
+    pub max_body_bytes: usize,
+    /// Arrays and objects nested deeper than this are not parsed.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+/// Why a body could not be read as a delivery. Each has a stable [`code`](EnvelopeError::code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// The body is empty.
+    EmptyBody,
+    /// The body is larger than the configured limit.
+    BodyTooLarge {
+        /// Bytes received.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The body is not UTF-8.
+    InvalidUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// Arrays or objects are nested deeper than the limit.
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body is not JSON.
+    MalformedJson {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// The JSON is not an object.
+    NotAnObject,
+    /// No event type field (`event`, `eventType`, `type`) holds a string.
+    MissingEventType,
+}
+
+impl EnvelopeError {
+    /// Every code, for documentation and uniqueness tests.
+    pub const CODES: [&'static str; 7] = [
+        "empty-body",
+        "body-too-large",
+        "invalid-utf8",
+        "too-deep",
+        "malformed-json",
+        "not-an-object",
+        "missing-event-type",
+    ];
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::EmptyBody => "empty-body",
+            EnvelopeError::BodyTooLarge { .. } => "body-too-large",
+            EnvelopeError::InvalidUtf8 { .. } => "invalid-utf8",
+            EnvelopeError::TooDeep { .. } => "too-deep",
+            EnvelopeError::MalformedJson { .. } => "malformed-json",
+            EnvelopeError::NotAnObject => "not-an-object",
+            EnvelopeError::MissingEventType => "missing-event-type",
+        }
+    }
+}
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvelopeError::EmptyBody => write!(f, "the body is empty"),
+            EnvelopeError::BodyTooLarge { size, limit } => {
+                write!(f, "the body is {size} bytes, over the {limit}-byte limit")
+            }
+            EnvelopeError::InvalidUtf8 { offset } => {
+                write!(
+                    f,
+                    "the body is not UTF-8 (invalid byte sequence at offset {offset})"
+                )
+            }
+            EnvelopeError::TooDeep { limit } => {
+                write!(
+                    f,
+                    "the JSON nests arrays or objects deeper than {limit} levels"
+                )
+            }
+            EnvelopeError::MalformedJson { line, column } => {
+                write!(
+                    f,
+                    "the body is not valid JSON (line {line}, column {column})"
+                )
+            }
+            EnvelopeError::NotAnObject => write!(f, "the JSON body is not an object"),
+            EnvelopeError::MissingEventType => {
+                write!(
+                    f,
+                    "the body names no event type (`event`, `eventType` or `type`)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for EnvelopeError {}
+
+/// Parses a delivery body.
+pub fn parse(body: &[u8], limits: &Limits) -> Result<Event, EnvelopeError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(EnvelopeError::BodyTooLarge {
+            size: body.len(),
+            limit: limits.max_body_bytes,
+        });
+    }
+    let text = core::str::from_utf8(body).map_err(|e| EnvelopeError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(EnvelopeError::EmptyBody);
+    }
+    check_depth(text.as_bytes(), limits.max_depth.min(MAX_DEPTH_LIMIT))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| EnvelopeError::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+    })?;
+    let Value::Object(top) = value else {
+        return Err(EnvelopeError::NotAnObject);
+    };
+    from_object(top)
+}
+
+/// Scans nesting depth without building anything, so a hostile `[[[[...` costs one pass and no stack.
+fn check_depth(bytes: &[u8], limit: usize) -> Result<(), EnvelopeError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Err(EnvelopeError::TooDeep { limit });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Lower-case letters and digits only: `event_type`, `EventType` and `event-type` compare equal.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The value under the first key whose squashed form is one of `names`, in `names` order.
+fn lookup<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String, &'a Value)> {
+    names
+        .iter()
+        .find_map(|want| obj.iter().find(|(k, _)| squash(k) == *want))
+}
+
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_owned())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
+    // The event type: a string under one of these keys. (`event` may instead hold the resource
+    // of an Event-family delivery, so only a string counts.)
+    let raw_event_type = ["eventtype", "event", "type", "eventname", "topic"]
+        .iter()
+        .find_map(|want| {
+            top.iter()
+                .find(|(k, v)| squash(k) == *want && v.is_string())
+                .and_then(|(_, v)| v.as_str())
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or(EnvelopeError::MissingEventType)?;
+    let event_type = normalize_event_type(&raw_event_type);
+    let kind = event_type.map(EventType::resource_kind);
+
+    // For an unknown type, the family prefix (`GiftArchive` -> gift) still says where the record is.
+    let resource = find_resource(&top, kind.or_else(|| family_of(&raw_event_type))).cloned();
+    let event_id = lookup(
+        &top,
+        &["eventid", "webhookeventid", "deliveryid", "webhookid"],
+    )
+    .and_then(|(_, v)| scalar_string(v));
+    let timestamp = lookup(
+        &top,
+        &["timestamp", "eventtimestamp", "occurredat", "sentat"],
+    )
+    .and_then(|(_, v)| scalar_string(v));
+    let organization_id = lookup(&top, &["organizationid", "orgid", "organisationid"])
+        .and_then(|(_, v)| scalar_string(v));
+    let (resource_id, modified) = match resource.as_ref().and_then(Value::as_object) {
+        Some(r) => (
+            lookup(r, &["id"]).and_then(|(_, v)| scalar_string(v)),
+            lookup(r, &["modifieddatetimeutc", "modifieddatetime", "updatedat"])
+                .and_then(|(_, v)| scalar_string(v)),
+        ),
+        None => (None, None),
+    };
+    Ok(Event {
+        event_type,
+        raw_event_type,
+        resource_kind: kind,
+        event_id,
+        timestamp,
+        organization_id,
+        resource_id,
+        modified_date_time_utc: modified,
+        resource,
+    })
+}
+
+/// The embedded record: under the kind's own key (`gift`, `contactNote`), else a generic
+/// container (`data`, `payload`, `resource`), looking one level into the container for the kind's key.
+fn find_resource(top: &Map<String, Value>, kind: Option<ResourceKind>) -> Option<&Value> {
+    if let Some(kind) = kind {
+        if let Some(v) = object_under(top, &squash(kind.payload_key())) {
+            return Some(v);
+        }
+    }
+    for container in ["data", "payload", "resource", "object", "record"] {
+        if let Some(v) = object_under(top, container) {
+            if let (Some(kind), Some(inner)) = (kind, v.as_object()) {
+                if let Some(nested) = object_under(inner, &squash(kind.payload_key())) {
+                    return Some(nested);
+                }
+            }
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// The first object-valued entry whose squashed key is `want`.
+fn object_under<'a>(obj: &'a Map<String, Value>, want: &str) -> Option<&'a Value> {
+    obj.iter()
+        .find(|(k, v)| squash(k) == want && v.is_object())
+        .map(|(_, v)| v)
+}
+
+/// The record family a type name starts with, for types this version does not know.
+fn family_of(raw: &str) -> Option<ResourceKind> {
+    let s = squash(raw);
+    [
+        ResourceKind::FormSubmission,
+        ResourceKind::ContactNote,
+        ResourceKind::Contact,
+        ResourceKind::Project,
+        ResourceKind::Event,
+        ResourceKind::Gift,
+    ]
+    .into_iter()
+    .find(|k| s.starts_with(&squash(k.payload_key())))
+}
+
+/// Maps any spelling of a CRM+ event type to the canonical one: `GiftCreate`, `giftCreate`,
+/// `gift.created`, `gift_create`, `GIFT-CREATED`, `contact_note.updated`, `form.submitted`.
+/// `None` means a type this version does not know.
+pub fn normalize_event_type(raw: &str) -> Option<EventType> {
+    let s = squash(raw);
+    // Longest family names first so `contactnote...` is not read as `contact` + `note...`.
+    const FAMILIES: [(&str, ResourceKind); 8] = [
+        ("formsubmission", ResourceKind::FormSubmission),
+        ("contactnote", ResourceKind::ContactNote),
+        ("contact", ResourceKind::Contact),
+        ("project", ResourceKind::Project),
+        ("event", ResourceKind::Event),
+        ("gift", ResourceKind::Gift),
+        ("form", ResourceKind::FormSubmission),
+        ("note", ResourceKind::ContactNote),
+    ];
+    const ACTIONS: [(&str, Action); 10] = [
+        ("create", Action::Create),
+        ("created", Action::Create),
+        ("update", Action::Update),
+        ("updated", Action::Update),
+        ("delete", Action::Delete),
+        ("deleted", Action::Delete),
+        ("submission", Action::Submit),
+        ("submitted", Action::Submit),
+        ("submit", Action::Submit),
+        ("", Action::Submit),
+    ];
+    for (family, kind) in FAMILIES {
+        let Some(rest) = s.strip_prefix(family) else {
+            continue;
+        };
+        let Some(action) = ACTIONS.iter().find(|(a, _)| *a == rest).map(|(_, a)| *a) else {
+            continue;
+        };
+        let action = match (kind, action) {
+            // A form submission is one event whatever verb names it (`formSubmission`, `form.submitted`, `formSubmission.created`).
+            (ResourceKind::FormSubmission, Action::Create | Action::Submit) => Action::Submit,
+            (ResourceKind::FormSubmission, _) => continue,
+            (_, Action::Submit) => continue,
+            (_, a) => a,
+        };
+        if let Some(t) = EventType::from_parts(kind, action) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Event, EnvelopeError> {
+        parse(s.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn all_spellings_normalise() {
+        for t in EventType::ALL {
+            let pascal = t.live_name();
+            let camel = t.toggle();
+            let kebab = t.as_str();
+            assert_eq!(normalize_event_type(pascal), Some(t), "{pascal}");
+            assert_eq!(normalize_event_type(camel), Some(t), "{camel}");
+            assert_eq!(normalize_event_type(kebab), Some(t), "{kebab}");
+            assert_eq!(
+                normalize_event_type(&kebab.to_uppercase().replace('-', "_")),
+                Some(t)
+            );
+        }
+        assert_eq!(
+            normalize_event_type("gift.created"),
+            Some(EventType::GiftCreate)
+        );
+        assert_eq!(
+            normalize_event_type("contact_note.updated"),
+            Some(EventType::ContactNoteUpdate)
+        );
+        assert_eq!(
+            normalize_event_type("form.submitted"),
+            Some(EventType::FormSubmission)
+        );
+        assert_eq!(
+            normalize_event_type("event.deleted"),
+            Some(EventType::EventDelete)
+        );
+        assert_eq!(normalize_event_type("giftArchive"), None);
+        assert_eq!(normalize_event_type("formDelete"), None);
+        assert_eq!(normalize_event_type("contactSubmitted"), None);
+        assert_eq!(normalize_event_type(""), None);
+    }
+
+    #[test]
+    fn live_shape() {
+        let e = p(r#"{"event":"GiftCreate","gift":{"id":78421,"amount":500.0,"modifiedDateTimeUtc":"2024-12-16T06:02:11Z","x":1}}"#).unwrap();
+        assert_eq!(e.event_type, Some(EventType::GiftCreate));
+        assert_eq!(e.resource_kind, Some(ResourceKind::Gift));
+        assert_eq!(e.resource_id.as_deref(), Some("78421"));
+        assert_eq!(
+            e.modified_date_time_utc.as_deref(),
+            Some("2024-12-16T06:02:11Z")
+        );
+        assert_eq!(e.resource.unwrap()["x"], 1);
+        assert_eq!(e.event_id, None);
+    }
+
+    #[test]
+    fn documented_shape_with_string_numbers() {
+        let e = p(r#"{"eventType":"contact.updated","eventId":"evt-1","timestamp":"2024-01-01T00:00:00Z","organizationId":42,"data":{"id":"4821"}}"#).unwrap();
+        assert_eq!(e.event_type, Some(EventType::ContactUpdate));
+        assert_eq!(e.event_id.as_deref(), Some("evt-1"));
+        assert_eq!(e.organization_id.as_deref(), Some("42"));
+        assert_eq!(e.resource_id.as_deref(), Some("4821"));
+    }
+
+    #[test]
+    fn event_family_resource_under_event_key() {
+        let e = p(r#"{"type":"EventUpdate","event":{"id":9}}"#).unwrap();
+        assert_eq!(e.event_type, Some(EventType::EventUpdate));
+        assert_eq!(e.resource_id.as_deref(), Some("9"));
+    }
+
+    #[test]
+    fn nested_data_container() {
+        let e = p(r#"{"eventType":"GiftUpdate","data":{"gift":{"id":5}}}"#).unwrap();
+        assert_eq!(e.resource_id.as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn unknown_type_is_tolerated() {
+        let e = p(r#"{"event":"GiftArchive","gift":{"id":1}}"#).unwrap();
+        assert_eq!(e.event_type, None);
+        assert_eq!(e.raw_event_type, "GiftArchive");
+        assert_eq!(e.resource_kind, None);
+        assert_eq!(e.resource_id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn typed_errors() {
+        assert_eq!(p("").unwrap_err().code(), "empty-body");
+        assert_eq!(p("  \n").unwrap_err().code(), "empty-body");
+        assert_eq!(
+            parse(b"{\"a\":\"\xff\"}", &Limits::default())
+                .unwrap_err()
+                .code(),
+            "invalid-utf8"
+        );
+        assert_eq!(p("{").unwrap_err().code(), "malformed-json");
+        assert_eq!(p("[1]").unwrap_err().code(), "not-an-object");
+        assert_eq!(
+            p(r#"{"gift":{}}"#).unwrap_err().code(),
+            "missing-event-type"
+        );
+        assert_eq!(
+            p(r#"{"event":5}"#).unwrap_err().code(),
+            "missing-event-type"
+        );
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert_eq!(p(&deep).unwrap_err(), EnvelopeError::TooDeep { limit: 64 });
+        let deep_ok = format!(
+            r#"{{"event":"GiftCreate","x":{}{}}}"#,
+            "[".repeat(63),
+            "]".repeat(63)
+        );
+        assert!(p(&deep_ok).is_ok());
+        let small = Limits {
+            max_body_bytes: 4,
+            max_depth: 8,
+        };
+        assert_eq!(
+            parse(b"{\"a\":1}", &small).unwrap_err().code(),
+            "body-too-large"
+        );
+        // Brackets inside strings do not count towards depth.
+        let s = format!(r#"{{"event":"GiftCreate","n":"{}"}}"#, "[".repeat(500));
+        assert!(p(&s).is_ok());
+    }
+
+    #[test]
+    fn codes_unique() {
+        let set: std::collections::HashSet<_> = EnvelopeError::CODES.iter().collect();
+        assert_eq!(set.len(), EnvelopeError::CODES.len());
+    }
+}

@@ -1,0 +1,255 @@
+//! The receipt: from raw bytes and headers to one answer a webhook endpoint can act on.
+//!
+//! Virtuous retries every non-2xx answer, a deliberate 401 included, so the status is chosen for
+//! what a retry would achieve:
+//!
+//! | situation | status | reason | why |
+//! |---|---|---|---|
+//! | not authentic (missing, malformed, wrong signature) | 401 | the signature code | a forged request must not be acknowledged; a genuine one signed with a secret we lack should be retried until the secret is configured |
+//! | authentic but outside the replay window | 401 | `timestamp-too-old` / `-too-new` | freshness is part of authenticity where the scheme signs a timestamp |
+//! | authentic, parsed, handled type | 200 | `accepted` | process it (after claiming the dedupe key) |
+//! | authentic, type not subscribed | 200 | `unsubscribed-event` | dropped on purpose: acknowledge so it is not retried |
+//! | authentic, type unknown to this version | 200 | `unknown-event-type` | tolerated: acknowledge and keep the event for logs |
+//! | authentic but unreadable (empty, too large, not UTF-8, malformed, too deep, no type) | 202 | `dead-letter` | a retry sends the same bytes and fails the same way, so retrying only delays; acknowledge and keep the raw body for inspection (`deadLetter: true`) so nothing is lost |
+
+use crate::config::{Config, ConfigError};
+use crate::dedupe;
+use crate::envelope::{self, Limits};
+use crate::event::{Event, EventType};
+use crate::headers::Headers;
+use crate::signature::{Notice, Presented, Replay, Verifier};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why the receipt says what it says; the code is stable on every surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ReceiptReason {
+    /// Authentic and parsed: process it.
+    Accepted,
+    /// Authentic, but the host does not subscribe to this event type.
+    UnsubscribedEvent,
+    /// Authentic, but an event type this version does not know.
+    UnknownEventType,
+    /// Authentic, but the body cannot be read: store it for inspection.
+    DeadLetter,
+    /// See [`crate::signature::SignatureError::MissingSignature`].
+    MissingSignature,
+    /// See [`crate::signature::SignatureError::MalformedSignature`].
+    MalformedSignature,
+    /// See [`crate::signature::SignatureError::SignatureMismatch`].
+    SignatureMismatch,
+    /// See [`crate::signature::SignatureError::MissingTimestamp`].
+    MissingTimestamp,
+    /// See [`crate::signature::SignatureError::MalformedTimestamp`].
+    MalformedTimestamp,
+    /// See [`crate::signature::SignatureError::TimestampTooOld`].
+    TimestampTooOld,
+    /// See [`crate::signature::SignatureError::TimestampTooNew`].
+    TimestampTooNew,
+    /// See [`crate::signature::SignatureError::MissingId`].
+    MissingId,
+    /// See [`crate::signature::SignatureError::NoSecrets`].
+    NoSecrets,
+}
+
+impl ReceiptReason {
+    /// Every reason.
+    pub const ALL: [ReceiptReason; 13] = [
+        ReceiptReason::Accepted,
+        ReceiptReason::UnsubscribedEvent,
+        ReceiptReason::UnknownEventType,
+        ReceiptReason::DeadLetter,
+        ReceiptReason::MissingSignature,
+        ReceiptReason::MalformedSignature,
+        ReceiptReason::SignatureMismatch,
+        ReceiptReason::MissingTimestamp,
+        ReceiptReason::MalformedTimestamp,
+        ReceiptReason::TimestampTooOld,
+        ReceiptReason::TimestampTooNew,
+        ReceiptReason::MissingId,
+        ReceiptReason::NoSecrets,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReceiptReason::Accepted => "accepted",
+            ReceiptReason::UnsubscribedEvent => "unsubscribed-event",
+            ReceiptReason::UnknownEventType => "unknown-event-type",
+            ReceiptReason::DeadLetter => "dead-letter",
+            ReceiptReason::MissingSignature => "missing-signature",
+            ReceiptReason::MalformedSignature => "malformed-signature",
+            ReceiptReason::SignatureMismatch => "signature-mismatch",
+            ReceiptReason::MissingTimestamp => "missing-timestamp",
+            ReceiptReason::MalformedTimestamp => "malformed-timestamp",
+            ReceiptReason::TimestampTooOld => "timestamp-too-old",
+            ReceiptReason::TimestampTooNew => "timestamp-too-new",
+            ReceiptReason::MissingId => "missing-id",
+            ReceiptReason::NoSecrets => "no-secrets",
+        }
+    }
+
+    fn from_signature(e: crate::signature::SignatureError) -> ReceiptReason {
+        use crate::signature::SignatureError as S;
+        match e {
+            S::NoSecrets => ReceiptReason::NoSecrets,
+            S::MissingSignature => ReceiptReason::MissingSignature,
+            S::MalformedSignature => ReceiptReason::MalformedSignature,
+            S::SignatureMismatch => ReceiptReason::SignatureMismatch,
+            S::MissingTimestamp => ReceiptReason::MissingTimestamp,
+            S::MalformedTimestamp => ReceiptReason::MalformedTimestamp,
+            S::TimestampTooOld => ReceiptReason::TimestampTooOld,
+            S::TimestampTooNew => ReceiptReason::TimestampTooNew,
+            S::MissingId => ReceiptReason::MissingId,
+        }
+    }
+}
+
+/// The answer to one delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    /// The HTTP status to answer with.
+    pub status: u16,
+    /// Why (stable code, see [`ReceiptReason`]).
+    pub reason: ReceiptReason,
+    /// Whether the signature (and, where signed, the timestamp) checked out.
+    pub authentic: bool,
+    /// Authentic but unreadable: the host must keep the raw body for inspection.
+    pub dead_letter: bool,
+    /// The parsed event (also for unsubscribed and unknown types).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+    /// Claim this before processing; drop the delivery if already claimed. Present for every authentic delivery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedupe_key: Option<String>,
+    /// Which configured secret matched (position in the list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_index: Option<u32>,
+    /// That secret's id, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    /// Whether freshness could be checked (`unavailable` for Virtuous, which signs no timestamp).
+    pub replay: Replay,
+    /// Remarks on an accepted delivery.
+    pub warnings: Vec<Notice>,
+    /// On authentication failure: what the failure looks like.
+    pub diagnostics: Vec<Notice>,
+    /// The failure, for 401s and dead letters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Notice>,
+}
+
+/// A configured receiver: secrets prepared once, then `receive` per delivery.
+#[derive(Debug, Clone)]
+pub struct SyncCore {
+    verifier: Verifier,
+    platform_name: String,
+    limits: Limits,
+    subscribed: Option<Vec<EventType>>,
+}
+
+impl SyncCore {
+    /// Validates the configuration and prepares the keyed HMAC state of every secret.
+    pub fn new(config: Config) -> Result<SyncCore, ConfigError> {
+        config.validate()?;
+        let verifier = Verifier::new(
+            config.scheme,
+            &config.secrets,
+            config.allow_weak_secrets,
+            config.diagnostics,
+        )?;
+        Ok(SyncCore {
+            verifier,
+            platform_name: config.platform_name.trim().to_owned(),
+            limits: config.limits,
+            subscribed: config.subscribed_events,
+        })
+    }
+
+    /// [`SyncCore::new`] from the JSON-shaped configuration every surface uses.
+    pub fn from_json(config: &Value) -> Result<SyncCore, ConfigError> {
+        SyncCore::new(Config::from_json(config)?)
+    }
+
+    /// Our platform name (trimmed).
+    pub fn platform_name(&self) -> &str {
+        &self.platform_name
+    }
+
+    /// The verifier, for callers that verify without receiving.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Decides what to answer to one delivery. `now_ms` is the host's clock (ms since the epoch).
+    pub fn receive(&self, body: &[u8], headers: &Headers, now_ms: i64) -> Receipt {
+        let presented = Presented::from_headers(headers, self.verifier.scheme());
+        let v = self.verifier.verify(body, &presented, Some(now_ms));
+        if !v.ok {
+            let reason = v
+                .error
+                .map(ReceiptReason::from_signature)
+                .unwrap_or(ReceiptReason::SignatureMismatch);
+            return Receipt {
+                status: 401,
+                reason,
+                authentic: false,
+                dead_letter: false,
+                event: None,
+                dedupe_key: None,
+                secret_index: None,
+                secret_id: None,
+                replay: v.replay,
+                warnings: Vec::new(),
+                diagnostics: v.diagnostics,
+                error: Some(Notice::new(
+                    reason.code(),
+                    v.message.unwrap_or_else(|| reason.code().to_owned()),
+                )),
+            };
+        }
+
+        let mut receipt = Receipt {
+            status: 200,
+            reason: ReceiptReason::Accepted,
+            authentic: true,
+            dead_letter: false,
+            event: None,
+            dedupe_key: None,
+            secret_index: v.secret_index,
+            secret_id: v.secret_id,
+            replay: v.replay,
+            warnings: v.warnings,
+            diagnostics: Vec::new(),
+            error: None,
+        };
+        match envelope::parse(body, &self.limits) {
+            Err(e) => {
+                receipt.status = 202;
+                receipt.reason = ReceiptReason::DeadLetter;
+                receipt.dead_letter = true;
+                receipt.dedupe_key = Some(dedupe::dedupe_key(None, v.delivery_id.as_deref(), body));
+                receipt.error = Some(Notice::new(e.code(), e.to_string()));
+            }
+            Ok(event) => {
+                receipt.dedupe_key = Some(dedupe::dedupe_key(
+                    Some(&event),
+                    v.delivery_id.as_deref(),
+                    body,
+                ));
+                receipt.reason = match event.event_type {
+                    None => ReceiptReason::UnknownEventType,
+                    Some(t) if self.subscribed.as_ref().is_some_and(|s| !s.contains(&t)) => {
+                        ReceiptReason::UnsubscribedEvent
+                    }
+                    Some(_) => ReceiptReason::Accepted,
+                };
+                receipt.event = Some(event);
+            }
+        }
+        receipt
+    }
+}
