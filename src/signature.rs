@@ -840,11 +840,6 @@ impl Verifier {
                 "body-not-raw",
                 "the body is the text \"[object Object]\": a parsed object was passed instead of the raw request bytes",
             ));
-        } else if looks_reserialized(body) {
-            out.push(Notice::new(
-                "body-may-be-reserialized",
-                "the body is JSON exactly as a serializer writes it: if a framework parsed and re-stringified it (e.g. express.json()), pass the raw request bytes instead",
-            ));
         }
 
         for (i, s) in self.secrets.iter().enumerate() {
@@ -883,6 +878,13 @@ impl Verifier {
                     ));
                 }
             }
+        }
+        // The weakest hint, only when nothing more specific explains the failure.
+        if out.is_empty() && looks_reserialized(body) {
+            out.push(Notice::new(
+                "body-may-be-reserialized",
+                "the body is compact JSON, as a serializer writes it: if a framework parsed and re-stringified it (e.g. express.json()), pass the raw request bytes instead",
+            ));
         }
         out
     }
@@ -1101,14 +1103,29 @@ fn decode_base64_body(body: &[u8]) -> Option<Vec<u8>> {
     decode_b64(text)
 }
 
+/// Compact JSON (no whitespace between tokens) is what `JSON.stringify` writes after a framework
+/// parsed the body; only a hint, since some senders write compact JSON too.
 fn looks_reserialized(body: &[u8]) -> bool {
-    if body.len() > 1024 * 1024 {
+    if body.len() > 1024 * 1024 || body.first() != Some(&b'{') {
         return false;
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v @ Value::Object(_)) => serde_json::to_vec(&v).is_ok_and(|re| re == body),
-        _ => false,
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b.is_ascii_whitespace() {
+            return false;
+        }
     }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// Remarks on a header that looks like another scheme's format.
@@ -1271,7 +1288,11 @@ pub fn sign_body(
         _ => base64::engine::general_purpose::STANDARD.encode(tag),
     };
     let signature = match scheme.format {
-        SignatureFormat::Single => format!("{}{encoded}", scheme.prefix.as_deref().unwrap_or("")),
+        // An optional prefix is accepted on input but not written: only a required one is.
+        SignatureFormat::Single if scheme.prefix_required => {
+            format!("{}{encoded}", scheme.prefix.as_deref().unwrap_or(""))
+        }
+        SignatureFormat::Single => encoded,
         SignatureFormat::VersionedList => format!("{},{encoded}", scheme.version),
     };
     let mut headers = BTreeMap::new();
