@@ -1,0 +1,219 @@
+//! JS value -> Rust conversions and Rust -> JS results. No decisions are taken here.
+
+use js_sys::{Array, ArrayBuffer, Object, SharedArrayBuffer, Uint8Array};
+use serde::Serialize;
+use virtuous_sync::headers::Headers;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{invalid_argument, VirtuousSyncError};
+
+/// The bytes of a body: `Uint8Array` (so `Buffer`), any other `ArrayBufferView`, `ArrayBuffer` are copied as they
+/// are, with no re-encoding; a string is encoded as UTF-8.
+pub(crate) fn body_bytes(value: &JsValue, field: &str) -> Result<Vec<u8>, JsValue> {
+    if let Some(u8s) = value.dyn_ref::<Uint8Array>() {
+        return Ok(u8s.to_vec());
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(s.into_bytes());
+    }
+    // `ArrayBuffer.isView` is realm-independent: views made in another realm (vm contexts) still pass.
+    if ArrayBuffer::is_view(value) {
+        let view: &Object = value.unchecked_ref();
+        let buffer = get(view, "buffer");
+        let offset = get(view, "byteOffset").as_f64();
+        let len = get(view, "byteLength").as_f64();
+        if let (Some(offset), Some(len)) = (offset, len) {
+            if buffer.is_instance_of::<ArrayBuffer>()
+                || buffer.is_instance_of::<SharedArrayBuffer>()
+            {
+                return Ok(Uint8Array::new_with_byte_offset_and_length(
+                    &buffer,
+                    offset as u32,
+                    len as u32,
+                )
+                .to_vec());
+            }
+        }
+    }
+    if value.is_instance_of::<ArrayBuffer>() || value.is_instance_of::<SharedArrayBuffer>() {
+        return Ok(Uint8Array::new(value).to_vec());
+    }
+    Err(invalid_argument(
+        field,
+        &format!(
+            "{field} must be a Uint8Array, Buffer, ArrayBuffer or string, got {}",
+            type_name(value)
+        ),
+    ))
+}
+
+/// Headers from a plain object (`string | string[] | undefined` values, as Node's `IncomingHttpHeaders`), a Fetch
+/// `Headers`, a `Map`, or any iterable of `[name, value]` pairs. Order and repeats are kept.
+pub(crate) fn headers(value: &JsValue, field: &str) -> Result<Headers, JsValue> {
+    let mut out = Headers::new();
+    if value.is_undefined() || value.is_null() || value.is_string() || !value.is_object() {
+        return Err(invalid_argument(
+            field,
+            &format!(
+                "{field} must be a plain object, a Fetch Headers or an iterable of [name, value] pairs, got {}",
+                type_name(value)
+            ),
+        ));
+    }
+    let iter = js_sys::try_iter(value)
+        .map_err(|_| invalid_argument(field, &format!("{field} could not be iterated")))?;
+    if let Some(iter) = iter {
+        for item in iter {
+            let item = item
+                .map_err(|_| invalid_argument(field, &format!("{field} could not be iterated")))?;
+            let pair = item.dyn_ref::<Array>().ok_or_else(|| {
+                invalid_argument(
+                    field,
+                    &format!("every entry of {field} must be a [name, value] pair"),
+                )
+            })?;
+            let name = pair.get(0).as_string().ok_or_else(|| {
+                invalid_argument(
+                    field,
+                    &format!("every header name in {field} must be a string"),
+                )
+            })?;
+            append_value(&mut out, &name, &pair.get(1), field)?;
+        }
+        return Ok(out);
+    }
+    let object: &Object = value.unchecked_ref();
+    for entry in Object::entries(object).iter() {
+        let pair: Array = entry.unchecked_into();
+        let name = pair.get(0).as_string().unwrap_or_default();
+        append_value(&mut out, &name, &pair.get(1), field)?;
+    }
+    Ok(out)
+}
+
+fn append_value(
+    out: &mut Headers,
+    name: &str,
+    value: &JsValue,
+    field: &str,
+) -> Result<(), JsValue> {
+    if value.is_undefined() {
+        return Ok(());
+    }
+    if let Some(v) = value.as_string() {
+        out.append(name, &v);
+        return Ok(());
+    }
+    if let Some(values) = value.dyn_ref::<Array>() {
+        for v in values.iter() {
+            let v = v.as_string().ok_or_else(|| bad_header_value(name, field))?;
+            out.append(name, &v);
+        }
+        return Ok(());
+    }
+    Err(bad_header_value(name, field))
+}
+
+fn bad_header_value(name: &str, field: &str) -> JsValue {
+    invalid_argument(
+        field,
+        &format!("the value of header {name:?} in {field} must be a string, an array of strings or undefined"),
+    )
+}
+
+/// Any JSON-shaped argument (config, secrets, options), converted as it is; the core validates it.
+pub(crate) fn json_arg(value: &JsValue, field: &str) -> Result<serde_json::Value, JsValue> {
+    serde_wasm_bindgen::from_value::<serde_json::Value>(value.clone()).map_err(|e| {
+        invalid_argument(
+            field,
+            &format!("{field} is not a plain JSON-like value: {e}"),
+        )
+    })
+}
+
+/// An optional JSON-shaped argument: `undefined` and `null` become `Null` (the core's defaults).
+pub(crate) fn optional_json_arg(
+    value: &JsValue,
+    field: &str,
+) -> Result<serde_json::Value, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(serde_json::Value::Null);
+    }
+    json_arg(value, field)
+}
+
+/// Verify options with `nowMs` filled in from `Date.now()` when the caller gave none (the core has no clock).
+pub(crate) fn options_with_now(value: &JsValue, field: &str) -> Result<serde_json::Value, JsValue> {
+    let mut options = optional_json_arg(value, field)?;
+    if options.is_null() {
+        options = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let Some(map) = options.as_object_mut() {
+        if map.get("nowMs").is_none_or(serde_json::Value::is_null) {
+            map.insert("nowMs".to_owned(), serde_json::Value::from(date_now()));
+        }
+    }
+    Ok(options)
+}
+
+/// A required string argument.
+pub(crate) fn string_arg(value: &JsValue, field: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| {
+        invalid_argument(
+            field,
+            &format!("{field} must be a string, got {}", type_name(value)),
+        )
+    })
+}
+
+/// `nowMs`: milliseconds since the Unix epoch; `undefined`/`null` mean `Date.now()`.
+pub(crate) fn now_ms(value: &JsValue, field: &str) -> Result<i64, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(date_now());
+    }
+    match value.as_f64() {
+        Some(ms) if ms.is_finite() && ms.abs() <= 9_007_199_254_740_991.0 => Ok(ms.trunc() as i64),
+        _ => Err(invalid_argument(
+            field,
+            &format!(
+                "{field} must be a finite number of milliseconds since the Unix epoch, got {}",
+                type_name(value)
+            ),
+        )),
+    }
+}
+
+fn date_now() -> i64 {
+    js_sys::Date::now().trunc() as i64
+}
+
+/// A core result as a plain JS object: maps become objects, `None` becomes an absent property (never `null`).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| {
+        VirtuousSyncError::new(
+            "internal",
+            "",
+            &format!("could not convert the result to JS: {e}"),
+        )
+        .into_js()
+    })
+}
+
+fn get(object: &Object, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A short description of a JS value's type for error messages; never the value itself (it may be a secret).
+fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        return "null".to_owned();
+    }
+    if Array::is_array(value) {
+        return "an array".to_owned();
+    }
+    value
+        .js_typeof()
+        .as_string()
+        .unwrap_or_else(|| "an unknown value".to_owned())
+}

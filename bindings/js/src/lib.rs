@@ -1,0 +1,96 @@
+//! wasm-bindgen adapter of [`virtuous_sync`] for the npm package `virtuous-sync` (see `pkg/`).
+//!
+//! Conversion only: JS values become bytes, [`Headers`] or `serde_json::Value`, the core decides, and its
+//! results go back to JS as plain objects (optional fields absent, never `null`). Every conversion failure is
+//! thrown as a `VirtuousSyncError` with code `invalid-argument`; nothing here panics.
+
+mod convert;
+mod error;
+
+use virtuous_sync::receive::SyncCore as Core;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, to_js};
+use crate::error::{config_error, VirtuousSyncError};
+
+/// A configured receiver: `new SyncCore(config)` validates the config once (secrets, scheme, limits) and then
+/// answers `receive(body, headers, nowMs?)` with a receipt for every delivery.
+#[wasm_bindgen(js_name = SyncCore)]
+pub struct JsSyncCore {
+    inner: Core,
+}
+
+#[wasm_bindgen(js_class = SyncCore)]
+impl JsSyncCore {
+    /// Validates `config` and prepares the keyed HMAC state of every secret. Throws `VirtuousSyncError`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<JsSyncCore, JsValue> {
+        let config = json_arg(&config, "config")?;
+        let inner = Core::from_json(&config).map_err(|e| config_error(&e))?;
+        Ok(JsSyncCore { inner })
+    }
+
+    /// Decides what to answer to one delivery, from its raw body and headers. `nowMs` defaults to `Date.now()`.
+    pub fn receive(
+        &self,
+        body: JsValue,
+        headers_like: JsValue,
+        now: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let bytes = body_bytes(&body, "body")?;
+        let hdrs = headers(&headers_like, "headers")?;
+        let now = now_ms(&now, "nowMs")?;
+        let receipt = self.inner.receive(&bytes, &hdrs, now);
+        to_js(&receipt)
+    }
+}
+
+/// Verifies one signature header value over the raw body with a list of secrets (rotation).
+#[wasm_bindgen(js_name = verifySignature)]
+pub fn verify_signature(
+    body: JsValue,
+    header_value: JsValue,
+    secrets: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let bytes = body_bytes(&body, "body")?;
+    let header_value = string_arg(&header_value, "headerValue")?;
+    let secrets = json_arg(&secrets, "secrets")?;
+    let options = options_with_now(&options, "options")?;
+    let verification =
+        virtuous_sync::signature::verify_signature_json(&bytes, &header_value, &secrets, &options)
+            .map_err(|e| config_error(&e))?;
+    to_js(&verification)
+}
+
+/// Signs a body with one secret under a scheme: returns the signature and the headers to send.
+#[wasm_bindgen(js_name = signBody)]
+pub fn sign_body(body: JsValue, secret: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let bytes = body_bytes(&body, "body")?;
+    let secret = json_arg(&secret, "secret")?;
+    let options = convert::optional_json_arg(&options, "options")?;
+    let signed = virtuous_sync::signature::sign_body_json(&bytes, &secret, &options)
+        .map_err(|e| config_error(&e))?;
+    to_js(&signed)
+}
+
+/// Generates a new webhook secret from the host's secure random source (`crypto.getRandomValues`).
+#[wasm_bindgen(js_name = generateSecret)]
+pub fn generate_secret(options: JsValue) -> Result<String, JsValue> {
+    let options = convert::optional_json_arg(&options, "options")?;
+    let len =
+        virtuous_sync::secret::secret_len_requested(&options).map_err(|e| config_error(&e))?;
+    let mut random = vec![0u8; len];
+    getrandom::getrandom(&mut random).map_err(|e| {
+        VirtuousSyncError::new(
+            "random-unavailable",
+            "",
+            &format!("the host gave no secure random bytes: {e}"),
+        )
+        .into_js()
+    })?;
+    let secret =
+        virtuous_sync::secret::format_secret(&random, &options).map_err(|e| config_error(&e));
+    random.fill(0);
+    secret
+}
