@@ -1,0 +1,9 @@
+// Edge entry (Cloudflare Workers / workerd, and runtimes that resolve "edge-light"): workers forbid compiling
+// wasm from bytes at run time, so the module is imported statically (the bundler/runtime hands over a compiled
+// WebAssembly.Module) and instantiated synchronously.
+import { initSync } from "./dist/web/virtuous_sync_js.js";
+import wasmModule from "./dist/web/virtuous_sync_js_bg.wasm";
+
+initSync({ module: wasmModule });
+
+export { SyncCore, verifySignature, signBody, generateSecret } from "./dist/web/virtuous_sync_js.js";

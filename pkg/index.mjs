@@ -1,0 +1,5 @@
+// ESM entry for Node: re-exports the CommonJS glue (synchronous wasm init at load), so `import` and `require`
+// share one module instance.
+import glue from "./dist/node/virtuous_sync_js.js";
+
+export const { SyncCore, verifySignature, signBody, generateSecret } = glue;

@@ -1,0 +1,120 @@
+// Every shared vector inside workerd (miniflare 4, in-process, loopback only) against the package's
+// "workerd" export, which initialises the wasm from a statically imported WebAssembly.Module.
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Miniflare } from "miniflare";
+import { checkOutcome } from "../js/support/match.mjs";
+import { APP } from "../js/support/package.mjs";
+import { ROOT, loadVectorFiles } from "../js/support/vectors.mjs";
+
+const installed = join(APP, "node_modules", "virtuous-sync");
+const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+const workerdEntry = manifest.exports["."].workerd;
+const workerDir = join(APP, "edge-worker");
+mkdirSync(workerDir, { recursive: true });
+const entryRel = relative(workerDir, join(installed, workerdEntry)).split("\\").join("/");
+writeFileSync(
+  join(workerDir, "worker.mjs"),
+  readFileSync(join(ROOT, "tests", "edge", "worker.template.mjs"), "utf8").replaceAll("__PACKAGE_ENTRY__", entryRel.startsWith(".") ? entryRel : `./${entryRel}`),
+);
+copyFileSync(join(ROOT, "tests", "js", "support", "ops.mjs"), join(workerDir, "ops.mjs"));
+
+// Header sets that survive a real HTTP hop unchanged go as real request headers; the others (repeated names,
+// which Fetch joins with ", "; surrounding whitespace, which Fetch trims; non-printable or non-ASCII bytes; names
+// the HTTP layer owns) go as pairs inside a JSON request, handed to receive() as an iterable of pairs.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "expect"]);
+function httpSafe(c) {
+  if (c.op !== "receive") return false;
+  const pairs = c.headers ?? [];
+  const names = pairs.map(([n]) => n.toLowerCase());
+  if (new Set(names).size !== names.length) return false;
+  let total = 0;
+  for (const [name, value] of pairs) {
+    if (!TOKEN.test(name) || OWNED.has(name.toLowerCase()) || name.toLowerCase().startsWith("cf-")) return false;
+    if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value) && value !== "") return false;
+    total += name.length + value.length;
+  }
+  return total < 16_000 && encodeURIComponent(JSON.stringify(c)).length < 16_000;
+}
+function bodyBytes(c) {
+  // Decoded in Node only for the HTTP transport; the JSON transport decodes inside the worker.
+  const spec = c.body ?? { utf8: "" };
+  if ("utf8" in spec) return Buffer.from(spec.utf8, "utf8");
+  if ("base64" in spec) return Buffer.from(spec.base64, "base64");
+  if ("hex" in spec) return Buffer.from(spec.hex, "hex");
+  const unit = bodyBytes({ body: { ...spec.repeat, count: undefined } });
+  return Buffer.concat(Array(spec.repeat.count).fill(unit));
+}
+
+let mf;
+let base;
+const transports = { http: 0, json: 0 };
+
+before(async () => {
+  mf = new Miniflare({
+    modules: true,
+    modulesRoot: APP,
+    scriptPath: join(workerDir, "worker.mjs"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  });
+  base = await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  console.log(`edge transports: ${transports.http} cases over real HTTP headers, ${transports.json} as JSON`);
+});
+
+async function runInWorker(c) {
+  let res;
+  if (httpSafe(c)) {
+    transports.http++;
+    const { body, headers, ...rest } = c;
+    const url = new URL("/http-case", base);
+    url.searchParams.set("case", JSON.stringify(rest));
+    res = await mf.dispatchFetch(url, { method: "POST", body: bodyBytes(c), headers });
+  } else {
+    transports.json++;
+    res = await mf.dispatchFetch(new URL("/case", base), {
+      method: "POST",
+      body: JSON.stringify(c),
+      headers: { "content-type": "application/json" },
+    });
+  }
+  const text = await res.text();
+  assert.equal(res.status, 200, `worker failed: ${text.slice(0, 2000)}`);
+  return JSON.parse(text);
+}
+
+test("generateSecret works inside workerd (crypto.getRandomValues)", async () => {
+  const res = await mf.dispatchFetch(new URL("/generate-secret", base));
+  const { secrets } = await res.json();
+  assert.equal(secrets.length, 2);
+  assert.notEqual(secrets[0], secrets[1]);
+  for (const s of secrets) assert.ok(s.length >= 43, s);
+});
+
+const files = loadVectorFiles();
+test("there are vectors to run", () => {
+  assert.ok(files.reduce((n, f) => n + f.cases.length, 0) > 0, "no vector cases found in tests/vectors/");
+});
+for (const { file, cases } of files) {
+  describe(`workerd: ${file}`, () => {
+    for (const c of cases) {
+      test(c.name, async () => {
+        const outcome = await runInWorker(c);
+        assert.deepEqual(checkOutcome(c, outcome), [], `${file} / ${c.name}${c.why ? ` (${c.why})` : ""}`);
+      });
+    }
+  });
+}

@@ -1,0 +1,28 @@
+// Test worker, run in workerd by miniflare (tests/edge/edge.test.mjs). The test writes it beside the installed
+// package and points the first import at the package's "workerd" export, so it loads exactly what a
+// Cloudflare Worker would. It runs vector cases inside workerd and answers the outcome as JSON; Node compares.
+import * as api from "__PACKAGE_ENTRY__";
+import { runCase } from "./ops.mjs";
+
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/case") {
+      // JSON transport: the whole case in the body (body spec, header pairs, ...).
+      const c = await request.json();
+      return Response.json(runCase(api, c, { headers: c.headers }));
+    }
+    if (url.pathname === "/http-case") {
+      // Real HTTP transport: the delivery is this request's raw body and real headers; the rest of the case
+      // (config, nowMs, expect) comes in the query string.
+      const c = JSON.parse(url.searchParams.get("case"));
+      const body = new Uint8Array(await request.arrayBuffer());
+      const headers = new Headers(request.headers);
+      return Response.json(runCase(api, c, { body, headers }));
+    }
+    if (url.pathname === "/generate-secret") {
+      return Response.json({ secrets: [api.generateSecret(), api.generateSecret()] });
+    }
+    return new Response("not found", { status: 404 });
+  },
+};

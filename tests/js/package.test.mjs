@@ -1,0 +1,204 @@
+// The npm package's surface in Node: both module systems, argument shapes, secrets, errors.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { APP, importPackage, requirePackage } from "./support/package.mjs";
+
+const cjs = requirePackage();
+const esm = await importPackage();
+const SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz";
+const CONFIG = { secrets: [SECRET], platformName: "test-platform" };
+const BODY = '{"event":"GiftCreate","gift":{"id":78421,"modifiedDateTimeUtc":"2024-05-01T10:00:00Z","amount":25}}';
+const NOW = 1_700_000_000_000;
+
+describe("module systems", () => {
+  test("CommonJS require exposes the API", () => {
+    for (const name of ["SyncCore", "verifySignature", "signBody", "generateSecret"]) {
+      assert.equal(typeof cjs[name], "function", name);
+    }
+  });
+  test("ESM import exposes the same instance", () => {
+    for (const name of ["SyncCore", "verifySignature", "signBody", "generateSecret"]) {
+      assert.equal(esm[name], cjs[name], name);
+    }
+  });
+  test("a fresh process can require and import by name (synchronous init)", () => {
+    const script = (mod) =>
+      `const s = ${mod}.signBody("{}", ${JSON.stringify(SECRET)});` +
+      `const r = new ${mod}.SyncCore(${JSON.stringify(CONFIG)}).receive("{}", s.headers);` +
+      "if (!r.authentic) throw new Error(JSON.stringify(r)); console.log('ok');";
+    const out1 = execFileSync(process.execPath, ["-e", `const m = require("virtuous-sync"); ${script("m")}`], { cwd: APP, encoding: "utf8" });
+    assert.equal(out1.trim(), "ok");
+    const out2 = execFileSync(process.execPath, ["--input-type=module", "-e", `import * as m from "virtuous-sync"; ${script("m")}`], { cwd: APP, encoding: "utf8" });
+    assert.equal(out2.trim(), "ok");
+  });
+});
+
+describe("body shapes", () => {
+  const signed = cjs.signBody(BODY, SECRET);
+  const bytes = new TextEncoder().encode(BODY);
+  const shapes = {
+    string: BODY,
+    Uint8Array: bytes,
+    Buffer: Buffer.from(BODY),
+    ArrayBuffer: bytes.slice().buffer,
+    "Uint8Array view into a larger buffer": (() => {
+      const big = Buffer.concat([Buffer.from("xx"), Buffer.from(BODY), Buffer.from("yy")]);
+      return new Uint8Array(big.buffer, big.byteOffset + 2, bytes.length);
+    })(),
+    DataView: new DataView(bytes.slice().buffer),
+  };
+  const receipts = Object.fromEntries(
+    Object.entries(shapes).map(([k, body]) => [k, new cjs.SyncCore(CONFIG).receive(body, signed.headers, NOW)]),
+  );
+  test("every shape gives the same authentic receipt", () => {
+    assert.equal(receipts.string.authentic, true, JSON.stringify(receipts.string));
+    for (const [k, r] of Object.entries(receipts)) assert.deepEqual(r, receipts.string, k);
+  });
+  test("signBody and verifySignature agree across shapes", () => {
+    for (const [k, body] of Object.entries(shapes)) {
+      assert.deepEqual(cjs.signBody(body, SECRET), signed, k);
+      const header = Object.values(signed.headers)[0];
+      assert.equal(cjs.verifySignature(body, signed.signature, [SECRET], { nowMs: NOW }).ok, true, k);
+      assert.ok(header.includes(signed.signature) || header.length > 0, k);
+    }
+  });
+  test("bytes are not re-encoded: a non-UTF-8 body verifies", () => {
+    const raw = Uint8Array.from([0xff, 0xfe, 0x00, 0x80, 0x7b, 0x7d]);
+    const s = cjs.signBody(raw, SECRET);
+    assert.equal(cjs.verifySignature(raw, s.signature, [SECRET], { nowMs: NOW }).ok, true);
+    const r = new cjs.SyncCore(CONFIG).receive(Buffer.from(raw), s.headers, NOW);
+    assert.equal(r.authentic, true, JSON.stringify(r));
+  });
+  test("a tampered byte fails", () => {
+    const r = new cjs.SyncCore(CONFIG).receive(BODY.replace("25", "26"), signed.headers, NOW);
+    assert.equal(r.authentic, false);
+    assert.equal(r.status, 401);
+  });
+});
+
+describe("header shapes", () => {
+  const signed = cjs.signBody(BODY, SECRET);
+  const [name, value] = Object.entries(signed.headers)[0];
+  const extra = { "content-type": "application/json", "x-forwarded-for": ["10.0.0.1", "10.0.0.2"] };
+  const shapes = {
+    "plain object": { ...extra, [name]: value, "x-absent": undefined },
+    "plain object, array value": { ...extra, [name]: [value] },
+    "plain object, mixed-case name": { ...extra, [name.toUpperCase()]: value },
+    "Fetch Headers": new Headers([["content-type", "application/json"], [name, value]]),
+    "array of pairs": [["content-type", "application/json"], [name, value]],
+    Map: new Map([[name, value]]),
+  };
+  test("every shape gives the same receipt", () => {
+    const core = new cjs.SyncCore(CONFIG);
+    const base = core.receive(BODY, shapes["plain object"], NOW);
+    assert.equal(base.authentic, true, JSON.stringify(base));
+    for (const [k, h] of Object.entries(shapes)) assert.deepEqual(core.receive(BODY, h, NOW), base, k);
+  });
+  test("no headers at all is a 401 receipt, not a throw", () => {
+    const r = new cjs.SyncCore(CONFIG).receive(BODY, {}, NOW);
+    assert.equal(r.authentic, false);
+    assert.equal(r.status, 401);
+  });
+});
+
+describe("receipts", () => {
+  test("optional fields are absent, never null", () => {
+    const r = new cjs.SyncCore(CONFIG).receive(BODY, {}, NOW);
+    const walk = (v, path) => {
+      assert.notEqual(v, null, `${path} is null`);
+      if (typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    walk(r, "receipt");
+    assert.equal(Object.getPrototypeOf(r), Object.prototype, "receipt is a plain object");
+  });
+  test("nowMs defaults to Date.now()", () => {
+    const signed = cjs.signBody(BODY, SECRET);
+    const r = new cjs.SyncCore(CONFIG).receive(BODY, signed.headers);
+    assert.equal(r.authentic, true, JSON.stringify(r));
+  });
+});
+
+describe("generateSecret", () => {
+  test("default: 32 bytes base64url, unique", () => {
+    const seen = new Set();
+    for (let i = 0; i < 200; i++) {
+      const s = cjs.generateSecret();
+      assert.match(s, /^[A-Za-z0-9_-]{43}$/);
+      seen.add(s);
+    }
+    assert.equal(seen.size, 200);
+  });
+  test("hex, bytes: 48", () => {
+    assert.match(cjs.generateSecret({ format: "hex", bytes: 48 }), /^[0-9a-f]{96}$/);
+  });
+  test("whsec", () => {
+    const s = cjs.generateSecret({ format: "whsec" });
+    assert.match(s, /^whsec_[A-Za-z0-9+/]+=*$/);
+    assert.equal(Buffer.from(s.slice(6), "base64").length, 32);
+  });
+  test("fewer than 32 bytes is refused", () => {
+    assert.throws(() => cjs.generateSecret({ bytes: 16 }), (e) => e instanceof Error && e.name === "VirtuousSyncError" && typeof e.code === "string");
+  });
+  test("a generated secret signs and verifies", () => {
+    const s = cjs.generateSecret();
+    const signed = cjs.signBody(BODY, s);
+    assert.equal(cjs.verifySignature(BODY, signed.signature, [s], { nowMs: NOW }).ok, true);
+  });
+});
+
+describe("errors", () => {
+  const isVse = (code, field) => (e) => {
+    assert.ok(e instanceof Error, "instanceof Error");
+    assert.equal(e.name, "VirtuousSyncError");
+    assert.equal(typeof e.message, "string");
+    assert.ok(e.stack, "has a stack");
+    if (code) assert.equal(e.code, code);
+    if (field !== undefined) assert.equal(e.field, field);
+    return true;
+  };
+  test("config errors carry code and field", () => {
+    assert.throws(() => new cjs.SyncCore({ secrets: [], platformName: "p" }), isVse("no-secrets"));
+    assert.throws(() => new cjs.SyncCore({ secrets: [SECRET] }), isVse(undefined));
+    assert.throws(() => new cjs.SyncCore({ secrets: [SECRET], platformName: "p", scheme: "nope" }), isVse(undefined));
+  });
+  test("wrong argument types throw invalid-argument, never a panic", () => {
+    const core = new cjs.SyncCore(CONFIG);
+    assert.throws(() => core.receive(42, {}), isVse("invalid-argument", "body"));
+    assert.throws(() => core.receive({ not: "bytes" }, {}), isVse("invalid-argument", "body"));
+    assert.throws(() => core.receive(BODY, null), isVse("invalid-argument", "headers"));
+    assert.throws(() => core.receive(BODY, "x-virtuous-signature: a"), isVse("invalid-argument", "headers"));
+    assert.throws(() => core.receive(BODY, { a: 1 }), isVse("invalid-argument", "headers"));
+    assert.throws(() => core.receive(BODY, [["a"]].map(() => 5)), isVse("invalid-argument", "headers"));
+    assert.throws(() => core.receive(BODY, {}, "now"), isVse("invalid-argument", "nowMs"));
+    assert.throws(() => core.receive(BODY, {}, Number.NaN), isVse("invalid-argument", "nowMs"));
+    assert.throws(() => cjs.verifySignature(BODY, 7, [SECRET]), isVse("invalid-argument", "headerValue"));
+    assert.throws(() => cjs.signBody(BODY, SECRET, { scheme: () => 1 }), isVse(undefined));
+    assert.throws(() => new cjs.SyncCore(Symbol("x")), isVse(undefined));
+    // the instance is still usable after all of that
+    assert.equal(core.receive(BODY, cjs.signBody(BODY, SECRET).headers, NOW).authentic, true);
+  });
+  test("a thrown error never contains the secret", () => {
+    const weak = "short-secret-TEXT";
+    const attempts = [
+      () => new cjs.SyncCore({ secrets: [weak], platformName: "p" }),
+      () => new cjs.SyncCore({ secrets: [{ id: "a", secret: weak, notAfter: "soon" }], platformName: "p" }),
+      () => new cjs.SyncCore({ secrets: [` ${SECRET}\n`, 5], platformName: "p" }),
+      () => cjs.verifySignature(BODY, "x", [weak]),
+      () => cjs.signBody(BODY, weak),
+      () => cjs.signBody(BODY, `whsec_${weak}`, { scheme: "standard-webhooks" }),
+    ];
+    let thrown = 0;
+    for (const f of attempts) {
+      try {
+        f();
+      } catch (e) {
+        thrown++;
+        const text = `${e.message} ${e.stack} ${e.code} ${e.field} ${JSON.stringify(e)}`;
+        assert.ok(!text.includes(weak), `error leaks the secret: ${e.message}`);
+        assert.ok(!text.includes(SECRET), `error leaks the secret: ${e.message}`);
+      }
+    }
+    assert.ok(thrown >= 3, `expected most attempts to throw, ${thrown} did`);
+  });
+});

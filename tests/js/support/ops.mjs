@@ -1,0 +1,104 @@
+// Runs one vector case against an API object { SyncCore, verifySignature, signBody, generateSecret }.
+// Runtime-agnostic (plain ES2022, no Node APIs): the Node runner and the workerd worker (tests/edge) share it.
+// To plug in another op family (e.g. tests/vectors/sync/), add its ops to OPS and its folder to the runner.
+
+/** The raw bytes of a vector body: {utf8} | {base64} | {hex} | {repeat: {utf8|base64|hex, count}}. */
+export function decodeBody(spec) {
+  if (spec === undefined || spec === null) return new Uint8Array(0);
+  if (typeof spec !== "object") throw new Error(`bad body spec: ${JSON.stringify(spec)}`);
+  if ("utf8" in spec) return new TextEncoder().encode(spec.utf8);
+  if ("base64" in spec) return fromBase64(spec.base64);
+  if ("hex" in spec) return fromHex(spec.hex);
+  if ("repeat" in spec) {
+    const unit = decodeBody({ ...spec.repeat, count: undefined });
+    const count = spec.repeat.count;
+    const out = new Uint8Array(unit.length * count);
+    for (let i = 0; i < count; i++) out.set(unit, i * unit.length);
+    return out;
+  }
+  throw new Error(`bad body spec: ${JSON.stringify(spec)}`);
+}
+
+function fromHex(hex) {
+  if (hex.length % 2) throw new Error("odd hex body");
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function fromBase64(b64) {
+  const bin = atob(b64.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/**
+ * Vector header pairs as Node's IncomingHttpHeaders-like plain object: a repeated name becomes a string[]
+ * (so that shape is exercised); order of first appearance kept.
+ */
+export function pairsToObject(pairs) {
+  const out = {};
+  for (const [name, value] of pairs ?? []) {
+    if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = value;
+    else if (Array.isArray(out[name])) out[name].push(value);
+    else out[name] = [out[name], value];
+  }
+  return out;
+}
+
+/** verifySignature options: the case's top-level nowMs goes inside options unless options already has one. */
+function verifyOptions(c) {
+  if (c.nowMs === undefined) return c.options;
+  const options = { ...(c.options ?? {}) };
+  if (options.nowMs === undefined) options.nowMs = c.nowMs;
+  return options;
+}
+
+/**
+ * The ops. Each takes (api, case, context) and returns the value to match against `expect`.
+ * context.headers, when given, overrides how headers are passed (the edge worker hands over a real Fetch Headers).
+ */
+export const OPS = {
+  receive(api, c, ctx = {}) {
+    const core = new api.SyncCore(c.config);
+    try {
+      return core.receive(ctx.body ?? decodeBody(c.body), ctx.headers ?? pairsToObject(c.headers), c.nowMs);
+    } finally {
+      core.free?.();
+    }
+  },
+  newCore(api, c) {
+    const core = new api.SyncCore(c.config);
+    core.free?.();
+    return {};
+  },
+  verifySignature(api, c, ctx = {}) {
+    return api.verifySignature(ctx.body ?? decodeBody(c.body), c.headerValue, c.secrets, verifyOptions(c));
+  },
+  signBody(api, c, ctx = {}) {
+    return api.signBody(ctx.body ?? decodeBody(c.body), c.secret, c.options);
+  },
+};
+
+/**
+ * Runs a case and returns { value } or { error: { isError, name, code, field, message } }, never throws for a
+ * thrown VirtuousSyncError (that is data to compare), only for an unknown op.
+ */
+export function runCase(api, c, ctx) {
+  const op = OPS[c.op];
+  if (!op) throw new Error(`no JS runner for op ${JSON.stringify(c.op)} (case ${c.name})`);
+  try {
+    return { value: op(api, c, ctx) };
+  } catch (e) {
+    return {
+      error: {
+        isError: e instanceof Error,
+        name: e?.name,
+        code: e?.code,
+        field: e?.field,
+        message: String(e?.message ?? e),
+      },
+    };
+  }
+}
