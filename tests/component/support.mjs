@@ -1,0 +1,228 @@
+// Runs the shared vectors (tests/vectors/*.json) against the jco-transpiled component
+// (build/component/js, made by scripts/build-component).
+//
+// The vectors are written in the JS API's shapes; WIT is typed, so this adapter translates them into
+// jco's rendering of the WIT types (records camelCase, variants {tag, val}, option -> undefined,
+// s64 -> BigInt, `result` errors thrown as ComponentError with .payload), and the results back into
+// the contract's JS shapes (resourceJson -> resource, signed headers -> object). A vector input that
+// WIT's types cannot express at all (a number where WIT has a string, an unknown key, a missing
+// required field) is reported as unrepresentable and skipped: the type system rules that mistake out.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { decodeBody } from "../js/support/ops.mjs";
+import { subsetMismatches } from "../js/support/match.mjs";
+import { ROOT, loadVectorFiles } from "../js/support/vectors.mjs";
+
+export { loadVectorFiles, subsetMismatches };
+
+export const COMPONENT_JS = join(ROOT, "build", "component", "js", "virtuous_sync.js");
+
+/** The component's `virtuous:sync/receiver` export, instantiated once for the whole process. */
+export async function loadReceiver() {
+  if (!existsSync(COMPONENT_JS)) throw new Error(`${COMPONENT_JS} missing: run scripts/build-component`);
+  const mod = await import(COMPONENT_JS);
+  return mod.receiver;
+}
+
+/** A vector input WIT's types cannot express. */
+export class Unrepresentable extends Error {}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const absent = (v) => v === undefined || v === null;
+const nope = (path, why) => {
+  throw new Unrepresentable(`${path}: ${why}`);
+};
+
+function onlyKeys(obj, path, keys) {
+  for (const k of Object.keys(obj)) if (!keys.includes(k)) nope(`${path}.${k}`, "no such field in the WIT record");
+}
+function str(v, path) {
+  return typeof v === "string" ? v : nope(path, `${JSON.stringify(v)} where WIT has a string`);
+}
+function bool(v, path) {
+  return typeof v === "boolean" ? v : nope(path, `${JSON.stringify(v)} where WIT has a bool`);
+}
+function u32(v, path) {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : nope(path, `${JSON.stringify(v)} where WIT has a u32`);
+}
+function s64(v, path) {
+  return Number.isSafeInteger(v) ? BigInt(v) : nope(path, `${JSON.stringify(v)} where WIT has an s64`);
+}
+function list(v, path, item) {
+  return Array.isArray(v) ? v.map((x, i) => item(x, `${path}[${i}]`)) : nope(path, "not a list");
+}
+const opt = (v, path, conv) => (absent(v) ? undefined : conv(v, path));
+function required(obj, key, path) {
+  return absent(obj[key]) ? nope(`${path}.${key}`, "required by the WIT record") : obj[key];
+}
+
+/** SecretLike -> WIT `secret`. */
+export function secret(v, path = "secret") {
+  if (typeof v === "string") return { secret: v };
+  if (!isObject(v)) nope(path, "a secret is a string or a record");
+  onlyKeys(v, path, ["id", "secret", "notAfter"]);
+  return {
+    id: opt(v.id, `${path}.id`, str),
+    secret: str(required(v, "secret", path), `${path}.secret`),
+    notAfter: opt(v.notAfter, `${path}.notAfter`, s64),
+  };
+}
+
+/** PresetName | SchemeObject -> WIT `scheme-spec`. */
+export function schemeSpec(v, path = "scheme") {
+  if (typeof v === "string") return { tag: "preset", val: v };
+  if (!isObject(v)) nope(path, "a scheme is a preset name or a record");
+  const keys = ["preset", "headers", "encoding", "prefix", "prefixRequired", "format", "version",
+    "signedContent", "timestampHeader", "idHeader", "tolerance", "secretFormat"];
+  onlyKeys(v, path, keys);
+  const s = {};
+  for (const k of keys) {
+    const p = `${path}.${k}`;
+    if (k === "headers") s[k] = opt(v[k], p, (x) => list(x, p, str));
+    else if (k === "prefixRequired") s[k] = opt(v[k], p, bool);
+    else if (k === "tolerance") {
+      s[k] = opt(v[k], p, (t) => {
+        if (!isObject(t)) nope(p, "not a record");
+        onlyKeys(t, p, ["pastSeconds", "futureSeconds"]);
+        return { pastSeconds: opt(t.pastSeconds, `${p}.pastSeconds`, u32), futureSeconds: opt(t.futureSeconds, `${p}.futureSeconds`, u32) };
+      });
+    } else s[k] = opt(v[k], p, str);
+  }
+  return { tag: "custom", val: s };
+}
+
+/** SyncConfig -> WIT `config`. */
+export function config(v, path = "config") {
+  if (!isObject(v)) nope(path, "the config is a record");
+  onlyKeys(v, path, ["secrets", "platformName", "scheme", "maxBodyBytes", "maxDepth", "subscribedEvents",
+    "allowWeakSecrets", "diagnostics"]);
+  return {
+    secrets: list(required(v, "secrets", path), `${path}.secrets`, secret),
+    platformName: str(required(v, "platformName", path), `${path}.platformName`),
+    scheme: opt(v.scheme, `${path}.scheme`, schemeSpec),
+    maxBodyBytes: opt(v.maxBodyBytes, `${path}.maxBodyBytes`, u32),
+    maxDepth: opt(v.maxDepth, `${path}.maxDepth`, u32),
+    subscribedEvents: opt(v.subscribedEvents, `${path}.subscribedEvents`, (x, p) => list(x, p, str)),
+    allowWeakSecrets: opt(v.allowWeakSecrets, `${path}.allowWeakSecrets`, bool),
+    diagnostics: opt(v.diagnostics, `${path}.diagnostics`, bool),
+  };
+}
+
+/** VerifyOptions (with the case's top-level nowMs, as the JS runner does) -> WIT `verify-options`. */
+export function verifyOptions(c) {
+  const o = c.options ?? {};
+  if (!isObject(o)) nope("options", "not a record");
+  onlyKeys(o, "options", ["scheme", "timestamp", "id", "nowMs", "allowWeakSecrets", "diagnostics"]);
+  return {
+    scheme: opt(o.scheme, "options.scheme", schemeSpec),
+    // The WIT field is the timestamp header's text; a number in a vector is written as that text.
+    timestamp: opt(o.timestamp, "options.timestamp", (t, p) => (Number.isSafeInteger(t) && t >= 0 ? String(t) : str(t, p))),
+    id: opt(o.id, "options.id", str),
+    nowMs: opt(o.nowMs ?? c.nowMs, "options.nowMs", s64),
+    allowWeakSecrets: opt(o.allowWeakSecrets, "options.allowWeakSecrets", bool),
+    diagnostics: opt(o.diagnostics, "options.diagnostics", bool),
+  };
+}
+
+/** SignOptions -> WIT `sign-options` (undefined when the case has none). */
+export function signOptions(o) {
+  if (absent(o)) return undefined;
+  if (!isObject(o)) nope("options", "not a record");
+  onlyKeys(o, "options", ["scheme", "timestamp", "id", "encoding", "allowWeakSecrets"]);
+  return {
+    scheme: opt(o.scheme, "options.scheme", schemeSpec),
+    timestamp: opt(o.timestamp, "options.timestamp", s64),
+    id: opt(o.id, "options.id", str),
+    encoding: opt(o.encoding, "options.encoding", str),
+    allowWeakSecrets: opt(o.allowWeakSecrets, "options.allowWeakSecrets", bool),
+  };
+}
+
+/** Header pairs exactly as listed (the WIT surface takes a list of pairs: order and repeats kept). */
+export function headerPairs(pairs) {
+  return list(pairs ?? [], "headers", (p, path) => {
+    if (!Array.isArray(p) || p.length !== 2) nope(path, "a header is a [name, value] pair");
+    return [str(p[0], `${path}[0]`), str(p[1], `${path}[1]`)];
+  });
+}
+
+/** Drops keys whose value is undefined (jco's `none`), recursively, so results print cleanly. */
+function clean(v) {
+  if (Array.isArray(v)) return v.map(clean);
+  if (!isObject(v) || v instanceof Uint8Array) return v;
+  const out = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = clean(x);
+  return out;
+}
+
+/** WIT `receipt` -> the contract's Receipt (event.resourceJson parsed into event.resource). */
+export function receiptToJs(r) {
+  const out = clean(r);
+  if (out.event && out.event.resourceJson !== undefined) {
+    out.event.resource = JSON.parse(out.event.resourceJson);
+    delete out.event.resourceJson;
+  }
+  return out;
+}
+
+/** WIT `signed` -> the contract's Signed (headers as an object). */
+export function signedToJs(s) {
+  return { signature: s.signature, headers: Object.fromEntries(s.headers) };
+}
+
+/** The ops: (receiver, case) -> the value to match. Throws what the component throws. */
+export const OPS = {
+  receive(rx, c) {
+    const core = new rx.Core(config(c.config));
+    try {
+      return receiptToJs(core.receive(decodeBody(c.body), headerPairs(c.headers), s64(c.nowMs ?? 0, "nowMs")));
+    } finally {
+      core[Symbol.dispose]?.();
+    }
+  },
+  newCore(rx, c) {
+    const core = new rx.Core(config(c.config));
+    core[Symbol.dispose]?.();
+    return {};
+  },
+  verifySignature(rx, c) {
+    const secrets = list(c.secrets, "secrets", secret);
+    return clean(rx.verifySignature(decodeBody(c.body), str(c.headerValue, "headerValue"), secrets, verifyOptions(c)));
+  },
+  signBody(rx, c) {
+    return signedToJs(rx.signBody(decodeBody(c.body), secret(c.secret), signOptions(c.options)));
+  },
+};
+
+/**
+ * Runs one case: { skipped: reason } | { value } | { error: payload } | { trap: message }.
+ * `error` is a `result` err (ComponentError.payload); anything else thrown by the component is a trap.
+ */
+export function runCase(rx, c) {
+  const op = OPS[c.op];
+  if (!op) throw new Error(`no component runner for op ${JSON.stringify(c.op)} (case ${c.name})`);
+  try {
+    return { value: op(rx, c) };
+  } catch (e) {
+    if (e instanceof Unrepresentable) return { skipped: `not representable in WIT: ${e.message}` };
+    if (e && typeof e === "object" && "payload" in e && isObject(e.payload)) return { error: e.payload };
+    return { trap: `${e?.name ?? typeof e}: ${e?.message ?? e}` };
+  }
+}
+
+/** Mismatches of an outcome against `expect` / `expectError` (the contract's deep-subset rules). */
+export function checkOutcome(c, outcome) {
+  if (outcome.trap) return [`the component trapped or threw a non-result error: ${outcome.trap}`];
+  if (c.expectError) {
+    if (!outcome.error) return [`expected an error ${JSON.stringify(c.expectError)}, got ${JSON.stringify(outcome.value)}`];
+    const problems = Object.keys(c.expectError).flatMap((k) =>
+      subsetMismatches(outcome.error[k], c.expectError[k], `error.${k}`),
+    );
+    if (problems.length) problems.push(`(message: ${outcome.error.message})`);
+    return problems;
+  }
+  if (outcome.error) {
+    return [`unexpected error: ${outcome.error.code}/${outcome.error.field}: ${outcome.error.message}`];
+  }
+  return subsetMismatches(outcome.value, c.expect ?? {});
+}
