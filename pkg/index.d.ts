@@ -35,16 +35,20 @@ export interface SchemeObject {
   headers?: string[];
   /** Signature encoding; "auto" accepts hex or Base64 (each must decode to exactly 32 bytes). */
   encoding?: "auto" | "hex" | "base64";
-  /** A prefix before the encoded signature, e.g. "sha256=". */
-  prefix?: string;
+  /** A prefix before the encoded signature, e.g. "sha256="; null or "" removes the preset's. */
+  prefix?: string | null;
+  /** Refuse signatures without the prefix (default: accepted with or without). */
+  prefixRequired?: boolean;
   /** "versioned-list": several space-separated `v1,<sig>` entries (Standard Webhooks). */
   format?: "single" | "versioned-list";
   /** The version tag of a versioned list, e.g. "v1". */
   version?: string;
   /** What is signed: the body, `{timestamp}.{body}` or `{id}.{timestamp}.{body}`. */
   signedContent?: "body" | "timestamp.body" | "id.timestamp.body";
-  timestampHeader?: string;
-  idHeader?: string;
+  /** Header holding the signed timestamp (Unix seconds); null removes the preset's. */
+  timestampHeader?: string | null;
+  /** Header holding the signed delivery id; null removes the preset's. */
+  idHeader?: string | null;
   /** Replay window in seconds (default 300 both ways). */
   tolerance?: { pastSeconds?: number; futureSeconds?: number };
   /** "whsec": secrets are `whsec_<base64>` and the key is the decoded bytes. */
@@ -176,6 +180,8 @@ export interface SignOptions {
   /** Message id, for schemes that sign one. */
   id?: string;
   encoding?: "hex" | "base64";
+  /** Allow signing with a secret shorter than 32 bytes. */
+  allowWeakSecrets?: boolean;
 }
 
 /** The result of {@link signBody}: the signature and every header to send with the body. */

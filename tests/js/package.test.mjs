@@ -178,6 +178,23 @@ describe("errors", () => {
     // the instance is still usable after all of that
     assert.equal(core.receive(BODY, cjs.signBody(BODY, SECRET).headers, NOW).authentic, true);
   });
+  test("undefined properties are absent (not null), cyclic arguments are refused", () => {
+    // undefined everywhere optional: same as leaving it out
+    const core = new cjs.SyncCore({ ...CONFIG, scheme: undefined, maxDepth: undefined, diagnostics: undefined });
+    assert.equal(core.receive(BODY, cjs.signBody(BODY, SECRET).headers, NOW).authentic, true);
+    // a preset's timestamp header survives `timestampHeader: undefined` (null would clear it)
+    const sw = { preset: "standard-webhooks", timestampHeader: undefined };
+    const whsec = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    const ts = Math.floor(NOW / 1000);
+    const signed = cjs.signBody(BODY, whsec, { scheme: sw, timestamp: ts, id: "msg_1" });
+    const r = new cjs.SyncCore({ secrets: [whsec], platformName: "p", scheme: sw }).receive(BODY, signed.headers, NOW);
+    assert.equal(r.authentic, true, JSON.stringify(r));
+    assert.equal(r.replay, "checked");
+    const cyclic = { secrets: [SECRET], platformName: "p" };
+    cyclic.self = cyclic;
+    assert.throws(() => new cjs.SyncCore(cyclic), isVse("invalid-argument"));
+    assert.throws(() => cjs.verifySignature(BODY, "x", [SECRET], { nowMs: Number.POSITIVE_INFINITY }), isVse("invalid-argument", "options.nowMs"));
+  });
   test("a thrown error never contains the secret", () => {
     const weak = "short-secret-TEXT";
     const attempts = [

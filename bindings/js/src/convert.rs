@@ -121,14 +121,89 @@ fn bad_header_value(name: &str, field: &str) -> JsValue {
     )
 }
 
+/// Deepest nesting accepted in a JSON-shaped argument; also stops cyclic objects.
+const MAX_ARG_DEPTH: usize = 64;
+
 /// Any JSON-shaped argument (config, secrets, options), converted as it is; the core validates it.
+///
+/// Walked by hand rather than with `serde_wasm_bindgen::from_value`, for JS semantics: a property whose value is
+/// `undefined` is absent (from_value turns it into `null`, which the core reads as "set to nothing", e.g. it would
+/// clear a preset's `timestampHeader`), and a cyclic or absurdly deep object is an error instead of a stack
+/// overflow.
+/// `field` is the path prefix of errors: "" for the config (the core names config fields without a prefix, e.g.
+/// `secrets[0]`), the argument name otherwise (`options.scheme`).
 pub(crate) fn json_arg(value: &JsValue, field: &str) -> Result<serde_json::Value, JsValue> {
-    serde_wasm_bindgen::from_value::<serde_json::Value>(value.clone()).map_err(|e| {
-        invalid_argument(
-            field,
-            &format!("{field} is not a plain JSON-like value: {e}"),
-        )
-    })
+    to_json(value, field, 0)
+}
+
+fn child(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn bad_json(path: &str, what: &str) -> JsValue {
+    let name = if path.is_empty() { "config" } else { path };
+    invalid_argument(path, &format!("{name} {what}"))
+}
+
+fn to_json(value: &JsValue, path: &str, depth: usize) -> Result<serde_json::Value, JsValue> {
+    use serde_json::Value;
+    if value.is_null() || value.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(n) = value.as_f64() {
+        if n.is_finite() && n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
+            return Ok(Value::from(n as i64));
+        }
+        return serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| bad_json(path, "must be a finite number"));
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(Value::String(s));
+    }
+    if depth >= MAX_ARG_DEPTH {
+        return Err(bad_json(path, "is nested too deeply (or cyclic)"));
+    }
+    if let Some(array) = value.dyn_ref::<Array>() {
+        let mut out = Vec::with_capacity(array.length() as usize);
+        for (i, item) in array.iter().enumerate() {
+            let name = if path.is_empty() {
+                format!("[{i}]")
+            } else {
+                format!("{path}[{i}]")
+            };
+            out.push(to_json(&item, &name, depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    if value.is_object() && !value.is_function() {
+        let mut out = serde_json::Map::new();
+        for entry in Object::entries(value.unchecked_ref()).iter() {
+            let pair: Array = entry.unchecked_into();
+            let item = pair.get(1);
+            if item.is_undefined() {
+                continue;
+            }
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let item = to_json(&item, &child(path, &key), depth + 1)?;
+            out.insert(key, item);
+        }
+        return Ok(Value::Object(out));
+    }
+    Err(bad_json(
+        path,
+        &format!(
+            "must be JSON-like (objects, arrays, strings, numbers, booleans), got {}",
+            type_name(value)
+        ),
+    ))
 }
 
 /// An optional JSON-shaped argument: `undefined` and `null` become `Null` (the core's defaults).

@@ -25,7 +25,7 @@ impl JsSyncCore {
     /// Validates `config` and prepares the keyed HMAC state of every secret. Throws `VirtuousSyncError`.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<JsSyncCore, JsValue> {
-        let config = json_arg(&config, "config")?;
+        let config = json_arg(&config, "")?;
         let inner = Core::from_json(&config).map_err(|e| config_error(&e))?;
         Ok(JsSyncCore { inner })
     }
