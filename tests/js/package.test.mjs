@@ -112,6 +112,14 @@ describe("receipts", () => {
     walk(r, "receipt");
     assert.equal(Object.getPrototypeOf(r), Object.prototype, "receipt is a plain object");
   });
+  test("JSON nulls inside the raw resource stay null; optional receipt fields stay absent", () => {
+    const b = JSON.stringify({ event: "GiftCreate", gift: { id: 1, notes: null, tags: [null, 1] } });
+    const r = new cjs.SyncCore(CONFIG).receive(b, cjs.signBody(b, SECRET).headers, NOW);
+    assert.equal(r.authentic, true, JSON.stringify(r));
+    assert.deepEqual(r.event.resource, { id: 1, notes: null, tags: [null, 1] });
+    assert.ok(!("error" in r), "no error property on an accepted receipt");
+    assert.ok(!("secretId" in r), "no secretId property when the secret has no id");
+  });
   test("nowMs defaults to Date.now()", () => {
     const signed = cjs.signBody(BODY, SECRET);
     const r = new cjs.SyncCore(CONFIG).receive(BODY, signed.headers);

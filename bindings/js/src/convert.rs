@@ -262,9 +262,13 @@ fn date_now() -> i64 {
     js_sys::Date::now().trunc() as i64
 }
 
-/// A core result as a plain JS object: maps become objects, `None` becomes an absent property (never `null`).
+/// A core result as a plain JS object: maps become objects. Optional fields are absent, never `null`: the core's
+/// result types skip `None` when serialising. `serialize_missing_as_null` only keeps the JSON `null`s inside the
+/// raw `event.resource` as `null` (the default serializer would turn them into `undefined`).
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_missing_as_null(true);
     value.serialize(&serializer).map_err(|e| {
         VirtuousSyncError::new(
             "internal",
