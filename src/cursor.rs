@@ -9,8 +9,11 @@
 //! * within a run each page restarts at the highest time seen so far (keyset paging) instead of a
 //!   growing `skip`, so records modified during the run (which move to the end of an ascending
 //!   sort) cannot shift an unread record out of the window; `skip` is only used to walk a single
-//!   second holding at least `take` rows, and a record of such a second that reappears with a new
-//!   time makes the run commit no further than that second (it may have shifted a neighbour);
+//!   second holding at least `take` rows, and then each page overlaps the previous one by one row
+//!   (the *anchor*): if the anchor is not where it was, rows moved under the window and the walk
+//!   restarts from `skip = 0` (re-read rows are dropped as duplicates). After
+//!   [`MAX_RESTARTS`] restarts at one bound the walk goes on but the run commits no further than
+//!   that bound, so the next run re-reads it;
 //! * duplicates are dropped by `(id, modified)` within the run, and across runs by the ids seen at
 //!   exactly the committed high-water time (`boundaryIds`);
 //! * the cursor only advances through [`QueryRun::finish`] after the last (short) page: a run
@@ -24,10 +27,12 @@ use crate::timestamp::{floor_second, format_time_seconds, parse_time};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The most rows Virtuous returns per query page.
 pub const MAX_TAKE: u32 = 1000;
+/// Restarts of a skip walk at one lower bound before the run gives up verifying it.
+pub const MAX_RESTARTS: u32 = 8;
 /// Default overlap re-read at the start of every run: 15 minutes.
 pub const DEFAULT_OVERLAP_MS: i64 = 15 * 60 * 1000;
 
@@ -111,7 +116,7 @@ pub struct CursorConfig {
     /// Contacts or gifts.
     #[serde(default)]
     pub resource: QueryResource,
-    /// Page size, 1..=1000 (default 1000).
+    /// Page size, 2..=1000 (default 1000; at least 2 because skip walks overlap by one row).
     #[serde(default = "default_take")]
     pub take: u32,
     /// How far before the committed high-water mark each run starts (default 15 min, at least 1 s).
@@ -137,10 +142,10 @@ impl Default for CursorConfig {
 impl CursorConfig {
     /// Checks ranges.
     pub fn validate(&self) -> Result<(), CursorError> {
-        if self.take == 0 || self.take > MAX_TAKE {
+        if self.take < 2 || self.take > MAX_TAKE {
             return Err(CursorError::InvalidConfig {
                 field: "take",
-                message: format!("must be 1..=1000, got {}", self.take),
+                message: format!("must be 2..=1000, got {}", self.take),
             });
         }
         if self.overlap_ms < 1000 {
@@ -220,10 +225,13 @@ pub struct QueryRun {
     /// `(id, modifiedMs)` seen in the window's second or later, for dropping re-read rows.
     #[serde(default)]
     pub window: Vec<(String, i64)>,
-    /// `(id, modifiedMs)` read inside seconds that had to be walked with `skip`.
+    /// During a skip walk: the last row of the previous page, expected first on the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<(String, i64)>,
+    /// Restarts of the skip walk at the current lower bound.
     #[serde(default)]
-    pub dense: Vec<(String, i64)>,
-    /// If set, the run commits no further than this time (a dense second may have shifted).
+    pub restarts: u32,
+    /// If set, the run commits no further than this time (a skip walk could not be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewind_to_ms: Option<i64>,
     /// Pages accepted so far.
@@ -290,7 +298,8 @@ impl QueryRun {
             max_seen_ms: None,
             ids_at_max: Vec::new(),
             window: Vec::new(),
-            dense: Vec::new(),
+            anchor: None,
+            restarts: 0,
             rewind_to_ms: None,
             pages: 0,
             fresh_rows: 0,
@@ -313,7 +322,6 @@ impl QueryRun {
         }
         let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
         let mut window: HashSet<(String, i64)> = self.window.iter().cloned().collect();
-        let dense: HashMap<String, i64> = self.dense.iter().cloned().collect();
         let mut out = PageResult {
             fresh: Vec::new(),
             fresh_ids: Vec::new(),
@@ -333,12 +341,6 @@ impl QueryRun {
             let modified = row_modified(row);
             if let Some(m) = modified {
                 page_max = Some(page_max.map_or(m, |p| p.max(m)));
-                if let Some(&old) = dense.get(&id) {
-                    if old != m {
-                        let sec = floor_second(old);
-                        self.rewind_to_ms = Some(self.rewind_to_ms.map_or(sec, |r| r.min(sec)));
-                    }
-                }
                 let at_boundary =
                     self.start.high_water_ms == Some(m) && boundary.contains(id.as_str());
                 if at_boundary || window.contains(&(id.clone(), m)) {
@@ -362,39 +364,58 @@ impl QueryRun {
             self.fresh_rows = self.fresh_rows.saturating_add(1);
         }
         self.pages = self.pages.saturating_add(1);
+        // During a skip walk the page must start with the previous page's last row.
+        let shifted = self.skip > 0
+            && self.anchor.as_ref().is_some_and(|(aid, am)| {
+                rows.first()
+                    .map(|r| (row_id(r), row_modified(r)))
+                    .is_none_or(|(id, m)| id.as_deref() != Some(aid.as_str()) || m != Some(*am))
+            });
+        let last = rows
+            .last()
+            .and_then(|r| Some((row_id(r)?, row_modified(r)?)));
         let full = rows.len() >= self.config.take as usize;
-        if !full {
-            self.done = true;
+        if shifted && self.restarts < MAX_RESTARTS {
+            // Rows moved under the walk: start it again (re-read rows are dropped as duplicates).
+            self.restarts = self.restarts.saturating_add(1);
+            self.skip = 0;
+            self.anchor = None;
         } else {
-            let advance = match (page_max, self.lower_ms) {
-                (Some(pm), Some(lower)) => floor_second(pm) > floor_second(lower),
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if let (true, Some(pm)) = (advance, page_max) {
-                self.lower_ms = Some(pm);
-                self.skip = 0;
-                let sec = floor_second(pm);
-                window.retain(|(_, m)| floor_second(*m) >= sec);
+            if shifted {
+                // Gave up verifying this walk: never commit past its start.
+                let floor = self
+                    .lower_ms
+                    .map_or(i64::MIN, |l| floor_second(l).saturating_sub(1000));
+                self.rewind_to_ms = Some(self.rewind_to_ms.map_or(floor, |r| r.min(floor)));
+            }
+            if !full {
+                self.done = true;
             } else {
-                // The whole page sits in the window's second: walk it with skip, and remember
-                // what was read there to notice shifts.
-                self.skip = self.skip.saturating_add(u64::from(self.config.take));
-                if let Some(lower) = self.lower_ms {
-                    let sec = floor_second(lower);
-                    let mut known: HashSet<(String, i64)> = self.dense.iter().cloned().collect();
-                    for entry in &window {
-                        if floor_second(entry.1) == sec && known.insert(entry.clone()) {
-                            self.dense.push(entry.clone());
-                        }
-                    }
+                let advance = match (page_max, self.lower_ms) {
+                    (Some(pm), Some(lower)) => floor_second(pm) > floor_second(lower),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if let (true, Some(pm)) = (advance, page_max) {
+                    self.lower_ms = Some(pm);
+                    self.skip = 0;
+                    self.anchor = None;
+                    self.restarts = 0;
+                    let sec = floor_second(pm).saturating_sub(1000);
+                    window.retain(|(_, m)| floor_second(*m) >= sec);
+                } else {
+                    // The whole page sits in the window's second: walk on with skip, overlapping
+                    // one row so a shift under the walk shows.
+                    self.skip = self
+                        .skip
+                        .saturating_add(u64::from(self.config.take.saturating_sub(1)));
+                    self.anchor = last;
                 }
             }
         }
         let mut w: Vec<(String, i64)> = window.into_iter().collect();
         w.sort();
         self.window = w;
-        self.dense.sort();
         out.done = self.done;
         out.next = self.next_request();
         Ok(out)
@@ -431,8 +452,8 @@ impl QueryRun {
         };
         if let (Some(r), Some(h)) = (self.rewind_to_ms, cursor.high_water_ms) {
             if r < h {
-                // Commit no further than the dense second whose rows may have shifted; an empty
-                // boundary set re-reads all of it next run.
+                // Commit no further than the unverified walk; an empty boundary set re-reads
+                // all of it next run.
                 let floor = start_hw.map_or(r, |s| r.max(s.saturating_sub(self.config.overlap_ms)));
                 cursor = QueryCursor {
                     high_water_ms: Some(floor),
