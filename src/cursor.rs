@@ -465,6 +465,69 @@ impl QueryRun {
     }
 }
 
+/// Input of [`start_query_run`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRunInput {
+    /// The committed cursor (empty for the first run: a full export).
+    #[serde(default)]
+    pub cursor: QueryCursor,
+    /// The query configuration.
+    #[serde(default)]
+    pub config: CursorConfig,
+}
+
+/// A run and its next request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStep {
+    /// The run state to keep.
+    pub run: QueryRun,
+    /// The next request (absent when done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<QueryRequest>,
+    /// What the page contained (absent for a fresh run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageResult>,
+}
+
+/// Input of [`accept_query_page`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptPageInput {
+    /// The run state.
+    pub run: QueryRun,
+    /// The page's rows (`list`).
+    #[serde(default)]
+    pub rows: Vec<Value>,
+}
+
+/// Starts a run (npm `startQueryRun`).
+pub fn start_query_run(input: &StartRunInput) -> Result<RunStep, CursorError> {
+    let run = QueryRun::start(&input.cursor, &input.config)?;
+    Ok(RunStep {
+        request: run.next_request(),
+        run,
+        page: None,
+    })
+}
+
+/// Takes one page (npm `acceptQueryPage`); returns the new run state.
+pub fn accept_query_page(input: &AcceptPageInput) -> Result<RunStep, CursorError> {
+    let mut run = input.run.clone();
+    let page = run.accept_page(&input.rows)?;
+    Ok(RunStep {
+        request: run.next_request(),
+        run,
+        page: Some(page),
+    })
+}
+
+/// The cursor to store after the last page (npm `finishQueryRun`); `run-incomplete` before.
+pub fn finish_query_run(run: &QueryRun) -> Result<QueryCursor, CursorError> {
+    run.finish()
+}
+
 /// Builds the query request for a window lower bound and skip.
 pub fn build_query(config: &CursorConfig, lower_ms: Option<i64>, skip: u64) -> QueryRequest {
     let take = config.take.clamp(1, MAX_TAKE);

@@ -168,6 +168,33 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     Ok(secs * 1000 + millis)
 }
 
+/// Input of [`parse_time_input`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseTimeInput {
+    /// The date-time text.
+    pub text: String,
+}
+
+/// The parsed time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParsedTime {
+    /// Milliseconds since the epoch.
+    pub ms: i64,
+    /// The same instant, normalised (`YYYY-MM-DDTHH:MM:SS.sssZ`).
+    pub iso: String,
+}
+
+/// [`parse_time`] in the npm/WIT shape (npm `parseModifiedTime`).
+pub fn parse_time_input(input: &ParseTimeInput) -> Result<ParsedTime, TimeError> {
+    let ms = parse_time(&input.text)?;
+    Ok(ParsedTime {
+        ms,
+        iso: format_time(ms),
+    })
+}
+
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`.
 ///
 /// Times outside years 1000–9999 are clamped into that range (they cannot come from Virtuous).
