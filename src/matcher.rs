@@ -195,6 +195,14 @@ pub enum Tier {
     StrongSignal,
 }
 
+/// The sync state a matched pair starts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairState {
+    /// Both sides hold the record and agree on the base.
+    InSync,
+}
+
 /// One shared normalised value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -216,7 +224,7 @@ pub struct MatchedPair {
     /// The tier that linked them.
     pub tier: Tier,
     /// Always `in-sync`.
-    pub state: String,
+    pub state: PairState,
     /// Every value of that tier the two share (sorted).
     pub evidence: Vec<Evidence>,
     /// SHA-256 (hex) of the partner record's `data`, when given: the sync base.
@@ -275,11 +283,40 @@ pub struct MatchPlan {
     pub counts: MatchCounts,
 }
 
-/// Index positions of records sharing one key, per side.
-#[derive(Debug, Default)]
-struct Posting {
-    p: Vec<u32>,
-    v: Vec<u32>,
+/// Marks a Virtuous record's position in a posting (partner positions have the bit clear).
+const VBIT: u32 = 1 << 31;
+
+/// Positions of the records sharing one key (Virtuous ones tagged with [`VBIT`]). Most keys
+/// hold one or two records, which need no allocation of their own.
+#[derive(Debug)]
+enum Posting {
+    One(u32),
+    Two(u32, u32),
+    Many(Vec<u32>),
+}
+
+impl Posting {
+    fn push(&mut self, x: u32) {
+        *self = match core::mem::replace(self, Posting::Many(Vec::new())) {
+            Posting::One(a) => Posting::Two(a, x),
+            Posting::Two(a, b) => Posting::Many(vec![a, b, x]),
+            Posting::Many(mut v) => {
+                v.push(x);
+                Posting::Many(v)
+            }
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(u32)) {
+        match self {
+            Posting::One(a) => f(*a),
+            Posting::Two(a, b) => {
+                f(*a);
+                f(*b);
+            }
+            Posting::Many(v) => v.iter().for_each(|&x| f(x)),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -308,7 +345,7 @@ impl SideStore {
             return Err(MatchError::BlankId { side });
         }
         let idx = u32::try_from(self.ids.len()).map_err(|_| MatchError::TooManyRecords)?;
-        if idx == u32::MAX {
+        if idx >= VBIT - 1 {
             return Err(MatchError::TooManyRecords);
         }
         let dup = || MatchError::DuplicateId {
@@ -496,6 +533,22 @@ impl InitialMatcher {
         InitialMatcher::default()
     }
 
+    /// An empty matcher sized for the expected record counts (the query `total` and the
+    /// partner's own count), which avoids rehashing peaks while feeding a million records.
+    pub fn with_capacity(partner: usize, virtuous: usize) -> Self {
+        let side = |n: usize| SideStore {
+            ids: Vec::with_capacity(n),
+            digests: Vec::with_capacity(n),
+            by_hash: HashMap::with_capacity(n),
+            overflow: HashMap::new(),
+        };
+        InitialMatcher {
+            partner: side(partner),
+            virtuous: side(virtuous),
+            index: HashMap::with_capacity(partner.saturating_add(virtuous).saturating_mul(3) / 2),
+        }
+    }
+
     /// Feeds a chunk of partner records.
     pub fn add_partner_chunk(&mut self, records: &[MatchRecord]) -> Result<(), MatchError> {
         self.add(Side::Partner, records)
@@ -554,10 +607,15 @@ impl InitialMatcher {
             };
             let idx = store.insert(side, &r.id, digest)?;
             for k in keys {
-                let posting = self.index.entry(k.into_boxed_str()).or_default();
-                match side {
-                    Side::Partner => posting.p.push(idx),
-                    Side::Virtuous => posting.v.push(idx),
+                let tagged = match side {
+                    Side::Partner => idx,
+                    Side::Virtuous => idx | VBIT,
+                };
+                match self.index.entry(k.into_boxed_str()) {
+                    Entry::Vacant(e) => {
+                        e.insert(Posting::One(tagged));
+                    }
+                    Entry::Occupied(mut e) => e.get_mut().push(tagged),
                 }
             }
         }
@@ -586,68 +644,89 @@ impl InitialMatcher {
             .into_iter()
             .enumerate()
         {
-            // Keys of this tier with open records on both sides.
-            let mut linking: Vec<(&str, Vec<u32>)> = Vec::new();
+            // Union the open records sharing each key of this tier (when both sides have one).
+            let mut key_roots: Vec<(u32, &str)> = Vec::new();
             let mut touched: Vec<u32> = Vec::new();
             for (key, posting) in &self.index {
                 let Some(sig) = key.as_bytes().first().and_then(|&t| Signal::from_tag(t)) else {
                     continue;
                 };
-                if sig.tier() != tier || posting.p.is_empty() || posting.v.is_empty() {
+                if sig.tier() != tier || matches!(posting, Posting::One(_)) {
                     continue;
                 }
-                let mut members: Vec<u32> = posting
-                    .p
-                    .iter()
-                    .filter(|&&i| pstat.get(i as usize) == Some(&Status::Open))
-                    .copied()
-                    .collect();
-                let has_p = !members.is_empty();
-                members.extend(
-                    posting
-                        .v
-                        .iter()
-                        .filter(|&&i| vstat.get(i as usize) == Some(&Status::Open))
-                        .map(|&i| offset.saturating_add(i)),
-                );
-                if !has_p || members.len() < 2 || members.iter().all(|&m| m < offset) {
-                    continue;
-                }
-                if let Some((&first, rest)) = members.split_first() {
-                    for &m in rest {
-                        dsu.union(first, m);
+                let (mut has_p, mut has_v) = (false, false);
+                posting.for_each(|e| {
+                    let open = if e & VBIT == 0 {
+                        pstat.get(e as usize) == Some(&Status::Open)
+                    } else {
+                        vstat.get((e & !VBIT) as usize) == Some(&Status::Open)
+                    };
+                    if open {
+                        has_p |= e & VBIT == 0;
+                        has_v |= e & VBIT != 0;
                     }
+                });
+                if !(has_p && has_v) {
+                    continue;
                 }
-                touched.extend(members.iter().copied());
-                linking.push((key, members));
+                let mut first: Option<u32> = None;
+                posting.for_each(|e| {
+                    let (open, g) = if e & VBIT == 0 {
+                        (pstat.get(e as usize) == Some(&Status::Open), e)
+                    } else {
+                        let j = e & !VBIT;
+                        (
+                            vstat.get(j as usize) == Some(&Status::Open),
+                            offset.saturating_add(j),
+                        )
+                    };
+                    if open {
+                        match first {
+                            None => first = Some(g),
+                            Some(f) => dsu.union(f, g),
+                        }
+                        touched.push(g);
+                    }
+                });
+                if let Some(f) = first {
+                    key_roots.push((f, key));
+                }
             }
             touched.sort_unstable();
             touched.dedup();
-            // Group members and keys by component root.
-            let mut comps: HashMap<u32, (Vec<u32>, Vec<&str>)> = HashMap::new();
-            for &m in &touched {
-                let root = dsu.find(m);
-                comps.entry(root).or_default().0.push(m);
-            }
-            for (key, members) in &linking {
-                if let Some(&m) = members.first() {
-                    let root = dsu.find(m);
-                    comps.entry(root).or_default().1.push(key);
+            // Group members and keys by component root (sorted vectors, no per-group maps).
+            let mut members: Vec<(u32, u32)> = touched.iter().map(|&m| (dsu.find(m), m)).collect();
+            members.sort_unstable();
+            let mut keys: Vec<(u32, &str)> =
+                key_roots.iter().map(|&(f, k)| (dsu.find(f), k)).collect();
+            keys.sort_unstable();
+            let mut ki = 0usize;
+            for group in members.chunk_by(|a, b| a.0 == b.0) {
+                let Some(&(root, _)) = group.first() else {
+                    continue;
+                };
+                while keys.get(ki).is_some_and(|k| k.0 < root) {
+                    ki += 1;
                 }
-            }
-            for (_, (members, keys)) in comps {
-                let (ps, vs): (Vec<u32>, Vec<u32>) = members.iter().partition(|&&m| m < offset);
-                let mut evidence: Vec<Evidence> = keys
-                    .iter()
-                    .filter_map(|k| {
-                        let sig = Signal::from_tag(*k.as_bytes().first()?)?;
-                        Some(Evidence {
+                let mut evidence: Vec<Evidence> = Vec::new();
+                while let Some(&(r, k)) = keys.get(ki) {
+                    if r != root {
+                        break;
+                    }
+                    if let (Some(sig), Some(value)) = (
+                        k.as_bytes().first().and_then(|&t| Signal::from_tag(t)),
+                        k.get(1..),
+                    ) {
+                        evidence.push(Evidence {
                             signal: sig,
-                            value: k.get(1..)?.to_string(),
-                        })
-                    })
-                    .collect();
+                            value: value.to_string(),
+                        });
+                    }
+                    ki += 1;
+                }
                 evidence.sort();
+                let (ps, vs): (Vec<u32>, Vec<u32>) =
+                    group.iter().map(|&(_, m)| m).partition(|&m| m < offset);
                 if let ([p], [v]) = (ps.as_slice(), vs.as_slice()) {
                     let vi = v.saturating_sub(offset);
                     if let Some(s) = pstat.get_mut(*p as usize) {
@@ -664,7 +743,7 @@ impl InitialMatcher {
                         partner_id: self.partner.id(*p),
                         virtuous_id: self.virtuous.id(vi),
                         tier,
-                        state: "in-sync".into(),
+                        state: PairState::InSync,
                         evidence,
                         partner_digest: hexd(self.partner.digests.get(*p as usize)),
                         virtuous_digest: hexd(self.virtuous.digests.get(vi as usize)),
