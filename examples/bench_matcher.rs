@@ -3,7 +3,12 @@
 //!
 //! `cargo run --release --example bench_matcher` (all sizes, each in its own process so the peak
 //! memory is per size) or `... -- 100000` for one size.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant;
 use virtuous_sync::matcher::{ExternalRef, InitialMatcher, MatchRecord};
@@ -52,7 +57,7 @@ fn partner(i: usize, rng: &mut Rng) -> MatchRecord {
             r.emails = vec![format!("ref{i}@example.org")];
         }
         6..=11 => {
-            r.emails = vec![if noise % 2 == 0 {
+            r.emails = vec![if noise.is_multiple_of(2) {
                 format!("  Donor{i}@Example.org ")
             } else {
                 format!("donor{i}@example.org")
