@@ -289,7 +289,7 @@ impl RateBudget {
                         // No Retry-After: wait for the window when it is known to be exhausted.
                         match self.reset_at_ms {
                             Some(r) if self.remaining == Some(0) && r > obs.now_ms => {
-                                r - obs.now_ms
+                                r.saturating_sub(obs.now_ms)
                             }
                             _ => self.backoff_ms(self.failures, obs.random),
                         }
@@ -344,7 +344,7 @@ impl RateBudget {
             };
             return RateDecision {
                 go: false,
-                wait_ms: self.jitter(b - now, req.random),
+                wait_ms: self.jitter(b.saturating_sub(now), req.random),
                 reason: reason.into(),
                 available,
             };
@@ -369,7 +369,7 @@ impl RateBudget {
             "budget-exhausted"
         };
         let wait = match self.reset_at_ms {
-            Some(r) if r > now => r - now,
+            Some(r) if r > now => r.saturating_sub(now),
             _ => self.config.window_ms,
         };
         RateDecision {
@@ -545,7 +545,7 @@ pub struct PlanPrice {
 pub fn price_plan(size: &PlanSize) -> PlanPrice {
     let take = u64::from(size.take.clamp(1, 1000));
     let batch = u64::from(size.batch_size.max(1));
-    let query_pages = size.query_rows / take + 1;
+    let query_pages = (size.query_rows / take).saturating_add(1);
     let writes = size
         .single_writes
         .saturating_add(size.batched_writes.div_ceil(batch));

@@ -432,3 +432,72 @@ fn cursor_dense_second_walk_survives_two_moves() {
         assert!(emitted.contains(&(id.to_string(), m)), "{id} at {m} lost");
     }
 }
+
+// ---------------------------------------------------------------- no panic from any input
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Extreme times and counts never panic (a panic in wasm kills the host's instance).
+    #[test]
+    fn no_panic_on_extreme_numbers(
+        t in proptest::collection::vec(any::<i64>(), 8),
+        n in proptest::collection::vec(any::<u32>(), 6),
+        big in any::<u64>(),
+        text in ".{0,30}",
+        status in proptest::option::of(any::<u16>()),
+    ) {
+        use virtuous_sync::{deletion, ratelimit, reconcile, response, subscription};
+        let stored = json!([{"virtuousId": "1", "state": "partner-pending", "partnerPendingSinceMs": t[0],
+            "reference": {"source": text, "id": "x"}, "lastVirtuousModifiedMs": t[1], "partnerModifiedMs": t[2],
+            "partnerValues": {"a": text}, "lookup": {"found": false, "atMs": t[3]}},
+            {"partnerId": "2", "state": "partner-pending", "partnerPendingSinceMs": t[4]}]);
+        let input: reconcile::ReconcileInput = serde_json::from_value(json!({
+            "config": {"fields": ["a", "b.c"], "defaultPolicy": "newest-wins", "stuckAfterMs": t[5].max(0) / 2,
+                       "unmatchedAfterMs": t[5].max(0), "clockUncertaintyMs": t[6].max(0), "totalRecords": big},
+            "rows": [{"id": 1, "modifiedDateTimeUtc": text, "a": 1}, {"id": text, "mergedIntoContactId": text}],
+            "stored": stored, "nowMs": t[7]})).unwrap();
+        let _ = reconcile::plan_reconciliation(&input);
+
+        let mut b = ratelimit::RateBudget::new(ratelimit::RateBudgetConfig {
+            limit: n[0].max(2), live_headroom: 1, base_backoff_ms: 1, max_backoff_ms: i64::MAX, window_ms: i64::MAX,
+        }).unwrap();
+        for (i, &now) in t.iter().enumerate() {
+            b.observe(&ratelimit::RateObservation {
+                status, now_ms: now, random: n[i % 6],
+                headers: ratelimit::RateHeaders { limit: Some(n[1].to_string()), remaining: Some(text.clone()),
+                    reset: Some(big.to_string()), retry_after: Some(n[2].to_string()) },
+            });
+            b.spend(n[3]);
+            let _ = b.decide(&ratelimit::RateRequest { cost: n[4], priority: ratelimit::Priority::Background, now_ms: now, random: n[5] });
+            let _ = b.schedule(big, now);
+            let _ = b.backoff_ms(n[i % 6], n[(i + 1) % 6]);
+        }
+        let _ = ratelimit::price_plan(&ratelimit::PlanSize { query_rows: big, take: n[0], lookups: big, single_writes: big,
+            batched_writes: big, batch_size: n[1], done_requests: big });
+
+        let _ = response::classify_response(&response::ResponseInput { status, body: Some(text.clone()),
+            retry_after: Some(text.clone()), context: response::RequestContext::ReadAfterCreate,
+            created_at_ms: Some(t[0]), now_ms: Some(t[1]), indexing_delay_ms: t[2] });
+
+        let d: deletion::DeletionInput = serde_json::from_value(json!({
+            "candidates": [{"virtuousId": "1", "signal": "not-found-on-lookup", "observedAtMs": t[0], "lastEditMs": t[1],
+                            "pending": {"firstSeenMs": t[2], "signal": "delete-event"}},
+                           {"virtuousId": "2", "signal": "delete-event", "observedAtMs": t[3]}],
+            "totalRecords": big, "overwrites": big, "confirmAfterMs": t[4].max(0)})).unwrap();
+        let _ = deletion::plan_deletions(&d);
+
+        let _ = subscription::plan_secret_rotation(&subscription::RotationInput { webhook_id: "1".into(),
+            old_secret_id: "a".into(), new_secret_id: "b".into(), rotated_at_ms: Some(t[0]),
+            last_old_receipt_ms: Some(t[1]), drain_ms: t[2].max(0), now_ms: t[3] });
+        let _ = subscription::plan_resume("1", t[0], Some(&QueryCursor::from_time(t[1])));
+        let _ = subscription::validate_payload_url(&text);
+
+        let mut run = QueryRun::start(&QueryCursor::from_time(t[0]), &CursorConfig { take: 2, ..CursorConfig::default() }).unwrap();
+        let rows = vec![json!({"id": 1, "modifiedDateTimeUtc": format_time(t[1])}), json!({"id": text, "modifiedDateTimeUtc": text})];
+        let _ = run.accept_page(&rows);
+        let _ = run.next_request();
+        let _ = run.accept_page(&rows[..1]);
+        let _ = run.finish();
+    }
+}
