@@ -338,6 +338,9 @@ pub struct ReconcileCounts {
     pub unchanged: u64,
     /// Pending records not yet stuck.
     pub pending_not_stuck: u64,
+    /// Rows of records in `conflict` (awaiting resolution) or `virtuous-pending` (cooldown),
+    /// not checked for drift.
+    pub skipped: u64,
     /// Items by kind.
     pub items: BTreeMap<String, u64>,
 }
@@ -637,10 +640,21 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
             items.push(it);
             continue;
         }
-        if st.state == SyncState::PartnerPending {
-            // Our own write is still on its way; drift now would be our pending change.
-            counts.pending_not_stuck = counts.pending_not_stuck.saturating_add(1);
-            continue;
+        match st.state {
+            SyncState::PartnerPending => {
+                // Our own write is still on its way (drift now would be that change): leave the
+                // record to the pending checks below.
+                if let Some(h) = handled.get_mut(si) {
+                    *h = false;
+                }
+                continue;
+            }
+            SyncState::Conflict | SyncState::VirtuousPending => {
+                // Awaiting manual resolution, or inside the inbound cooldown: no drift fixing.
+                counts.skipped = counts.skipped.saturating_add(1);
+                continue;
+            }
+            SyncState::InSync => {}
         }
         let drift = field_drift(cfg, row, st, modified);
         if drift.is_empty() {
