@@ -296,10 +296,14 @@ impl RateBudget {
                     }
                     _ => self.backoff_ms(self.failures, obs.random),
                 };
+                let until = obs.now_ms.saturating_add(wait);
                 if obs.status == Some(429) {
                     self.remaining = Some(0);
+                    // Without a known future reset, Retry-After says when capacity returns.
+                    if self.reset_at_ms.is_none_or(|r| r <= obs.now_ms) {
+                        self.reset_at_ms = Some(until);
+                    }
                 }
-                let until = obs.now_ms.saturating_add(wait);
                 self.blocked_until_ms = Some(self.blocked_until_ms.map_or(until, |b| b.max(until)));
             }
             _ => {}
