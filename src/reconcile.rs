@@ -247,6 +247,9 @@ pub enum ItemKind {
     MergedAway,
     /// The breaker tripped: the drift resolution is held.
     Held,
+    /// A second Virtuous record carries a stored record's external reference: show the customer
+    /// the duplicate (merge it in Virtuous); it is not linked.
+    DuplicateInVirtuous,
     /// A row without a usable id.
     MalformedRow,
 }
@@ -579,6 +582,7 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
         ..ReconcileCounts::default()
     };
     let mut handled = vec![false; input.stored.len()];
+    let mut claimed = vec![false; input.stored.len()];
     for (i, row) in input.rows.iter().enumerate() {
         let pos = u32::try_from(i).ok();
         let Some(id) = row_id(row) else {
@@ -592,7 +596,8 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
             continue;
         }
         let modified = row_modified(row);
-        let stored_idx = by_vid.get(id.as_str()).copied().or_else(|| {
+        let by_id = by_vid.get(id.as_str()).copied();
+        let stored_idx = by_id.or_else(|| {
             row_references(row)
                 .iter()
                 .find_map(|k| by_ref.get(k).copied())
@@ -605,13 +610,29 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
             items.push(it);
             continue;
         };
-        if let Some(h) = handled.get_mut(si) {
-            *h = true;
-        }
         let Some(st) = input.stored.get(si) else {
             continue;
         };
         it.partner_id = st.partner_id.clone();
+        let linked_elsewhere = by_id.is_none()
+            && st
+                .virtuous_id
+                .as_deref()
+                .is_some_and(|v| !v.trim().is_empty() && v.trim() != id);
+        if linked_elsewhere || claimed.get(si).copied().unwrap_or(false) {
+            // Two Virtuous records carry the same external reference (a regenerated or repeated
+            // Transaction): a duplicate for a person to resolve, never a second link.
+            it.kind = ItemKind::DuplicateInVirtuous;
+            it.reason = "reference-claimed-twice".into();
+            items.push(it);
+            continue;
+        }
+        if let Some(c) = claimed.get_mut(si) {
+            *c = true;
+        }
+        if let Some(h) = handled.get_mut(si) {
+            *h = true;
+        }
         if let Some(target) = row.get("mergedIntoContactId").and_then(value_text) {
             if !target.is_empty() && target != id {
                 it.kind = ItemKind::MergedAway;

@@ -501,3 +501,72 @@ proptest! {
         let _ = run.finish();
     }
 }
+
+// ---------------------------------------------------------------- reconciliation plan shape
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever the page and the stored records: a row yields at most one item, a stored record at
+    /// most one, lookups are priced, a halted plan overwrites nothing, confirmations name the
+    /// Virtuous id, and missed changes carry an event for the row's id.
+    #[test]
+    fn reconciliation_plan_shape(
+        rows in proptest::collection::vec((0u8..8, 0i64..6, any::<bool>(), 0u8..3), 0..12),
+        stored in proptest::collection::vec((proptest::option::of(0u8..8), 0u8..4, 0i64..6, any::<bool>(), 0u8..3, any::<bool>()), 0..10),
+        total in proptest::option::of(1u64..20),
+        now_h in 0i64..100,
+    ) {
+        use virtuous_sync::reconcile::{plan_reconciliation, ItemKind, ReconcileInput};
+        let h = 3_600_000i64;
+        let base = 1_700_000_000_000i64;
+        let rows_json: Vec<Value> = rows.iter().map(|(id, m, with_ref, name)| {
+            let mut r = json!({"id": id, "modifiedDateTimeUtc": format_time(base + m * h), "name": format!("N{name}")});
+            if *with_ref { r["transactionSource"] = json!("P"); r["transactionId"] = json!(format!("t{id}")); }
+            r
+        }).collect();
+        let mut seen_vid = HashSet::new();
+        let stored_json: Vec<Value> = stored.iter().enumerate().filter_map(|(i, (vid, state, m, looked, name, base_same))| {
+            if let Some(v) = vid { if !seen_vid.insert(*v) { return None; } }
+            let states = ["in-sync", "partner-pending", "virtuous-pending", "conflict"];
+            let mut s = json!({"partnerId": format!("p{i}"), "state": states[*state as usize],
+                "lastVirtuousModifiedMs": base + m * h, "partnerPendingSinceMs": base,
+                "reference": {"source": "p", "id": format!("t{}", (i + usize::from(*name)) % 8)},
+                "partnerValues": {"name": format!("N{name}")}});
+            if let Some(v) = vid { s["virtuousId"] = json!(v.to_string()); }
+            if *base_same { s["baseValues"] = json!({"name": "N0"}); }
+            if *looked { s["lookup"] = json!({"found": i % 2 == 0, "atMs": base + h}); }
+            Some(s)
+        }).collect();
+        let mut cfg = json!({"resource": "gift", "fields": ["name"], "breaker": {"maxShare": 0.2, "minCount": 1}});
+        if let Some(t) = total { cfg["totalRecords"] = json!(t); }
+        let input: ReconcileInput = serde_json::from_value(json!({
+            "config": cfg, "rows": rows_json, "stored": stored_json, "nowMs": base + now_h * h})).unwrap();
+        let plan = plan_reconciliation(&input).unwrap();
+        let mut row_items = HashSet::new();
+        let mut partner_items = HashSet::new();
+        let mut lookups = 0u64;
+        for it in &plan.items {
+            if let Some(r) = it.row { prop_assert!(row_items.insert(r), "row {} planned twice", r); }
+            if let Some(p) = &it.partner_id {
+                if it.kind != ItemKind::DuplicateInVirtuous {
+                    prop_assert!(partner_items.insert(p.clone()), "{} planned twice", p);
+                }
+            }
+            match it.kind {
+                ItemKind::LookUpPending => { lookups += 1; prop_assert!(it.request.is_some()); }
+                ItemKind::ConfirmPending => prop_assert!(it.virtuous_id.is_some() || it.reason == "confirmed-by-lookup"),
+                ItemKind::MissedChange => {
+                    let ev = it.event.as_ref().unwrap();
+                    prop_assert_eq!(ev.resource_id.as_ref(), it.virtuous_id.as_ref());
+                }
+                ItemKind::ResolveDrift => prop_assert!(!plan.halted),
+                _ => {}
+            }
+        }
+        prop_assert_eq!(plan.request_cost, lookups);
+        prop_assert_eq!(plan.halted, plan.breaker.as_ref().is_some_and(|b| b.tripped));
+        let counted: u64 = plan.counts.items.values().sum();
+        prop_assert_eq!(counted, plan.items.len() as u64);
+    }
+}
