@@ -174,6 +174,11 @@ pub struct QueryCursor {
     /// Ids already processed at exactly `highWaterMs` (sorted).
     #[serde(default)]
     pub boundary_ids: Vec<String>,
+    /// Set when the last run was held back at this time because a skip walk could not be
+    /// verified; a second run held at the same point advances anyway (an unstable tie order in a
+    /// second with more than `take` rows would otherwise pin the cursor forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped_at_ms: Option<i64>,
 }
 
 impl QueryCursor {
@@ -182,6 +187,7 @@ impl QueryCursor {
         QueryCursor {
             high_water_ms: Some(at_ms),
             boundary_ids: Vec::new(),
+            capped_at_ms: None,
         }
     }
 }
@@ -428,8 +434,14 @@ impl QueryRun {
         }
         let start_hw = self.start.high_water_ms;
         let mut cursor = match (self.max_seen_ms, start_hw) {
-            (None, _) => self.start.clone(),
-            (Some(m), Some(h)) if m < h => self.start.clone(),
+            (None, _) => QueryCursor {
+                capped_at_ms: None,
+                ..self.start.clone()
+            },
+            (Some(m), Some(h)) if m < h => QueryCursor {
+                capped_at_ms: None,
+                ..self.start.clone()
+            },
             (Some(m), Some(h)) if m == h => {
                 let mut ids = self.start.boundary_ids.clone();
                 ids.extend(self.ids_at_max.iter().cloned());
@@ -438,6 +450,7 @@ impl QueryRun {
                 QueryCursor {
                     high_water_ms: Some(m),
                     boundary_ids: ids,
+                    capped_at_ms: None,
                 }
             }
             (Some(m), _) => {
@@ -447,6 +460,7 @@ impl QueryRun {
                 QueryCursor {
                     high_water_ms: Some(m),
                     boundary_ids: ids,
+                    capped_at_ms: None,
                 }
             }
         };
@@ -455,10 +469,13 @@ impl QueryRun {
                 // Commit no further than the unverified walk; an empty boundary set re-reads
                 // all of it next run.
                 let floor = start_hw.map_or(r, |s| r.max(s.saturating_sub(self.config.overlap_ms)));
-                cursor = QueryCursor {
-                    high_water_ms: Some(floor),
-                    boundary_ids: Vec::new(),
-                };
+                if self.start.capped_at_ms != Some(floor) {
+                    cursor = QueryCursor {
+                        high_water_ms: Some(floor),
+                        boundary_ids: Vec::new(),
+                        capped_at_ms: Some(floor),
+                    };
+                }
             }
         }
         Ok(cursor)
@@ -620,6 +637,7 @@ mod tests {
         let cursor = QueryCursor {
             high_water_ms: Some(10_000),
             boundary_ids: vec!["1".into()],
+            capped_at_ms: None,
         };
         let mut run = QueryRun::start(&cursor, &cfg(10)).unwrap();
         let r = run
