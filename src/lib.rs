@@ -10,13 +10,22 @@
 )]
 
 pub mod config;
+pub mod cursor;
 pub mod dedupe;
+pub mod deletion;
 pub mod envelope;
 pub mod event;
 pub mod headers;
+pub mod matcher;
+pub mod merge;
+pub mod ratelimit;
 pub mod receive;
+pub mod reconcile;
+pub mod response;
 pub mod secret;
 pub mod signature;
+pub mod subscription;
+pub mod timestamp;
 
 pub use config::{Config, ConfigError, ConfigErrorCode};
 pub use envelope::{EnvelopeError, Limits};

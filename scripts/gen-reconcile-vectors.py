@@ -1,0 +1,667 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/reconcile/*.json: the shared vectors for the reconciliation planners.
+
+Expectations are written by hand from the issue and the docs, not produced by running the Rust
+code; times and digests come from Python's datetime and hashlib as outside oracles.
+Run: python3 scripts/gen-reconcile-vectors.py
+"""
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "vectors", "reconcile")
+GEN = "scripts/gen-reconcile-vectors.py"
+
+
+def ms(text):
+    """ISO text (UTC) to epoch ms, via Python's datetime."""
+    t = text.rstrip("Z")
+    if "." in t:
+        head, frac = t.split(".")
+        frac = (frac + "000")[:3]
+    else:
+        head, frac = t, "000"
+    d = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return int(d.timestamp()) * 1000 + int(frac)
+
+
+def case(name, why, op, inp, expect=None, error=None):
+    c = {"name": name, "why": why, "op": op, "input": inp}
+    if error is not None:
+        c["expectError"] = {"code": error}
+    else:
+        c["expect"] = expect
+    return c
+
+
+def write(fname, description, cases):
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), fname
+    with open(os.path.join(OUT, fname), "w") as f:
+        json.dump({"description": description, "generator": GEN, "cases": cases}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def row(i, t, **extra):
+    r = {"id": i, "modifiedDateTimeUtc": t}
+    r.update(extra)
+    return r
+
+
+# ------------------------------------------------------------------ cursor
+T = "2024-03-05T14:02:11.453"
+TMS = ms(T)
+NOON = ms("2024-06-01T12:00:00")
+
+
+def run_state(**kw):
+    base = {"config": {"take": kw.pop("take", 3), "overlapMs": 60000}, "start": kw.pop("start", {})}
+    base.update(kw)
+    return base
+
+
+cursor_cases = [
+    case("first-run-is-a-full-export", "no cursor yet: no condition, sorted ascending, archived included, take ≤ 1000",
+         "startQueryRun", {"cursor": {}, "config": {}},
+         {"request": {"method": "POST", "path": "/api/Contact/Query?skip=0&take=1000", "skip": 0, "take": 1000,
+                      "body": {"groups": [], "sortBy": "Last Modified Date", "descending": False, "includeArchived": True}},
+          "page": None}),
+    case("closed-lower-bound-with-overlap", "highWater − overlap, floored to the second, asked as 'Is After' one second earlier so the bound itself is included",
+         "startQueryRun", {"cursor": {"highWaterMs": TMS, "boundaryIds": ["1"]}, "config": {"overlapMs": 60000}},
+         {"request": {"body": {"groups": [{"conditions": [{"parameter": "Last Modified Date", "operator": "Is After",
+                                                           "value": "2024-03-05T14:01:10"}]}]}},
+          "run": {"lowerMs": TMS - 60000, "skip": 0, "done": False}}),
+    case("gift-query-endpoint", "gifts page through POST /api/Gift/Query",
+         "startQueryRun", {"config": {"resource": "gift", "take": 500}},
+         {"request": {"path": "/api/Gift/Query?skip=0&take=500"}}),
+    case("take-above-1000-rejected", "Virtuous returns at most 1000 rows per page", "startQueryRun",
+         {"config": {"take": 1001}}, error="invalid-cursor-config"),
+    case("take-of-one-rejected", "skip walks overlap pages by one row, so a page needs two", "startQueryRun",
+         {"config": {"take": 1}}, error="invalid-cursor-config"),
+    case("overlap-below-one-second-rejected", "a closed bound needs at least a second of overlap", "startQueryRun",
+         {"config": {"overlapMs": 500}}, error="invalid-cursor-config"),
+    case("same-second-records-at-the-boundary", "regression (estuary #5205): a strict '>' cursor drops records in the boundary second; only ids already seen at exactly the high-water time are dropped",
+         "acceptQueryPage",
+         {"run": run_state(take=5, start={"highWaterMs": NOON, "boundaryIds": ["100"]}, lowerMs=NOON - 60000),
+          "rows": [row(100, "2024-06-01T12:00:00"), row(101, "2024-06-01T12:00:00"), row(102, "2024-06-01T12:00:00.500")]},
+         {"page": {"fresh": [1, 2], "freshIds": ["101", "102"], "duplicates": 1, "done": True}, "request": None,
+          "run": {"maxSeenMs": NOON + 500, "idsAtMax": ["102"], "done": True}}),
+    case("rows-committed-during-a-run", "regression (Airbyte #14732): the next page restarts at the highest time seen (skip 0), so a record modified mid-run moving to the end of the sort cannot shift an unread one out of the window",
+         "acceptQueryPage",
+         {"run": run_state(take=2, lowerMs=NOON - 60000),
+          "rows": [row(1, "2024-06-01T12:00:01.250"), row(2, "2024-06-01T12:00:05.100")]},
+         {"page": {"fresh": [0, 1], "done": False},
+          "request": {"skip": 0, "body": {"groups": [{"conditions": [{"value": "2024-06-01T12:00:04"}]}]}},
+          "run": {"lowerMs": NOON + 5100, "skip": 0}}),
+    case("failed-run-never-advances", "regression (utopia #794): a run that stopped before its last page has no cursor to store",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON}, maxSeenMs=NOON + 9000, idsAtMax=["5"], done=False),
+         error="run-incomplete"),
+    case("complete-run-advances-to-highest-seen", "the cursor is the highest modifiedDateTimeUtc seen, with the ids at that time",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON, "boundaryIds": ["1"]}, maxSeenMs=NOON + 9000, idsAtMax=["9", "10"], done=True),
+         {"highWaterMs": NOON + 9000, "boundaryIds": ["10", "9"]}),
+    case("same-high-water-keeps-old-boundary-ids", "when the run saw nothing newer than the boundary, both id sets are kept",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON, "boundaryIds": ["1"]}, maxSeenMs=NOON, idsAtMax=["2"], done=True),
+         {"highWaterMs": NOON, "boundaryIds": ["1", "2"]}),
+    case("empty-run-keeps-cursor", "no rows: the cursor stays (never the wall clock)",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON, "boundaryIds": ["1"]}, done=True),
+         {"highWaterMs": NOON, "boundaryIds": ["1"]}),
+    case("overlap-rows-do-not-move-cursor-back", "rows re-read in the overlap are older than the high-water mark",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON, "boundaryIds": ["1"]}, maxSeenMs=NOON - 30000, idsAtMax=["7"], done=True),
+         {"highWaterMs": NOON, "boundaryIds": ["1"]}),
+    case("dense-second-walked-with-overlapping-skip", "a full page inside one second cannot advance the bound: walk it with skip = take − 1 and remember the last row as anchor",
+         "acceptQueryPage",
+         {"run": run_state(take=3, lowerMs=NOON),
+          "rows": [row(1, "2024-06-01T12:00:00"), row(2, "2024-06-01T12:00:00"), row(3, "2024-06-01T12:00:00.999")]},
+         {"request": {"skip": 2}, "run": {"skip": 2, "anchor": ["3", NOON + 999], "lowerMs": NOON}}),
+    case("shifted-walk-restarts", "the anchor is not first: rows moved under the walk, so it restarts at skip 0 (even on a short page, which may have been cut short by the shift)",
+         "acceptQueryPage",
+         {"run": run_state(take=3, lowerMs=NOON, skip=2, anchor=["3", NOON + 999],
+                           window=[["1", NOON], ["2", NOON], ["3", NOON + 999]]),
+          "rows": [row(4, "2024-06-01T12:00:00.999")]},
+         {"page": {"fresh": [0], "done": False}, "request": {"skip": 0}, "run": {"skip": 0, "restarts": 1, "done": False}}),
+    case("verified-walk-continues", "the anchor is first: the walk goes on, the anchor row dropped as a duplicate",
+         "acceptQueryPage",
+         {"run": run_state(take=3, lowerMs=NOON, skip=2, anchor=["3", NOON + 999],
+                           window=[["1", NOON], ["2", NOON], ["3", NOON + 999]]),
+          "rows": [row(3, "2024-06-01T12:00:00.999"), row(4, "2024-06-01T12:00:01.200")]},
+         {"page": {"fresh": [1], "duplicates": 1, "done": True}, "run": {"done": True, "maxSeenMs": NOON + 1200}}),
+    case("unverifiable-walk-caps-the-cursor", "after the restart budget the run commits no further than the walk's start",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON}, maxSeenMs=NOON + 90000, idsAtMax=["8"], rewindToMs=NOON - 1000, done=True),
+         {"highWaterMs": NOON - 1000, "boundaryIds": [], "cappedAtMs": NOON - 1000}),
+    case("second-cap-at-same-point-advances", "held back twice at the same walk (an unstable tie order): advance instead of pinning the cursor forever",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON - 1000, "cappedAtMs": NOON - 1000}, maxSeenMs=NOON + 90000, idsAtMax=["8"],
+                                     rewindToMs=NOON - 1000, done=True),
+         {"highWaterMs": NOON + 90000, "boundaryIds": ["8"], "cappedAtMs": None}),
+    case("rows-without-id-or-time", "a row without id is not processed; one without a readable time is processed but cannot move the cursor",
+         "acceptQueryPage",
+         {"run": run_state(take=5, lowerMs=NOON),
+          "rows": [{"modifiedDateTimeUtc": "2024-06-01T12:00:03"}, {"id": "8"}, row(9, "not a date"), row(10, "2024-06-01T12:00:04Z")]},
+         {"page": {"fresh": [1, 2, 3], "malformed": [0], "undated": [1, 2], "done": True}, "run": {"maxSeenMs": NOON + 4000}}),
+    case("page-after-last-rejected", "a finished run takes no more pages", "acceptQueryPage",
+         {"run": run_state(done=True), "rows": []}, error="run-finished"),
+]
+write("cursor.json", "Query cursor: startQueryRun / acceptQueryPage / finishQueryRun, incl. the boundary, mid-run commit and failed-run regressions", cursor_cases)
+
+# ------------------------------------------------------------------ reconciliation
+NOW = ms("2024-06-10T12:00:00")
+H = 3600 * 1000
+base_cfg = {"resource": "contact", "fields": ["name", "address.postal"]}
+
+
+def rec_input(rows, stored, cfg=None, now=NOW):
+    c = dict(base_cfg)
+    c.update(cfg or {})
+    return {"config": c, "rows": rows, "stored": stored, "nowMs": now}
+
+
+V_T = "2024-06-09T08:00:00"
+V_MS = ms(V_T)
+crow = row(7, V_T, name="Ann Smith", address={"postal": "12345"})
+
+rec_cases = [
+    case("unknown-row-is-a-missed-create", "present in Virtuous, absent locally: apply through the inbound path as a create event built from the row",
+         "planReconciliation", rec_input([crow], []),
+         {"items": [{"kind": "missed-change", "reason": "unknown-locally", "virtuousId": "7", "row": 0,
+                     "event": {"eventType": "contact-create", "rawEventType": "ContactCreate", "resourceKind": "contact",
+                               "resourceId": "7", "modifiedDateTimeUtc": V_T, "resource": {"name": "Ann Smith"}, "eventId": None}}],
+          "requestCost": 0, "halted": False}),
+    case("newer-version-is-a-missed-update", "Virtuous modified after the last applied version (a webhook lost in an outage)",
+         "planReconciliation", rec_input([row(55, V_T, amount=10)], [{"virtuousId": "55", "partnerId": "g-1", "lastVirtuousModifiedMs": V_MS - 1}], {"resource": "gift"}),
+         {"items": [{"kind": "missed-change", "reason": "newer-in-virtuous", "partnerId": "g-1",
+                     "event": {"eventType": "gift-update", "resourceKind": "gift", "resourceId": "55"}}]}),
+    case("applied-and-equal-is-unchanged", "already applied, no field differs: nothing to do",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Ann Smith ", "address.postal": 12345}}]),
+         {"items": [], "counts": {"rows": 1, "unchanged": 1}}),
+    case("drift-default-virtuous-wins", "no base stored: the default policy (Virtuous canonical for shared fields) decides",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "partnerId": "p7", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}]),
+         {"items": [{"kind": "resolve-drift", "reason": "drift", "nextState": "in-sync",
+                     "fields": [{"field": "name", "virtuousValue": "Ann Smith", "partnerValue": "Ann Smyth",
+                                 "resolution": "take-virtuous", "reason": "policy-virtuous-wins", "baseValue": None}]}]}),
+    case("drift-three-way-changed-on-partner", "Virtuous still equals the base, the partner changed: take the partner value whatever the policy",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Ann Smith", "address.postal": "54321"},
+                                                    "baseValues": {"name": "Ann Smith", "address.postal": "12345"}}]),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "address.postal", "resolution": "take-partner",
+                                                          "reason": "changed-on-partner", "baseValue": "12345"}]}]}),
+    case("drift-three-way-changed-in-virtuous", "the partner still equals the base: take the Virtuous value",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Ann Smith", "address.postal": "99999"},
+                                                    "baseValues": {"name": "Ann Smith", "address.postal": "99999"}}],
+                                         {"defaultPolicy": "partner-wins"}),
+         {"items": [{"kind": "resolve-drift", "fields": [{"resolution": "take-virtuous", "reason": "changed-in-virtuous"}]}]}),
+    case("both-changed-policy-conflict", "changed on both sides and the field's policy is conflict: the record goes to conflict, never a coin flip",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Ann B. Smith", "address.postal": "12345"},
+                                                    "baseValues": {"name": "Ann Jones", "address.postal": "12345"}}],
+                                         {"policies": {"name": "conflict"}}),
+         {"items": [{"kind": "conflict", "reason": "field-conflict", "nextState": "conflict",
+                     "fields": [{"field": "name", "resolution": "conflict", "reason": "policy-conflict"}]}]}),
+    case("newest-wins-inside-uncertainty-is-conflict", "timestamps closer than the clock uncertainty are inconclusive",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS, "partnerModifiedMs": V_MS + 1500,
+                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}],
+                                         {"defaultPolicy": "newest-wins"}),
+         {"items": [{"kind": "conflict", "fields": [{"resolution": "conflict", "reason": "timestamps-inconclusive"}]}]}),
+    case("newest-wins-partner-newer", "outside the uncertainty window the later edit wins",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS, "partnerModifiedMs": V_MS + 60000,
+                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}],
+                                         {"defaultPolicy": "newest-wins"}),
+         {"items": [{"kind": "resolve-drift", "fields": [{"resolution": "take-partner", "reason": "newer-on-partner"}]}]}),
+    case("pending-confirmed-by-query-reference", "async echo: the nightly batch created the gift; the row carries our transactionSource/transactionId, so the pending write is confirmed and linked",
+         "planReconciliation", rec_input([row(901, V_T, transactionSource="Partner Platform", transactionId="don-42")],
+                                         [{"partnerId": "don-42", "reference": {"source": "partner platform", "id": "don-42"},
+                                           "state": "partner-pending", "partnerPendingSinceMs": NOW - 20 * H}], {"resource": "gift"}),
+         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-query", "virtuousId": "901", "partnerId": "don-42", "nextState": "in-sync"}],
+          "requestCost": 0}),
+    case("stuck-pending-needs-lookup", "pending longer than stuckAfterMs and no lookup yet: GET /api/Gift/{transactionSource}/{transactionId}, path-encoded, priced in the plan",
+         "planReconciliation", rec_input([], [{"partnerId": "don-42", "reference": {"source": "Partner Platform", "id": "don/42"},
+                                               "state": "partner-pending", "partnerPendingSinceMs": NOW - 7 * H}], {"resource": "gift"}),
+         {"items": [{"kind": "look-up-pending", "reason": "stuck-pending",
+                     "request": {"method": "GET", "path": "/api/Gift/Partner%20Platform/don%2F42"}}], "requestCost": 1}),
+    case("young-pending-waits", "not yet stuck: nothing to do, counted",
+         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"},
+                                               "state": "partner-pending", "partnerPendingSinceMs": NOW - H}], {"resource": "gift"}),
+         {"items": [], "counts": {"pendingNotStuck": 1}, "requestCost": 0}),
+    case("pending-confirmed-by-lookup", "the lookup answered 200: confirmed via reconciliation, with the gift id",
+         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
+                                               "partnerPendingSinceMs": NOW - 8 * H, "lookup": {"found": True, "atMs": NOW - 60000, "virtuousId": "777"}}],
+                                         {"resource": "gift"}),
+         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-lookup", "virtuousId": "777", "nextState": "in-sync"}]}),
+    case("unmatched-after-window-surfaces", "still 404 two nightly batches later: it sits in the needs-update bucket no API lists, so show the customer",
+         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
+                                               "partnerPendingSinceMs": NOW - 50 * H, "lookup": {"found": False, "atMs": NOW - 60000}}],
+                                         {"resource": "gift"}),
+         {"items": [{"kind": "surface-unmatched", "reason": "needs-update-bucket", "partnerId": "d1"}]}),
+    case("recent-404-within-window-keeps-waiting", "a fresh 404 before the window ends: the Transaction may still be in holding",
+         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
+                                               "partnerPendingSinceMs": NOW - 10 * H, "lookup": {"found": False, "atMs": NOW - 60000}}],
+                                         {"resource": "gift"}),
+         {"items": [{"kind": "keep-waiting", "reason": "within-window"}], "requestCost": 0}),
+    case("contact-pending-lookup-uses-find", "contacts are looked up by reference through /api/Contact/Find",
+         "planReconciliation", rec_input([], [{"partnerId": "c1", "reference": {"source": "P&Q", "id": "c 1"}, "state": "partner-pending",
+                                               "partnerPendingSinceMs": NOW - 7 * H}]),
+         {"items": [{"kind": "look-up-pending", "request": {"path": "/api/Contact/Find?referenceSource=P%26Q&referenceId=c%201"}}]}),
+    case("merged-away-row", "the row carries mergedIntoContactId: remap to the survivor",
+         "planReconciliation", rec_input([row(7, V_T, mergedIntoContactId=9)], [{"virtuousId": "7", "partnerId": "p7", "lastVirtuousModifiedMs": V_MS - 5}]),
+         {"items": [{"kind": "merged-away", "reason": "merged-away", "survivorId": "9", "partnerId": "p7"}]}),
+    case("breaker-holds-mass-overwrite", "a run that would overwrite more than the allowed share of records halts and says so",
+         "planReconciliation",
+         rec_input([row(1, V_T, name="A B"), row(2, V_T, name="C D")],
+                   [{"virtuousId": "1", "lastVirtuousModifiedMs": V_MS, "partnerValues": {"name": "X Y"}},
+                    {"virtuousId": "2", "lastVirtuousModifiedMs": V_MS, "partnerValues": {"name": "Z W"}}],
+                   {"fields": ["name"], "totalRecords": 10, "breaker": {"maxShare": 0.1, "minCount": 1}}),
+         {"halted": True, "breaker": {"tripped": True, "reason": "mass-change", "changes": 2, "allowed": 1},
+          "items": [{"kind": "held", "reason": "mass-change-breaker"}, {"kind": "held", "reason": "mass-change-breaker"}]}),
+    case("page-duplicates-keep-newest", "a record listed twice in one page (modified mid-paging) is planned once, from its newest version",
+         "planReconciliation", rec_input([row(7, "2024-06-09T08:00:00"), row(7, "2024-06-09T09:00:00")], []),
+         {"items": [{"kind": "missed-change", "row": 1, "event": {"modifiedDateTimeUtc": "2024-06-09T09:00:00"}}],
+          "counts": {"unchanged": 1}}),
+    case("conflict-record-not-auto-resolved", "a record awaiting manual resolution is not drift-fixed behind the person's back",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "state": "conflict", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Someone Else"}}]),
+         {"items": [], "counts": {"skipped": 1}}),
+    case("cooldown-record-not-drift-fixed", "inside the inbound cooldown the partner side may still be catching up",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "state": "virtuous-pending", "lastVirtuousModifiedMs": V_MS,
+                                                    "partnerValues": {"name": "Someone Else"}}]),
+         {"items": [], "counts": {"skipped": 1}}),
+    case("pending-update-in-page-still-checked-for-stuck", "a pending update whose row shows nothing newer is still looked up once stuck",
+         "planReconciliation", rec_input([row(55, V_T)], [{"virtuousId": "55", "partnerId": "g-1", "lastVirtuousModifiedMs": V_MS,
+                                                           "reference": {"source": "P", "id": "g-1"}, "state": "partner-pending",
+                                                           "partnerPendingSinceMs": NOW - 7 * H}], {"resource": "gift"}),
+         {"items": [{"kind": "look-up-pending", "virtuousId": "55", "request": {"path": "/api/Gift/P/g-1"}}], "requestCost": 1}),
+    case("second-record-with-same-reference-is-a-duplicate", "a regenerated transactionId or a repeated submit made a second gift with our reference: surface it, never link it",
+         "planReconciliation", rec_input([row(901, V_T, transactionSource="P", transactionId="don-1"),
+                                          row(902, V_T, transactionSource="P", transactionId="don-1")],
+                                         [{"partnerId": "don-1", "reference": {"source": "P", "id": "don-1"}, "state": "partner-pending",
+                                           "partnerPendingSinceMs": NOW - 20 * H}], {"resource": "gift"}),
+         {"items": [{"kind": "confirm-pending", "virtuousId": "901"},
+                    {"kind": "duplicate-in-virtuous", "reason": "reference-claimed-twice", "virtuousId": "902", "partnerId": "don-1"}]}),
+    case("reference-of-an-already-linked-record", "the stored record is linked to another gift; this one only shares the reference",
+         "planReconciliation", rec_input([row(950, V_T, transactionSource="P", transactionId="don-1")],
+                                         [{"virtuousId": "901", "partnerId": "don-1", "reference": {"source": "P", "id": "don-1"},
+                                           "lastVirtuousModifiedMs": V_MS}], {"resource": "gift"}),
+         {"items": [{"kind": "duplicate-in-virtuous", "virtuousId": "950"}]}),
+    case("row-without-id", "reported, not guessed", "planReconciliation", rec_input([{"name": "x"}], []),
+         {"items": [{"kind": "malformed-row", "reason": "row-without-id", "row": 0}]}),
+    case("duplicate-stored-ids-rejected", "two stored records claiming one Virtuous id is a host bug",
+         "planReconciliation", rec_input([], [{"virtuousId": "1"}, {"virtuousId": "1"}]), error="duplicate-stored-record"),
+    case("unmatched-window-shorter-than-stuck-rejected", "the needs-update window must not end before a write counts as stuck",
+         "planReconciliation", rec_input([], [], {"stuckAfterMs": 10, "unmatchedAfterMs": 5}), error="invalid-reconcile-config"),
+]
+write("reconciliation.json", "planReconciliation: missed changes, stuck partner_pending, needs-update bucket, drift, breaker", rec_cases)
+
+# ------------------------------------------------------------------ matcher
+
+
+def sha(obj):
+    return hashlib.sha256(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+
+
+def chunk(side, *records):
+    return {"side": side, "records": list(records)}
+
+
+m_cases = [
+    case("reference-beats-email", "the external reference pair is the strongest signal; source compared case-insensitively, id exactly",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "references": [{"source": "Partner", "id": "D-1"}], "emails": ["a@x.org"], "data": {"n": 1}}),
+                     chunk("virtuous", {"id": "v1", "references": [{"source": " PARTNER ", "id": "D-1"}], "emails": ["b@x.org"], "data": {"n": 2}},
+                           {"id": "v2", "emails": ["a@x.org"]})]},
+         {"pairs": [{"partnerId": "p1", "virtuousId": "v1", "tier": "reference", "state": "in-sync",
+                     "evidence": [{"signal": "reference", "value": "partner\u001fD-1"}],
+                     "partnerDigest": sha({"n": 1}), "virtuousDigest": sha({"n": 2})}],
+          "virtuousOnly": ["v2"], "partnerOnly": [], "review": []}),
+    case("reference-id-case-matters", "ids are not case-folded (capitalisation changes caused duplicates elsewhere; an id is opaque)",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "references": [{"source": "P", "id": "abc"}]}),
+                     chunk("virtuous", {"id": "v1", "references": [{"source": "P", "id": "ABC"}]})]},
+         {"pairs": [], "partnerOnly": ["p1"], "virtuousOnly": ["v1"]}),
+    case("email-trim-lowercase", "exact email after trim and lowercase only",
+         "initialMatcher",
+         {"chunks": [chunk("virtuous", {"id": "v1", "emails": ["  Ann.Smith@Example.ORG "]}),
+                     chunk("partner", {"id": "p1", "emails": ["ann.smith@example.org"]})]},
+         {"pairs": [{"partnerId": "p1", "virtuousId": "v1", "tier": "email",
+                     "evidence": [{"signal": "email", "value": "ann.smith@example.org"}], "partnerDigest": None}]}),
+    case("no-provider-rules", "Gmail dots and plus tags are not folded: local parts are opaque",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "emails": ["ann.smith+give@gmail.com"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["annsmith@gmail.com"]})]},
+         {"pairs": [], "partnerOnly": ["p1"], "virtuousOnly": ["v1"]}),
+    case("household-shared-email-is-review", "two partner donors share the household's email: a review item, never an automatic link",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "husband", "emails": ["family@x.org"]}, {"id": "wife", "emails": ["FAMILY@x.org"]}),
+                     chunk("virtuous", {"id": "household-9", "emails": ["family@x.org", "kid@x.org"]})]},
+         {"pairs": [], "partnerOnly": [], "virtuousOnly": [],
+          "review": [{"tier": "email", "reason": "shared-value", "partnerIds": ["husband", "wife"], "virtuousIds": ["household-9"],
+                      "evidence": [{"signal": "email", "value": "family@x.org"}]}],
+          "counts": {"reviewPartner": 2, "reviewVirtuous": 1}}),
+    case("held-records-skip-lower-tiers", "records in a review group are not linked by a weaker signal afterwards",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "emails": ["f@x.org"], "names": ["Ann Smith"], "postalCodes": ["12345"]},
+                           {"id": "p2", "emails": ["f@x.org"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["f@x.org"], "names": ["Ann Smith"], "postalCodes": ["12345"]})]},
+         {"pairs": [], "review": [{"tier": "email", "partnerIds": ["p1", "p2"], "virtuousIds": ["v1"]}]}),
+    case("one-record-two-candidates-is-review", "a partner record whose two emails point at two different contacts is ambiguous",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "emails": ["a@x.org", "b@x.org"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["a@x.org"]}, {"id": "v2", "emails": ["b@x.org"]})]},
+         {"pairs": [], "review": [{"tier": "email", "partnerIds": ["p1"], "virtuousIds": ["v1", "v2"],
+                                   "evidence": [{"signal": "email", "value": "a@x.org"}, {"signal": "email", "value": "b@x.org"}]}]}),
+    case("two-shared-emails-one-pair", "the same two records sharing two emails is one pair carrying both values",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "emails": ["a@x.org", "b@x.org"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["b@x.org", "A@x.org"]})]},
+         {"pairs": [{"partnerId": "p1", "virtuousId": "v1", "evidence": [{"signal": "email", "value": "a@x.org"}, {"signal": "email", "value": "b@x.org"}]}]}),
+    case("name-and-postal", "strong signal: normalised name with postal code (ZIP+4 cut to the ZIP)",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "names": ["  ann   SMITH"], "postalCodes": ["12345-6789"]}),
+                     chunk("virtuous", {"id": "v1", "names": ["Bob Smith", "Ann Smith"], "postalCodes": ["12345"]})]},
+         {"pairs": [{"partnerId": "p1", "virtuousId": "v1", "tier": "strong-signal",
+                     "evidence": [{"signal": "name-postal", "value": "ann smith|12345"}]}]}),
+    case("name-and-phone", "strong signal: name with the phone's last ten digits",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "names": ["Ann Smith"], "phones": ["+1 (555) 123-4567"]}),
+                     chunk("virtuous", {"id": "v1", "names": ["ann smith"], "phones": ["555.123.4567"]})]},
+         {"pairs": [{"tier": "strong-signal", "evidence": [{"signal": "name-phone", "value": "ann smith|5551234567"}]}]}),
+    case("name-alone-is-not-enough", "a name without postal code or phone links nothing",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "names": ["Ann Smith"]}), chunk("virtuous", {"id": "v1", "names": ["Ann Smith"]})]},
+         {"pairs": [], "partnerOnly": ["p1"], "virtuousOnly": ["v1"]}),
+    case("plan-lists-sorted-and-counted", "partner-only are submitted (partner_pending), Virtuous-only created on the partner side",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p3"}, {"id": "p1", "emails": ["m@x.org"]}), chunk("virtuous", {"id": "v2"}),
+                     chunk("partner", {"id": "p2"}), chunk("virtuous", {"id": "v1", "emails": ["m@x.org"]})]},
+         {"pairs": [{"partnerId": "p1", "virtuousId": "v1"}], "partnerOnly": ["p2", "p3"], "virtuousOnly": ["v2"],
+          "counts": {"partnerRecords": 3, "virtuousRecords": 2, "pairsByTier": [0, 1, 0]}}),
+    case("chunk-order-a", "same records as chunk-order-b, fed the other way round: same plan",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p1", "emails": ["s@x.org"]}, {"id": "p2", "emails": ["s@x.org"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["s@x.org"]}, {"id": "v2", "emails": ["t@x.org"]}),
+                     chunk("partner", {"id": "p3", "emails": ["T@x.org"]})]},
+         {"pairs": [{"partnerId": "p3", "virtuousId": "v2"}], "review": [{"partnerIds": ["p1", "p2"], "virtuousIds": ["v1"]}]}),
+    case("chunk-order-b", "same records as chunk-order-a, fed the other way round: same plan",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": "p3", "emails": ["T@x.org"]}),
+                     chunk("virtuous", {"id": "v2", "emails": ["t@x.org"]}),
+                     chunk("partner", {"id": "p2", "emails": ["s@x.org"]}),
+                     chunk("virtuous", {"id": "v1", "emails": ["s@x.org"]}),
+                     chunk("partner", {"id": "p1", "emails": ["s@x.org"]})]},
+         {"pairs": [{"partnerId": "p3", "virtuousId": "v2"}], "review": [{"partnerIds": ["p1", "p2"], "virtuousIds": ["v1"]}]}),
+    case("duplicate-id-rejected", "the same id twice on one side is a caller mistake",
+         "initialMatcher", {"chunks": [chunk("partner", {"id": "p1"}), chunk("partner", {"id": " p1 "})]}, error="duplicate-id"),
+    case("blank-id-rejected", "every record needs an id", "initialMatcher", {"chunks": [chunk("virtuous", {"id": "  "})]}, error="blank-id"),
+]
+write("matcher.json", "InitialMatcher: tiers, evidence, one-to-one, households as review items, chunk-order independence", m_cases)
+
+# ------------------------------------------------------------------ merge
+merge_cases = [
+    case("chain-resolves-to-survivor", "A into B into C: everything points at C, queued writes re-addressed",
+         "planMergeRemap",
+         {"contacts": [{"contactId": "A", "mergedIntoContactId": "B"}, {"contactId": "B", "mergedIntoContactId": "C"}, {"contactId": "C"}],
+          "references": [{"kind": "gift", "holderId": "g1", "contactId": "A"},
+                         {"kind": "queued-write", "holderId": "q1", "contactId": "B"},
+                         {"kind": "note", "holderId": "n1", "contactId": "C"}]},
+         {"survivors": {"A": "C", "B": "C"},
+          "tombstones": [{"contactId": "A", "survivorId": "C", "hops": 2}, {"contactId": "B", "survivorId": "C", "hops": 1}],
+          "remaps": [{"kind": "gift", "holderId": "g1", "fromContactId": "A", "toContactId": "C", "action": "remap", "reason": "merged-away"},
+                     {"kind": "queued-write", "holderId": "q1", "fromContactId": "B", "toContactId": "C", "action": "readdress-queued-write"}],
+          "unchanged": 1}),
+    case("numeric-ids-as-text", "ids are compared as trimmed text", "planMergeRemap",
+         {"contacts": [{"contactId": " 101 ", "mergedIntoContactId": "202"}],
+          "references": [{"kind": "contact-link", "holderId": "p-5", "contactId": "101"}]},
+         {"survivors": {"101": "202"}, "remaps": [{"toContactId": "202", "action": "remap"}]}),
+    case("cycle-rejected", "A into B into A cannot be resolved", "planMergeRemap",
+         {"contacts": [{"contactId": "B", "mergedIntoContactId": "A"}, {"contactId": "A", "mergedIntoContactId": "B"}]}, error="merge-cycle"),
+    case("self-merge-rejected", "merged into itself is a cycle of one", "planMergeRemap",
+         {"contacts": [{"contactId": "A", "mergedIntoContactId": "A"}]}, error="merge-cycle"),
+    case("contradictory-merge-rejected", "one contact cannot be merged into two", "planMergeRemap",
+         {"contacts": [{"contactId": "A", "mergedIntoContactId": "B"}, {"contactId": "A", "mergedIntoContactId": "C"}]}, error="conflicting-merge"),
+    case("no-merges-nothing-to-do", "references to live contacts stay", "planMergeRemap",
+         {"contacts": [{"contactId": "A"}], "references": [{"kind": "gift", "holderId": "g", "contactId": "A"}]},
+         {"survivors": {}, "tombstones": [], "remaps": [], "unchanged": 1}),
+]
+write("merge.json", "planMergeRemap: chains with path compression, cycles and contradictions, tombstones, remaps incl. queued writes", merge_cases)
+
+# ------------------------------------------------------------------ deletion
+D0 = ms("2024-06-01T00:00:00")
+
+
+def cand(signal, at, pending=None, edit=None):
+    c = {"virtuousId": "5", "partnerId": "p5", "signal": signal, "observedAtMs": at}
+    if pending is not None:
+        c["pending"] = {"firstSeenMs": pending, "signal": "delete-event"}
+    if edit is not None:
+        c["lastEditMs"] = edit
+    return c
+
+
+del_cases = [
+    case("absence-from-page-is-not-deletion", "records missing from one query page still exist", "planDeletions",
+         {"candidates": [cand("absent-from-page", D0)], "totalRecords": 100},
+         {"decisions": [{"action": "no-action", "reason": "absence-is-not-deletion"}], "halted": False}),
+    case("first-signal-marks-pending", "phase one: a pending tombstone and an earliest confirmation time", "planDeletions",
+         {"candidates": [cand("delete-event", D0)], "totalRecords": 100, "confirmAfterMs": H},
+         {"decisions": [{"action": "mark-pending", "reason": "first-signal", "pending": {"firstSeenMs": D0, "signal": "delete-event"},
+                         "confirmNotBeforeMs": D0 + H}]}),
+    case("early-404-keeps-pending", "a confirming 404 inside the window does not delete yet", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 60000, pending=D0)], "totalRecords": 100, "confirmAfterMs": H},
+         {"decisions": [{"action": "keep-pending", "reason": "awaiting-confirmation"}]}),
+    case("later-404-confirms", "phase two: a direct lookup 404 after the window confirms", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + H, pending=D0)], "totalRecords": 100, "confirmAfterMs": H},
+         {"decisions": [{"action": "confirm-delete", "reason": "confirmed-by-lookup", "pending": None}]}),
+    case("full-scan-absence-asks-lookup", "a later full-scan absence asks for the confirming lookup", "planDeletions",
+         {"candidates": [cand("absent-from-full-scan", D0 + 2 * H, pending=D0)], "totalRecords": 100, "confirmAfterMs": H},
+         {"decisions": [{"action": "look-up", "reason": "confirm-by-lookup"}]}),
+    case("tombstone-never-overrides-newer-edit", "regression (submersion #1340): an edit after the first signal keeps the record", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0, edit=D0 + 10)], "totalRecords": 100, "confirmAfterMs": H},
+         {"decisions": [{"action": "clear-tombstone", "reason": "newer-edit"}]}),
+    case("found-on-lookup-clears", "the record answered 200: it lives", "planDeletions",
+         {"candidates": [cand("found-on-lookup", D0 + 2 * H, pending=D0)], "totalRecords": 100},
+         {"decisions": [{"action": "clear-tombstone", "reason": "found-on-lookup"}]}),
+    case("mass-delete-breaker", "confirmations plus overwrites above the share halt the run; nothing is deleted", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0)] * 3, "totalRecords": 40, "overwrites": 8,
+          "confirmAfterMs": H, "breaker": {"maxShare": 0.2, "minCount": 5}},
+         {"halted": True, "breaker": {"tripped": True, "reason": "mass-change", "changes": 11, "totalRecords": 40, "allowed": 8},
+          "decisions": [{"action": "held", "reason": "mass-change-breaker"}] * 3}),
+    case("small-run-below-minimum", "a handful of changes never trips, even for a tiny customer", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0)] * 2, "totalRecords": 3, "confirmAfterMs": H},
+         {"halted": False, "breaker": {"tripped": False, "reason": "below-minimum"}}),
+    case("share-out-of-range-rejected", "maxShare is a fraction", "planDeletions",
+         {"candidates": [], "totalRecords": 3, "breaker": {"maxShare": 1.5}}, error="invalid-deletion-config"),
+]
+write("deletion.json", "planDeletions: two-phase tombstones, age guard, mass-change breaker", del_cases)
+
+# ------------------------------------------------------------------ subscription
+TOGGLES = ["contactCreate", "contactUpdate", "giftCreate", "giftUpdate", "giftDelete", "projectCreate", "projectUpdate",
+           "projectDelete", "formSubmission", "contactNoteCreate", "contactNoteUpdate", "contactNoteDelete", "eventCreate",
+           "eventUpdate", "eventDelete"]
+cur = {"id": 31, "payloadUrl": "https://hooks.partner.example/virtuous", "secret": "s3cr3t-value-0123456789",
+       "active": True, "contactCreate": True, "giftCreate": True, "giftUpdate": True}
+all_false_but = lambda on: {t: (t in on) for t in TOGGLES}
+sub_cases = [
+    case("add-keeps-other-selections", "a PUT replaces the record: every toggle is written back, the added one on, the others as they were",
+         "mergeSubscription", {"current": cur, "change": {"add": ["gift-delete"]}},
+         {"request": {"method": "PUT", "path": "/api/Webhook/31"},
+          "body": dict(all_false_but({"contactCreate", "giftCreate", "giftUpdate", "giftDelete"}), id=31, active=True,
+                       secret="s3cr3t-value-0123456789", payloadUrl="https://hooks.partner.example/virtuous"),
+          "enabled": ["gift-delete"], "disabled": [], "changed": True, "notices": []}),
+    case("remove-keeps-other-selections", "removing one selection does not disable the rest",
+         "mergeSubscription", {"current": cur, "change": {"remove": ["gift-update"]}},
+         {"body": all_false_but({"contactCreate", "giftCreate"}), "disabled": ["gift-update"]}),
+    case("no-op-change", "adding what is on already changes nothing", "mergeSubscription",
+         {"current": cur, "change": {"add": ["contact-create"]}}, {"changed": False, "enabled": []}),
+    case("omitted-toggles-in-get-read-as-false", "the GET body lacks most toggles; they are written explicitly as false",
+         "mergeSubscription", {"current": {"id": "7", "payloadUrl": "https://h.example/x", "secret": "abc", "active": True},
+                               "change": {"add": ["contact-update"]}},
+         {"body": all_false_but({"contactUpdate"}), "request": {"path": "/api/Webhook/7"}}),
+    case("unknown-fields-preserved", "fields this version does not know are sent back untouched", "mergeSubscription",
+         {"current": dict(cur, description="Partner sync", createdBy="staff@np.org"), "change": {}},
+         {"body": {"description": "Partner sync", "createdBy": "staff@np.org"}, "changed": False}),
+    case("no-secret-notice", "neither the GET body nor the change has a secret: the PUT may leave deliveries unsigned",
+         "mergeSubscription", {"current": {"id": 1, "payloadUrl": "https://h.example/", "active": False}, "change": {}},
+         {"notices": ["no-secret", "inactive"]}),
+    case("http-url-rejected", "payloadUrl must be HTTPS", "mergeSubscription",
+         {"current": cur, "change": {"payloadUrl": "http://hooks.partner.example/virtuous"}}, error="insecure-payload-url"),
+    case("credentials-in-url-rejected", "no userinfo in the payload URL", "mergeSubscription",
+         {"current": cur, "change": {"payloadUrl": "https://u:p@hooks.partner.example/"}}, error="invalid-payload-url"),
+    case("add-and-remove-same-rejected", "a toggle cannot be both added and removed", "mergeSubscription",
+         {"current": cur, "change": {"add": ["gift-create"], "remove": ["gift-create"]}}, error="conflicting-change"),
+    case("current-without-id-rejected", "the GET body must carry the webhook id", "mergeSubscription",
+         {"current": {"payloadUrl": "https://h.example/"}, "change": {}}, error="invalid-current-subscription"),
+    case("pause-plan-order", "deactivate the subscription, stop the submitter, stop the poller, remember the time", "planPause",
+         {"webhookId": "31", "nowMs": D0},
+         {"pausedAtMs": D0, "steps": [
+             {"order": 1, "action": "deactivate-webhook", "request": {"method": "PUT", "path": "/api/Webhook/31/Active?active=false"}},
+             {"order": 2, "action": "stop-submitter", "request": None}, {"order": 3, "action": "stop-poller"},
+             {"order": 4, "action": "record-pause-time", "atMs": D0}]}),
+    case("resume-plan-reconciles-from-pause", "an inactive subscription drops events: reactivate, reconcile from the pause time, then poller and submitter",
+         "planResume", {"webhookId": "31", "pausedAtMs": D0, "storedCursor": {"highWaterMs": D0 + 5000, "boundaryIds": ["9"]}},
+         {"steps": [{"order": 1, "action": "activate-webhook", "request": {"path": "/api/Webhook/31/Active?active=true"}},
+                    {"order": 2, "action": "reconcile-from-pause", "atMs": D0}, {"order": 3, "action": "start-poller"},
+                    {"order": 4, "action": "start-submitter"}],
+          "reconcileFrom": {"highWaterMs": D0, "boundaryIds": []}}),
+    case("resume-keeps-older-cursor", "a stored cursor older than the pause is already earlier: keep it", "planResume",
+         {"webhookId": "31", "pausedAtMs": D0, "storedCursor": {"highWaterMs": D0 - 5000, "boundaryIds": ["9"]}},
+         {"reconcileFrom": {"highWaterMs": D0 - 5000, "boundaryIds": ["9"]}}),
+    case("pause-blank-id-rejected", "a webhook id is needed", "planPause", {"webhookId": " ", "nowMs": 0}, error="invalid-argument"),
+    case("rotation-not-started", "new secret first in the verifier, old kept; then GET-then-PUT the subscription", "planSecretRotation",
+         {"webhookId": "31", "oldSecretId": "k1", "newSecretId": "k2", "nowMs": D0},
+         {"phase": "not-started", "steps": [{"order": 1, "action": "add-new-secret-first"},
+                                            {"order": 2, "action": "get-webhook", "request": {"method": "GET", "path": "/api/Webhook/31"}},
+                                            {"order": 3, "action": "put-webhook-with-new-secret", "request": {"method": "PUT"}},
+                                            {"order": 4, "action": "record-rotation-time"},
+                                            {"order": 5, "action": "wait-for-old-secret-drain"},
+                                            {"order": 6, "action": "remove-old-secret"}]}),
+    case("rotation-draining", "a receipt still reported the old secret recently: keep it", "planSecretRotation",
+         {"webhookId": "31", "oldSecretId": "k1", "newSecretId": "k2", "rotatedAtMs": D0, "lastOldReceiptMs": D0 + H,
+          "drainMs": 24 * H, "nowMs": D0 + 20 * H},
+         {"phase": "draining", "steps": [{"action": "wait-for-old-secret-drain", "atMs": D0 + 25 * H}, {"action": "remove-old-secret"}]}),
+    case("rotation-ready", "no receipt on the old secret for the drain period: retire it", "planSecretRotation",
+         {"webhookId": "31", "oldSecretId": "k1", "newSecretId": "k2", "rotatedAtMs": D0, "drainMs": 24 * H, "nowMs": D0 + 24 * H},
+         {"phase": "ready-to-retire", "steps": [{"order": 1, "action": "remove-old-secret", "atMs": D0 + 24 * H}]}),
+    case("rotation-same-secret-rejected", "old and new must differ", "planSecretRotation",
+         {"webhookId": "31", "oldSecretId": "k1", "newSecretId": "k1", "nowMs": 0}, error="invalid-argument"),
+]
+write("subscription.json", "mergeSubscription (GET-then-PUT), payloadUrl, pause/resume and secret rotation plans", sub_cases)
+
+# ------------------------------------------------------------------ rate budget
+NOWS = 1_700_000_000
+obs = lambda status, now, **h: {"tag": "observe", "val": {"status": status, "headers": h, "nowMs": now, "random": 0}}
+decide = lambda cost, prio, now, random=0: {"tag": "decide", "val": {"cost": cost, "priority": prio, "nowMs": now, "random": random}}
+rate_cases = [
+    case("go-within-budget", "plenty left: go", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, limit="5000", remaining="4200", reset=str(NOWS + 1800)), decide(100, "background", NOWS * 1000)]},
+         {"decisions": [{"go": True, "waitMs": 0, "reason": "within-budget", "available": 3700}],
+          "budget": {"limit": 5000, "remaining": 4200, "resetAtMs": (NOWS + 1800) * 1000}}),
+    case("headroom-reserved-for-live-work", "background work leaves liveHeadroom for webhook follow-ups; live work may use it", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="600", reset=str(NOWS + 600)), decide(200, "background", NOWS * 1000),
+                    decide(200, "live", NOWS * 1000)]},
+         {"decisions": [{"go": False, "reason": "reserved-for-live", "waitMs": 600000, "available": 100},
+                        {"go": True, "reason": "within-budget", "available": 600}]}),
+    case("spend-counts-locally", "requests sent since the last response are subtracted", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="520", reset=str(NOWS + 600)), {"tag": "spend", "val": 15},
+                    decide(5, "background", NOWS * 1000), decide(6, "background", NOWS * 1000)]},
+         {"decisions": [{"go": True, "available": 5}, {"go": False, "reason": "reserved-for-live"}], "budget": {"remaining": 505}}),
+    case("exhausted-waits-for-reset", "nothing left: wait until X-RateLimit-Reset, with jitter from host randomness (≤ 10 %, ≤ 5 s)", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="0", reset=str(NOWS + 100)), decide(1, "live", NOWS * 1000, random=7)]},
+         {"decisions": [{"go": False, "reason": "budget-exhausted", "waitMs": 100007}]}),
+    case("fresh-window-after-reset", "past the reset time the full limit is available again", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="0", reset=str(NOWS + 100)), decide(1, "background", (NOWS + 100) * 1000)]},
+         {"decisions": [{"go": True, "reason": "window-reset", "available": 4500}]}),
+    case("429-honours-retry-after", "a 429 blocks every priority for Retry-After seconds", "rateBudget",
+         {"steps": [obs(429, NOWS * 1000, **{"retryAfter": "30"}), decide(1, "live", NOWS * 1000)]},
+         {"decisions": [{"go": False, "reason": "retry-after", "waitMs": 30000}], "budget": {"failures": 1, "remaining": 0,
+                                                                                                  "blockedUntilMs": NOWS * 1000 + 30000}}),
+    case("after-retry-after-the-window-is-fresh", "a 429 without a rate-limit reset: once Retry-After has passed, go again (not a full hour's wait)", "rateBudget",
+         {"steps": [obs(429, NOWS * 1000, **{"retryAfter": "30"}), decide(1, "background", NOWS * 1000 + 30000)]},
+         {"decisions": [{"go": True, "reason": "window-reset"}], "budget": {"resetAtMs": NOWS * 1000 + 30000}}),
+    case("5xx-backs-off-exponentially", "server errors back off: base 1 s, doubled per failure, equal jitter (random 0 = half the step)", "rateBudget",
+         {"steps": [obs(503, NOWS * 1000), obs(502, NOWS * 1000), obs(None, NOWS * 1000), decide(1, "live", NOWS * 1000)]},
+         {"budget": {"failures": 3, "blockedUntilMs": NOWS * 1000 + 2000}, "decisions": [{"go": False, "reason": "backoff", "waitMs": 2000}]}),
+    case("success-resets-failures", "a 2xx after the block ends clears the failure count", "rateBudget",
+         {"steps": [obs(500, NOWS * 1000), obs(200, NOWS * 1000 + 5000), decide(1, "live", NOWS * 1000 + 5000)]},
+         {"budget": {"failures": 0, "blockedUntilMs": None}, "decisions": [{"go": True}]}),
+    case("schedule-slices-a-plan", "a 1,014-request plan with 800 usable now: run 300 now (500 headroom), resume at the reset", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="800", reset=str(NOWS + 1200)),
+                    {"tag": "schedule", "val": {"remainingRequests": 1014, "nowMs": NOWS * 1000}}]},
+         {"slices": [{"allowedNow": 300, "leftAfter": 714, "resumeAtMs": (NOWS + 1200) * 1000, "moreWindows": 1}]}),
+    case("schedule-done-in-one-go", "small plans fit", "rateBudget",
+         {"steps": [{"tag": "schedule", "val": {"remainingRequests": 40, "nowMs": 0}}]},
+         {"slices": [{"allowedNow": 40, "leftAfter": 0, "resumeAtMs": None, "moreWindows": 0}]}),
+    case("headroom-above-limit-rejected", "the headroom must leave something for plans", "rateBudget",
+         {"config": {"limit": 1500, "liveHeadroom": 1500}}, error="invalid-rate-config"),
+    case("price-initial-sync", "1M contacts read at take 1000, 10 lookups, 250 records in batches of 100, 11 requests done",
+         "pricePlan", {"queryRows": 1000000, "take": 1000, "lookups": 10, "batchedWrites": 250, "batchSize": 100, "doneRequests": 11},
+         {"total": 1014, "remaining": 1003, "queryPages": 1001, "writes": 3}),
+]
+write("ratelimit.json", "RateBudget (go / wait how long, headroom, backoff, schedule) and pricePlan", rate_cases)
+
+# ------------------------------------------------------------------ responses
+resp_cases = [
+    case("2xx-proceeds", "success", "classifyResponse", {"status": 200}, {"class": "success", "action": "proceed", "reason": "ok", "retryable": False}),
+    case("network-error-is-transient", "no status: timeout, reset, DNS", "classifyResponse", {},
+         {"class": "transient", "action": "retry-with-backoff", "reason": "network-error", "retryable": True}),
+    case("429-waits-retry-after", "rate limited: wait Retry-After", "classifyResponse", {"status": 429, "retryAfter": "42"},
+         {"class": "transient", "action": "wait-retry-after", "reason": "rate-limited", "retryAfterMs": 42000}),
+    case("503-is-transient", "server errors retry with backoff", "classifyResponse", {"status": 503, "body": "<html>Service Unavailable</html>"},
+         {"class": "transient", "action": "retry-with-backoff", "reason": "server-error", "message": "<html>Service Unavailable</html>"}),
+    case("400-with-details", "permanent, with the documented error body's code and field details", "classifyResponse",
+         {"status": 400, "context": "transaction-submit",
+          "body": json.dumps({"error": {"code": "BAD_REQUEST", "message": "Designations must sum to the gift amount",
+                                        "details": [{"field": "giftDesignations", "code": "SUM_MISMATCH", "message": "100 != 90"}]}})},
+         {"class": "permanent", "action": "fail-record", "reason": "bad-request", "retryable": False, "errorCode": "BAD_REQUEST",
+          "details": [{"field": "giftDesignations", "code": "SUM_MISMATCH", "message": "100 != 90"}]}),
+    case("422-is-permanent", "unprocessable", "classifyResponse", {"status": 422, "body": "{\"message\":\"nope\"}"},
+         {"class": "permanent", "action": "fail-record", "reason": "unprocessable", "message": "nope"}),
+    case("403-alerts", "permissions are an operator problem", "classifyResponse", {"status": 403},
+         {"class": "permanent", "action": "fail-and-alert", "reason": "forbidden"}),
+    case("401-plain-text-body", "some 401 bodies are plain text, not JSON", "classifyResponse",
+         {"status": 401, "body": "Authorization has been denied for this request."},
+         {"class": "authentication", "action": "pause-and-reauthenticate", "reason": "unauthenticated",
+          "message": "Authorization has been denied for this request.", "errorCode": None}),
+    case("401-aspnet-json", "or a bare {Message}", "classifyResponse",
+         {"status": 401, "body": "{\"Message\":\"Authorization has been denied for this request.\"}"},
+         {"class": "authentication", "message": "Authorization has been denied for this request."}),
+    case("404-right-after-create", "indexing delay: retry shortly", "classifyResponse",
+         {"status": 404, "context": "read-after-create", "createdAtMs": D0, "nowMs": D0 + 5000},
+         {"class": "context-dependent", "action": "retry-after-delay", "reason": "not-found-after-create", "retryable": True}),
+    case("404-long-after-create", "beyond the delay it is a real not-found", "classifyResponse",
+         {"status": 404, "context": "read-after-create", "createdAtMs": D0, "nowMs": D0 + 120000},
+         {"action": "treat-as-not-found", "reason": "not-found"}),
+    case("404-on-transaction-lookup", "the Transaction is held or unmatched: keep it pending", "classifyResponse",
+         {"status": 404, "context": "transaction-lookup"}, {"action": "keep-pending", "reason": "not-yet-matched"}),
+    case("404-on-delete", "already gone is done", "classifyResponse", {"status": 404, "context": "delete"},
+         {"action": "proceed", "reason": "already-deleted"}),
+    case("409-on-create", "exists already: look it up instead of creating again", "classifyResponse",
+         {"status": 409, "context": "create"}, {"class": "context-dependent", "action": "look-up-existing", "reason": "already-exists"}),
+    case("409-on-update", "re-read, merge, retry", "classifyResponse", {"status": 409, "context": "update"},
+         {"action": "refetch-and-retry", "reason": "conflict", "retryable": True}),
+    case("unexpected-status", "anything else is permanent", "classifyResponse", {"status": 418},
+         {"class": "permanent", "action": "fail-record", "reason": "unexpected-status"}),
+    case("invalid-status-rejected", "not an HTTP status", "classifyResponse", {"status": 42}, error="invalid-status"),
+]
+write("response.json", "classifyResponse: transient, permanent, authentication, context-dependent, each with the host's action", resp_cases)
+
+# ------------------------------------------------------------------ time
+time_cases = []
+for name, text, expect_ms in [
+    ("zulu", "2024-03-05T14:02:11Z", ms("2024-03-05T14:02:11")),
+    ("no-zone-is-utc", "2024-03-05T14:02:11", ms("2024-03-05T14:02:11")),
+    ("dotnet-seven-digit-fraction", "2024-03-05T14:02:11.4533333", ms("2024-03-05T14:02:11.453")),
+    ("fraction-truncated-not-rounded", "2024-03-05T14:02:11.9999", ms("2024-03-05T14:02:11.999")),
+    ("offset", "2024-03-05T16:02:11+02:00", ms("2024-03-05T14:02:11")),
+    ("leap-day", "2024-02-29T23:59:59.5", ms("2024-02-29T23:59:59.500")),
+]:
+    time_cases.append(case(name, "modifiedDateTimeUtc shapes seen from Virtuous", "parseModifiedTime", {"text": text},
+                           {"ms": expect_ms}))
+time_cases.append(case("normalised-iso", "the normalised form", "parseModifiedTime", {"text": "2024-03-05T14:02:11.45"},
+                       {"iso": "2024-03-05T14:02:11.450Z"}))
+time_cases.append(case("date-only-rejected", "a date without time is not a modification time", "parseModifiedTime",
+                       {"text": "2024-03-05"}, error="malformed-time"))
+time_cases.append(case("impossible-date-rejected", "30 February", "parseModifiedTime", {"text": "2023-02-30T00:00:00"},
+                       error="time-out-of-range"))
+write("time.json", "parseModifiedTime: the ISO-8601 shapes of modifiedDateTimeUtc", time_cases)
+
+print("written", sum(len(x) for x in [cursor_cases, rec_cases, m_cases, merge_cases, del_cases, sub_cases, rate_cases, resp_cases, time_cases]))

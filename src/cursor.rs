@@ -1,0 +1,651 @@
+//! The incremental query cursor for `POST /api/Contact/Query` and `POST /api/Gift/Query`.
+//!
+//! Correct by construction against the known ways connectors lose records:
+//!
+//! * the cursor is the highest `modifiedDateTimeUtc` **seen in results**, never the wall clock;
+//! * every run starts at `highWater − overlap` with a **closed** lower bound (the query asks for
+//!   "Is After" one second before the bound, floored to the second, so whatever precision the
+//!   server filters with, a record at exactly the bound is returned);
+//! * within a run each page restarts at the highest time seen so far (keyset paging) instead of a
+//!   growing `skip`, so records modified during the run (which move to the end of an ascending
+//!   sort) cannot shift an unread record out of the window; `skip` is only used to walk a single
+//!   second holding at least `take` rows, and then each page overlaps the previous one by one row
+//!   (the *anchor*): if the anchor is not where it was, rows moved under the window and the walk
+//!   restarts from `skip = 0` (re-read rows are dropped as duplicates). After
+//!   [`MAX_RESTARTS`] restarts at one bound the walk goes on but the run commits no further than
+//!   that bound, so the next run re-reads it;
+//! * duplicates are dropped by `(id, modified)` within the run, and across runs by the ids seen at
+//!   exactly the committed high-water time (`boundaryIds`);
+//! * the cursor only advances through [`QueryRun::finish`] after the last (short) page: a run
+//!   that fails midway is simply dropped and the stored cursor stays where it was.
+//!
+//! What it cannot see: a row that becomes visible later than `overlap` after its own
+//! `modifiedDateTimeUtc` minus the run's duration. Choose `overlapMs` ≥ longest run + commit lag
+//! (default 15 minutes).
+
+use crate::timestamp::{floor_second, format_time_seconds, parse_time};
+use core::fmt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// The most rows Virtuous returns per query page.
+pub const MAX_TAKE: u32 = 1000;
+/// Restarts of a skip walk at one lower bound before the run gives up verifying it.
+pub const MAX_RESTARTS: u32 = 8;
+/// Default overlap re-read at the start of every run: 15 minutes.
+pub const DEFAULT_OVERLAP_MS: i64 = 15 * 60 * 1000;
+
+/// A caller mistake in the cursor API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CursorError {
+    /// A configuration value is out of range (`take` 0 or above 1000, overlap under one second...).
+    InvalidConfig {
+        /// The camelCase field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A page was offered to a run that already saw its last page.
+    RunFinished,
+    /// `finish` was called before the last page: the cursor must not advance.
+    RunIncomplete,
+}
+
+impl CursorError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CursorError::InvalidConfig { .. } => "invalid-cursor-config",
+            CursorError::RunFinished => "run-finished",
+            CursorError::RunIncomplete => "run-incomplete",
+        }
+    }
+}
+
+impl fmt::Display for CursorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CursorError::InvalidConfig { field, message } => write!(f, "{field}: {message}"),
+            CursorError::RunFinished => f.write_str("the run already received its last page"),
+            CursorError::RunIncomplete => {
+                f.write_str("the run has not seen its last page; the cursor must not advance")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CursorError {}
+
+/// Which query endpoint a cursor walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryResource {
+    /// `POST /api/Contact/Query`.
+    #[default]
+    Contact,
+    /// `POST /api/Gift/Query`.
+    Gift,
+}
+
+impl QueryResource {
+    /// The query endpoint path.
+    pub fn query_path(self) -> &'static str {
+        match self {
+            QueryResource::Contact => "/api/Contact/Query",
+            QueryResource::Gift => "/api/Gift/Query",
+        }
+    }
+}
+
+fn default_take() -> u32 {
+    MAX_TAKE
+}
+fn default_overlap() -> i64 {
+    DEFAULT_OVERLAP_MS
+}
+fn default_parameter() -> String {
+    "Last Modified Date".to_string()
+}
+
+/// How a run queries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CursorConfig {
+    /// Contacts or gifts.
+    #[serde(default)]
+    pub resource: QueryResource,
+    /// Page size, 2..=1000 (default 1000; at least 2 because skip walks overlap by one row).
+    #[serde(default = "default_take")]
+    pub take: u32,
+    /// How far before the committed high-water mark each run starts (default 15 min, at least 1 s).
+    #[serde(default = "default_overlap")]
+    pub overlap_ms: i64,
+    /// The query parameter holding the modification time (default `Last Modified Date`; check
+    /// `GET /api/Contact/QueryOptions` for the organisation).
+    #[serde(default = "default_parameter")]
+    pub modified_parameter: String,
+}
+
+impl Default for CursorConfig {
+    fn default() -> Self {
+        CursorConfig {
+            resource: QueryResource::Contact,
+            take: MAX_TAKE,
+            overlap_ms: DEFAULT_OVERLAP_MS,
+            modified_parameter: default_parameter(),
+        }
+    }
+}
+
+impl CursorConfig {
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<(), CursorError> {
+        if self.take < 2 || self.take > MAX_TAKE {
+            return Err(CursorError::InvalidConfig {
+                field: "take",
+                message: format!("must be 2..=1000, got {}", self.take),
+            });
+        }
+        if self.overlap_ms < 1000 {
+            return Err(CursorError::InvalidConfig {
+                field: "overlapMs",
+                message: format!("must be at least 1000, got {}", self.overlap_ms),
+            });
+        }
+        if self.modified_parameter.trim().is_empty() {
+            return Err(CursorError::InvalidConfig {
+                field: "modifiedParameter",
+                message: "must not be blank".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The committed cursor the host stores per organisation and resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryCursor {
+    /// Highest `modifiedDateTimeUtc` (ms) seen by a complete run; `None` before the first one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_water_ms: Option<i64>,
+    /// Ids already processed at exactly `highWaterMs` (sorted).
+    #[serde(default)]
+    pub boundary_ids: Vec<String>,
+    /// Set when the last run was held back at this time because a skip walk could not be
+    /// verified; a second run held at the same point advances anyway (an unstable tie order in a
+    /// second with more than `take` rows would otherwise pin the cursor forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped_at_ms: Option<i64>,
+}
+
+impl QueryCursor {
+    /// A cursor that starts the next run at `at_ms` (e.g. the pause time when resuming).
+    pub fn from_time(at_ms: i64) -> Self {
+        QueryCursor {
+            high_water_ms: Some(at_ms),
+            boundary_ids: Vec::new(),
+            capped_at_ms: None,
+        }
+    }
+}
+
+/// The HTTP request for the next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    /// Always `POST`.
+    pub method: String,
+    /// Path with `skip` and `take` query parameters.
+    pub path: String,
+    /// Rows to skip.
+    pub skip: u64,
+    /// Rows to take (≤ 1000).
+    pub take: u32,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// A run over the query pages; the host persists it between pages to resume after a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRun {
+    /// The query configuration.
+    pub config: CursorConfig,
+    /// The committed cursor this run started from.
+    pub start: QueryCursor,
+    /// The current page window's lower bound (ms); `None` = from the beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_ms: Option<i64>,
+    /// Rows to skip within the window (only inside one dense second).
+    #[serde(default)]
+    pub skip: u64,
+    /// Highest modification time seen in this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seen_ms: Option<i64>,
+    /// Ids seen at exactly `maxSeenMs`.
+    #[serde(default)]
+    pub ids_at_max: Vec<String>,
+    /// `(id, modifiedMs)` seen in the window's second or later, for dropping re-read rows.
+    #[serde(default)]
+    pub window: Vec<(String, i64)>,
+    /// During a skip walk: the last row of the previous page, expected first on the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<(String, i64)>,
+    /// Restarts of the skip walk at the current lower bound.
+    #[serde(default)]
+    pub restarts: u32,
+    /// If set, the run commits no further than this time (a skip walk could not be verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewind_to_ms: Option<i64>,
+    /// Pages accepted so far.
+    #[serde(default)]
+    pub pages: u32,
+    /// Rows handed on as fresh so far.
+    #[serde(default)]
+    pub fresh_rows: u64,
+    /// Whether the last (short) page has been seen.
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// What one page contained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageResult {
+    /// Positions (in the page) of rows to process, in page order.
+    pub fresh: Vec<u32>,
+    /// Their ids, same order.
+    pub fresh_ids: Vec<String>,
+    /// Rows dropped as already processed (re-read in this run or at the committed boundary).
+    pub duplicates: u32,
+    /// Positions of rows without a usable `id` (not processed).
+    pub malformed: Vec<u32>,
+    /// Positions of fresh rows whose `modifiedDateTimeUtc` is missing or unreadable (processed,
+    /// but they cannot move the cursor).
+    pub undated: Vec<u32>,
+    /// Whether paging is done; call `finish` next.
+    pub done: bool,
+    /// The next request, unless done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<QueryRequest>,
+}
+
+/// Reads a record id (number or string) from a query row.
+pub fn row_id(row: &Value) -> Option<String> {
+    match row.get("id")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads and parses `modifiedDateTimeUtc` from a query row.
+pub fn row_modified(row: &Value) -> Option<i64> {
+    row.get("modifiedDateTimeUtc")
+        .and_then(Value::as_str)
+        .and_then(|s| parse_time(s).ok())
+}
+
+impl QueryRun {
+    /// Starts a run from the committed cursor (the cursor itself is not changed).
+    pub fn start(cursor: &QueryCursor, config: &CursorConfig) -> Result<QueryRun, CursorError> {
+        config.validate()?;
+        let lower_ms = cursor
+            .high_water_ms
+            .map(|h| h.saturating_sub(config.overlap_ms));
+        Ok(QueryRun {
+            config: config.clone(),
+            start: cursor.clone(),
+            lower_ms,
+            skip: 0,
+            max_seen_ms: None,
+            ids_at_max: Vec::new(),
+            window: Vec::new(),
+            anchor: None,
+            restarts: 0,
+            rewind_to_ms: None,
+            pages: 0,
+            fresh_rows: 0,
+            done: false,
+        })
+    }
+
+    /// The request for the next page, or `None` when paging is done.
+    pub fn next_request(&self) -> Option<QueryRequest> {
+        if self.done {
+            return None;
+        }
+        Some(build_query(&self.config, self.lower_ms, self.skip))
+    }
+
+    /// Takes one page of rows (the `list` of the response, in the order returned).
+    pub fn accept_page(&mut self, rows: &[Value]) -> Result<PageResult, CursorError> {
+        if self.done {
+            return Err(CursorError::RunFinished);
+        }
+        let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
+        let mut window: HashSet<(String, i64)> = self.window.iter().cloned().collect();
+        let mut out = PageResult {
+            fresh: Vec::new(),
+            fresh_ids: Vec::new(),
+            duplicates: 0,
+            malformed: Vec::new(),
+            undated: Vec::new(),
+            done: false,
+            next: None,
+        };
+        let mut page_max: Option<i64> = None;
+        for (i, row) in rows.iter().enumerate() {
+            let pos = u32::try_from(i).unwrap_or(u32::MAX);
+            let Some(id) = row_id(row) else {
+                out.malformed.push(pos);
+                continue;
+            };
+            let modified = row_modified(row);
+            if let Some(m) = modified {
+                page_max = Some(page_max.map_or(m, |p| p.max(m)));
+                let at_boundary =
+                    self.start.high_water_ms == Some(m) && boundary.contains(id.as_str());
+                if at_boundary || window.contains(&(id.clone(), m)) {
+                    out.duplicates = out.duplicates.saturating_add(1);
+                    continue;
+                }
+                window.insert((id.clone(), m));
+                match self.max_seen_ms {
+                    Some(max) if m < max => {}
+                    Some(max) if m == max => self.ids_at_max.push(id.clone()),
+                    _ => {
+                        self.max_seen_ms = Some(m);
+                        self.ids_at_max = vec![id.clone()];
+                    }
+                }
+            } else {
+                out.undated.push(pos);
+            }
+            out.fresh.push(pos);
+            out.fresh_ids.push(id);
+            self.fresh_rows = self.fresh_rows.saturating_add(1);
+        }
+        self.pages = self.pages.saturating_add(1);
+        // During a skip walk the page must start with the previous page's last row.
+        let shifted = self.skip > 0
+            && self.anchor.as_ref().is_some_and(|(aid, am)| {
+                rows.first()
+                    .map(|r| (row_id(r), row_modified(r)))
+                    .is_none_or(|(id, m)| id.as_deref() != Some(aid.as_str()) || m != Some(*am))
+            });
+        let last = rows
+            .last()
+            .and_then(|r| Some((row_id(r)?, row_modified(r)?)));
+        let full = rows.len() >= self.config.take as usize;
+        if shifted && self.restarts < MAX_RESTARTS {
+            // Rows moved under the walk: start it again (re-read rows are dropped as duplicates).
+            self.restarts = self.restarts.saturating_add(1);
+            self.skip = 0;
+            self.anchor = None;
+        } else {
+            if shifted {
+                // Gave up verifying this walk: never commit past its start.
+                let floor = self
+                    .lower_ms
+                    .map_or(i64::MIN, |l| floor_second(l).saturating_sub(1000));
+                self.rewind_to_ms = Some(self.rewind_to_ms.map_or(floor, |r| r.min(floor)));
+            }
+            if !full {
+                self.done = true;
+            } else {
+                let advance = match (page_max, self.lower_ms) {
+                    (Some(pm), Some(lower)) => floor_second(pm) > floor_second(lower),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if let (true, Some(pm)) = (advance, page_max) {
+                    self.lower_ms = Some(pm);
+                    self.skip = 0;
+                    self.anchor = None;
+                    self.restarts = 0;
+                    let sec = floor_second(pm).saturating_sub(1000);
+                    window.retain(|(_, m)| floor_second(*m) >= sec);
+                } else {
+                    // The whole page sits in the window's second: walk on with skip, overlapping
+                    // one row so a shift under the walk shows.
+                    self.skip = self
+                        .skip
+                        .saturating_add(u64::from(self.config.take.saturating_sub(1)));
+                    self.anchor = last;
+                }
+            }
+        }
+        let mut w: Vec<(String, i64)> = window.into_iter().collect();
+        w.sort();
+        self.window = w;
+        out.done = self.done;
+        out.next = self.next_request();
+        Ok(out)
+    }
+
+    /// The cursor to store after the last page. Errors (and changes nothing) before that.
+    pub fn finish(&self) -> Result<QueryCursor, CursorError> {
+        if !self.done {
+            return Err(CursorError::RunIncomplete);
+        }
+        let start_hw = self.start.high_water_ms;
+        let mut cursor = match (self.max_seen_ms, start_hw) {
+            (None, _) => QueryCursor {
+                capped_at_ms: None,
+                ..self.start.clone()
+            },
+            (Some(m), Some(h)) if m < h => QueryCursor {
+                capped_at_ms: None,
+                ..self.start.clone()
+            },
+            (Some(m), Some(h)) if m == h => {
+                let mut ids = self.start.boundary_ids.clone();
+                ids.extend(self.ids_at_max.iter().cloned());
+                ids.sort();
+                ids.dedup();
+                QueryCursor {
+                    high_water_ms: Some(m),
+                    boundary_ids: ids,
+                    capped_at_ms: None,
+                }
+            }
+            (Some(m), _) => {
+                let mut ids = self.ids_at_max.clone();
+                ids.sort();
+                ids.dedup();
+                QueryCursor {
+                    high_water_ms: Some(m),
+                    boundary_ids: ids,
+                    capped_at_ms: None,
+                }
+            }
+        };
+        if let (Some(r), Some(h)) = (self.rewind_to_ms, cursor.high_water_ms) {
+            if r < h {
+                // Commit no further than the unverified walk; an empty boundary set re-reads
+                // all of it next run.
+                let floor = start_hw.map_or(r, |s| r.max(s.saturating_sub(self.config.overlap_ms)));
+                if self.start.capped_at_ms != Some(floor) {
+                    cursor = QueryCursor {
+                        high_water_ms: Some(floor),
+                        boundary_ids: Vec::new(),
+                        capped_at_ms: Some(floor),
+                    };
+                }
+            }
+        }
+        Ok(cursor)
+    }
+}
+
+/// Input of [`start_query_run`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRunInput {
+    /// The committed cursor (empty for the first run: a full export).
+    #[serde(default)]
+    pub cursor: QueryCursor,
+    /// The query configuration.
+    #[serde(default)]
+    pub config: CursorConfig,
+}
+
+/// A run and its next request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStep {
+    /// The run state to keep.
+    pub run: QueryRun,
+    /// The next request (absent when done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<QueryRequest>,
+    /// What the page contained (absent for a fresh run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageResult>,
+}
+
+/// Input of [`accept_query_page`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptPageInput {
+    /// The run state.
+    pub run: QueryRun,
+    /// The page's rows (`list`).
+    #[serde(default)]
+    pub rows: Vec<Value>,
+}
+
+/// Starts a run (npm `startQueryRun`).
+pub fn start_query_run(input: &StartRunInput) -> Result<RunStep, CursorError> {
+    let run = QueryRun::start(&input.cursor, &input.config)?;
+    Ok(RunStep {
+        request: run.next_request(),
+        run,
+        page: None,
+    })
+}
+
+/// Takes one page (npm `acceptQueryPage`); returns the new run state.
+pub fn accept_query_page(input: &AcceptPageInput) -> Result<RunStep, CursorError> {
+    let mut run = input.run.clone();
+    let page = run.accept_page(&input.rows)?;
+    Ok(RunStep {
+        request: run.next_request(),
+        run,
+        page: Some(page),
+    })
+}
+
+/// The cursor to store after the last page (npm `finishQueryRun`); `run-incomplete` before.
+pub fn finish_query_run(run: &QueryRun) -> Result<QueryCursor, CursorError> {
+    run.finish()
+}
+
+/// Builds the query request for a window lower bound and skip.
+pub fn build_query(config: &CursorConfig, lower_ms: Option<i64>, skip: u64) -> QueryRequest {
+    let take = config.take.clamp(1, MAX_TAKE);
+    let groups = match lower_ms {
+        None => json!([]),
+        Some(lower) => json!([{ "conditions": [{
+            "parameter": config.modified_parameter,
+            "operator": "Is After",
+            "value": format_time_seconds(floor_second(lower).saturating_sub(1000)),
+        }]}]),
+    };
+    QueryRequest {
+        method: "POST".into(),
+        path: format!("{}?skip={skip}&take={take}", config.resource.query_path()),
+        skip,
+        take,
+        body: json!({
+            "groups": groups,
+            "sortBy": config.modified_parameter,
+            "descending": false,
+            "includeArchived": true,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timestamp::format_time;
+
+    fn row(id: u32, ms: i64) -> Value {
+        json!({"id": id, "modifiedDateTimeUtc": format_time(ms)})
+    }
+
+    fn cfg(take: u32) -> CursorConfig {
+        CursorConfig {
+            take,
+            overlap_ms: 60_000,
+            ..CursorConfig::default()
+        }
+    }
+
+    #[test]
+    fn query_body_shape() {
+        let run = QueryRun::start(&QueryCursor::from_time(1_709_647_331_453), &cfg(1000)).unwrap();
+        let q = run.next_request().unwrap();
+        assert_eq!(q.path, "/api/Contact/Query?skip=0&take=1000");
+        assert_eq!(q.body["includeArchived"], true);
+        assert_eq!(q.body["descending"], false);
+        let c = &q.body["groups"][0]["conditions"][0];
+        assert_eq!(c["operator"], "Is After");
+        // 14:02:11.453 − 60 s = 14:01:11.453 → floor 14:01:11 → minus 1 s
+        assert_eq!(c["value"], "2024-03-05T14:01:10");
+        let first = QueryRun::start(&QueryCursor::default(), &cfg(10)).unwrap();
+        assert_eq!(first.next_request().unwrap().body["groups"], json!([]));
+    }
+
+    #[test]
+    fn config_errors() {
+        for (take, overlap) in [(0, 60_000), (1001, 60_000), (10, 999), (10, -5)] {
+            let c = CursorConfig {
+                take,
+                overlap_ms: overlap,
+                ..CursorConfig::default()
+            };
+            assert_eq!(
+                QueryRun::start(&QueryCursor::default(), &c)
+                    .unwrap_err()
+                    .code(),
+                "invalid-cursor-config"
+            );
+        }
+    }
+
+    #[test]
+    fn failed_run_does_not_advance() {
+        let cursor = QueryCursor::from_time(5_000);
+        let mut run = QueryRun::start(&cursor, &cfg(2)).unwrap();
+        run.accept_page(&[row(1, 10_000), row(2, 11_000)]).unwrap();
+        assert_eq!(run.finish().unwrap_err().code(), "run-incomplete");
+        run.accept_page(&[row(3, 12_000)]).unwrap();
+        let c = run.finish().unwrap();
+        assert_eq!(c.high_water_ms, Some(12_000));
+        assert_eq!(c.boundary_ids, vec!["3"]);
+        assert_eq!(run.accept_page(&[]).unwrap_err().code(), "run-finished");
+    }
+
+    #[test]
+    fn boundary_ids_dedupe_across_runs() {
+        let cursor = QueryCursor {
+            high_water_ms: Some(10_000),
+            boundary_ids: vec!["1".into()],
+            capped_at_ms: None,
+        };
+        let mut run = QueryRun::start(&cursor, &cfg(10)).unwrap();
+        let r = run
+            .accept_page(&[row(1, 10_000), row(2, 10_000), row(3, 9_000)])
+            .unwrap();
+        assert_eq!(r.fresh_ids, vec!["2", "3"]);
+        assert_eq!(r.duplicates, 1);
+        let c = run.finish().unwrap();
+        assert_eq!(c.boundary_ids, vec!["1", "2"]);
+    }
+}

@@ -1,0 +1,382 @@
+//! Merged contacts: `mergedIntoContactId` normalised into a merge graph and a remap plan.
+//!
+//! Virtuous merges contacts only in its UI, has no merge endpoint and no merge webhook: the
+//! merged-away contact keeps existing with `mergedIntoContactId` set (and a `contactUpdate` may
+//! fire). [`plan_merge_remap`] follows chains (A into B into C) to the survivor with path
+//! compression, refuses cycles and contradictory links, keeps every merged-away id as a tombstone,
+//! and says how to re-address every stored reference (gifts, notes, links, queued outbound writes).
+
+use core::fmt;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A caller mistake or an impossible merge graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// Following `mergedIntoContactId` comes back to where it started (incl. a self-merge).
+    Cycle {
+        /// The ids on the cycle, in order, starting with the smallest.
+        ids: Vec<String>,
+    },
+    /// One contact is said to be merged into two different contacts.
+    ConflictingMerge {
+        /// The contact.
+        id: String,
+        /// The two targets (sorted).
+        targets: [String; 2],
+    },
+    /// A blank contact id.
+    BlankId,
+}
+
+impl MergeError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MergeError::Cycle { .. } => "merge-cycle",
+            MergeError::ConflictingMerge { .. } => "conflicting-merge",
+            MergeError::BlankId => "blank-id",
+        }
+    }
+}
+
+impl fmt::Display for MergeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MergeError::Cycle { ids } => write!(f, "merge cycle: {}", ids.join(" -> ")),
+            MergeError::ConflictingMerge { id, targets } => write!(
+                f,
+                "contact {id} merged into both {} and {}",
+                targets[0], targets[1]
+            ),
+            MergeError::BlankId => f.write_str("blank contact id"),
+        }
+    }
+}
+
+impl std::error::Error for MergeError {}
+
+/// One contact as seen in a query row or event: its id and `mergedIntoContactId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeLink {
+    /// The contact id.
+    pub contact_id: String,
+    /// The contact it was merged into, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into_contact_id: Option<String>,
+}
+
+/// What kind of stored thing points at a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceKind {
+    /// The partner record's link to its Virtuous contact.
+    ContactLink,
+    /// A stored gift's `contactId`.
+    Gift,
+    /// A stored note's `contactId`.
+    Note,
+    /// A queued (not yet sent) outbound write aimed at the contact.
+    QueuedWrite,
+    /// Anything else the host stores.
+    Other,
+}
+
+/// A stored reference to a Virtuous contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredReference {
+    /// What holds the reference.
+    pub kind: ReferenceKind,
+    /// The host's id of the holder (gift id, note id, queue entry id...).
+    pub holder_id: String,
+    /// The contact it points at.
+    pub contact_id: String,
+}
+
+/// Input of [`plan_merge_remap`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeInput {
+    /// Known merge links (contacts without `mergedIntoContactId` may be included or left out).
+    #[serde(default)]
+    pub contacts: Vec<MergeLink>,
+    /// Stored references to re-address.
+    #[serde(default)]
+    pub references: Vec<StoredReference>,
+}
+
+/// A merged-away contact kept as a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeTombstone {
+    /// The merged-away id.
+    pub contact_id: String,
+    /// The final survivor.
+    pub survivor_id: String,
+    /// Hops from this id to the survivor (1 = merged directly into it).
+    pub hops: u32,
+}
+
+/// What to do with one stored reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemapAction {
+    /// Point the stored reference at the survivor.
+    Remap,
+    /// Rewrite the queued write's target (and body `contactId`) to the survivor before sending.
+    ReaddressQueuedWrite,
+}
+
+/// One re-addressing step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Remap {
+    /// What holds the reference.
+    pub kind: ReferenceKind,
+    /// The holder's id.
+    pub holder_id: String,
+    /// The merged-away contact it pointed at.
+    pub from_contact_id: String,
+    /// The survivor.
+    pub to_contact_id: String,
+    /// The action.
+    pub action: RemapAction,
+    /// Stable reason code: `merged-away`.
+    pub reason: String,
+}
+
+/// The remap plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeRemapPlan {
+    /// Merged-away id → final survivor, for every merged-away id (sorted by id).
+    pub survivors: BTreeMap<String, String>,
+    /// Tombstones for the merged-away ids (sorted by id).
+    pub tombstones: Vec<MergeTombstone>,
+    /// Re-addressing steps, in input order.
+    pub remaps: Vec<Remap>,
+    /// References that already point at a survivor or an unmerged contact.
+    pub unchanged: u64,
+}
+
+/// The compressed merge graph.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergeGraph {
+    next: HashMap<String, String>,
+    resolved: HashMap<String, (String, u32)>,
+}
+
+impl MergeGraph {
+    /// Builds and fully resolves the graph; errors on cycles and contradictions.
+    pub fn build(links: &[MergeLink]) -> Result<MergeGraph, MergeError> {
+        let mut next: HashMap<String, String> = HashMap::new();
+        for l in links {
+            let id = l.contact_id.trim();
+            if id.is_empty() {
+                return Err(MergeError::BlankId);
+            }
+            let Some(target) = l.merged_into_contact_id.as_deref().map(str::trim) else {
+                continue;
+            };
+            if target.is_empty() {
+                continue;
+            }
+            match next.get(id) {
+                Some(existing) if existing != target => {
+                    let mut t = [existing.clone(), target.to_string()];
+                    t.sort();
+                    return Err(MergeError::ConflictingMerge {
+                        id: id.to_string(),
+                        targets: t,
+                    });
+                }
+                _ => {
+                    next.insert(id.to_string(), target.to_string());
+                }
+            }
+        }
+        let mut graph = MergeGraph {
+            next,
+            resolved: HashMap::new(),
+        };
+        let mut keys: Vec<String> = graph.next.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            graph.resolve(&k)?;
+        }
+        Ok(graph)
+    }
+
+    /// Follows the chain from `start` iteratively, compressing every id on the path.
+    fn resolve(&mut self, start: &str) -> Result<(String, u32), MergeError> {
+        let mut path: Vec<String> = Vec::new();
+        let mut on_path: HashMap<String, usize> = HashMap::new();
+        let mut cur = start.to_string();
+        let (survivor, base_hops) = loop {
+            if let Some((s, h)) = self.resolved.get(&cur) {
+                break (s.clone(), *h);
+            }
+            match self.next.get(&cur) {
+                None => break (cur.clone(), 0),
+                Some(n) => {
+                    if let Some(&at) = on_path.get(&cur) {
+                        let mut ids: Vec<String> =
+                            path.get(at..).map(<[String]>::to_vec).unwrap_or_default();
+                        if let Some(min_pos) = ids
+                            .iter()
+                            .enumerate()
+                            .min_by(|a, b| a.1.cmp(b.1))
+                            .map(|(i, _)| i)
+                        {
+                            ids.rotate_left(min_pos);
+                        }
+                        return Err(MergeError::Cycle { ids });
+                    }
+                    on_path.insert(cur.clone(), path.len());
+                    path.push(cur.clone());
+                    cur = n.clone();
+                }
+            }
+        };
+        let n = path.len();
+        for (i, id) in path.into_iter().enumerate() {
+            let hops = u32::try_from(n - i)
+                .unwrap_or(u32::MAX)
+                .saturating_add(base_hops);
+            self.resolved.insert(id, (survivor.clone(), hops));
+        }
+        Ok(self
+            .resolved
+            .get(start)
+            .cloned()
+            .unwrap_or((survivor, base_hops)))
+    }
+
+    /// The final survivor of `id` (itself when not merged away).
+    pub fn survivor<'a>(&'a self, id: &'a str) -> &'a str {
+        self.resolved.get(id).map_or(id, |(s, _)| s.as_str())
+    }
+
+    /// Whether `id` was merged away.
+    pub fn is_merged_away(&self, id: &str) -> bool {
+        self.resolved.contains_key(id)
+    }
+}
+
+/// Builds the remap plan (npm `planMergeRemap`).
+pub fn plan_merge_remap(input: &MergeInput) -> Result<MergeRemapPlan, MergeError> {
+    let graph = MergeGraph::build(&input.contacts)?;
+    let mut survivors = BTreeMap::new();
+    let mut tombstones = Vec::new();
+    let mut resolved: Vec<(&String, &(String, u32))> = graph.resolved.iter().collect();
+    resolved.sort();
+    for (id, (s, hops)) in resolved {
+        survivors.insert(id.clone(), s.clone());
+        tombstones.push(MergeTombstone {
+            contact_id: id.clone(),
+            survivor_id: s.clone(),
+            hops: *hops,
+        });
+    }
+    let mut remaps = Vec::new();
+    let mut unchanged = 0u64;
+    for r in &input.references {
+        let from = r.contact_id.trim();
+        let to = graph.survivor(from);
+        if to == from {
+            unchanged = unchanged.saturating_add(1);
+            continue;
+        }
+        remaps.push(Remap {
+            kind: r.kind,
+            holder_id: r.holder_id.clone(),
+            from_contact_id: from.to_string(),
+            to_contact_id: to.to_string(),
+            action: if r.kind == ReferenceKind::QueuedWrite {
+                RemapAction::ReaddressQueuedWrite
+            } else {
+                RemapAction::Remap
+            },
+            reason: "merged-away".into(),
+        });
+    }
+    Ok(MergeRemapPlan {
+        survivors,
+        tombstones,
+        remaps,
+        unchanged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(a: &str, b: Option<&str>) -> MergeLink {
+        MergeLink {
+            contact_id: a.into(),
+            merged_into_contact_id: b.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn chain_resolves() {
+        let input = MergeInput {
+            contacts: vec![link("A", Some("B")), link("B", Some("C")), link("C", None)],
+            references: vec![
+                StoredReference {
+                    kind: ReferenceKind::Gift,
+                    holder_id: "g1".into(),
+                    contact_id: "A".into(),
+                },
+                StoredReference {
+                    kind: ReferenceKind::QueuedWrite,
+                    holder_id: "q1".into(),
+                    contact_id: "B".into(),
+                },
+                StoredReference {
+                    kind: ReferenceKind::Note,
+                    holder_id: "n1".into(),
+                    contact_id: "C".into(),
+                },
+            ],
+        };
+        let plan = plan_merge_remap(&input).unwrap();
+        assert_eq!(plan.survivors["A"], "C");
+        assert_eq!(plan.tombstones[0].hops, 2);
+        assert_eq!(plan.remaps.len(), 2);
+        assert_eq!(plan.remaps[1].action, RemapAction::ReaddressQueuedWrite);
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn cycles_and_conflicts() {
+        let e = MergeGraph::build(&[
+            link("B", Some("C")),
+            link("C", Some("A")),
+            link("A", Some("B")),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            MergeError::Cycle {
+                ids: vec!["A".into(), "B".into(), "C".into()]
+            }
+        );
+        assert_eq!(
+            MergeGraph::build(&[link("A", Some("A"))])
+                .unwrap_err()
+                .code(),
+            "merge-cycle"
+        );
+        assert_eq!(
+            MergeGraph::build(&[link("A", Some("B")), link("A", Some("C"))])
+                .unwrap_err()
+                .code(),
+            "conflicting-merge"
+        );
+    }
+}

@@ -1,0 +1,663 @@
+//! The per-organisation request budget.
+//!
+//! Virtuous allows 5,000 requests an hour per organisation (older pages say 1,500), shared by
+//! every credential of the organisation, reported on every response in `X-RateLimit-Limit`,
+//! `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds); a `429` carries `Retry-After`
+//! (seconds). [`RateBudget`] is fed those headers and says **go** or **wait how long**, keeping
+//! `liveHeadroom` requests for live work (webhook follow-ups, user-triggered writes) that
+//! background plans (initial sync, reconciliation, backfill) may not use. Waits carry jitter
+//! derived from randomness the host passes in (the core has no random source of its own).
+//! Plans are priced in requests ([`price_plan`]) and scheduled in slices ([`RateBudget::schedule`])
+//! so they resume where they stopped.
+
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+/// The documented hourly limit.
+pub const DEFAULT_LIMIT: u32 = 5000;
+/// One hour in ms.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// A caller mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RateError {
+    /// A configuration value is out of range.
+    InvalidConfig {
+        /// The camelCase field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl RateError {
+    /// The stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RateError::InvalidConfig { .. } => "invalid-rate-config",
+        }
+    }
+}
+
+impl fmt::Display for RateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RateError::InvalidConfig { field, message } => write!(f, "{field}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for RateError {}
+
+fn d_limit() -> u32 {
+    DEFAULT_LIMIT
+}
+fn d_headroom() -> u32 {
+    500
+}
+fn d_base() -> i64 {
+    1000
+}
+fn d_max() -> i64 {
+    5 * 60 * 1000
+}
+fn d_window() -> i64 {
+    HOUR_MS
+}
+
+/// Budget settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateBudgetConfig {
+    /// The limit until a response reports one (default 5000).
+    #[serde(default = "d_limit")]
+    pub limit: u32,
+    /// Requests per window reserved for live work (default 500).
+    #[serde(default = "d_headroom")]
+    pub live_headroom: u32,
+    /// First backoff step (default 1 s).
+    #[serde(default = "d_base")]
+    pub base_backoff_ms: i64,
+    /// Longest backoff (default 5 min).
+    #[serde(default = "d_max")]
+    pub max_backoff_ms: i64,
+    /// The limit's window when no reset time is known (default 1 h).
+    #[serde(default = "d_window")]
+    pub window_ms: i64,
+}
+
+impl Default for RateBudgetConfig {
+    fn default() -> Self {
+        RateBudgetConfig {
+            limit: d_limit(),
+            live_headroom: d_headroom(),
+            base_backoff_ms: d_base(),
+            max_backoff_ms: d_max(),
+            window_ms: d_window(),
+        }
+    }
+}
+
+/// Raw header values of one response (absent = `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RateHeaders {
+    /// `X-RateLimit-Limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// `X-RateLimit-Remaining`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<String>,
+    /// `X-RateLimit-Reset` (Unix seconds; values below 10^9 are read as seconds from now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<String>,
+    /// `Retry-After` (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+}
+
+/// One response as the budget sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateObservation {
+    /// HTTP status; `None` for a network failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The rate headers.
+    #[serde(default)]
+    pub headers: RateHeaders,
+    /// When the response arrived.
+    pub now_ms: i64,
+    /// Host randomness for the backoff jitter (any u32).
+    #[serde(default)]
+    pub random: u32,
+}
+
+/// Who wants to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Priority {
+    /// Live work: may use the headroom.
+    Live,
+    /// Plans and backfills: leave the headroom.
+    #[default]
+    Background,
+}
+
+/// A question to the budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateRequest {
+    /// Requests about to be made.
+    #[serde(default = "one")]
+    pub cost: u32,
+    /// Live or background.
+    #[serde(default)]
+    pub priority: Priority,
+    /// Now.
+    pub now_ms: i64,
+    /// Host randomness for jitter.
+    #[serde(default)]
+    pub random: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Go, or wait how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateDecision {
+    /// Whether to send now.
+    pub go: bool,
+    /// How long to wait first (0 when `go`).
+    pub wait_ms: i64,
+    /// `within-budget`, `window-reset`, `retry-after`, `backoff`, `budget-exhausted`,
+    /// `reserved-for-live`.
+    pub reason: String,
+    /// Requests this priority may still spend in the current window.
+    pub available: u32,
+}
+
+/// The budget (npm `RateBudget`); serialisable so the host can keep one per organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateBudget {
+    /// Settings.
+    pub config: RateBudgetConfig,
+    /// The limit last reported.
+    pub limit: u32,
+    /// Remaining last reported, minus requests spent since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u32>,
+    /// When the window resets (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_at_ms: Option<i64>,
+    /// No request before this time (Retry-After or backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until_ms: Option<i64>,
+    /// Consecutive 429/5xx/network failures.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+fn parse_u64(s: Option<&str>) -> Option<u64> {
+    let t = s?.trim();
+    let t = t.split('.').next().unwrap_or(t);
+    t.parse::<u64>().ok()
+}
+
+impl RateBudget {
+    /// A fresh budget.
+    pub fn new(config: RateBudgetConfig) -> Result<RateBudget, RateError> {
+        let bad = |field, message: &str| {
+            Err(RateError::InvalidConfig {
+                field,
+                message: message.into(),
+            })
+        };
+        if config.limit == 0 {
+            return bad("limit", "must be positive");
+        }
+        if config.live_headroom >= config.limit {
+            return bad("liveHeadroom", "must be below the limit");
+        }
+        if config.base_backoff_ms <= 0 || config.max_backoff_ms < config.base_backoff_ms {
+            return bad("baseBackoffMs", "need 0 < baseBackoffMs <= maxBackoffMs");
+        }
+        if config.window_ms <= 0 {
+            return bad("windowMs", "must be positive");
+        }
+        Ok(RateBudget {
+            limit: config.limit,
+            config,
+            remaining: None,
+            reset_at_ms: None,
+            blocked_until_ms: None,
+            failures: 0,
+        })
+    }
+
+    /// Backoff for the `attempt`-th consecutive failure (1-based) with "equal jitter": half the
+    /// capped exponential step plus a random share of the other half.
+    pub fn backoff_ms(&self, attempt: u32, random: u32) -> i64 {
+        let exp = attempt.saturating_sub(1).min(30);
+        let step = self
+            .config
+            .base_backoff_ms
+            .saturating_mul(1i64 << exp)
+            .min(self.config.max_backoff_ms)
+            .max(1);
+        let half = step / 2;
+        let spread = step - half;
+        half + i64::from(random) % spread.max(1)
+    }
+
+    /// Feeds one response's status and headers.
+    pub fn observe(&mut self, obs: &RateObservation) {
+        let h = &obs.headers;
+        if let Some(l) = parse_u64(h.limit.as_deref()).filter(|&l| l > 0) {
+            self.limit = u32::try_from(l).unwrap_or(u32::MAX);
+        }
+        if let Some(r) = parse_u64(h.remaining.as_deref()) {
+            self.remaining = Some(u32::try_from(r).unwrap_or(u32::MAX));
+        }
+        if let Some(r) = parse_u64(h.reset.as_deref()) {
+            let r = i64::try_from(r).unwrap_or(i64::MAX);
+            self.reset_at_ms = Some(if r < 1_000_000_000 {
+                obs.now_ms.saturating_add(r.saturating_mul(1000))
+            } else {
+                r.saturating_mul(1000)
+            });
+        }
+        let retry_after = parse_u64(h.retry_after.as_deref())
+            .map(|s| i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000));
+        match obs.status {
+            Some(s) if (200..400).contains(&s) => {
+                self.failures = 0;
+                if self.blocked_until_ms.is_some_and(|b| b <= obs.now_ms) {
+                    self.blocked_until_ms = None;
+                }
+            }
+            Some(429) | Some(500..=599) | None => {
+                self.failures = self.failures.saturating_add(1);
+                let wait = match (obs.status, retry_after) {
+                    (_, Some(ra)) => ra,
+                    (Some(429), None) => {
+                        // No Retry-After: wait for the window when it is known to be exhausted.
+                        match self.reset_at_ms {
+                            Some(r) if self.remaining == Some(0) && r > obs.now_ms => {
+                                r.saturating_sub(obs.now_ms)
+                            }
+                            _ => self.backoff_ms(self.failures, obs.random),
+                        }
+                    }
+                    _ => self.backoff_ms(self.failures, obs.random),
+                };
+                let until = obs.now_ms.saturating_add(wait);
+                if obs.status == Some(429) {
+                    self.remaining = Some(0);
+                    // Without a known future reset, Retry-After says when capacity returns.
+                    if self.reset_at_ms.is_none_or(|r| r <= obs.now_ms) {
+                        self.reset_at_ms = Some(until);
+                    }
+                }
+                self.blocked_until_ms = Some(self.blocked_until_ms.map_or(until, |b| b.max(until)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts requests sent since the last observation.
+    pub fn spend(&mut self, n: u32) {
+        if let Some(r) = self.remaining.as_mut() {
+            *r = r.saturating_sub(n);
+        }
+    }
+
+    fn available(&self, priority: Priority, now_ms: i64) -> (u32, bool) {
+        let fresh_window = self.reset_at_ms.is_some_and(|r| now_ms >= r);
+        let remaining = if fresh_window {
+            self.limit
+        } else {
+            self.remaining.unwrap_or(self.limit)
+        };
+        let reserve = match priority {
+            Priority::Live => 0,
+            Priority::Background => self.config.live_headroom.min(self.limit),
+        };
+        (remaining.saturating_sub(reserve), fresh_window)
+    }
+
+    fn jitter(&self, wait: i64, random: u32) -> i64 {
+        let spread = (wait / 10).clamp(0, 5000);
+        wait.saturating_add(i64::from(random) % spread.saturating_add(1))
+    }
+
+    /// Go or wait (npm `RateBudget.decide`).
+    pub fn decide(&self, req: &RateRequest) -> RateDecision {
+        let now = req.now_ms;
+        let (available, fresh) = self.available(req.priority, now);
+        if let Some(b) = self.blocked_until_ms.filter(|&b| b > now) {
+            let reason = if self.remaining == Some(0) {
+                "retry-after"
+            } else {
+                "backoff"
+            };
+            return RateDecision {
+                go: false,
+                wait_ms: self.jitter(b.saturating_sub(now), req.random),
+                reason: reason.into(),
+                available,
+            };
+        }
+        if req.cost <= available {
+            return RateDecision {
+                go: true,
+                wait_ms: 0,
+                reason: if fresh {
+                    "window-reset"
+                } else {
+                    "within-budget"
+                }
+                .into(),
+                available,
+            };
+        }
+        let (live_avail, _) = self.available(Priority::Live, now);
+        let reason = if req.priority == Priority::Background && req.cost <= live_avail {
+            "reserved-for-live"
+        } else {
+            "budget-exhausted"
+        };
+        let wait = match self.reset_at_ms {
+            Some(r) if r > now => r.saturating_sub(now),
+            _ => self.config.window_ms,
+        };
+        RateDecision {
+            go: false,
+            wait_ms: self.jitter(wait, req.random),
+            reason: reason.into(),
+            available,
+        }
+    }
+
+    /// How much of a background plan may run now (npm `RateBudget.schedule`).
+    pub fn schedule(&self, remaining_requests: u64, now_ms: i64) -> BudgetSlice {
+        let blocked = self.blocked_until_ms.filter(|&b| b > now_ms);
+        let (available, _) = self.available(Priority::Background, now_ms);
+        let allowed_now = if blocked.is_some() {
+            0
+        } else {
+            remaining_requests.min(u64::from(available))
+        };
+        let left = remaining_requests.saturating_sub(allowed_now);
+        let per_window = u64::from(self.limit.saturating_sub(self.config.live_headroom)).max(1);
+        let resume_at_ms = if left == 0 {
+            None
+        } else if let Some(b) = blocked {
+            Some(b)
+        } else {
+            Some(match self.reset_at_ms {
+                Some(r) if r > now_ms => r,
+                _ => now_ms.saturating_add(self.config.window_ms),
+            })
+        };
+        BudgetSlice {
+            allowed_now,
+            left_after: left,
+            resume_at_ms,
+            more_windows: left.div_ceil(per_window),
+        }
+    }
+}
+
+/// The slice of a plan that may run now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetSlice {
+    /// Requests to make now.
+    pub allowed_now: u64,
+    /// Requests still needed afterwards.
+    pub left_after: u64,
+    /// When to ask again, if anything is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at_ms: Option<i64>,
+    /// Further full windows (hours) the rest needs at the background rate.
+    pub more_windows: u64,
+}
+
+/// One step of a [`RateScript`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
+pub enum RateStep {
+    /// [`RateBudget::observe`].
+    Observe(RateObservation),
+    /// [`RateBudget::spend`].
+    Spend(u32),
+    /// [`RateBudget::decide`].
+    Decide(RateRequest),
+    /// [`RateBudget::schedule`].
+    Schedule(ScheduleRequest),
+}
+
+/// A question for [`RateBudget::schedule`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRequest {
+    /// Requests the plan still needs.
+    pub remaining_requests: u64,
+    /// Now.
+    pub now_ms: i64,
+}
+
+/// A budget and a sequence of calls on it (the vectors' and adapters' shape of the npm class).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RateScript {
+    /// Settings for a new budget.
+    #[serde(default)]
+    pub config: RateBudgetConfig,
+    /// Calls, in order.
+    #[serde(default)]
+    pub steps: Vec<RateStep>,
+}
+
+/// The answers of a [`RateScript`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateScriptResult {
+    /// One answer per `decide` step, in order.
+    pub decisions: Vec<RateDecision>,
+    /// One answer per `schedule` step, in order.
+    pub slices: Vec<BudgetSlice>,
+    /// The budget afterwards.
+    pub budget: RateBudget,
+}
+
+/// Runs a [`RateScript`] (npm: `new RateBudget(config)` then the calls).
+pub fn run_rate_script(script: &RateScript) -> Result<RateScriptResult, RateError> {
+    let mut budget = RateBudget::new(script.config.clone())?;
+    let mut decisions = Vec::new();
+    let mut slices = Vec::new();
+    for step in &script.steps {
+        match step {
+            RateStep::Observe(o) => budget.observe(o),
+            RateStep::Spend(n) => budget.spend(*n),
+            RateStep::Decide(r) => decisions.push(budget.decide(r)),
+            RateStep::Schedule(s) => slices.push(budget.schedule(s.remaining_requests, s.now_ms)),
+        }
+    }
+    Ok(RateScriptResult {
+        decisions,
+        slices,
+        budget,
+    })
+}
+
+fn d_take() -> u32 {
+    1000
+}
+fn d_batch() -> u32 {
+    100
+}
+
+/// What a plan has to do, for pricing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSize {
+    /// Rows to read through query endpoints (all resources together).
+    #[serde(default)]
+    pub query_rows: u64,
+    /// Query page size (default 1000).
+    #[serde(default = "d_take")]
+    pub take: u32,
+    /// Single lookups (`GET /api/Gift/{source}/{id}`...).
+    #[serde(default)]
+    pub lookups: u64,
+    /// Records written one request each.
+    #[serde(default)]
+    pub single_writes: u64,
+    /// Records written through batch endpoints (`/api/v2/Gift/Transactions`, `/api/Contact/Batch`).
+    #[serde(default)]
+    pub batched_writes: u64,
+    /// Records per batch request (default 100).
+    #[serde(default = "d_batch")]
+    pub batch_size: u32,
+    /// Requests already made (for resuming).
+    #[serde(default)]
+    pub done_requests: u64,
+}
+
+/// The price of a plan in requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanPrice {
+    /// Requests for the whole plan.
+    pub total: u64,
+    /// Requests still to make.
+    pub remaining: u64,
+    /// Query pages (including the final short page).
+    pub query_pages: u64,
+    /// Write requests.
+    pub writes: u64,
+}
+
+/// Prices a plan (npm `pricePlan`).
+pub fn price_plan(size: &PlanSize) -> PlanPrice {
+    let take = u64::from(size.take.clamp(1, 1000));
+    let batch = u64::from(size.batch_size.max(1));
+    let query_pages = (size.query_rows / take).saturating_add(1);
+    let writes = size
+        .single_writes
+        .saturating_add(size.batched_writes.div_ceil(batch));
+    let total = query_pages
+        .saturating_add(size.lookups)
+        .saturating_add(writes);
+    PlanPrice {
+        total,
+        remaining: total.saturating_sub(size.done_requests),
+        query_pages,
+        writes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hdr(limit: &str, remaining: &str, reset: &str) -> RateHeaders {
+        RateHeaders {
+            limit: Some(limit.into()),
+            remaining: Some(remaining.into()),
+            reset: Some(reset.into()),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn go_wait_and_headroom() {
+        let mut b = RateBudget::new(RateBudgetConfig::default()).unwrap();
+        let now = 1_700_000_000_000;
+        b.observe(&RateObservation {
+            status: Some(200),
+            headers: hdr("5000", "600", "1700000600"),
+            now_ms: now,
+            random: 0,
+        });
+        let bg = |cost| RateRequest {
+            cost,
+            priority: Priority::Background,
+            now_ms: now,
+            random: 0,
+        };
+        assert!(b.decide(&bg(100)).go);
+        let d = b.decide(&bg(200));
+        assert!(!d.go);
+        assert_eq!(d.reason, "reserved-for-live");
+        assert_eq!(d.wait_ms, 600_000);
+        assert!(
+            b.decide(&RateRequest {
+                priority: Priority::Live,
+                ..bg(200)
+            })
+            .go
+        );
+        // after the reset the window is fresh
+        assert_eq!(
+            b.decide(&RateRequest {
+                now_ms: now + 600_000,
+                ..bg(200)
+            })
+            .reason,
+            "window-reset"
+        );
+        b.observe(&RateObservation {
+            status: Some(429),
+            headers: RateHeaders {
+                retry_after: Some("30".into()),
+                ..Default::default()
+            },
+            now_ms: now,
+            random: 0,
+        });
+        let d = b.decide(&RateRequest {
+            priority: Priority::Live,
+            ..bg(1)
+        });
+        assert_eq!((d.go, d.reason.as_str()), (false, "retry-after"));
+        assert!(d.wait_ms >= 30_000 && d.wait_ms <= 33_000);
+    }
+
+    #[test]
+    fn backoff_bounds() {
+        let b = RateBudget::new(RateBudgetConfig::default()).unwrap();
+        for attempt in [0, 1, 2, 5, 40, u32::MAX] {
+            for r in [0, 1, 12345, u32::MAX] {
+                let w = b.backoff_ms(attempt, r);
+                assert!((500..=300_000).contains(&w), "{attempt} {r} {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn pricing() {
+        let p = price_plan(&PlanSize {
+            query_rows: 1_000_000,
+            lookups: 10,
+            batched_writes: 250,
+            done_requests: 11,
+            ..PlanSize {
+                take: 1000,
+                batch_size: 100,
+                ..Default::default()
+            }
+        });
+        assert_eq!(p.query_pages, 1001);
+        assert_eq!(p.writes, 3);
+        assert_eq!(p.total, 1014);
+        assert_eq!(p.remaining, 1003);
+    }
+}
