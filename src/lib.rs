@@ -39,3 +39,4 @@ pub use signature::{
     sign_body, sign_body_json, verify_signature_json, Encoding, Notice, Replay, Scheme,
     SignOptions, SignatureError, SignatureFormat, Signed, SignedContent, Verification, Verifier,
 };
+pub mod ops;

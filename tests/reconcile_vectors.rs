@@ -11,69 +11,13 @@
 
 mod common;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{json, Value};
-use std::fmt::Display;
-use virtuous_sync::{
-    cursor, deletion, matcher, merge, ratelimit, reconcile, response, subscription, timestamp,
-};
 
-trait Coded {
-    fn code_str(&self) -> &'static str;
-}
-macro_rules! coded {
-    ($($t:ty),*) => {$(impl Coded for $t { fn code_str(&self) -> &'static str { self.code() } })*};
-}
-coded!(
-    cursor::CursorError,
-    matcher::MatchError,
-    merge::MergeError,
-    deletion::DeletionError,
-    reconcile::ReconcileError,
-    subscription::SubscriptionError,
-    ratelimit::RateError,
-    response::ResponseError,
-    timestamp::TimeError
-);
-
-fn call<I: DeserializeOwned, O: Serialize, E: Coded + Display>(
-    input: &Value,
-    f: impl Fn(&I) -> Result<O, E>,
-) -> Result<Value, Value> {
-    let parsed: I = serde_json::from_value(input.clone())
-        .unwrap_or_else(|e| panic!("input does not deserialise: {e}"));
-    f(&parsed)
-        .map(|o| serde_json::to_value(o).unwrap())
-        .map_err(|e| json!({"code": e.code_str(), "message": e.to_string()}))
-}
-
-fn infallible<I: DeserializeOwned, O: Serialize>(
-    input: &Value,
-    f: impl Fn(&I) -> O,
-) -> Result<Value, Value> {
-    call(input, |i: &I| Ok::<O, response::ResponseError>(f(i)))
-}
-
+/// Every case goes through the same dispatcher the JS and WIT adapters call.
 fn run(op: &str, input: &Value) -> Result<Value, Value> {
-    match op {
-        "planReconciliation" => call(input, reconcile::plan_reconciliation),
-        "startQueryRun" => call(input, cursor::start_query_run),
-        "acceptQueryPage" => call(input, cursor::accept_query_page),
-        "finishQueryRun" => call(input, cursor::finish_query_run),
-        "initialMatcher" => call(input, matcher::match_chunks),
-        "planMergeRemap" => call(input, merge::plan_merge_remap),
-        "planDeletions" => call(input, deletion::plan_deletions),
-        "mergeSubscription" => call(input, subscription::merge_subscription_input),
-        "planPause" => call(input, subscription::plan_pause_input),
-        "planResume" => call(input, subscription::plan_resume_input),
-        "planSecretRotation" => call(input, subscription::plan_secret_rotation),
-        "rateBudget" => call(input, ratelimit::run_rate_script),
-        "pricePlan" => infallible(input, ratelimit::price_plan),
-        "classifyResponse" => call(input, response::classify_response),
-        "parseModifiedTime" => call(input, timestamp::parse_time_input),
-        other => panic!("unknown op {other}"),
-    }
+    virtuous_sync::ops::call(op, input).map_err(
+        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+    )
 }
 
 #[test]
