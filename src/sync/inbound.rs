@@ -86,6 +86,10 @@ pub struct InboundDecision {
     /// The record state to store (absent: store nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordState>,
+    /// Partner-owned fields Virtuous changed: call `decideOutbound`, which writes the partner
+    /// value back (their base now records the Virtuous value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reassert_fields: Vec<String>,
 }
 
 fn json_id(v: &Value) -> Option<String> {
@@ -168,6 +172,28 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+/// At confirmation: fields where a Virtuous change was applied locally over our pending write,
+/// and our write then landed after it. Virtuous's own order says our write is the newer one, and
+/// the event is Virtuous's current state, so the partner takes it back (no stale value is
+/// re-asserted). Returns the values to apply locally; the base records them.
+fn take_overridden(
+    r: &mut RecordState,
+    remote: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let fields = std::mem::take(&mut r.overridden);
+    let mut apply = BTreeMap::new();
+    for (f, partner_holds) in fields {
+        if let (Some(d), Some(v)) = (remote.get(&f), values.get(&f)) {
+            if *d != partner_holds && !r.held.contains_key(&f) {
+                apply.insert(f.clone(), v.clone());
+            }
+            r.base.insert(f, d.clone());
+        }
+    }
+    apply
+}
+
 /// Start (or extend) the per-field cooldown for the fields an inbound change touched.
 fn start_cooldown(
     r: &mut RecordState,
@@ -239,6 +265,7 @@ pub fn decide_inbound(
             reason,
             inputs: inputs.clone(),
             record,
+            reassert_fields: Vec::new(),
         };
     let Some(event_type) = event.event_type else {
         return Ok(decision(
@@ -312,11 +339,16 @@ pub fn decide_inbound(
     // Deletes.
     if event_type.action() == Action::Delete {
         let Some(r) = record else {
+            // Remember the delete so an older, reordered create never resurrects the record.
+            let mut t = RecordState::new(&options.customer_id, kind);
+            t.virtuous_id = Some(resource_id);
+            t.virtuous_modified_ms = event_ms;
+            t.tombstone = Some(Tombstone::Deleted);
             return Ok(decision(
                 InboundAction::Ignore,
                 Reason::UnknownRecord,
                 &inputs,
-                None,
+                Some(t),
             ));
         };
         let mut next = transition(&r, Trigger::Removed, now_ms)?;
@@ -344,11 +376,17 @@ pub fn decide_inbound(
         if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
             if survivor != resource_id {
                 let Some(r) = record else {
+                    // Nothing local to remap, but remember the merge so an older, reordered
+                    // event for the loser never creates it.
+                    let mut t = RecordState::new(&options.customer_id, kind);
+                    t.virtuous_id = Some(resource_id);
+                    t.virtuous_modified_ms = event_ms;
+                    t.tombstone = Some(Tombstone::MergedInto(survivor));
                     return Ok(decision(
                         InboundAction::Ignore,
                         Reason::MergedAway,
                         &inputs,
-                        None,
+                        Some(t),
                     ));
                 };
                 let mut next = transition(&r, Trigger::Removed, now_ms)?;
@@ -409,30 +447,111 @@ pub fn decide_inbound(
     // Conflict: hold everything, keep the items' Virtuous side current.
     if r.state == SyncState::Conflict {
         let mut next = r;
-        let newer = match (event_ms, next.virtuous_modified_ms) {
-            (Some(e), Some(k)) => e >= k,
+        for item in &mut next.conflict {
+            let newer = match (event_ms, item.remote_modified_ms) {
+                (Some(e), Some(k)) => e >= k,
+                _ => true,
+            };
+            if let (true, Some(v)) = (newer, values.get(&item.field)) {
+                item.remote_digest = remote.get(&item.field).cloned();
+                item.remote = Some(v.clone());
+                item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
+            }
+        }
+        // Other fields keep flowing in: a Virtuous-only change to a field outside the conflict
+        // is applied (unless the partner owns it), so nothing staff do meanwhile is lost.
+        let fresh = match (event_ms, next.virtuous_modified_ms) {
+            (Some(e), Some(k)) => e > k,
             _ => true,
         };
-        if newer {
-            for item in &mut next.conflict {
-                if let Some(v) = values.get(&item.field) {
-                    item.remote_digest = remote.get(&item.field).cloned();
-                    item.remote = Some(v.clone());
-                    item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
+        let mut apply = BTreeMap::new();
+        if fresh {
+            for f in fields {
+                if next.conflict.iter().any(|i| i.field == f.name)
+                    || next.held.contains_key(&f.name)
+                    || options.policy.for_field(kind, &f.name)
+                        == super::options::FieldPolicy::PartnerOwns
+                {
+                    continue;
+                }
+                if let (Some(v), Some(d)) = (values.get(&f.name), remote.get(&f.name)) {
+                    if next.base.get(&f.name) != Some(d) {
+                        next.base.insert(f.name.clone(), d.clone());
+                        apply.insert(f.name.clone(), v.clone());
+                    }
                 }
             }
         }
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::InConflict,
-            &inputs,
-            Some(next),
-        ));
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        let items = next.conflict.clone();
+        let action = if apply.is_empty() {
+            InboundAction::Ignore
+        } else {
+            InboundAction::Conflict { items, apply }
+        };
+        return Ok(decision(action, Reason::InConflict, &inputs, Some(next)));
     }
 
     // Stale: older than the newest Virtuous version we already saw.
     if let (Some(e), Some(k)) = (event_ms, r.virtuous_modified_ms) {
-        if e < k {
+        // Same timestamp: with our writes in play, two versions within one clock tick cannot be
+        // ordered; treat the event as not newer (a same-tick staff edit is left to reconciliation).
+        if e < k || (e == k && !r.expected_echo.is_empty()) {
+            // A late echo of our newest pending write: it landed before (or in the same tick as)
+            // the state we already know; confirm it. Only a same-tick one moves the base.
+            let lands = r.state == SyncState::PartnerPending
+                && r.expected_echo.last().is_some_and(|en| {
+                    !en.confirmed
+                        && en
+                            .fields
+                            .iter()
+                            .filter(|(f, _)| en.sent_field(f))
+                            .all(|(f, d)| remote.get(f) == Some(d))
+                });
+            if lands {
+                let mut next = r.clone();
+                // Virtuous moved past our write: if it now holds something else for a field we
+                // wrote (a newer Virtuous change, or a partner-owned field awaiting
+                // re-assertion), let the host re-check the partner side.
+                let follow_up = next.follow_up
+                    || (e < k
+                        && r.expected_echo.last().is_some_and(|en| {
+                            en.fields
+                                .iter()
+                                .any(|(f, d)| en.sent_field(f) && r.base.get(f) != Some(d))
+                        }));
+                let mut apply = BTreeMap::new();
+                if e == k {
+                    if let Some(en) = r.expected_echo.last() {
+                        for (f, d) in &en.fields {
+                            if en.sent_field(f) {
+                                next.base.insert(f.clone(), d.clone());
+                            }
+                        }
+                    }
+                    apply = take_overridden(&mut next, &remote, &values);
+                }
+                for en in &mut next.expected_echo {
+                    en.confirmed = true;
+                }
+                next.overridden.clear();
+                next.follow_up = false;
+                let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+                if !apply.is_empty() {
+                    next = transition(&next, Trigger::InboundApplied, now_ms)?;
+                    start_cooldown(&mut next, options, &apply, now_ms);
+                }
+                return Ok(decision(
+                    InboundAction::Confirm {
+                        virtuous_id: resource_id,
+                        apply,
+                        follow_up,
+                    },
+                    Reason::Confirmed,
+                    &inputs,
+                    Some(next),
+                ));
+            }
             return Ok(decision(
                 InboundAction::Skip,
                 Reason::Stale,
@@ -446,10 +565,22 @@ pub fn decide_inbound(
     let matched = r
         .expected_echo
         .iter()
-        .rposition(|e| echo_matches(&e.fields, &remote));
+        .rposition(|e| (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote));
     if let Some(i) = matched {
-        let newest = i + 1 == r.expected_echo.len();
         let mut next = r.clone();
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        let superseded = next.expected_echo.iter().skip(i).any(|e| e.confirmed);
+        if superseded {
+            // A late or duplicate delivery of a write already confirmed (or overtaken by a
+            // confirmed newer one): the base already reflects it.
+            return Ok(decision(
+                InboundAction::Skip,
+                Reason::Echo,
+                &inputs,
+                Some(next),
+            ));
+        }
+        let newest = i + 1 == next.expected_echo.len();
         let mut base = next
             .expected_echo
             .get(i)
@@ -457,19 +588,55 @@ pub fn decide_inbound(
             .unwrap_or_default();
         base.extend(remote.clone());
         next.base = base;
-        next.expected_echo.drain(..=i);
-        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-        let first_link = next.virtuous_id.is_none();
+        for e in next.expected_echo.iter_mut().take(i + 1) {
+            e.confirmed = true;
+        }
         next.virtuous_id = Some(resource_id.clone());
+        let mut apply = take_overridden(&mut next, &remote, &values);
+        // Fields a newer in-flight write of ours carries: the partner's newer value is on its
+        // way to Virtuous; do not pull the older one back.
+        let newer_sent: Vec<String> = r
+            .expected_echo
+            .iter()
+            .skip(i + 1)
+            .flat_map(|e| {
+                e.fields
+                    .keys()
+                    .filter(|f| e.sent_field(f))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        apply.retain(|f, _| !newer_sent.contains(f));
+        for f in &newer_sent {
+            if let Some(d) = r.overridden.get(f) {
+                next.overridden.insert(f.clone(), d.clone());
+            }
+        }
+        if !newest && !apply.is_empty() {
+            // An older write of ours landed over a Virtuous change we had applied: Virtuous now
+            // holds our older value; mirror it (a newer write is still pending).
+            let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
+            start_cooldown(&mut next, options, &apply, now_ms);
+            return Ok(decision(
+                InboundAction::Apply { fields: apply },
+                Reason::RemoteChanged,
+                &inputs,
+                Some(next),
+            ));
+        }
         if next.state == SyncState::PartnerPending && newest {
             let follow_up = next.follow_up;
             next.follow_up = false;
-            let next = transition(&next, Trigger::Confirmed, now_ms)?;
-            let _ = first_link;
+            let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+            if !apply.is_empty() {
+                next = transition(&next, Trigger::InboundApplied, now_ms)?;
+                start_cooldown(&mut next, options, &apply, now_ms);
+            }
             return Ok(decision(
                 InboundAction::Confirm {
                     virtuous_id: resource_id,
-                    apply: BTreeMap::new(),
+                    apply,
                     follow_up,
                 },
                 Reason::Confirmed,
@@ -500,7 +667,7 @@ pub fn decide_inbound(
         r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
 
     let mut next = r.clone();
-    let (base, local) = if confirming_create {
+    let (base, mut local) = if confirming_create {
         let written = r
             .expected_echo
             .last()
@@ -517,11 +684,41 @@ pub fn decide_inbound(
     } else {
         (r.base.clone(), r.base.clone())
     };
+    // Held-back partner values are the partner's real current values.
+    for (k, d) in &r.held {
+        local.insert(k.clone(), d.clone());
+    }
     let mut apply = BTreeMap::new();
     let mut items = Vec::new();
     let mut owned_only = false;
+    let mut reassert: Vec<String> = Vec::new();
+    let unconfirmed: Vec<&super::record::EchoEntry> = if confirming_create {
+        Vec::new()
+    } else {
+        r.expected_echo.iter().filter(|e| !e.confirmed).collect()
+    };
+    // Confirmed writes still count as ours only for an undated event: a dated one newer than
+    // everything known that equals an old write is Virtuous changing back (a revert).
+    let ours_writes: Vec<&super::record::EchoEntry> = if confirming_create {
+        Vec::new()
+    } else {
+        r.expected_echo
+            .iter()
+            .filter(|e| !e.confirmed || event_ms.is_none())
+            .collect()
+    };
     for f in fields {
         let rd = remote.get(&f.name);
+        // A value one of our in-flight writes sent is ours, not a Virtuous change: the event is
+        // a snapshot taken after that write landed (a newer write of ours may still follow).
+        if let Some(d) = rd {
+            if ours_writes
+                .iter()
+                .any(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
+            {
+                continue;
+            }
+        }
         let (outcome, reason) = merge_field(&FieldInput {
             policy: options.policy.for_field(kind, &f.name),
             base: base.get(&f.name).map(String::as_str),
@@ -537,6 +734,9 @@ pub fn decide_inbound(
                     if local.get(&f.name) != Some(d) {
                         apply.insert(f.name.clone(), v.clone());
                     }
+                    if unconfirmed.iter().any(|e| e.sent_field(&f.name)) {
+                        next.overridden.insert(f.name.clone(), d.clone());
+                    }
                     next.base.insert(f.name.clone(), d.clone());
                 }
             }
@@ -548,8 +748,16 @@ pub fn decide_inbound(
             Outcome::KeepLocal => {
                 if reason == Reason::OwnedByOther {
                     owned_only = true;
+                    // The partner owns it: record what Virtuous holds so decideOutbound
+                    // restores the partner value there.
+                    if let Some(d) = rd {
+                        if local.get(&f.name) != Some(d) {
+                            next.base.insert(f.name.clone(), d.clone());
+                            reassert.push(f.name.clone());
+                        }
+                    }
                 }
-                if confirming_create {
+                if confirming_create && !reassert.contains(&f.name) {
                     if let Some(d) = local.get(&f.name) {
                         next.base.insert(f.name.clone(), d.clone());
                     }
@@ -576,6 +784,11 @@ pub fn decide_inbound(
     }
     next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
     next.virtuous_id = Some(resource_id.clone());
+    // Virtuous moved on past our confirmed writes: a later event equal to one of them is a
+    // staff edit (e.g. a revert), not an echo.
+    if !apply.is_empty() || !items.is_empty() {
+        next.expected_echo.retain(|e| !e.confirmed);
+    }
 
     if confirming_create {
         let follow_up = next.follow_up;
@@ -594,7 +807,7 @@ pub fn decide_inbound(
                 apply.insert(item.field, v);
             }
         }
-        return Ok(decision(
+        let mut d = decision(
             InboundAction::Confirm {
                 virtuous_id: resource_id,
                 apply,
@@ -603,28 +816,79 @@ pub fn decide_inbound(
             Reason::Confirmed,
             &inputs,
             Some(next),
-        ));
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
+    }
+    // Our newest in-flight write landed (every field it sent reads back as sent), alongside
+    // other Virtuous changes: confirm it, then apply the rest.
+    let newest_landed = r.state == SyncState::PartnerPending
+        && unconfirmed.last().is_some_and(|e| {
+            e.fields
+                .iter()
+                .filter(|(k, _)| e.sent_field(k))
+                .all(|(k, d)| remote.get(k) == Some(d))
+        });
+    if newest_landed && items.is_empty() {
+        if let Some(e) = unconfirmed.last() {
+            for (k, d) in &e.fields {
+                if e.sent_field(k) {
+                    next.base.insert(k.clone(), d.clone());
+                }
+            }
+        }
+        if !apply.is_empty() {
+            next.expected_echo.retain(|e| !e.confirmed);
+        }
+        for e in &mut next.expected_echo {
+            e.confirmed = true;
+        }
+        let mut apply = apply;
+        apply.extend(take_overridden(&mut next, &remote, &values));
+        let follow_up = next.follow_up;
+        next.follow_up = false;
+        let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+        if !apply.is_empty() {
+            next = transition(&next, Trigger::InboundApplied, now_ms)?;
+            start_cooldown(&mut next, options, &apply, now_ms);
+        }
+        let mut d = decision(
+            InboundAction::Confirm {
+                virtuous_id: resource_id,
+                apply,
+                follow_up,
+            },
+            Reason::Confirmed,
+            &inputs,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
     }
     if !items.is_empty() {
         let mut next = transition(&next, Trigger::Ambiguous, now_ms)?;
         next.conflict = items.clone();
         start_cooldown(&mut next, options, &apply, now_ms);
-        return Ok(decision(
+        let mut d = decision(
             InboundAction::Conflict { items, apply },
             Reason::BothChanged,
             &inputs,
             Some(next),
-        ));
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
     }
     if !apply.is_empty() {
         let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
         start_cooldown(&mut next, options, &apply, now_ms);
-        return Ok(decision(
+        let mut d = decision(
             InboundAction::Apply { fields: apply },
             Reason::RemoteChanged,
             &inputs,
             Some(next),
-        ));
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
     }
     let reason = if owned_only {
         Reason::OwnedByOther
@@ -636,5 +900,7 @@ pub fn decide_inbound(
     } else {
         InboundAction::Skip
     };
-    Ok(decision(action, reason, &inputs, Some(next)))
+    let mut d = decision(action, reason, &inputs, Some(next));
+    d.reassert_fields = reassert;
+    Ok(d)
 }

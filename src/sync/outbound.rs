@@ -363,11 +363,24 @@ pub fn decide_outbound(
             ));
         }
         if r.state == SyncState::Conflict {
+            let mut next = r.clone();
+            // The conflict items show the partner's latest value.
+            for item in &mut next.conflict {
+                if let Some(d) = digests.get(&item.field) {
+                    item.local_digest = Some(d.clone());
+                    item.local = change.fields.get(&item.field).cloned();
+                    item.local_modified_ms = Some(change.modified_ms);
+                }
+            }
+            next.held = changed
+                .iter()
+                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+                .collect();
             return Ok(done(
                 OutboundAction::Suppress,
                 Reason::InConflict,
                 &inputs,
-                record.clone(),
+                Some(next),
                 changed,
                 None,
             ));
@@ -382,7 +395,13 @@ pub fn decide_outbound(
         if let Some(r) = &record {
             let mut next = r.clone();
             next.partner_modified_ms = Some(change.modified_ms);
-            if r.expected_echo.last().is_some_and(|e| e.fields == digests) {
+            if r.expected_echo.last().is_some_and(|e| {
+                // Everything that differs from the base is already in flight, unchanged.
+                !e.confirmed
+                    && changed
+                        .iter()
+                        .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
+            }) {
                 return Ok(done(
                     OutboundAction::Coalesce,
                     Reason::Coalesced,
@@ -435,6 +454,10 @@ pub fn decide_outbound(
         let next = record.clone().map(|mut r| {
             r.partner_id = Some(change.partner_id.clone());
             r.partner_modified_ms = Some(change.modified_ms);
+            r.held = suppressed
+                .iter()
+                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+                .collect();
             r
         });
         let (action, reason) = if !suppressed.is_empty() {
@@ -497,6 +520,10 @@ pub fn decide_outbound(
     }
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
+    next.held = suppressed
+        .iter()
+        .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+        .collect();
     next.partner_modified_ms = Some(change.modified_ms);
     let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms
@@ -506,8 +533,14 @@ pub fn decide_outbound(
     next.stuck = false;
     next.expected_echo.push(EchoEntry {
         fields: expected,
+        sent: if linked.is_none() {
+            Vec::new()
+        } else {
+            to_send.clone()
+        },
         written_ms: now_ms,
         expires_ms: expires,
+        confirmed: false,
     });
     while next.expected_echo.len() > MAX_ECHO_ENTRIES {
         next.expected_echo.remove(0);

@@ -4,8 +4,9 @@
 //! `0`) is the pre-release format: the same camelCase keys, any of them possibly missing, and the
 //! state spelled `in_sync`/`partner_pending`/... as in Virtuous's docs. It loads with every missing
 //! field at its default (empty base, no expected echo, not stuck); the next decision writes it back
-//! as version 1. An empty base only means "no agreed value known", so the first change after
-//! migration is merged as if both sides changed (policy decides), never silently dropped. A
+//! as version 1. An empty base only means "no agreed value known": the next Virtuous values are taken as
+//! Virtuous changes (subject to field ownership) and the next partner values as partner changes,
+//! so nothing is silently dropped. A
 //! version newer than this library knows is refused (`unsupported-version`) rather than
 //! half-read.
 
@@ -64,10 +65,17 @@ pub struct ExternalRef {
 pub struct EchoEntry {
     /// Field name → digest.
     pub fields: BTreeMap<String, String>,
+    /// The fields the write actually sent (empty: all of `fields`, as for a create).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<String>,
     /// When the write was decided.
     pub written_ms: i64,
     /// After this the entry no longer identifies echoes.
     pub expires_ms: i64,
+    /// Virtuous has confirmed this write (or a newer one). Kept until expiry so late duplicate
+    /// deliveries of it are recognised; dropped once a non-echo Virtuous change is applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirmed: bool,
 }
 
 /// Why a record no longer syncs.
@@ -206,6 +214,17 @@ pub struct RecordState {
     /// `decideOutbound` again once confirmed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_up: bool,
+    /// Fields where a Virtuous change was applied locally over our still-pending write. If that
+    /// write lands afterwards it overwrote the winner in Virtuous, so its confirmation asks for a
+    /// follow-up write of the partner (winning) value.
+    /// Field → digest of the value the partner holds for it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overridden: BTreeMap<String, String>,
+    /// Partner values held back by a cooldown or conflict (field → digest): the partner's real
+    /// current value for those fields, not yet written. Inbound merges treat them as the local
+    /// side so an inbound decision never silently overwrites them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub held: BTreeMap<String, String>,
     /// Deleted or merged away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tombstone: Option<Tombstone>,
@@ -218,7 +237,18 @@ pub struct RecordState {
 }
 
 /// At most this many writes are remembered for echo detection.
-pub const MAX_ECHO_ENTRIES: usize = 4;
+pub const MAX_ECHO_ENTRIES: usize = 8;
+
+impl EchoEntry {
+    /// Whether this write sent `field`.
+    pub fn sent_field(&self, field: &str) -> bool {
+        if self.sent.is_empty() {
+            self.fields.contains_key(field)
+        } else {
+            self.sent.iter().any(|f| f == field)
+        }
+    }
+}
 
 impl RecordState {
     /// A fresh record, in sync, with nothing agreed yet.
@@ -242,6 +272,8 @@ impl RecordState {
             pending_expires_ms: None,
             stuck: false,
             follow_up: false,
+            overridden: BTreeMap::new(),
+            held: BTreeMap::new(),
             tombstone: None,
             conflict: Vec::new(),
             last_resolution: None,

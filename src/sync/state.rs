@@ -157,6 +157,11 @@ pub fn transition(
         (Trigger::ManualResolution, Conflict) => {
             next.state = InSync;
             next.conflict.clear();
+            next.expected_echo.clear();
+            next.overridden.clear();
+            next.pending_since_ms = None;
+            next.pending_expires_ms = None;
+            next.stuck = false;
             next.last_sync_ms = Some(now_ms);
         }
         (Trigger::Removed, _) => {
@@ -169,6 +174,8 @@ pub fn transition(
             next.cooldown_fields.clear();
             next.stuck = false;
             next.follow_up = false;
+            next.overridden.clear();
+            next.held.clear();
         }
         _ => return Err(invalid()),
     }
