@@ -1011,14 +1011,13 @@ impl World {
                     self.edits
                         .iter()
                         .rev()
-                        .filter(|(w, k, _)| {
+                        .find(|(w, k, _)| {
                             k == &f.name
                                 && match w {
                                     Who::Partner(id) => partner && *id == p.id,
                                     Who::Virtuous(id) => !partner && *id == vid,
                                 }
                         })
-                        .next()
                         .map(|(_, _, v)| self.digest(p.kind, &f.name, v))
                 };
                 let (lp, lv) = (last(true), last(false));
