@@ -344,12 +344,11 @@ proptest! {
         r.cooldown_until_ms = Some(T0 + left);
         r.cooldown_fields = covered.iter().map(|s| s.to_string()).collect();
         let d = decide_outbound(&o, Some(&r), &change(&gift(c + 1, &n, &t), T0), T0).unwrap();
-        match &d.action {
-            OutboundAction::Submit(req) => {
-                prop_assert!(!conflict, "submitted during conflict");
-                for f in &covered { prop_assert!(req.body.get(*f).is_none(), "{} written during cooldown", f); }
+        if let OutboundAction::Submit(req) = &d.action {
+            prop_assert!(!conflict, "submitted during conflict");
+            for f in &covered {
+                prop_assert!(req.body.get(*f).is_none(), "{} written during cooldown", f);
             }
-            _ => {}
         }
         if conflict { prop_assert_eq!(d.reason, Reason::InConflict); }
     }
