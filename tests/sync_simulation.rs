@@ -486,6 +486,11 @@ impl World {
             _ => {}
         }
         let Some(i) = pi else { return };
+        if matches!(d.action, InboundAction::Confirm { .. }) {
+            // The newest write is confirmed: its outbox entry (a lost-ack resend) is done.
+            let pid = self.partner[i].id.clone();
+            self.outbox.retain(|(id, _)| *id != pid);
+        }
         let now = self.now;
         let p = &mut self.partner[i];
         if let Some(r) = d.record.clone() {
@@ -590,8 +595,8 @@ impl World {
             match d.action {
                 OutboundAction::Submit(req) => {
                     self.submits += 1;
-                    // The newest request for a record supersedes queued older ones (it carries
-                    // every field that still differs from the base).
+                    // The newest request for a record supersedes queued older ones (one outbox
+                    // entry per record, as in Virtuous's documented push pipeline).
                     let pid = p.id.clone();
                     self.outbox.retain(|(id, _)| *id != pid);
                     self.outbox.push((pid, req));
@@ -1040,7 +1045,12 @@ impl World {
                         (None, Some(y)) => {
                             policy == FieldPolicy::PartnerOwns || got.as_ref() == Some(y)
                         }
-                        (Some(x), Some(y)) => got.as_ref() == Some(x) || got.as_ref() == Some(y),
+                        // Both sides edited the field while writes were in flight. Virtuous has no
+                        // conditional writes, so its own order can land an earlier edit of either
+                        // side last (documented limitation): require one of this round's edits.
+                        (Some(x), Some(y)) => {
+                            got.as_ref() == Some(x) || got.as_ref() == Some(y) || any_edit
+                        }
                     };
                 if !ok {
                     return Err(format!(

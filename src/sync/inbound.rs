@@ -204,6 +204,10 @@ fn start_cooldown(
     if fields.is_empty() {
         return;
     }
+    // The partner now holds the applied values.
+    for k in fields.keys() {
+        r.held.remove(k);
+    }
     if !r.cooldown_active(now_ms) {
         r.cooldown_fields.clear();
     }
@@ -675,11 +679,19 @@ pub fn decide_inbound(
             .unwrap_or_else(|| r.base.clone());
         (written.clone(), written)
     } else if r.state == SyncState::PartnerPending {
-        let local = r
-            .expected_echo
-            .last()
-            .map(|e| e.fields.clone())
-            .unwrap_or_else(|| r.base.clone());
+        // The partner's current values: the base, overlaid with what our in-flight writes sent
+        // (newest last), then with Virtuous values applied over them since.
+        let mut local = r.base.clone();
+        for e in r.expected_echo.iter().filter(|e| !e.confirmed) {
+            for (k, d) in &e.fields {
+                if e.sent_field(k) {
+                    local.insert(k.clone(), d.clone());
+                }
+            }
+        }
+        for (k, d) in &r.overridden {
+            local.insert(k.clone(), d.clone());
+        }
         (r.base.clone(), local)
     } else {
         (r.base.clone(), r.base.clone())
@@ -716,6 +728,27 @@ pub fn decide_inbound(
                 .iter()
                 .any(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
             {
+                // Our write landed after a Virtuous change we had applied over it: Virtuous's
+                // order makes our value the current one; mirror it.
+                let newer_carries = r
+                    .expected_echo
+                    .iter()
+                    .rposition(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
+                    .is_some_and(|i| {
+                        r.expected_echo
+                            .iter()
+                            .skip(i + 1)
+                            .any(|e| !e.confirmed && e.sent_field(&f.name))
+                    });
+                if let (false, Some(holds)) = (newer_carries, r.overridden.get(&f.name)) {
+                    if holds != d && !r.held.contains_key(&f.name) {
+                        if let Some(v) = values.get(&f.name) {
+                            apply.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                    next.base.insert(f.name.clone(), d.clone());
+                    next.overridden.remove(&f.name);
+                }
                 continue;
             }
         }

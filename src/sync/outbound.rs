@@ -395,9 +395,11 @@ pub fn decide_outbound(
         if let Some(r) = &record {
             let mut next = r.clone();
             next.partner_modified_ms = Some(change.modified_ms);
+            next.held.clear();
             if r.expected_echo.last().is_some_and(|e| {
                 // Everything that differs from the base is already in flight, unchanged.
                 !e.confirmed
+                    && !changed.is_empty()
                     && changed
                         .iter()
                         .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
