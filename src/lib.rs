@@ -18,6 +18,7 @@ pub mod event;
 pub mod headers;
 pub mod matcher;
 pub mod merge;
+pub mod ops;
 pub mod ratelimit;
 pub mod receive;
 pub mod reconcile;
@@ -25,6 +26,7 @@ pub mod response;
 pub mod secret;
 pub mod signature;
 pub mod subscription;
+pub mod sync;
 pub mod timestamp;
 
 pub use config::{Config, ConfigError, ConfigErrorCode};
@@ -39,4 +41,3 @@ pub use signature::{
     sign_body, sign_body_json, verify_signature_json, Encoding, Notice, Replay, Scheme,
     SignOptions, SignatureError, SignatureFormat, Signed, SignedContent, Verification, Verifier,
 };
-pub mod ops;

@@ -1,0 +1,939 @@
+//! `decide_inbound`: what to do with one normalised Virtuous webhook event.
+//!
+//! **Echo rule.** The stamp (`transactionSource` / `referenceSource`) only says a record is ours —
+//! who *created* it. An event is an echo only when its mapped fields equal one of our live
+//! expected-echo entries (digests of what we last wrote); a staff edit to a record we created
+//! therefore differs from every entry and is applied as new data, with the changed fields named.
+//! A create carrying our stamp for a record whose create Transaction is pending is its
+//! confirmation (the Virtuous id is captured), never a create; with no local record at all it is
+//! ignored (`own-stamp-unlinked`) for reconciliation to link by external id.
+
+use super::digest::field_digest;
+use super::options::{FieldSpec, SyncOptions};
+use super::reason::{DecisionInputs, Reason};
+use super::record::{ConflictItem, RecordState, SyncState, Tombstone};
+use super::resolve::{merge_field, FieldInput, Outcome};
+use super::state::{transition, Trigger};
+use super::{check_record, parse_utc_ms, refresh, SyncError};
+use crate::event::{Action, Event, ResourceKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What the host should do locally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "tag",
+    content = "val",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum InboundAction {
+    /// Create the record locally with these values, then store `record` (set its `partnerId`).
+    Create {
+        /// Field name → value.
+        fields: BTreeMap<String, Value>,
+    },
+    /// Update these fields locally.
+    Apply {
+        /// Field name → new value.
+        fields: BTreeMap<String, Value>,
+    },
+    /// Our pending write is confirmed.
+    Confirm {
+        /// The Virtuous id (captured for a new record).
+        virtuous_id: String,
+        /// Fields Virtuous holds differently from what we wrote (e.g. normalised by the batch);
+        /// apply them locally.
+        #[serde(default)]
+        apply: BTreeMap<String, Value>,
+        /// The partner changed the record while the create waited: call `decideOutbound` again.
+        #[serde(default)]
+        follow_up: bool,
+    },
+    /// Do nothing: echo, stale or duplicate (see the reason).
+    Skip,
+    /// The contact was merged away: re-point local references to the survivor.
+    Remap {
+        /// The surviving contact's Virtuous id.
+        survivor_id: String,
+    },
+    /// Delete (or unlink) the local record.
+    Delete,
+    /// Both sides changed fields the policy cannot settle: show the items, apply `apply`.
+    Conflict {
+        /// The ambiguous fields.
+        items: Vec<ConflictItem>,
+        /// Unambiguous Virtuous changes to apply locally meanwhile.
+        #[serde(default)]
+        apply: BTreeMap<String, Value>,
+    },
+    /// Nothing to do (see the reason).
+    Ignore,
+}
+
+/// The inbound decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundDecision {
+    /// What to do.
+    pub action: InboundAction,
+    /// Why.
+    pub reason: Reason,
+    /// What the decision looked at.
+    pub inputs: DecisionInputs,
+    /// The record state to store (absent: store nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordState>,
+    /// Partner-owned fields Virtuous changed: call `decideOutbound`, which writes the partner
+    /// value back (their base now records the Virtuous value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reassert_fields: Vec<String>,
+}
+
+fn json_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn str_at<'a>(res: &'a Value, key: &str) -> Option<&'a str> {
+    res.get(key).and_then(Value::as_str)
+}
+
+/// The (source, id) stamp the resource carries, preferring one that names us.
+fn stamp(
+    options: &SyncOptions,
+    kind: ResourceKind,
+    res: &Value,
+) -> Option<(String, Option<String>)> {
+    match kind {
+        ResourceKind::Gift => str_at(res, "transactionSource")
+            .map(|s| (s.to_string(), res.get("transactionId").and_then(json_id))),
+        ResourceKind::Contact => {
+            let mut found: Option<(String, Option<String>)> = str_at(res, "referenceSource")
+                .map(|s| (s.to_string(), res.get("referenceId").and_then(json_id)));
+            if let Some(refs) = res.get("contactReferences").and_then(Value::as_array) {
+                for r in refs {
+                    if let Some(s) = str_at(r, "source") {
+                        let cand = (s.to_string(), r.get("id").and_then(json_id));
+                        let ours = options.name_match.matches(&options.platform_name, s);
+                        if ours || found.is_none() {
+                            found = Some(cand);
+                        }
+                        if ours {
+                            break;
+                        }
+                    }
+                }
+            }
+            found
+        }
+        _ => None,
+    }
+}
+
+fn remote_values(
+    fields: &[FieldSpec],
+    res: &Value,
+) -> (BTreeMap<String, Value>, BTreeMap<String, String>) {
+    let mut values = BTreeMap::new();
+    let mut digests = BTreeMap::new();
+    for f in fields {
+        if let Some(v) = res.pointer(&f.pointer) {
+            digests.insert(f.name.clone(), field_digest(v, f.field_type));
+            values.insert(f.name.clone(), v.clone());
+        }
+    }
+    (values, digests)
+}
+
+fn echo_matches(entry: &BTreeMap<String, String>, remote: &BTreeMap<String, String>) -> bool {
+    let mut compared = 0usize;
+    for (k, d) in remote {
+        if let Some(e) = entry.get(k) {
+            if e != d {
+                return false;
+            }
+            compared += 1;
+        }
+    }
+    compared > 0
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// At confirmation: fields where a Virtuous change was applied locally over our pending write,
+/// and our write then landed after it. Virtuous's own order says our write is the newer one, and
+/// the event is Virtuous's current state, so the partner takes it back (no stale value is
+/// re-asserted). Returns the values to apply locally; the base records them.
+fn take_overridden(
+    r: &mut RecordState,
+    remote: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let fields = std::mem::take(&mut r.overridden);
+    let mut apply = BTreeMap::new();
+    for (f, partner_holds) in fields {
+        if let (Some(d), Some(v)) = (remote.get(&f), values.get(&f)) {
+            if *d != partner_holds && !r.held.contains_key(&f) {
+                apply.insert(f.clone(), v.clone());
+            }
+            r.base.insert(f, d.clone());
+        }
+    }
+    apply
+}
+
+/// Start (or extend) the per-field cooldown for the fields an inbound change touched.
+fn start_cooldown(
+    r: &mut RecordState,
+    options: &SyncOptions,
+    fields: &BTreeMap<String, Value>,
+    now_ms: i64,
+) {
+    if fields.is_empty() {
+        return;
+    }
+    // The partner now holds the applied values.
+    for k in fields.keys() {
+        r.held.remove(k);
+    }
+    if !r.cooldown_active(now_ms) {
+        r.cooldown_fields.clear();
+    }
+    for k in fields.keys() {
+        if !r.cooldown_fields.contains(k) {
+            r.cooldown_fields.push(k.clone());
+        }
+    }
+    r.cooldown_fields.sort();
+    r.cooldown_until_ms = Some(now_ms.checked_add(options.cooldown_ms).unwrap_or(i64::MAX));
+}
+
+/// Decide what one inbound event means for the local record.
+///
+/// `record` is the stored state the host found for the event (by Virtuous id, else by our
+/// external reference), or `None`. See the module docs for the echo rule and `docs/sync.md` for
+/// the full table.
+pub fn decide_inbound(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+) -> Result<InboundDecision, SyncError> {
+    options.validate()?;
+    let record = match record {
+        Some(r) => Some(refresh(check_record(options, r)?, now_ms)),
+        None => None,
+    };
+    if let (Some(ours), Some(theirs)) = (&options.organization_id, &event.organization_id) {
+        if ours != theirs {
+            return Err(SyncError::TenantMismatch {
+                expected: ours.clone(),
+                found: theirs.clone(),
+            });
+        }
+    }
+    let mut inputs = DecisionInputs {
+        customer_id: options.customer_id.clone(),
+        kind: event
+            .event_type
+            .map(|t| t.resource_kind())
+            .or(event.resource_kind),
+        state_before: record.as_ref().map(|r| r.state),
+        event_type: event.event_type,
+        known_virtuous_modified_ms: record.as_ref().and_then(|r| r.virtuous_modified_ms),
+        cooldown_until_ms: record.as_ref().and_then(|r| r.cooldown_until_ms),
+        cooldown_fields: record
+            .as_ref()
+            .map(|r| r.cooldown_fields.clone())
+            .unwrap_or_default(),
+        stuck: record.as_ref().is_some_and(|r| r.stuck),
+        echo_entries: record.as_ref().map_or(0, |r| r.expected_echo.len()),
+        now_ms,
+        ..DecisionInputs::default()
+    };
+    let decision =
+        |action, reason, inputs: &DecisionInputs, record: Option<RecordState>| InboundDecision {
+            action,
+            reason,
+            inputs: inputs.clone(),
+            record,
+            reassert_fields: Vec::new(),
+        };
+    let Some(event_type) = event.event_type else {
+        return Ok(decision(
+            InboundAction::Ignore,
+            Reason::UnsupportedEvent,
+            &inputs,
+            record,
+        ));
+    };
+    let kind = event_type.resource_kind();
+    if let Some(r) = &record {
+        if r.kind != kind {
+            return Err(SyncError::KindMismatch {
+                expected: r.kind,
+                found: kind,
+            });
+        }
+    }
+    let Some(fields) = options.fields(kind) else {
+        return Ok(decision(
+            InboundAction::Ignore,
+            Reason::NotSynced,
+            &inputs,
+            record,
+        ));
+    };
+    let resource = event.resource.as_ref().filter(|v| v.is_object());
+    let resource_id = event
+        .resource_id
+        .clone()
+        .or_else(|| resource.and_then(|r| r.get("id")).and_then(json_id));
+    let Some(resource_id) = resource_id else {
+        return Ok(decision(
+            InboundAction::Ignore,
+            Reason::UnsupportedEvent,
+            &inputs,
+            record,
+        ));
+    };
+    if let Some(vid) = record.as_ref().and_then(|r| r.virtuous_id.as_ref()) {
+        if *vid != resource_id {
+            return Err(SyncError::RecordMismatch {
+                field: "virtuousId".into(),
+                expected: vid.clone(),
+                found: resource_id,
+            });
+        }
+    }
+    let modified_text = event.modified_date_time_utc.clone().or_else(|| {
+        resource
+            .and_then(|r| str_at(r, "modifiedDateTimeUtc"))
+            .map(str::to_string)
+    });
+    let event_ms = match modified_text {
+        Some(t) => Some(parse_utc_ms(&t).map_err(|error| SyncError::BadTime {
+            field: "modifiedDateTimeUtc".into(),
+            error,
+        })?),
+        None => None,
+    };
+    inputs.event_modified_ms = event_ms;
+    if record.as_ref().is_some_and(|r| r.tombstone.is_some()) {
+        return Ok(decision(
+            InboundAction::Ignore,
+            Reason::Tombstoned,
+            &inputs,
+            record,
+        ));
+    }
+
+    // Deletes.
+    if event_type.action() == Action::Delete {
+        let Some(r) = record else {
+            // Remember the delete so an older, reordered create never resurrects the record.
+            let mut t = RecordState::new(&options.customer_id, kind);
+            t.virtuous_id = Some(resource_id);
+            t.virtuous_modified_ms = event_ms;
+            t.tombstone = Some(Tombstone::Deleted);
+            return Ok(decision(
+                InboundAction::Ignore,
+                Reason::UnknownRecord,
+                &inputs,
+                Some(t),
+            ));
+        };
+        let mut next = transition(&r, Trigger::Removed, now_ms)?;
+        next.tombstone = Some(Tombstone::Deleted);
+        next.virtuous_id = Some(resource_id);
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        return Ok(decision(
+            InboundAction::Delete,
+            Reason::Deleted,
+            &inputs,
+            Some(next),
+        ));
+    }
+    let Some(res) = resource else {
+        return Ok(decision(
+            InboundAction::Ignore,
+            Reason::UnsupportedEvent,
+            &inputs,
+            record,
+        ));
+    };
+
+    // Merged-away contacts.
+    if kind == ResourceKind::Contact {
+        if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
+            if survivor != resource_id {
+                let Some(r) = record else {
+                    // Nothing local to remap, but remember the merge so an older, reordered
+                    // event for the loser never creates it.
+                    let mut t = RecordState::new(&options.customer_id, kind);
+                    t.virtuous_id = Some(resource_id);
+                    t.virtuous_modified_ms = event_ms;
+                    t.tombstone = Some(Tombstone::MergedInto(survivor));
+                    return Ok(decision(
+                        InboundAction::Ignore,
+                        Reason::MergedAway,
+                        &inputs,
+                        Some(t),
+                    ));
+                };
+                let mut next = transition(&r, Trigger::Removed, now_ms)?;
+                next.tombstone = Some(Tombstone::MergedInto(survivor.clone()));
+                next.virtuous_id = Some(resource_id);
+                next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+                return Ok(decision(
+                    InboundAction::Remap {
+                        survivor_id: survivor,
+                    },
+                    Reason::MergedAway,
+                    &inputs,
+                    Some(next),
+                ));
+            }
+        }
+    }
+
+    let stamp = stamp(options, kind, res);
+    let ours = stamp
+        .as_ref()
+        .is_some_and(|(s, _)| options.name_match.matches(&options.platform_name, s));
+    inputs.stamp = stamp.as_ref().map(|(s, _)| s.clone());
+    inputs.ours = ours;
+    let (values, remote) = remote_values(fields, res);
+
+    // No local record: create, unless it is ours.
+    let Some(r) = record else {
+        if ours {
+            return Ok(decision(
+                InboundAction::Ignore,
+                Reason::OwnStampUnlinked,
+                &inputs,
+                None,
+            ));
+        }
+        inputs.changed_fields = values.keys().cloned().collect();
+        let mut next = RecordState::new(&options.customer_id, kind);
+        next.virtuous_id = Some(resource_id);
+        next.virtuous_modified_ms = event_ms;
+        next.base = remote;
+        let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
+        start_cooldown(&mut next, options, &values, now_ms);
+        return Ok(decision(
+            InboundAction::Create { fields: values },
+            Reason::NewRecord,
+            &inputs,
+            Some(next),
+        ));
+    };
+
+    inputs.changed_fields = remote
+        .iter()
+        .filter(|(k, d)| r.base.get(*k) != Some(*d))
+        .map(|(k, _)| k.clone())
+        .collect();
+
+    // Conflict: hold everything, keep the items' Virtuous side current.
+    if r.state == SyncState::Conflict {
+        let mut next = r;
+        for item in &mut next.conflict {
+            let newer = match (event_ms, item.remote_modified_ms) {
+                (Some(e), Some(k)) => e >= k,
+                _ => true,
+            };
+            if let (true, Some(v)) = (newer, values.get(&item.field)) {
+                item.remote_digest = remote.get(&item.field).cloned();
+                item.remote = Some(v.clone());
+                item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
+            }
+        }
+        // Other fields keep flowing in: a Virtuous-only change to a field outside the conflict
+        // is applied (unless the partner owns it), so nothing staff do meanwhile is lost.
+        let fresh = match (event_ms, next.virtuous_modified_ms) {
+            (Some(e), Some(k)) => e > k,
+            _ => true,
+        };
+        let mut apply = BTreeMap::new();
+        if fresh {
+            for f in fields {
+                if next.conflict.iter().any(|i| i.field == f.name)
+                    || next.held.contains_key(&f.name)
+                    || options.policy.for_field(kind, &f.name)
+                        == super::options::FieldPolicy::PartnerOwns
+                {
+                    continue;
+                }
+                if let (Some(v), Some(d)) = (values.get(&f.name), remote.get(&f.name)) {
+                    if next.base.get(&f.name) != Some(d) {
+                        next.base.insert(f.name.clone(), d.clone());
+                        apply.insert(f.name.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        let items = next.conflict.clone();
+        let action = if apply.is_empty() {
+            InboundAction::Ignore
+        } else {
+            InboundAction::Conflict { items, apply }
+        };
+        return Ok(decision(action, Reason::InConflict, &inputs, Some(next)));
+    }
+
+    // Stale: older than the newest Virtuous version we already saw.
+    if let (Some(e), Some(k)) = (event_ms, r.virtuous_modified_ms) {
+        // Same timestamp: with our writes in play, two versions within one clock tick cannot be
+        // ordered; treat the event as not newer (a same-tick staff edit is left to reconciliation).
+        if e < k || (e == k && !r.expected_echo.is_empty()) {
+            // A late echo of our newest pending write: it landed before (or in the same tick as)
+            // the state we already know; confirm it. Only a same-tick one moves the base.
+            let lands = r.state == SyncState::PartnerPending
+                && r.expected_echo.last().is_some_and(|en| {
+                    !en.confirmed
+                        && en
+                            .fields
+                            .iter()
+                            .filter(|(f, _)| en.sent_field(f))
+                            .all(|(f, d)| remote.get(f) == Some(d))
+                });
+            if lands {
+                let mut next = r.clone();
+                // Virtuous moved past our write: if it now holds something else for a field we
+                // wrote (a newer Virtuous change, or a partner-owned field awaiting
+                // re-assertion), let the host re-check the partner side.
+                let follow_up = next.follow_up
+                    || (e < k
+                        && r.expected_echo.last().is_some_and(|en| {
+                            en.fields
+                                .iter()
+                                .any(|(f, d)| en.sent_field(f) && r.base.get(f) != Some(d))
+                        }));
+                let mut apply = BTreeMap::new();
+                if e == k {
+                    if let Some(en) = r.expected_echo.last() {
+                        for (f, d) in &en.fields {
+                            if en.sent_field(f) {
+                                next.base.insert(f.clone(), d.clone());
+                            }
+                        }
+                    }
+                    apply = take_overridden(&mut next, &remote, &values);
+                }
+                for en in &mut next.expected_echo {
+                    en.confirmed = true;
+                }
+                next.overridden.clear();
+                next.follow_up = false;
+                let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+                if !apply.is_empty() {
+                    next = transition(&next, Trigger::InboundApplied, now_ms)?;
+                    start_cooldown(&mut next, options, &apply, now_ms);
+                }
+                return Ok(decision(
+                    InboundAction::Confirm {
+                        virtuous_id: resource_id,
+                        apply,
+                        follow_up,
+                    },
+                    Reason::Confirmed,
+                    &inputs,
+                    Some(next),
+                ));
+            }
+            return Ok(decision(
+                InboundAction::Skip,
+                Reason::Stale,
+                &inputs,
+                Some(r),
+            ));
+        }
+    }
+
+    // Echo of one of our live writes.
+    let matched = r
+        .expected_echo
+        .iter()
+        .rposition(|e| (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote));
+    if let Some(i) = matched {
+        let mut next = r.clone();
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        let superseded = next.expected_echo.iter().skip(i).any(|e| e.confirmed);
+        if superseded {
+            // A late or duplicate delivery of a write already confirmed (or overtaken by a
+            // confirmed newer one): the base already reflects it.
+            return Ok(decision(
+                InboundAction::Skip,
+                Reason::Echo,
+                &inputs,
+                Some(next),
+            ));
+        }
+        let newest = i + 1 == next.expected_echo.len();
+        let mut base = next
+            .expected_echo
+            .get(i)
+            .map(|e| e.fields.clone())
+            .unwrap_or_default();
+        base.extend(remote.clone());
+        next.base = base;
+        for e in next.expected_echo.iter_mut().take(i + 1) {
+            e.confirmed = true;
+        }
+        next.virtuous_id = Some(resource_id.clone());
+        let mut apply = take_overridden(&mut next, &remote, &values);
+        // Fields a newer in-flight write of ours carries: the partner's newer value is on its
+        // way to Virtuous; do not pull the older one back.
+        let newer_sent: Vec<String> = r
+            .expected_echo
+            .iter()
+            .skip(i + 1)
+            .flat_map(|e| {
+                e.fields
+                    .keys()
+                    .filter(|f| e.sent_field(f))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        apply.retain(|f, _| !newer_sent.contains(f));
+        for f in &newer_sent {
+            if let Some(d) = r.overridden.get(f) {
+                next.overridden.insert(f.clone(), d.clone());
+            }
+        }
+        if !newest && !apply.is_empty() {
+            // An older write of ours landed over a Virtuous change we had applied: Virtuous now
+            // holds our older value; mirror it (a newer write is still pending).
+            let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
+            start_cooldown(&mut next, options, &apply, now_ms);
+            return Ok(decision(
+                InboundAction::Apply { fields: apply },
+                Reason::RemoteChanged,
+                &inputs,
+                Some(next),
+            ));
+        }
+        if next.state == SyncState::PartnerPending && newest {
+            let follow_up = next.follow_up;
+            next.follow_up = false;
+            let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+            if !apply.is_empty() {
+                next = transition(&next, Trigger::InboundApplied, now_ms)?;
+                start_cooldown(&mut next, options, &apply, now_ms);
+            }
+            return Ok(decision(
+                InboundAction::Confirm {
+                    virtuous_id: resource_id,
+                    apply,
+                    follow_up,
+                },
+                Reason::Confirmed,
+                &inputs,
+                Some(next),
+            ));
+        }
+        return Ok(decision(
+            InboundAction::Skip,
+            Reason::Echo,
+            &inputs,
+            Some(next),
+        ));
+    }
+
+    // The create-echo of our pending Transaction whose content Virtuous changed: still a
+    // confirmation (never a create); the differences are merged as Virtuous changes against
+    // what we wrote.
+    let ext_matches = match (
+        &r.external_ref,
+        stamp.as_ref().and_then(|(_, id)| id.as_ref()),
+    ) {
+        (Some(x), Some(id)) => x.id == *id,
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    let confirming_create =
+        r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
+
+    let mut next = r.clone();
+    let (base, mut local) = if confirming_create {
+        let written = r
+            .expected_echo
+            .last()
+            .map(|e| e.fields.clone())
+            .unwrap_or_else(|| r.base.clone());
+        (written.clone(), written)
+    } else if r.state == SyncState::PartnerPending {
+        // The partner's current values: the base, overlaid with what our in-flight writes sent
+        // (newest last), then with Virtuous values applied over them since.
+        let mut local = r.base.clone();
+        for e in r.expected_echo.iter().filter(|e| !e.confirmed) {
+            for (k, d) in &e.fields {
+                if e.sent_field(k) {
+                    local.insert(k.clone(), d.clone());
+                }
+            }
+        }
+        for (k, d) in &r.overridden {
+            local.insert(k.clone(), d.clone());
+        }
+        (r.base.clone(), local)
+    } else {
+        (r.base.clone(), r.base.clone())
+    };
+    // Held-back partner values are the partner's real current values.
+    for (k, d) in &r.held {
+        local.insert(k.clone(), d.clone());
+    }
+    let mut apply = BTreeMap::new();
+    let mut items = Vec::new();
+    let mut owned_only = false;
+    let mut reassert: Vec<String> = Vec::new();
+    let unconfirmed: Vec<&super::record::EchoEntry> = if confirming_create {
+        Vec::new()
+    } else {
+        r.expected_echo.iter().filter(|e| !e.confirmed).collect()
+    };
+    // Confirmed writes still count as ours only for an undated event: a dated one newer than
+    // everything known that equals an old write is Virtuous changing back (a revert).
+    let ours_writes: Vec<&super::record::EchoEntry> = if confirming_create {
+        Vec::new()
+    } else {
+        r.expected_echo
+            .iter()
+            .filter(|e| !e.confirmed || event_ms.is_none())
+            .collect()
+    };
+    for f in fields {
+        let rd = remote.get(&f.name);
+        // A value one of our in-flight writes sent is ours, not a Virtuous change: the event is
+        // a snapshot taken after that write landed (a newer write of ours may still follow).
+        if let Some(d) = rd {
+            if ours_writes
+                .iter()
+                .any(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
+            {
+                // Our write landed after a Virtuous change we had applied over it: Virtuous's
+                // order makes our value the current one; mirror it.
+                let newer_carries = r
+                    .expected_echo
+                    .iter()
+                    .rposition(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
+                    .is_some_and(|i| {
+                        r.expected_echo
+                            .iter()
+                            .skip(i + 1)
+                            .any(|e| !e.confirmed && e.sent_field(&f.name))
+                    });
+                if let (false, Some(holds)) = (newer_carries, r.overridden.get(&f.name)) {
+                    if holds != d && !r.held.contains_key(&f.name) {
+                        if let Some(v) = values.get(&f.name) {
+                            apply.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                    next.base.insert(f.name.clone(), d.clone());
+                    next.overridden.remove(&f.name);
+                }
+                continue;
+            }
+        }
+        let (outcome, reason) = merge_field(&FieldInput {
+            policy: options.policy.for_field(kind, &f.name),
+            base: base.get(&f.name).map(String::as_str),
+            local: local.get(&f.name).map(String::as_str),
+            remote: rd.map(String::as_str),
+            local_ms: r.partner_modified_ms,
+            remote_ms: event_ms,
+            skew_ms: options.policy.skew_window_ms,
+        });
+        match outcome {
+            Outcome::TakeRemote => {
+                if let (Some(v), Some(d)) = (values.get(&f.name), rd) {
+                    if local.get(&f.name) != Some(d) {
+                        apply.insert(f.name.clone(), v.clone());
+                    }
+                    if unconfirmed.iter().any(|e| e.sent_field(&f.name)) {
+                        next.overridden.insert(f.name.clone(), d.clone());
+                    }
+                    next.base.insert(f.name.clone(), d.clone());
+                }
+            }
+            Outcome::Same => {
+                if let Some(d) = rd {
+                    next.base.insert(f.name.clone(), d.clone());
+                }
+            }
+            Outcome::KeepLocal => {
+                if reason == Reason::OwnedByOther {
+                    owned_only = true;
+                    // The partner owns it: record what Virtuous holds so decideOutbound
+                    // restores the partner value there.
+                    if let Some(d) = rd {
+                        if local.get(&f.name) != Some(d) {
+                            next.base.insert(f.name.clone(), d.clone());
+                            reassert.push(f.name.clone());
+                        }
+                    }
+                }
+                if confirming_create && !reassert.contains(&f.name) {
+                    if let Some(d) = local.get(&f.name) {
+                        next.base.insert(f.name.clone(), d.clone());
+                    }
+                }
+            }
+            Outcome::Unchanged => {
+                if let Some(d) = rd {
+                    next.base.insert(f.name.clone(), d.clone());
+                }
+            }
+            Outcome::Conflict(proposed) => items.push(ConflictItem {
+                field: f.name.clone(),
+                base: base.get(&f.name).cloned(),
+                local: None,
+                local_digest: local.get(&f.name).cloned(),
+                remote: values.get(&f.name).cloned(),
+                remote_digest: rd.cloned(),
+                local_modified_ms: r.partner_modified_ms,
+                remote_modified_ms: event_ms,
+                policy: options.policy.for_field(kind, &f.name),
+                proposed,
+            }),
+        }
+    }
+    next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+    next.virtuous_id = Some(resource_id.clone());
+    // Virtuous moved on past our confirmed writes: a later event equal to one of them is a
+    // staff edit (e.g. a revert), not an echo.
+    if !apply.is_empty() || !items.is_empty() {
+        next.expected_echo.retain(|e| !e.confirmed);
+    }
+
+    if confirming_create {
+        let follow_up = next.follow_up;
+        next.follow_up = false;
+        next.expected_echo.clear();
+        let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+        if !apply.is_empty() {
+            next = transition(&next, Trigger::InboundApplied, now_ms)?;
+            start_cooldown(&mut next, options, &apply, now_ms);
+        }
+        // Fields still ambiguous after confirmation: Virtuous's value is applied (it changed
+        // what we wrote, nobody else has edited the new record yet).
+        for item in items {
+            if let (Some(v), Some(d)) = (item.remote, item.remote_digest) {
+                next.base.insert(item.field.clone(), d);
+                apply.insert(item.field, v);
+            }
+        }
+        let mut d = decision(
+            InboundAction::Confirm {
+                virtuous_id: resource_id,
+                apply,
+                follow_up,
+            },
+            Reason::Confirmed,
+            &inputs,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
+    }
+    // Our newest in-flight write landed (every field it sent reads back as sent), alongside
+    // other Virtuous changes: confirm it, then apply the rest.
+    let newest_landed = r.state == SyncState::PartnerPending
+        && unconfirmed.last().is_some_and(|e| {
+            e.fields
+                .iter()
+                .filter(|(k, _)| e.sent_field(k))
+                .all(|(k, d)| remote.get(k) == Some(d))
+        });
+    if newest_landed && items.is_empty() {
+        if let Some(e) = unconfirmed.last() {
+            for (k, d) in &e.fields {
+                if e.sent_field(k) {
+                    next.base.insert(k.clone(), d.clone());
+                }
+            }
+        }
+        if !apply.is_empty() {
+            next.expected_echo.retain(|e| !e.confirmed);
+        }
+        for e in &mut next.expected_echo {
+            e.confirmed = true;
+        }
+        let mut apply = apply;
+        apply.extend(take_overridden(&mut next, &remote, &values));
+        let follow_up = next.follow_up;
+        next.follow_up = false;
+        let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+        if !apply.is_empty() {
+            next = transition(&next, Trigger::InboundApplied, now_ms)?;
+            start_cooldown(&mut next, options, &apply, now_ms);
+        }
+        let mut d = decision(
+            InboundAction::Confirm {
+                virtuous_id: resource_id,
+                apply,
+                follow_up,
+            },
+            Reason::Confirmed,
+            &inputs,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
+    }
+    if !items.is_empty() {
+        let mut next = transition(&next, Trigger::Ambiguous, now_ms)?;
+        next.conflict = items.clone();
+        start_cooldown(&mut next, options, &apply, now_ms);
+        let mut d = decision(
+            InboundAction::Conflict { items, apply },
+            Reason::BothChanged,
+            &inputs,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
+    }
+    if !apply.is_empty() {
+        let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
+        start_cooldown(&mut next, options, &apply, now_ms);
+        let mut d = decision(
+            InboundAction::Apply { fields: apply },
+            Reason::RemoteChanged,
+            &inputs,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        return Ok(d);
+    }
+    let reason = if owned_only {
+        Reason::OwnedByOther
+    } else {
+        Reason::NoChange
+    };
+    let action = if owned_only {
+        InboundAction::Ignore
+    } else {
+        InboundAction::Skip
+    };
+    let mut d = decision(action, reason, &inputs, Some(next));
+    d.reassert_fields = reassert;
+    Ok(d)
+}

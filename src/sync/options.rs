@@ -1,0 +1,434 @@
+//! Host options: who we are, which fields sync, windows and policies. One [`SyncOptions`] value,
+//! deserialised from camelCase JSON (unknown keys are rejected with the key named).
+
+use crate::event::ResourceKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Default cooldown after an inbound change is applied: 10 minutes.
+///
+/// Why: the cooldown only has to outlast the *bounce* of our own inbound apply — the partner
+/// platform's change hook firing on the record we just wrote, and Virtuous redelivering the same
+/// webhook on its first retries (its schedule is undocumented but starts at seconds to minutes).
+/// Exact bounces are already stopped without any window (a value equal to the base is never
+/// submitted); the window catches bounces the partner transformed (normalised phone, trimmed name).
+/// It is per field, so an edit to another field is never delayed, and a suppressed edit is retried
+/// at `retryAtMs`, so a longer window would only delay genuine edits. It is unrelated to the
+/// nightly Transaction batch, which affects `partner_pending` (see [`DEFAULT_PENDING_EXPIRY_MS`]).
+pub const DEFAULT_COOLDOWN_MS: i64 = 10 * 60 * 1000;
+
+/// Default time a `partner_pending` write may wait for its confirming webhook: 36 hours.
+///
+/// Transactions are only turned into records by Virtuous's nightly batch, so a write made just
+/// after one batch is confirmed up to ~24 h later; 36 h outlives one missed-by-minutes batch plus
+/// webhook retries. After it the record is flagged `stuck` for reconciliation (look the gift up by
+/// `transactionSource`/`transactionId`). The expected-echo entries live exactly as long.
+pub const DEFAULT_PENDING_EXPIRY_MS: i64 = 36 * 60 * 60 * 1000;
+
+/// Default clock-skew window ε for most-recent-wins: 10 minutes. Timestamps from the partner
+/// clock and Virtuous's `modifiedDateTimeUtc` closer than this are treated as simultaneous.
+pub const DEFAULT_SKEW_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// How a field value is canonicalised before digesting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FieldType {
+    /// Canonical JSON, strings exact.
+    #[default]
+    Plain,
+    /// An exact decimal amount: `500`, `500.0` and `"500.00"` are equal.
+    Money,
+    /// `giftDesignations`: an array whose elements' `amountDesignated` are money.
+    Designations,
+}
+
+/// One synced field of a record kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldSpec {
+    /// The field's name in decisions, partner changes, digests and policies.
+    pub name: String,
+    /// JSON pointer (RFC 6901) to the value in the Virtuous resource of a webhook (`/amount`).
+    pub pointer: String,
+    /// JSON pointer where the value goes in request bodies, when it differs from `pointer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_pointer: Option<String>,
+    /// How the value is compared.
+    #[serde(default, rename = "type")]
+    pub field_type: FieldType,
+    /// Whether outbound writes must carry a non-null, non-empty value.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl FieldSpec {
+    /// A field at a top-level key of the same name.
+    pub fn top(name: &str, field_type: FieldType, required: bool) -> FieldSpec {
+        FieldSpec {
+            name: name.to_string(),
+            pointer: format!("/{name}"),
+            write_pointer: None,
+            field_type,
+            required,
+        }
+    }
+
+    /// Where the value is written in request bodies.
+    pub fn write_path(&self) -> &str {
+        self.write_pointer.as_deref().unwrap_or(&self.pointer)
+    }
+}
+
+/// The default field map for gifts: `amount` (money, required), `giftDate` (required),
+/// `giftType`, `currencyCode`, `notes`, `giftDesignations` (designations), all top-level keys
+/// shared by the Gift read shape and the Gift Transaction body.
+pub fn default_gift_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::top("amount", FieldType::Money, true),
+        FieldSpec::top("giftDate", FieldType::Plain, true),
+        FieldSpec::top("giftType", FieldType::Plain, false),
+        FieldSpec::top("currencyCode", FieldType::Plain, false),
+        FieldSpec::top("notes", FieldType::Plain, false),
+        FieldSpec::top("giftDesignations", FieldType::Designations, false),
+    ]
+}
+
+/// The default field map for contacts: `name` (required), `contactType`, `address` — top-level
+/// keys of the Contact read shape. Hosts syncing individuals' names or emails declare pointers
+/// such as `/contactIndividuals/0/firstName` with a `writePointer` of `/firstname`.
+pub fn default_contact_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::top("name", FieldType::Plain, true),
+        FieldSpec::top("contactType", FieldType::Plain, false),
+        FieldSpec::top("address", FieldType::Plain, false),
+    ]
+}
+
+fn default_field_maps() -> BTreeMap<ResourceKind, Vec<FieldSpec>> {
+    let mut m = BTreeMap::new();
+    m.insert(ResourceKind::Gift, default_gift_fields());
+    m.insert(ResourceKind::Contact, default_contact_fields());
+    m
+}
+
+/// How the platform name in `transactionSource`/`referenceSource` is compared with ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum NameMatch {
+    /// Default: both trimmed of whitespace, ASCII letters compared case-insensitively
+    /// (`" Acme Giving "` matches `"acme giving"`; non-ASCII letters must match exactly).
+    #[default]
+    TrimmedCaseInsensitive,
+    /// Both trimmed, then compared exactly.
+    Trimmed,
+    /// Byte-for-byte.
+    Exact,
+}
+
+impl NameMatch {
+    /// Whether `theirs` names the same platform as `ours`.
+    pub fn matches(self, ours: &str, theirs: &str) -> bool {
+        match self {
+            NameMatch::TrimmedCaseInsensitive => ours.trim().eq_ignore_ascii_case(theirs.trim()),
+            NameMatch::Trimmed => ours.trim() == theirs.trim(),
+            NameMatch::Exact => ours == theirs,
+        }
+    }
+}
+
+/// What settles a field changed on both sides since the base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FieldPolicy {
+    /// The later edit wins when the two times differ by more than the skew window; otherwise the
+    /// field is ambiguous and becomes a conflict item.
+    MostRecentWins,
+    /// The partner owns the field: Virtuous changes to it are ignored, partner changes always go out.
+    PartnerOwns,
+    /// Virtuous owns the field: partner changes to it are never submitted; Virtuous changes apply.
+    VirtuousOwns,
+    /// Shared field, Virtuous wins when both changed; one-sided changes flow both ways.
+    VirtuousCanonical,
+    /// Always a conflict item when both changed.
+    Manual,
+}
+
+/// Per-kind policy: a default and per-field overrides.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KindPolicy {
+    /// Policy for this kind's fields not listed in `fields`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<FieldPolicy>,
+    /// Per-field policies by field name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldPolicy>,
+}
+
+/// Conflict policy for all kinds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    /// Policy for fields nothing more specific covers. Default `virtuous-canonical`, the docs'
+    /// "safest default" for shared fields (staff using Virtuous daily are authoritative).
+    #[serde(default = "default_field_policy")]
+    pub default: FieldPolicy,
+    /// Clock-skew window ε in ms for most-recent-wins. Default [`DEFAULT_SKEW_WINDOW_MS`].
+    #[serde(default = "default_skew")]
+    pub skew_window_ms: i64,
+    /// Per-kind overrides.
+    #[serde(default)]
+    pub kinds: BTreeMap<ResourceKind, KindPolicy>,
+}
+
+fn default_field_policy() -> FieldPolicy {
+    FieldPolicy::VirtuousCanonical
+}
+fn default_skew() -> i64 {
+    DEFAULT_SKEW_WINDOW_MS
+}
+fn default_cooldown() -> i64 {
+    DEFAULT_COOLDOWN_MS
+}
+fn default_pending_expiry() -> i64 {
+    DEFAULT_PENDING_EXPIRY_MS
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            default: default_field_policy(),
+            skew_window_ms: DEFAULT_SKEW_WINDOW_MS,
+            kinds: BTreeMap::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// The policy for one field of one kind: field override, else kind default, else global default.
+    pub fn for_field(&self, kind: ResourceKind, field: &str) -> FieldPolicy {
+        match self.kinds.get(&kind) {
+            Some(k) => k
+                .fields
+                .get(field)
+                .copied()
+                .or(k.default)
+                .unwrap_or(self.default),
+            None => self.default,
+        }
+    }
+}
+
+/// Everything a host configures, passed to every decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncOptions {
+    /// Our platform name, stamped into `transactionSource`/`referenceSource` of every write.
+    pub platform_name: String,
+    /// The customer (tenant) these decisions are for; every record must carry the same id.
+    pub customer_id: String,
+    /// The customer's Virtuous organisation id; when set, an event naming another organisation
+    /// is a `tenant-mismatch` error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// Per-field cooldown after an inbound apply, ms. Default [`DEFAULT_COOLDOWN_MS`].
+    #[serde(default = "default_cooldown")]
+    pub cooldown_ms: i64,
+    /// How long a write waits for its echo before the record is flagged stuck, ms.
+    /// Default [`DEFAULT_PENDING_EXPIRY_MS`].
+    #[serde(default = "default_pending_expiry")]
+    pub pending_expiry_ms: i64,
+    /// Platform-name comparison. Default trimmed, ASCII case-insensitive.
+    #[serde(default)]
+    pub name_match: NameMatch,
+    /// Synced fields per kind. Omitted: gifts and contacts with [`default_gift_fields`] and
+    /// [`default_contact_fields`]. Given: only the listed kinds sync.
+    #[serde(default = "default_field_maps")]
+    pub field_maps: BTreeMap<ResourceKind, Vec<FieldSpec>>,
+    /// Conflict policy.
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// Why options are unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// The JSON did not deserialize (message names the key, e.g. "unknown field `cooldwnMs`").
+    Json {
+        /// serde's message.
+        message: String,
+    },
+    /// A value is out of range or inconsistent; `field` names it (`cooldownMs`, `fieldMaps.gift.amount`).
+    Invalid {
+        /// The offending option.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl OptionsError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OptionsError::Json { .. } => "options-json",
+            OptionsError::Invalid { .. } => "options-invalid",
+        }
+    }
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionsError::Json { message } => write!(f, "options: {message}"),
+            OptionsError::Invalid { field, message } => write!(f, "option {field}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for OptionsError {}
+
+impl SyncOptions {
+    /// Options with defaults for everything but the two identities.
+    pub fn new(platform_name: &str, customer_id: &str) -> SyncOptions {
+        SyncOptions {
+            platform_name: platform_name.to_string(),
+            customer_id: customer_id.to_string(),
+            organization_id: None,
+            cooldown_ms: DEFAULT_COOLDOWN_MS,
+            pending_expiry_ms: DEFAULT_PENDING_EXPIRY_MS,
+            name_match: NameMatch::default(),
+            field_maps: default_field_maps(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// Parse and validate camelCase JSON.
+    pub fn from_json(text: &str) -> Result<SyncOptions, OptionsError> {
+        let o: SyncOptions = serde_json::from_str(text).map_err(|e| OptionsError::Json {
+            message: e.to_string(),
+        })?;
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Check ranges and field maps.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        let invalid = |field: &str, message: &str| OptionsError::Invalid {
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        if self.platform_name.trim().is_empty() {
+            return Err(invalid("platformName", "must not be empty"));
+        }
+        if self.customer_id.is_empty() {
+            return Err(invalid("customerId", "must not be empty"));
+        }
+        if self.cooldown_ms < 0 {
+            return Err(invalid("cooldownMs", "must be >= 0"));
+        }
+        if self.pending_expiry_ms <= 0 {
+            return Err(invalid("pendingExpiryMs", "must be > 0"));
+        }
+        if self.policy.skew_window_ms < 0 {
+            return Err(invalid("policy.skewWindowMs", "must be >= 0"));
+        }
+        for (kind, fields) in &self.field_maps {
+            let mut seen = std::collections::BTreeSet::new();
+            for f in fields {
+                let at = format!("fieldMaps.{}.{}", kind.as_str(), f.name);
+                if f.name.is_empty() {
+                    return Err(invalid(&at, "field name must not be empty"));
+                }
+                if !seen.insert(f.name.as_str()) {
+                    return Err(invalid(&at, "duplicate field name"));
+                }
+                if !f.pointer.starts_with('/') || !f.write_path().starts_with('/') {
+                    return Err(invalid(
+                        &at,
+                        "pointers must be JSON pointers starting with '/'",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The fields synced for a kind, or `None` when the kind does not sync.
+    pub fn fields(&self, kind: ResourceKind) -> Option<&[FieldSpec]> {
+        self.field_maps.get(&kind).map(Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_json_gets_defaults() {
+        let o = SyncOptions::from_json(r#"{"platformName":"Acme","customerId":"c1"}"#).unwrap();
+        assert_eq!(o, SyncOptions::new("Acme", "c1"));
+        assert_eq!(
+            o.policy.for_field(ResourceKind::Gift, "amount"),
+            FieldPolicy::VirtuousCanonical
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e =
+            SyncOptions::from_json(r#"{"platformName":"Acme","customerId":"c1","cooldwnMs":5}"#)
+                .unwrap_err();
+        assert_eq!(e.code(), "options-json");
+        assert!(e.to_string().contains("cooldwnMs"), "{e}");
+        let e =
+            SyncOptions::from_json(r#"{"platformName":"Acme","customerId":"c1","cooldownMs":-5}"#)
+                .unwrap_err();
+        assert_eq!(
+            e,
+            OptionsError::Invalid {
+                field: "cooldownMs".into(),
+                message: "must be >= 0".into()
+            }
+        );
+    }
+
+    #[test]
+    fn policy_lookup_and_names() {
+        let o = SyncOptions::from_json(
+            r#"{"platformName":"Acme","customerId":"c1","policy":{"default":"most-recent-wins",
+               "kinds":{"contact":{"default":"manual","fields":{"name":"partner-owns"}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            o.policy.for_field(ResourceKind::Contact, "name"),
+            FieldPolicy::PartnerOwns
+        );
+        assert_eq!(
+            o.policy.for_field(ResourceKind::Contact, "address"),
+            FieldPolicy::Manual
+        );
+        assert_eq!(
+            o.policy.for_field(ResourceKind::Gift, "amount"),
+            FieldPolicy::MostRecentWins
+        );
+        assert!(NameMatch::default().matches("Acme Giving", "  acme GIVING "));
+        assert!(!NameMatch::Exact.matches("Acme", "acme"));
+        assert!(!NameMatch::default().matches("Acme", "Acme2"));
+    }
+
+    #[test]
+    fn field_map_validation() {
+        let e = SyncOptions::from_json(
+            r#"{"platformName":"Acme","customerId":"c1","fieldMaps":{"gift":[{"name":"a","pointer":"a"}]}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "options-invalid");
+        assert!(e.to_string().contains("fieldMaps.gift.a"));
+    }
+}

@@ -1,0 +1,563 @@
+//! `decide_outbound`: whether and how to write a partner-side change to Virtuous.
+//!
+//! Creates go through the matching Transaction endpoints (`POST /api/v2/Gift/Transaction`,
+//! `POST /api/Contact/Transaction`) with the full mapped body; updates of a linked record go to
+//! `PUT /api/Gift/{id}` / `PUT /api/Contact/{id}` with only the changed fields, so a concurrent
+//! staff edit to another field is not overwritten. Every body is stamped with our platform name
+//! and the record's stable external id (`transactionSource`/`transactionId`,
+//! `referenceSource`/`referenceId`), assigned once and never regenerated.
+
+use super::digest::field_digest;
+use super::money::Money;
+use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions};
+use super::reason::{DecisionInputs, Reason};
+use super::record::{EchoEntry, ExternalRef, RecordState, SyncState, MAX_ECHO_ENTRIES};
+use super::state::{transition, Trigger};
+use super::{check_record, refresh, SyncError};
+use crate::event::ResourceKind;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A change on the partner side: the record's current values of the mapped fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartnerChange {
+    /// The customer the record belongs to.
+    pub customer_id: String,
+    /// Record kind.
+    pub kind: ResourceKind,
+    /// The partner's record id.
+    pub partner_id: String,
+    /// When the partner last modified the record (partner clock, ms).
+    pub modified_ms: i64,
+    /// Current value of every mapped field the partner holds (by field name).
+    pub fields: BTreeMap<String, Value>,
+    /// Extra body content for create Transactions (e.g. the gift's `contact` block); not digested,
+    /// never overrides mapped fields or stamps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Map<String, Value>>,
+    /// The external id to stamp on first write (default: `partnerId`). Ignored once the record
+    /// has one; a different value is a `record-mismatch` error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// An HTTP request to make against the Virtuous API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    /// `POST` or `PUT`.
+    pub method: String,
+    /// Path under the API host (`/api/v2/Gift/Transaction`).
+    pub path: String,
+    /// JSON body.
+    pub body: Value,
+}
+
+/// What the host should do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum OutboundAction {
+    /// Make this request (retry it unchanged until 2xx: the body and external id are stable).
+    Submit(Request),
+    /// Send nothing now; retry at `retryAtMs` if given (cooldown) or after resolution (conflict).
+    Suppress,
+    /// An identical write (or the pending create) already covers this change.
+    Coalesce,
+    /// Nothing to send.
+    Nothing,
+}
+
+/// The outbound decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundDecision {
+    /// What to do.
+    pub action: OutboundAction,
+    /// Why.
+    pub reason: Reason,
+    /// What the decision looked at.
+    pub inputs: DecisionInputs,
+    /// Fields held back by a cooldown or conflict.
+    #[serde(default)]
+    pub suppressed_fields: Vec<String>,
+    /// When to call again for the held-back fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<i64>,
+    /// The record state to store once the host accepts the decision (for `submit`: before sending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordState>,
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Validate a partner change against the field map: unknown fields, required fields, exact
+/// money, designations summing to the amount. Errors name the field.
+pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<(), SyncError> {
+    for k in change.fields.keys() {
+        if !specs.iter().any(|s| &s.name == k) {
+            return Err(SyncError::UnknownField { field: k.clone() });
+        }
+    }
+    let mut amount: Option<Money> = None;
+    for s in specs {
+        let v = change.fields.get(&s.name);
+        if s.required && v.is_none_or(is_empty_value) {
+            return Err(SyncError::MissingField {
+                field: s.name.clone(),
+            });
+        }
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if s.field_type == FieldType::Money {
+            let m = Money::from_json(v).map_err(|error| SyncError::InvalidMoney {
+                field: s.name.clone(),
+                error,
+            })?;
+            if s.required && m.micros <= 0 {
+                return Err(SyncError::NonPositiveAmount {
+                    field: s.name.clone(),
+                });
+            }
+            if amount.is_none() {
+                amount = Some(m);
+            }
+        }
+    }
+    for s in specs
+        .iter()
+        .filter(|s| s.field_type == FieldType::Designations)
+    {
+        let Some(v) = change.fields.get(&s.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let Some(items) = v.as_array() else {
+            return Err(SyncError::InvalidMoney {
+                field: s.name.clone(),
+                error: super::MoneyError::NotDecimal,
+            });
+        };
+        if items.is_empty() {
+            continue;
+        }
+        let mut sum = Money { micros: 0 };
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("{}[{i}].amountDesignated", s.name);
+            let a = item
+                .get("amountDesignated")
+                .ok_or_else(|| SyncError::MissingField {
+                    field: field.clone(),
+                })?;
+            let m = Money::from_json(a).map_err(|error| SyncError::InvalidMoney {
+                field: field.clone(),
+                error,
+            })?;
+            sum = sum.checked_add(m).ok_or(SyncError::InvalidMoney {
+                field: field.clone(),
+                error: super::MoneyError::Overflow,
+            })?;
+        }
+        if let Some(amount) = amount {
+            if sum != amount {
+                return Err(SyncError::DesignationsMismatch {
+                    field: s.name.clone(),
+                    sum: sum.canonical(),
+                    amount: amount.canonical(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The wire form of a value: money as a decimal string with at least two fraction digits.
+fn wire_value(v: &Value, t: FieldType) -> Value {
+    match t {
+        FieldType::Money => match Money::from_json(v) {
+            Ok(m) => Value::String(m.to_request_string()),
+            Err(_) => v.clone(),
+        },
+        FieldType::Designations => match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(map) => {
+                            let mut m = map.clone();
+                            if let Some(a) = map.get("amountDesignated") {
+                                m.insert(
+                                    "amountDesignated".into(),
+                                    wire_value(a, FieldType::Money),
+                                );
+                            }
+                            Value::Object(m)
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        },
+        FieldType::Plain => v.clone(),
+    }
+}
+
+/// Set `value` at a JSON pointer, creating objects on the way (array indices are object keys).
+fn set_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, path)) = parts.split_last() else {
+        return;
+    };
+    let mut cur = body;
+    for p in path {
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else { return };
+        cur = next;
+    }
+    cur.insert(last.clone(), value);
+}
+
+fn stamp_keys(kind: ResourceKind) -> (&'static str, &'static str) {
+    match kind {
+        ResourceKind::Gift => ("transactionSource", "transactionId"),
+        _ => ("referenceSource", "referenceId"),
+    }
+}
+
+/// Decide whether to write a partner change to Virtuous, and build the request.
+pub fn decide_outbound(
+    options: &SyncOptions,
+    record: Option<&RecordState>,
+    change: &PartnerChange,
+    now_ms: i64,
+) -> Result<OutboundDecision, SyncError> {
+    options.validate()?;
+    if change.customer_id != options.customer_id {
+        return Err(SyncError::TenantMismatch {
+            expected: options.customer_id.clone(),
+            found: change.customer_id.clone(),
+        });
+    }
+    let record = match record {
+        Some(r) => Some(refresh(check_record(options, r)?, now_ms)),
+        None => None,
+    };
+    let kind = change.kind;
+    if let Some(r) = &record {
+        if r.kind != kind {
+            return Err(SyncError::KindMismatch {
+                expected: r.kind,
+                found: kind,
+            });
+        }
+        if let Some(pid) = r.partner_id.as_ref().filter(|p| **p != change.partner_id) {
+            return Err(SyncError::RecordMismatch {
+                field: "partnerId".into(),
+                expected: pid.clone(),
+                found: change.partner_id.clone(),
+            });
+        }
+        if let (Some(x), Some(id)) = (&r.external_ref, &change.external_id) {
+            if x.id != *id {
+                return Err(SyncError::RecordMismatch {
+                    field: "externalId".into(),
+                    expected: x.id.clone(),
+                    found: id.clone(),
+                });
+            }
+        }
+    }
+    if change.partner_id.trim().is_empty() {
+        return Err(SyncError::MissingField {
+            field: "partnerId".into(),
+        });
+    }
+    let mut inputs = DecisionInputs {
+        customer_id: options.customer_id.clone(),
+        kind: Some(kind),
+        state_before: record.as_ref().map(|r| r.state),
+        partner_modified_ms: Some(change.modified_ms),
+        known_virtuous_modified_ms: record.as_ref().and_then(|r| r.virtuous_modified_ms),
+        cooldown_until_ms: record.as_ref().and_then(|r| r.cooldown_until_ms),
+        cooldown_fields: record
+            .as_ref()
+            .map(|r| r.cooldown_fields.clone())
+            .unwrap_or_default(),
+        stuck: record.as_ref().is_some_and(|r| r.stuck),
+        echo_entries: record.as_ref().map_or(0, |r| r.expected_echo.len()),
+        now_ms,
+        ..DecisionInputs::default()
+    };
+    let done = |action,
+                reason,
+                inputs: &DecisionInputs,
+                record: Option<RecordState>,
+                suppressed: Vec<String>,
+                retry: Option<i64>| {
+        OutboundDecision {
+            action,
+            reason,
+            inputs: inputs.clone(),
+            suppressed_fields: suppressed,
+            retry_at_ms: retry,
+            record,
+        }
+    };
+    let Some(specs) = options.fields(kind) else {
+        return Ok(done(
+            OutboundAction::Nothing,
+            Reason::NotSynced,
+            &inputs,
+            record,
+            vec![],
+            None,
+        ));
+    };
+    if !matches!(kind, ResourceKind::Gift | ResourceKind::Contact) {
+        return Err(SyncError::UnsupportedKind { kind });
+    }
+    validate_change(specs, change)?;
+
+    let mut digests = BTreeMap::new();
+    for s in specs {
+        if let Some(v) = change.fields.get(&s.name) {
+            digests.insert(s.name.clone(), field_digest(v, s.field_type));
+        }
+    }
+    let empty = BTreeMap::new();
+    let base = record.as_ref().map_or(&empty, |r| &r.base);
+    let changed: Vec<String> = digests
+        .iter()
+        .filter(|(k, d)| base.get(*k) != Some(*d))
+        .map(|(k, _)| k.clone())
+        .collect();
+    inputs.changed_fields = changed.clone();
+
+    if let Some(r) = &record {
+        if r.tombstone.is_some() {
+            return Ok(done(
+                OutboundAction::Nothing,
+                Reason::Tombstoned,
+                &inputs,
+                record,
+                vec![],
+                None,
+            ));
+        }
+        if r.state == SyncState::Conflict {
+            let mut next = r.clone();
+            // The conflict items show the partner's latest value.
+            for item in &mut next.conflict {
+                if let Some(d) = digests.get(&item.field) {
+                    item.local_digest = Some(d.clone());
+                    item.local = change.fields.get(&item.field).cloned();
+                    item.local_modified_ms = Some(change.modified_ms);
+                }
+            }
+            next.held = changed
+                .iter()
+                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+                .collect();
+            return Ok(done(
+                OutboundAction::Suppress,
+                Reason::InConflict,
+                &inputs,
+                Some(next),
+                changed,
+                None,
+            ));
+        }
+    }
+    let linked = record.as_ref().and_then(|r| r.virtuous_id.clone());
+    let pending = record
+        .as_ref()
+        .is_some_and(|r| r.state == SyncState::PartnerPending);
+
+    if pending {
+        if let Some(r) = &record {
+            let mut next = r.clone();
+            next.partner_modified_ms = Some(change.modified_ms);
+            next.held.clear();
+            if r.expected_echo.last().is_some_and(|e| {
+                // Everything that differs from the base is already in flight, unchanged.
+                !e.confirmed
+                    && !changed.is_empty()
+                    && changed
+                        .iter()
+                        .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
+            }) {
+                return Ok(done(
+                    OutboundAction::Coalesce,
+                    Reason::Coalesced,
+                    &inputs,
+                    Some(next),
+                    vec![],
+                    None,
+                ));
+            }
+            if linked.is_none() {
+                next.follow_up = true;
+                return Ok(done(
+                    OutboundAction::Coalesce,
+                    Reason::PendingCreate,
+                    &inputs,
+                    Some(next),
+                    vec![],
+                    None,
+                ));
+            }
+        }
+    }
+
+    let (to_send, suppressed, owned): (Vec<String>, Vec<String>, Vec<String>) = if linked.is_none()
+    {
+        // A create carries the whole record.
+        (digests.keys().cloned().collect(), vec![], vec![])
+    } else {
+        let mut send = Vec::new();
+        let mut held = Vec::new();
+        let mut owned = Vec::new();
+        let cooling = record.as_ref().filter(|r| r.cooldown_active(now_ms));
+        for f in &changed {
+            if options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
+                owned.push(f.clone());
+            } else if cooling.is_some_and(|r| r.cooldown_fields.contains(f)) {
+                held.push(f.clone());
+            } else {
+                send.push(f.clone());
+            }
+        }
+        (send, held, owned)
+    };
+    let retry = if suppressed.is_empty() {
+        None
+    } else {
+        record.as_ref().and_then(|r| r.cooldown_until_ms)
+    };
+    if to_send.is_empty() {
+        let next = record.clone().map(|mut r| {
+            r.partner_id = Some(change.partner_id.clone());
+            r.partner_modified_ms = Some(change.modified_ms);
+            r.held = suppressed
+                .iter()
+                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+                .collect();
+            r
+        });
+        let (action, reason) = if !suppressed.is_empty() {
+            (OutboundAction::Suppress, Reason::Cooldown)
+        } else if !owned.is_empty() {
+            (OutboundAction::Nothing, Reason::OwnedByOther)
+        } else {
+            (OutboundAction::Nothing, Reason::NoChange)
+        };
+        return Ok(done(action, reason, &inputs, next, suppressed, retry));
+    }
+
+    // Build the request.
+    let mut next = record
+        .clone()
+        .unwrap_or_else(|| RecordState::new(&options.customer_id, kind));
+    let ext = next.external_ref.clone().unwrap_or_else(|| ExternalRef {
+        source: options.platform_name.clone(),
+        id: change
+            .external_id
+            .clone()
+            .unwrap_or_else(|| change.partner_id.clone()),
+    });
+    let (src_key, id_key) = stamp_keys(kind);
+    let mut body = Map::new();
+    if linked.is_none() {
+        if let Some(extra) = &change.extra {
+            for (k, v) in extra {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    for s in specs {
+        if !to_send.contains(&s.name) {
+            continue;
+        }
+        if let Some(v) = change.fields.get(&s.name) {
+            set_pointer(&mut body, s.write_path(), wire_value(v, s.field_type));
+        }
+    }
+    body.insert(src_key.into(), Value::String(ext.source.clone()));
+    body.insert(id_key.into(), Value::String(ext.id.clone()));
+    let (method, path) = match (&linked, kind) {
+        (None, ResourceKind::Gift) => ("POST", "/api/v2/Gift/Transaction".to_string()),
+        (None, _) => ("POST", "/api/Contact/Transaction".to_string()),
+        (Some(id), ResourceKind::Gift) => ("PUT", format!("/api/Gift/{id}")),
+        (Some(id), _) => ("PUT", format!("/api/Contact/{id}")),
+    };
+
+    // What Virtuous should hold once the write lands: base overlaid with what we send.
+    let mut expected = if linked.is_none() {
+        BTreeMap::new()
+    } else {
+        next.base.clone()
+    };
+    for f in &to_send {
+        if let Some(d) = digests.get(f) {
+            expected.insert(f.clone(), d.clone());
+        }
+    }
+    next.partner_id = Some(change.partner_id.clone());
+    next.external_ref = Some(ext);
+    next.held = suppressed
+        .iter()
+        .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+        .collect();
+    next.partner_modified_ms = Some(change.modified_ms);
+    let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
+    let expires = now_ms
+        .checked_add(options.pending_expiry_ms)
+        .unwrap_or(i64::MAX);
+    next.pending_expires_ms = Some(expires);
+    next.stuck = false;
+    next.expected_echo.push(EchoEntry {
+        fields: expected,
+        sent: if linked.is_none() {
+            Vec::new()
+        } else {
+            to_send.clone()
+        },
+        written_ms: now_ms,
+        expires_ms: expires,
+        confirmed: false,
+    });
+    while next.expected_echo.len() > MAX_ECHO_ENTRIES {
+        next.expected_echo.remove(0);
+    }
+    let request = Request {
+        method: method.into(),
+        path,
+        body: Value::Object(body),
+    };
+    Ok(done(
+        OutboundAction::Submit(request),
+        Reason::PartnerChanged,
+        &inputs,
+        Some(next),
+        suppressed,
+        retry,
+    ))
+}

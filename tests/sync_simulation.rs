@@ -1,0 +1,1218 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Deterministic simulation: a partner store and a model of Virtuous drive the sync core through
+//! seeded random schedules.
+//!
+//! Virtuous model: echoes our writes as webhooks; delivers every event at least once (sometimes
+//! twice) and in random order; holds Transactions until a nightly batch (which matches on the
+//! external reference, so a resent Transaction does not duplicate); lets staff create and edit
+//! records and merge contacts; its clock is skewed by up to ±10 minutes; echoes money in another
+//! representation (`"125.00"` comes back as `125.0`) and our platform name in another case.
+//! Partner host: pushes dirty records through `decide_outbound`, keeps an outbox of requests that
+//! may fail (retried unchanged) or be applied with a lost acknowledgement (resent), applies inbound
+//! decisions, and has an admin who settles conflicts.
+//!
+//! After each round of random activity the world is driven to quiet. Asserted: quiescence (writes
+//! stop within a bounded number of cycles and a further cycle writes nothing), convergence (both
+//! sides hold the same mapped values, every record exists on both sides exactly once), and no edit
+//! lost: a field edited on one side only ends with that side's last value, a field edited on both
+//! ends with one of the two last values (policy decides), except fields the other side owns.
+//!
+//! `SYNC_SIM_SEEDS=n` runs n seeds (default 1500); `SYNC_SIM_SEED=s` runs one seed with its trace.
+//! A failure prints the seed and a shrunk trace.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use virtuous_sync::event::{Event, EventType, ResourceKind};
+use virtuous_sync::sync::*;
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+const PLATFORM: &str = "Acme Giving";
+const CUSTOMER: &str = "cust-1";
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    PartnerCreate {
+        contact: bool,
+    },
+    PartnerEdit {
+        rec: u64,
+        field: u64,
+    },
+    StaffCreate {
+        contact: bool,
+    },
+    StaffEdit {
+        rec: u64,
+        field: u64,
+    },
+    StaffMerge {
+        a: u64,
+        b: u64,
+    },
+    Deliver {
+        pick: u64,
+    },
+    Duplicate {
+        pick: u64,
+    },
+    Push,
+    Flush {
+        fail: u64,
+    },
+    Batch,
+    Resolve {
+        pick: u64,
+    },
+    Advance {
+        ms: i64,
+    },
+    /// Drive to quiet and check (ends a round).
+    Quiesce,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Config {
+    skew_ms: i64,
+    policy: u8,
+    cooldown_ms: i64,
+}
+
+fn options(cfg: &Config) -> SyncOptions {
+    let mut o = SyncOptions::new(PLATFORM, CUSTOMER);
+    o.cooldown_ms = cfg.cooldown_ms;
+    match cfg.policy {
+        0 => {}
+        1 => o.policy.default = FieldPolicy::MostRecentWins,
+        2 => o.policy.default = FieldPolicy::Manual,
+        _ => {
+            let mut g = KindPolicy::default();
+            g.fields.insert("notes".into(), FieldPolicy::PartnerOwns);
+            g.fields
+                .insert("giftType".into(), FieldPolicy::VirtuousOwns);
+            o.policy.kinds.insert(ResourceKind::Gift, g);
+            let mut c = KindPolicy::default();
+            c.fields
+                .insert("contactType".into(), FieldPolicy::VirtuousOwns);
+            c.fields.insert("address".into(), FieldPolicy::PartnerOwns);
+            o.policy.kinds.insert(ResourceKind::Contact, c);
+        }
+    }
+    o
+}
+
+const GIFT_EDIT: [&str; 3] = ["notes", "giftType", "amount"];
+const CONTACT_EDIT: [&str; 3] = ["name", "contactType", "address"];
+
+fn kind_of(contact: bool) -> ResourceKind {
+    if contact {
+        ResourceKind::Contact
+    } else {
+        ResourceKind::Gift
+    }
+}
+
+struct PRec {
+    id: String,
+    kind: ResourceKind,
+    values: BTreeMap<String, Value>,
+    modified: i64,
+    state: Option<RecordState>,
+    dirty: bool,
+    retry_at: Option<i64>,
+    merged: bool,
+}
+
+struct VRec {
+    id: String,
+    kind: ResourceKind,
+    values: BTreeMap<String, Value>,
+    source: Option<String>,
+    ext_id: Option<String>,
+    modified: i64,
+    merged_into: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+enum Who {
+    Partner(String),
+    Virtuous(String),
+}
+
+struct World {
+    cfg: Config,
+    opts: SyncOptions,
+    now: i64,
+    partner: Vec<PRec>,
+    virt: Vec<VRec>,
+    holding: Vec<(ResourceKind, Map<String, Value>)>,
+    queue: Vec<Event>,
+    delivered: Vec<Event>,
+    outbox: Vec<(String, Request)>,
+    counter: u64,
+    submits: usize,
+    trace: Vec<String>,
+    /// (who, field, value) in order, this round.
+    edits: Vec<(Who, String, Value)>,
+    /// Partner ids whose conflicts an admin settled this round (policy decides: any edit may win).
+    resolved: Vec<String>,
+}
+
+fn iso(ms: i64, variant: u64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // civil_from_days
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let base = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    match variant % 3 {
+        0 => format!("{base}.{milli:03}Z"),
+        1 => format!("{base}.{milli:03}"),
+        _ => format!("{base}.{milli:03}0000+00:00"),
+    }
+}
+
+fn money_value(cents: u64, variant: u64) -> Value {
+    let text = format!("{}.{:02}", cents / 100, cents % 100);
+    match variant % 2 {
+        0 => Value::String(text),
+        _ => serde_json::from_str(&text).unwrap(),
+    }
+}
+
+impl World {
+    fn new(cfg: Config) -> World {
+        World {
+            cfg,
+            opts: options(&cfg),
+            now: 1_700_000_000_000,
+            partner: Vec::new(),
+            virt: Vec::new(),
+            holding: Vec::new(),
+            queue: Vec::new(),
+            delivered: Vec::new(),
+            outbox: Vec::new(),
+            counter: 0,
+            submits: 0,
+            trace: Vec::new(),
+            edits: Vec::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    fn vclock(&self) -> i64 {
+        self.now + self.cfg.skew_ms
+    }
+
+    fn fresh(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    fn initial_values(&mut self, kind: ResourceKind, tag: &str) -> BTreeMap<String, Value> {
+        let n = self.fresh();
+        let mut v = BTreeMap::new();
+        if kind == ResourceKind::Gift {
+            let cents = 1000 + n * 7;
+            v.insert("amount".into(), money_value(cents, n));
+            v.insert("giftDate".into(), json!("2026-11-20"));
+            v.insert("giftType".into(), json!("Cash"));
+            v.insert("currencyCode".into(), json!("USD"));
+            v.insert("notes".into(), json!(format!("{tag}-note-{n}")));
+            v.insert(
+                "giftDesignations".into(),
+                json!([{"projectCode": "P1", "amountDesignated": money_value(cents, n + 1)}]),
+            );
+        } else {
+            v.insert("name".into(), json!(format!("{tag}-name-{n}")));
+            v.insert("contactType".into(), json!("Household"));
+            v.insert("address".into(), json!({"city": format!("{tag}-city-{n}")}));
+        }
+        v
+    }
+
+    /// Give `field` a new value (amount also moves the designation, recorded as an edit too).
+    fn edit_values(
+        &mut self,
+        values: &mut BTreeMap<String, Value>,
+        field: &str,
+        tag: &str,
+        who: Who,
+    ) -> Value {
+        let n = self.fresh();
+        let v = match field {
+            "amount" => {
+                let cents = 2000 + n * 13;
+                let d =
+                    json!([{"projectCode": "P1", "amountDesignated": money_value(cents, n + 1)}]);
+                values.insert("giftDesignations".into(), d.clone());
+                self.edits.push((who.clone(), "giftDesignations".into(), d));
+                money_value(cents, n)
+            }
+            "address" => json!({"city": format!("{tag}-city-{n}")}),
+            other => json!(format!("{tag}-{other}-{n}")),
+        };
+        values.insert(field.to_string(), v.clone());
+        v
+    }
+
+    fn owned_by(&self, kind: ResourceKind, field: &str) -> FieldPolicy {
+        self.opts.policy.for_field(kind, field)
+    }
+
+    fn emit(&mut self, vi: usize, create: bool, variant: u64) {
+        let r = &self.virt[vi];
+        let mut res = Map::new();
+        res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
+        for (k, v) in &r.values {
+            let v = if k == "amount" && variant.is_multiple_of(2) {
+                // Virtuous echoes amounts as numbers.
+                match Money::from_json(v) {
+                    Ok(m) => serde_json::from_str(&m.canonical()).unwrap(),
+                    Err(_) => v.clone(),
+                }
+            } else {
+                v.clone()
+            };
+            res.insert(k.clone(), v);
+        }
+        let spelled = |s: &str| {
+            if variant.is_multiple_of(3) {
+                format!(" {} ", s.to_uppercase())
+            } else {
+                s.to_string()
+            }
+        };
+        match r.kind {
+            ResourceKind::Gift => {
+                if let Some(s) = &r.source {
+                    res.insert("transactionSource".into(), json!(spelled(s)));
+                    res.insert("transactionId".into(), json!(r.ext_id.clone()));
+                }
+            }
+            _ => {
+                if let Some(s) = &r.source {
+                    res.insert(
+                        "contactReferences".into(),
+                        json!([{"source": "Other Platform", "id": "zz"}, {"source": spelled(s), "id": r.ext_id.clone()}]),
+                    );
+                }
+                if let Some(m) = &r.merged_into {
+                    res.insert(
+                        "mergedIntoContactId".into(),
+                        json!(m.parse::<u64>().unwrap()),
+                    );
+                }
+            }
+        }
+        let et = match (r.kind, create) {
+            (ResourceKind::Gift, true) => EventType::GiftCreate,
+            (ResourceKind::Gift, false) => EventType::GiftUpdate,
+            (_, true) => EventType::ContactCreate,
+            (_, false) => EventType::ContactUpdate,
+        };
+        let ev = Event {
+            event_type: Some(et),
+            raw_event_type: et.live_name().to_string(),
+            resource_kind: Some(r.kind),
+            event_id: None,
+            timestamp: None,
+            organization_id: None,
+            resource_id: if variant.is_multiple_of(5) {
+                None
+            } else {
+                Some(r.id.clone())
+            },
+            modified_date_time_utc: Some(iso(r.modified, variant)),
+            resource: Some(Value::Object(res)),
+        };
+        self.trace.push(format!(
+            "    virtuous emits {} for v{} at {}",
+            et.as_str(),
+            r.id,
+            r.modified
+        ));
+        self.queue.push(ev.clone());
+        if variant % 4 == 1 {
+            self.queue.push(ev); // at least once
+        }
+    }
+
+    fn find_partner(&self, ev: &Event) -> Option<usize> {
+        let res = ev.resource.as_ref()?;
+        let id = ev
+            .resource_id
+            .clone()
+            .or_else(|| res.get("id").map(|v| v.to_string()))?;
+        if let Some(i) = self.partner.iter().position(|p| {
+            p.state.as_ref().and_then(|s| s.virtuous_id.as_deref()) == Some(id.as_str())
+        }) {
+            return Some(i);
+        }
+        // By our external reference.
+        let ext = match ev.resource_kind? {
+            ResourceKind::Gift => res
+                .get("transactionId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => res
+                .get("contactReferences")
+                .and_then(Value::as_array)
+                .and_then(|refs| {
+                    refs.iter()
+                        .find(|r| {
+                            r["source"]
+                                .as_str()
+                                .is_some_and(|s| s.trim().eq_ignore_ascii_case(PLATFORM))
+                        })
+                        .and_then(|r| r["id"].as_str().map(str::to_string))
+                }),
+        }?;
+        self.partner.iter().position(|p| {
+            p.state.as_ref().is_some_and(|s| {
+                s.virtuous_id.is_none() && s.external_ref.as_ref().is_some_and(|x| x.id == ext)
+            })
+        })
+    }
+
+    fn deliver(&mut self, ev: Event) {
+        self.delivered.push(ev.clone());
+        // Host protocol: unsent partner edits are reported (decideOutbound) before an inbound
+        // decision for the same record is applied.
+        if let Some(i) = self.find_partner(&ev) {
+            self.push_one(i, true);
+        }
+        let pi = self.find_partner(&ev);
+        let rec = pi.and_then(|i| self.partner[i].state.clone());
+        let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
+            Ok(d) => d,
+            Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
+        };
+        // Determinism: same inputs, same output.
+        assert_eq!(
+            decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
+            d
+        );
+        self.trace.push(format!(
+            "    deliver {} v{:?} -> p{:?}: {:?} ({})",
+            ev.raw_event_type,
+            ev.resource_id,
+            pi.map(|i| self.partner[i].id.clone()),
+            d.action,
+            d.reason.code()
+        ));
+        if matches!(d.reason, Reason::Echo | Reason::Confirmed) {
+            assert!(
+                !matches!(
+                    d.action,
+                    InboundAction::Create { .. } | InboundAction::Apply { .. }
+                ),
+                "echo yielded create/apply"
+            );
+        }
+        match (&d.action, pi) {
+            (InboundAction::Create { fields }, None) => {
+                let n = self.fresh();
+                let mut state = d.record.clone().unwrap();
+                let id = format!("p{n}");
+                state.partner_id = Some(id.clone());
+                self.partner.push(PRec {
+                    id,
+                    kind: state.kind,
+                    values: fields.clone(),
+                    modified: self.now,
+                    state: Some(state),
+                    dirty: true, // the partner's change hook fires on our own create
+                    retry_at: None,
+                    merged: false,
+                });
+                return;
+            }
+            (InboundAction::Create { .. }, Some(_)) => panic!("create for a linked record"),
+            (_, None) => {
+                if let Some(t) = d.record.clone() {
+                    // A tombstone for a record we never had: the host keeps it.
+                    assert!(t.tombstone.is_some());
+                    let n = self.fresh();
+                    self.partner.push(PRec {
+                        id: format!("t{n}"),
+                        kind: t.kind,
+                        values: BTreeMap::new(),
+                        modified: self.now,
+                        state: Some(t),
+                        dirty: false,
+                        retry_at: None,
+                        merged: true,
+                    });
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(i) = pi else { return };
+        if matches!(d.action, InboundAction::Confirm { .. }) {
+            // The newest write is confirmed: its outbox entry (a lost-ack resend) is done.
+            let pid = self.partner[i].id.clone();
+            self.outbox.retain(|(id, _)| *id != pid);
+        }
+        let now = self.now;
+        let p = &mut self.partner[i];
+        if let Some(r) = d.record.clone() {
+            p.state = Some(r);
+        }
+        match &d.action {
+            InboundAction::Apply { fields } | InboundAction::Conflict { apply: fields, .. } => {
+                for (k, v) in fields {
+                    p.values.insert(k.clone(), v.clone());
+                }
+                if !fields.is_empty() {
+                    p.modified = now;
+                    p.dirty = true; // bounce
+                }
+            }
+            InboundAction::Confirm {
+                apply, follow_up, ..
+            } => {
+                for (k, v) in apply {
+                    p.values.insert(k.clone(), v.clone());
+                }
+                if !apply.is_empty() || *follow_up {
+                    p.dirty = true;
+                }
+            }
+            InboundAction::Remap { .. } => p.merged = true,
+            _ => {}
+        }
+        if !d.reassert_fields.is_empty() {
+            p.dirty = true;
+        }
+    }
+
+    fn push(&mut self) {
+        for i in 0..self.partner.len() {
+            self.push_one(i, false);
+        }
+    }
+
+    fn push_one(&mut self, i: usize, force: bool) {
+        {
+            let p = &self.partner[i];
+            if !p.dirty || p.merged || (!force && p.retry_at.is_some_and(|t| t > self.now)) {
+                return;
+            }
+            let change = PartnerChange {
+                customer_id: CUSTOMER.into(),
+                kind: p.kind,
+                partner_id: p.id.clone(),
+                modified_ms: p.modified,
+                fields: p.values.clone(),
+                extra: if p.kind == ResourceKind::Gift {
+                    Some(
+                        json!({"contact": {"name": "Donor"}})
+                            .as_object()
+                            .unwrap()
+                            .clone(),
+                    )
+                } else {
+                    None
+                },
+                external_id: None,
+            };
+            let d = match decide_outbound(&self.opts, p.state.as_ref(), &change, self.now) {
+                Ok(d) => d,
+                Err(e) => panic!("decide_outbound error {}: {e}", e.code()),
+            };
+            assert_eq!(
+                decide_outbound(&self.opts, p.state.as_ref(), &change, self.now).unwrap(),
+                d
+            );
+            self.trace.push(format!(
+                "    push p{}: {} {:?} suppressed={:?}",
+                p.id,
+                d.reason.code(),
+                match &d.action {
+                    OutboundAction::Submit(r) => format!("{} {} {}", r.method, r.path, r.body),
+                    other => format!("{other:?}"),
+                },
+                d.suppressed_fields
+            ));
+            if p.state
+                .as_ref()
+                .is_some_and(|s| s.state == SyncState::Conflict)
+            {
+                assert!(
+                    !matches!(d.action, OutboundAction::Submit(_)),
+                    "submit during conflict"
+                );
+            }
+            if let (Some(s), OutboundAction::Submit(r)) = (p.state.as_ref(), &d.action) {
+                if s.cooldown_active(self.now) {
+                    for f in &s.cooldown_fields {
+                        assert!(r.body.get(f).is_none(), "cooldown field {f} submitted");
+                    }
+                }
+            }
+            let p = &mut self.partner[i];
+            if let Some(r) = d.record.clone() {
+                p.state = Some(r);
+            }
+            match d.action {
+                OutboundAction::Submit(req) => {
+                    self.submits += 1;
+                    // The newest request for a record supersedes queued older ones (one outbox
+                    // entry per record, as in Virtuous's documented push pipeline).
+                    let pid = p.id.clone();
+                    self.outbox.retain(|(id, _)| *id != pid);
+                    self.outbox.push((pid, req));
+                    p.dirty = !d.suppressed_fields.is_empty();
+                    p.retry_at = d.retry_at_ms;
+                }
+                OutboundAction::Suppress => {
+                    p.retry_at = d.retry_at_ms;
+                }
+                _ => {
+                    p.dirty = false;
+                    p.retry_at = None;
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, fail: u64) {
+        let outbox = std::mem::take(&mut self.outbox);
+        let pids: Vec<String> = outbox.iter().map(|(id, _)| id.clone()).collect();
+        for (n, (pid, req)) in outbox.into_iter().enumerate() {
+            let newer_queued = pids.iter().skip(n + 1).any(|id| *id == pid);
+            let bits = fail >> ((n % 16) * 4) & 0xF;
+            if bits == 0 {
+                self.trace.push(format!(
+                    "    send {} {} failed (retry later)",
+                    req.method, req.path
+                ));
+                self.outbox.push((pid, req));
+                continue;
+            }
+            let lost_ack = bits == 1;
+            self.apply_request(&req);
+            // Resend after a lost ack only while no newer request for the record exists.
+            if lost_ack && !newer_queued && !self.outbox.iter().any(|(id, _)| *id == pid) {
+                self.trace.push("    ack lost (resend)".into());
+                self.outbox.push((pid, req));
+            }
+        }
+    }
+
+    fn apply_request(&mut self, req: &Request) {
+        let body = req.body.as_object().unwrap().clone();
+        self.trace
+            .push(format!("    virtuous receives {} {}", req.method, req.path));
+        if req.method == "POST" {
+            let kind = if req.path.contains("Gift") {
+                ResourceKind::Gift
+            } else {
+                ResourceKind::Contact
+            };
+            self.holding.push((kind, body));
+            return;
+        }
+        let id = req.path.rsplit('/').next().unwrap().to_string();
+        let vi = self
+            .virt
+            .iter()
+            .position(|v| v.id == id)
+            .expect("PUT to unknown id");
+        let fields = self.opts.fields(self.virt[vi].kind).unwrap().to_vec();
+        for f in &fields {
+            if let Some(v) = body.get(&f.name) {
+                self.virt[vi].values.insert(f.name.clone(), v.clone());
+            }
+        }
+        self.virt[vi].modified = self.vclock();
+        let variant = self.fresh();
+        self.emit(vi, false, variant);
+    }
+
+    fn batch(&mut self) {
+        let holding = std::mem::take(&mut self.holding);
+        for (kind, body) in holding {
+            let (sk, ik) = if kind == ResourceKind::Gift {
+                ("transactionSource", "transactionId")
+            } else {
+                ("referenceSource", "referenceId")
+            };
+            let source = body[sk].as_str().unwrap().to_string();
+            let ext = body[ik].as_str().unwrap().to_string();
+            let fields = self.opts.fields(kind).unwrap().to_vec();
+            let existing = self
+                .virt
+                .iter()
+                .position(|v| v.kind == kind && v.ext_id.as_deref() == Some(ext.as_str()));
+            let variant = self.fresh();
+            match existing {
+                Some(_) => {
+                    // Same transactionSource/transactionId: already imported, not duplicated.
+                    let _ = variant;
+                    self.trace
+                        .push(format!("    batch skips resent Transaction {ext}"));
+                }
+                None => {
+                    let n = self.fresh();
+                    let mut values = BTreeMap::new();
+                    for f in &fields {
+                        if let Some(v) = body.get(&f.name) {
+                            values.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                    self.virt.push(VRec {
+                        id: format!("{}", 1000 + n),
+                        kind,
+                        values,
+                        source: Some(source),
+                        ext_id: Some(ext),
+                        modified: self.vclock(),
+                        merged_into: None,
+                    });
+                    let vi = self.virt.len() - 1;
+                    self.emit(vi, true, variant);
+                }
+            }
+        }
+    }
+
+    fn resolve_all(&mut self, pick: u64) {
+        for i in 0..self.partner.len() {
+            let Some(s) = self.partner[i].state.clone() else {
+                continue;
+            };
+            if s.state != SyncState::Conflict {
+                continue;
+            }
+            let choice = if (pick >> (i % 64)) & 1 == 0 {
+                Choice::Partner
+            } else {
+                Choice::Virtuous
+            };
+            let choices: BTreeMap<String, Choice> = s
+                .conflict
+                .iter()
+                .map(|c| (c.field.clone(), choice.clone()))
+                .collect();
+            let r = resolve_conflict(&s, &choices, self.now).unwrap();
+            assert_eq!(r.record.state, SyncState::InSync);
+            self.trace.push(format!(
+                "    admin resolves p{} with {choice:?}: push {:?}",
+                self.partner[i].id, r.push_fields
+            ));
+            self.resolved.push(self.partner[i].id.clone());
+            let p = &mut self.partner[i];
+            for (k, v) in r.apply_local {
+                p.values.insert(k, v);
+            }
+            p.state = Some(r.record);
+            p.dirty = true;
+            p.retry_at = None;
+        }
+    }
+
+    fn step(&mut self, step: &Step) -> Result<(), String> {
+        self.trace.push(format!("t={} {step:?}", self.now));
+        match *step {
+            Step::PartnerCreate { contact } => {
+                let kind = kind_of(contact);
+                let n = self.fresh();
+                let values = self.initial_values(kind, "p");
+                let id = format!("p{n}");
+                for (k, v) in &values {
+                    self.edits
+                        .push((Who::Partner(id.clone()), k.clone(), v.clone()));
+                }
+                self.partner.push(PRec {
+                    id,
+                    kind,
+                    values,
+                    modified: self.now,
+                    state: None,
+                    dirty: true,
+                    retry_at: None,
+                    merged: false,
+                });
+            }
+            Step::PartnerEdit { rec, field } => {
+                let live: Vec<usize> = (0..self.partner.len())
+                    .filter(|&i| !self.partner[i].merged)
+                    .collect();
+                if live.is_empty() {
+                    return Ok(());
+                }
+                let i = live[(rec % live.len() as u64) as usize];
+                let kind = self.partner[i].kind;
+                let names = if kind == ResourceKind::Gift {
+                    GIFT_EDIT
+                } else {
+                    CONTACT_EDIT
+                };
+                let f = names[(field % 3) as usize];
+                if self.owned_by(kind, f) == FieldPolicy::VirtuousOwns {
+                    return Ok(()); // read-only on the partner side
+                }
+                let mut values = std::mem::take(&mut self.partner[i].values);
+                let who = Who::Partner(self.partner[i].id.clone());
+                let v = self.edit_values(&mut values, f, "p", who);
+                let p = &mut self.partner[i];
+                p.values = values;
+                p.modified = self.now;
+                p.dirty = true;
+                self.trace.push(format!("    partner p{} {f} = {v}", p.id));
+                self.edits
+                    .push((Who::Partner(p.id.clone()), f.to_string(), v));
+            }
+            Step::StaffCreate { contact } => {
+                let kind = kind_of(contact);
+                let n = self.fresh();
+                let values = self.initial_values(kind, "s");
+                let id = format!("{}", 1000 + n);
+                for (k, v) in &values {
+                    self.edits
+                        .push((Who::Virtuous(id.clone()), k.clone(), v.clone()));
+                }
+                self.virt.push(VRec {
+                    id,
+                    kind,
+                    values,
+                    source: None,
+                    ext_id: None,
+                    modified: self.vclock(),
+                    merged_into: None,
+                });
+                let variant = self.fresh();
+                self.emit(self.virt.len() - 1, true, variant);
+            }
+            Step::StaffEdit { rec, field } => {
+                let live: Vec<usize> = (0..self.virt.len())
+                    .filter(|&i| self.virt[i].merged_into.is_none())
+                    .collect();
+                if live.is_empty() {
+                    return Ok(());
+                }
+                let i = live[(rec % live.len() as u64) as usize];
+                let kind = self.virt[i].kind;
+                let names = if kind == ResourceKind::Gift {
+                    GIFT_EDIT
+                } else {
+                    CONTACT_EDIT
+                };
+                let f = names[(field % 3) as usize];
+                let mut values = std::mem::take(&mut self.virt[i].values);
+                let who = Who::Virtuous(self.virt[i].id.clone());
+                let v = self.edit_values(&mut values, f, "s", who);
+                self.virt[i].values = values;
+                self.virt[i].modified = self.vclock();
+                self.trace
+                    .push(format!("    staff v{} {f} = {v}", self.virt[i].id));
+                self.edits
+                    .push((Who::Virtuous(self.virt[i].id.clone()), f.to_string(), v));
+                let variant = self.fresh();
+                self.emit(i, false, variant);
+            }
+            Step::StaffMerge { a, b } => {
+                let live: Vec<usize> = (0..self.virt.len())
+                    .filter(|&i| {
+                        self.virt[i].merged_into.is_none()
+                            && self.virt[i].kind == ResourceKind::Contact
+                    })
+                    .collect();
+                if live.len() < 2 {
+                    return Ok(());
+                }
+                let ai = live[(a % live.len() as u64) as usize];
+                let bi = live[(b % live.len() as u64) as usize];
+                if ai == bi {
+                    return Ok(());
+                }
+                self.virt[ai].merged_into = Some(self.virt[bi].id.clone());
+                self.virt[ai].modified = self.vclock();
+                let variant = self.fresh();
+                self.emit(ai, false, variant);
+            }
+            Step::Deliver { pick } => {
+                if !self.queue.is_empty() {
+                    let ev = self.queue.remove((pick % self.queue.len() as u64) as usize);
+                    self.deliver(ev);
+                }
+            }
+            Step::Duplicate { pick } => {
+                if !self.delivered.is_empty() {
+                    let ev = self.delivered[(pick % self.delivered.len() as u64) as usize].clone();
+                    self.queue.push(ev);
+                }
+            }
+            Step::Push => self.push(),
+            Step::Flush { fail } => self.flush(fail),
+            Step::Batch => self.batch(),
+            Step::Resolve { pick } => self.resolve_all(pick),
+            Step::Advance { ms } => self.now += ms,
+            Step::Quiesce => return self.quiesce(),
+        }
+        self.now += 1000;
+        Ok(())
+    }
+
+    /// One full cycle; returns whether anything happened.
+    fn cycle(&mut self, order: &mut Rng) -> bool {
+        let before = (
+            self.submits,
+            self.queue.len(),
+            self.holding.len(),
+            self.outbox.len(),
+            self.delivered.len(),
+        );
+        self.resolve_all(order.next());
+        self.push();
+        self.flush(u64::MAX); // no failures while settling
+        while !self.queue.is_empty() {
+            let i = order.below(self.queue.len() as u64) as usize;
+            let ev = self.queue.remove(i);
+            self.deliver(ev);
+        }
+        if !self.holding.is_empty() {
+            self.now += 12 * HOUR; // the nightly batch
+            self.batch();
+        }
+        // Wait out cooldowns of held-back writes.
+        if let Some(t) = self
+            .partner
+            .iter()
+            .filter(|p| p.dirty && !p.merged)
+            .filter_map(|p| p.retry_at)
+            .max()
+        {
+            if t > self.now {
+                self.now = t;
+            }
+        }
+        self.now += 1000;
+        let after = (
+            self.submits,
+            self.queue.len(),
+            self.holding.len(),
+            self.outbox.len(),
+            self.delivered.len(),
+        );
+        let dirty = self.partner.iter().any(|p| p.dirty && !p.merged);
+        before != after || dirty
+    }
+
+    fn quiesce(&mut self) -> Result<(), String> {
+        self.trace.push("  -- quiesce".into());
+        let mut order = Rng(self.counter ^ 0x5eed);
+        let mut cycles = 0;
+        while self.cycle(&mut order) {
+            cycles += 1;
+            if cycles > 12 {
+                return Err(format!("no quiescence after {cycles} cycles (ping-pong?)"));
+            }
+        }
+        let submits = self.submits;
+        self.cycle(&mut order);
+        if self.submits != submits {
+            return Err("a quiet cycle still submitted writes".into());
+        }
+        self.check()?;
+        self.edits.clear();
+        self.resolved.clear();
+        Ok(())
+    }
+
+    fn digest(&self, kind: ResourceKind, field: &str, v: &Value) -> String {
+        let ft = self
+            .opts
+            .fields(kind)
+            .unwrap()
+            .iter()
+            .find(|f| f.name == field)
+            .unwrap()
+            .field_type;
+        field_digest(v, ft)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mut linked = BTreeMap::new();
+        for p in self.partner.iter().filter(|p| !p.merged) {
+            let s = p.state.as_ref().ok_or(format!("p{} never synced", p.id))?;
+            if s.tombstone.is_some() {
+                continue;
+            }
+            if s.state == SyncState::Conflict {
+                return Err(format!("p{} still in conflict", p.id));
+            }
+            let vid = s
+                .virtuous_id
+                .clone()
+                .ok_or(format!("p{} has no Virtuous record", p.id))?;
+            if let Some(other) = linked.insert(vid.clone(), p.id.clone()) {
+                return Err(format!("v{vid} linked to both p{other} and p{}", p.id));
+            }
+            let v = self
+                .virt
+                .iter()
+                .find(|v| v.id == vid)
+                .ok_or(format!("v{vid} missing"))?;
+            if v.merged_into.is_some() {
+                return Err(format!("p{} linked to merged-away v{vid}", p.id));
+            }
+            for f in self.opts.fields(p.kind).unwrap() {
+                let (a, b) = (p.values.get(&f.name), v.values.get(&f.name));
+                let same = match (a, b) {
+                    (Some(a), Some(b)) => {
+                        self.digest(p.kind, &f.name, a) == self.digest(p.kind, &f.name, b)
+                    }
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    return Err(format!(
+                        "p{} / v{vid} disagree on {}: {a:?} vs {b:?}",
+                        p.id, f.name
+                    ));
+                }
+                // No edit lost.
+                let last = |partner: bool| {
+                    self.edits
+                        .iter()
+                        .rev()
+                        .find(|(w, k, _)| {
+                            k == &f.name
+                                && match w {
+                                    Who::Partner(id) => partner && *id == p.id,
+                                    Who::Virtuous(id) => !partner && *id == vid,
+                                }
+                        })
+                        .map(|(_, _, v)| self.digest(p.kind, &f.name, v))
+                };
+                let (lp, lv) = (last(true), last(false));
+                let got = a.map(|a| self.digest(p.kind, &f.name, a));
+                let policy = self.owned_by(p.kind, &f.name);
+                let any_edit = self.edits.iter().any(|(w, k, v)| {
+                    k == &f.name
+                        && match w {
+                            Who::Partner(id) => *id == p.id,
+                            Who::Virtuous(id) => *id == vid,
+                        }
+                        && got.as_deref() == Some(self.digest(p.kind, &f.name, v).as_str())
+                });
+                let ok = (self.resolved.contains(&p.id) && any_edit)
+                    || match (&lp, &lv) {
+                        (None, None) => true,
+                        (Some(x), None) => {
+                            policy == FieldPolicy::VirtuousOwns || got.as_ref() == Some(x)
+                        }
+                        (None, Some(y)) => {
+                            policy == FieldPolicy::PartnerOwns || got.as_ref() == Some(y)
+                        }
+                        // Both sides edited the field while writes were in flight. Virtuous has no
+                        // conditional writes, so its own order can land an earlier edit of either
+                        // side last (documented limitation): require one of this round's edits.
+                        (Some(x), Some(y)) => {
+                            got.as_ref() == Some(x) || got.as_ref() == Some(y) || any_edit
+                        }
+                    };
+                if !ok {
+                    return Err(format!(
+                        "edit lost on p{} / v{vid} {}: final {a:?}, last partner {lp:?}, last staff {lv:?}",
+                        p.id, f.name
+                    ));
+                }
+            }
+        }
+        for v in self.virt.iter().filter(|v| v.merged_into.is_none()) {
+            if !linked.contains_key(&v.id) {
+                return Err(format!("v{} has no partner record", v.id));
+            }
+        }
+        let mut ext = BTreeMap::new();
+        for v in &self.virt {
+            if let Some(e) = &v.ext_id {
+                if ext.insert(e.clone(), v.id.clone()).is_some() {
+                    return Err(format!("duplicate Virtuous record for external id {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
+    let mut r = Rng(seed);
+    let cfg = Config {
+        skew_ms: r.below(20 * MIN as u64 + 1) as i64 - 10 * MIN,
+        policy: r.below(4) as u8,
+        cooldown_ms: if r.chance(50) {
+            10 * MIN
+        } else {
+            r.below(5) as i64 * MIN
+        },
+    };
+    let rounds = 1 + r.below(3);
+    let mut steps = Vec::new();
+    for _ in 0..rounds {
+        let n = 10 + r.below(40);
+        for _ in 0..n {
+            let s = match r.below(100) {
+                0..=7 => Step::PartnerCreate {
+                    contact: r.chance(40),
+                },
+                8..=25 => Step::PartnerEdit {
+                    rec: r.next(),
+                    field: r.next(),
+                },
+                26..=30 => Step::StaffCreate {
+                    contact: r.chance(50),
+                },
+                31..=45 => Step::StaffEdit {
+                    rec: r.next(),
+                    field: r.next(),
+                },
+                46..=47 => Step::StaffMerge {
+                    a: r.next(),
+                    b: r.next(),
+                },
+                48..=64 => Step::Deliver { pick: r.next() },
+                65..=68 => Step::Duplicate { pick: r.next() },
+                69..=78 => Step::Push,
+                79..=86 => Step::Flush { fail: r.next() },
+                87..=89 => Step::Batch,
+                90..=92 => Step::Resolve { pick: r.next() },
+                _ => Step::Advance {
+                    ms: r.below(30) as i64 * MIN,
+                },
+            };
+            steps.push(s);
+        }
+        steps.push(Step::Quiesce);
+    }
+    (cfg, steps)
+}
+
+fn run(cfg: Config, steps: &[Step]) -> (Result<(), String>, Vec<String>) {
+    let mut w = World::new(cfg);
+    let mut steps = steps.to_vec();
+    if !matches!(steps.last(), Some(Step::Quiesce)) {
+        steps.push(Step::Quiesce);
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for s in &steps {
+            w.step(s)?;
+        }
+        Ok(())
+    }));
+    let result = match result {
+        Ok(r) => r,
+        Err(p) => Err(format!(
+            "panic: {}",
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        )),
+    };
+    (result, w.trace)
+}
+
+/// Delta-debugging shrink: drop chunks, then single steps, while the run still fails.
+fn shrink(cfg: Config, steps: Vec<Step>) -> Vec<Step> {
+    let mut cur = steps;
+    let mut chunk = cur.len() / 2;
+    while chunk >= 1 {
+        let mut i = 0;
+        while i < cur.len() {
+            let mut cand = cur.clone();
+            let end = (i + chunk).min(cand.len());
+            cand.drain(i..end);
+            if run(cfg, &cand).0.is_err() {
+                cur = cand;
+            } else {
+                i += chunk;
+            }
+        }
+        chunk /= 2;
+    }
+    cur
+}
+
+fn check_seed(seed: u64) -> Result<(), String> {
+    let (cfg, steps) = gen_schedule(seed);
+    let (res, _) = run(cfg, &steps);
+    match res {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let prev = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let small = shrink(cfg, steps);
+            std::panic::set_hook(prev);
+            let (res2, trace) = run(cfg, &small);
+            Err(format!(
+                "seed {seed} failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
+                small.len(),
+                res2.err(),
+                trace.join("\n")
+            ))
+        }
+    }
+}
+
+#[test]
+fn simulation_seeds() {
+    if let Ok(s) = std::env::var("SYNC_SIM_SEED") {
+        let seed: u64 = s.parse().unwrap();
+        let (cfg, steps) = gen_schedule(seed);
+        let (res, trace) = run(cfg, &steps);
+        println!("{}", trace.join("\n"));
+        res.unwrap();
+        return;
+    }
+    let n: u64 = std::env::var("SYNC_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1500);
+    for seed in 0..n {
+        if let Err(msg) = check_seed(seed) {
+            panic!("{msg}");
+        }
+    }
+}
