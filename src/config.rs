@@ -340,6 +340,9 @@ pub struct Config {
     pub allow_weak_secrets: bool,
     /// Run failure diagnostics (on failures only; never weakens a check). Default on.
     pub diagnostics: bool,
+    /// Options of the sync decisions (`core.decideInbound`, ...): customer id, cooldown, field
+    /// maps, policy. `None`: this core only receives. `platform_name` is always the config's own.
+    pub sync: Option<crate::sync::SyncOptions>,
 }
 
 impl Config {
@@ -353,6 +356,7 @@ impl Config {
             subscribed_events: None,
             allow_weak_secrets: false,
             diagnostics: true,
+            sync: None,
         }
     }
 
@@ -372,6 +376,7 @@ impl Config {
                 "subscribedEvents",
                 "allowWeakSecrets",
                 "diagnostics",
+                "sync",
             ],
         )?;
         let secrets =
@@ -411,6 +416,41 @@ impl Config {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        let sync = match opt(o, "sync") {
+            None => None,
+            Some(Value::Object(so)) => {
+                let mut so = so.clone();
+                match so.get("platformName") {
+                    None => {
+                        so.insert("platformName".into(), Value::String(platform_name.clone()));
+                    }
+                    Some(Value::String(p)) if p.trim() == platform_name.trim() => {}
+                    Some(_) => {
+                        return Err(ConfigError::new(
+                            ConfigErrorCode::InvalidConfig,
+                            "sync.platformName",
+                            "leave it out: the sync options use the config's platformName",
+                        ))
+                    }
+                }
+                let parsed = crate::ops::sync_options(&Value::Object(so), "sync").map_err(|e| {
+                    let field = if e.field.starts_with("sync") {
+                        e.field.clone()
+                    } else {
+                        e.field.replacen("options", "sync", 1)
+                    };
+                    ConfigError::new(ConfigErrorCode::InvalidOption, field, e.message)
+                })?;
+                Some(parsed)
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    ConfigErrorCode::InvalidConfig,
+                    "sync",
+                    "expected an object (customerId, cooldownMs, fieldMaps, policy, ...)",
+                ))
+            }
+        };
         let c = Config {
             secrets,
             platform_name,
@@ -419,6 +459,7 @@ impl Config {
             subscribed_events,
             allow_weak_secrets: opt_bool(o, "", "allowWeakSecrets")?.unwrap_or(false),
             diagnostics: opt_bool(o, "", "diagnostics")?.unwrap_or(true),
+            sync,
         };
         c.validate()?;
         Ok(c)

@@ -6,6 +6,9 @@
 //! Inputs that do not deserialise fail with `invalid-argument` naming the path of the offending
 //! field (`rows[3].modifiedDateTimeUtc`).
 
+use crate::event::Event;
+use crate::receive::SyncCore;
+use crate::sync::{self, Choice, PartnerChange, RecordState, ResolveInput, SyncOptions, Trigger};
 use crate::{
     cursor, deletion, matcher, merge, ratelimit, reconcile, response, subscription, timestamp,
 };
@@ -13,6 +16,7 @@ use core::fmt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A failed operation: a stable `code`, the `module` that raised it, the `field` at fault when
 /// known, and a sentence. Never carries secret material.
@@ -83,6 +87,38 @@ from_module_error!(
     "timestamp" => timestamp::TimeError,
 );
 
+impl From<sync::SyncError> for OpError {
+    fn from(e: sync::SyncError) -> OpError {
+        OpError {
+            code: e.code().to_owned(),
+            module: "sync",
+            field: e.field().unwrap_or("").to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<sync::TransitionError> for OpError {
+    fn from(e: sync::TransitionError) -> OpError {
+        OpError::coded("sync", e.code(), e.to_string())
+    }
+}
+
+impl From<sync::OptionsError> for OpError {
+    fn from(e: sync::OptionsError) -> OpError {
+        let field = match &e {
+            sync::OptionsError::Invalid { field, .. } => format!("options.{field}"),
+            _ => "options".to_owned(),
+        };
+        OpError {
+            code: e.code().to_owned(),
+            module: "sync",
+            field,
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<crate::config::ConfigError> for OpError {
     fn from(e: crate::config::ConfigError) -> OpError {
         OpError {
@@ -136,8 +172,149 @@ fn run_infallible<I: DeserializeOwned, O: Serialize>(
     output(&f(&parsed))
 }
 
+/// Reads and validates sync options.
+pub fn sync_options(value: &Value, name: &str) -> Result<SyncOptions, OpError> {
+    let o: SyncOptions = input(value, name)?;
+    o.validate()?;
+    Ok(o)
+}
+
+/// Reads a stored record state (`null` or absent: no record), migrating older versions.
+pub fn record_state(value: Option<&Value>, name: &str) -> Result<Option<RecordState>, OpError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let r: RecordState = input(v, name)?;
+            Ok(Some(r.migrated()?))
+        }
+    }
+}
+
+fn required_record(value: Option<&Value>, name: &str) -> Result<RecordState, OpError> {
+    record_state(value, name)?
+        .ok_or_else(|| OpError::invalid_argument(name, "a stored record state is required"))
+}
+
+fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+    obj.get(key)
+}
+
+fn now(obj: &Value) -> Result<i64, OpError> {
+    match field(obj, "nowMs") {
+        Some(v) => input(v, "nowMs"),
+        None => Err(OpError::invalid_argument(
+            "nowMs",
+            "missing: the host's clock, ms since the epoch",
+        )),
+    }
+}
+
+fn object(value: &Value) -> Result<&serde_json::Map<String, Value>, OpError> {
+    value
+        .as_object()
+        .ok_or_else(|| OpError::invalid_argument("", "the input must be an object"))
+}
+
+fn only(value: &Value, known: &[&str]) -> Result<(), OpError> {
+    for k in object(value)?.keys() {
+        if !known.contains(&k.as_str()) {
+            return Err(OpError::invalid_argument(
+                k.clone(),
+                format!("unknown input field; expected one of: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The sync decisions, given their options explicitly (`{ options, ... }` inputs).
+fn sync_call(op: &str, options: &SyncOptions, v: &Value) -> Result<Value, OpError> {
+    match op {
+        "decideInbound" => {
+            only(v, &["options", "event", "record", "nowMs"])?;
+            let event: Event = input(field(v, "event").unwrap_or(&Value::Null), "event")?;
+            let record = record_state(field(v, "record"), "record")?;
+            output(&sync::decide_inbound(
+                options,
+                &event,
+                record.as_ref(),
+                now(v)?,
+            )?)
+        }
+        "decideOutbound" => {
+            only(v, &["options", "record", "change", "nowMs"])?;
+            let record = record_state(field(v, "record"), "record")?;
+            let change: PartnerChange =
+                input(field(v, "change").unwrap_or(&Value::Null), "change")?;
+            output(&sync::decide_outbound(
+                options,
+                record.as_ref(),
+                &change,
+                now(v)?,
+            )?)
+        }
+        "resolve" => {
+            only(v, &["options", "input"])?;
+            let ri: ResolveInput = input(field(v, "input").unwrap_or(&Value::Null), "input")?;
+            output(&sync::resolve(options, &ri))
+        }
+        _ => Err(OpError::invalid_argument(
+            "op",
+            format!("`{op}` takes no sync options"),
+        )),
+    }
+}
+
+fn transition_call(v: &Value) -> Result<Value, OpError> {
+    only(v, &["record", "trigger", "nowMs"])?;
+    let record = required_record(field(v, "record"), "record")?;
+    let trigger: Trigger = input(field(v, "trigger").unwrap_or(&Value::Null), "trigger")?;
+    output(&sync::transition(&record, trigger, now(v)?)?)
+}
+
+fn resolve_conflict_call(v: &Value) -> Result<Value, OpError> {
+    only(v, &["record", "choices", "nowMs", "options"])?;
+    let record = required_record(field(v, "record"), "record")?;
+    let choices: BTreeMap<String, Choice> =
+        input(field(v, "choices").unwrap_or(&Value::Null), "choices")?;
+    output(&sync::resolve_conflict(&record, &choices, now(v)?)?)
+}
+
+/// The operations bound to a configured [`SyncCore`] (npm `core.decideInbound(...)` and so on):
+/// the same as [`call`], with the core's sync options instead of an `options` input.
+pub fn core_call(core: &SyncCore, op: &str, v: &Value) -> Result<Value, OpError> {
+    match op {
+        "decideInbound" | "decideOutbound" | "resolve" => {
+            let options = core.sync_options().ok_or_else(|| OpError {
+                code: "sync-not-configured".into(),
+                module: "ops",
+                field: "sync".into(),
+                message: "this core has no `sync` configuration (customerId, field maps, policy): add it to the config".into(),
+            })?;
+            sync_call(op, options, v)
+        }
+        "resolveConflict" => resolve_conflict_call(v),
+        "planReconciliation" => call(op, v),
+        other => Err(OpError::invalid_argument(
+            "op",
+            format!("`{other}` is not a core operation"),
+        )),
+    }
+}
+
+/// Sync options given inline as `options`, as the free functions and the vectors pass them.
+fn inline_sync(op: &str, v: &Value) -> Result<Value, OpError> {
+    let options = sync_options(field(v, "options").unwrap_or(&Value::Null), "options")?;
+    sync_call(op, &options, v)
+}
+
 /// The stateless operations [`call`] knows, by npm name.
 pub const OPERATIONS: &[&str] = &[
+    "decideInbound",
+    "decideOutbound",
+    "transition",
+    "resolve",
+    "resolveConflict",
     "planReconciliation",
     "startQueryRun",
     "acceptQueryPage",
@@ -158,6 +335,9 @@ pub const OPERATIONS: &[&str] = &[
 /// Runs the stateless operation `op` on its JSON input object.
 pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
     match op {
+        "decideInbound" | "decideOutbound" | "resolve" => inline_sync(op, value),
+        "transition" => transition_call(value),
+        "resolveConflict" => resolve_conflict_call(value),
         "planReconciliation" => run(value, reconcile::plan_reconciliation),
         "startQueryRun" => run(value, cursor::start_query_run),
         "acceptQueryPage" => run(value, cursor::accept_query_page),
@@ -202,6 +382,42 @@ mod tests {
         );
         let e = input::<Vec<u32>>(&json!([1, "a"]), "records").unwrap_err();
         assert_eq!(e.field, "records[1]");
+    }
+
+    #[test]
+    fn core_bound_sync_uses_the_config_sync_section() {
+        let secret = "a-secret-of-at-least-32-bytes-0123456789";
+        let bare = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P"})).unwrap();
+        let event = json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
+            "resourceId": "1", "resource": {"id": 1, "amount": 5}});
+        let e =
+            core_call(&bare, "decideInbound", &json!({"event": event, "nowMs": 0})).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.field.as_str()),
+            ("sync-not-configured", "sync")
+        );
+
+        let core = SyncCore::from_json(
+            &json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1"}}),
+        )
+        .unwrap();
+        assert_eq!(core.sync_options().unwrap().platform_name, "P");
+        let d = core_call(&core, "decideInbound", &json!({"event": event, "nowMs": 0})).unwrap();
+        let free = call("decideInbound", &json!({"options": {"platformName": "P", "customerId": "c1"}, "event": event, "nowMs": 0})).unwrap();
+        assert_eq!(
+            d, free,
+            "the core method and the free operation decide alike"
+        );
+
+        let err = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1", "cooldownMs": -1}})).unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            ("invalid-option", "sync.cooldownMs")
+        );
+        let err = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1", "platformName": "Q"}})).unwrap_err();
+        assert_eq!(err.field(), "sync.platformName");
+        let err = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1", "cooldwnMs": 5}})).unwrap_err();
+        assert_eq!(err.code(), "invalid-option");
     }
 
     #[test]

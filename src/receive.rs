@@ -149,6 +149,7 @@ pub struct SyncCore {
     platform_name: String,
     limits: Limits,
     subscribed: Option<Vec<EventType>>,
+    sync: Option<crate::sync::SyncOptions>,
 }
 
 impl SyncCore {
@@ -166,6 +167,7 @@ impl SyncCore {
             platform_name: config.platform_name.trim().to_owned(),
             limits: config.limits,
             subscribed: config.subscribed_events,
+            sync: config.sync,
         })
     }
 
@@ -177,6 +179,11 @@ impl SyncCore {
     /// Our platform name (trimmed).
     pub fn platform_name(&self) -> &str {
         &self.platform_name
+    }
+
+    /// The sync options, when the configuration has a `sync` section.
+    pub fn sync_options(&self) -> Option<&crate::sync::SyncOptions> {
+        self.sync.as_ref()
     }
 
     /// The verifier, for callers that verify without receiving.

@@ -1,7 +1,7 @@
-//! Runs every shared vector file in `tests/vectors/reconcile/*.json` against the Rust API.
-//! Each case's `input` deserialises directly into the operation's input type; `expect` is a deep
-//! subset of the serialised output (an expected `null` means the key is absent), `expectError`
-//! a subset of `{code, message}`.
+//! Runs the shared vector families in `tests/vectors/sync/` and `tests/vectors/reconcile/`
+//! through `virtuous_sync::ops::call`, the same dispatcher the JS and WIT adapters call. Each
+//! case's `input` is the operation's input object; `expect` is a deep subset of the output (an
+//! expected `null` means the key is absent); `expectError` a subset of `{code, field, message, module}`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,18 +11,10 @@
 
 mod common;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// Every case goes through the same dispatcher the JS and WIT adapters call.
-fn run(op: &str, input: &Value) -> Result<Value, Value> {
-    virtuous_sync::ops::call(op, input).map_err(
-        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
-    )
-}
-
-#[test]
-fn reconcile_vectors() {
-    let dir = common::vectors_dir().join("reconcile");
+fn run_family(family: &str, min_cases: usize) {
+    let dir = common::vectors_dir().join(family);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -30,8 +22,7 @@ fn reconcile_vectors() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no vector files in {}", dir.display());
-    let mut failures = Vec::new();
-    let mut total = 0;
+    let (mut failures, mut total) = (Vec::new(), 0);
     for path in files {
         let file = common::load(&path);
         assert!(
@@ -39,14 +30,14 @@ fn reconcile_vectors() {
             "{}: description",
             path.display()
         );
-        let cases = file["cases"].as_array().unwrap();
-        assert!(!cases.is_empty(), "{} has no cases", path.display());
-        for case in cases {
+        for case in file["cases"].as_array().unwrap() {
             total += 1;
             let name = case["name"].as_str().unwrap();
             assert!(case["why"].is_string(), "{name}: why");
+            let result = virtuous_sync::ops::call(case["op"].as_str().unwrap(), &case["input"]).map_err(|e| {
+                json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
+            });
             let mut problems = Vec::new();
-            let result = run(case["op"].as_str().unwrap(), &case["input"]);
             match (result, case.get("expect"), case.get("expectError")) {
                 (Ok(actual), Some(expect), None) => {
                     common::subset(expect, Some(&actual), "", &mut problems)
@@ -69,11 +60,21 @@ fn reconcile_vectors() {
             }
         }
     }
-    assert!(total >= 30, "only {total} cases");
+    assert!(total >= min_cases, "only {total} cases in {family}");
     assert!(
         failures.is_empty(),
         "{} failing:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn sync_vectors() {
+    run_family("sync", 30);
+}
+
+#[test]
+fn reconcile_vectors() {
+    run_family("reconcile", 30);
 }
