@@ -403,7 +403,9 @@ mod tests {
         .unwrap();
         assert_eq!(core.sync_options().unwrap().platform_name, "P");
         let d = core_call(&core, "decideInbound", &json!({"event": event, "nowMs": 0})).unwrap();
-        let free = call("decideInbound", &json!({"options": {"platformName": "P", "customerId": "c1"}, "event": event, "nowMs": 0})).unwrap();
+        let free = call("decideInbound", &json!({"options": {"platformName": "P", "customerId": "c1",
+            "cooldownMs": 600000, "policy": {"default": "virtuous-canonical"}}, "event": event, "nowMs": 0}))
+        .unwrap();
         assert_eq!(
             d, free,
             "the core method and the free operation decide alike"
