@@ -149,15 +149,12 @@ impl Scheme {
             headers: vec!["webhook-signature".into()],
             encoding: Encoding::Base64,
             prefix: None,
-            prefix_required: false,
             format: SignatureFormat::VersionedList,
-            version: "v1".into(),
             signed_content: SignedContent::IdTimestampBody,
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
-            tolerance_past_secs: DEFAULT_TOLERANCE_SECS,
-            tolerance_future_secs: DEFAULT_TOLERANCE_SECS,
             secret_format: SecretFormat::Whsec,
+            ..Scheme::virtuous()
         }
     }
 
@@ -167,16 +164,9 @@ impl Scheme {
             name: "github".into(),
             headers: vec!["x-hub-signature-256".into()],
             encoding: Encoding::Hex,
-            prefix: Some("sha256=".into()),
             prefix_required: true,
-            format: SignatureFormat::Single,
-            version: "v1".into(),
-            signed_content: SignedContent::Body,
-            timestamp_header: None,
             id_header: Some("x-github-delivery".into()),
-            tolerance_past_secs: DEFAULT_TOLERANCE_SECS,
-            tolerance_future_secs: DEFAULT_TOLERANCE_SECS,
-            secret_format: SecretFormat::Raw,
+            ..Scheme::virtuous()
         }
     }
 
@@ -187,15 +177,7 @@ impl Scheme {
             headers: vec!["vomo-signature".into()],
             encoding: Encoding::Hex,
             prefix: None,
-            prefix_required: false,
-            format: SignatureFormat::Single,
-            version: "v1".into(),
-            signed_content: SignedContent::Body,
-            timestamp_header: None,
-            id_header: None,
-            tolerance_past_secs: DEFAULT_TOLERANCE_SECS,
-            tolerance_future_secs: DEFAULT_TOLERANCE_SECS,
-            secret_format: SecretFormat::Raw,
+            ..Scheme::virtuous()
         }
     }
 

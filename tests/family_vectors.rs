@@ -37,20 +37,7 @@ fn run_family(family: &str, min_cases: usize) {
             let result = virtuous_sync::ops::call(case["op"].as_str().unwrap(), &case["input"]).map_err(|e| {
                 json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
             });
-            let mut problems = Vec::new();
-            match (result, case.get("expect"), case.get("expectError")) {
-                (Ok(actual), Some(expect), None) => {
-                    common::subset(expect, Some(&actual), "", &mut problems)
-                }
-                (Err(err), None, Some(expect)) => {
-                    common::subset(expect, Some(&err), "error", &mut problems)
-                }
-                (Ok(actual), None, Some(_)) => {
-                    problems.push(format!("expected an error, got {actual}"))
-                }
-                (Err(err), Some(_), None) => problems.push(format!("unexpected error {err}")),
-                _ => problems.push("a case needs exactly one of expect / expectError".into()),
-            }
+            let problems = common::check(case, result);
             if !problems.is_empty() {
                 failures.push(format!(
                     "{}::{name}:\n  {}",

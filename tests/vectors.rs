@@ -62,20 +62,7 @@ fn run_file(name: &str) {
     let mut failures = Vec::new();
     for case in cases {
         let cname = case["name"].as_str().unwrap();
-        let mut problems = Vec::new();
-        match (run(case), case.get("expect"), case.get("expectError")) {
-            (Ok(actual), Some(expect), None) => {
-                common::subset(expect, Some(&actual), "", &mut problems)
-            }
-            (Err(err), None, Some(expect)) => {
-                common::subset(expect, Some(&err), "error", &mut problems)
-            }
-            (Ok(actual), None, Some(_)) => {
-                problems.push(format!("expected an error, got {actual}"))
-            }
-            (Err(err), Some(_), None) => problems.push(format!("unexpected error {err}")),
-            _ => problems.push("a case needs exactly one of expect / expectError".into()),
-        }
+        let problems = common::check(case, run(case));
         if !problems.is_empty() {
             failures.push(format!(
                 "{name} / {cname}:\n    {}",

@@ -195,6 +195,30 @@ fn take_overridden(
 }
 
 /// Start (or extend) the per-field cooldown for the fields an inbound change touched.
+/// Our pending write landed: `partner_pending -> in_sync`, then `-> virtuous_pending` with a
+/// cooldown when the same event also carries Virtuous changes to apply.
+fn confirm(
+    mut next: RecordState,
+    options: &SyncOptions,
+    apply: BTreeMap<String, Value>,
+    follow_up: bool,
+    virtuous_id: String,
+    now_ms: i64,
+) -> Result<(InboundAction, RecordState), SyncError> {
+    next.follow_up = false;
+    let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
+    if !apply.is_empty() {
+        next = transition(&next, Trigger::InboundApplied, now_ms)?;
+        start_cooldown(&mut next, options, &apply, now_ms);
+    }
+    let action = InboundAction::Confirm {
+        virtuous_id,
+        apply,
+        follow_up,
+    };
+    Ok((action, next))
+}
+
 fn start_cooldown(
     r: &mut RecordState,
     options: &SyncOptions,
@@ -250,18 +274,8 @@ pub fn decide_inbound(
             .event_type
             .map(|t| t.resource_kind())
             .or(event.resource_kind),
-        state_before: record.as_ref().map(|r| r.state),
         event_type: event.event_type,
-        known_virtuous_modified_ms: record.as_ref().and_then(|r| r.virtuous_modified_ms),
-        cooldown_until_ms: record.as_ref().and_then(|r| r.cooldown_until_ms),
-        cooldown_fields: record
-            .as_ref()
-            .map(|r| r.cooldown_fields.clone())
-            .unwrap_or_default(),
-        stuck: record.as_ref().is_some_and(|r| r.stuck),
-        echo_entries: record.as_ref().map_or(0, |r| r.expected_echo.len()),
-        now_ms,
-        ..DecisionInputs::default()
+        ..DecisionInputs::from_record(record.as_ref(), now_ms)
     };
     let decision =
         |action, reason, inputs: &DecisionInputs, record: Option<RecordState>| InboundDecision {
@@ -539,22 +553,8 @@ pub fn decide_inbound(
                     en.confirmed = true;
                 }
                 next.overridden.clear();
-                next.follow_up = false;
-                let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
-                if !apply.is_empty() {
-                    next = transition(&next, Trigger::InboundApplied, now_ms)?;
-                    start_cooldown(&mut next, options, &apply, now_ms);
-                }
-                return Ok(decision(
-                    InboundAction::Confirm {
-                        virtuous_id: resource_id,
-                        apply,
-                        follow_up,
-                    },
-                    Reason::Confirmed,
-                    &inputs,
-                    Some(next),
-                ));
+                let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
+                return Ok(decision(action, Reason::Confirmed, &inputs, Some(next)));
             }
             return Ok(decision(
                 InboundAction::Skip,
@@ -631,22 +631,8 @@ pub fn decide_inbound(
         }
         if next.state == SyncState::PartnerPending && newest {
             let follow_up = next.follow_up;
-            next.follow_up = false;
-            let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
-            if !apply.is_empty() {
-                next = transition(&next, Trigger::InboundApplied, now_ms)?;
-                start_cooldown(&mut next, options, &apply, now_ms);
-            }
-            return Ok(decision(
-                InboundAction::Confirm {
-                    virtuous_id: resource_id,
-                    apply,
-                    follow_up,
-                },
-                Reason::Confirmed,
-                &inputs,
-                Some(next),
-            ));
+            let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
+            return Ok(decision(action, Reason::Confirmed, &inputs, Some(next)));
         }
         return Ok(decision(
             InboundAction::Skip,

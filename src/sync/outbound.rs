@@ -293,18 +293,8 @@ pub fn decide_outbound(
     let mut inputs = DecisionInputs {
         customer_id: options.customer_id.clone(),
         kind: Some(kind),
-        state_before: record.as_ref().map(|r| r.state),
         partner_modified_ms: Some(change.modified_ms),
-        known_virtuous_modified_ms: record.as_ref().and_then(|r| r.virtuous_modified_ms),
-        cooldown_until_ms: record.as_ref().and_then(|r| r.cooldown_until_ms),
-        cooldown_fields: record
-            .as_ref()
-            .map(|r| r.cooldown_fields.clone())
-            .unwrap_or_default(),
-        stuck: record.as_ref().is_some_and(|r| r.stuck),
-        echo_entries: record.as_ref().map_or(0, |r| r.expected_echo.len()),
-        now_ms,
-        ..DecisionInputs::default()
+        ..DecisionInputs::from_record(record.as_ref(), now_ms)
     };
     let done = |action,
                 reason,

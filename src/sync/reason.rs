@@ -163,3 +163,21 @@ pub struct DecisionInputs {
     /// The `now` the decision used.
     pub now_ms: i64,
 }
+
+impl DecisionInputs {
+    /// What the stored record contributes to every decision's inputs (the rest stays default).
+    pub fn from_record(record: Option<&super::RecordState>, now_ms: i64) -> DecisionInputs {
+        DecisionInputs {
+            state_before: record.map(|r| r.state),
+            known_virtuous_modified_ms: record.and_then(|r| r.virtuous_modified_ms),
+            cooldown_until_ms: record.and_then(|r| r.cooldown_until_ms),
+            cooldown_fields: record
+                .map(|r| r.cooldown_fields.clone())
+                .unwrap_or_default(),
+            stuck: record.is_some_and(|r| r.stuck),
+            echo_entries: record.map_or(0, |r| r.expected_echo.len()),
+            now_ms,
+            ..DecisionInputs::default()
+        }
+    }
+}

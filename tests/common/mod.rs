@@ -80,3 +80,16 @@ pub fn subset(expected: &Value, actual: Option<&Value>, path: &str, out: &mut Ve
         }
     }
 }
+
+/// Compares one case's outcome with its `expect` or `expectError`; returns the problems found.
+pub fn check(case: &Value, result: Result<Value, Value>) -> Vec<String> {
+    let mut problems = Vec::new();
+    match (result, case.get("expect"), case.get("expectError")) {
+        (Ok(actual), Some(expect), None) => subset(expect, Some(&actual), "", &mut problems),
+        (Err(err), None, Some(expect)) => subset(expect, Some(&err), "error", &mut problems),
+        (Ok(actual), None, Some(_)) => problems.push(format!("expected an error, got {actual}")),
+        (Err(err), Some(_), None) => problems.push(format!("unexpected error {err}")),
+        _ => problems.push("a case needs exactly one of expect / expectError".into()),
+    }
+    problems
+}
