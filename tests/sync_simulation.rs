@@ -22,7 +22,7 @@
 //! lost: a field edited on one side only ends with that side's last value, a field edited on both
 //! ends with one of the two last values (policy decides), except fields the other side owns.
 //!
-//! `SYNC_SIM_SEEDS=n` runs n seeds (default 1500); `SYNC_SIM_SEED=s` runs one seed with its trace.
+//! `SYNC_SIM_SEEDS=n` runs n seeds (default 3000); `SYNC_SIM_SEED=s` runs one seed with its trace.
 //! A failure prints the seed and a shrunk trace.
 
 use serde_json::{json, Map, Value};
@@ -1209,7 +1209,7 @@ fn simulation_seeds() {
     let n: u64 = std::env::var("SYNC_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1500);
+        .unwrap_or(3000);
     for seed in 0..n {
         if let Err(msg) = check_seed(seed) {
             panic!("{msg}");
