@@ -6,4 +6,24 @@ import wasmModule from "./dist/web/virtuous_sync_js_bg.wasm";
 
 initSync({ module: wasmModule });
 
-export { SyncCore, verifySignature, signBody, generateSecret } from "./dist/web/virtuous_sync_js.js";
+export {
+  SyncCore,
+  InitialMatcher,
+  RateBudget,
+  verifySignature,
+  signBody,
+  generateSecret,
+  transition,
+  mergeSubscription,
+  parseModifiedTime,
+  planMergeRemap,
+  planPause,
+  planResume,
+  planSecretRotation,
+  planDeletions,
+  classifyResponse,
+  startQueryRun,
+  acceptQueryPage,
+  finishQueryRun,
+  pricePlan,
+} from "./dist/web/virtuous_sync_js.js";

@@ -2,4 +2,24 @@
 // share one module instance.
 import glue from "./dist/node/virtuous_sync_js.js";
 
-export const { SyncCore, verifySignature, signBody, generateSecret } = glue;
+export const {
+  SyncCore,
+  InitialMatcher,
+  RateBudget,
+  verifySignature,
+  signBody,
+  generateSecret,
+  transition,
+  mergeSubscription,
+  parseModifiedTime,
+  planMergeRemap,
+  planPause,
+  planResume,
+  planSecretRotation,
+  planDeletions,
+  classifyResponse,
+  startQueryRun,
+  acceptQueryPage,
+  finishQueryRun,
+  pricePlan,
+} = glue;

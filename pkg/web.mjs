@@ -4,4 +4,24 @@ import init from "./dist/web/virtuous_sync_js.js";
 
 await init({ module_or_path: new URL("./dist/web/virtuous_sync_js_bg.wasm", import.meta.url) });
 
-export { SyncCore, verifySignature, signBody, generateSecret } from "./dist/web/virtuous_sync_js.js";
+export {
+  SyncCore,
+  InitialMatcher,
+  RateBudget,
+  verifySignature,
+  signBody,
+  generateSecret,
+  transition,
+  mergeSubscription,
+  parseModifiedTime,
+  planMergeRemap,
+  planPause,
+  planResume,
+  planSecretRotation,
+  planDeletions,
+  classifyResponse,
+  startQueryRun,
+  acceptQueryPage,
+  finishQueryRun,
+  pricePlan,
+} from "./dist/web/virtuous_sync_js.js";

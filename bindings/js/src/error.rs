@@ -1,7 +1,9 @@
-//! The one error shape thrown to JS: a real `Error` with `name = "VirtuousSyncError"`, `code`, `field`, `message`.
+//! The one error shape thrown to JS: a real `Error` with `name = "VirtuousSyncError"`, `code`, `field`, `module`,
+//! `message`.
 
 use js_sys::Reflect;
 use virtuous_sync::config::ConfigError;
+use virtuous_sync::ops::OpError;
 use wasm_bindgen::JsValue;
 
 /// Code of every failure to convert a JS argument (wrong type or shape).
@@ -11,6 +13,7 @@ pub(crate) const INVALID_ARGUMENT: &str = "invalid-argument";
 pub(crate) struct VirtuousSyncError<'a> {
     code: &'a str,
     field: &'a str,
+    module: &'a str,
     message: &'a str,
 }
 
@@ -19,8 +22,15 @@ impl<'a> VirtuousSyncError<'a> {
         VirtuousSyncError {
             code,
             field,
+            module: "ops",
             message,
         }
+    }
+
+    /// The same, raised by core module `module` (`config`, `sync`, `matcher`, ...).
+    pub(crate) fn in_module(mut self, module: &'a str) -> Self {
+        self.module = module;
+        self
     }
 
     /// Builds the JS `Error` object. Setting properties on a fresh Error cannot fail, so the results are ignored.
@@ -37,13 +47,27 @@ impl<'a> VirtuousSyncError<'a> {
             &JsValue::from_str("field"),
             &JsValue::from_str(self.field),
         );
+        let _ = Reflect::set(
+            &err,
+            &JsValue::from_str("module"),
+            &JsValue::from_str(self.module),
+        );
         err.into()
     }
 }
 
 /// A core configuration error, thrown with the core's own code, field and message.
 pub(crate) fn config_error(e: &ConfigError) -> JsValue {
-    VirtuousSyncError::new(e.code(), e.field(), e.message()).into_js()
+    VirtuousSyncError::new(e.code(), e.field(), e.message())
+        .in_module("config")
+        .into_js()
+}
+
+/// A failed core operation, thrown with its code, module, field and message.
+pub(crate) fn op_error(e: OpError) -> JsValue {
+    VirtuousSyncError::new(&e.code, &e.field, &e.message)
+        .in_module(e.module)
+        .into_js()
 }
 
 /// An argument that could not be converted.

@@ -6,6 +6,7 @@
 
 mod convert;
 mod error;
+mod ops;
 
 use virtuous_sync::receive::SyncCore as Core;
 use wasm_bindgen::prelude::*;
@@ -17,7 +18,7 @@ use crate::error::{config_error, VirtuousSyncError};
 /// answers `receive(body, headers, nowMs?)` with a receipt for every delivery.
 #[wasm_bindgen(js_name = SyncCore)]
 pub struct JsSyncCore {
-    inner: Core,
+    pub(crate) inner: Core,
 }
 
 #[wasm_bindgen(js_class = SyncCore)]

@@ -1,6 +1,8 @@
 // Runs one vector case against an API object { SyncCore, verifySignature, signBody, generateSecret }.
 // Runtime-agnostic (plain ES2022, no Node APIs): the Node runner and the workerd worker (tests/edge) share it.
-// To plug in another op family (e.g. tests/vectors/sync/), add its ops to OPS and its folder to the runner.
+// Families: the top-level files (receive, verifySignature, signBody, newCore), sync/ (decideInbound, ...) and
+// reconcile/ (planReconciliation, initialMatcher, rateBudget, ...). Every op goes through the public API a host
+// uses: SyncCore methods, the InitialMatcher and RateBudget classes, the free functions.
 
 /** The raw bytes of a vector body: {utf8} | {base64} | {hex} | {repeat: {utf8|base64|hex, count}}. */
 export function decodeBody(spec) {
@@ -79,7 +81,117 @@ export const OPS = {
   signBody(api, c, ctx = {}) {
     return api.signBody(ctx.body ?? decodeBody(c.body), c.secret, c.options);
   },
+
+  // sync/: the options-taking decisions through a SyncCore configured from the case's options.
+  decideInbound(api, c) {
+    const { event, record, nowMs } = c.input;
+    return withSyncCore(api, c.input.options, (core) => core.decideInbound(event, record ?? null, nowMs));
+  },
+  decideOutbound(api, c) {
+    const { record, change, nowMs } = c.input;
+    return withSyncCore(api, c.input.options, (core) => core.decideOutbound(record ?? null, change, nowMs));
+  },
+  resolve(api, c) {
+    return withSyncCore(api, c.input.options, (core) => core.resolve(c.input.input));
+  },
+  resolveConflict(api, c) {
+    const { record, choices, nowMs } = c.input;
+    return withSyncCore(api, c.input.options, (core) => core.resolveConflict(record, choices, nowMs));
+  },
+  transition(api, c) {
+    return api.transition(c.input.record, c.input.trigger, c.input.nowMs);
+  },
+
+  // reconcile/
+  planReconciliation(api, c) {
+    return withSyncCore(api, undefined, (core) => core.planReconciliation(c.input));
+  },
+  initialMatcher(api, c) {
+    const m = new api.InitialMatcher();
+    try {
+      for (const chunk of c.input.chunks ?? []) {
+        if (chunk.side === "partner") m.addPartnerChunk(chunk.records ?? []);
+        else if (chunk.side === "virtuous") m.addVirtuousChunk(chunk.records ?? []);
+        else throw new Error(`bad chunk side ${JSON.stringify(chunk.side)}`);
+      }
+      return m.finish();
+    } finally {
+      m.free?.();
+    }
+  },
+  rateBudget(api, c) {
+    // Mirrors ratelimit::run_rate_script: one budget, the steps in order, decide/schedule answers collected.
+    const budget = new api.RateBudget(c.input.config ?? {});
+    try {
+      const decisions = [];
+      const slices = [];
+      for (const { tag, val } of c.input.steps ?? []) {
+        if (tag === "observe") budget.observe(val);
+        else if (tag === "spend") budget.spend(val);
+        else if (tag === "decide") decisions.push(budget.decide(val));
+        else if (tag === "schedule") slices.push(budget.schedule(val.remainingRequests, val.nowMs));
+        else throw new Error(`bad rate step ${JSON.stringify(tag)}`);
+      }
+      return { decisions, slices, budget: budget.toJSON() };
+    } finally {
+      budget.free?.();
+    }
+  },
+  mergeSubscription(api, c) {
+    return api.mergeSubscription(c.input.current, c.input.change);
+  },
+  parseModifiedTime(api, c) {
+    return api.parseModifiedTime(c.input.text);
+  },
 };
+for (const name of [
+  "startQueryRun",
+  "acceptQueryPage",
+  "finishQueryRun",
+  "planMergeRemap",
+  "planDeletions",
+  "planPause",
+  "planResume",
+  "planSecretRotation",
+  "pricePlan",
+  "classifyResponse",
+]) {
+  OPS[name] = (api, c) => api[name](c.input);
+}
+
+/** A dummy webhook secret (the receive side is not exercised by the sync ops, but the config requires one). */
+export const DUMMY_SECRET = "dummy-secret-for-sync-vectors-0123456789";
+
+/**
+ * Runs `fn` with a SyncCore configured from vector sync options: `{secrets, platformName: options.platformName,
+ * sync: options minus platformName}` (no `sync` section when `options` is undefined).
+ */
+export function withSyncCore(api, options, fn) {
+  const config = { secrets: [DUMMY_SECRET], platformName: options?.platformName ?? "vectors" };
+  if (options !== undefined) {
+    const { platformName, ...sync } = options;
+    config.sync = sync;
+  }
+  let core;
+  try {
+    core = new api.SyncCore(config);
+  } catch (e) {
+    // The sync options are validated once, by the constructor, which reports a bad option as a config error
+    // (`invalid-option`, field `sync.<option>`, module `config`); the vectors name the per-call code of the
+    // options-taking form (`options-invalid`, field `options.<option>`). Same option, same message: translate the
+    // code and path only (package.test.mjs checks the constructor's own error).
+    if (e?.module === "config" && e?.code === "invalid-option" && String(e?.field).startsWith("sync.")) {
+      e.code = "options-invalid";
+      e.field = `options.${e.field.slice("sync.".length)}`;
+    }
+    throw e;
+  }
+  try {
+    return fn(core);
+  } finally {
+    core.free?.();
+  }
+}
 
 /**
  * Runs a case and returns { value } or { error: { isError, name, code, field, message } }, never throws for a

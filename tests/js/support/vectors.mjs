@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const VECTORS_DIR = join(ROOT, "tests", "vectors");
 
-// Vector folders this runner knows: "" = the top-level files (ops receive/verifySignature/signBody/newCore).
+// Vector folders this runner knows: "" = the top-level files (ops receive/verifySignature/signBody/newCore),
+// sync/ (issue 3 decisions) and reconcile/ (issue 4 planners, matcher, rate budget).
 // A new op family lands as tests/vectors/<family>/*.json: add its ops to OPS in ops.mjs and its folder here.
-export const FAMILY_DIRS = [""];
+export const FAMILY_DIRS = ["", "sync", "reconcile"];
 
 /** Every vector file of the known families: [{ file, description, cases }]. */
 export function loadVectorFiles() {
