@@ -1,10 +1,13 @@
 // Component-specific checks through jco: randomness from wasi:random, the error record, the fallible
-// constructor, a sign -> receive round trip, and that hostile input never traps the instance.
+// constructor, a sign -> receive round trip, the core's sync methods against the free `sync`
+// functions, the `initial-matcher` and `rate-budget` resources, and that hostile input (receive
+// bodies, JSON text, huge numbers, deep nesting) never traps the instance.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadReceiver, receiptToJs } from "./support.mjs";
+import { loadComponent, loadVectorFiles, receiptToJs } from "./support.mjs";
 
-const rx = await loadReceiver();
+const api = await loadComponent();
+const { receiver: rx, sync, reconcile } = api;
 const SECRET = "virtuous-test-secret-0123456789abcdef";
 const WHSEC = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 const enc = (s) => new TextEncoder().encode(s);
@@ -15,7 +18,7 @@ function errorOf(fn) {
     fn();
   } catch (e) {
     assert.equal(e?.constructor?.name, "ComponentError", `expected a ComponentError, got ${e}`);
-    assert.deepEqual(Object.keys(e.payload).sort(), ["code", "field", "message"]);
+    assert.deepEqual(Object.keys(e.payload).sort(), ["code", "field", "message", "module"]);
     return e.payload;
   }
   assert.fail("expected the call to fail");
@@ -107,6 +110,259 @@ test("hostile input never traps the instance", () => {
   assert.equal(errorOf(() => rx.signBody(enc("x"), { secret: WHSEC }, { timestamp: -1n, scheme: sw, id: "m" })).code, "invalid-option");
 });
 
+// ------------------------------------------------------------------------------- sync, reconcile
+
+const vectorCases = (file) => loadVectorFiles().find((f) => f.file === file).cases;
+const OPTIONS = { platformName: "Acme Giving", customerId: "cust-1" };
+const syncCore = (options = OPTIONS) => {
+  const { platformName, ...section } = options;
+  return new rx.Core({ secrets: [{ secret: SECRET }], platformName, syncJson: JSON.stringify(section) });
+};
+/** Outcome of a call as comparable data: { ok: parsed JSON } or { err: the error record }. */
+function outcome(fn) {
+  try {
+    return { ok: JSON.parse(fn()) };
+  } catch (e) {
+    assert.equal(e?.constructor?.name, "ComponentError", `expected a ComponentError, got ${e}`);
+    return { err: e.payload };
+  }
+}
+/** A vector event (npm shape) as the WIT `event` record a receipt carries. */
+const witEvent = (e) => ({
+  eventType: e.eventType, rawEventType: e.rawEventType, resourceKind: e.resourceKind, eventId: e.eventId,
+  timestamp: e.timestamp, organizationId: e.organizationId, resourceId: e.resourceId,
+  modifiedDateTimeUtc: e.modifiedDateTimeUtc, resourceJson: e.resource === undefined ? undefined : JSON.stringify(e.resource),
+});
+const opt = (v) => (v === undefined || v === null ? undefined : JSON.stringify(v));
+
+test("config sync-json: the core's sync section, validated at construction", () => {
+  const e = errorOf(() => new rx.Core({ secrets: [{ secret: SECRET }], platformName: "P", syncJson: "{customerId:" }));
+  assert.deepEqual([e.code, e.field, e.module], ["invalid-argument", "sync", "ops"]);
+  const bad = errorOf(() => new rx.Core({ secrets: [{ secret: SECRET }], platformName: "P", syncJson: '{"customerId":"c","cooldownMs":-1}' }));
+  assert.deepEqual([bad.code, bad.field, bad.module], ["invalid-option", "sync.cooldownMs", "config"]);
+  const bare = new rx.Core({ secrets: [{ secret: SECRET }], platformName: "P" });
+  const ns = errorOf(() => bare.resolve("{}"));
+  assert.deepEqual([ns.code, ns.field], ["sync-not-configured", "sync"]);
+  bare[Symbol.dispose]();
+});
+
+test("core.decide-inbound takes a receipt's event as is and decides as sync.decide-inbound", () => {
+  const body = enc('{"event":"GiftCreate","gift":{"id":78421,"amount":"500.00","modifiedDateTimeUtc":"2024-12-16T06:02:11Z"}}');
+  const signed = rx.signBody(body, { secret: SECRET }, undefined);
+  const core = syncCore();
+  const receipt = core.receive(body, signed.headers, 1734328931000n);
+  assert.equal(receipt.reason, "accepted");
+  const bound = outcome(() => core.decideInbound(receipt.event, undefined, 1734328931000n));
+  const free = outcome(() => sync.decideInbound(JSON.stringify(OPTIONS), JSON.stringify(receiptToJs(receipt).event), undefined, 1734328931000n));
+  assert.ok(bound.ok, JSON.stringify(bound));
+  assert.deepEqual(bound, free);
+  const e = errorOf(() => core.decideInbound({ ...receipt.event, resourceJson: "{" }, undefined, 0n));
+  assert.deepEqual([e.code, e.field], ["invalid-argument", "event.resourceJson"]);
+  core[Symbol.dispose]();
+});
+
+test("the core's sync methods decide exactly as the free sync functions, on every sync vector", () => {
+  let compared = 0;
+  for (const file of ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json"]) {
+    for (const c of vectorCases(file)) {
+      const i = c.input;
+      const options = i.options ?? OPTIONS;
+      let core;
+      try {
+        core = syncCore(options);
+      } catch {
+        continue; // options the constructor refuses (invalid-options-rejected): covered by the vector itself
+      }
+      try {
+        let bound;
+        let free;
+        const now = BigInt(i.nowMs ?? 0);
+        if (c.op === "decideInbound") {
+          bound = outcome(() => core.decideInbound(witEvent(i.event), opt(i.record), now));
+          free = outcome(() => sync.decideInbound(JSON.stringify(options), JSON.stringify(i.event), opt(i.record), now));
+        } else if (c.op === "decideOutbound") {
+          bound = outcome(() => core.decideOutbound(opt(i.record), JSON.stringify(i.change), now));
+          free = outcome(() => sync.decideOutbound(JSON.stringify(options), opt(i.record), JSON.stringify(i.change), now));
+        } else if (c.op === "resolve") {
+          bound = outcome(() => core.resolve(JSON.stringify(i.input)));
+          free = outcome(() => sync.resolve(JSON.stringify(options), JSON.stringify(i.input)));
+        } else {
+          bound = outcome(() => core.resolveConflict(JSON.stringify(i.record), JSON.stringify(i.choices), now));
+          free = outcome(() => sync.resolveConflict(JSON.stringify(i.record), JSON.stringify(i.choices), now));
+        }
+        assert.deepEqual(bound, free, `${file} / ${c.name}`);
+        compared++;
+      } finally {
+        core[Symbol.dispose]();
+      }
+    }
+  }
+  assert.ok(compared >= 55, `only ${compared} cases compared`);
+  const rc = vectorCases("reconcile/reconciliation.json")[0];
+  const core = syncCore();
+  assert.deepEqual(outcome(() => core.planReconciliation(JSON.stringify(rc.input))), outcome(() => reconcile.planReconciliation(JSON.stringify(rc.input))));
+  core[Symbol.dispose]();
+});
+
+test("sync/reconcile errors: not-JSON text names the parameter; shapes name the path; module says who", () => {
+  const e = errorOf(() => sync.decideOutbound(JSON.stringify(OPTIONS), undefined, "{", 0n));
+  assert.deepEqual([e.code, e.field, e.module], ["invalid-argument", "change", "ops"]);
+  assert.match(e.message, /change is not JSON text/);
+  const t = errorOf(() => sync.transition("{}", "partner-write", 0n));
+  assert.equal(t.code, "invalid-argument");
+  assert.equal(errorOf(() => sync.transition(JSON.stringify(vectorCases("sync/transition.json")[0].input.record), "nope", 0n)).field, "trigger");
+  const m = errorOf(() => reconcile.planMergeRemap('{"contacts":[{"contactId":"A","mergedIntoContactId":"A"}]}'));
+  assert.deepEqual([m.code, m.module], ["merge-cycle", "merge"]);
+  const c = errorOf(() => reconcile.classifyResponse('{"status":"x"}'));
+  assert.deepEqual([c.code, c.field], ["invalid-argument", "status"]);
+  assert.equal(errorOf(() => reconcile.pricePlan("")).field, "");
+});
+
+test("initial-matcher: chunk by chunk, chunk order does not matter, finish is repeatable", () => {
+  const partner = [{ id: "p1", emails: ["Ann@Example.org "] }, { id: "p2", emails: ["bob@example.org"] }, { id: "p3" }];
+  const virtuous = [{ id: "v1", emails: ["ann@example.org"] }, { id: "v2", emails: ["bob@example.org"] }, { id: "v9" }];
+  const run = (order) => {
+    const m = new reconcile.InitialMatcher();
+    for (const [side, recs] of order) (side === "p" ? m.addPartnerChunk : m.addVirtuousChunk).call(m, JSON.stringify(recs));
+    const plan = JSON.parse(m.finish());
+    assert.deepEqual(JSON.parse(m.finish()), plan);
+    assert.deepEqual(m.size(), [3n, 3n]);
+    m[Symbol.dispose]();
+    return plan;
+  };
+  const a = run([["p", partner.slice(0, 2)], ["v", virtuous], ["p", partner.slice(2)]]);
+  const b = run([["v", virtuous.slice(1)], ["p", partner.slice(2)], ["v", virtuous.slice(0, 1)], ["p", partner.slice(0, 2)]]);
+  assert.deepEqual(a, b);
+  assert.equal(a.pairs.length, 2);
+  const m = new reconcile.InitialMatcher();
+  m.addPartnerChunk('[{"id":"p1"}]');
+  const dup = errorOf(() => m.addPartnerChunk('[{"id":" p1 "}]'));
+  assert.deepEqual([dup.code, dup.module], ["duplicate-id", "matcher"]);
+  assert.equal(errorOf(() => m.addVirtuousChunk('[{"id":1}]')).field, "records[0].id");
+  assert.equal(errorOf(() => m.addVirtuousChunk("[")).field, "records");
+  assert.deepEqual(m.size(), [1n, 0n], "a failed chunk adds nothing");
+  m[Symbol.dispose]();
+});
+
+test("rate-budget: constructor errors, observe/decide/schedule, backoff, to-json/from-json round trip", () => {
+  const e = errorOf(() => new reconcile.RateBudget('{"limit":1500,"liveHeadroom":1500}'));
+  assert.deepEqual([e.code, e.field, e.module], ["invalid-rate-config", "liveHeadroom", "ratelimit"]);
+  assert.equal(errorOf(() => new reconcile.RateBudget('{"limit":-1}')).field, "limit");
+  const b = new reconcile.RateBudget(undefined);
+  b.observe(JSON.stringify({ status: 200, headers: { limit: "5000", remaining: "4200", reset: "1700001800" }, nowMs: 1700000000000 }));
+  b.spend(100);
+  const d = JSON.parse(b.decide('{"cost":100,"nowMs":1700000000000}'));
+  assert.equal(d.go, true);
+  const slice = JSON.parse(b.schedule(10000n, 1700000000000n));
+  assert.equal(typeof slice.allowedNow, "number");
+  for (let attempt = 1; attempt < 40; attempt++) {
+    const ms = b.backoffMs(attempt, 4294967295);
+    assert.ok(ms > 0n && ms <= 300000n, `attempt ${attempt}: ${ms}`);
+  }
+  const restored = reconcile.RateBudget.fromJson(b.toJson());
+  assert.equal(restored.toJson(), b.toJson());
+  assert.equal(restored.decide('{"cost":100,"nowMs":1700000000000}'), b.decide('{"cost":100,"nowMs":1700000000000}'));
+  const state = JSON.parse(b.toJson());
+  state.config.windowMs = 0;
+  assert.equal(errorOf(() => reconcile.RateBudget.fromJson(JSON.stringify(state))).field, "config.windowMs");
+  const missing = errorOf(() => b.observe("{}"));
+  assert.deepEqual([missing.code, missing.field], ["invalid-argument", ""]);
+  assert.match(missing.message, /nowMs/);
+  restored[Symbol.dispose]();
+  b[Symbol.dispose]();
+});
+
+test("hostile JSON never traps: every sync and reconcile function, every resource method", () => {
+  let seed = 0x1234567;
+  const rand = () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+  const HOSTILE_TEXT = ["", " ", "{", "}", "[", "null", "true", "0", "-0", "1e999", "-1e999", "123456789012345678901234567890",
+    '"x"', "[]", "{}", '{"a":1,"a":2}', "\u0000", '"\ud800"', "[".repeat(100000), '{"a":'.repeat(20000),
+    "[".repeat(127) + "]".repeat(127), '{"nowMs":9223372036854775807}', '{"nowMs":-9223372036854775808}', '{"nowMs":1e300}',
+    String.fromCharCode(...Array.from({ length: 300 }, () => 1 + Math.floor(rand() * 0xd7ff)))];
+  const deep = (n) => (n === 0 ? 1 : [deep(n - 1)]);
+  const HOSTILE_VALUES = [null, true, -1, 0, 2 ** 53, -(2 ** 63), 1.5, 1e308, "", "x".repeat(5000), "9999-99-99T99:99:99",
+    [], {}, deep(100), { a: deep(60) }, Array.from({ length: 2000 }, (_, i) => i)];
+  /** A vector input with one random leaf (or subtree) replaced by a hostile value. */
+  const mutate = (v) => {
+    if (v === null || typeof v !== "object" || rand() < 0.2) return pick(HOSTILE_VALUES);
+    const keys = Object.keys(v);
+    if (keys.length === 0) return pick(HOSTILE_VALUES);
+    const copy = Array.isArray(v) ? [...v] : { ...v };
+    const k = pick(keys);
+    copy[k] = mutate(v[k]);
+    return copy;
+  };
+  const S64S = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n)];
+  const tryCall = (fn) => {
+    try {
+      const out = fn();
+      if (typeof out === "string") JSON.parse(out);
+    } catch (e) {
+      assert.equal(e?.constructor?.name, "ComponentError", `a non-result error (trap?): ${e?.stack ?? e}`);
+      assert.equal(typeof e.payload.code, "string");
+    }
+  };
+  const texts = (v) => (rand() < 0.3 ? pick(HOSTILE_TEXT) : JSON.stringify(v ?? null));
+  const core = syncCore();
+  const files = loadVectorFiles().filter((f) => f.file.startsWith("sync/") || f.file.startsWith("reconcile/"));
+  let calls = 0;
+  for (let round = 0; round < 4; round++) {
+    for (const { cases } of files) {
+      for (const c of cases) {
+        const i = mutate(c.input ?? {});
+        const g = (k) => (i && typeof i === "object" ? i[k] : undefined);
+        const now = pick(S64S);
+        const fns = {
+          decideInbound: () => [sync.decideInbound(texts(g("options")), texts(g("event")), texts(g("record")), now),
+            core.decideInbound({ rawEventType: "GiftUpdate", eventType: "gift-update", resourceKind: "gift", resourceId: pick(["1", "", "x".repeat(999)]), resourceJson: texts(g("event")) }, texts(g("record")), now)],
+          decideOutbound: () => [sync.decideOutbound(texts(g("options")), texts(g("record")), texts(g("change")), now), core.decideOutbound(undefined, texts(g("change")), now)],
+          transition: () => sync.transition(texts(g("record")), pick(["confirmed", "removed", "", "x"]), now),
+          resolve: () => [sync.resolve(texts(g("options")), texts(g("input"))), core.resolve(texts(g("input")))],
+          resolveConflict: () => [sync.resolveConflict(texts(g("record")), texts(g("choices")), now), core.resolveConflict(texts(g("record")), texts(g("choices")), now)],
+          initialMatcher: () => {
+            const m = new reconcile.InitialMatcher();
+            for (const ch of Array.isArray(g("chunks")) ? g("chunks") : [g("chunks")]) {
+              tryCall(() => m.addPartnerChunk(texts(ch?.records)));
+              tryCall(() => m.addVirtuousChunk(texts(ch?.records)));
+            }
+            tryCall(() => m.finish());
+            m[Symbol.dispose]();
+          },
+          rateBudget: () => {
+            let b;
+            tryCall(() => (b = new reconcile.RateBudget(texts(g("config")))));
+            b ??= new reconcile.RateBudget(undefined);
+            for (const step of Array.isArray(g("steps")) ? g("steps") : [g("steps")]) {
+              tryCall(() => b.observe(texts(step?.val)));
+              tryCall(() => b.decide(texts(step?.val)));
+              b.spend(pick([0, 1, 4294967295]));
+              JSON.parse(b.schedule(pick([0n, 1n, 2n ** 64n - 1n]), now));
+              assert.equal(typeof b.backoffMs(pick([0, 1, 31, 4294967295]), pick([0, 4294967295])), "bigint");
+            }
+            tryCall(() => reconcile.RateBudget.fromJson(texts(mutate(JSON.parse(b.toJson()))))?.[Symbol.dispose]());
+            b[Symbol.dispose]();
+          },
+        };
+        const fn = fns[c.op] ?? (() => reconcile[c.op](texts(i)));
+        tryCall(fn);
+        calls++;
+      }
+    }
+  }
+  for (const t of HOSTILE_TEXT) {
+    for (const f of ["planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
+      "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan", "classifyResponse", "parseModifiedTime"]) {
+      tryCall(() => reconcile[f](t));
+    }
+    tryCall(() => sync.resolve(t, t));
+    tryCall(() => new rx.Core({ secrets: [{ secret: SECRET }], platformName: "P", syncJson: t })[Symbol.dispose]());
+  }
+  core[Symbol.dispose]();
+  assert.ok(calls > 700, `${calls} fuzzed calls`);
+});
+
 test("the instance is still alive after all of the above", () => {
   assert.match(rx.generateSecret(undefined), /^[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual(JSON.parse(reconcile.parseModifiedTime('{"text":"2024-03-05T14:02:11Z"}')).ms, 1709647331000);
 });

@@ -7,21 +7,54 @@
 // the contract's JS shapes (resourceJson -> resource, signed headers -> object). A vector input that
 // WIT's types cannot express at all (a number where WIT has a string, an unknown key, a missing
 // required field) is reported as unrepresentable and skipped: the type system rules that mistake out.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+//
+// The `sync` and `reconcile` families (tests/vectors/sync/, tests/vectors/reconcile/) cross the
+// component as JSON text: each case's input is split into the named function's parameters (JSON
+// text per data parameter, typed scalars for now-ms and the trigger), the result text is parsed
+// and deep-subset matched. `initialMatcher` and `rateBudget` cases drive the `initial-matcher` and
+// `rate-budget` resources call by call.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { decodeBody } from "../js/support/ops.mjs";
 import { subsetMismatches } from "../js/support/match.mjs";
-import { ROOT, loadVectorFiles } from "../js/support/vectors.mjs";
+import { ROOT, VECTORS_DIR } from "../js/support/vectors.mjs";
 
-export { loadVectorFiles, subsetMismatches };
+export { subsetMismatches };
 
 export const COMPONENT_JS = join(ROOT, "build", "component", "js", "virtuous_sync.js");
 
-/** The component's `virtuous:sync/receiver` export, instantiated once for the whole process. */
-export async function loadReceiver() {
+/** Vector folders the component runs: "" = the receive family (top-level files). */
+export const COMPONENT_FAMILIES = ["", "sync", "reconcile"];
+
+/** Every vector file of the component's families: [{ file, description, cases }]. */
+export function loadVectorFiles() {
+  const files = [];
+  for (const family of COMPONENT_FAMILIES) {
+    const dir = join(VECTORS_DIR, family);
+    const names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith(".json"))
+      .map((d) => d.name)
+      .sort();
+    for (const name of names) {
+      const path = join(dir, name);
+      const doc = JSON.parse(readFileSync(path, "utf8"));
+      if (!Array.isArray(doc.cases)) continue; // third-party data (Wycheproof): the Rust suite runs it
+      files.push({ file: relative(VECTORS_DIR, path), description: doc.description, cases: doc.cases });
+    }
+  }
+  return files;
+}
+
+/** The component's three exports, instantiated once for the whole process. */
+export async function loadComponent() {
   if (!existsSync(COMPONENT_JS)) throw new Error(`${COMPONENT_JS} missing: run scripts/build-component`);
   const mod = await import(COMPONENT_JS);
-  return mod.receiver;
+  return { receiver: mod.receiver, sync: mod.sync, reconcile: mod.reconcile };
+}
+
+/** The component's `virtuous:sync/receiver` export. */
+export async function loadReceiver() {
+  return (await loadComponent()).receiver;
 }
 
 /** A vector input WIT's types cannot express. */
@@ -95,7 +128,7 @@ export function schemeSpec(v, path = "scheme") {
 export function config(v, path = "config") {
   if (!isObject(v)) nope(path, "the config is a record");
   onlyKeys(v, path, ["secrets", "platformName", "scheme", "maxBodyBytes", "maxDepth", "subscribedEvents",
-    "allowWeakSecrets", "diagnostics"]);
+    "allowWeakSecrets", "diagnostics", "sync"]);
   return {
     secrets: list(required(v, "secrets", path), `${path}.secrets`, secret),
     platformName: str(required(v, "platformName", path), `${path}.platformName`),
@@ -105,6 +138,8 @@ export function config(v, path = "config") {
     subscribedEvents: opt(v.subscribedEvents, `${path}.subscribedEvents`, (x, p) => list(x, p, str)),
     allowWeakSecrets: opt(v.allowWeakSecrets, `${path}.allowWeakSecrets`, bool),
     diagnostics: opt(v.diagnostics, `${path}.diagnostics`, bool),
+    // The sync section crosses as JSON text.
+    syncJson: absent(v.sync) ? undefined : JSON.stringify(v.sync),
   };
 }
 
@@ -170,9 +205,103 @@ export function signedToJs(s) {
   return { signature: s.signature, headers: Object.fromEntries(s.headers) };
 }
 
-/** The ops: (receiver, case) -> the value to match. Throws what the component throws. */
+/** JSON text of a vector value (absent: `null`, which the core reports as a missing field). */
+const J = (v) => JSON.stringify(v ?? null);
+/** An optional JSON text parameter: none for an absent or null value. */
+const Jopt = (v) => (absent(v) ? undefined : JSON.stringify(v));
+function u64(v, path) {
+  return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : nope(path, `${JSON.stringify(v)} where WIT has a u64`);
+}
+/** A sync case's input object, restricted to the keys the WIT function has parameters for. */
+function syncInput(c, keys) {
+  const i = c.input ?? {};
+  if (!isObject(i)) nope("input", "not an object");
+  onlyKeys(i, "input", keys);
+  return i;
+}
+const now = (i) => s64(i.nowMs, "nowMs");
+
+/** `sync` family: case -> (sync export) -> parsed result. */
+const SYNC_OPS = {
+  decideInbound: (sy, c) => {
+    const i = syncInput(c, ["options", "event", "record", "nowMs"]);
+    return sy.decideInbound(J(i.options), J(i.event), Jopt(i.record), now(i));
+  },
+  decideOutbound: (sy, c) => {
+    const i = syncInput(c, ["options", "record", "change", "nowMs"]);
+    return sy.decideOutbound(J(i.options), Jopt(i.record), J(i.change), now(i));
+  },
+  transition: (sy, c) => {
+    const i = syncInput(c, ["record", "trigger", "nowMs"]);
+    return sy.transition(J(i.record), str(i.trigger, "trigger"), now(i));
+  },
+  resolve: (sy, c) => {
+    const i = syncInput(c, ["options", "input"]);
+    return sy.resolve(J(i.options), J(i.input));
+  },
+  resolveConflict: (sy, c) => {
+    const i = syncInput(c, ["record", "choices", "nowMs"]);
+    return sy.resolveConflict(J(i.record), J(i.choices), now(i));
+  },
+};
+
+/** `reconcile` free functions, by op name (input object as JSON text). */
+const RECONCILE_FNS = ["planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun",
+  "planMergeRemap", "planDeletions", "mergeSubscription", "planPause", "planResume", "planSecretRotation",
+  "pricePlan", "classifyResponse", "parseModifiedTime"];
+
+/** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
+export function driveMatcher(rc, input) {
+  const i = input ?? {};
+  if (!isObject(i)) nope("input", "not an object");
+  const m = new rc.InitialMatcher();
+  try {
+    for (const [n, chunk] of (i.chunks ?? []).entries()) {
+      if (!isObject(chunk)) nope(`chunks[${n}]`, "not an object");
+      const records = J(chunk.records ?? []);
+      if (chunk.side === "partner") m.addPartnerChunk(records);
+      else if (chunk.side === "virtuous") m.addVirtuousChunk(records);
+      else nope(`chunks[${n}].side`, "neither partner nor virtuous: no such resource method");
+    }
+    return JSON.parse(m.finish());
+  } finally {
+    m[Symbol.dispose]?.();
+  }
+}
+
+/** `rateBudget`: the `rate-budget` resource driven step by step (ratelimit::run_rate_script). */
+export function driveBudget(rc, input) {
+  const i = input ?? {};
+  if (!isObject(i)) nope("input", "not an object");
+  const b = new rc.RateBudget(Jopt(i.config));
+  const decisions = [];
+  const slices = [];
+  try {
+    for (const [n, step] of (i.steps ?? []).entries()) {
+      const p = `steps[${n}]`;
+      if (!isObject(step)) nope(p, "not an object");
+      const { tag, val } = step;
+      if (tag === "observe") b.observe(J(val));
+      else if (tag === "spend") b.spend(u32(val, `${p}.val`));
+      else if (tag === "decide") decisions.push(JSON.parse(b.decide(J(val))));
+      else if (tag === "schedule") {
+        if (!isObject(val)) nope(`${p}.val`, "not an object");
+        slices.push(JSON.parse(b.schedule(u64(val.remainingRequests, `${p}.val.remainingRequests`), s64(val.nowMs, `${p}.val.nowMs`))));
+      } else nope(`${p}.tag`, "no such resource method");
+    }
+    return { decisions, slices, budget: JSON.parse(b.toJson()) };
+  } finally {
+    b[Symbol.dispose]?.();
+  }
+}
+
+/** The ops: (component exports, case) -> the value to match. Throws what the component throws. */
 export const OPS = {
-  receive(rx, c) {
+  ...Object.fromEntries(Object.entries(SYNC_OPS).map(([op, f]) => [op, (api, c) => JSON.parse(f(api.sync, c))])),
+  ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
+  initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
+  rateBudget: (api, c) => driveBudget(api.reconcile, c.input),
+  receive({ receiver: rx }, c) {
     const core = new rx.Core(config(c.config));
     try {
       return receiptToJs(core.receive(decodeBody(c.body), headerPairs(c.headers), s64(c.nowMs ?? 0, "nowMs")));
@@ -180,16 +309,16 @@ export const OPS = {
       core[Symbol.dispose]?.();
     }
   },
-  newCore(rx, c) {
+  newCore({ receiver: rx }, c) {
     const core = new rx.Core(config(c.config));
     core[Symbol.dispose]?.();
     return {};
   },
-  verifySignature(rx, c) {
+  verifySignature({ receiver: rx }, c) {
     const secrets = list(c.secrets, "secrets", secret);
     return clean(rx.verifySignature(decodeBody(c.body), str(c.headerValue, "headerValue"), secrets, verifyOptions(c)));
   },
-  signBody(rx, c) {
+  signBody({ receiver: rx }, c) {
     return signedToJs(rx.signBody(decodeBody(c.body), secret(c.secret), signOptions(c.options)));
   },
 };
@@ -198,11 +327,11 @@ export const OPS = {
  * Runs one case: { skipped: reason } | { value } | { error: payload } | { trap: message }.
  * `error` is a `result` err (ComponentError.payload); anything else thrown by the component is a trap.
  */
-export function runCase(rx, c) {
+export function runCase(api, c) {
   const op = OPS[c.op];
   if (!op) throw new Error(`no component runner for op ${JSON.stringify(c.op)} (case ${c.name})`);
   try {
-    return { value: op(rx, c) };
+    return { value: op(api, c) };
   } catch (e) {
     if (e instanceof Unrepresentable) return { skipped: `not representable in WIT: ${e.message}` };
     if (e && typeof e === "object" && "payload" in e && isObject(e.payload)) return { error: e.payload };

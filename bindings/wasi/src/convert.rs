@@ -50,6 +50,7 @@ pub(crate) fn error(e: ConfigError) -> wit::Error {
         code: e.code().to_owned(),
         field: e.field().to_owned(),
         message: e.message().to_owned(),
+        module: "config".to_owned(),
     }
 }
 
@@ -88,9 +89,10 @@ fn scheme_spec(spec: &wit::SchemeSpec) -> Value {
     }
 }
 
-/// The `SyncConfig` object.
-pub(crate) fn config(c: &wit::Config) -> Value {
-    Obj::default()
+/// The `SyncConfig` object (`sync-json` parsed into `sync`; text that is not JSON is an error).
+pub(crate) fn config(c: &wit::Config) -> Result<Value, wit::Error> {
+    let sync = crate::json::parse_opt(c.sync_json.as_ref(), "sync")?;
+    Ok(Obj::default()
         .set(
             "secrets",
             Value::Array(c.secrets.iter().map(secret).collect()),
@@ -104,7 +106,8 @@ pub(crate) fn config(c: &wit::Config) -> Value {
         })
         .opt_bool("allowWeakSecrets", c.allow_weak_secrets)
         .opt_bool("diagnostics", c.diagnostics)
-        .done()
+        .opt("sync", Some(&sync).filter(|v| !v.is_null()), Value::clone)
+        .done())
 }
 
 /// `VerifyOptions`.

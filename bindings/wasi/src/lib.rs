@@ -1,4 +1,6 @@
-//! The `virtuous:sync@0.1.0` WebAssembly component (world `sync-core`, see `wit/world.wit`).
+//! The `virtuous:sync@0.1.0` WebAssembly component (world `sync-core`, see `wit/world.wit`):
+//! interfaces `receiver` (typed WIT), `sync` and `reconcile` (JSON text, through
+//! `virtuous_sync::ops`; see `json.rs`).
 //!
 //! Conversion only: WIT records in, core call, WIT records out. Configuration and options are
 //! turned into the same JSON shape the npm package hands the core (camelCase keys, absent fields
@@ -23,15 +25,18 @@ mod bindings {
 }
 
 mod convert;
+mod json;
+mod reconcile;
+mod sync;
 
 use bindings::exports::virtuous::sync::receiver::{
-    Config, Error, Guest, GuestCore, Receipt, Secret, SecretOptions, SignOptions, Signed,
+    Config, Error, Event, Guest, GuestCore, Receipt, Secret, SecretOptions, SignOptions, Signed,
     Verification, VerifyOptions,
 };
 use bindings::wasi::random::random::get_random_bytes;
 use virtuous_sync::config::{ConfigError, ConfigErrorCode};
 
-/// The component's export of `virtuous:sync/receiver`.
+/// The component's exports (`receiver` here, `sync` and `reconcile` in their modules).
 struct Component;
 
 /// The `core` resource: a configured [`virtuous_sync::receive::SyncCore`].
@@ -39,13 +44,68 @@ struct Core(virtuous_sync::receive::SyncCore);
 
 impl GuestCore for Core {
     fn new(config: Config) -> Result<Core, Error> {
-        virtuous_sync::receive::SyncCore::from_json(&convert::config(&config))
+        virtuous_sync::receive::SyncCore::from_json(&convert::config(&config)?)
             .map(Core)
             .map_err(convert::error)
     }
 
     fn receive(&self, body: Vec<u8>, headers: Vec<(String, String)>, now_ms: i64) -> Receipt {
         convert::receipt(self.0.receive(&body, &convert::headers(&headers), now_ms))
+    }
+
+    fn decide_inbound(
+        &self,
+        event: Event,
+        record_json: Option<String>,
+        now_ms: i64,
+    ) -> Result<String, Error> {
+        let input = json::object(vec![
+            ("event", json::event(&event)?),
+            ("record", json::parse_opt(record_json.as_ref(), "record")?),
+            ("nowMs", now_ms.into()),
+        ]);
+        json::core_call(&self.0, "decideInbound", &input)
+    }
+
+    fn decide_outbound(
+        &self,
+        record_json: Option<String>,
+        change_json: String,
+        now_ms: i64,
+    ) -> Result<String, Error> {
+        let input = json::object(vec![
+            ("record", json::parse_opt(record_json.as_ref(), "record")?),
+            ("change", json::parse(&change_json, "change")?),
+            ("nowMs", now_ms.into()),
+        ]);
+        json::core_call(&self.0, "decideOutbound", &input)
+    }
+
+    fn resolve(&self, input_json: String) -> Result<String, Error> {
+        let input = json::object(vec![("input", json::parse(&input_json, "input")?)]);
+        json::core_call(&self.0, "resolve", &input)
+    }
+
+    fn resolve_conflict(
+        &self,
+        record_json: String,
+        choices_json: String,
+        now_ms: i64,
+    ) -> Result<String, Error> {
+        let input = json::object(vec![
+            ("record", json::parse(&record_json, "record")?),
+            ("choices", json::parse(&choices_json, "choices")?),
+            ("nowMs", now_ms.into()),
+        ]);
+        json::core_call(&self.0, "resolveConflict", &input)
+    }
+
+    fn plan_reconciliation(&self, input_json: String) -> Result<String, Error> {
+        json::core_call(
+            &self.0,
+            "planReconciliation",
+            &json::parse(&input_json, "")?,
+        )
     }
 }
 
