@@ -221,8 +221,8 @@ test("sync/reconcile errors: not-JSON text names the parameter; shapes name the 
 test("initial-matcher: chunk by chunk, chunk order does not matter, finish is repeatable", () => {
   const partner = [{ id: "p1", emails: ["Ann@Example.org "] }, { id: "p2", emails: ["bob@example.org"] }, { id: "p3" }];
   const virtuous = [{ id: "v1", emails: ["ann@example.org"] }, { id: "v2", emails: ["bob@example.org"] }, { id: "v9" }];
-  const run = (order) => {
-    const m = new reconcile.InitialMatcher();
+  const run = (order, sizes = [undefined, undefined]) => {
+    const m = new reconcile.InitialMatcher(...sizes);
     for (const [side, recs] of order) (side === "p" ? m.addPartnerChunk : m.addVirtuousChunk).call(m, JSON.stringify(recs));
     const plan = JSON.parse(m.finish());
     assert.deepEqual(JSON.parse(m.finish()), plan);
@@ -231,10 +231,11 @@ test("initial-matcher: chunk by chunk, chunk order does not matter, finish is re
     return plan;
   };
   const a = run([["p", partner.slice(0, 2)], ["v", virtuous], ["p", partner.slice(2)]]);
-  const b = run([["v", virtuous.slice(1)], ["p", partner.slice(2)], ["v", virtuous.slice(0, 1)], ["p", partner.slice(0, 2)]]);
+  // Size hints (the largest one capped, not trusted) change nothing but allocation.
+  const b = run([["v", virtuous.slice(1)], ["p", partner.slice(2)], ["v", virtuous.slice(0, 1)], ["p", partner.slice(0, 2)]], [3, 4294967295]);
   assert.deepEqual(a, b);
   assert.equal(a.pairs.length, 2);
-  const m = new reconcile.InitialMatcher();
+  const m = new reconcile.InitialMatcher(undefined, undefined);
   m.addPartnerChunk('[{"id":"p1"}]');
   const dup = errorOf(() => m.addPartnerChunk('[{"id":" p1 "}]'));
   assert.deepEqual([dup.code, dup.module], ["duplicate-id", "matcher"]);
@@ -321,7 +322,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           resolve: () => [sync.resolve(texts(g("options")), texts(g("input"))), core.resolve(texts(g("input")))],
           resolveConflict: () => [sync.resolveConflict(texts(g("record")), texts(g("choices")), now), core.resolveConflict(texts(g("record")), texts(g("choices")), now)],
           initialMatcher: () => {
-            const m = new reconcile.InitialMatcher();
+            const m = new reconcile.InitialMatcher(undefined, undefined);
             for (const ch of Array.isArray(g("chunks")) ? g("chunks") : [g("chunks")]) {
               tryCall(() => m.addPartnerChunk(texts(ch?.records)));
               tryCall(() => m.addVirtuousChunk(texts(ch?.records)));

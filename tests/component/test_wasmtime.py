@@ -481,7 +481,7 @@ def op_initial_matcher(host, c):
     i = c.get("input") or {}
     if not isinstance(i, dict):
         nope("input", "not an object")
-    m = host.rc("[constructor]initial-matcher")
+    m = host.rc("[constructor]initial-matcher", None, None)
     try:
         for n, chunk in enumerate(i.get("chunks") or []):
             if not isinstance(chunk, dict):
@@ -708,7 +708,8 @@ class SyncAndReconcile(unittest.TestCase):
 
     def test_initial_matcher_resource(self):
         h = host()
-        m = h.rc("[constructor]initial-matcher")
+        h.drop(h.rc("[constructor]initial-matcher", U32_MAX, U32_MAX))  # size hints are capped, never trap
+        m = h.rc("[constructor]initial-matcher", 1, None)
         h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, '[{"id":"p1","emails":["A@x.org"]}]')
         h.unit_call(h.reconcile["[method]initial-matcher.add-virtuous-chunk"], m, '[{"id":"v1","emails":["a@x.org "]}]')
         with self.assertRaises(ComponentErr) as cm:
@@ -799,7 +800,7 @@ class SyncAndReconcile(unittest.TestCase):
                     elif op == "resolveConflict":
                         attempt(lambda: h.core_call(core, "resolve-conflict", text(g("record")), text(g("choices")), now))
                     elif op == "initialMatcher":
-                        m = h.rc("[constructor]initial-matcher")
+                        m = h.rc("[constructor]initial-matcher", None, None)
                         for ch in g("chunks") if isinstance(g("chunks"), list) else [g("chunks")]:
                             recs = ch.get("records") if isinstance(ch, dict) else ch
                             attempt(lambda: h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, text(recs)))

@@ -87,6 +87,9 @@ impl Guest for Component {
     }
 }
 
+/// The largest per-side size hint `initial-matcher`'s constructor honours.
+const MAX_SIZE_HINT: u32 = 1 << 20;
+
 /// The `initial-matcher` resource.
 pub(crate) struct Matcher(RefCell<InitialMatcher>);
 
@@ -104,8 +107,13 @@ impl Matcher {
 }
 
 impl GuestInitialMatcher for Matcher {
-    fn new() -> Matcher {
-        Matcher(RefCell::new(InitialMatcher::new()))
+    fn new(expected_partner: Option<u32>, expected_virtuous: Option<u32>) -> Matcher {
+        // A hint: capped so that no argument can make the pre-allocation exhaust the memory.
+        let hint = |n: Option<u32>| usize::try_from(n.unwrap_or(0).min(MAX_SIZE_HINT)).unwrap_or(0);
+        Matcher(RefCell::new(InitialMatcher::with_capacity(
+            hint(expected_partner),
+            hint(expected_virtuous),
+        )))
     }
 
     fn add_partner_chunk(&self, records_json: String) -> Result<(), Error> {
