@@ -94,6 +94,11 @@ export interface SyncConfig {
   allowWeakSecrets?: boolean;
   /** Add diagnostics to failed receipts (never weakens the check). */
   diagnostics?: boolean;
+  /**
+   * Options of the sync decisions (`decideInbound`, `decideOutbound`, `resolve`); required by those methods.
+   * The config's `platformName` is the platform name the decisions stamp and compare.
+   */
+  sync?: SyncSettings;
 }
 
 /** A warning or diagnostic: a stable kebab-case code and a human sentence. */
@@ -218,7 +223,10 @@ export type ErrorCode =
 export interface VirtuousSyncError extends Error {
   name: "VirtuousSyncError";
   code: ErrorCode | (string & {});
+  /** Path of the offending input (`sync.cooldownMs`, `records[3].id`, `change.fields.amount`), or "". */
   field: string;
+  /** The core module that raised it: `config`, `ops` (argument shapes), `sync`, `matcher`, `cursor`, ... */
+  module: string;
 }
 
 /** A receiver configured once: verifies and decodes every delivery. */
@@ -232,6 +240,26 @@ export declare class SyncCore {
    * @throws {VirtuousSyncError} `invalid-argument` when `body` or `headers` has the wrong type.
    */
   receive(body: Body, headers: HeadersLike, nowMs?: number): Receipt;
+  /**
+   * What to do with one inbound event (`receipt.event`) given the stored record state (`null` when the host
+   * has none): create, apply, confirm, skip, remap, delete, conflict or ignore, with the next record state to
+   * store. Needs `config.sync`.
+   * @param nowMs milliseconds since the Unix epoch (default `Date.now()`).
+   * @throws {VirtuousSyncError} `sync-not-configured`, `tenant-mismatch`, `invalid-argument`, ...
+   */
+  decideInbound(event: Event, record: StoredRecordState | null | undefined, nowMs?: number): InboundDecision;
+  /**
+   * What to do with one partner-side change: submit (with the exact request), suppress, coalesce or nothing,
+   * with the next record state (including the expected echo). Needs `config.sync`.
+   * @throws {VirtuousSyncError} validation errors name the field (`change.fields.amount`).
+   */
+  decideOutbound(record: StoredRecordState | null | undefined, change: PartnerChange, nowMs?: number): OutboundDecision;
+  /** The three-way merge of one record's fields against the base, under `config.sync.policy`. */
+  resolve(input: ResolveInput): Resolution;
+  /** Settles a record in conflict by hand; records the resolution and returns it `in-sync`. */
+  resolveConflict(record: StoredRecordState, choices: Record<string, Choice>, nowMs?: number): ConflictResolution;
+  /** Plans one page of a periodic reconciliation against the host's stored records. */
+  planReconciliation(input: ReconcileInput): ReconciliationPlan;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
 }
@@ -249,3 +277,897 @@ export declare function signBody(body: Body, secret: SecretLike, options?: SignO
 
 /** A new secret of at least 32 random bytes from the platform's secure random source. */
 export declare function generateSecret(options?: GenerateSecretOptions): string;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sync decisions (issue 3)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A record's sync state. Stored states written as `in_sync` etc. still load. */
+export type SyncState = "in-sync" | "partner-pending" | "virtuous-pending" | "conflict";
+
+/** Which system. */
+export type Side = "partner" | "virtuous";
+
+/** How a mapped field's value is compared and written. */
+export type FieldType = "plain" | "money" | "designations";
+
+/** One mapped field: a logical name and where it lives in the Virtuous record. */
+export interface FieldSpec {
+  /** Logical field name (the key in `PartnerChange.fields`, the base, the echo digests). */
+  name: string;
+  /** JSON pointer into the Virtuous record as webhooks and queries return it (`/amount`). */
+  pointer: string;
+  /** JSON pointer in the write body when it differs from `pointer`. */
+  writePointer?: string;
+  type?: FieldType;
+  /** Outbound writes fail validation without it. */
+  required?: boolean;
+}
+
+/** How the platform name in a stamp (`transactionSource` / `referenceSource`) is compared. */
+export type NameMatch = "trimmed-case-insensitive" | "trimmed" | "exact";
+
+/** Who wins a field changed on both sides. */
+export type FieldPolicy = "most-recent-wins" | "partner-owns" | "virtuous-owns" | "virtuous-canonical" | "manual";
+
+/** Policy overrides for one record kind. */
+export interface KindPolicy {
+  default?: FieldPolicy;
+  fields?: Record<string, FieldPolicy>;
+}
+
+/** The conflict policy. */
+export interface Policy {
+  /** Default `most-recent-wins`. */
+  default?: FieldPolicy;
+  /** Edits closer than this are ambiguous under most-recent-wins (default 600,000 ms: ±10 min clock skew). */
+  skewWindowMs?: number;
+  kinds?: Partial<Record<ResourceKind, KindPolicy>>;
+}
+
+/** `config.sync`: the sync decisions' options (the platform name comes from `config.platformName`). */
+export interface SyncSettings {
+  /** The customer (tenant) this core decides for; every record and change must carry it. */
+  customerId: string;
+  /** Virtuous organisation id, checked against events when given. */
+  organizationId?: string;
+  /** How long after an applied inbound change the touched fields are not pushed back (ms). */
+  cooldownMs?: number;
+  /** How long a `partner-pending` write may wait (Virtuous's nightly batch) before it is flagged stuck (ms). */
+  pendingExpiryMs?: number;
+  nameMatch?: NameMatch;
+  /** Mapped fields per record kind (defaults cover gifts and contacts). */
+  fieldMaps?: Partial<Record<ResourceKind, FieldSpec[]>>;
+  policy?: Policy;
+}
+
+/** An external reference pair (`transactionSource`/`transactionId`, `referenceSource`/`referenceId`). */
+export interface ExternalRef {
+  source: string;
+  id: string;
+}
+
+/** Digests of what we last wrote, to recognise its echo. */
+export interface EchoEntry {
+  /** Field name -> digest of the value written. */
+  fields: Record<string, string>;
+  /** Fields actually sent (absent when all of `fields`). */
+  sent?: string[];
+  writtenMs: number;
+  expiresMs: number;
+  /** Set once Virtuous confirmed the write. */
+  confirmed?: true;
+}
+
+/** Why a record is gone. */
+export type Tombstone = { tag: "deleted" } | { tag: "merged-into"; val: string };
+
+/** A field changed on both sides that no rule settled. */
+export interface ConflictItem {
+  field: string;
+  /** Digest of the base value. */
+  base?: string;
+  local?: unknown;
+  localDigest?: string;
+  remote?: unknown;
+  remoteDigest?: string;
+  localModifiedMs?: number;
+  remoteModifiedMs?: number;
+  policy: FieldPolicy;
+  /** The resolution the core would propose. */
+  proposed: Side;
+}
+
+/** A manual choice for one conflicting field. */
+export type Choice = { tag: "partner" } | { tag: "virtuous" } | { tag: "value"; val: unknown };
+
+/** A recorded manual resolution. */
+export interface ResolutionRecord {
+  atMs: number;
+  items: ConflictItem[];
+  choices: Record<string, Choice>;
+}
+
+/**
+ * Per-record sync state: the host stores it as JSON (as returned, unchanged) and hands it back on the next
+ * decision; the core owns its meaning. Versioned: older stored versions still load.
+ */
+export interface RecordState {
+  /** Format version (the current one in every result). */
+  version: number;
+  customerId: string;
+  kind: ResourceKind;
+  partnerId?: string;
+  virtuousId?: string;
+  state: SyncState;
+  partnerModifiedMs?: number;
+  virtuousModifiedMs?: number;
+  lastSyncMs?: number;
+  cooldownUntilMs?: number;
+  /** Fields the cooldown covers (empty: the whole record). */
+  cooldownFields?: string[];
+  externalRef?: ExternalRef;
+  /** Field name -> digest of the value both sides last agreed on. */
+  base: Record<string, string>;
+  expectedEcho?: EchoEntry[];
+  pendingSinceMs?: number;
+  pendingExpiresMs?: number;
+  /** A partner write waited past `pendingExpiryMs`: reconciliation looks it up. */
+  stuck?: true;
+  /** A follow-up write is owed (fields changed again while a write was pending). */
+  followUp?: true;
+  overridden?: Record<string, string>;
+  held?: Record<string, string>;
+  tombstone?: Tombstone;
+  conflict?: ConflictItem[];
+  lastResolution?: ResolutionRecord;
+}
+
+/** State spellings accepted in a stored record (older versions wrote `in_sync`, ...). */
+export type SyncStateInput = SyncState | "in_sync" | "partner_pending" | "virtuous_pending";
+
+/**
+ * A stored record state of any supported version, as a decision accepts it: a {@link RecordState} as returned,
+ * or an older one (no `version` or `base`; the state under `syncState`). Results always carry the current format.
+ */
+export type StoredRecordState = Omit<RecordState, "version" | "state" | "base"> & {
+  version?: number;
+  base?: Record<string, string>;
+} & ({ state: SyncStateInput } | { syncState: SyncStateInput });
+
+/** Stable reason codes, one taxonomy for every decision and surface. */
+export type Reason =
+  | "new-record"
+  | "remote-changed"
+  | "confirmed"
+  | "echo"
+  | "stale"
+  | "no-change"
+  | "merged-away"
+  | "deleted"
+  | "tombstoned"
+  | "both-changed"
+  | "owned-by-other"
+  | "in-conflict"
+  | "unsupported-event"
+  | "not-synced"
+  | "own-stamp-unlinked"
+  | "unknown-record"
+  | "partner-changed"
+  | "cooldown"
+  | "coalesced"
+  | "pending-create"
+  | "stuck-pending"
+  | "manual-resolution"
+  | "unchanged"
+  | "local-only"
+  | "remote-only"
+  | "same-change"
+  | "most-recent"
+  | "virtuous-canonical"
+  | "merged";
+
+/** The inputs a decision used, so a host can show why a record did or did not sync. */
+export interface DecisionInputs {
+  customerId: string;
+  kind?: ResourceKind;
+  stateBefore?: SyncState;
+  eventType?: EventType;
+  eventModifiedMs?: number;
+  knownVirtuousModifiedMs?: number;
+  partnerModifiedMs?: number;
+  /** The stamp (`transactionSource` / `referenceSource`) the event carried. */
+  stamp?: string;
+  /** Whether the stamp names our platform. */
+  ours: boolean;
+  changedFields: string[];
+  echoEntries: number;
+  cooldownUntilMs?: number;
+  cooldownFields: string[];
+  stuck: boolean;
+  nowMs: number;
+}
+
+/** What to do locally with an inbound event (`tag` names the action; `val` its details). */
+export type InboundAction =
+  | { tag: "create"; val: { fields: Record<string, unknown> } }
+  | { tag: "apply"; val: { fields: Record<string, unknown> } }
+  | { tag: "confirm"; val: { virtuousId: string; apply: Record<string, unknown>; followUp: boolean } }
+  | { tag: "skip" }
+  | { tag: "remap"; val: { survivorId: string } }
+  | { tag: "delete" }
+  | { tag: "conflict"; val: { items: ConflictItem[]; apply: Record<string, unknown> } }
+  | { tag: "ignore" };
+
+/** The result of {@link SyncCore.decideInbound}. */
+export interface InboundDecision {
+  action: InboundAction;
+  reason: Reason;
+  inputs: DecisionInputs;
+  /** The next record state to store (absent: store nothing / keep none). */
+  record?: RecordState;
+  /** Fields to write back to Virtuous because they belong to the partner side. */
+  reassertFields?: string[];
+}
+
+/** A change on the partner side. */
+export interface PartnerChange {
+  customerId: string;
+  kind: ResourceKind;
+  partnerId: string;
+  modifiedMs: number;
+  /** Logical field name -> value (money as decimal strings, e.g. "25.00"). */
+  fields: Record<string, unknown>;
+  /** Extra body fields passed through to the write. */
+  extra?: Record<string, unknown>;
+  /** A stable external id (default: derived from `partnerId`; never regenerated across retries). */
+  externalId?: string;
+}
+
+/** An HTTP request to make, exactly. */
+export interface SyncRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/** What to do with a partner change. */
+export type OutboundAction =
+  | { tag: "submit"; val: SyncRequest }
+  | { tag: "suppress" }
+  | { tag: "coalesce" }
+  | { tag: "nothing" };
+
+/** The result of {@link SyncCore.decideOutbound}. */
+export interface OutboundDecision {
+  action: OutboundAction;
+  reason: Reason;
+  inputs: DecisionInputs;
+  /** Fields held back (cooldown, conflict, owned by Virtuous). */
+  suppressedFields: string[];
+  /** When the suppressed fields may be pushed. */
+  retryAtMs?: number;
+  record?: RecordState;
+}
+
+/** A trigger of the documented state table. */
+export type Trigger =
+  | "partner-write"
+  | "inbound-applied"
+  | "confirmed"
+  | "cooldown-elapsed"
+  | "ambiguous"
+  | "manual-resolution"
+  | "pending-expired"
+  | "removed";
+
+/** One side's values for {@link SyncCore.resolve}. */
+export interface SideValues {
+  values?: Record<string, unknown>;
+  modifiedMs?: number;
+}
+
+/** Input of {@link SyncCore.resolve}: `local` is the partner side, `remote` Virtuous. */
+export interface ResolveInput {
+  kind: ResourceKind;
+  /** Field name -> digest of the agreed base value. */
+  base?: Record<string, string>;
+  local: SideValues;
+  remote: SideValues;
+}
+
+/** How one field was settled. */
+export interface FieldResolution {
+  field: string;
+  reason: Reason;
+  winner?: Side;
+}
+
+/** The result of {@link SyncCore.resolve}. */
+export interface Resolution {
+  reason: Reason;
+  fields: FieldResolution[];
+  merged: Record<string, unknown>;
+  /** Values to write on the partner side. */
+  applyLocal: Record<string, unknown>;
+  /** Values to push to Virtuous. */
+  pushRemote: Record<string, unknown>;
+  conflicts: ConflictItem[];
+}
+
+/** The result of {@link SyncCore.resolveConflict}. */
+export interface ConflictResolution {
+  reason: Reason;
+  record: RecordState;
+  applyLocal: Record<string, unknown>;
+  /** Fields to push to Virtuous (through {@link SyncCore.decideOutbound}). */
+  pushFields: string[];
+}
+
+/**
+ * Applies one trigger to a stored record state, exactly as the documented table allows; any other transition
+ * throws `invalid-transition`. `nowMs` defaults to `Date.now()`.
+ */
+export declare function transition(record: StoredRecordState, trigger: Trigger, nowMs?: number): RecordState;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reconciliation, cursor, deletions (issue 4)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** `POST /api/Contact/Query` or `POST /api/Gift/Query`. */
+export type QueryResource = "contact" | "gift";
+
+/** A request without a body. */
+export interface HttpRequest {
+  method: string;
+  path: string;
+}
+
+/** How drift found by reconciliation is settled per field. */
+export type DriftPolicy = "virtuous-wins" | "partner-wins" | "newest-wins" | "conflict";
+
+/** The result of the host's `GET /api/Gift/{source}/{id}` lookup of a stuck write. */
+export interface LookupResult {
+  found: boolean;
+  atMs: number;
+  virtuousId?: string;
+}
+
+/** The host's stored view of one record, for reconciliation. */
+export interface StoredRecord {
+  virtuousId?: string;
+  partnerId?: string;
+  reference?: ExternalRef;
+  state?: SyncState;
+  partnerPendingSinceMs?: number;
+  lastVirtuousModifiedMs?: number;
+  partnerModifiedMs?: number;
+  partnerValues?: Record<string, unknown>;
+  baseValues?: Record<string, unknown>;
+  lookup?: LookupResult;
+}
+
+/** The mass-change breaker. */
+export interface BreakerConfig {
+  /** Largest share of the customer's records one run may delete or overwrite (default 0.1). */
+  maxShare?: number;
+  /** Runs touching fewer records than this never trip (default 25). */
+  minCount?: number;
+}
+
+/** Reconciliation settings. */
+export interface ReconcileConfig {
+  resource?: QueryResource;
+  /** Fields compared for drift. */
+  fields?: string[];
+  policies?: Record<string, DriftPolicy>;
+  defaultPolicy?: DriftPolicy;
+  stuckAfterMs?: number;
+  unmatchedAfterMs?: number;
+  clockUncertaintyMs?: number;
+  totalRecords?: number;
+  breaker?: BreakerConfig;
+}
+
+/** Input of {@link SyncCore.planReconciliation}: one page of query rows and the stored records. */
+export interface ReconcileInput {
+  config?: ReconcileConfig;
+  /** Query result rows as Virtuous returned them. */
+  rows?: Record<string, unknown>[];
+  stored?: StoredRecord[];
+  nowMs: number;
+}
+
+export type ReconcileItemKind =
+  | "missed-change"
+  | "confirm-pending"
+  | "look-up-pending"
+  | "keep-waiting"
+  | "surface-unmatched"
+  | "resolve-drift"
+  | "conflict"
+  | "merged-away"
+  | "held"
+  | "duplicate-in-virtuous"
+  | "malformed-row";
+
+/** One field that differs between the sides. */
+export interface FieldDrift {
+  field: string;
+  virtuousValue: unknown;
+  partnerValue: unknown;
+  baseValue?: unknown;
+  resolution: "take-virtuous" | "take-partner" | "conflict";
+  reason: string;
+}
+
+/** One planned action. */
+export interface ReconcileItem {
+  kind: ReconcileItemKind;
+  reason: string;
+  virtuousId?: string;
+  partnerId?: string;
+  nextState?: SyncState;
+  /** For `missed-change`: the event to feed to {@link SyncCore.decideInbound}. */
+  event?: Event;
+  /** For `look-up-pending`: the lookup to make. */
+  request?: HttpRequest;
+  fields?: FieldDrift[];
+  survivorId?: string;
+  /** Index of the row in the page. */
+  row?: number;
+}
+
+/** The breaker's verdict. */
+export interface BreakerVerdict {
+  tripped: boolean;
+  reason: string;
+  changes: number;
+  totalRecords: number;
+  allowed: number;
+}
+
+/** The result of {@link SyncCore.planReconciliation}. */
+export interface ReconciliationPlan {
+  items: ReconcileItem[];
+  counts: { rows: number; unchanged: number; pendingNotStuck: number; skipped: number; items: Record<string, number> };
+  /** Requests the plan needs (lookups). */
+  requestCost: number;
+  breaker?: BreakerVerdict;
+  /** The breaker tripped: apply nothing, tell the customer. */
+  halted: boolean;
+}
+
+/** Query paging settings. */
+export interface CursorConfig {
+  resource?: QueryResource;
+  /** Rows per page, at most 1000 (default 1000). */
+  take?: number;
+  /** Closed lower bound overlap (ms). */
+  overlapMs?: number;
+  /** The query parameter filtered on (default `Last Modified Date`). */
+  modifiedParameter?: string;
+}
+
+/** The stored reconciliation cursor. */
+export interface QueryCursor {
+  highWaterMs?: number;
+  /** Ids seen at exactly `highWaterMs`. */
+  boundaryIds?: string[];
+  cappedAtMs?: number;
+}
+
+/** One query to send. */
+export interface QueryRequest {
+  method: string;
+  path: string;
+  skip: number;
+  take: number;
+  body: unknown;
+}
+
+/** A run in progress: pass it back unchanged to {@link acceptQueryPage} and {@link finishQueryRun}. */
+export interface QueryRun {
+  config: CursorConfig;
+  start: QueryCursor;
+  lowerMs?: number;
+  skip?: number;
+  maxSeenMs?: number;
+  idsAtMax?: string[];
+  window?: [string, number][];
+  anchor?: [string, number];
+  restarts?: number;
+  rewindToMs?: number;
+  pages?: number;
+  freshRows?: number;
+  done?: boolean;
+}
+
+/** What one page held. */
+export interface PageResult {
+  /** Indexes of rows not seen before in this run. */
+  fresh: number[];
+  freshIds: string[];
+  duplicates: number;
+  malformed: number[];
+  undated: number[];
+  done: boolean;
+  next?: QueryRequest;
+}
+
+/** The result of {@link startQueryRun} and {@link acceptQueryPage}. */
+export interface RunStep {
+  run: QueryRun;
+  /** The next query to send (absent when the run is done). */
+  request?: QueryRequest;
+  page?: PageResult;
+}
+
+/** Starts a query run from the stored cursor. */
+export declare function startQueryRun(input: { cursor?: QueryCursor; config?: CursorConfig }): RunStep;
+/** Accepts one page of query rows into a run. */
+export declare function acceptQueryPage(input: { run: QueryRun; rows?: Record<string, unknown>[] }): RunStep;
+/** Ends a run: the cursor to store (advanced only after a complete run; a failed run keeps the old one). */
+export declare function finishQueryRun(run: QueryRun): QueryCursor;
+
+export type DeletionSignal = "absent-from-page" | "absent-from-full-scan" | "delete-event" | "not-found-on-lookup" | "found-on-lookup";
+
+export interface PendingTombstone {
+  firstSeenMs: number;
+  signal: DeletionSignal;
+}
+
+export interface DeletionCandidate {
+  virtuousId: string;
+  partnerId?: string;
+  signal: DeletionSignal;
+  observedAtMs: number;
+  lastEditMs?: number;
+  pending?: PendingTombstone;
+}
+
+export interface DeletionInput {
+  candidates: DeletionCandidate[];
+  totalRecords: number;
+  /** Overwrites planned in the same run (counted by the breaker). */
+  overwrites?: number;
+  confirmAfterMs?: number;
+  breaker?: BreakerConfig;
+}
+
+export interface DeletionDecision {
+  virtuousId: string;
+  partnerId?: string;
+  action: "no-action" | "mark-pending" | "keep-pending" | "look-up" | "confirm-delete" | "clear-tombstone" | "held";
+  reason: string;
+  /** The tombstone to store. */
+  pending?: PendingTombstone;
+  confirmNotBeforeMs?: number;
+}
+
+export interface DeletionPlan {
+  decisions: DeletionDecision[];
+  breaker: BreakerVerdict;
+  halted: boolean;
+}
+
+/** Two-phase tombstones and the mass-change breaker. */
+export declare function planDeletions(input: DeletionInput): DeletionPlan;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Initial match
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A record of either side for {@link InitialMatcher}. At most 32 values of each kind. */
+export interface MatchRecord {
+  id: string;
+  references?: ExternalRef[];
+  emails?: string[];
+  names?: string[];
+  postalCodes?: string[];
+  phones?: string[];
+  /** The mapped field values whose SHA-256 becomes the pair's sync base digest. */
+  data?: unknown;
+}
+
+export type MatchSignal = "reference" | "email" | "name-postal" | "name-phone";
+export type MatchTier = "reference" | "email" | "strong-signal";
+
+export interface Evidence {
+  signal: MatchSignal;
+  /** The normalised shared value (`source\u001fid`, `email`, `name|postal`, `name|phone`). */
+  value: string;
+}
+
+export interface MatchedPair {
+  partnerId: string;
+  virtuousId: string;
+  tier: MatchTier;
+  state: "in-sync";
+  evidence: Evidence[];
+  partnerDigest?: string;
+  virtuousDigest?: string;
+}
+
+/** Records sharing a value with no one-to-one reading (households): never linked automatically. */
+export interface ReviewItem {
+  tier: MatchTier;
+  reason: string;
+  partnerIds: string[];
+  virtuousIds: string[];
+  evidence: Evidence[];
+}
+
+/** The initial sync plan. */
+export interface MatchPlan {
+  /** Linked pairs, sorted by partner id. */
+  pairs: MatchedPair[];
+  /** Create these on the partner side. */
+  virtuousOnly: string[];
+  /** Submit these to Virtuous (`partner-pending`). */
+  partnerOnly: string[];
+  review: ReviewItem[];
+  counts: {
+    partnerRecords: number;
+    virtuousRecords: number;
+    /** Reference, email, strong signal. */
+    pairsByTier: [number, number, number];
+    reviewPartner: number;
+    reviewVirtuous: number;
+  };
+}
+
+/** Streaming initial match: feed chunks from either side in any order, then {@link InitialMatcher.finish}. */
+export declare class InitialMatcher {
+  /** @param expected record counts per side, to pre-size the matcher for large runs. */
+  constructor(expected?: { partner?: number; virtuous?: number });
+  /** @throws {VirtuousSyncError} `duplicate-id`, `blank-id`, `too-many-values` (a failing chunk changes nothing). */
+  addPartnerChunk(records: MatchRecord[]): void;
+  addVirtuousChunk(records: MatchRecord[]): void;
+  /** The plan over everything fed so far; the matcher may keep being fed and finished again. */
+  finish(): MatchPlan;
+  free(): void;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Merged contacts, subscriptions
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ReferenceKind = "contact-link" | "gift" | "note" | "queued-write" | "other";
+
+export interface MergeInput {
+  /** Contacts with their `mergedIntoContactId`, as webhooks and queries report them. */
+  contacts?: { contactId: string; mergedIntoContactId?: string }[];
+  /** Every stored reference to a contact. */
+  references?: { kind: ReferenceKind; holderId: string; contactId: string }[];
+}
+
+export interface MergeRemapPlan {
+  /** Merged-away contact id -> surviving contact id (chains followed). */
+  survivors: Record<string, string>;
+  tombstones: { contactId: string; survivorId: string; hops: number }[];
+  remaps: {
+    kind: ReferenceKind;
+    holderId: string;
+    fromContactId: string;
+    toContactId: string;
+    action: "remap" | "readdress-queued-write";
+    reason: string;
+  }[];
+  /** References that already point at a survivor. */
+  unchanged: number;
+}
+
+/** The remap plan for merged contacts. @throws {VirtuousSyncError} `merge-cycle`. */
+export declare function planMergeRemap(input: MergeInput): MergeRemapPlan;
+
+/** A webhook subscription as `GET /api/Webhook/{id}` returns it (other fields are kept). */
+export interface Subscription {
+  id?: string | number;
+  payloadUrl?: string;
+  secret?: string;
+  active?: boolean;
+  [field: string]: unknown;
+}
+
+export interface SubscriptionChange {
+  add?: EventType[];
+  remove?: EventType[];
+  /** Must be HTTPS. */
+  payloadUrl?: string;
+  secret?: string;
+}
+
+/** The PUT that applies a change without disabling other selections. */
+export interface SubscriptionPlan {
+  request: HttpRequest;
+  /** The full record to PUT (omitted toggles would become false). */
+  body: Record<string, unknown>;
+  enabled: EventType[];
+  disabled: EventType[];
+  changed: boolean;
+  notices: string[];
+}
+
+/** The GET-then-PUT merge of a subscription. */
+export declare function mergeSubscription(current: Subscription, change: SubscriptionChange): SubscriptionPlan;
+
+/** One ordered step of a plan. */
+export interface PlanStep {
+  order: number;
+  action: string;
+  request?: HttpRequest;
+  atMs?: number;
+}
+
+export declare function planPause(input: { webhookId: string; nowMs: number }): { steps: PlanStep[]; pausedAtMs: number };
+export declare function planResume(input: {
+  webhookId: string;
+  pausedAtMs: number;
+  storedCursor?: QueryCursor;
+}): { steps: PlanStep[]; reconcileFrom: QueryCursor };
+
+export interface RotationInput {
+  webhookId: string;
+  oldSecretId: string;
+  newSecretId: string;
+  rotatedAtMs?: number;
+  /** When a receipt last reported the old secret. */
+  lastOldReceiptMs?: number;
+  drainMs?: number;
+  nowMs: number;
+}
+
+/** Secret rotation: new secret first in the verifier, old one kept until no receipt reports it. */
+export declare function planSecretRotation(input: RotationInput): {
+  phase: "not-started" | "draining" | "ready-to-retire" | (string & {});
+  steps: PlanStep[];
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rate limits and responses
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface RateBudgetConfig {
+  /** Requests per window (default 5000). */
+  limit?: number;
+  /** Requests kept for live work (default 500). */
+  liveHeadroom?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  windowMs?: number;
+}
+
+/** One response's rate-limit headers, as strings. */
+export interface RateObservation {
+  /** The HTTP status; absent or null for a network failure. */
+  status?: number | null;
+  headers?: {
+    /** `X-RateLimit-Limit`. */
+    limit?: string;
+    /** `X-RateLimit-Remaining`. */
+    remaining?: string;
+    /** `X-RateLimit-Reset` (Unix seconds). */
+    reset?: string;
+    /** `Retry-After`. */
+    retryAfter?: string;
+  };
+  /** Default `Date.now()`. */
+  nowMs?: number;
+  /** A random u32 from the host, for jitter. */
+  random?: number;
+}
+
+export type Priority = "live" | "background";
+
+export interface RateRequest {
+  /** Requests about to be sent (default 1). */
+  cost?: number;
+  /** Default `background`. */
+  priority?: Priority;
+  nowMs?: number;
+  random?: number;
+}
+
+export interface RateDecision {
+  go: boolean;
+  waitMs: number;
+  reason: string;
+  available: number;
+}
+
+export interface BudgetSlice {
+  allowedNow: number;
+  leftAfter: number;
+  resumeAtMs?: number;
+  moreWindows: number;
+}
+
+export interface RateBudgetState {
+  config: Required<RateBudgetConfig>;
+  limit: number;
+  remaining?: number;
+  resetAtMs?: number;
+  blockedUntilMs?: number;
+  failures: number;
+}
+
+/** The per-organisation request budget (shared by every credential of an organisation). */
+export declare class RateBudget {
+  constructor(config?: RateBudgetConfig);
+  /** Feeds one response's status and rate-limit headers. */
+  observe(observation: RateObservation): void;
+  /** Counts requests sent since the last observed response. */
+  spend(n: number): void;
+  /** Go, or wait how long. */
+  decide(request: RateRequest): RateDecision;
+  /** How much of a background plan needing `remaining` requests may run now. */
+  schedule(remaining: number, nowMs?: number): BudgetSlice;
+  /** Backoff for the `attempt`-th consecutive failure (1-based), jittered by `random` (a u32, default 0). */
+  backoffMs(attempt: number, random?: number): number;
+  toJSON(): RateBudgetState;
+  free(): void;
+}
+
+export interface PlanSize {
+  queryRows?: number;
+  take?: number;
+  lookups?: number;
+  singleWrites?: number;
+  batchedWrites?: number;
+  batchSize?: number;
+  /** Requests already made (to resume). */
+  doneRequests?: number;
+}
+
+/** A plan's price in requests. */
+export declare function pricePlan(size: PlanSize): { total: number; remaining: number; queryPages: number; writes: number };
+
+export type RequestContext =
+  | "read"
+  | "query"
+  | "create"
+  | "transaction-submit"
+  | "read-after-create"
+  | "transaction-lookup"
+  | "update"
+  | "delete";
+
+export interface ResponseInput {
+  /** Absent or null: a network failure. */
+  status?: number | null;
+  body?: string;
+  retryAfter?: string;
+  context?: RequestContext;
+  createdAtMs?: number;
+  nowMs?: number;
+  indexingDelayMs?: number;
+}
+
+export interface ResponseClassification {
+  class: "success" | "transient" | "permanent" | "authentication" | "context-dependent";
+  action:
+    | "proceed"
+    | "retry-with-backoff"
+    | "wait-retry-after"
+    | "fail-record"
+    | "fail-and-alert"
+    | "pause-and-reauthenticate"
+    | "retry-after-delay"
+    | "keep-pending"
+    | "treat-as-not-found"
+    | "look-up-existing"
+    | "refetch-and-retry";
+  reason: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  errorCode?: string;
+  message?: string;
+  details?: { field?: string; code?: string; message?: string }[];
+}
+
+/** What a host should do with one Virtuous response. */
+export declare function classifyResponse(input: ResponseInput): ResponseClassification;
+
+/** Parses a `modifiedDateTimeUtc`: milliseconds since the epoch and the normalised ISO text. */
+export declare function parseModifiedTime(text: string): { ms: number; iso: string };

@@ -1,6 +1,22 @@
 // Type-checked (tsc --noEmit, module node16) against pkg/index.d.ts as installed from the tarball. Never run.
 import {
   SyncCore,
+  InitialMatcher,
+  RateBudget,
+  transition,
+  classifyResponse,
+  mergeSubscription,
+  planMergeRemap,
+  startQueryRun,
+  acceptQueryPage,
+  finishQueryRun,
+  parseModifiedTime,
+  type InboundDecision,
+  type OutboundDecision,
+  type RecordState,
+  type MatchPlan,
+  type RateDecision,
+  type QueryCursor,
   generateSecret,
   signBody,
   verifySignature,
@@ -59,3 +75,62 @@ new SyncCore({ secrets: ["x"] });
 new SyncCore({ secrets: ["x"], platformName: "p", scheme: "stripe" });
 // @ts-expect-error body must be bytes or a string
 core.receive(42, {});
+
+// Sync decisions: a host loop.
+const syncCore = new SyncCore({
+  secrets: ["a-secret-of-at-least-32-bytes-long!!"],
+  platformName: "example",
+  sync: { customerId: "cust-1", cooldownMs: 30_000, policy: { default: "most-recent-wins", kinds: { gift: { fields: { amount: "virtuous-owns" } } } } },
+});
+const stored = new Map<string, RecordState>();
+const receipt2 = syncCore.receive("{}", {});
+if (receipt2.event) {
+  const d: InboundDecision = syncCore.decideInbound(receipt2.event, stored.get("k") ?? null);
+  if (d.action.tag === "apply" || d.action.tag === "create") console.log(Object.keys(d.action.val.fields));
+  if (d.action.tag === "confirm") console.log(d.action.val.virtuousId);
+  if (d.record) stored.set("k", d.record);
+  console.log(d.reason, d.inputs.changedFields);
+}
+const out: OutboundDecision = syncCore.decideOutbound(stored.get("k"), {
+  customerId: "cust-1",
+  kind: "gift",
+  partnerId: "d-1",
+  modifiedMs: Date.now(),
+  fields: { amount: "25.00" },
+});
+if (out.action.tag === "submit") console.log(out.action.val.method, out.action.val.path, out.action.val.body);
+const next: RecordState = transition({ customerId: "c", kind: "contact", syncState: "in_sync" }, "partner-write", 1);
+void next;
+syncCore.resolveConflict(next, { amount: { tag: "virtuous" }, notes: { tag: "value", val: "x" } });
+syncCore.resolve({ kind: "gift", local: { values: { amount: "1.00" } }, remote: { values: {} } });
+// @ts-expect-error unknown trigger
+transition(next, "explode");
+
+// Reconciliation, matcher, rate budget.
+const m = new InitialMatcher({ partner: 2, virtuous: 1 });
+m.addPartnerChunk([{ id: "p1", emails: ["a@x.org"] }, { id: "p2", references: [{ source: "example", id: "p2" }] }]);
+m.addVirtuousChunk([{ id: "1", emails: [" A@x.org "], data: { amount: 1 } }]);
+const plan: MatchPlan = m.finish();
+const tiers: ("reference" | "email" | "strong-signal")[] = plan.pairs.map((p) => p.tier);
+void tiers;
+m.free();
+// @ts-expect-error records need an id
+m.addPartnerChunk([{ emails: ["a@x.org"] }]);
+
+const budget = new RateBudget({ liveHeadroom: 200 });
+budget.observe({ status: 200, headers: { remaining: "4200", reset: "1700001800" }, nowMs: 1, random: 7 });
+budget.spend(3);
+const go: RateDecision = budget.decide({ cost: 10, priority: "background" });
+const wait: number = go.go ? 0 : go.waitMs + budget.backoffMs(2, 12345);
+void [wait, budget.schedule(1000).allowedNow, budget.toJSON().remaining];
+
+let cursor: QueryCursor = {};
+let step = startQueryRun({ cursor, config: { resource: "gift", take: 500 } });
+while (step.request) step = acceptQueryPage({ run: step.run, rows: [] });
+cursor = finishQueryRun(step.run);
+const cls = classifyResponse({ status: 429, retryAfter: "30", context: "query" });
+if (cls.action === "wait-retry-after") console.log(cls.retryAfterMs);
+mergeSubscription({ id: 7, payloadUrl: "https://example.org/hook", active: true }, { add: ["gift-create"] }).body;
+planMergeRemap({ contacts: [{ contactId: "1", mergedIntoContactId: "2" }] }).survivors;
+const t: number = parseModifiedTime("2026-11-20T15:04:05Z").ms;
+void t;
