@@ -331,9 +331,9 @@ export interface SyncSettings {
   customerId: string;
   /** Virtuous organisation id, checked against events when given. */
   organizationId?: string;
-  /** How long after an applied inbound change the touched fields are not pushed back (ms). */
+  /** How long after an applied inbound change the touched fields are not pushed back (ms, default 10 min). */
   cooldownMs?: number;
-  /** How long a `partner-pending` write may wait (Virtuous's nightly batch) before it is flagged stuck (ms). */
+  /** How long a `partner-pending` write may wait (Virtuous's nightly batch) before it is flagged stuck (ms, default 36 h). */
   pendingExpiryMs?: number;
   nameMatch?: NameMatch;
   /** Mapped fields per record kind (defaults cover gifts and contacts). */
@@ -649,9 +649,9 @@ export interface StoredRecord {
 
 /** The mass-change breaker. */
 export interface BreakerConfig {
-  /** Largest share of the customer's records one run may delete or overwrite (default 0.1). */
+  /** Largest share of the customer's records one run may delete or overwrite (default 0.05). */
   maxShare?: number;
-  /** Runs touching fewer records than this never trip (default 25). */
+  /** Runs touching at most this many records never trip (default 10). */
   minCount?: number;
 }
 
@@ -743,7 +743,7 @@ export interface CursorConfig {
   resource?: QueryResource;
   /** Rows per page, at most 1000 (default 1000). */
   take?: number;
-  /** Closed lower bound overlap (ms). */
+  /** Closed lower bound overlap (ms, default 15 min). */
   overlapMs?: number;
   /** The query parameter filtered on (default `Last Modified Date`). */
   modifiedParameter?: string;
