@@ -439,7 +439,13 @@ impl Config {
                     } else {
                         e.field.replacen("options", "sync", 1)
                     };
-                    ConfigError::new(ConfigErrorCode::InvalidOption, field, e.message)
+                    // A shape mistake (unknown key, wrong type) or a value out of range.
+                    let code = if e.code == "invalid-option" {
+                        ConfigErrorCode::InvalidOption
+                    } else {
+                        ConfigErrorCode::InvalidConfig
+                    };
+                    ConfigError::new(code, field, e.message)
                 })?;
                 Some(parsed)
             }

@@ -419,7 +419,16 @@ mod tests {
         let err = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1", "platformName": "Q"}})).unwrap_err();
         assert_eq!(err.field(), "sync.platformName");
         let err = SyncCore::from_json(&json!({"secrets": [secret], "platformName": "P", "sync": {"customerId": "c1", "cooldwnMs": 5}})).unwrap_err();
-        assert_eq!(err.code(), "invalid-option");
+        assert_eq!(err.code(), "invalid-config");
+        let free = call(
+            "decideOutbound",
+            &json!({"options": {"platformName": "P", "customerId": "c1", "cooldownMs": -1}}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (free.code.as_str(), free.field.as_str()),
+            ("invalid-option", "options.cooldownMs")
+        );
     }
 
     #[test]

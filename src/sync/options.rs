@@ -276,8 +276,10 @@ impl OptionsError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            OptionsError::Json { .. } => "options-json",
-            OptionsError::Invalid { .. } => "options-invalid",
+            // The configuration taxonomy's codes, so the same mistake reads the same whether the
+            // options come inline (`ops::call`) or through `new SyncCore({ sync })`.
+            OptionsError::Json { .. } => "invalid-config",
+            OptionsError::Invalid { .. } => "invalid-option",
         }
     }
 }
@@ -384,7 +386,7 @@ mod tests {
         let e =
             SyncOptions::from_json(r#"{"platformName":"Acme","customerId":"c1","cooldwnMs":5}"#)
                 .unwrap_err();
-        assert_eq!(e.code(), "options-json");
+        assert_eq!(e.code(), "invalid-config");
         assert!(e.to_string().contains("cooldwnMs"), "{e}");
         let e =
             SyncOptions::from_json(r#"{"platformName":"Acme","customerId":"c1","cooldownMs":-5}"#)
@@ -428,7 +430,7 @@ mod tests {
             r#"{"platformName":"Acme","customerId":"c1","fieldMaps":{"gift":[{"name":"a","pointer":"a"}]}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.code(), "options-invalid");
+        assert_eq!(e.code(), "invalid-option");
         assert!(e.to_string().contains("fieldMaps.gift.a"));
     }
 }

@@ -172,20 +172,7 @@ export function withSyncCore(api, options, fn) {
     const { platformName, ...sync } = options;
     config.sync = sync;
   }
-  let core;
-  try {
-    core = new api.SyncCore(config);
-  } catch (e) {
-    // The sync options are validated once, by the constructor, which reports a bad option as a config error
-    // (`invalid-option`, field `sync.<option>`, module `config`); the vectors name the per-call code of the
-    // options-taking form (`options-invalid`, field `options.<option>`). Same option, same message: translate the
-    // code and path only (package.test.mjs checks the constructor's own error).
-    if (e?.module === "config" && e?.code === "invalid-option" && String(e?.field).startsWith("sync.")) {
-      e.code = "options-invalid";
-      e.field = `options.${e.field.slice("sync.".length)}`;
-    }
-    throw e;
-  }
+  const core = new api.SyncCore(config);
   try {
     return fn(core);
   } finally {
