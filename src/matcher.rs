@@ -115,9 +115,10 @@ pub struct ExternalRef {
     pub id: String,
 }
 
-/// One record offered for matching, from either side.
+/// One record offered for matching, from either side. Unknown keys are refused (`email` for
+/// `emails` would otherwise silently match nothing).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchRecord {
     /// The record's id on its own side.
     pub id: String,

@@ -432,6 +432,14 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_match_field_is_refused_not_ignored() {
+        let e = call("initialMatcher", &json!({"chunks": [{"side": "partner", "records": [{"id": "p1", "email": "a@x.org"}]}]}))
+            .unwrap_err();
+        assert_eq!(e.code, "invalid-argument");
+        assert!(e.field.starts_with("chunks[0].records[0]"), "{}", e.field);
+    }
+
+    #[test]
     fn module_errors_keep_their_code() {
         let e = call("parseModifiedTime", &json!({"text": "yesterday"})).unwrap_err();
         assert_eq!(e.module, "timestamp");
