@@ -87,6 +87,8 @@ console.log(`(sink ${sink & 1})\n`);
 const dirs = [
   "pkg/dist/node",
   "pkg/dist/web",
+  "pkg/dist/receive-node",
+  "pkg/dist/receive-web",
   "target/wasm32-unknown-unknown/wasm",
   "target/wasm32-wasip2/wasm",
   "target/wasm32-wasip2/release",

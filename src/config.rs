@@ -340,6 +340,7 @@ pub struct Config {
     pub allow_weak_secrets: bool,
     /// Run failure diagnostics (on failures only; never weakens a check). Default on.
     pub diagnostics: bool,
+    #[cfg(feature = "sync")]
     /// Options of the sync decisions (`core.decideInbound`, ...): customer id, cooldown, field
     /// maps, policy. `None`: this core only receives. `platform_name` is always the config's own.
     pub sync: Option<crate::sync::SyncOptions>,
@@ -356,6 +357,7 @@ impl Config {
             subscribed_events: None,
             allow_weak_secrets: false,
             diagnostics: true,
+            #[cfg(feature = "sync")]
             sync: None,
         }
     }
@@ -416,6 +418,7 @@ impl Config {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        #[cfg(feature = "sync")]
         let sync = match opt(o, "sync") {
             None => None,
             Some(Value::Object(so)) => {
@@ -457,6 +460,14 @@ impl Config {
                 ))
             }
         };
+        #[cfg(not(feature = "sync"))]
+        if opt(o, "sync").is_some() {
+            return Err(ConfigError::new(
+                ConfigErrorCode::InvalidConfig,
+                "sync",
+                "this build has no sync decisions (the receive-only build): use the full package",
+            ));
+        }
         let c = Config {
             secrets,
             platform_name,
@@ -465,6 +476,7 @@ impl Config {
             subscribed_events,
             allow_weak_secrets: opt_bool(o, "", "allowWeakSecrets")?.unwrap_or(false),
             diagnostics: opt_bool(o, "", "diagnostics")?.unwrap_or(true),
+            #[cfg(feature = "sync")]
             sync,
         };
         c.validate()?;

@@ -10,22 +10,32 @@
 )]
 
 pub mod config;
+#[cfg(feature = "sync")]
 pub mod cursor;
 pub mod dedupe;
+#[cfg(feature = "sync")]
 pub mod deletion;
 pub mod envelope;
 pub mod event;
 pub mod headers;
+#[cfg(feature = "sync")]
 pub mod matcher;
+#[cfg(feature = "sync")]
 pub mod merge;
+#[cfg(feature = "sync")]
 pub mod ops;
+#[cfg(feature = "sync")]
 pub mod ratelimit;
 pub mod receive;
+#[cfg(feature = "sync")]
 pub mod reconcile;
+#[cfg(feature = "sync")]
 pub mod response;
 pub mod secret;
 pub mod signature;
+#[cfg(feature = "sync")]
 pub mod subscription;
+#[cfg(feature = "sync")]
 pub mod sync;
 pub mod timestamp;
 

@@ -149,6 +149,7 @@ pub struct SyncCore {
     platform_name: String,
     limits: Limits,
     subscribed: Option<Vec<EventType>>,
+    #[cfg(feature = "sync")]
     sync: Option<crate::sync::SyncOptions>,
 }
 
@@ -167,6 +168,7 @@ impl SyncCore {
             platform_name: config.platform_name.trim().to_owned(),
             limits: config.limits,
             subscribed: config.subscribed_events,
+            #[cfg(feature = "sync")]
             sync: config.sync,
         })
     }
@@ -182,6 +184,7 @@ impl SyncCore {
     }
 
     /// The sync options, when the configuration has a `sync` section.
+    #[cfg(feature = "sync")]
     pub fn sync_options(&self) -> Option<&crate::sync::SyncOptions> {
         self.sync.as_ref()
     }

@@ -3,6 +3,7 @@
 
 use js_sys::Reflect;
 use virtuous_sync::config::ConfigError;
+#[cfg(feature = "sync")]
 use virtuous_sync::ops::OpError;
 use wasm_bindgen::JsValue;
 
@@ -63,6 +64,7 @@ pub(crate) fn config_error(e: &ConfigError) -> JsValue {
         .into_js()
 }
 
+#[cfg(feature = "sync")]
 /// A failed core operation, thrown with its code, module, field and message.
 pub(crate) fn op_error(e: OpError) -> JsValue {
     VirtuousSyncError::new(&e.code, &e.field, &e.message)

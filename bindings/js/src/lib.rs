@@ -6,6 +6,7 @@
 
 mod convert;
 mod error;
+#[cfg(feature = "sync")]
 mod ops;
 
 use virtuous_sync::receive::SyncCore as Core;
