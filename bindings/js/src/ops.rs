@@ -173,13 +173,16 @@ pub struct JsInitialMatcher {
     inner: Matcher,
 }
 
-/// Records via serde-wasm-bindgen's JSON tree (it visits every key, so unknown keys are still refused),
-/// which is much faster than the general argument walk on a 1M-record feed. Only when that fails does
-/// the general walk run, for its exact semantics (`undefined` is absent) and field-naming error.
+/// Records via the host's own `JSON.stringify` and `serde_json` inside wasm: one native call instead of
+/// a property read per field, which dominates a 1M-record feed. `JSON.stringify` drops `undefined`
+/// exactly as the general argument walk does, and unknown keys are still refused by the typed read.
+/// Only when that fails does the general walk run, for its field-naming error.
 fn records(value: &JsValue) -> Result<Vec<MatchRecord>, JsValue> {
-    if let Ok(tree) = serde_wasm_bindgen::from_value::<serde_json::Value>(value.clone()) {
-        if let Ok(records) = ops::input::<Vec<MatchRecord>>(&tree, "records") {
-            return Ok(records);
+    if let Some(text) = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()) {
+        if let Ok(tree) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let Ok(records) = ops::input::<Vec<MatchRecord>>(&tree, "records") {
+                return Ok(records);
+            }
         }
     }
     ops::input(&json_arg(value, "records")?, "records").map_err(op_error)
