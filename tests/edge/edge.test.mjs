@@ -1,25 +1,10 @@
 // Every shared vector inside workerd (miniflare 4, in-process, loopback only) against the package's
 // "workerd" export, which initialises the wasm from a statically imported WebAssembly.Module.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Miniflare } from "miniflare";
 import { checkOutcome } from "../js/support/match.mjs";
-import { APP } from "../js/support/package.mjs";
-import { ROOT, loadVectorFiles } from "../js/support/vectors.mjs";
-
-const installed = join(APP, "node_modules", "virtuous-sync");
-const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
-const workerdEntry = manifest.exports["."].workerd;
-const workerDir = join(APP, "edge-worker");
-mkdirSync(workerDir, { recursive: true });
-const entryRel = relative(workerDir, join(installed, workerdEntry)).split("\\").join("/");
-writeFileSync(
-  join(workerDir, "worker.mjs"),
-  readFileSync(join(ROOT, "tests", "edge", "worker.template.mjs"), "utf8").replaceAll("__PACKAGE_ENTRY__", entryRel.startsWith(".") ? entryRel : `./${entryRel}`),
-);
-copyFileSync(join(ROOT, "tests", "js", "support", "ops.mjs"), join(workerDir, "ops.mjs"));
+import { loadVectorFiles } from "../js/support/vectors.mjs";
+import { startWorker } from "./worker.mjs";
 
 // Header sets that survive a real HTTP hop unchanged go as real request headers; the others (repeated names,
 // which Fetch joins with ", "; surrounding whitespace, which Fetch trims; non-printable or non-ASCII bytes; names
@@ -54,20 +39,7 @@ let base;
 const transports = { http: 0, json: 0 };
 
 before(async () => {
-  mf = new Miniflare({
-    modules: true,
-    modulesRoot: APP,
-    scriptPath: join(workerDir, "worker.mjs"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
-  base = await mf.ready;
+  ({ mf, base } = await startWorker(".", "edge-worker"));
 });
 
 after(async () => {

@@ -2,43 +2,15 @@
 // webhook endpoint loads. Every top-level shared vector runs in the worker (JSON transport; edge.test.mjs covers
 // real HTTP headers for the full entry, which shares the same receive code).
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Miniflare } from "miniflare";
 import { checkOutcome } from "../js/support/match.mjs";
-import { APP } from "../js/support/package.mjs";
-import { ROOT, loadVectorFiles } from "../js/support/vectors.mjs";
-
-const installed = join(APP, "node_modules", "virtuous-sync");
-const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
-const entry = manifest.exports["./receive"].workerd;
-const workerDir = join(APP, "edge-receive-worker");
-mkdirSync(workerDir, { recursive: true });
-const rel = relative(workerDir, join(installed, entry)).split("\\").join("/");
-writeFileSync(
-  join(workerDir, "worker.mjs"),
-  readFileSync(join(ROOT, "tests", "edge", "worker.template.mjs"), "utf8").replaceAll("__PACKAGE_ENTRY__", rel.startsWith(".") ? rel : `./${rel}`),
-);
-copyFileSync(join(ROOT, "tests", "js", "support", "ops.mjs"), join(workerDir, "ops.mjs"));
+import { loadVectorFiles } from "../js/support/vectors.mjs";
+import { startWorker } from "./worker.mjs";
 
 let mf;
 let base;
 before(async () => {
-  mf = new Miniflare({
-    modules: true,
-    modulesRoot: APP,
-    scriptPath: join(workerDir, "worker.mjs"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
-  base = await mf.ready;
+  ({ mf, base } = await startWorker("./receive", "edge-receive-worker"));
 });
 after(async () => {
   await mf?.dispose();

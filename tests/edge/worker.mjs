@@ -1,0 +1,38 @@
+// Starts a test worker in workerd (miniflare 4, in-process, loopback only) that imports one of the installed
+// package's "workerd" entries, exactly as a Cloudflare Worker would, and runs vector cases inside workerd
+// (tests/edge/worker.template.mjs). Shared by edge.test.mjs (full entry) and receive.test.mjs (receive entry).
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { Miniflare } from "miniflare";
+import { APP } from "../js/support/package.mjs";
+import { ROOT } from "../js/support/vectors.mjs";
+
+/** `exportPath` is a key of the package's `exports` ("." or "./receive"); returns `{ mf, base }`. */
+export async function startWorker(exportPath, dirName) {
+  const installed = join(APP, "node_modules", "virtuous-sync");
+  const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+  const entry = manifest.exports[exportPath].workerd;
+  const workerDir = join(APP, dirName);
+  mkdirSync(workerDir, { recursive: true });
+  const rel = relative(workerDir, join(installed, entry)).split("\\").join("/");
+  writeFileSync(
+    join(workerDir, "worker.mjs"),
+    readFileSync(join(ROOT, "tests", "edge", "worker.template.mjs"), "utf8").replaceAll("__PACKAGE_ENTRY__", rel.startsWith(".") ? rel : `./${rel}`),
+  );
+  copyFileSync(join(ROOT, "tests", "js", "support", "ops.mjs"), join(workerDir, "ops.mjs"));
+  const mf = new Miniflare({
+    modules: true,
+    modulesRoot: APP,
+    scriptPath: join(workerDir, "worker.mjs"),
+    modulesRules: [
+      // Without the ESModule rule the glue is parsed as CommonJS; modulesRoot lets imports leave the worker dir.
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  });
+  return { mf, base: await mf.ready };
+}
