@@ -178,7 +178,10 @@ pub struct JsInitialMatcher {
 /// exactly as the general argument walk does, and unknown keys are still refused by the typed read.
 /// Only when that fails does the general walk run, for its field-naming error.
 fn records(value: &JsValue) -> Result<Vec<MatchRecord>, JsValue> {
-    if let Some(text) = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()) {
+    if let Some(text) = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|t| t.as_string())
+    {
         if let Ok(tree) = serde_json::from_str::<serde_json::Value>(&text) {
             if let Ok(records) = ops::input::<Vec<MatchRecord>>(&tree, "records") {
                 return Ok(records);
