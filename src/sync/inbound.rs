@@ -865,22 +865,8 @@ pub fn decide_inbound(
         let mut apply = apply;
         apply.extend(take_overridden(&mut next, &remote, &values));
         let follow_up = next.follow_up;
-        next.follow_up = false;
-        let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
-        if !apply.is_empty() {
-            next = transition(&next, Trigger::InboundApplied, now_ms)?;
-            start_cooldown(&mut next, options, &apply, now_ms);
-        }
-        let mut d = decision(
-            InboundAction::Confirm {
-                virtuous_id: resource_id,
-                apply,
-                follow_up,
-            },
-            Reason::Confirmed,
-            &inputs,
-            Some(next),
-        );
+        let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
+        let mut d = decision(action, Reason::Confirmed, &inputs, Some(next));
         d.reassert_fields = reassert;
         return Ok(d);
     }

@@ -13,37 +13,18 @@
 // text per data parameter, typed scalars for now-ms and the trigger), the result text is parsed
 // and deep-subset matched. `initialMatcher` and `rateBudget` cases drive the `initial-matcher` and
 // `rate-budget` resources call by call.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { decodeBody } from "../js/support/ops.mjs";
 import { subsetMismatches } from "../js/support/match.mjs";
-import { ROOT, VECTORS_DIR } from "../js/support/vectors.mjs";
+import { ROOT } from "../js/support/vectors.mjs";
 
 export { subsetMismatches };
 
 export const COMPONENT_JS = join(ROOT, "build", "component", "js", "virtuous_sync.js");
 
-/** Vector folders the component runs: "" = the receive family (top-level files). */
-export const COMPONENT_FAMILIES = ["", "sync", "reconcile"];
-
-/** Every vector file of the component's families: [{ file, description, cases }]. */
-export function loadVectorFiles() {
-  const files = [];
-  for (const family of COMPONENT_FAMILIES) {
-    const dir = join(VECTORS_DIR, family);
-    const names = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isFile() && d.name.endsWith(".json"))
-      .map((d) => d.name)
-      .sort();
-    for (const name of names) {
-      const path = join(dir, name);
-      const doc = JSON.parse(readFileSync(path, "utf8"));
-      if (!Array.isArray(doc.cases)) continue; // third-party data (Wycheproof): the Rust suite runs it
-      files.push({ file: relative(VECTORS_DIR, path), description: doc.description, cases: doc.cases });
-    }
-  }
-  return files;
-}
+/** Vector folders the component runs: the same families as the npm runner ("" = the top-level files). */
+export { FAMILY_DIRS as COMPONENT_FAMILIES, loadVectorFiles } from "../js/support/vectors.mjs";
 
 /** The component's three exports, instantiated once for the whole process. */
 export async function loadComponent() {

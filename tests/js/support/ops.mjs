@@ -144,7 +144,8 @@ export const OPS = {
     return api.parseModifiedTime(c.input.text);
   },
 };
-for (const name of [
+/** Free functions that take the case's `input` object as their single argument. */
+export const INPUT_OBJECT_OPS = [
   "startQueryRun",
   "acceptQueryPage",
   "finishQueryRun",
@@ -155,7 +156,8 @@ for (const name of [
   "planSecretRotation",
   "pricePlan",
   "classifyResponse",
-]) {
+];
+for (const name of INPUT_OBJECT_OPS) {
   OPS[name] = (api, c) => api[name](c.input);
 }
 

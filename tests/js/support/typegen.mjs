@@ -2,7 +2,7 @@
 // case's arguments are passed, as object literals, to the public call the JS runner makes (so excess or
 // mistyped input properties fail), and the package's real output for the case is assigned, as a literal, to the
 // declared return type (so an undeclared, missing or mistyped output field fails). Never run, only checked.
-import { runCase, DUMMY_SECRET } from "./ops.mjs";
+import { DUMMY_SECRET, INPUT_OBJECT_OPS, runCase } from "./ops.mjs";
 
 const lit = (v) => (v === undefined ? "undefined" : JSON.stringify(v));
 
@@ -37,18 +37,7 @@ const CALLS = {
   mergeSubscription: (i) => [`vs.mergeSubscription(${lit(i.current)}, ${lit(i.change)})`, "ReturnType<typeof vs.mergeSubscription>"],
   parseModifiedTime: (i) => [`vs.parseModifiedTime(${lit(i.text)})`, "ReturnType<typeof vs.parseModifiedTime>"],
 };
-for (const name of [
-  "startQueryRun",
-  "acceptQueryPage",
-  "finishQueryRun",
-  "planMergeRemap",
-  "planDeletions",
-  "planPause",
-  "planResume",
-  "planSecretRotation",
-  "pricePlan",
-  "classifyResponse",
-]) {
+for (const name of INPUT_OBJECT_OPS) {
   CALLS[name] = (i) => [`vs.${name}(${lit(i)})`, `ReturnType<typeof vs.${name}>`];
 }
 
