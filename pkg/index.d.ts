@@ -354,6 +354,8 @@ export interface EchoEntry {
   /** Fields actually sent (absent when all of `fields`). */
   sent?: string[];
   writtenMs: number;
+  /** Newest Virtuous modification time known when the write was decided (Virtuous's clock). */
+  afterMs?: number;
   expiresMs: number;
   /** Set once Virtuous confirmed the write. */
   confirmed?: true;
@@ -456,6 +458,7 @@ export type Reason =
   | "partner-changed"
   | "cooldown"
   | "coalesced"
+  | "awaiting-echo"
   | "pending-create"
   | "stuck-pending"
   | "manual-resolution"

@@ -247,6 +247,7 @@ fn arb_record() -> impl Strategy<Value = RecordState> {
                         fields,
                         sent: vec![],
                         written_ms: 0,
+                        after_ms: None,
                         expires_ms: exp,
                         confirmed,
                     })

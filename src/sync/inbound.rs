@@ -164,6 +164,32 @@ fn echo_matches(entry: &BTreeMap<String, String>, remote: &BTreeMap<String, Stri
     compared > 0
 }
 
+/// Whether the event shows our newest unconfirmed write landed: every field it sent reads back
+/// as sent. (`decide_outbound` never writes a value Virtuous may still show from before an older
+/// pending write of ours, so this is no coincidence of our own making.) A snapshot no newer than
+/// the Virtuous state known when we decided the write (`afterMs`), or older than the write by more
+/// than the clock-skew window, cannot show it: an undo can put back a value from Virtuous's
+/// history.
+fn newest_lands(
+    options: &SyncOptions,
+    r: &RecordState,
+    remote: &BTreeMap<String, String>,
+    event_ms: Option<i64>,
+) -> bool {
+    r.state == SyncState::PartnerPending
+        && r.expected_echo.last().is_some_and(|e| {
+            !e.confirmed
+                && event_ms.is_none_or(|t| {
+                    e.after_ms.is_none_or(|a| t > a)
+                        && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
+                })
+                && e.fields
+                    .iter()
+                    .filter(|(k, _)| e.sent_field(k))
+                    .all(|(k, d)| remote.get(k) == Some(d))
+        })
+}
+
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(x), Some(y)) => Some(x.max(y)),
@@ -483,20 +509,89 @@ pub fn decide_inbound(
             _ => true,
         };
         let mut apply = BTreeMap::new();
+        let in_flight = next.in_flight();
         if fresh {
             for f in fields {
-                if next.conflict.iter().any(|i| i.field == f.name)
-                    || next.held.contains_key(&f.name)
-                    || options.policy.for_field(kind, &f.name)
-                        == super::options::FieldPolicy::PartnerOwns
-                {
+                if next.conflict.iter().any(|i| i.field == f.name) {
                     continue;
                 }
-                if let (Some(v), Some(d)) = (values.get(&f.name), remote.get(&f.name)) {
-                    if next.base.get(&f.name) != Some(d) {
-                        next.base.insert(f.name.clone(), d.clone());
+                let (Some(v), Some(d)) = (values.get(&f.name), remote.get(&f.name)) else {
+                    continue;
+                };
+                let policy = options.policy.for_field(kind, &f.name);
+                if let Some(held) = next.held.get(&f.name).cloned() {
+                    // The partner changed it too (held back): the policy decides, as for any
+                    // field changed on both sides.
+                    let (outcome, _) = merge_field(&FieldInput {
+                        policy,
+                        base: next.base.get(&f.name).map(String::as_str),
+                        local: Some(&held),
+                        remote: Some(d),
+                        local_ms: next.partner_modified_ms,
+                        remote_ms: event_ms,
+                        skew_ms: options.policy.skew_window_ms,
+                    });
+                    match outcome {
+                        Outcome::TakeRemote | Outcome::Same => {
+                            if held != *d {
+                                apply.insert(f.name.clone(), v.clone());
+                            }
+                            next.held.remove(&f.name);
+                            next.base.insert(f.name.clone(), d.clone());
+                        }
+                        // The held value is written after resolution: it differs from what
+                        // Virtuous holds now.
+                        Outcome::KeepLocal => {
+                            next.base.insert(f.name.clone(), d.clone());
+                        }
+                        Outcome::Unchanged => {}
+                        Outcome::Conflict(proposed) => next.conflict.push(ConflictItem {
+                            field: f.name.clone(),
+                            base: next.base.get(&f.name).cloned(),
+                            local: None,
+                            local_digest: Some(held),
+                            remote: Some(v.clone()),
+                            remote_digest: Some(d.clone()),
+                            local_modified_ms: next.partner_modified_ms,
+                            remote_modified_ms: event_ms,
+                            policy,
+                            proposed,
+                        }),
+                    }
+                    continue;
+                }
+                if policy == super::options::FieldPolicy::PartnerOwns {
+                    // The partner value is re-asserted after resolution.
+                    next.base.insert(f.name.clone(), d.clone());
+                    continue;
+                }
+                let newest_ours = in_flight.get(&f.name);
+                let ours = next.expected_echo.iter().any(|e| {
+                    !e.confirmed && e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d)
+                });
+                if ours && newest_ours != Some(d) {
+                    // The echo of an older write of ours: a newer value is on its way.
+                    continue;
+                }
+                if ours {
+                    // Our newest write for the field landed: Virtuous's order makes it current.
+                    // The partner holds it, unless a Virtuous value was applied over it meanwhile.
+                    if next
+                        .overridden
+                        .remove(&f.name)
+                        .is_some_and(|holds| holds != *d)
+                    {
                         apply.insert(f.name.clone(), v.clone());
                     }
+                    next.base.insert(f.name.clone(), d.clone());
+                } else if next.base.get(&f.name) != Some(d) {
+                    // A staff change: apply it; if our write of the field is still in flight and
+                    // lands later, its echo brings our value back (see `overridden`).
+                    next.base.insert(f.name.clone(), d.clone());
+                    if newest_ours.is_some() {
+                        next.overridden.insert(f.name.clone(), d.clone());
+                    }
+                    apply.insert(f.name.clone(), v.clone());
                 }
             }
         }
@@ -517,16 +612,7 @@ pub fn decide_inbound(
         if e < k || (e == k && !r.expected_echo.is_empty()) {
             // A late echo of our newest pending write: it landed before (or in the same tick as)
             // the state we already know; confirm it. Only a same-tick one moves the base.
-            let lands = r.state == SyncState::PartnerPending
-                && r.expected_echo.last().is_some_and(|en| {
-                    !en.confirmed
-                        && en
-                            .fields
-                            .iter()
-                            .filter(|(f, _)| en.sent_field(f))
-                            .all(|(f, d)| remote.get(f) == Some(d))
-                });
-            if lands {
+            if newest_lands(options, &r, &remote, event_ms) {
                 let mut next = r.clone();
                 // Virtuous moved past our write: if it now holds something else for a field we
                 // wrote (a newer Virtuous change, or a partner-owned field awaiting
@@ -565,11 +651,20 @@ pub fn decide_inbound(
         }
     }
 
-    // Echo of one of our live writes.
+    let newest_landed = newest_lands(options, &r, &remote, event_ms);
+    // Echo of one of our live writes. An older entry that matches while our newest write reads
+    // back as landed is a coincidence (e.g. the newest restored a value the older one had): the
+    // event shows the newest write, and older writes can no longer land after it (one outbox
+    // entry per record), so it is merged below and confirms them all. The newest entry matching
+    // without showing it landed (see `newest_lands`) is merged too, and confirms nothing.
     let matched = r
         .expected_echo
         .iter()
-        .rposition(|e| (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote));
+        .rposition(|e| (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote))
+        .filter(|&i| {
+            let newest = i + 1 == r.expected_echo.len();
+            r.expected_echo.get(i).is_some_and(|e| e.confirmed) || newest == newest_landed
+        });
     if let Some(i) = matched {
         let mut next = r.clone();
         next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
@@ -726,7 +821,11 @@ pub fn decide_inbound(
                             .skip(i + 1)
                             .any(|e| !e.confirmed && e.sent_field(&f.name))
                     });
-                if let (false, Some(holds)) = (newer_carries, r.overridden.get(&f.name)) {
+                if newer_carries || !r.overridden.contains_key(&f.name) {
+                    // Virtuous holds our value now (a newer one of ours may be on its way): a
+                    // partner value other than this one is a change to write.
+                    next.base.insert(f.name.clone(), d.clone());
+                } else if let Some(holds) = r.overridden.get(&f.name) {
                     if holds != d && !r.held.contains_key(&f.name) {
                         if let Some(v) = values.get(&f.name) {
                             apply.insert(f.name.clone(), v.clone());
@@ -767,8 +866,11 @@ pub fn decide_inbound(
             Outcome::KeepLocal => {
                 if reason == Reason::OwnedByOther {
                     owned_only = true;
-                    // The partner owns it: record what Virtuous holds so decideOutbound
-                    // restores the partner value there.
+                }
+                if reason == Reason::OwnedByOther || !confirming_create {
+                    // The partner value wins (it owns the field, or its edit is the later one):
+                    // record what Virtuous holds so decideOutbound restores the partner value
+                    // there, even if the partner later undoes its edit back to the old base.
                     if let Some(d) = rd {
                         if local.get(&f.name) != Some(d) {
                             next.base.insert(f.name.clone(), d.clone());
@@ -839,15 +941,8 @@ pub fn decide_inbound(
         d.reassert_fields = reassert;
         return Ok(d);
     }
-    // Our newest in-flight write landed (every field it sent reads back as sent), alongside
-    // other Virtuous changes: confirm it, then apply the rest.
-    let newest_landed = r.state == SyncState::PartnerPending
-        && unconfirmed.last().is_some_and(|e| {
-            e.fields
-                .iter()
-                .filter(|(k, _)| e.sent_field(k))
-                .all(|(k, d)| remote.get(k) == Some(d))
-        });
+    // Our newest in-flight write landed alongside other Virtuous changes: confirm it, then apply
+    // the rest.
     if newest_landed && items.is_empty() {
         if let Some(e) = unconfirmed.last() {
             for (k, d) in &e.fields {

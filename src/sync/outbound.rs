@@ -334,9 +334,22 @@ pub fn decide_outbound(
     }
     let empty = BTreeMap::new();
     let base = record.as_ref().map_or(&empty, |r| &r.base);
+    let in_flight = record
+        .as_ref()
+        .map(RecordState::in_flight)
+        .unwrap_or_default();
+    let overridden = record.as_ref().map_or(&empty, |r| &r.overridden);
+    // Changed: differs from the agreed base, or from what our unconfirmed writes will leave in
+    // Virtuous (a partner edit reverting an in-flight value back to the base is a change too).
+    // A field whose partner value came from Virtuous over our in-flight write (`overridden`) is
+    // settled by that write's echo, not by a new write.
     let changed: Vec<String> = digests
         .iter()
-        .filter(|(k, d)| base.get(*k) != Some(*d))
+        .filter(|(k, d)| {
+            base.get(*k) != Some(*d)
+                || (!overridden.contains_key(*k)
+                    && in_flight.get(*k).is_some_and(|sent| sent != *d))
+        })
         .map(|(k, _)| k.clone())
         .collect();
     inputs.changed_fields = changed.clone();
@@ -381,26 +394,73 @@ pub fn decide_outbound(
         .as_ref()
         .is_some_and(|r| r.state == SyncState::PartnerPending);
 
+    // An undo: the partner value is one Virtuous may still show from before a pending write of
+    // ours that sent something else (the base, or an older pending value a later write changed).
+    // Sent now, its echo could not be told from that older state, so it waits for the pending
+    // write's echo (`followUp` then asks for this decision again).
+    let awaiting: Vec<String> = match (&record, &linked) {
+        (Some(r), Some(_)) => changed
+            .iter()
+            .filter(|f| {
+                let (Some(d), Some(newest)) = (digests.get(*f), in_flight.get(*f)) else {
+                    return false;
+                };
+                let older = r
+                    .expected_echo
+                    .iter()
+                    .filter(|e| !e.confirmed && e.sent_field(f))
+                    .filter_map(|e| e.fields.get(*f));
+                d != newest && (base.get(*f) == Some(d) || older.clone().any(|v| v == d))
+            })
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
     if pending {
         if let Some(r) = &record {
             let mut next = r.clone();
             next.partner_modified_ms = Some(change.modified_ms);
             next.held.clear();
+            // Fields this decision would hold back anyway (cooldown, undo awaiting an echo).
+            let cooling = r.cooldown_active(now_ms);
+            let held: Vec<String> = changed
+                .iter()
+                .filter(|f| awaiting.contains(f) || (cooling && r.cooldown_fields.contains(f)))
+                .cloned()
+                .collect();
+            let sendable: Vec<&String> = changed
+                .iter()
+                .filter(|f| {
+                    !held.contains(f)
+                        && options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns
+                })
+                .collect();
             if r.expected_echo.last().is_some_and(|e| {
-                // Everything that differs from the base is already in flight, unchanged.
+                // Everything sendable that differs from the base is already in flight,
+                // unchanged: a second identical write could not be told from the first.
                 !e.confirmed
-                    && !changed.is_empty()
-                    && changed
+                    && !sendable.is_empty()
+                    && sendable
                         .iter()
-                        .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
+                        .all(|f| e.sent_field(f) && e.fields.get(*f) == digests.get(*f))
             }) {
+                next.held = held
+                    .iter()
+                    .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+                    .collect();
+                next.follow_up |= !awaiting.is_empty();
+                let retry = if held.iter().all(|f| awaiting.contains(f)) {
+                    None
+                } else {
+                    r.cooldown_until_ms
+                };
                 return Ok(done(
                     OutboundAction::Coalesce,
                     Reason::Coalesced,
                     &inputs,
                     Some(next),
-                    vec![],
-                    None,
+                    held,
+                    retry,
                 ));
             }
             if linked.is_none() {
@@ -429,7 +489,8 @@ pub fn decide_outbound(
         for f in &changed {
             if options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
                 owned.push(f.clone());
-            } else if cooling.is_some_and(|r| r.cooldown_fields.contains(f)) {
+            } else if awaiting.contains(f) || cooling.is_some_and(|r| r.cooldown_fields.contains(f))
+            {
                 held.push(f.clone());
             } else {
                 send.push(f.clone());
@@ -437,7 +498,7 @@ pub fn decide_outbound(
         }
         (send, held, owned)
     };
-    let retry = if suppressed.is_empty() {
+    let retry = if suppressed.iter().all(|f| awaiting.contains(f)) {
         None
     } else {
         record.as_ref().and_then(|r| r.cooldown_until_ms)
@@ -450,10 +511,16 @@ pub fn decide_outbound(
                 .iter()
                 .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
                 .collect();
+            r.follow_up |= !awaiting.is_empty();
             r
         });
         let (action, reason) = if !suppressed.is_empty() {
-            (OutboundAction::Suppress, Reason::Cooldown)
+            let reason = if suppressed.iter().all(|f| awaiting.contains(f)) {
+                Reason::AwaitingEcho
+            } else {
+                Reason::Cooldown
+            };
+            (OutboundAction::Suppress, reason)
         } else if !owned.is_empty() {
             (OutboundAction::Nothing, Reason::OwnedByOther)
         } else {
@@ -509,6 +576,8 @@ pub fn decide_outbound(
         if let Some(d) = digests.get(f) {
             expected.insert(f.clone(), d.clone());
         }
+        // This write is now the newest for the field: an older write's echo no longer decides it.
+        next.overridden.remove(f);
     }
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
@@ -517,6 +586,7 @@ pub fn decide_outbound(
         .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
         .collect();
     next.partner_modified_ms = Some(change.modified_ms);
+    next.follow_up |= !awaiting.is_empty();
     let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms
         .checked_add(options.pending_expiry_ms)
@@ -531,6 +601,7 @@ pub fn decide_outbound(
             to_send.clone()
         },
         written_ms: now_ms,
+        after_ms: next.virtuous_modified_ms,
         expires_ms: expires,
         confirmed: false,
     });

@@ -55,6 +55,10 @@ pub enum Reason {
     /// Outbound: our create Transaction still waits for the nightly batch; the change is sent
     /// after confirmation (`followUp`).
     PendingCreate,
+    /// Outbound: the change puts back a value Virtuous may still show from before an unconfirmed
+    /// write of ours (an undo); it is sent once that write's echo arrives (`followUp`), so the
+    /// older state can never be taken for this write's echo.
+    AwaitingEcho,
     // ---- state ----
     /// The pending write outlived `pendingExpiryMs`: flagged stuck for reconciliation.
     StuckPending,
@@ -102,6 +106,7 @@ impl Reason {
             Cooldown => "cooldown",
             Coalesced => "coalesced",
             PendingCreate => "pending-create",
+            AwaitingEcho => "awaiting-echo",
             StuckPending => "stuck-pending",
             ManualResolution => "manual-resolution",
             Unchanged => "unchanged",

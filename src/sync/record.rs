@@ -70,6 +70,10 @@ pub struct EchoEntry {
     pub sent: Vec<String>,
     /// When the write was decided.
     pub written_ms: i64,
+    /// The newest Virtuous `modifiedDateTimeUtc` known when the write was decided (Virtuous's
+    /// clock): an event no newer than this shows a state from before the write, whatever it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_ms: Option<i64>,
     /// After this the entry no longer identifies echoes.
     pub expires_ms: i64,
     /// Virtuous has confirmed this write (or a newer one). Kept until expiry so late duplicate
@@ -308,6 +312,20 @@ impl RecordState {
     /// Whether a cooldown is active at `now_ms`.
     pub fn cooldown_active(&self, now_ms: i64) -> bool {
         self.cooldown_until_ms.is_some_and(|u| now_ms < u)
+    }
+
+    /// Per field, what our unconfirmed writes will leave in Virtuous once they land (the newest
+    /// write that sent the field wins).
+    pub fn in_flight(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for e in self.expected_echo.iter().filter(|e| !e.confirmed) {
+            for (f, d) in &e.fields {
+                if e.sent_field(f) {
+                    out.insert(f.clone(), d.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Expected-echo entries still live at `now_ms`.
