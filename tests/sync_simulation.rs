@@ -144,6 +144,8 @@ struct PRec {
     dirty: bool,
     retry_at: Option<i64>,
     merged: bool,
+    /// Per field, the value before the partner's last edit of it (for undo).
+    undo: BTreeMap<String, Value>,
 }
 
 struct VRec {
@@ -179,6 +181,11 @@ struct World {
     edits: Vec<(Who, String, Value)>,
     /// Partner ids whose conflicts an admin settled this round (policy decides: any edit may win).
     resolved: Vec<String>,
+}
+
+/// `SYNC_SIM_WATCH=p7`: the trace also shows that record's event bodies, values and states.
+fn watched(partner_id: &str) -> bool {
+    std::env::var("SYNC_SIM_WATCH").is_ok_and(|w| w == partner_id)
 }
 
 fn iso(ms: i64, variant: u64) -> String {
@@ -437,6 +444,22 @@ impl World {
             d.action,
             d.reason.code()
         ));
+        if let Some(i) = pi {
+            if watched(&self.partner[i].id) {
+                self.trace.push(format!(
+                    "      event {}\n      before {}\n      after  {}",
+                    ev.resource
+                        .as_ref()
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
+                    rec.as_ref().map(RecordState::to_json).unwrap_or_default(),
+                    d.record
+                        .as_ref()
+                        .map(RecordState::to_json)
+                        .unwrap_or_default()
+                ));
+            }
+        }
         if matches!(d.reason, Reason::Echo | Reason::Confirmed) {
             assert!(
                 !matches!(
@@ -461,6 +484,7 @@ impl World {
                     dirty: true, // the partner's change hook fires on our own create
                     retry_at: None,
                     merged: false,
+                    undo: BTreeMap::new(),
                 });
                 return;
             }
@@ -479,6 +503,7 @@ impl World {
                         dirty: false,
                         retry_at: None,
                         merged: true,
+                        undo: BTreeMap::new(),
                     });
                 }
                 return;
@@ -588,6 +613,16 @@ impl World {
                     }
                 }
             }
+            if watched(&p.id) {
+                self.trace.push(format!(
+                    "      values {}\n      after  {}",
+                    serde_json::to_string(&p.values).unwrap_or_default(),
+                    d.record
+                        .as_ref()
+                        .map(RecordState::to_json)
+                        .unwrap_or_default()
+                ));
+            }
             let p = &mut self.partner[i];
             if let Some(r) = d.record.clone() {
                 p.state = Some(r);
@@ -604,6 +639,10 @@ impl World {
                     p.retry_at = d.retry_at_ms;
                 }
                 OutboundAction::Suppress => {
+                    p.retry_at = d.retry_at_ms;
+                }
+                // Held-back fields (cooldown, undo awaiting an echo): call again later.
+                _ if !d.suppressed_fields.is_empty() => {
                     p.retry_at = d.retry_at_ms;
                 }
                 _ => {
@@ -771,6 +810,7 @@ impl World {
                     dirty: true,
                     retry_at: None,
                     merged: false,
+                    undo: BTreeMap::new(),
                 });
             }
             Step::PartnerEdit { rec, field } => {
@@ -793,12 +833,36 @@ impl World {
                 }
                 let mut values = std::mem::take(&mut self.partner[i].values);
                 let who = Who::Partner(self.partner[i].id.clone());
-                let v = self.edit_values(&mut values, f, "p", who);
+                let before: BTreeMap<String, Value> = values.clone();
+                // One partner edit in six is an undo: the field goes back to its value before
+                // the last partner edit (often a value one of our writes already sent).
+                let undo = (field / 3).is_multiple_of(6) && self.partner[i].undo.contains_key(f);
+                let v = if undo {
+                    let old = &self.partner[i].undo;
+                    for k in [f, "giftDesignations"] {
+                        if let Some(v) = old.get(k).filter(|_| k == f || f == "amount") {
+                            values.insert(k.to_string(), v.clone());
+                            if k != f {
+                                self.edits.push((who.clone(), k.to_string(), v.clone()));
+                            }
+                        }
+                    }
+                    values.get(f).cloned().unwrap_or(Value::Null)
+                } else {
+                    self.edit_values(&mut values, f, "p", who)
+                };
                 let p = &mut self.partner[i];
+                for k in [f, "giftDesignations"] {
+                    if let Some(v) = before.get(k).filter(|_| k == f || f == "amount") {
+                        p.undo.insert(k.to_string(), v.clone());
+                    }
+                }
                 p.values = values;
                 p.modified = self.now;
                 p.dirty = true;
-                self.trace.push(format!("    partner p{} {f} = {v}", p.id));
+                let how = if undo { " (undo)" } else { "" };
+                self.trace
+                    .push(format!("    partner p{} {f} = {v}{how}", p.id));
                 self.edits
                     .push((Who::Partner(p.id.clone()), f.to_string(), v));
             }
