@@ -509,7 +509,7 @@ export interface InboundDecision {
   inputs: DecisionInputs;
   /** The next record state to store (absent: store nothing / keep none). */
   record?: RecordState;
-  /** Fields to write back to Virtuous because they belong to the partner side. */
+  /** Fields Virtuous changed where the partner value wins (partner-owned, or the later edit): call decideOutbound to write it back. */
   reassertFields?: string[];
 }
 

@@ -86,8 +86,9 @@ pub struct InboundDecision {
     /// The record state to store (absent: store nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordState>,
-    /// Partner-owned fields Virtuous changed: call `decideOutbound`, which writes the partner
-    /// value back (their base now records the Virtuous value).
+    /// Fields Virtuous changed where the partner value wins (the partner owns the field, or its
+    /// edit is the later one): call `decideOutbound`, which writes the partner value back (their
+    /// base now records the Virtuous value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reassert_fields: Vec<String>,
 }
