@@ -416,50 +416,55 @@ pub fn decide_outbound(
             .collect(),
         _ => Vec::new(),
     };
+    // One split of the changed fields for every path below: what a write would send, what is held
+    // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
+    let cooling = record
+        .as_ref()
+        .filter(|r| linked.is_some() && r.cooldown_active(now_ms));
+    let (mut send, mut suppressed, mut owned) = (Vec::new(), Vec::new(), Vec::new());
+    for f in &changed {
+        if linked.is_some() && options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
+            owned.push(f.clone());
+        } else if awaiting.contains(f) || cooling.is_some_and(|r| r.cooldown_fields.contains(f)) {
+            suppressed.push(f.clone());
+        } else {
+            send.push(f.clone());
+        }
+    }
+    let held_digests = || -> BTreeMap<String, String> {
+        suppressed
+            .iter()
+            .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+            .collect()
+    };
+    let retry = if suppressed.iter().all(|f| awaiting.contains(f)) {
+        None
+    } else {
+        record.as_ref().and_then(|r| r.cooldown_until_ms)
+    };
+
     if pending {
         if let Some(r) = &record {
             let mut next = r.clone();
             next.partner_modified_ms = Some(change.modified_ms);
             next.held.clear();
-            // Fields this decision would hold back anyway (cooldown, undo awaiting an echo).
-            let cooling = r.cooldown_active(now_ms);
-            let held: Vec<String> = changed
-                .iter()
-                .filter(|f| awaiting.contains(f) || (cooling && r.cooldown_fields.contains(f)))
-                .cloned()
-                .collect();
-            let sendable: Vec<&String> = changed
-                .iter()
-                .filter(|f| {
-                    !held.contains(f)
-                        && options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns
-                })
-                .collect();
             if r.expected_echo.last().is_some_and(|e| {
                 // Everything sendable that differs from the base is already in flight,
                 // unchanged: a second identical write could not be told from the first.
                 !e.confirmed
-                    && !sendable.is_empty()
-                    && sendable
+                    && !send.is_empty()
+                    && send
                         .iter()
-                        .all(|f| e.sent_field(f) && e.fields.get(*f) == digests.get(*f))
+                        .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
             }) {
-                next.held = held
-                    .iter()
-                    .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
-                    .collect();
+                next.held = held_digests();
                 next.follow_up |= !awaiting.is_empty();
-                let retry = if held.iter().all(|f| awaiting.contains(f)) {
-                    None
-                } else {
-                    r.cooldown_until_ms
-                };
                 return Ok(done(
                     OutboundAction::Coalesce,
                     Reason::Coalesced,
                     &inputs,
                     Some(next),
-                    held,
+                    suppressed,
                     retry,
                 ));
             }
@@ -477,40 +482,17 @@ pub fn decide_outbound(
         }
     }
 
-    let (to_send, suppressed, owned): (Vec<String>, Vec<String>, Vec<String>) = if linked.is_none()
-    {
+    let to_send: Vec<String> = if linked.is_none() {
         // A create carries the whole record.
-        (digests.keys().cloned().collect(), vec![], vec![])
+        digests.keys().cloned().collect()
     } else {
-        let mut send = Vec::new();
-        let mut held = Vec::new();
-        let mut owned = Vec::new();
-        let cooling = record.as_ref().filter(|r| r.cooldown_active(now_ms));
-        for f in &changed {
-            if options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
-                owned.push(f.clone());
-            } else if awaiting.contains(f) || cooling.is_some_and(|r| r.cooldown_fields.contains(f))
-            {
-                held.push(f.clone());
-            } else {
-                send.push(f.clone());
-            }
-        }
-        (send, held, owned)
-    };
-    let retry = if suppressed.iter().all(|f| awaiting.contains(f)) {
-        None
-    } else {
-        record.as_ref().and_then(|r| r.cooldown_until_ms)
+        send
     };
     if to_send.is_empty() {
         let next = record.clone().map(|mut r| {
             r.partner_id = Some(change.partner_id.clone());
             r.partner_modified_ms = Some(change.modified_ms);
-            r.held = suppressed
-                .iter()
-                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
-                .collect();
+            r.held = held_digests();
             r.follow_up |= !awaiting.is_empty();
             r
         });
@@ -581,10 +563,7 @@ pub fn decide_outbound(
     }
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
-    next.held = suppressed
-        .iter()
-        .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
-        .collect();
+    next.held = held_digests();
     next.partner_modified_ms = Some(change.modified_ms);
     next.follow_up |= !awaiting.is_empty();
     let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
