@@ -191,6 +191,47 @@ fn newest_lands(
         })
 }
 
+/// Whether a write of ours newer than the one that sent `digest` for `field` also carries the
+/// field and is still pending (its value is on its way, so Virtuous showing `digest` is not final).
+fn newer_carries(r: &RecordState, field: &str, digest: &str) -> bool {
+    r.expected_echo
+        .iter()
+        .rposition(|e| {
+            e.sent_field(field) && e.fields.get(field).map(String::as_str) == Some(digest)
+        })
+        .is_some_and(|i| {
+            r.expected_echo
+                .iter()
+                .skip(i + 1)
+                .any(|e| !e.confirmed && e.sent_field(field))
+        })
+}
+
+/// Virtuous shows `digest`, a value one of our writes sent for `field`: the base moves to it. If
+/// no newer write of ours carries the field (`newer`, see [`newer_carries`]), Virtuous's order
+/// makes ours the current value, and a
+/// Virtuous value we had applied over it meanwhile (`overridden`) is replaced on the partner side
+/// (unless the partner holds back an edit of its own).
+fn settle_our_value(
+    next: &mut RecordState,
+    newer: bool,
+    field: &str,
+    digest: &str,
+    value: Option<&Value>,
+    apply: &mut BTreeMap<String, Value>,
+) {
+    if !newer {
+        if let Some(holds) = next.overridden.remove(field) {
+            if holds != digest && !next.held.contains_key(field) {
+                if let Some(v) = value {
+                    apply.insert(field.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    next.base.insert(field.to_string(), digest.to_string());
+}
+
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
         (Some(x), Some(y)) => Some(x.max(y)),
@@ -566,30 +607,20 @@ pub fn decide_inbound(
                     next.base.insert(f.name.clone(), d.clone());
                     continue;
                 }
-                let newest_ours = in_flight.get(&f.name);
                 let ours = next.expected_echo.iter().any(|e| {
                     !e.confirmed && e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d)
                 });
-                if ours && newest_ours != Some(d) {
-                    // The echo of an older write of ours: a newer value is on its way.
-                    continue;
-                }
                 if ours {
-                    // Our newest write for the field landed: Virtuous's order makes it current.
-                    // The partner holds it, unless a Virtuous value was applied over it meanwhile.
-                    if next
-                        .overridden
-                        .remove(&f.name)
-                        .is_some_and(|holds| holds != *d)
-                    {
-                        apply.insert(f.name.clone(), v.clone());
+                    // Our write's echo, not a staff change. An older write's echo leaves the
+                    // base alone while the conflict waits: a newer value of ours is on its way.
+                    if !newer_carries(&next, &f.name, d) {
+                        settle_our_value(&mut next, false, &f.name, d, Some(v), &mut apply);
                     }
-                    next.base.insert(f.name.clone(), d.clone());
                 } else if next.base.get(&f.name) != Some(d) {
                     // A staff change: apply it; if our write of the field is still in flight and
                     // lands later, its echo brings our value back (see `overridden`).
                     next.base.insert(f.name.clone(), d.clone());
-                    if newest_ours.is_some() {
+                    if in_flight.contains_key(&f.name) {
                         next.overridden.insert(f.name.clone(), d.clone());
                     }
                     apply.insert(f.name.clone(), v.clone());
@@ -810,31 +841,15 @@ pub fn decide_inbound(
                 .iter()
                 .any(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
             {
-                // Our write landed after a Virtuous change we had applied over it: Virtuous's
-                // order makes our value the current one; mirror it.
-                let newer_carries = r
-                    .expected_echo
-                    .iter()
-                    .rposition(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
-                    .is_some_and(|i| {
-                        r.expected_echo
-                            .iter()
-                            .skip(i + 1)
-                            .any(|e| !e.confirmed && e.sent_field(&f.name))
-                    });
-                if newer_carries || !r.overridden.contains_key(&f.name) {
-                    // Virtuous holds our value now (a newer one of ours may be on its way): a
-                    // partner value other than this one is a change to write.
-                    next.base.insert(f.name.clone(), d.clone());
-                } else if let Some(holds) = r.overridden.get(&f.name) {
-                    if holds != d && !r.held.contains_key(&f.name) {
-                        if let Some(v) = values.get(&f.name) {
-                            apply.insert(f.name.clone(), v.clone());
-                        }
-                    }
-                    next.base.insert(f.name.clone(), d.clone());
-                    next.overridden.remove(&f.name);
-                }
+                let newer = newer_carries(&next, &f.name, d);
+                settle_our_value(
+                    &mut next,
+                    newer,
+                    &f.name,
+                    d,
+                    values.get(&f.name),
+                    &mut apply,
+                );
                 continue;
             }
         }
