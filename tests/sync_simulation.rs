@@ -22,7 +22,8 @@
 //! lost: a field edited on one side only ends with that side's last value, a field edited on both
 //! ends with one of the two last values (policy decides), except fields the other side owns.
 //!
-//! `SYNC_SIM_SEEDS=n` runs n seeds (default 3000); `SYNC_SIM_SEED=s` runs one seed with its trace.
+//! `SYNC_SIM_SEEDS=n` runs n seeds (default 3000), from `SYNC_SIM_FROM` (default 0), so a long run
+//! can be split across cores; `SYNC_SIM_SEED=s` runs one seed with its trace.
 //! A failure prints the seed and a shrunk trace.
 
 use serde_json::{json, Map, Value};
@@ -1274,7 +1275,11 @@ fn simulation_seeds() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3000);
-    for seed in 0..n {
+    let from: u64 = std::env::var("SYNC_SIM_FROM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in from..from.saturating_add(n) {
         if let Err(msg) = check_seed(seed) {
             panic!("{msg}");
         }

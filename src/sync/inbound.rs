@@ -689,10 +689,22 @@ pub fn decide_inbound(
     // event shows the newest write, and older writes can no longer land after it (one outbox
     // entry per record), so it is merged below and confirms them all. The newest entry matching
     // without showing it landed (see `newest_lands`) is merged too, and confirms nothing.
+    // An entry's unsent fields are the base when the write was decided. A dated event newer than
+    // everything known that shows one of them while the base has moved on (a Virtuous change was
+    // applied since) is Virtuous changing that field back, not only our write: merged below.
+    let explained = |e: &super::record::EchoEntry| {
+        event_ms.is_none()
+            || e.fields
+                .iter()
+                .filter(|(k, _)| !e.sent_field(k))
+                .all(|(k, d)| remote.get(k) != Some(d) || r.base.get(k) == Some(d))
+    };
     let matched = r
         .expected_echo
         .iter()
-        .rposition(|e| (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote))
+        .rposition(|e| {
+            (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote) && explained(e)
+        })
         .filter(|&i| {
             let newest = i + 1 == r.expected_echo.len();
             r.expected_echo.get(i).is_some_and(|e| e.confirmed) || newest == newest_landed
