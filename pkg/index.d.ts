@@ -1098,6 +1098,12 @@ export interface RateBudgetState {
 /** The per-organisation request budget (shared by every credential of an organisation). */
 export declare class RateBudget {
   constructor(config?: RateBudgetConfig);
+  /**
+   * Loads a budget back from what `toJSON()` returned (a stateless edge worker keeps it in KV
+   * between requests). Throws `invalid-argument` for a malformed state, `invalid-rate-config`
+   * (field `state.config.<name>`) for a stored configuration `new RateBudget` would refuse.
+   */
+  static fromJSON(state: RateBudgetState): RateBudget;
   /** Feeds one response's status and rate-limit headers. */
   observe(observation: RateObservation): void;
   /** Counts requests sent since the last observed response. */

@@ -82,10 +82,51 @@ from_module_error!(
     "deletion" => deletion::DeletionError,
     "reconcile" => reconcile::ReconcileError,
     "subscription" => subscription::SubscriptionError,
-    "ratelimit" => ratelimit::RateError,
     "response" => response::ResponseError,
     "timestamp" => timestamp::TimeError,
 );
+
+impl From<ratelimit::RateError> for OpError {
+    fn from(e: ratelimit::RateError) -> OpError {
+        OpError {
+            field: e.field().to_owned(),
+            ..OpError::coded("ratelimit", e.code(), e.to_string())
+        }
+    }
+}
+
+/// `prefix.field`, or `field` alone when `prefix` is empty.
+fn join_path(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{field}"),
+    }
+}
+
+/// A rate budget from its configuration object (`null` = defaults); `name` prefixes error paths.
+pub fn rate_budget(config: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
+    let config: ratelimit::RateBudgetConfig = if config.is_null() {
+        ratelimit::RateBudgetConfig::default()
+    } else {
+        input(config, name)?
+    };
+    ratelimit::RateBudget::new(config).map_err(|e| {
+        let mut op = OpError::from(e);
+        op.field = join_path(name, &op.field);
+        op
+    })
+}
+
+/// A rate budget loaded back from its stored JSON state; `name` prefixes error paths.
+pub fn restore_rate_budget(state: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
+    let state: ratelimit::RateBudget = input(state, name)?;
+    ratelimit::RateBudget::restore(state).map_err(|e| {
+        let mut op = OpError::from(e);
+        op.field = join_path(&join_path(name, "config"), &op.field);
+        op
+    })
+}
 
 impl From<sync::SyncError> for OpError {
     fn from(e: sync::SyncError) -> OpError {

@@ -38,6 +38,13 @@ impl RateError {
             RateError::InvalidConfig { .. } => "invalid-rate-config",
         }
     }
+
+    /// The camelCase configuration field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RateError::InvalidConfig { field, .. } => field,
+        }
+    }
 }
 
 impl fmt::Display for RateError {
@@ -238,6 +245,14 @@ impl RateBudget {
             blocked_until_ms: None,
             failures: 0,
         })
+    }
+
+    /// A budget stored with [`RateBudget`]'s JSON form (`toJSON`), loaded back: a stateless host
+    /// (an edge worker) keeps what it learned between requests. The stored configuration must
+    /// still be one [`RateBudget::new`] accepts.
+    pub fn restore(state: RateBudget) -> Result<RateBudget, RateError> {
+        RateBudget::new(state.config.clone())?;
+        Ok(state)
     }
 
     /// Backoff for the `attempt`-th consecutive failure (1-based) with "equal jitter": half the
@@ -575,6 +590,29 @@ mod tests {
             reset: Some(reset.into()),
             retry_after: None,
         }
+    }
+
+    #[test]
+    fn restore_keeps_what_was_learned_and_refuses_a_bad_config() {
+        let mut b = RateBudget::new(RateBudgetConfig::default()).unwrap();
+        b.observe(&RateObservation {
+            status: Some(429),
+            headers: RateHeaders {
+                retry_after: Some("30".into()),
+                ..hdr("5000", "0", "1700000600")
+            },
+            now_ms: 1_700_000_000_000,
+            random: 0,
+        });
+        let stored = serde_json::to_string(&b).unwrap();
+        let back = RateBudget::restore(serde_json::from_str(&stored).unwrap()).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(back.blocked_until_ms, Some(1_700_000_030_000));
+
+        let mut bad = b.clone();
+        bad.config.window_ms = 0;
+        let e = RateBudget::restore(bad).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid-rate-config", "windowMs"));
     }
 
     #[test]

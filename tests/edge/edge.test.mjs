@@ -76,6 +76,28 @@ test("generateSecret works inside workerd (crypto.getRandomValues)", async () =>
   for (const s of secrets) assert.ok(s.length >= 43, s);
 });
 
+test("a rate budget stored between stateless worker requests keeps a Retry-After (RateBudget.fromJSON)", async () => {
+  const call = async (body) => {
+    const res = await mf.dispatchFetch(new URL("/rate-budget", base), { method: "POST", body: JSON.stringify(body) });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    return JSON.parse(text);
+  };
+  const now = 1_763_900_000_000;
+  const first = await call({
+    state: null,
+    observation: { status: 429, headers: { retryAfter: "30" }, nowMs: now },
+    request: { cost: 1, priority: "live", nowMs: now },
+  });
+  assert.equal(first.decision.go, false, JSON.stringify(first));
+  // A later request, handled by a fresh isolate that only has the stored state.
+  const second = await call({ state: first.state, request: { cost: 1, priority: "live", nowMs: now + 10_000 } });
+  assert.deepEqual([second.decision.go, second.decision.reason], [false, "retry-after"], JSON.stringify(second));
+  assert.ok(second.decision.waitMs >= 20_000, JSON.stringify(second));
+  const later = await call({ state: second.state, request: { cost: 1, priority: "live", nowMs: now + 31_000 } });
+  assert.equal(later.decision.go, true, JSON.stringify(later));
+});
+
 const files = loadVectorFiles();
 test("there are vectors to run", () => {
   assert.ok(files.reduce((n, f) => n + f.cases.length, 0) > 0, "no vector cases found in tests/vectors/");

@@ -20,6 +20,17 @@ export default {
       const headers = new Headers(request.headers);
       return Response.json(runCase(api, c, { body, headers }));
     }
+    if (url.pathname === "/rate-budget") {
+      // A stateless worker: the budget lives in the caller's store (KV in production) between requests.
+      const { state, observation, request: ask } = await request.json();
+      const budget = state ? api.RateBudget.fromJSON(state) : new api.RateBudget();
+      try {
+        if (observation) budget.observe(observation);
+        return Response.json({ decision: budget.decide(ask), state: budget.toJSON() });
+      } finally {
+        budget.free();
+      }
+    }
     if (url.pathname === "/generate-secret") {
       return Response.json({ secrets: [api.generateSecret(), api.generateSecret()] });
     }

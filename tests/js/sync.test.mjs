@@ -113,7 +113,23 @@ describe("errors carry code, field and module", () => {
       thrown(() => vs.planMergeRemap({ contacts: [{ contactId: "1", mergedIntoContactId: "2" }, { contactId: "2", mergedIntoContactId: "1" }] })),
       { code: "merge-cycle", field: "", module: "merge" },
     );
-    assert.equal(thrown(() => new vs.RateBudget({ limit: 0 })).module, "ratelimit");
+    assertVse(thrown(() => new vs.RateBudget({ limit: 0 })), { code: "invalid-rate-config", field: "config.limit", module: "ratelimit" });
+  });
+  test("RateBudget.fromJSON loads a stored budget back and refuses a bad one", () => {
+    const b = new vs.RateBudget({ liveHeadroom: 100 });
+    b.observe({ status: 429, headers: { remaining: "0", retryAfter: "30" }, nowMs: NOW });
+    const stored = JSON.parse(JSON.stringify(b.toJSON()));
+    const back = vs.RateBudget.fromJSON(stored);
+    assert.deepEqual(back.toJSON(), b.toJSON());
+    const wait = back.decide({ cost: 1, priority: "live", nowMs: NOW + 1000 });
+    assert.deepEqual([wait.go, wait.reason, wait.waitMs >= 29000], [false, "retry-after", true], JSON.stringify(wait));
+    assertVse(thrown(() => vs.RateBudget.fromJSON({ ...stored, config: { ...stored.config, windowMs: 0 } })), {
+      code: "invalid-rate-config",
+      field: "state.config.windowMs",
+      module: "ratelimit",
+    });
+    assertVse(thrown(() => vs.RateBudget.fromJSON({ ...stored, failures: -1 })), { code: "invalid-argument", field: "state.failures", module: "ops" });
+    assertVse(thrown(() => vs.RateBudget.fromJSON(undefined)), { code: "invalid-argument", field: "state", module: "ops" });
   });
   test("transition outside the table is a typed error", () => {
     const r = { version: 1, customerId: "c", kind: "gift", state: "in-sync", base: {} };

@@ -5,9 +5,7 @@
 use serde_json::{Map, Value};
 use virtuous_sync::matcher::{InitialMatcher as Matcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{
-    RateBudget as Budget, RateBudgetConfig, RateObservation, RateRequest,
-};
+use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{json_arg, now_ms, optional_json_arg, string_arg, to_js};
@@ -266,12 +264,16 @@ impl JsRateBudget {
     /// A fresh budget (`config` optional: limit 5000/h, liveHeadroom 500, backoff 1 s .. 5 min).
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<JsRateBudget, JsValue> {
-        let mut config = optional_json_arg(&config, "config")?;
-        if config.is_null() {
-            config = Value::Object(Map::new());
-        }
-        let config: RateBudgetConfig = ops::input(&config, "config").map_err(op_error)?;
-        let inner = Budget::new(config).map_err(|e| op_error(OpError::from(e)))?;
+        let config = optional_json_arg(&config, "config")?;
+        let inner = ops::rate_budget(&config, "config").map_err(op_error)?;
+        Ok(JsRateBudget { inner })
+    }
+
+    /// A budget loaded back from what `toJSON` returned (e.g. kept in KV between edge requests).
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(state: JsValue) -> Result<JsRateBudget, JsValue> {
+        let state = json_arg(&state, "state")?;
+        let inner = ops::restore_rate_budget(&state, "state").map_err(op_error)?;
         Ok(JsRateBudget { inner })
     }
 

@@ -12,9 +12,7 @@ use core::cell::RefCell;
 use serde_json::Value;
 use virtuous_sync::matcher::{InitialMatcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{
-    RateBudget as Budget, RateBudgetConfig, RateError, RateObservation, RateRequest,
-};
+use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 
 /// The resource's state is borrowed once per call and calls never re-enter, so a failed borrow
 /// cannot happen; it is still an error rather than a panic.
@@ -25,17 +23,6 @@ fn busy(what: &str) -> Error {
         field: String::new(),
         message: format!("the {what} is already in use by another call"),
     })
-}
-
-fn rate_error(e: RateError, prefix: &str) -> Error {
-    let field = match &e {
-        RateError::InvalidConfig { field, .. } if prefix.is_empty() => (*field).to_owned(),
-        RateError::InvalidConfig { field, .. } => format!("{prefix}.{field}"),
-        _ => prefix.to_owned(),
-    };
-    let mut op = OpError::from(e);
-    op.field = field;
-    json::error(op)
 }
 
 fn input<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, Error> {
@@ -141,19 +128,17 @@ pub(crate) struct RateBudget(RefCell<Budget>);
 
 impl GuestRateBudget for RateBudget {
     fn new(config_json: Option<String>) -> Result<RateBudget, Error> {
-        let config: RateBudgetConfig = match config_json {
-            Some(text) => input(&text, "")?,
-            None => RateBudgetConfig::default(),
+        let config = match config_json {
+            Some(text) => parse(&text, "")?,
+            None => Value::Null,
         };
-        Budget::new(config)
+        ops::rate_budget(&config, "")
             .map(|b| RateBudget(RefCell::new(b)))
-            .map_err(|e| rate_error(e, ""))
+            .map_err(json::error)
     }
 
     fn from_json(state_json: String) -> Result<RateBudgetHandle, Error> {
-        let state: Budget = input(&state_json, "")?;
-        // The stored configuration must still be one `new` accepts.
-        Budget::new(state.config.clone()).map_err(|e| rate_error(e, "config"))?;
+        let state = ops::restore_rate_budget(&parse(&state_json, "")?, "").map_err(json::error)?;
         Ok(RateBudgetHandle::new(RateBudget(RefCell::new(state))))
     }
 

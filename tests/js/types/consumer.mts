@@ -123,6 +123,10 @@ budget.spend(3);
 const go: RateDecision = budget.decide({ cost: 10, priority: "background" });
 const wait: number = go.go ? 0 : go.waitMs + budget.backoffMs(2, 12345);
 void [wait, budget.schedule(1000).allowedNow, budget.toJSON().remaining];
+const restored: RateBudget = RateBudget.fromJSON(budget.toJSON());
+// @ts-expect-error a stored state, not a config
+RateBudget.fromJSON({ liveHeadroom: 200 });
+void restored;
 
 let cursor: QueryCursor = {};
 let step = startQueryRun({ cursor, config: { resource: "gift", take: 500 } });
