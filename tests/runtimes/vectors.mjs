@@ -1,10 +1,12 @@
-// Runs every shared vector under Deno and Bun (real binaries from npm, pinned in ./package.json) against the
-// package installed from its `npm pack` tarball (build/npm-scratch/app, made by tests/js/prepare.mjs), through
-// the entries those runtimes resolve: the bare `virtuous-sync` (each runtime picks its own export condition),
-// `virtuous-sync/web` (fetch + instantiate, what Deno Deploy and bundlers load) and `virtuous-sync/receive`
-// (top-level families only: the receive-only build has no sync or reconcile).
-// Usage: <deno run -A | bun> tests/runtimes/vectors.mjs <app dir>. Prints "<runtime>: N passed, M failed" and
-// exits non-zero on any failure. Plain ES modules plus node:fs/node:path/node:url, which both runtimes provide.
+// Runs every shared vector under Deno and Bun (their linux-x64 binaries from npm, pinned in ./package.json)
+// against the package installed from its `npm pack` tarball (build/npm-scratch/app, made by
+// tests/js/prepare.mjs), through the entries a user's import reaches: the bare `virtuous-sync` (each runtime
+// picks its own export condition; both pick `node`), `virtuous-sync/web` (fetch + instantiate, what browsers
+// and bundlers load) and `virtuous-sync/receive` (top-level families only: the receive-only build has no sync
+// or reconcile).
+// Usage (scripts/test, stage runtimes): <deno run -A | bun> tests/runtimes/vectors.mjs <app dir>. Prints
+// "<runtime>: N passed, M failed" and exits non-zero on any failure. Plain ES modules plus node:fs,
+// node:path and node:url, which both runtimes provide.
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
