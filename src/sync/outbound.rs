@@ -394,26 +394,42 @@ pub fn decide_outbound(
         .as_ref()
         .is_some_and(|r| r.state == SyncState::PartnerPending);
 
-    // An undo: the partner value is one Virtuous may still show from before a pending write of
-    // ours that sent something else (the base, or an older pending value a later write changed).
-    // Sent now, its echo could not be told from that older state, so it waits for the pending
-    // write's echo (`followUp` then asks for this decision again).
+    // Values whose write now could not be told from an older pending write of ours, so they wait
+    // for the newest pending write's echo (`followUp` then asks for this decision again):
+    // - an undo: a value Virtuous may still show from before a pending write that sent something
+    //   else (the base, or an older pending value a later write changed);
+    // - a value only an older pending write carries, a newer one having held the field back: that
+    //   older write may have been superseded in the outbox, and a second identical write's echo
+    //   would be taken for it. Once the newest lands, the older one has landed or never will, and
+    //   the base says which.
     let awaiting: Vec<String> = match (&record, &linked) {
-        (Some(r), Some(_)) => changed
-            .iter()
-            .filter(|f| {
-                let (Some(d), Some(newest)) = (digests.get(*f), in_flight.get(*f)) else {
-                    return false;
-                };
-                let older = r
-                    .expected_echo
-                    .iter()
-                    .filter(|e| !e.confirmed && e.sent_field(f))
-                    .filter_map(|e| e.fields.get(*f));
-                d != newest && (base.get(*f) == Some(d) || older.clone().any(|v| v == d))
-            })
-            .cloned()
-            .collect(),
+        (Some(r), Some(_)) => {
+            let last_pending = r.expected_echo.iter().rposition(|e| !e.confirmed);
+            changed
+                .iter()
+                .filter(|f| {
+                    let (Some(d), Some(newest)) = (digests.get(*f), in_flight.get(*f)) else {
+                        return false;
+                    };
+                    let older = r
+                        .expected_echo
+                        .iter()
+                        .filter(|e| !e.confirmed && e.sent_field(f))
+                        .filter_map(|e| e.fields.get(*f));
+                    let sender = r
+                        .expected_echo
+                        .iter()
+                        .rposition(|e| !e.confirmed && e.sent_field(f));
+                    let behind = matches!((sender, last_pending), (Some(s), Some(l)) if s < l);
+                    if d == newest {
+                        behind
+                    } else {
+                        base.get(*f) == Some(d) || older.clone().any(|v| v == d)
+                    }
+                })
+                .cloned()
+                .collect()
+        }
         _ => Vec::new(),
     };
     // One split of the changed fields for every path below: what a write would send, what is held
