@@ -411,20 +411,16 @@ pub fn decide_outbound(
                     let (Some(d), Some(newest)) = (digests.get(*f), in_flight.get(*f)) else {
                         return false;
                     };
-                    let older = r
-                        .expected_echo
-                        .iter()
-                        .filter(|e| !e.confirmed && e.sent_field(f))
-                        .filter_map(|e| e.fields.get(*f));
-                    let sender = r
-                        .expected_echo
-                        .iter()
-                        .rposition(|e| !e.confirmed && e.sent_field(f));
-                    let behind = matches!((sender, last_pending), (Some(s), Some(l)) if s < l);
+                    let pending = |e: &&EchoEntry| !e.confirmed && e.sent_field(f);
                     if d == newest {
-                        behind
+                        let sender = r.expected_echo.iter().rposition(|e| pending(&e));
+                        matches!((sender, last_pending), (Some(s), Some(l)) if s < l)
                     } else {
-                        base.get(*f) == Some(d) || older.clone().any(|v| v == d)
+                        base.get(*f) == Some(d)
+                            || r.expected_echo
+                                .iter()
+                                .filter(pending)
+                                .any(|e| e.fields.get(*f) == Some(d))
                     }
                 })
                 .cloned()
