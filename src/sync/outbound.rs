@@ -394,34 +394,27 @@ pub fn decide_outbound(
         .as_ref()
         .is_some_and(|r| r.state == SyncState::PartnerPending);
 
-    // Values whose write now could not be told from an older pending write of ours, so they wait
-    // for the newest pending write's echo (`followUp` then asks for this decision again):
-    // - an undo: a value Virtuous may still show from before a pending write that sent something
-    //   else (the base, or an older pending value a later write changed);
-    // - a value only an older pending write carries, a newer one having held the field back: that
-    //   older write may have been superseded in the outbox, and a second identical write's echo
-    //   would be taken for it. Once the newest lands, the older one has landed or never will, and
-    //   the base says which.
+    // A value Virtuous may show from a state before our newest pending write (the base, or a value
+    // an older pending write sent) cannot be written yet, unless that newest write carries it: the
+    // echo of a write made now could not be told from that state. Two cases: an undo of a pending
+    // value, and a value only an older pending write carries (a newer one held the field back, and
+    // the older may have been superseded in the outbox). It waits for the newest write's echo
+    // (`followUp` then asks for this decision again); by then the older writes have landed or never
+    // will, and the base says which.
     let awaiting: Vec<String> = match (&record, &linked) {
         (Some(r), Some(_)) => {
-            let last_pending = r.expected_echo.iter().rposition(|e| !e.confirmed);
+            let pending: Vec<&EchoEntry> =
+                r.expected_echo.iter().filter(|e| !e.confirmed).collect();
+            let sent =
+                |e: &EchoEntry, f: &str, d: &String| e.sent_field(f) && e.fields.get(f) == Some(d);
             changed
                 .iter()
                 .filter(|f| {
-                    let (Some(d), Some(newest)) = (digests.get(*f), in_flight.get(*f)) else {
+                    let Some(d) = digests.get(*f).filter(|_| in_flight.contains_key(*f)) else {
                         return false;
                     };
-                    let pending = |e: &&EchoEntry| !e.confirmed && e.sent_field(f);
-                    if d == newest {
-                        let sender = r.expected_echo.iter().rposition(|e| pending(&e));
-                        matches!((sender, last_pending), (Some(s), Some(l)) if s < l)
-                    } else {
-                        base.get(*f) == Some(d)
-                            || r.expected_echo
-                                .iter()
-                                .filter(pending)
-                                .any(|e| e.fields.get(*f) == Some(d))
-                    }
+                    !pending.last().is_some_and(|e| sent(e, f, d))
+                        && (base.get(*f) == Some(d) || pending.iter().any(|e| sent(e, f, d)))
                 })
                 .cloned()
                 .collect()
