@@ -456,6 +456,9 @@ pub enum RateStep {
     Decide(RateRequest),
     /// [`RateBudget::schedule`].
     Schedule(ScheduleRequest),
+    /// Stored as JSON and loaded back with [`RateBudget::restore`], as a stateless host does
+    /// between requests.
+    Reload,
 }
 
 /// A question for [`RateBudget::schedule`].
@@ -503,6 +506,7 @@ pub fn run_rate_script(script: &RateScript) -> Result<RateScriptResult, RateErro
             RateStep::Spend(n) => budget.spend(*n),
             RateStep::Decide(r) => decisions.push(budget.decide(r)),
             RateStep::Schedule(s) => slices.push(budget.schedule(s.remaining_requests, s.now_ms)),
+            RateStep::Reload => budget = RateBudget::restore(budget)?,
         }
     }
     Ok(RateScriptResult {

@@ -254,7 +254,7 @@ export function driveMatcher(rc, input) {
 export function driveBudget(rc, input) {
   const i = input ?? {};
   if (!isObject(i)) nope("input", "not an object");
-  const b = new rc.RateBudget(Jopt(i.config));
+  let b = new rc.RateBudget(Jopt(i.config));
   const decisions = [];
   const slices = [];
   try {
@@ -268,6 +268,10 @@ export function driveBudget(rc, input) {
       else if (tag === "schedule") {
         if (!isObject(val)) nope(`${p}.val`, "not an object");
         slices.push(JSON.parse(b.schedule(u64(val.remainingRequests, `${p}.val.remainingRequests`), s64(val.nowMs, `${p}.val.nowMs`))));
+      } else if (tag === "reload") {
+        const stored = b.toJson();
+        b[Symbol.dispose]?.();
+        b = rc.RateBudget.fromJson(stored);
       } else nope(`${p}.tag`, "no such resource method");
     }
     return { decisions, slices, budget: JSON.parse(b.toJson()) };

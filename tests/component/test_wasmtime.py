@@ -520,6 +520,10 @@ def op_rate_budget(host, c):
                 slices.append(json.loads(host.rc("[method]rate-budget.schedule", b,
                                                  w_u64(val.get("remainingRequests"), f"{p}.val.remainingRequests"),
                                                  w_s64(val.get("nowMs"), f"{p}.val.nowMs"))))
+            elif tag == "reload":
+                stored = host.rc("[method]rate-budget.to-json", b)
+                host.drop(b)
+                b = host._unwrap(host.rc("[static]rate-budget.from-json", stored), ResourceAny)
             else:
                 nope(f"{p}.tag", "no such resource method")
         return {"decisions": decisions, "slices": slices, "budget": json.loads(host.rc("[method]rate-budget.to-json", b))}

@@ -121,7 +121,7 @@ export const OPS = {
   },
   rateBudget(api, c) {
     // Mirrors ratelimit::run_rate_script: one budget, the steps in order, decide/schedule answers collected.
-    const budget = new api.RateBudget(c.input.config ?? {});
+    let budget = new api.RateBudget(c.input.config ?? {});
     try {
       const decisions = [];
       const slices = [];
@@ -130,6 +130,12 @@ export const OPS = {
         else if (tag === "spend") budget.spend(val);
         else if (tag === "decide") decisions.push(budget.decide(val));
         else if (tag === "schedule") slices.push(budget.schedule(val.remainingRequests, val.nowMs));
+        else if (tag === "reload") {
+          // What a stateless host does between requests: store the JSON, load it back.
+          const stored = JSON.parse(JSON.stringify(budget.toJSON()));
+          budget.free?.();
+          budget = api.RateBudget.fromJSON(stored);
+        }
         else throw new Error(`bad rate step ${JSON.stringify(tag)}`);
       }
       return { decisions, slices, budget: budget.toJSON() };
