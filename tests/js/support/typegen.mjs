@@ -29,7 +29,11 @@ const CALLS = {
   rateBudget: (i) => [
     `((b: vs.RateBudget) => { ${(i.steps ?? [])
       .map(({ tag, val }) =>
-        tag === "schedule" ? `b.schedule(${lit(val.remainingRequests)}, ${lit(val.nowMs)});` : `b.${tag}(${lit(val)});`,
+        tag === "schedule"
+          ? `b.schedule(${lit(val.remainingRequests)}, ${lit(val.nowMs)});`
+          : tag === "reload"
+            ? `b = vs.RateBudget.fromJSON(JSON.parse(JSON.stringify(b.toJSON())) as vs.RateBudgetState);`
+            : `b.${tag}(${lit(val)});`,
       )
       .join(" ")} return { decisions: [] as vs.RateDecision[], slices: [] as vs.BudgetSlice[], budget: b.toJSON() }; })(new vs.RateBudget(${lit(i.config)}))`,
     "{ decisions: vs.RateDecision[]; slices: vs.BudgetSlice[]; budget: vs.RateBudgetState }",
