@@ -456,8 +456,8 @@ pub enum RateStep {
     Decide(RateRequest),
     /// [`RateBudget::schedule`].
     Schedule(ScheduleRequest),
-    /// Stored as JSON and loaded back with [`RateBudget::restore`], as a stateless host does
-    /// between requests.
+    /// Stored and loaded back with [`RateBudget::restore`], as a stateless host does between
+    /// requests (the npm and component runners go through the JSON text).
     Reload,
 }
 
