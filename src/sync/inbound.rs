@@ -422,31 +422,25 @@ pub fn decide_inbound(
         ));
     }
 
-    // Deletes.
-    if event_type.action() == Action::Delete {
-        let Some(r) = record else {
-            // Remember the delete so an older, reordered create never resurrects the record.
-            let mut t = RecordState::new(&options.customer_id, kind);
-            t.virtuous_id = Some(resource_id);
-            t.virtuous_modified_ms = event_ms;
-            t.tombstone = Some(Tombstone::Deleted);
-            return Ok(decision(
-                InboundAction::Ignore,
-                Reason::UnknownRecord,
-                &inputs,
-                Some(t),
-            ));
+    // Deletes and merges: the record is tombstoned (also when we never had it, so an older,
+    // reordered event never creates or resurrects it).
+    let tombstoned = |record: Option<RecordState>, resource_id: String, tombstone| {
+        let mut next = match record {
+            Some(r) => transition(&r, Trigger::Removed, now_ms)?,
+            None => RecordState::new(&options.customer_id, kind),
         };
-        let mut next = transition(&r, Trigger::Removed, now_ms)?;
-        next.tombstone = Some(Tombstone::Deleted);
+        next.tombstone = Some(tombstone);
         next.virtuous_id = Some(resource_id);
         next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-        return Ok(decision(
-            InboundAction::Delete,
-            Reason::Deleted,
-            &inputs,
-            Some(next),
-        ));
+        Ok::<_, SyncError>(Some(next))
+    };
+    if event_type.action() == Action::Delete {
+        let (action, reason) = match record {
+            Some(_) => (InboundAction::Delete, Reason::Deleted),
+            None => (InboundAction::Ignore, Reason::UnknownRecord),
+        };
+        let next = tombstoned(record, resource_id, Tombstone::Deleted)?;
+        return Ok(decision(action, reason, &inputs, next));
     }
     let Some(res) = resource else {
         return Ok(decision(
@@ -456,37 +450,18 @@ pub fn decide_inbound(
             record,
         ));
     };
-
-    // Merged-away contacts.
     if kind == ResourceKind::Contact {
         if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
             if survivor != resource_id {
-                let Some(r) = record else {
-                    // Nothing local to remap, but remember the merge so an older, reordered
-                    // event for the loser never creates it.
-                    let mut t = RecordState::new(&options.customer_id, kind);
-                    t.virtuous_id = Some(resource_id);
-                    t.virtuous_modified_ms = event_ms;
-                    t.tombstone = Some(Tombstone::MergedInto(survivor));
-                    return Ok(decision(
-                        InboundAction::Ignore,
-                        Reason::MergedAway,
-                        &inputs,
-                        Some(t),
-                    ));
-                };
-                let mut next = transition(&r, Trigger::Removed, now_ms)?;
-                next.tombstone = Some(Tombstone::MergedInto(survivor.clone()));
-                next.virtuous_id = Some(resource_id);
-                next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-                return Ok(decision(
-                    InboundAction::Remap {
-                        survivor_id: survivor,
+                // Nothing local to remap without a record; the tombstone is still stored.
+                let action = match record {
+                    Some(_) => InboundAction::Remap {
+                        survivor_id: survivor.clone(),
                     },
-                    Reason::MergedAway,
-                    &inputs,
-                    Some(next),
-                ));
+                    None => InboundAction::Ignore,
+                };
+                let next = tombstoned(record, resource_id, Tombstone::MergedInto(survivor))?;
+                return Ok(decision(action, Reason::MergedAway, &inputs, next));
             }
         }
     }
