@@ -106,6 +106,33 @@ pub struct BreakerVerdict {
     pub allowed: u64,
 }
 
+/// `floor(share × total)` computed exactly on the share's shortest decimal form, so `0.29 × 100`
+/// is 29, not the 28 a binary floating-point product floors to: the breaker trips only *above*
+/// the documented limit. A share outside `0..=1` or not finite counts as 0 (validated earlier).
+pub fn share_of(share: f64, total: u64) -> u64 {
+    if !share.is_finite() || share <= 0.0 {
+        return 0;
+    }
+    if share >= 1.0 {
+        return total;
+    }
+    // Rust prints the shortest decimal that reads back as the same f64, never in exponent form.
+    let text = format!("{share}");
+    let frac = text.split_once('.').map_or("", |(_, f)| f);
+    let digits = frac.len();
+    let num: u128 = frac.trim_start_matches('0').parse().unwrap_or(0);
+    // At most 17 significant digits: num < 10^17, so num × total < 2^121 fits.
+    let Some(den) = u32::try_from(digits)
+        .ok()
+        .and_then(|d| 10u128.checked_pow(d))
+    else {
+        // Below 10^-38 of any u64 total: less than one record.
+        return 0;
+    };
+    let product = num.saturating_mul(u128::from(total));
+    u64::try_from(product / den).unwrap_or(total).min(total)
+}
+
 /// Checks `deletes + overwrites` against the threshold.
 pub fn check_breaker(
     deletes: u64,
@@ -114,8 +141,7 @@ pub fn check_breaker(
     config: &BreakerConfig,
 ) -> BreakerVerdict {
     let changes = deletes.saturating_add(overwrites);
-    // f64 → u64 `as` saturates and maps NaN to 0: no panic.
-    let share_allowed = (config.max_share * total_records as f64).floor() as u64;
+    let share_allowed = share_of(config.max_share, total_records);
     let allowed = share_allowed.max(config.min_count);
     let (tripped, reason) = if changes <= config.min_count {
         (false, "below-minimum")
@@ -443,6 +469,20 @@ mod tests {
         assert!(check_breaker(11, 0, 100, &c).tripped);
         assert!(!check_breaker(40, 10, 1000, &c).tripped);
         assert!(check_breaker(40, 11, 1000, &c).tripped);
+        // Exactly at the limit never trips (0.29 × 100 is 28.999… in binary floating point).
+        let exact = |share| BreakerConfig {
+            max_share: share,
+            min_count: 0,
+        };
+        let v = check_breaker(29, 0, 100, &exact(0.29));
+        assert_eq!((v.tripped, v.allowed), (false, 29));
+        assert!(check_breaker(30, 0, 100, &exact(0.29)).tripped);
+        assert_eq!(share_of(0.07, 100), 7);
+        assert_eq!(share_of(0.57, 100), 57);
+        assert_eq!(share_of(1.0, u64::MAX), u64::MAX);
+        assert_eq!(share_of(0.1, u64::MAX), u64::MAX / 10);
+        assert_eq!(share_of(5e-324, u64::MAX), 0);
+        assert_eq!(share_of(0.0, 10), 0);
         let bad = BreakerConfig {
             max_share: f64::NAN,
             min_count: 0,

@@ -19,6 +19,8 @@ pub mod envelope;
 pub mod event;
 pub mod headers;
 #[cfg(feature = "sync")]
+pub mod id;
+#[cfg(feature = "sync")]
 pub mod matcher;
 #[cfg(feature = "sync")]
 pub mod merge;

@@ -16,6 +16,9 @@
 //! email, duplicates on one side) becomes **one review item** and its records are held out of
 //! lower tiers. Everything is keyed by hash maps on normalised values (no pairwise comparison),
 //! and the plan is sorted, so the result does not depend on chunk order.
+//!
+//! Record ids are opaque: text or an integer, returned in the plan exactly as given (an integer as
+//! its decimal text); only their comparison ignores surrounding whitespace.
 
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -120,7 +123,9 @@ pub struct ExternalRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchRecord {
-    /// The record's id on its own side.
+    /// The record's id on its own side (text or an integer), returned in the plan exactly as
+    /// given; two ids equal but for surrounding whitespace are the same id (`duplicate-id`).
+    #[serde(deserialize_with = "crate::id::text")]
     pub id: String,
     /// External reference pairs it carries (a partner record: its own source and id; a Virtuous
     /// contact: its `contactReferences`).
@@ -341,7 +346,8 @@ impl SideStore {
         id: &str,
         digest: Option<[u8; 32]>,
     ) -> Result<u32, MatchError> {
-        let id = id.trim();
+        let given = id;
+        let id = crate::id::key(id);
         if id.is_empty() {
             return Err(MatchError::BlankId { side });
         }
@@ -359,7 +365,7 @@ impl SideStore {
             }
             Entry::Occupied(e) => {
                 let existing = *e.get();
-                if self.ids.get(existing as usize).map(|s| &**s) == Some(id) {
+                if self.key(existing) == Some(id) {
                     return Err(dup());
                 }
                 match self.overflow.entry(id.into()) {
@@ -370,9 +376,22 @@ impl SideStore {
                 }
             }
         }
-        self.ids.push(id.into());
+        self.ids.push(given.into());
         self.digests.push(digest);
         Ok(idx)
+    }
+
+    /// The comparison key of record `i`'s id.
+    fn key(&self, i: u32) -> Option<&str> {
+        self.ids.get(i as usize).map(|s| crate::id::key(s))
+    }
+
+    /// Whether an id with this key is stored.
+    fn contains(&self, key: &str) -> bool {
+        self.by_hash
+            .get(&hash_str(key))
+            .is_some_and(|&i| self.key(i) == Some(key))
+            || self.overflow.contains_key(key)
     }
 
     fn id(&self, i: u32) -> String {
@@ -575,7 +594,7 @@ impl InitialMatcher {
         let mut prepared = Vec::with_capacity(records.len());
         let mut seen = std::collections::HashSet::new();
         for r in records {
-            let id = r.id.trim();
+            let id = crate::id::key(&r.id);
             if id.is_empty() {
                 return Err(MatchError::BlankId { side });
             }
@@ -583,12 +602,7 @@ impl InitialMatcher {
                 Side::Partner => &self.partner,
                 Side::Virtuous => &self.virtuous,
             };
-            let dup = !seen.insert(id)
-                || store
-                    .by_hash
-                    .get(&hash_str(id))
-                    .is_some_and(|&i| store.ids.get(i as usize).map(|s| &**s) == Some(id))
-                || store.overflow.contains_key(id);
+            let dup = !seen.insert(id) || store.contains(id);
             if dup {
                 return Err(MatchError::DuplicateId {
                     side,

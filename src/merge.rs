@@ -5,6 +5,10 @@
 //! fire). [`plan_merge_remap`] follows chains (A into B into C) to the survivor with path
 //! compression, refuses cycles and contradictory links, keeps every merged-away id as a tombstone,
 //! and says how to re-address every stored reference (gifts, notes, links, queued outbound writes).
+//!
+//! Ids are compared by their text without surrounding whitespace and returned exactly as given
+//! (an integer id, as Virtuous reports contact ids, as its decimal text), so the host finds its
+//! own stored values in the plan.
 
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -61,10 +65,15 @@ impl std::error::Error for MergeError {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeLink {
-    /// The contact id.
+    /// The contact id (text or an integer).
+    #[serde(deserialize_with = "crate::id::text")]
     pub contact_id: String,
-    /// The contact it was merged into, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The contact it was merged into, if any (text or an integer).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::id::opt_text"
+    )]
     pub merged_into_contact_id: Option<String>,
 }
 
@@ -90,9 +99,11 @@ pub enum ReferenceKind {
 pub struct StoredReference {
     /// What holds the reference.
     pub kind: ReferenceKind,
-    /// The host's id of the holder (gift id, note id, queue entry id...).
+    /// The host's id of the holder (gift id, note id, queue entry id...; text or an integer).
+    #[serde(deserialize_with = "crate::id::text")]
     pub holder_id: String,
-    /// The contact it points at.
+    /// The contact it points at (text or an integer).
+    #[serde(deserialize_with = "crate::id::text")]
     pub contact_id: String,
 }
 
@@ -162,35 +173,47 @@ pub struct MergeRemapPlan {
     pub unchanged: u64,
 }
 
-/// The compressed merge graph.
+/// The compressed merge graph, keyed by [`crate::id::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MergeGraph {
     next: HashMap<String, String>,
     resolved: HashMap<String, (String, u32)>,
+    /// Key → the id as first given.
+    spelling: HashMap<String, String>,
 }
 
 impl MergeGraph {
     /// Builds and fully resolves the graph; errors on cycles and contradictions.
     pub fn build(links: &[MergeLink]) -> Result<MergeGraph, MergeError> {
         let mut next: HashMap<String, String> = HashMap::new();
+        let mut spelling: HashMap<String, String> = HashMap::new();
+        let mut spell = |given: &str| {
+            spelling
+                .entry(crate::id::key(given).to_string())
+                .or_insert_with(|| given.to_string());
+        };
         for l in links {
-            let id = l.contact_id.trim();
+            let id = crate::id::key(&l.contact_id);
             if id.is_empty() {
                 return Err(MergeError::BlankId);
             }
-            let Some(target) = l.merged_into_contact_id.as_deref().map(str::trim) else {
+            spell(&l.contact_id);
+            let Some(given_target) = l.merged_into_contact_id.as_deref() else {
                 continue;
             };
+            let target = crate::id::key(given_target);
             if target.is_empty() {
                 continue;
             }
+            spell(given_target);
             match next.get(id) {
                 Some(existing) if existing != target => {
                     let mut t = [existing.clone(), target.to_string()];
                     t.sort();
+                    let given = |k: &String| spelling.get(k).cloned().unwrap_or_else(|| k.clone());
                     return Err(MergeError::ConflictingMerge {
-                        id: id.to_string(),
-                        targets: t,
+                        id: given(&id.to_string()),
+                        targets: t.map(|k| given(&k)),
                     });
                 }
                 _ => {
@@ -201,6 +224,7 @@ impl MergeGraph {
         let mut graph = MergeGraph {
             next,
             resolved: HashMap::new(),
+            spelling,
         };
         let mut keys: Vec<String> = graph.next.keys().cloned().collect();
         keys.sort();
@@ -233,6 +257,7 @@ impl MergeGraph {
                         {
                             ids.rotate_left(min_pos);
                         }
+                        let ids = ids.iter().map(|k| self.given(k).to_string()).collect();
                         return Err(MergeError::Cycle { ids });
                     }
                     on_path.insert(cur.clone(), path.len());
@@ -255,14 +280,21 @@ impl MergeGraph {
             .unwrap_or((survivor, base_hops)))
     }
 
-    /// The final survivor of `id` (itself when not merged away).
+    /// The final survivor of `id` as first given (`id` itself when not merged away).
     pub fn survivor<'a>(&'a self, id: &'a str) -> &'a str {
-        self.resolved.get(id).map_or(id, |(s, _)| s.as_str())
+        self.resolved
+            .get(crate::id::key(id))
+            .map_or(id, |(s, _)| self.given(s))
     }
 
     /// Whether `id` was merged away.
     pub fn is_merged_away(&self, id: &str) -> bool {
-        self.resolved.contains_key(id)
+        self.resolved.contains_key(crate::id::key(id))
+    }
+
+    /// The id with key `key` as first given.
+    fn given<'a>(&'a self, key: &'a str) -> &'a str {
+        self.spelling.get(key).map_or(key, String::as_str)
     }
 }
 
@@ -271,30 +303,32 @@ pub fn plan_merge_remap(input: &MergeInput) -> Result<MergeRemapPlan, MergeError
     let graph = MergeGraph::build(&input.contacts)?;
     let mut survivors = BTreeMap::new();
     let mut tombstones = Vec::new();
-    let mut resolved: Vec<(&String, &(String, u32))> = graph.resolved.iter().collect();
+    let mut resolved: Vec<(&str, &str, u32)> = graph
+        .resolved
+        .iter()
+        .map(|(id, (s, hops))| (graph.given(id), graph.given(s), *hops))
+        .collect();
     resolved.sort();
-    for (id, (s, hops)) in resolved {
-        survivors.insert(id.clone(), s.clone());
+    for (id, s, hops) in resolved {
+        survivors.insert(id.to_string(), s.to_string());
         tombstones.push(MergeTombstone {
-            contact_id: id.clone(),
-            survivor_id: s.clone(),
-            hops: *hops,
+            contact_id: id.to_string(),
+            survivor_id: s.to_string(),
+            hops,
         });
     }
     let mut remaps = Vec::new();
     let mut unchanged = 0u64;
     for r in &input.references {
-        let from = r.contact_id.trim();
-        let to = graph.survivor(from);
-        if to == from {
+        if !graph.is_merged_away(&r.contact_id) {
             unchanged = unchanged.saturating_add(1);
             continue;
         }
         remaps.push(Remap {
             kind: r.kind,
             holder_id: r.holder_id.clone(),
-            from_contact_id: from.to_string(),
-            to_contact_id: to.to_string(),
+            from_contact_id: r.contact_id.clone(),
+            to_contact_id: graph.survivor(&r.contact_id).to_string(),
             action: if r.kind == ReferenceKind::QueuedWrite {
                 RemapAction::ReaddressQueuedWrite
             } else {
@@ -349,6 +383,28 @@ mod tests {
         assert_eq!(plan.tombstones[0].hops, 2);
         assert_eq!(plan.remaps.len(), 2);
         assert_eq!(plan.remaps[1].action, RemapAction::ReaddressQueuedWrite);
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn ids_round_trip_as_given() {
+        let input: MergeInput = serde_json::from_value(serde_json::json!({
+            "contacts": [{"contactId": 101, "mergedIntoContactId": " 202 "}, {"contactId": "202", "mergedIntoContactId": 303}],
+            "references": [{"kind": "gift", "holderId": 7, "contactId": " 101"}, {"kind": "note", "holderId": "n", "contactId": 303}],
+        }))
+        .unwrap();
+        let plan = plan_merge_remap(&input).unwrap();
+        assert_eq!(plan.survivors["101"], "303");
+        assert_eq!(plan.survivors[" 202 "], "303");
+        let r = &plan.remaps[0];
+        assert_eq!(
+            (
+                r.holder_id.as_str(),
+                r.from_contact_id.as_str(),
+                r.to_contact_id.as_str()
+            ),
+            ("7", " 101", "303")
+        );
         assert_eq!(plan.unchanged, 1);
     }
 
