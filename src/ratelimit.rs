@@ -3,12 +3,18 @@
 //! Virtuous allows 5,000 requests an hour per organisation (older pages say 1,500), shared by
 //! every credential of the organisation, reported on every response in `X-RateLimit-Limit`,
 //! `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds); a `429` carries `Retry-After`
-//! (seconds). [`RateBudget`] is fed those headers and says **go** or **wait how long**, keeping
+//! (seconds, or an HTTP-date). [`RateBudget`] is fed those headers and says **go** or **wait how long**, keeping
 //! `liveHeadroom` requests for live work (webhook follow-ups, user-triggered writes) that
 //! background plans (initial sync, reconciliation, backfill) may not use. Waits carry jitter
 //! derived from randomness the host passes in (the core has no random source of its own).
 //! Plans are priced in requests ([`price_plan`]) and scheduled in slices ([`RateBudget::schedule`])
 //! so they resume where they stopped.
+//!
+//! Following its decisions never draws a 429 from the documented limit, however many requests
+//! are in flight and in whatever order their responses arrive: the budget counts what was spent
+//! and not yet answered (`inFlight`) against the *lowest* remaining count reported for the current
+//! window (within a window remaining only falls, so an older response arriving late cannot raise
+//! it), and counts spends even while no response has reported a remaining count yet.
 
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -17,6 +23,38 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LIMIT: u32 = 5000;
 /// One hour in ms.
 pub const HOUR_MS: i64 = 3_600_000;
+/// Two reports whose `X-RateLimit-Reset` differ by at most this much describe the same window
+/// (a reset given in seconds from now moves with the arrival time).
+pub const SAME_WINDOW_SLACK_MS: i64 = 2_000;
+
+/// `Retry-After` in ms from `now_ms`: delta-seconds (a fraction rounded up) or an HTTP-date (any of
+/// RFC 9110's three forms; needs `now_ms`, a date in the past is 0), clamped to `0..=max_ms` so an
+/// absurd value cannot park the host for years. `None` when absent or unreadable.
+pub fn retry_after_ms(value: &str, now_ms: Option<i64>, max_ms: i64) -> Option<i64> {
+    let t = value.trim();
+    let max_ms = max_ms.max(0);
+    if t.is_empty() {
+        return None;
+    }
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        if whole.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Digits only: an overflowing number is simply huge, and clamped.
+        let secs = whole.parse::<u64>().unwrap_or(u64::MAX);
+        let up = u64::from(frac.bytes().any(|b| b != b'0'));
+        let ms = secs.saturating_add(up).saturating_mul(1000);
+        return Some(i64::try_from(ms).unwrap_or(i64::MAX).min(max_ms));
+    }
+    let now = now_ms?;
+    let at = httpdate::parse_http_date(t).ok()?;
+    let at_ms = match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(_) => return Some(0),
+    };
+    Some(at_ms.saturating_sub(now).clamp(0, max_ms))
+}
 
 /// A caller mistake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +157,7 @@ pub struct RateHeaders {
     /// `X-RateLimit-Reset` (Unix seconds; values below 10^9 are read as seconds from now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<String>,
-    /// `Retry-After` (seconds).
+    /// `Retry-After` (seconds or an HTTP-date).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
 }
@@ -196,9 +234,14 @@ pub struct RateBudget {
     pub config: RateBudgetConfig,
     /// The limit last reported.
     pub limit: u32,
-    /// Remaining last reported, minus requests spent since.
+    /// The lowest `X-RateLimit-Remaining` reported for the current window (0 after a 429 that
+    /// reported none); `None` until a response reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<u32>,
+    /// Requests spent and not yet answered: counted against the window, since a response that
+    /// reported `remaining` may have been processed before them.
+    #[serde(default)]
+    pub in_flight: u32,
     /// When the window resets (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_at_ms: Option<i64>,
@@ -208,6 +251,19 @@ pub struct RateBudget {
     /// Consecutive 429/5xx/network failures.
     #[serde(default)]
     pub failures: u32,
+    /// Whether the current block is a 429's (reason `retry-after`) rather than a backoff.
+    #[serde(default)]
+    pub rate_limited: bool,
+}
+
+/// Where a response's rate headers sit relative to the window the budget knows.
+enum Window {
+    /// The known window (or no reset reported while it lasts): remaining can only fall.
+    Same,
+    /// A later window: its remaining replaces the old one.
+    New,
+    /// An earlier window (a late response): its remaining says nothing about now.
+    Stale,
 }
 
 fn parse_u64(s: Option<&str>) -> Option<u64> {
@@ -241,9 +297,11 @@ impl RateBudget {
             limit: config.limit,
             config,
             remaining: None,
+            in_flight: 0,
             reset_at_ms: None,
             blocked_until_ms: None,
             failures: 0,
+            rate_limited: false,
         })
     }
 
@@ -270,75 +328,116 @@ impl RateBudget {
         half + i64::from(random) % spread.max(1)
     }
 
-    /// Feeds one response's status and headers.
+    /// Feeds one response's status and headers (call it once for every request spent, failures
+    /// included: each answer takes one request off `inFlight`).
     pub fn observe(&mut self, obs: &RateObservation) {
         let h = &obs.headers;
+        let now = obs.now_ms;
+        self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(l) = parse_u64(h.limit.as_deref()).filter(|&l| l > 0) {
             self.limit = u32::try_from(l).unwrap_or(u32::MAX);
         }
-        if let Some(r) = parse_u64(h.remaining.as_deref()) {
-            self.remaining = Some(u32::try_from(r).unwrap_or(u32::MAX));
-        }
-        if let Some(r) = parse_u64(h.reset.as_deref()) {
+        let reported =
+            parse_u64(h.remaining.as_deref()).map(|r| u32::try_from(r).unwrap_or(u32::MAX));
+        // A window never ends more than one window from now, whatever the header says.
+        let latest = now.saturating_add(self.config.window_ms);
+        let reset = parse_u64(h.reset.as_deref()).map(|r| {
             let r = i64::try_from(r).unwrap_or(i64::MAX);
-            self.reset_at_ms = Some(if r < 1_000_000_000 {
-                obs.now_ms.saturating_add(r.saturating_mul(1000))
+            let at = if r < 1_000_000_000 {
+                now.saturating_add(r.saturating_mul(1000))
             } else {
                 r.saturating_mul(1000)
-            });
+            };
+            at.min(latest)
+        });
+        let window = match (reset, self.reset_at_ms) {
+            (Some(r), Some(k)) if r > k.saturating_add(SAME_WINDOW_SLACK_MS) => Window::New,
+            (Some(r), Some(k)) if r < k.saturating_sub(SAME_WINDOW_SLACK_MS) => Window::Stale,
+            (Some(_), Some(_)) => Window::Same,
+            (Some(_), None) => Window::New,
+            (None, Some(k)) if now >= k => Window::New,
+            (None, _) => Window::Same,
+        };
+        match window {
+            Window::New => {
+                if reported.is_some() || reset.is_some() {
+                    self.remaining = reported;
+                    self.reset_at_ms = reset;
+                }
+            }
+            Window::Same => {
+                if let Some(r) = reported {
+                    self.remaining = Some(self.remaining.map_or(r, |m| m.min(r)));
+                }
+                if let (Some(r), Some(k)) = (reset, self.reset_at_ms) {
+                    self.reset_at_ms = Some(r.max(k));
+                }
+            }
+            Window::Stale => {}
         }
-        let retry_after = parse_u64(h.retry_after.as_deref())
-            .map(|s| i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000));
+        let retry_after = h
+            .retry_after
+            .as_deref()
+            .and_then(|v| retry_after_ms(v, Some(now), self.config.window_ms));
         match obs.status {
             Some(s) if (200..400).contains(&s) => {
                 self.failures = 0;
-                if self.blocked_until_ms.is_some_and(|b| b <= obs.now_ms) {
+                if self.blocked_until_ms.is_some_and(|b| b <= now) {
                     self.blocked_until_ms = None;
+                    self.rate_limited = false;
                 }
             }
             Some(429) | Some(500..=599) | None => {
                 self.failures = self.failures.saturating_add(1);
-                let wait = match (obs.status, retry_after) {
+                let limited = obs.status == Some(429);
+                let wait = match (limited, retry_after) {
                     (_, Some(ra)) => ra,
-                    (Some(429), None) => {
+                    (true, None) => {
                         // No Retry-After: wait for the window when it is known to be exhausted.
                         match self.reset_at_ms {
-                            Some(r) if self.remaining == Some(0) && r > obs.now_ms => {
-                                r.saturating_sub(obs.now_ms)
+                            Some(r) if self.remaining == Some(0) && r > now => {
+                                r.saturating_sub(now)
                             }
                             _ => self.backoff_ms(self.failures, obs.random),
                         }
                     }
-                    _ => self.backoff_ms(self.failures, obs.random),
+                    (false, None) => self.backoff_ms(self.failures, obs.random),
                 };
-                let until = obs.now_ms.saturating_add(wait);
-                if obs.status == Some(429) {
+                let until = now.saturating_add(wait);
+                if limited && reported.is_none() {
+                    // The 429 itself says nothing is left now; Retry-After (or, without one, the
+                    // end of the block) says when capacity returns.
                     self.remaining = Some(0);
-                    // Without a known future reset, Retry-After says when capacity returns.
-                    if self.reset_at_ms.is_none_or(|r| r <= obs.now_ms) {
+                    if retry_after.is_some() || self.reset_at_ms.is_none_or(|r| r <= now) {
                         self.reset_at_ms = Some(until);
                     }
                 }
-                self.blocked_until_ms = Some(self.blocked_until_ms.map_or(until, |b| b.max(until)));
+                match self.blocked_until_ms {
+                    Some(b) if b > until => {}
+                    _ => {
+                        self.blocked_until_ms = Some(until);
+                        self.rate_limited = limited;
+                    }
+                }
             }
             _ => {}
         }
     }
 
-    /// Counts requests sent since the last observation.
+    /// Counts requests sent (or about to be sent): they are held against the window until their
+    /// responses are observed, whether or not a remaining count is known yet.
     pub fn spend(&mut self, n: u32) {
-        if let Some(r) = self.remaining.as_mut() {
-            *r = r.saturating_sub(n);
-        }
+        self.in_flight = self.in_flight.saturating_add(n);
     }
 
     fn available(&self, priority: Priority, now_ms: i64) -> (u32, bool) {
         let fresh_window = self.reset_at_ms.is_some_and(|r| now_ms >= r);
-        let remaining = if fresh_window {
+        let reported = if fresh_window {
             self.limit
         } else {
             self.remaining.unwrap_or(self.limit)
         };
+        let remaining = reported.saturating_sub(self.in_flight);
         let reserve = match priority {
             Priority::Live => 0,
             Priority::Background => self.config.live_headroom.min(self.limit),
@@ -356,7 +455,7 @@ impl RateBudget {
         let now = req.now_ms;
         let (available, fresh) = self.available(req.priority, now);
         if let Some(b) = self.blocked_until_ms.filter(|&b| b > now) {
-            let reason = if self.remaining == Some(0) {
+            let reason = if self.rate_limited {
                 "retry-after"
             } else {
                 "backoff"

@@ -16,6 +16,7 @@
 //! | other 409 | `context-dependent` | `refetch-and-retry` |
 //! | anything else | `permanent` | `fail-record` |
 //!
+//! `Retry-After` is read as seconds or an HTTP-date and clamped to one hour.
 //! The error body is read defensively: the documented `{error:{code,message,details}}`, a bare
 //! `{message}`/`{Message}`, or plain text (some 401s).
 
@@ -25,6 +26,8 @@ use serde_json::Value;
 
 /// Longest message kept from a body.
 pub const MAX_MESSAGE_CHARS: usize = 500;
+/// Longest `Retry-After` passed on (one hour, the rate limit's window): longer values are clamped.
+pub const MAX_RETRY_AFTER_MS: i64 = crate::ratelimit::HOUR_MS;
 
 /// A caller mistake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +152,7 @@ pub struct ResponseInput {
     /// The body as text, if read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// `Retry-After` header value.
+    /// `Retry-After` header value: seconds, or an HTTP-date (read against `nowMs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
     /// What the request was for.
@@ -158,7 +161,7 @@ pub struct ResponseInput {
     /// For `read-after-create`: when the create succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at_ms: Option<i64>,
-    /// Now (needed with `createdAtMs`).
+    /// Now (needed with `createdAtMs`, and for a `Retry-After` given as an HTTP-date).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now_ms: Option<i64>,
     /// How long after a create a 404 still means "not indexed yet" (default 60 s).
@@ -181,7 +184,7 @@ pub struct ResponseClassification {
     pub reason: String,
     /// Whether the same request may be sent again.
     pub retryable: bool,
-    /// From `Retry-After`, in ms.
+    /// From `Retry-After`, in ms (at most one hour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<i64>,
     /// The body's error code (`BAD_REQUEST`...), when it has one.
@@ -256,8 +259,7 @@ pub fn classify_response(input: &ResponseInput) -> Result<ResponseClassification
     let retry_after_ms = input
         .retry_after
         .as_deref()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .map(|s| i64::from(s) * 1000);
+        .and_then(|s| crate::ratelimit::retry_after_ms(s, input.now_ms, MAX_RETRY_AFTER_MS));
     let ctx = input.context;
     let (class, action, reason) = match input.status {
         None => (C::Transient, A::RetryWithBackoff, "network-error"),
@@ -385,5 +387,33 @@ mod tests {
             .code(),
             "invalid-status"
         );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let ra = |v: &str, now: Option<i64>| {
+            classify_response(&ResponseInput {
+                status: Some(429),
+                retry_after: Some(v.into()),
+                now_ms: now,
+                ..Default::default()
+            })
+            .unwrap()
+            .retry_after_ms
+        };
+        let now = 1_700_000_000_000; // 2023-11-14T22:13:20Z
+        assert_eq!(ra("30", None), Some(30_000));
+        assert_eq!(ra(" 1.2 ", None), Some(2_000));
+        assert_eq!(ra("99999999999", None), Some(3_600_000));
+        assert_eq!(ra("Tue, 14 Nov 2023 22:14:00 GMT", Some(now)), Some(40_000));
+        assert_eq!(
+            ra("Tuesday, 14-Nov-23 22:14:00 GMT", Some(now)),
+            Some(40_000)
+        );
+        assert_eq!(ra("Tue Nov 14 22:14:00 2023", Some(now)), Some(40_000));
+        assert_eq!(ra("Tue, 14 Nov 2023 22:00:00 GMT", Some(now)), Some(0));
+        assert_eq!(ra("Tue, 14 Nov 2023 22:14:00 GMT", None), None);
+        assert_eq!(ra("-5", None), None);
+        assert_eq!(ra("soon", Some(now)), None);
     }
 }
