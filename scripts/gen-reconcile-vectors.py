@@ -56,9 +56,70 @@ NOON = ms("2024-06-01T12:00:00")
 
 
 def run_state(**kw):
-    base = {"config": {"take": kw.pop("take", 3), "overlapMs": 60000}, "start": kw.pop("start", {})}
+    config = {"take": kw.pop("take", 3), "overlapMs": 60000}
+    if "pageCap" in kw:
+        config["pageCap"] = kw.pop("pageCap")
+    base = {"config": config, "start": kw.pop("start", {})}
     base.update(kw)
     return base
+
+
+def fmt_ms(t):
+    """epoch ms to the ISO text Virtuous sends (UTC, no zone), via Python's datetime."""
+    d = datetime.fromtimestamp(t // 1000, tz=timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + (".%03d" % (t % 1000) if t % 1000 else "")
+
+
+class ModelQueryServer:
+    """POST /api/Contact/Query as an outside model: rows sorted by (modified, id), a stable tie order, filtered
+    on 'Last Modified Date' 'Is After' with second precision, then skip/take."""
+
+    def __init__(self, rows):
+        self.rows = dict(rows)  # id -> modified ms
+
+    def touch(self, ids, at):
+        for i in ids:
+            self.rows[i] = at
+
+    def page(self, after_text, skip, take):
+        after = ms(after_text) if after_text else None
+        hits = sorted((m, i) for i, m in self.rows.items() if after is None or m // 1000 > after // 1000)
+        return [row(i, fmt_ms(m)) for m, i in hits[skip:skip + take]]
+
+
+def query_script_case():
+    """Issue 11.1: a second X an hour old holds 12 rows (stable tie order by id); take 5. After the walk's first
+    page inside X, rows 1 and 2 (already read) are modified and move to now, so every unread row of X shifts back by
+    two. The page at skip 4 then holds no row read before: it is dropped and asked for again one page back, and
+    every row of X is delivered. The requests below are written from docs/reconciliation.md; the pages are the
+    model server's answers to them."""
+    X = ms("2024-06-01T09:00:00")
+    NOWT = ms("2024-06-01T10:00:05")
+    srv = ModelQueryServer([(100, X - 600000)] + [(i, X) for i in range(1, 13)])
+    after = lambda t: fmt_ms((t // 1000) * 1000 - 1000)
+    lower0 = X - 3600000 - 15 * 60000
+    reqs = [(after(lower0), 0), (after(X), 0), (after(X), 4), (after(X), 0), (after(X), 4), (after(X), 8)]
+    pages = []
+    for n, (a, skip) in enumerate(reqs):
+        if n == 2:
+            srv.touch([1, 2], NOWT)
+        pages.append(srv.page(a, skip, 5))
+    cond = lambda t: {"body": {"groups": [{"conditions": [{"value": t}]}]}}
+    return case("churn-in-a-dense-second-loses-nothing",
+                "issue 11: rows already read leave a dense second between page fetches (stable tie order); the walk steps back instead of over the shifted rows, delivers all of X and stores the highest time seen",
+                "queryScript",
+                {"cursor": {"highWaterMs": X - 3600000, "boundaryIds": []}, "config": {"take": 5},
+                 "runs": [{"pages": pages}]},
+                {"runs": [{
+                    "requests": [dict(cond(a), skip=skip) for a, skip in reqs],
+                    "pages": [{"freshIds": ["100", "1", "2", "3", "4"], "done": False},
+                              {"freshIds": ["5"], "duplicates": 4, "done": False},
+                              {"freshIds": [], "discarded": 5, "done": False},
+                              {"freshIds": ["6", "7"], "duplicates": 3, "done": False},
+                              {"freshIds": ["8", "9", "10", "11"], "duplicates": 1, "done": False},
+                              {"freshIds": ["12", "1", "2"], "duplicates": 1, "done": True}],
+                    "freshIds": ["100", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "1", "2"],
+                    "cursor": {"highWaterMs": NOWT, "boundaryIds": ["1", "2"]}}]})
 
 
 cursor_cases = [
@@ -114,12 +175,26 @@ cursor_cases = [
          {"run": run_state(take=3, lowerMs=NOON),
           "rows": [row(1, "2024-06-01T12:00:00"), row(2, "2024-06-01T12:00:00"), row(3, "2024-06-01T12:00:00.999")]},
          {"request": {"skip": 2}, "run": {"skip": 2, "anchor": ["3", NOON + 999], "lowerMs": NOON}}),
-    case("shifted-walk-restarts", "the anchor is not first: rows moved under the walk, so it restarts at skip 0 (even on a short page, which may have been cut short by the shift)",
+    case("shifted-walk-steps-back", "no row of the page was read before: rows left the second and the unread ones moved back past skip, so the page is dropped and asked for one page further back (even a short page, which the shift may have cut short)",
          "acceptQueryPage",
          {"run": run_state(take=3, lowerMs=NOON, skip=2, anchor=["3", NOON + 999],
                            window=[["1", NOON], ["2", NOON], ["3", NOON + 999]]),
           "rows": [row(4, "2024-06-01T12:00:00.999")]},
-         {"page": {"fresh": [0], "done": False}, "request": {"skip": 0}, "run": {"skip": 0, "restarts": 1, "done": False}}),
+         {"page": {"fresh": [], "discarded": 1, "done": False}, "request": {"skip": 0},
+          "run": {"skip": 0, "restarts": 0, "stepBacks": 1, "done": False, "window": [["1", NOON], ["2", NOON], ["3", NOON + 999]]}}),
+    case("anchor-found-earlier-continues", "issue 11: after a step back (skip 3) the anchor read at 6 is found at 4, two rows early (rows 1 and 2 left the second); the unread rows after it are all on the page: carry on from the page's end, no restart",
+         "acceptQueryPage",
+         {"run": run_state(take=4, lowerMs=NOON, skip=3, anchor=["7", NOON], anchorAt=6, stepBacks=1,
+                           window=[[str(i), NOON] for i in range(1, 8)]),
+          "rows": [row(i, "2024-06-01T12:00:00") for i in [6, 7, 8, 9]]},
+         {"page": {"fresh": [2, 3], "freshIds": ["8", "9"], "duplicates": 2, "done": False}, "request": {"skip": 6},
+          "run": {"skip": 6, "anchor": ["9", NOON], "anchorAt": 6, "restarts": 0, "stepBacks": 0}}),
+    case("anchor-found-later-restarts", "the anchor moved later than where it was read: rows were inserted or reordered before it, so the walk restarts at skip 0",
+         "acceptQueryPage",
+         {"run": run_state(take=3, lowerMs=NOON, skip=2, anchor=["3", NOON], anchorAt=2,
+                           window=[["1", NOON], ["2", NOON], ["3", NOON]]),
+          "rows": [row(9, "2024-06-01T12:00:00"), row(3, "2024-06-01T12:00:00"), row(4, "2024-06-01T12:00:00")]},
+         {"page": {"fresh": [0, 2], "done": False}, "request": {"skip": 0}, "run": {"skip": 0, "restarts": 1}}),
     case("verified-walk-continues", "the anchor is first: the walk goes on, the anchor row dropped as a duplicate",
          "acceptQueryPage",
          {"run": run_state(take=3, lowerMs=NOON, skip=2, anchor=["3", NOON + 999],
@@ -129,10 +204,30 @@ cursor_cases = [
     case("unverifiable-walk-caps-the-cursor", "after the restart budget the run commits no further than the walk's start",
          "finishQueryRun", run_state(start={"highWaterMs": NOON}, maxSeenMs=NOON + 90000, idsAtMax=["8"], rewindToMs=NOON - 1000, done=True),
          {"highWaterMs": NOON - 1000, "boundaryIds": [], "cappedAtMs": NOON - 1000}),
-    case("second-cap-at-same-point-advances", "held back twice at the same walk (an unstable tie order): advance instead of pinning the cursor forever",
+    case("second-cap-at-same-point-advances", "held back twice at the same walk, the second time having seen the tie order change (unstableOrder): advance instead of pinning the cursor forever",
+         "finishQueryRun", run_state(start={"highWaterMs": NOON - 1000, "cappedAtMs": NOON - 1000}, maxSeenMs=NOON + 90000, idsAtMax=["8"],
+                                     rewindToMs=NOON - 1000, unstableOrder=True, done=True),
+         {"highWaterMs": NOON + 90000, "boundaryIds": ["8"], "cappedAtMs": None}),
+    case("second-cap-without-reordering-stays", "issue 11: held back twice at the same walk only because rows left the second (a stable tie order with churn): stay held and read it again, never advance past unread rows",
          "finishQueryRun", run_state(start={"highWaterMs": NOON - 1000, "cappedAtMs": NOON - 1000}, maxSeenMs=NOON + 90000, idsAtMax=["8"],
                                      rewindToMs=NOON - 1000, done=True),
-         {"highWaterMs": NOON + 90000, "boundaryIds": ["8"], "cappedAtMs": None}),
+         {"highWaterMs": NOON - 1000, "boundaryIds": [], "cappedAtMs": NOON - 1000}),
+    case("page-cap-below-take-is-not-the-last-page", "issue 11: the server returns at most 100 rows whatever take asks (the docs say 1000 or 'up to 100'): a page of pageCap rows is full, so paging goes on",
+         "acceptQueryPage",
+         {"run": run_state(take=1000, lowerMs=NOON), "rows": [row(i, fmt_ms(NOON + 1000 * i)) for i in range(1, 101)]},
+         {"page": {"done": False}, "request": {"skip": 0, "take": 1000, "body": {"groups": [{"conditions": [{"value": "2024-06-01T12:01:39"}]}]}},
+          "run": {"lowerMs": NOON + 100000, "done": False}}),
+    case("page-cap-dense-second-walks-by-page-length", "a capped page inside one second: the walk steps by the rows the page held minus one, not by take",
+         "acceptQueryPage",
+         {"run": run_state(take=1000, lowerMs=NOON), "rows": [row(i, "2024-06-01T12:00:00") for i in range(1, 101)]},
+         {"page": {"done": False}, "request": {"skip": 99}, "run": {"skip": 99, "anchor": ["100", NOON], "anchorAt": 99}}),
+    case("page-cap-configurable", "an organisation whose server returns 1000 rows sets pageCap 1000: a page of 100 is then the last",
+         "acceptQueryPage",
+         {"run": run_state(take=1000, pageCap=1000, lowerMs=NOON), "rows": [row(i, fmt_ms(NOON + 1000 * i)) for i in range(1, 101)]},
+         {"page": {"done": True}, "request": None}),
+    case("page-cap-below-two-rejected", "a page must hold an anchor and a next row", "startQueryRun",
+         {"config": {"pageCap": 1}}, error="invalid-cursor-config"),
+    query_script_case(),
     case("rows-without-id-or-time", "a row without id is not processed; one without a readable time is processed but cannot move the cursor",
          "acceptQueryPage",
          {"run": run_state(take=5, lowerMs=NOON),
@@ -389,6 +484,16 @@ m_cases = [
                      chunk("virtuous", {"id": "v1", "emails": ["s@x.org"]}),
                      chunk("partner", {"id": "p1", "emails": ["s@x.org"]})]},
          {"pairs": [{"partnerId": "p3", "virtuousId": "v2"}], "review": [{"partnerIds": ["p1", "p2"], "virtuousIds": ["v1"]}]}),
+    case("ids-returned-exactly-as-given", "issue 11: ids are opaque; surrounding whitespace is kept in pairs, only-lists and review items so the host finds its own records",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": " P1 ", "emails": ["a@x.org"]}, {"id": "P2 "}, {"id": "h1 ", "emails": ["f@x.org"]}, {"id": " h2", "emails": ["f@x.org"]}),
+                     chunk("virtuous", {"id": "\tV1", "emails": ["a@x.org"]}, {"id": " V9"}, {"id": "H ", "emails": ["f@x.org"]})]},
+         {"pairs": [{"partnerId": " P1 ", "virtuousId": "\tV1"}], "partnerOnly": ["P2 "], "virtuousOnly": [" V9"],
+          "review": [{"partnerIds": [" h2", "h1 "], "virtuousIds": ["H "]}]}),
+    case("integer-ids-accepted", "issue 11: Virtuous reports contact ids as numbers; an integer id is returned as its decimal text",
+         "initialMatcher",
+         {"chunks": [chunk("partner", {"id": 7, "emails": ["a@x.org"]}, {"id": 8}), chunk("virtuous", {"id": 101, "emails": ["a@x.org"]}, {"id": 102})]},
+         {"pairs": [{"partnerId": "7", "virtuousId": "101", "tier": "email"}], "partnerOnly": ["8"], "virtuousOnly": ["102"]}),
     case("duplicate-id-rejected", "the same id twice on one side is a caller mistake",
          "initialMatcher", {"chunks": [chunk("partner", {"id": "p1"}), chunk("partner", {"id": " p1 "})]}, error="duplicate-id"),
     case("blank-id-rejected", "every record needs an id", "initialMatcher", {"chunks": [chunk("virtuous", {"id": "  "})]}, error="blank-id"),
@@ -408,10 +513,19 @@ merge_cases = [
           "remaps": [{"kind": "gift", "holderId": "g1", "fromContactId": "A", "toContactId": "C", "action": "remap", "reason": "merged-away"},
                      {"kind": "queued-write", "holderId": "q1", "fromContactId": "B", "toContactId": "C", "action": "readdress-queued-write"}],
           "unchanged": 1}),
-    case("numeric-ids-as-text", "ids are compared as trimmed text", "planMergeRemap",
+    case("numeric-ids-as-text", "ids are compared as trimmed text and returned exactly as given (issue 11)", "planMergeRemap",
          {"contacts": [{"contactId": " 101 ", "mergedIntoContactId": "202"}],
           "references": [{"kind": "contact-link", "holderId": "p-5", "contactId": "101"}]},
-         {"survivors": {"101": "202"}, "remaps": [{"toContactId": "202", "action": "remap"}]}),
+         {"survivors": {" 101 ": "202"}, "tombstones": [{"contactId": " 101 ", "survivorId": "202", "hops": 1}],
+          "remaps": [{"fromContactId": "101", "toContactId": "202", "action": "remap"}]}),
+    case("integer-contact-ids", "issue 11: Virtuous reports contact ids as JSON numbers; they are accepted and returned as their decimal text", "planMergeRemap",
+         {"contacts": [{"contactId": 101, "mergedIntoContactId": 202}, {"contactId": 202, "mergedIntoContactId": 303}],
+          "references": [{"kind": "gift", "holderId": 9001, "contactId": 101}, {"kind": "note", "holderId": "n-1", "contactId": 303}]},
+         {"survivors": {"101": "303", "202": "303"},
+          "remaps": [{"kind": "gift", "holderId": "9001", "fromContactId": "101", "toContactId": "303", "action": "remap"}],
+          "unchanged": 1}),
+    case("fractional-contact-id-rejected", "an id is text or an integer", "planMergeRemap",
+         {"contacts": [{"contactId": 1.5}]}, error="invalid-argument"),
     case("cycle-rejected", "A into B into A cannot be resolved", "planMergeRemap",
          {"contacts": [{"contactId": "B", "mergedIntoContactId": "A"}, {"contactId": "A", "mergedIntoContactId": "B"}]}, error="merge-cycle"),
     case("self-merge-rejected", "merged into itself is a cycle of one", "planMergeRemap",
@@ -468,6 +582,15 @@ del_cases = [
     case("small-run-below-minimum", "a handful of changes never trips, even for a tiny customer", "planDeletions",
          {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0)] * 2, "totalRecords": 3, "confirmAfterMs": H},
          {"halted": False, "breaker": {"tripped": False, "reason": "below-minimum"}}),
+    case("breaker-exactly-at-the-limit-holds", "issue 11: 29 changes against maxShare 0.29 of 100 records is exactly the limit, not above it (0.29 × 100 is 28.999… in binary floating point)", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0)] * 9, "totalRecords": 100, "overwrites": 20,
+          "confirmAfterMs": H, "breaker": {"maxShare": 0.29, "minCount": 0}},
+         {"halted": False, "breaker": {"tripped": False, "reason": "within-threshold", "changes": 29, "allowed": 29},
+          "decisions": [{"action": "confirm-delete"}] * 9}),
+    case("breaker-one-above-the-limit-trips", "one change more than maxShare × totalRecords trips", "planDeletions",
+         {"candidates": [cand("not-found-on-lookup", D0 + 2 * H, pending=D0)] * 9, "totalRecords": 200, "overwrites": 50,
+          "confirmAfterMs": H, "breaker": {"maxShare": 0.29, "minCount": 0}},
+         {"halted": True, "breaker": {"tripped": True, "reason": "mass-change", "changes": 59, "allowed": 58}}),
     case("share-out-of-range-rejected", "maxShare is a fraction", "planDeletions",
          {"candidates": [], "totalRecords": 3, "breaker": {"maxShare": 1.5}}, error="invalid-deletion-config"),
 ]
@@ -549,6 +672,7 @@ write("subscription.json", "mergeSubscription (GET-then-PUT), payloadUrl, pause/
 # ------------------------------------------------------------------ rate budget
 NOWS = 1_700_000_000
 obs = lambda status, now, **h: {"tag": "observe", "val": {"status": status, "headers": h, "nowMs": now, "random": 0}}
+spend = lambda n: {"tag": "spend", "val": n}
 decide = lambda cost, prio, now, random=0: {"tag": "decide", "val": {"cost": cost, "priority": prio, "nowMs": now, "random": random}}
 rate_cases = [
     case("go-within-budget", "plenty left: go", "rateBudget",
@@ -563,7 +687,7 @@ rate_cases = [
     case("spend-counts-locally", "requests sent since the last response are subtracted", "rateBudget",
          {"steps": [obs(200, NOWS * 1000, remaining="520", reset=str(NOWS + 600)), {"tag": "spend", "val": 15},
                     decide(5, "background", NOWS * 1000), decide(6, "background", NOWS * 1000)]},
-         {"decisions": [{"go": True, "available": 5}, {"go": False, "reason": "reserved-for-live"}], "budget": {"remaining": 505}}),
+         {"decisions": [{"go": True, "available": 5}, {"go": False, "reason": "reserved-for-live"}], "budget": {"remaining": 520, "inFlight": 15}}),
     case("exhausted-waits-for-reset", "nothing left: wait until X-RateLimit-Reset, with jitter from host randomness (≤ 10 %, ≤ 5 s)", "rateBudget",
          {"steps": [obs(200, NOWS * 1000, remaining="0", reset=str(NOWS + 100)), decide(1, "live", NOWS * 1000, random=7)]},
          {"decisions": [{"go": False, "reason": "budget-exhausted", "waitMs": 100007}]}),
@@ -590,6 +714,38 @@ rate_cases = [
     case("schedule-done-in-one-go", "small plans fit", "rateBudget",
          {"steps": [{"tag": "schedule", "val": {"remainingRequests": 40, "nowMs": 0}}]},
          {"slices": [{"allowedNow": 40, "leftAfter": 0, "resumeAtMs": None, "moreWindows": 0}]}),
+    case("spend-held-while-remaining-unknown", "issue 11: before any response reported X-RateLimit-Remaining, requests spent still count: a second 3000-request batch does not fit in 5000", "rateBudget",
+         {"steps": [decide(3000, "live", NOWS * 1000), spend(3000), decide(3000, "live", NOWS * 1000)]},
+         {"decisions": [{"go": True, "available": 5000}, {"go": False, "reason": "budget-exhausted", "available": 2000}],
+          "budget": {"inFlight": 3000, "remaining": None}}),
+    case("spend-held-after-window-reset", "issue 11: past a known reset the window is fresh, but requests spent since still count", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="10", reset=str(NOWS + 60)), decide(3000, "live", (NOWS + 61) * 1000), spend(3000),
+                    decide(3000, "live", (NOWS + 61) * 1000)]},
+         {"decisions": [{"go": True, "reason": "window-reset", "available": 5000}, {"go": False, "available": 2000}]}),
+    case("responses-answer-spent-requests", "each observed response takes its request off inFlight; the lowest remaining reported stays", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="1000", reset=str(NOWS + 600)), spend(3), obs(200, NOWS * 1000 + 10, remaining="999", reset=str(NOWS + 600)),
+                    decide(998, "live", NOWS * 1000 + 20)]},
+         {"decisions": [{"go": False, "available": 997}], "budget": {"remaining": 999, "inFlight": 2}}),
+    case("late-higher-remaining-ignored", "issue 11: within one window remaining only falls; a late response of an earlier request reporting more does not raise the budget", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="200", reset=str(NOWS + 600)), spend(2),
+                    obs(200, NOWS * 1000 + 50, remaining="100", reset=str(NOWS + 600)),
+                    obs(200, NOWS * 1000 + 60, remaining="150", reset=str(NOWS + 600)), decide(101, "live", NOWS * 1000 + 70)]},
+         {"decisions": [{"go": False, "reason": "budget-exhausted", "available": 100}], "budget": {"remaining": 100, "inFlight": 0}}),
+    case("next-window-report-replaces", "a response reporting a later reset starts the next window: its remaining replaces the old; a late one from the old window is ignored", "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="10", reset=str(NOWS + 600)),
+                    obs(200, (NOWS + 601) * 1000, remaining="4990", reset=str(NOWS + 4200)),
+                    obs(200, (NOWS + 602) * 1000, remaining="3", reset=str(NOWS + 600))]},
+         {"budget": {"remaining": 4990, "resetAtMs": (NOWS + 4200) * 1000}}),
+    case("429-blocks-for-retry-after-then-follows-headers", "issue 11: a 429 with Retry-After 30 whose headers say 100 remain blocks 30 s, not until the window reset", "rateBudget",
+         {"steps": [obs(429, NOWS * 1000, remaining="100", reset=str(NOWS + 3600), retryAfter="30"),
+                    decide(1, "live", NOWS * 1000 + 10000), decide(1, "live", NOWS * 1000 + 31000)]},
+         {"decisions": [{"go": False, "reason": "retry-after", "waitMs": 20000}, {"go": True, "reason": "within-budget", "available": 100}]}),
+    case("429-retry-after-http-date", "issue 11: Retry-After may be an HTTP-date (RFC 9110), read against the response's time", "rateBudget",
+         {"steps": [obs(429, NOWS * 1000, retryAfter="Tue, 14 Nov 2023 22:14:00 GMT"), decide(1, "live", NOWS * 1000)]},
+         {"decisions": [{"go": False, "reason": "retry-after", "waitMs": 40000}], "budget": {"blockedUntilMs": NOWS * 1000 + 40000}}),
+    case("absurd-retry-after-clamped", "issue 11: a Retry-After beyond the limit's window (1 h) is clamped to it", "rateBudget",
+         {"steps": [obs(429, NOWS * 1000, retryAfter="99999999999"), decide(1, "live", NOWS * 1000)]},
+         {"decisions": [{"go": False, "reason": "retry-after", "waitMs": 3600000}], "budget": {"blockedUntilMs": NOWS * 1000 + 3600000}}),
     case("headroom-above-limit-rejected", "the headroom must leave something for plans", "rateBudget",
          {"config": {"limit": 1500, "liveHeadroom": 1500}}, error="invalid-rate-config"),
     case("price-initial-sync", "1M contacts read at take 1000, 10 lookups, 250 records in batches of 100, 11 requests done",
@@ -605,6 +761,11 @@ resp_cases = [
          {"class": "transient", "action": "retry-with-backoff", "reason": "network-error", "retryable": True}),
     case("429-waits-retry-after", "rate limited: wait Retry-After", "classifyResponse", {"status": 429, "retryAfter": "42"},
          {"class": "transient", "action": "wait-retry-after", "reason": "rate-limited", "retryAfterMs": 42000}),
+    case("429-retry-after-http-date", "issue 11: Retry-After as an HTTP-date, read against nowMs", "classifyResponse",
+         {"status": 429, "retryAfter": "Tue, 14 Nov 2023 22:14:00 GMT", "nowMs": 1700000000000},
+         {"action": "wait-retry-after", "retryAfterMs": 40000}),
+    case("429-retry-after-clamped", "issue 11: an absurd Retry-After is clamped to one hour", "classifyResponse",
+         {"status": 429, "retryAfter": "99999999999"}, {"action": "wait-retry-after", "retryAfterMs": 3600000}),
     case("503-is-transient", "server errors retry with backoff", "classifyResponse", {"status": 503, "body": "<html>Service Unavailable</html>"},
          {"class": "transient", "action": "retry-with-backoff", "reason": "server-error", "message": "<html>Service Unavailable</html>"}),
     case("400-with-details", "permanent, with the documented error body's code and field details", "classifyResponse",

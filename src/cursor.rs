@@ -9,11 +9,17 @@
 //! * within a run each page restarts at the highest time seen so far (keyset paging) instead of a
 //!   growing `skip`, so records modified during the run (which move to the end of an ascending
 //!   sort) cannot shift an unread record out of the window; `skip` is only used to walk a single
-//!   second holding at least `take` rows, and then each page overlaps the previous one by one row
-//!   (the *anchor*): if the anchor is not where it was, rows moved under the window and the walk
-//!   restarts from `skip = 0` (re-read rows are dropped as duplicates). After
-//!   [`MAX_RESTARTS`] restarts at one bound the walk goes on but the run commits no further than
-//!   that bound, so the next run re-reads it;
+//!   second holding a full page of rows, and then each page overlaps the previous one by one row
+//!   (the *anchor*). Rows modified during the walk leave the second and shift the unread ones
+//!   back: the anchor then shows up earlier than where it was read, or not at all, and a page
+//!   holding no row read before is dropped and asked for again one page further back, so no
+//!   unread row is stepped over. Only an anchor found *later* than where it was read (rows
+//!   inserted or reordered before it) restarts the walk from `skip = 0`. After [`MAX_RESTARTS`]
+//!   restarts (or as many fruitless steps back) at one bound the walk goes on but the run commits
+//!   no further than that bound, so the next run re-reads it;
+//! * a page is the last one only when it is shorter than `min(take, pageCap)`: the server's page
+//!   cap is not published consistently (1000, or "up to 100"), and a capped page taken for a
+//!   short one would end every run early;
 //! * duplicates are dropped by `(id, modified)` within the run, and across runs by the ids seen at
 //!   exactly the committed high-water time (`boundaryIds`);
 //! * the cursor only advances through [`QueryRun::finish`] after the last (short) page: a run
@@ -35,6 +41,9 @@ pub const MAX_TAKE: u32 = 1000;
 pub const MAX_RESTARTS: u32 = 8;
 /// Default overlap re-read at the start of every run: 15 minutes.
 pub const DEFAULT_OVERLAP_MS: i64 = 15 * 60 * 1000;
+/// Default for the most rows the server may return per page whatever `take` asks: the lower of
+/// the two documented caps, so a capped page is never mistaken for the last one.
+pub const DEFAULT_PAGE_CAP: u32 = 100;
 
 /// A caller mistake in the cursor API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +117,9 @@ fn default_overlap() -> i64 {
 fn default_parameter() -> String {
     "Last Modified Date".to_string()
 }
+fn default_page_cap() -> u32 {
+    DEFAULT_PAGE_CAP
+}
 
 /// How a run queries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +138,10 @@ pub struct CursorConfig {
     /// `GET /api/Contact/QueryOptions` for the organisation).
     #[serde(default = "default_parameter")]
     pub modified_parameter: String,
+    /// The most rows the server may return per page however large `take` is, 2..=1000 (default
+    /// 100): a page shorter than `take` but holding at least this many rows is not the last one.
+    #[serde(default = "default_page_cap")]
+    pub page_cap: u32,
 }
 
 impl Default for CursorConfig {
@@ -135,6 +151,7 @@ impl Default for CursorConfig {
             take: MAX_TAKE,
             overlap_ms: DEFAULT_OVERLAP_MS,
             modified_parameter: default_parameter(),
+            page_cap: DEFAULT_PAGE_CAP,
         }
     }
 }
@@ -146,6 +163,12 @@ impl CursorConfig {
             return Err(CursorError::InvalidConfig {
                 field: "take",
                 message: format!("must be 2..=1000, got {}", self.take),
+            });
+        }
+        if self.page_cap < 2 || self.page_cap > MAX_TAKE {
+            return Err(CursorError::InvalidConfig {
+                field: "pageCap",
+                message: format!("must be 2..=1000, got {}", self.page_cap),
             });
         }
         if self.overlap_ms < 1000 {
@@ -162,6 +185,11 @@ impl CursorConfig {
         }
         Ok(())
     }
+
+    /// Rows a page must hold for more to follow: `min(take, pageCap)`.
+    pub fn full_page(&self) -> u32 {
+        self.take.min(self.page_cap)
+    }
 }
 
 /// The committed cursor the host stores per organisation and resource.
@@ -175,8 +203,9 @@ pub struct QueryCursor {
     #[serde(default)]
     pub boundary_ids: Vec<String>,
     /// Set when the last run was held back at this time because a skip walk could not be
-    /// verified; a second run held at the same point advances anyway (an unstable tie order in a
-    /// second with more than `take` rows would otherwise pin the cursor forever).
+    /// verified; a second run held at the same point advances anyway if it saw the tie order
+    /// change (an unstable tie order in a second with more rows than a page would otherwise pin
+    /// the cursor forever), and stays held if rows only moved out of the second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capped_at_ms: Option<i64>,
 }
@@ -234,9 +263,20 @@ pub struct QueryRun {
     /// During a skip walk: the last row of the previous page, expected first on the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<(String, i64)>,
+    /// The position (`skip`) at which the anchor was read; absent: the current `skip`. Rows
+    /// leaving the second can only move it earlier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_at: Option<u64>,
     /// Restarts of the skip walk at the current lower bound.
     #[serde(default)]
     pub restarts: u32,
+    /// Steps back in a row (pages holding no row read before) without a fresh row since.
+    #[serde(default)]
+    pub step_backs: u32,
+    /// The run gave up verifying a walk whose rows were reordered or inserted before its
+    /// position (not merely moved out of the second).
+    #[serde(default)]
+    pub unstable_order: bool,
     /// If set, the run commits no further than this time (a skip walk could not be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewind_to_ms: Option<i64>,
@@ -251,6 +291,17 @@ pub struct QueryRun {
     pub done: bool,
 }
 
+/// How a page of a skip walk lines up with the walk so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Nothing unread can lie between the previous page and this one.
+    Connected,
+    /// No row of the page was read before: rows left the second and the unread ones moved back.
+    StepBack,
+    /// Rows were inserted or reordered before the walk's position.
+    Reordered,
+}
+
 /// What one page contained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -261,6 +312,10 @@ pub struct PageResult {
     pub fresh_ids: Vec<String>,
     /// Rows dropped as already processed (re-read in this run or at the committed boundary).
     pub duplicates: u32,
+    /// Rows of a page that is asked for again further back (rows moved out of the walked
+    /// second): not processed now, they come again.
+    #[serde(default)]
+    pub discarded: u32,
     /// Positions of rows without a usable `id` (not processed).
     pub malformed: Vec<u32>,
     /// Positions of fresh rows whose `modifiedDateTimeUtc` is missing or unreadable (processed,
@@ -305,7 +360,10 @@ impl QueryRun {
             ids_at_max: Vec::new(),
             window: Vec::new(),
             anchor: None,
+            anchor_at: None,
             restarts: 0,
+            step_backs: 0,
+            unstable_order: false,
             rewind_to_ms: None,
             pages: 0,
             fresh_rows: 0,
@@ -321,22 +379,70 @@ impl QueryRun {
         Some(build_query(&self.config, self.lower_ms, self.skip))
     }
 
+    /// How a page of a skip walk lines up with what the walk read before.
+    fn verify(&self, rows: &[Value]) -> Walk {
+        let Some((aid, am)) = self.anchor.as_ref().filter(|_| self.skip > 0) else {
+            return Walk::Connected;
+        };
+        let expected = self.anchor_at.unwrap_or(self.skip);
+        let dated: Vec<(String, i64)> = rows
+            .iter()
+            .filter_map(|r| Some((row_id(r)?, row_modified(r)?)))
+            .collect();
+        if let Some(j) = dated.iter().position(|(id, m)| id == aid && m == am) {
+            // Rows only ever leave a past second (a modification moves them to now), which moves
+            // the anchor earlier; later means rows were inserted or reordered before it.
+            let at = self
+                .skip
+                .saturating_add(u64::try_from(j).unwrap_or(u64::MAX));
+            return if at > expected {
+                Walk::Reordered
+            } else {
+                Walk::Connected
+            };
+        }
+        // The anchor itself left. Rows read before must come first, then the unread ones.
+        let read: HashSet<&(String, i64)> = self.window.iter().collect();
+        let known: Vec<bool> = dated.iter().map(|k| read.contains(k)).collect();
+        if !known.contains(&true) {
+            Walk::StepBack
+        } else if known.windows(2).any(|w| matches!(w, [false, true])) {
+            Walk::Reordered
+        } else {
+            Walk::Connected
+        }
+    }
+
     /// Takes one page of rows (the `list` of the response, in the order returned).
     pub fn accept_page(&mut self, rows: &[Value]) -> Result<PageResult, CursorError> {
         if self.done {
             return Err(CursorError::RunFinished);
         }
-        let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
-        let mut window: HashSet<(String, i64)> = self.window.iter().cloned().collect();
         let mut out = PageResult {
             fresh: Vec::new(),
             fresh_ids: Vec::new(),
             duplicates: 0,
+            discarded: 0,
             malformed: Vec::new(),
             undated: Vec::new(),
             done: false,
             next: None,
         };
+        self.pages = self.pages.saturating_add(1);
+        let verdict = self.verify(rows);
+        let given_up = self.restarts >= MAX_RESTARTS;
+        let page = u64::from(self.config.full_page());
+        if verdict == Walk::StepBack && !given_up && self.step_backs < MAX_RESTARTS {
+            // Rows left the second since the last page and the unread ones moved back past
+            // `skip`: ask again one page further back, where the anchor's neighbours now are.
+            out.discarded = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+            self.step_backs = self.step_backs.saturating_add(1);
+            self.skip = self.skip.saturating_sub(page.saturating_sub(1).max(1));
+            out.next = self.next_request();
+            return Ok(out);
+        }
+        let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
+        let mut window: HashSet<(String, i64)> = self.window.iter().cloned().collect();
         let mut page_max: Option<i64> = None;
         for (i, row) in rows.iter().enumerate() {
             let pos = u32::try_from(i).unwrap_or(u32::MAX);
@@ -351,6 +457,8 @@ impl QueryRun {
                     self.start.high_water_ms == Some(m) && boundary.contains(id.as_str());
                 if at_boundary || window.contains(&(id.clone(), m)) {
                     out.duplicates = out.duplicates.saturating_add(1);
+                    // Read now, in this run: a later page can line up on it.
+                    window.insert((id, m));
                     continue;
                 }
                 window.insert((id.clone(), m));
@@ -369,30 +477,31 @@ impl QueryRun {
             out.fresh_ids.push(id);
             self.fresh_rows = self.fresh_rows.saturating_add(1);
         }
-        self.pages = self.pages.saturating_add(1);
-        // During a skip walk the page must start with the previous page's last row.
-        let shifted = self.skip > 0
-            && self.anchor.as_ref().is_some_and(|(aid, am)| {
-                rows.first()
-                    .map(|r| (row_id(r), row_modified(r)))
-                    .is_none_or(|(id, m)| id.as_deref() != Some(aid.as_str()) || m != Some(*am))
-            });
+        if out.fresh.len() > out.undated.len() {
+            self.step_backs = 0;
+        }
         let last = rows
             .last()
             .and_then(|r| Some((row_id(r)?, row_modified(r)?)));
-        let full = rows.len() >= self.config.take as usize;
-        if shifted && self.restarts < MAX_RESTARTS {
-            // Rows moved under the walk: start it again (re-read rows are dropped as duplicates).
+        let full = rows.len() as u64 >= page;
+        if verdict == Walk::Reordered && !given_up {
+            // Rows were inserted or reordered under the walk: start it again (re-read rows are
+            // dropped as duplicates).
             self.restarts = self.restarts.saturating_add(1);
             self.skip = 0;
             self.anchor = None;
+            self.anchor_at = None;
+            self.step_backs = 0;
         } else {
-            if shifted {
+            if verdict != Walk::Connected {
                 // Gave up verifying this walk: never commit past its start.
                 let floor = self
                     .lower_ms
                     .map_or(i64::MIN, |l| floor_second(l).saturating_sub(1000));
                 self.rewind_to_ms = Some(self.rewind_to_ms.map_or(floor, |r| r.min(floor)));
+                if verdict == Walk::Reordered {
+                    self.unstable_order = true;
+                }
             }
             if !full {
                 self.done = true;
@@ -406,16 +515,18 @@ impl QueryRun {
                     self.lower_ms = Some(pm);
                     self.skip = 0;
                     self.anchor = None;
+                    self.anchor_at = None;
                     self.restarts = 0;
+                    self.step_backs = 0;
                     let sec = floor_second(pm).saturating_sub(1000);
                     window.retain(|(_, m)| floor_second(*m) >= sec);
                 } else {
                     // The whole page sits in the window's second: walk on with skip, overlapping
                     // one row so a shift under the walk shows.
-                    self.skip = self
-                        .skip
-                        .saturating_add(u64::from(self.config.take.saturating_sub(1)));
+                    let step = u64::try_from(rows.len().saturating_sub(1)).unwrap_or(u64::MAX);
+                    self.skip = self.skip.saturating_add(step.max(1));
                     self.anchor = last;
+                    self.anchor_at = Some(self.skip);
                 }
             }
         }
@@ -469,7 +580,9 @@ impl QueryRun {
                 // Commit no further than the unverified walk; an empty boundary set re-reads
                 // all of it next run.
                 let floor = start_hw.map_or(r, |s| r.max(s.saturating_sub(self.config.overlap_ms)));
-                if self.start.capped_at_ms != Some(floor) {
+                // Held back at the same point twice: advance only past a tie order seen to
+                // change; rows merely leaving the second are re-read until the walk completes.
+                if self.start.capped_at_ms != Some(floor) || !self.unstable_order {
                     cursor = QueryCursor {
                         high_water_ms: Some(floor),
                         boundary_ids: Vec::new(),
@@ -543,6 +656,87 @@ pub fn accept_query_page(input: &AcceptPageInput) -> Result<RunStep, CursorError
 /// The cursor to store after the last page (npm `finishQueryRun`); `run-incomplete` before.
 pub fn finish_query_run(run: &QueryRun) -> Result<QueryCursor, CursorError> {
     run.finish()
+}
+
+/// One run of a [`QueryScript`]: the pages the server answered, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptRun {
+    /// Each page's rows (`list`), answering the run's requests in turn.
+    #[serde(default)]
+    pub pages: Vec<Vec<Value>>,
+}
+
+/// Consecutive runs fed fixed pages, each starting from the cursor the previous one stored (the
+/// vectors' shape of a host's loop: `startQueryRun`, `acceptQueryPage`..., `finishQueryRun`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryScript {
+    /// The cursor the first run starts from.
+    #[serde(default)]
+    pub cursor: QueryCursor,
+    /// The query configuration.
+    #[serde(default)]
+    pub config: CursorConfig,
+    /// The runs.
+    #[serde(default)]
+    pub runs: Vec<ScriptRun>,
+}
+
+/// What one scripted run asked and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptRunResult {
+    /// Every request the run made: the first from `startQueryRun`, then each page's `next`.
+    pub requests: Vec<QueryRequest>,
+    /// What each page contained.
+    pub pages: Vec<PageResult>,
+    /// Every fresh row id handed on, in order.
+    pub fresh_ids: Vec<String>,
+    /// The cursor stored after the last page (absent if the pages ran out first: the stored
+    /// cursor stays, and the next run starts from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<QueryCursor>,
+}
+
+/// The answers of a [`QueryScript`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryScriptResult {
+    /// One result per run.
+    pub runs: Vec<ScriptRunResult>,
+}
+
+/// Runs a [`QueryScript`].
+pub fn run_query_script(script: &QueryScript) -> Result<QueryScriptResult, CursorError> {
+    let mut cursor = script.cursor.clone();
+    let mut runs = Vec::new();
+    for r in &script.runs {
+        let mut run = QueryRun::start(&cursor, &script.config)?;
+        let mut requests: Vec<QueryRequest> = run.next_request().into_iter().collect();
+        let mut pages = Vec::new();
+        let mut fresh_ids = Vec::new();
+        for rows in &r.pages {
+            let page = run.accept_page(rows)?;
+            requests.extend(page.next.clone());
+            fresh_ids.extend(page.fresh_ids.iter().cloned());
+            pages.push(page);
+        }
+        let stored = if run.done {
+            let c = run.finish()?;
+            cursor = c.clone();
+            Some(c)
+        } else {
+            None
+        };
+        runs.push(ScriptRunResult {
+            requests,
+            pages,
+            fresh_ids,
+            cursor: stored,
+        });
+    }
+    Ok(QueryScriptResult { runs })
 }
 
 /// Builds the query request for a window lower bound and skip.

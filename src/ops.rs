@@ -360,6 +360,7 @@ pub const OPERATIONS: &[&str] = &[
     "startQueryRun",
     "acceptQueryPage",
     "finishQueryRun",
+    "queryScript",
     "initialMatcher",
     "planMergeRemap",
     "planDeletions",
@@ -383,6 +384,8 @@ pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
         "startQueryRun" => run(value, cursor::start_query_run),
         "acceptQueryPage" => run(value, cursor::accept_query_page),
         "finishQueryRun" => run(value, cursor::finish_query_run),
+        // Consecutive runs over fixed pages (what the vectors drive, as a host's loop would).
+        "queryScript" => run(value, cursor::run_query_script),
         // The class as one call: chunks fed in order, then finish (what the vectors drive).
         "initialMatcher" => run(value, matcher::match_chunks),
         "planMergeRemap" => run(value, merge::plan_merge_remap),

@@ -330,6 +330,12 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
             tryCall(() => m.finish());
             m[Symbol.dispose]();
           },
+          queryScript: () => {
+            tryCall(() => reconcile.startQueryRun(texts(i)));
+            for (const r of Array.isArray(g("runs")) ? g("runs") : [g("runs")]) {
+              for (const rows of Array.isArray(r?.pages) ? r.pages : [r]) tryCall(() => reconcile.acceptQueryPage(texts({ run: {}, rows })));
+            }
+          },
           rateBudget: () => {
             let b;
             tryCall(() => (b = new reconcile.RateBudget(texts(g("config")))));

@@ -250,6 +250,31 @@ export function driveMatcher(rc, input) {
   }
 }
 
+/** `queryScript`: consecutive query runs over fixed pages (cursor::run_query_script), through the free functions. */
+export function driveQueryScript(rc, input) {
+  const i = input ?? {};
+  if (!isObject(i)) nope("input", "not an object");
+  let cursor = i.cursor ?? {};
+  const runs = [];
+  for (const [n, r] of (i.runs ?? []).entries()) {
+    if (!isObject(r)) nope(`runs[${n}]`, "not an object");
+    let step = JSON.parse(rc.startQueryRun(J({ cursor, config: i.config ?? {} })));
+    const requests = step.request === undefined ? [] : [step.request];
+    const pages = [];
+    const freshIds = [];
+    for (const rows of r.pages ?? []) {
+      step = JSON.parse(rc.acceptQueryPage(J({ run: step.run, rows })));
+      if (step.page.next !== undefined) requests.push(step.page.next);
+      freshIds.push(...step.page.freshIds);
+      pages.push(step.page);
+    }
+    const out = { requests, pages, freshIds };
+    if (step.run.done) out.cursor = cursor = JSON.parse(rc.finishQueryRun(J(step.run)));
+    runs.push(out);
+  }
+  return { runs };
+}
+
 /** `rateBudget`: the `rate-budget` resource driven step by step (ratelimit::run_rate_script). */
 export function driveBudget(rc, input) {
   const i = input ?? {};
@@ -286,6 +311,7 @@ export const OPS = {
   ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
   initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input),
+  queryScript: (api, c) => driveQueryScript(api.reconcile, c.input),
   receive({ receiver: rx }, c) {
     const core = new rx.Core(config(c.config));
     try {

@@ -495,6 +495,34 @@ def op_initial_matcher(host, c):
         host.drop(m)
 
 
+def op_query_script(host, c):
+    """Consecutive query runs over fixed pages, as cursor::run_query_script does: start-query-run,
+    accept-query-page per page, finish-query-run once done, each run from the cursor the last stored."""
+    i = c.get("input") or {}
+    if not isinstance(i, dict):
+        nope("input", "not an object")
+    cursor = i.get("cursor") or {}
+    runs = []
+    for n, r in enumerate(i.get("runs") or []):
+        if not isinstance(r, dict):
+            nope(f"runs[{n}]", "not an object")
+        step = host.json_call(host.reconcile["start-query-run"], J({"cursor": cursor, "config": i.get("config") or {}}))
+        requests = [step["request"]] if "request" in step else []
+        pages, fresh = [], []
+        for rows in r.get("pages") or []:
+            step = host.json_call(host.reconcile["accept-query-page"], J({"run": step["run"], "rows": rows}))
+            page = step["page"]
+            if "next" in page:
+                requests.append(page["next"])
+            fresh.extend(page["freshIds"])
+            pages.append(page)
+        out = {"requests": requests, "pages": pages, "freshIds": fresh}
+        if step["run"].get("done"):
+            cursor = out["cursor"] = host.json_call(host.reconcile["finish-query-run"], J(step["run"]))
+        runs.append(out)
+    return {"runs": runs}
+
+
 def op_rate_budget(host, c):
     """The `rate-budget` resource driven step by step, as ratelimit::run_rate_script does."""
     i = c.get("input") or {}
@@ -534,7 +562,7 @@ def op_rate_budget(host, c):
 OPS = {"receive": op_receive, "newCore": op_new_core, "verifySignature": op_verify, "signBody": op_sign,
        "decideInbound": op_decide_inbound, "decideOutbound": op_decide_outbound, "transition": op_transition,
        "resolve": op_resolve, "resolveConflict": op_resolve_conflict,
-       "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget,
+       "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget, "queryScript": op_query_script,
        **{op: reconcile_op(op) for op in RECONCILE_FNS}}
 
 
@@ -821,6 +849,11 @@ class SyncAndReconcile(unittest.TestCase):
                             json.loads(h.rc("[method]rate-budget.schedule", b, rnd.choice([0, U64_MAX]), now))
                             h.rc("[method]rate-budget.backoff-ms", b, rnd.choice([0, U32_MAX]), rnd.choice([0, U32_MAX]))
                         h.drop(b)
+                    elif op == "queryScript":
+                        attempt(lambda: h.json_call(h.reconcile["start-query-run"], text(i)))
+                        for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
+                            for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
+                                attempt(lambda: h.json_call(h.reconcile["accept-query-page"], text({"run": {}, "rows": rows})))
                     else:
                         attempt(lambda: h.json_call(h.reconcile[RECONCILE_FNS[op]], text(i)))
                     calls += 1

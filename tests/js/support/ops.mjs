@@ -143,6 +143,27 @@ export const OPS = {
       budget.free?.();
     }
   },
+  queryScript(api, c) {
+    // Mirrors cursor::run_query_script: consecutive runs over fixed pages, each from the cursor the last one stored.
+    let cursor = c.input.cursor ?? {};
+    const runs = [];
+    for (const { pages } of c.input.runs ?? []) {
+      let step = api.startQueryRun({ cursor, config: c.input.config ?? {} });
+      const requests = step.request === undefined ? [] : [step.request];
+      const results = [];
+      const freshIds = [];
+      for (const rows of pages ?? []) {
+        step = api.acceptQueryPage({ run: step.run, rows });
+        if (step.page.next !== undefined) requests.push(step.page.next);
+        freshIds.push(...step.page.freshIds);
+        results.push(step.page);
+      }
+      const out = { requests, pages: results, freshIds };
+      if (step.run.done) out.cursor = cursor = api.finishQueryRun(step.run);
+      runs.push(out);
+    }
+    return { runs };
+  },
   mergeSubscription(api, c) {
     return api.mergeSubscription(c.input.current, c.input.change);
   },

@@ -38,6 +38,24 @@ const CALLS = {
       .join(" ")} return { decisions: [] as vs.RateDecision[], slices: [] as vs.BudgetSlice[], budget: b.toJSON() }; })(new vs.RateBudget(${lit(i.config)}))`,
     "{ decisions: vs.RateDecision[]; slices: vs.BudgetSlice[]; budget: vs.RateBudgetState }",
   ],
+  queryScript: (i) => [
+    `((cursor: vs.QueryCursor) => ({ runs: ${lit(i.runs ?? [])}.map(({ pages }: { pages: Record<string, unknown>[][] }) => {
+      let step: vs.RunStep = vs.startQueryRun({ cursor, config: ${lit(i.config ?? {})} });
+      const requests: vs.QueryRequest[] = step.request === undefined ? [] : [step.request];
+      const results: vs.PageResult[] = [];
+      const freshIds: string[] = [];
+      for (const rows of pages) {
+        step = vs.acceptQueryPage({ run: step.run, rows });
+        if (step.page?.next !== undefined) requests.push(step.page.next);
+        freshIds.push(...(step.page?.freshIds ?? []));
+        if (step.page !== undefined) results.push(step.page);
+      }
+      const out: { requests: vs.QueryRequest[]; pages: vs.PageResult[]; freshIds: string[]; cursor?: vs.QueryCursor } = { requests, pages: results, freshIds };
+      if (step.run.done) out.cursor = cursor = vs.finishQueryRun(step.run);
+      return out;
+    }) }))(${lit(i.cursor ?? {})})`,
+    "{ runs: { requests: vs.QueryRequest[]; pages: vs.PageResult[]; freshIds: string[]; cursor?: vs.QueryCursor }[] }",
+  ],
   mergeSubscription: (i) => [`vs.mergeSubscription(${lit(i.current)}, ${lit(i.change)})`, "ReturnType<typeof vs.mergeSubscription>"],
   parseModifiedTime: (i) => [`vs.parseModifiedTime(${lit(i.text)})`, "ReturnType<typeof vs.parseModifiedTime>"],
 };
