@@ -750,6 +750,11 @@ export interface CursorConfig {
   overlapMs?: number;
   /** The query parameter filtered on (default `Last Modified Date`). */
   modifiedParameter?: string;
+  /**
+   * The most rows the server returns per page whatever `take` asks, 2..=1000 (default 100, the lower of the two
+   * documented caps): a page holding at least `min(take, pageCap)` rows is not the last one.
+   */
+  pageCap?: number;
 }
 
 /** The stored reconciliation cursor. */
@@ -779,7 +784,13 @@ export interface QueryRun {
   idsAtMax?: string[];
   window?: [string, number][];
   anchor?: [string, number];
+  /** The `skip` at which the anchor was read. */
+  anchorAt?: number;
   restarts?: number;
+  /** Steps back in a row (rows moved out of the walked second) without a fresh row since. */
+  stepBacks?: number;
+  /** The run gave up on a walk whose rows were reordered before its position. */
+  unstableOrder?: boolean;
   rewindToMs?: number;
   pages?: number;
   freshRows?: number;
@@ -792,6 +803,8 @@ export interface PageResult {
   fresh: number[];
   freshIds: string[];
   duplicates: number;
+  /** Rows of a page asked for again one page further back (rows left the walked second): not processed now. */
+  discarded: number;
   malformed: number[];
   undated: number[];
   done: boolean;
@@ -863,7 +876,8 @@ export declare function planDeletions(input: DeletionInput): DeletionPlan;
 
 /** A record of either side for {@link InitialMatcher}. At most 32 values of each kind. */
 export interface MatchRecord {
-  id: string;
+  /** Text or an integer; returned in the plan exactly as given (an integer as its decimal text). */
+  id: string | number;
   references?: ExternalRef[];
   emails?: string[];
   names?: string[];
@@ -940,9 +954,9 @@ export type ReferenceKind = "contact-link" | "gift" | "note" | "queued-write" | 
 
 export interface MergeInput {
   /** Contacts with their `mergedIntoContactId`, as webhooks and queries report them. */
-  contacts?: { contactId: string; mergedIntoContactId?: string }[];
-  /** Every stored reference to a contact. */
-  references?: { kind: ReferenceKind; holderId: string; contactId: string }[];
+  contacts?: { contactId: string | number; mergedIntoContactId?: string | number | null }[];
+  /** Every stored reference to a contact. Ids come back in the plan exactly as given (an integer as its decimal text). */
+  references?: { kind: ReferenceKind; holderId: string | number; contactId: string | number }[];
 }
 
 export interface MergeRemapPlan {
@@ -1089,10 +1103,15 @@ export interface BudgetSlice {
 export interface RateBudgetState {
   config: Required<RateBudgetConfig>;
   limit: number;
+  /** The lowest `X-RateLimit-Remaining` reported for the current window. */
   remaining?: number;
+  /** Requests spent whose responses have not been observed yet. */
+  inFlight?: number;
   resetAtMs?: number;
   blockedUntilMs?: number;
   failures: number;
+  /** The current block is a 429's (`retry-after`), not a backoff. */
+  rateLimited?: boolean;
 }
 
 /** The per-organisation request budget (shared by every credential of an organisation). */
@@ -1106,7 +1125,7 @@ export declare class RateBudget {
   static fromJSON(state: RateBudgetState): RateBudget;
   /** Feeds one response's status and rate-limit headers. */
   observe(observation: RateObservation): void;
-  /** Counts requests sent since the last observed response. */
+  /** Counts requests sent: held against the window until `observe` sees their responses (one call per request). */
   spend(n: number): void;
   /** Go, or wait how long. */
   decide(request: RateRequest): RateDecision;
