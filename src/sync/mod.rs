@@ -17,6 +17,7 @@ pub mod record;
 pub mod resolve;
 pub mod state;
 pub mod time;
+mod units;
 
 pub use digest::field_digest;
 pub use inbound::{decide_inbound, InboundAction, InboundDecision};
@@ -130,6 +131,12 @@ pub enum SyncError {
         /// The field.
         field: String,
     },
+    /// The items of one field group got different sides (a group is settled as one unit: one
+    /// side for all its items, or a value for each).
+    GroupChoiceMismatch {
+        /// The first item whose choice differs from its group's first item.
+        field: String,
+    },
     /// The options are invalid.
     Options(OptionsError),
     /// The state machine refused.
@@ -154,6 +161,7 @@ impl SyncError {
             SyncError::UnsupportedKind { .. } => "unsupported-kind",
             SyncError::MissingChoice { .. } => "missing-choice",
             SyncError::UnknownChoice { .. } => "unknown-choice",
+            SyncError::GroupChoiceMismatch { .. } => "group-choice-mismatch",
             SyncError::Options(e) => e.code(),
             SyncError::Transition(e) => e.code(),
         }
@@ -170,7 +178,8 @@ impl SyncError {
             | SyncError::NonPositiveAmount { field }
             | SyncError::DesignationsMismatch { field, .. }
             | SyncError::MissingChoice { field }
-            | SyncError::UnknownChoice { field } => Some(field),
+            | SyncError::UnknownChoice { field }
+            | SyncError::GroupChoiceMismatch { field } => Some(field),
             _ => None,
         }
     }
@@ -227,6 +236,10 @@ impl fmt::Display for SyncError {
             }
             SyncError::MissingChoice { field } => write!(f, "no choice for conflict field {field}"),
             SyncError::UnknownChoice { field } => write!(f, "{field} is not a conflict field"),
+            SyncError::GroupChoiceMismatch { field } => write!(
+                f,
+                "{field} is in a field group whose items must take the same side"
+            ),
             SyncError::Options(e) => e.fmt(f),
             SyncError::Transition(e) => e.fmt(f),
         }

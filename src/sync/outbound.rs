@@ -13,6 +13,7 @@ use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions};
 use super::reason::{DecisionInputs, Reason};
 use super::record::{EchoEntry, ExternalRef, RecordState, SyncState, MAX_ECHO_ENTRIES};
 use super::state::{transition, Trigger};
+use super::units::widen;
 use super::{check_record, refresh, SyncError};
 use crate::event::ResourceKind;
 use serde::{Deserialize, Serialize};
@@ -107,7 +108,6 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
             return Err(SyncError::UnknownField { field: k.clone() });
         }
     }
-    let mut amount: Option<Money> = None;
     for s in specs {
         let v = change.fields.get(&s.name);
         if s.required && v.is_none_or(is_empty_value) {
@@ -115,6 +115,19 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
                 field: s.name.clone(),
             });
         }
+    }
+    check_amounts(specs, &change.fields)
+}
+
+/// The money checks of [`validate_change`] on any set of field values: exact money, positive
+/// required amounts, designations summing to the (first) money field when both are present.
+pub(crate) fn check_amounts(
+    specs: &[FieldSpec],
+    fields: &BTreeMap<String, Value>,
+) -> Result<(), SyncError> {
+    let mut amount: Option<Money> = None;
+    for s in specs {
+        let v = fields.get(&s.name);
         let Some(v) = v.filter(|v| !v.is_null()) else {
             continue;
         };
@@ -137,7 +150,7 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
         .iter()
         .filter(|s| s.field_type == FieldType::Designations)
     {
-        let Some(v) = change.fields.get(&s.name).filter(|v| !v.is_null()) else {
+        let Some(v) = fields.get(&s.name).filter(|v| !v.is_null()) else {
             continue;
         };
         let Some(items) = v.as_array() else {
@@ -352,6 +365,13 @@ pub fn decide_outbound(
         })
         .map(|(k, _)| k.clone())
         .collect();
+    // A field group is written, held and compared as one unit: a change to any member carries
+    // every member the partner holds.
+    let units = options.units(kind);
+    let changed: Vec<String> = widen(&units, &changed)
+        .into_iter()
+        .filter(|f| digests.contains_key(f))
+        .collect();
     inputs.changed_fields = changed.clone();
 
     if let Some(r) = &record {
@@ -421,6 +441,11 @@ pub fn decide_outbound(
         }
         _ => Vec::new(),
     };
+    let awaiting = widen(&units, &awaiting);
+    let cooling_fields: Vec<String> = record
+        .as_ref()
+        .map(|r| widen(&units, &r.cooldown_fields))
+        .unwrap_or_default();
     // One split of the changed fields for every path below: what a write would send, what is held
     // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
     let cooling = record
@@ -430,7 +455,7 @@ pub fn decide_outbound(
     for f in &changed {
         if linked.is_some() && options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
             owned.push(f.clone());
-        } else if awaiting.contains(f) || cooling.is_some_and(|r| r.cooldown_fields.contains(f)) {
+        } else if awaiting.contains(f) || (cooling.is_some() && cooling_fields.contains(f)) {
             suppressed.push(f.clone());
         } else {
             send.push(f.clone());

@@ -134,6 +134,11 @@ pub struct ConflictItem {
     pub policy: FieldPolicy,
     /// The side the engine would pick if forced (the later edit, else Virtuous).
     pub proposed: Side,
+    /// Every field of the item's field group (see `FieldSpec.group`), this one included; empty
+    /// for a field in no group. The group's items are settled together: one side for all of them,
+    /// or a value for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<String>,
 }
 
 /// A manual choice for one conflict item.
