@@ -94,7 +94,7 @@ pub struct InboundDecision {
     pub reassert_fields: Vec<String>,
 }
 
-fn json_id(v: &Value) -> Option<String> {
+pub(crate) fn json_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
@@ -107,7 +107,7 @@ fn str_at<'a>(res: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// The (source, id) stamp the resource carries, preferring one that names us.
-fn stamp(
+pub(crate) fn stamp(
     options: &SyncOptions,
     kind: ResourceKind,
     res: &Value,
@@ -189,16 +189,16 @@ fn newest_entry_lands(
     event_ms: Option<i64>,
 ) -> bool {
     r.expected_echo.last().is_some_and(|e| {
-            !e.confirmed
-                && event_ms.is_none_or(|t| {
-                    e.after_ms.is_none_or(|a| t > a)
-                        && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
-                })
-                && e.fields
-                    .iter()
-                    .filter(|(k, _)| e.sent_field(k))
-                    .all(|(k, d)| remote.get(k) == Some(d))
-        })
+        !e.confirmed
+            && event_ms.is_none_or(|t| {
+                e.after_ms.is_none_or(|a| t > a)
+                    && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
+            })
+            && e.fields
+                .iter()
+                .filter(|(k, _)| e.sent_field(k))
+                .all(|(k, d)| remote.get(k) == Some(d))
+    })
 }
 
 /// Whether a write of ours newer than the one that sent `digest` for `field` also carries the
@@ -520,7 +520,8 @@ pub fn decide_inbound(
 
     // Conflict: hold everything, keep the items' Virtuous side current.
     if r.state == SyncState::Conflict {
-        let (action, next) = decide_in_conflict(options, kind, fields, r, &remote, &values, event_ms);
+        let (action, next) =
+            decide_in_conflict(options, kind, fields, r, &remote, &values, event_ms);
         return Ok(decision(action, Reason::InConflict, &inputs, Some(next)));
     }
 
@@ -891,9 +892,7 @@ fn unit_is_ours(c: &UnitCtx<'_>, unit: &[String]) -> bool {
     !present.is_empty()
         && c.ours_writes.iter().any(|e| {
             unit.iter().any(|m| e.sent_field(m))
-                && present
-                    .iter()
-                    .all(|m| e.fields.get(*m) == c.remote.get(*m))
+                && present.iter().all(|m| e.fields.get(*m) == c.remote.get(*m))
         })
 }
 
@@ -915,22 +914,17 @@ fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
         let before = out.apply.len();
         for (m, d) in &present {
             let newer = newer_carries(out.next, m, d);
-            settle_our_value(
-                out.next,
-                newer,
-                held,
-                m,
-                d,
-                c.values.get(*m),
-                out.apply,
-            );
+            settle_our_value(out.next, newer, held, m, d, c.values.get(*m), out.apply);
         }
         if out.apply.len() != before {
             complete_unit(out.apply, unit, c.values);
         }
         return;
     }
-    let policy = c.options.policy.for_field(c.kind, unit.first().map_or("", String::as_str));
+    let policy = c
+        .options
+        .policy
+        .for_field(c.kind, unit.first().map_or("", String::as_str));
     let base_c = composite(c.base, unit);
     let local_c = composite(c.local, unit);
     let (remote_c, partial) = remote_composite(c.remote, c.base, unit);

@@ -2,13 +2,14 @@
 //! conflict resolution. Pure: no I/O, no clock, no storage — hosts pass options, the stored
 //! [`RecordState`], the event or partner change and `now_ms`, and get a decision back.
 //!
-//! Entry points: [`decide_inbound`], [`decide_outbound`], [`transition`], [`resolve`],
-//! [`resolve_conflict`]. Every decision carries a [`Reason`] from one taxonomy and the
+//! Entry points: [`lookup_keys`], [`decide_inbound`], [`decide_outbound`], [`transition`],
+//! [`resolve`], [`resolve_conflict`]. Every decision carries a [`Reason`] from one taxonomy and the
 //! [`DecisionInputs`] it used. `Err` means a caller mistake ([`SyncError`]); outcomes such as
 //! echo, stale, cooldown or conflict are values. See `docs/sync.md`.
 
 pub mod digest;
 pub mod inbound;
+pub mod lookup;
 pub mod money;
 pub mod options;
 pub mod outbound;
@@ -21,6 +22,7 @@ mod units;
 
 pub use digest::field_digest;
 pub use inbound::{decide_inbound, InboundAction, InboundDecision};
+pub use lookup::{lookup_keys, LookupKey, LookupKeys};
 pub use money::{Money, MoneyError};
 pub use options::{
     FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch, OptionsError, Policy, SyncOptions,

@@ -413,7 +413,11 @@ impl SyncOptions {
     /// A designations field must be in the unit of the money field it sums to (outbound validation
     /// checks them together), and the members of a unit must share one policy (they are merged as
     /// one value).
-    fn validate_groups(&self, kind: ResourceKind, fields: &[FieldSpec]) -> Result<(), OptionsError> {
+    fn validate_groups(
+        &self,
+        kind: ResourceKind,
+        fields: &[FieldSpec],
+    ) -> Result<(), OptionsError> {
         let units = field_units(fields);
         let unit_of = |name: &str| units.iter().position(|u| u.iter().any(|m| m == name));
         let amount = fields.iter().find(|f| f.field_type == FieldType::Money);
@@ -438,7 +442,10 @@ impl SyncOptions {
                 continue;
             };
             let first = self.policy.for_field(kind, head);
-            if let Some(m) = rest.iter().find(|m| self.policy.for_field(kind, m) != first) {
+            if let Some(m) = rest
+                .iter()
+                .find(|m| self.policy.for_field(kind, m) != first)
+            {
                 return Err(OptionsError::Invalid {
                     field: format!("policy.kinds.{}.fields.{m}", kind.as_str()),
                     message: format!("must equal the policy of {head} (same field group)"),

@@ -200,7 +200,12 @@ pub fn resolve(options: &SyncOptions, input: &ResolveInput) -> Resolution {
     let digests = |values: &BTreeMap<String, Value>| -> BTreeMap<String, String> {
         values
             .iter()
-            .map(|(k, v)| (k.clone(), field_digest(v, field_type(options, input.kind, k))))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    field_digest(v, field_type(options, input.kind, k)),
+                )
+            })
             .collect()
     };
     let (local_d, remote_d) = (digests(&input.local.values), digests(&input.remote.values));

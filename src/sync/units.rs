@@ -51,7 +51,11 @@ pub(crate) fn remote_composite(
 /// Whether the unit's values pass outbound validation on their own (money exact, designations
 /// summing to the amount). Units of one are not checked here: a single field cannot disagree
 /// with itself, and its own format is checked when the partner writes it.
-pub(crate) fn consistent(specs: &[FieldSpec], unit: &[String], values: &BTreeMap<String, Value>) -> bool {
+pub(crate) fn consistent(
+    specs: &[FieldSpec],
+    unit: &[String],
+    values: &BTreeMap<String, Value>,
+) -> bool {
     if unit.len() < 2 {
         return true;
     }
@@ -122,7 +126,10 @@ mod tests {
         assert!(partial);
         assert_eq!(c, a);
         assert_eq!(
-            widen(&[unit.clone(), vec!["notes".into()]], &["giftDesignations".into()]),
+            widen(
+                &[unit.clone(), vec!["notes".into()]],
+                &["giftDesignations".into()]
+            ),
             unit
         );
     }
