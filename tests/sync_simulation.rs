@@ -106,6 +106,8 @@ struct Config {
     small: bool,
     /// One partner edit in `undo_every` is an undo.
     undo_every: u64,
+    /// The host reports per-field partner times (`fieldModifiedMs`).
+    field_times: bool,
 }
 
 fn options(cfg: &Config) -> SyncOptions {
@@ -179,6 +181,8 @@ struct PRec {
     dirty: bool,
     retry_at: Option<i64>,
     merged: bool,
+    /// When the partner last changed each field (its own edits and values applied from Virtuous).
+    field_modified: BTreeMap<String, i64>,
     /// Per field (the amount + designations group under `GROUP_KEY`), the value before the
     /// partner's last edit of it (for undo).
     undo: BTreeMap<String, Value>,
@@ -485,6 +489,7 @@ impl World {
             kind: p.kind,
             partner_id: p.id.clone(),
             modified_ms: p.modified,
+            field_modified_ms: BTreeMap::new(),
             fields: p.values.clone(),
             extra: None,
             external_id: None,
@@ -565,6 +570,7 @@ impl World {
                     retry_at: None,
                     merged: false,
                     undo: BTreeMap::new(),
+                    field_modified: BTreeMap::new(),
                 });
                 self.assert_valid(self.partner.len() - 1, "create");
                 return;
@@ -585,6 +591,7 @@ impl World {
                         retry_at: None,
                         merged: true,
                         undo: BTreeMap::new(),
+                        field_modified: BTreeMap::new(),
                     });
                 }
                 return;
@@ -606,6 +613,7 @@ impl World {
             InboundAction::Apply { fields } | InboundAction::Conflict { apply: fields, .. } => {
                 for (k, v) in fields {
                     p.values.insert(k.clone(), v.clone());
+                    p.field_modified.insert(k.clone(), now);
                 }
                 if !fields.is_empty() {
                     p.modified = now;
@@ -648,6 +656,12 @@ impl World {
                 kind: p.kind,
                 partner_id: p.id.clone(),
                 modified_ms: p.modified,
+                // Per-field partner times when the host knows them (half the configurations).
+                field_modified_ms: if self.cfg.field_times {
+                    p.field_modified.clone()
+                } else {
+                    BTreeMap::new()
+                },
                 fields: p.values.clone(),
                 extra: if p.kind == ResourceKind::Gift {
                     Some(
@@ -901,6 +915,7 @@ impl World {
                     retry_at: None,
                     merged: false,
                     undo: BTreeMap::new(),
+                    field_modified: BTreeMap::new(),
                 });
             }
             Step::PartnerEdit { rec, field } => {
@@ -959,6 +974,10 @@ impl World {
                 p.undo.insert(key.to_string(), prior);
                 p.values = values;
                 p.modified = self.now;
+                let touched: &[&str] = if in_group(f) { &GROUP } else { &[f] };
+                for k in touched {
+                    p.field_modified.insert(k.to_string(), self.now);
+                }
                 p.dirty = true;
                 let how = if undo { " (undo)" } else { "" };
                 self.trace
@@ -1288,6 +1307,7 @@ fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
         },
         small: r.chance(50),
         undo_every: 2 + r.below(5),
+        field_times: r.chance(50),
     };
     let rounds = 1 + r.below(3);
     let mut steps = Vec::new();

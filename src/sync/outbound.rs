@@ -32,6 +32,12 @@ pub struct PartnerChange {
     pub partner_id: String,
     /// When the partner last modified the record (partner clock, ms).
     pub modified_ms: i64,
+    /// When the partner last modified each field (partner clock, ms), when it knows: under
+    /// most-recent-wins a field's (or field group's) own time is compared with Virtuous's, so a
+    /// later edit of another field does not make an older value look newer. Fields absent here
+    /// use `modifiedMs`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_modified_ms: BTreeMap<String, i64>,
     /// Current value of every mapped field the partner holds (by field name).
     pub fields: BTreeMap<String, Value>,
     /// Extra body content for create Transactions (e.g. the gift's `contact` block); not digested,
@@ -103,7 +109,7 @@ fn is_empty_value(v: &Value) -> bool {
 /// Validate a partner change against the field map: unknown fields, required fields, exact
 /// money, designations summing to the amount. Errors name the field.
 pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<(), SyncError> {
-    for k in change.fields.keys() {
+    for k in change.fields.keys().chain(change.field_modified_ms.keys()) {
         if !specs.iter().any(|s| &s.name == k) {
             return Err(SyncError::UnknownField { field: k.clone() });
         }
@@ -246,6 +252,12 @@ fn set_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
         cur = next;
     }
     cur.insert(last.clone(), value);
+}
+
+/// The partner's modification times the change carries, for later most-recent-wins merges.
+fn note_partner_times(r: &mut RecordState, change: &PartnerChange) {
+    r.partner_modified_ms = Some(change.modified_ms);
+    r.partner_field_modified_ms = change.field_modified_ms.clone();
 }
 
 fn stamp_keys(kind: ResourceKind) -> (&'static str, &'static str) {
@@ -392,9 +404,16 @@ pub fn decide_outbound(
                 if let Some(d) = digests.get(&item.field) {
                     item.local_digest = Some(d.clone());
                     item.local = change.fields.get(&item.field).cloned();
-                    item.local_modified_ms = Some(change.modified_ms);
+                    item.local_modified_ms = Some(
+                        change
+                            .field_modified_ms
+                            .get(&item.field)
+                            .copied()
+                            .unwrap_or(change.modified_ms),
+                    );
                 }
             }
+            note_partner_times(&mut next, change);
             next.held = changed
                 .iter()
                 .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
@@ -476,7 +495,7 @@ pub fn decide_outbound(
     if pending {
         if let Some(r) = &record {
             let mut next = r.clone();
-            next.partner_modified_ms = Some(change.modified_ms);
+            note_partner_times(&mut next, change);
             next.held.clear();
             if r.expected_echo.last().is_some_and(|e| {
                 // Everything sendable that differs from the base is already in flight,
@@ -521,7 +540,7 @@ pub fn decide_outbound(
     if to_send.is_empty() {
         let next = record.clone().map(|mut r| {
             r.partner_id = Some(change.partner_id.clone());
-            r.partner_modified_ms = Some(change.modified_ms);
+            note_partner_times(&mut r, change);
             r.held = held_digests();
             r.follow_up |= !awaiting.is_empty();
             r
@@ -594,7 +613,7 @@ pub fn decide_outbound(
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
     next.held = held_digests();
-    next.partner_modified_ms = Some(change.modified_ms);
+    note_partner_times(&mut next, change);
     next.follow_up |= !awaiting.is_empty();
     let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms
