@@ -163,7 +163,8 @@ impl World {
     }
 
     fn emit(&mut self) {
-        self.queue.push(event(&self.virt, self.now + self.skew, false));
+        self.queue
+            .push(event(&self.virt, self.now + self.skew, false));
     }
 
     fn push(&mut self) -> Result<(), TestCaseError> {
@@ -283,9 +284,8 @@ impl World {
         validate_change(specs, &self.change()).map_err(|e| {
             TestCaseError::fail(format!("partner holds an invalid record: {} {e}", e.code()))
         })?;
-        decide_outbound(&self.opts, self.state.as_ref(), &self.change(), self.now).map_err(
-            |e| TestCaseError::fail(format!("decideOutbound on it: {} {e}", e.code())),
-        )?;
+        decide_outbound(&self.opts, self.state.as_ref(), &self.change(), self.now)
+            .map_err(|e| TestCaseError::fail(format!("decideOutbound on it: {} {e}", e.code())))?;
         Ok(())
     }
 }

@@ -115,7 +115,8 @@ impl Host {
     }
 
     fn inbound(&mut self, ev: Value, now: i64) -> Value {
-        let input = json!({"options": self.options, "event": ev, "record": self.record, "nowMs": now});
+        let input =
+            json!({"options": self.options, "event": ev, "record": self.record, "nowMs": now});
         self.run("decideInbound", input)
     }
 
@@ -126,14 +127,21 @@ impl Host {
     }
 
     /// A decisive step: run it, check `expect`, keep it as a vector case.
-    fn vector(&mut self, name: &str, why: &str, op: &str, mut input: Value, expect: Value) -> Value {
+    fn vector(
+        &mut self,
+        name: &str,
+        why: &str,
+        op: &str,
+        mut input: Value,
+        expect: Value,
+    ) -> Value {
         if op != "resolveConflict" && op != "lookupKeys" {
             input["record"] = self.record.clone().unwrap_or(Value::Null);
         }
         let case = json!({"name": name, "why": why, "op": op, "input": input, "expect": expect});
-        let result = virtuous_sync::ops::call(op, &case["input"]).map_err(|e| {
-            json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
-        });
+        let result = virtuous_sync::ops::call(op, &case["input"]).map_err(
+            |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+        );
         let problems = common::check(&case, result);
         if !problems.is_empty() {
             self.failures
@@ -145,7 +153,10 @@ impl Host {
 
     /// A gift staff created in Virtuous at `T0 - 1 h`, created locally and long out of cooldown.
     fn linked(&mut self, values: &Map<String, Value>) {
-        self.inbound(event(true, "501", values, None, T0 - 60 * MIN), T0 - 60 * MIN);
+        self.inbound(
+            event(true, "501", values, None, T0 - 60 * MIN),
+            T0 - 60 * MIN,
+        );
     }
 }
 
@@ -266,10 +277,7 @@ fn superseded_write_during_conflict(all: &mut Vec<Value>, failures: &mut Vec<Str
     );
     // PUT1 is superseded in the outbox, never sent. Staff changes the amount the same minute.
     let staff = gift("40.00", &[("P1", "40.00")], "Cash");
-    let d = h.inbound(
-        event(false, "501", &staff, None, T0 + MIN),
-        T0 + MIN + 1000,
-    );
+    let d = h.inbound(event(false, "501", &staff, None, T0 + MIN), T0 + MIN + 1000);
     assert_eq!(d["action"]["tag"], "conflict", "{d}");
     // PUT2 lands.
     let landed = gift("10.00", &[("P1", "10.00")], "Credit");
@@ -359,7 +367,10 @@ fn held_undo_survives_older_echo_in_conflict(all: &mut Vec<Value>, failures: &mu
 }
 
 /// `reassertFields` lists only units Virtuous changed (virtuous-canonical, a write in flight).
-fn no_reassert_for_fields_virtuous_did_not_change(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+fn no_reassert_for_fields_virtuous_did_not_change(
+    all: &mut Vec<Value>,
+    failures: &mut Vec<String>,
+) {
     let mut h = Host::new("virtuous-canonical");
     let start = gift("25.50", &[("P1", "25.50")], "Cash");
     h.linked(&start);
@@ -397,9 +408,9 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "input": {"record": record, "nowMs": T0 + MIN,
                   "choices": {"amount": {"tag": "partner"}, "giftDesignations": {"tag": "virtuous"}}},
         "expectError": {"code": "group-choice-mismatch", "module": "sync"}});
-    let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(|e| {
-        json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
-    });
+    let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(
+        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+    );
     let problems = common::check(&case, result);
     if !problems.is_empty() {
         h.failures.push(format!("group choices: {problems:?}"));
@@ -413,9 +424,9 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "op": "decideOutbound",
         "input": {"options": opts, "record": null, "change": change(&gift("1.00", &[], "Cash"), T0), "nowMs": T0},
         "expectError": {"code": "invalid-option"}});
-    let result = virtuous_sync::ops::call("decideOutbound", &case["input"]).map_err(|e| {
-        json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
-    });
+    let result = virtuous_sync::ops::call("decideOutbound", &case["input"]).map_err(
+        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+    );
     let problems = common::check(&case, result);
     if !problems.is_empty() {
         h.failures.push(format!("options: {problems:?}"));
