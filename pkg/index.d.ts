@@ -241,6 +241,13 @@ export declare class SyncCore {
    */
   receive(body: Body, headers: HeadersLike, nowMs?: number): Receipt;
   /**
+   * Which stored record an event is about: the keys to look it up by, in order (docs/sync.md, host protocol
+   * rule 1). The event's record is the first found by `virtuous-id` or `external-ref` (one found by
+   * `external-ref` whose `virtuousId` is another id is a different record); `merged-into` names the survivor of a
+   * contact merge, the `remap` target, never the event's own record. Needs `config.sync`.
+   */
+  lookupKeys(event: Event): LookupKeys;
+  /**
    * What to do with one inbound event (`receipt.event`) given the stored record state (`null` when the host
    * has none): create, apply, confirm, skip, remap, delete, conflict or ignore, with the next record state to
    * store. Needs `config.sync`.
@@ -256,7 +263,10 @@ export declare class SyncCore {
   decideOutbound(record: StoredRecordState | null | undefined, change: PartnerChange, nowMs?: number): OutboundDecision;
   /** The three-way merge of one record's fields against the base, under `config.sync.policy`. */
   resolve(input: ResolveInput): Resolution;
-  /** Settles a record in conflict by hand; records the resolution and returns it `in-sync`. */
+  /**
+   * Settles a record in conflict by hand; records the resolution and returns it `in-sync`. The items of one field
+   * group (`ConflictItem.group`) take the same side, or a value each (`group-choice-mismatch` otherwise).
+   */
   resolveConflict(record: StoredRecordState, choices: Record<string, Choice>, nowMs?: number): ConflictResolution;
   /** Plans one page of a periodic reconciliation against the host's stored records. */
   planReconciliation(input: ReconcileInput): ReconciliationPlan;
@@ -302,6 +312,25 @@ export interface FieldSpec {
   type?: FieldType;
   /** Outbound writes fail validation without it. */
   required?: boolean;
+  /**
+   * Fields sharing a group name are compared, merged, held, written and put in conflict items as one unit. Without
+   * any `group` in a kind's map, its designations field is grouped with the money field it sums to (`amount` +
+   * `giftDesignations` by default); a designations field outside its amount's group is `invalid-option`.
+   */
+  group?: string;
+}
+
+/** A key to find a stored record state by (see {@link SyncCore.lookupKeys}). */
+export type LookupKey =
+  | { tag: "virtuous-id"; val: string }
+  | { tag: "external-ref"; val: ExternalRef }
+  | { tag: "merged-into"; val: string };
+
+/** The result of {@link SyncCore.lookupKeys}: the keys in the order to try them. */
+export interface LookupKeys {
+  /** The record kind (absent for an event of a kind that does not sync). */
+  kind?: ResourceKind;
+  keys: LookupKey[];
 }
 
 /** How the platform name in a stamp (`transactionSource` / `referenceSource`) is compared. */
@@ -318,7 +347,7 @@ export interface KindPolicy {
 
 /** The conflict policy. */
 export interface Policy {
-  /** Default `most-recent-wins`. */
+  /** Default `virtuous-canonical` (Virtuous wins a field both sides changed; one-sided changes flow both ways). */
   default?: FieldPolicy;
   /** Edits closer than this are ambiguous under most-recent-wins (default 600,000 ms: ±10 min clock skew). */
   skewWindowMs?: number;
@@ -378,6 +407,8 @@ export interface ConflictItem {
   policy: FieldPolicy;
   /** The resolution the core would propose. */
   proposed: Side;
+  /** Every field of this item's field group (this one included); absent for a field in no group. */
+  group?: string[];
 }
 
 /** A manual choice for one conflicting field. */
@@ -403,6 +434,8 @@ export interface RecordState {
   virtuousId?: string;
   state: SyncState;
   partnerModifiedMs?: number;
+  /** Per-field partner times from `PartnerChange.fieldModifiedMs`. */
+  partnerFieldModifiedMs?: Record<string, number>;
   virtuousModifiedMs?: number;
   lastSyncMs?: number;
   cooldownUntilMs?: number;
@@ -509,7 +542,11 @@ export interface InboundDecision {
   inputs: DecisionInputs;
   /** The next record state to store (absent: store nothing / keep none). */
   record?: RecordState;
-  /** Fields Virtuous changed where the partner value wins (partner-owned, or the later edit): call decideOutbound to write it back. */
+  /**
+   * Fields Virtuous changed where the partner value wins (partner-owned, or the later edit): call decideOutbound to
+   * write it back. Only fields Virtuous changed, under every policy: a partner value Virtuous did not touch is
+   * already on its way (pending write) or waits for `retryAtMs` (held).
+   */
   reassertFields?: string[];
 }
 
@@ -518,7 +555,14 @@ export interface PartnerChange {
   customerId: string;
   kind: ResourceKind;
   partnerId: string;
+  /** When the partner last modified the record (partner clock). */
   modifiedMs: number;
+  /**
+   * When the partner last modified each field, when known: most-recent-wins then compares each field's (or field
+   * group's) own time with Virtuous's. Without it every field counts as modified at `modifiedMs`, so a later edit
+   * of another field makes an older held value look newer than a staff edit made in between.
+   */
+  fieldModifiedMs?: Record<string, number>;
   /** Logical field name -> value (money as decimal strings, e.g. "25.00"). */
   fields: Record<string, unknown>;
   /** Extra body fields passed through to the write. */

@@ -271,6 +271,11 @@ fn only(value: &Value, known: &[&str]) -> Result<(), OpError> {
 /// The sync decisions, given their options explicitly (`{ options, ... }` inputs).
 fn sync_call(op: &str, options: &SyncOptions, v: &Value) -> Result<Value, OpError> {
     match op {
+        "lookupKeys" => {
+            only(v, &["options", "event"])?;
+            let event: Event = input(field(v, "event").unwrap_or(&Value::Null), "event")?;
+            output(&sync::lookup_keys(options, &event))
+        }
         "decideInbound" => {
             only(v, &["options", "event", "record", "nowMs"])?;
             let event: Event = input(field(v, "event").unwrap_or(&Value::Null), "event")?;
@@ -325,7 +330,7 @@ fn resolve_conflict_call(v: &Value) -> Result<Value, OpError> {
 /// the same as [`call`], with the core's sync options instead of an `options` input.
 pub fn core_call(core: &SyncCore, op: &str, v: &Value) -> Result<Value, OpError> {
     match op {
-        "decideInbound" | "decideOutbound" | "resolve" => {
+        "lookupKeys" | "decideInbound" | "decideOutbound" | "resolve" => {
             let options = core.sync_options().ok_or_else(|| OpError {
                 code: "sync-not-configured".into(),
                 module: "ops",
@@ -351,6 +356,7 @@ fn inline_sync(op: &str, v: &Value) -> Result<Value, OpError> {
 
 /// The stateless operations [`call`] knows, by npm name.
 pub const OPERATIONS: &[&str] = &[
+    "lookupKeys",
     "decideInbound",
     "decideOutbound",
     "transition",
@@ -377,7 +383,7 @@ pub const OPERATIONS: &[&str] = &[
 /// Runs the stateless operation `op` on its JSON input object.
 pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
     match op {
-        "decideInbound" | "decideOutbound" | "resolve" => inline_sync(op, value),
+        "lookupKeys" | "decideInbound" | "decideOutbound" | "resolve" => inline_sync(op, value),
         "transition" => transition_call(value),
         "resolveConflict" => resolve_conflict_call(value),
         "planReconciliation" => run(value, reconcile::plan_reconciliation),

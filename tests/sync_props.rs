@@ -138,6 +138,7 @@ fn change(values: &BTreeMap<String, Value>, modified: i64) -> PartnerChange {
         kind: ResourceKind::Gift,
         partner_id: "d-1".into(),
         modified_ms: modified,
+        field_modified_ms: BTreeMap::new(),
         fields: values.clone(),
         extra: None,
         external_id: None,

@@ -29,6 +29,7 @@
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use virtuous_sync::event::{Event, EventType, ResourceKind};
+use virtuous_sync::sync::outbound::validate_change;
 use virtuous_sync::sync::*;
 
 const MIN: i64 = 60_000;
@@ -100,6 +101,13 @@ struct Config {
     skew_ms: i64,
     policy: u8,
     cooldown_ms: i64,
+    /// Values from tiny domains (three amounts, three splits, three notes...), so histories
+    /// return to earlier values (A-B-A) on both sides and writes look alike.
+    small: bool,
+    /// One partner edit in `undo_every` is an undo.
+    undo_every: u64,
+    /// The host reports per-field partner times (`fieldModifiedMs`).
+    field_times: bool,
 }
 
 fn options(cfg: &Config) -> SyncOptions {
@@ -125,8 +133,36 @@ fn options(cfg: &Config) -> SyncOptions {
     o
 }
 
-const GIFT_EDIT: [&str; 3] = ["notes", "giftType", "amount"];
-const CONTACT_EDIT: [&str; 3] = ["name", "contactType", "address"];
+/// Editable fields; `amount` also re-splits the designations, `giftDesignations` re-splits the
+/// same amount (both edit the amount + designations field group).
+const GIFT_EDIT: [&str; 4] = ["notes", "giftType", "amount", "giftDesignations"];
+const CONTACT_EDIT: [&str; 4] = ["name", "contactType", "address", "name"];
+/// The default field group, checked as one unit (its edits are logged under this key too).
+const GROUP: [&str; 2] = ["amount", "giftDesignations"];
+const GROUP_KEY: &str = "amount+giftDesignations";
+
+fn in_group(field: &str) -> bool {
+    GROUP.contains(&field)
+}
+
+/// `cents` split over projects: all on P1, 60/40 over P1 and P2, or all on P2.
+fn split(cents: u64, how: u64, variant: u64) -> Value {
+    let part = |c: u64, v: u64| money_value(c, v);
+    match how % 3 {
+        0 => json!([{"projectCode": "P1", "amountDesignated": part(cents, variant)}]),
+        1 => {
+            let a = cents * 6 / 10;
+            json!([{"projectCode": "P1", "amountDesignated": part(a, variant)},
+                   {"projectCode": "P2", "amountDesignated": part(cents - a, variant + 1)}])
+        }
+        _ => json!([{"projectCode": "P2", "amountDesignated": part(cents, variant)}]),
+    }
+}
+
+fn cents_of(v: Option<&Value>) -> u64 {
+    v.and_then(|v| Money::from_json(v).ok())
+        .map_or(1000, |m| (m.micros / 10_000) as u64)
+}
 
 fn kind_of(contact: bool) -> ResourceKind {
     if contact {
@@ -145,7 +181,10 @@ struct PRec {
     dirty: bool,
     retry_at: Option<i64>,
     merged: bool,
-    /// Per field, the value before the partner's last edit of it (for undo).
+    /// When the partner last changed each field (its own edits and values applied from Virtuous).
+    field_modified: BTreeMap<String, i64>,
+    /// Per field (the amount + designations group under `GROUP_KEY`), the value before the
+    /// partner's last edit of it (for undo).
     undo: BTreeMap<String, Value>,
 }
 
@@ -216,6 +255,16 @@ fn iso(ms: i64, variant: u64) -> String {
     }
 }
 
+const SMALL_AMOUNTS: [u64; 3] = [1000, 2550, 4000];
+const SMALL_NOTES: [&str; 3] = ["A", "B", "C"];
+const SMALL_TYPES: [&str; 3] = ["Cash", "Check", "Credit"];
+const SMALL_NAMES: [&str; 3] = ["Ann", "Bob", "Cy"];
+
+/// The amount + designations group of a gift's values, as one JSON value (for the edit log).
+fn group_value(values: &BTreeMap<String, Value>) -> Value {
+    json!({"amount": values.get("amount"), "giftDesignations": values.get("giftDesignations")})
+}
+
 fn money_value(cents: u64, variant: u64) -> Value {
     let text = format!("{}.{:02}", cents / 100, cents % 100);
     match variant % 2 {
@@ -257,16 +306,22 @@ impl World {
         let n = self.fresh();
         let mut v = BTreeMap::new();
         if kind == ResourceKind::Gift {
-            let cents = 1000 + n * 7;
+            let cents = if self.cfg.small {
+                SMALL_AMOUNTS[(n % 3) as usize]
+            } else {
+                1000 + n * 7
+            };
             v.insert("amount".into(), money_value(cents, n));
             v.insert("giftDate".into(), json!("2026-11-20"));
             v.insert("giftType".into(), json!("Cash"));
             v.insert("currencyCode".into(), json!("USD"));
-            v.insert("notes".into(), json!(format!("{tag}-note-{n}")));
-            v.insert(
-                "giftDesignations".into(),
-                json!([{"projectCode": "P1", "amountDesignated": money_value(cents, n + 1)}]),
-            );
+            let note = if self.cfg.small {
+                SMALL_NOTES[(n % 3) as usize].to_string()
+            } else {
+                format!("{tag}-note-{n}")
+            };
+            v.insert("notes".into(), json!(note));
+            v.insert("giftDesignations".into(), split(cents, n / 3, n + 1));
         } else {
             v.insert("name".into(), json!(format!("{tag}-name-{n}")));
             v.insert("contactType".into(), json!("Household"));
@@ -275,7 +330,9 @@ impl World {
         v
     }
 
-    /// Give `field` a new value (amount also moves the designation, recorded as an edit too).
+    /// Give `field` a new value. `amount` re-splits the designations too; `giftDesignations`
+    /// re-splits the unchanged amount. Edits of the amount + designations group are also logged
+    /// as one unit value.
     fn edit_values(
         &mut self,
         values: &mut BTreeMap<String, Value>,
@@ -284,19 +341,31 @@ impl World {
         who: Who,
     ) -> Value {
         let n = self.fresh();
+        let small = self.cfg.small;
         let v = match field {
             "amount" => {
-                let cents = 2000 + n * 13;
-                let d =
-                    json!([{"projectCode": "P1", "amountDesignated": money_value(cents, n + 1)}]);
+                let cents = if small {
+                    SMALL_AMOUNTS[(n % 3) as usize]
+                } else {
+                    2000 + n * 13
+                };
+                let d = split(cents, n / 3, n + 1);
                 values.insert("giftDesignations".into(), d.clone());
                 self.edits.push((who.clone(), "giftDesignations".into(), d));
                 money_value(cents, n)
             }
+            "giftDesignations" => split(cents_of(values.get("amount")), n, n + 1),
             "address" => json!({"city": format!("{tag}-city-{n}")}),
+            "giftType" if small => json!(SMALL_TYPES[(n % 3) as usize]),
+            "notes" if small => json!(SMALL_NOTES[(n % 3) as usize]),
+            "name" if small => json!(SMALL_NAMES[(n % 3) as usize]),
             other => json!(format!("{tag}-{other}-{n}")),
         };
         values.insert(field.to_string(), v.clone());
+        if in_group(field) {
+            self.edits
+                .push((who, GROUP_KEY.into(), group_value(values)));
+        }
         v
     }
 
@@ -382,41 +451,56 @@ impl World {
         }
     }
 
+    /// Host protocol rule 1: the record for an event is the first found by the core's lookup
+    /// keys (Virtuous id, then our external reference on a record not yet linked to another id).
     fn find_partner(&self, ev: &Event) -> Option<usize> {
-        let res = ev.resource.as_ref()?;
-        let id = ev
-            .resource_id
-            .clone()
-            .or_else(|| res.get("id").map(|v| v.to_string()))?;
-        if let Some(i) = self.partner.iter().position(|p| {
-            p.state.as_ref().and_then(|s| s.virtuous_id.as_deref()) == Some(id.as_str())
-        }) {
-            return Some(i);
-        }
-        // By our external reference.
-        let ext = match ev.resource_kind? {
-            ResourceKind::Gift => res
-                .get("transactionId")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            _ => res
-                .get("contactReferences")
-                .and_then(Value::as_array)
-                .and_then(|refs| {
-                    refs.iter()
-                        .find(|r| {
-                            r["source"]
-                                .as_str()
-                                .is_some_and(|s| s.trim().eq_ignore_ascii_case(PLATFORM))
-                        })
-                        .and_then(|r| r["id"].as_str().map(str::to_string))
-                }),
-        }?;
-        self.partner.iter().position(|p| {
-            p.state.as_ref().is_some_and(|s| {
-                s.virtuous_id.is_none() && s.external_ref.as_ref().is_some_and(|x| x.id == ext)
+        let keys = lookup_keys(&self.opts, ev);
+        let kind = keys.kind?;
+        let event_id = keys.keys.iter().find_map(|k| match k {
+            LookupKey::VirtuousId(id) => Some(id.clone()),
+            _ => None,
+        });
+        keys.keys.iter().find_map(|k| {
+            self.partner.iter().position(|p| {
+                let Some(s) = p.state.as_ref().filter(|_| p.kind == kind) else {
+                    return false;
+                };
+                match k {
+                    LookupKey::VirtuousId(id) => s.virtuous_id.as_deref() == Some(id.as_str()),
+                    LookupKey::ExternalRef(x) => {
+                        s.external_ref.as_ref() == Some(x)
+                            && (s.virtuous_id.is_none() || s.virtuous_id == event_id)
+                    }
+                    _ => false,
+                }
             })
         })
+    }
+
+    /// No decision may leave the partner holding a record its next write would fail validation
+    /// on (a decideOutbound error loop).
+    fn assert_valid(&self, i: usize, after: &str) {
+        let p = &self.partner[i];
+        if p.merged || p.values.is_empty() {
+            return;
+        }
+        let change = PartnerChange {
+            customer_id: CUSTOMER.into(),
+            kind: p.kind,
+            partner_id: p.id.clone(),
+            modified_ms: p.modified,
+            field_modified_ms: BTreeMap::new(),
+            fields: p.values.clone(),
+            extra: None,
+            external_id: None,
+        };
+        if let Err(e) = validate_change(self.opts.fields(p.kind).unwrap(), &change) {
+            panic!(
+                "p{} holds a record outbound validation rejects after {after}: {} {e}",
+                p.id,
+                e.code()
+            );
+        }
     }
 
     fn deliver(&mut self, ev: Event) {
@@ -486,7 +570,9 @@ impl World {
                     retry_at: None,
                     merged: false,
                     undo: BTreeMap::new(),
+                    field_modified: BTreeMap::new(),
                 });
+                self.assert_valid(self.partner.len() - 1, "create");
                 return;
             }
             (InboundAction::Create { .. }, Some(_)) => panic!("create for a linked record"),
@@ -505,6 +591,7 @@ impl World {
                         retry_at: None,
                         merged: true,
                         undo: BTreeMap::new(),
+                        field_modified: BTreeMap::new(),
                     });
                 }
                 return;
@@ -526,6 +613,7 @@ impl World {
             InboundAction::Apply { fields } | InboundAction::Conflict { apply: fields, .. } => {
                 for (k, v) in fields {
                     p.values.insert(k.clone(), v.clone());
+                    p.field_modified.insert(k.clone(), now);
                 }
                 if !fields.is_empty() {
                     p.modified = now;
@@ -548,6 +636,7 @@ impl World {
         if !d.reassert_fields.is_empty() {
             p.dirty = true;
         }
+        self.assert_valid(i, d.reason.code());
     }
 
     fn push(&mut self) {
@@ -567,6 +656,12 @@ impl World {
                 kind: p.kind,
                 partner_id: p.id.clone(),
                 modified_ms: p.modified,
+                // Per-field partner times when the host knows them (half the configurations).
+                field_modified_ms: if self.cfg.field_times {
+                    p.field_modified.clone()
+                } else {
+                    BTreeMap::new()
+                },
                 fields: p.values.clone(),
                 extra: if p.kind == ResourceKind::Gift {
                     Some(
@@ -787,6 +882,7 @@ impl World {
             p.state = Some(r.record);
             p.dirty = true;
             p.retry_at = None;
+            self.assert_valid(i, "resolve-conflict");
         }
     }
 
@@ -802,6 +898,13 @@ impl World {
                     self.edits
                         .push((Who::Partner(id.clone()), k.clone(), v.clone()));
                 }
+                if kind == ResourceKind::Gift {
+                    self.edits.push((
+                        Who::Partner(id.clone()),
+                        GROUP_KEY.into(),
+                        group_value(&values),
+                    ));
+                }
                 self.partner.push(PRec {
                     id,
                     kind,
@@ -812,6 +915,7 @@ impl World {
                     retry_at: None,
                     merged: false,
                     undo: BTreeMap::new(),
+                    field_modified: BTreeMap::new(),
                 });
             }
             Step::PartnerEdit { rec, field } => {
@@ -828,38 +932,52 @@ impl World {
                 } else {
                     CONTACT_EDIT
                 };
-                let f = names[(field % 3) as usize];
+                let f = names[(field % 4) as usize];
                 if self.owned_by(kind, f) == FieldPolicy::VirtuousOwns {
                     return Ok(()); // read-only on the partner side
                 }
                 let mut values = std::mem::take(&mut self.partner[i].values);
                 let who = Who::Partner(self.partner[i].id.clone());
                 let before: BTreeMap<String, Value> = values.clone();
-                // One partner edit in six is an undo: the field goes back to its value before
-                // the last partner edit (often a value one of our writes already sent).
-                let undo = (field / 3).is_multiple_of(6) && self.partner[i].undo.contains_key(f);
+                // One partner edit in `undo_every` is an undo: the field (for the amount +
+                // designations group, the group) goes back to its value before the last partner
+                // edit of it (often a value one of our writes already sent).
+                let key = if in_group(f) { GROUP_KEY } else { f };
+                let undo = (field / 4).is_multiple_of(self.cfg.undo_every)
+                    && self.partner[i].undo.contains_key(key);
                 let v = if undo {
-                    let old = &self.partner[i].undo;
-                    for k in [f, "giftDesignations"] {
-                        if let Some(v) = old.get(k).filter(|_| k == f || f == "amount") {
-                            values.insert(k.to_string(), v.clone());
-                            if k != f {
-                                self.edits.push((who.clone(), k.to_string(), v.clone()));
+                    let old = self.partner[i].undo[key].clone();
+                    if in_group(f) {
+                        for k in GROUP {
+                            if let Some(v) = old.get(k).filter(|v| !v.is_null()) {
+                                values.insert(k.to_string(), v.clone());
+                                if k != f {
+                                    self.edits.push((who.clone(), k.to_string(), v.clone()));
+                                }
                             }
                         }
+                        self.edits
+                            .push((who.clone(), GROUP_KEY.into(), group_value(&values)));
+                    } else {
+                        values.insert(f.to_string(), old);
                     }
                     values.get(f).cloned().unwrap_or(Value::Null)
                 } else {
                     self.edit_values(&mut values, f, "p", who)
                 };
                 let p = &mut self.partner[i];
-                for k in [f, "giftDesignations"] {
-                    if let Some(v) = before.get(k).filter(|_| k == f || f == "amount") {
-                        p.undo.insert(k.to_string(), v.clone());
-                    }
-                }
+                let prior = if in_group(f) {
+                    group_value(&before)
+                } else {
+                    before.get(f).cloned().unwrap_or(Value::Null)
+                };
+                p.undo.insert(key.to_string(), prior);
                 p.values = values;
                 p.modified = self.now;
+                let touched: &[&str] = if in_group(f) { &GROUP } else { &[f] };
+                for k in touched {
+                    p.field_modified.insert(k.to_string(), self.now);
+                }
                 p.dirty = true;
                 let how = if undo { " (undo)" } else { "" };
                 self.trace
@@ -875,6 +993,13 @@ impl World {
                 for (k, v) in &values {
                     self.edits
                         .push((Who::Virtuous(id.clone()), k.clone(), v.clone()));
+                }
+                if kind == ResourceKind::Gift {
+                    self.edits.push((
+                        Who::Virtuous(id.clone()),
+                        GROUP_KEY.into(),
+                        group_value(&values),
+                    ));
                 }
                 self.virt.push(VRec {
                     id,
@@ -902,7 +1027,7 @@ impl World {
                 } else {
                     CONTACT_EDIT
                 };
-                let f = names[(field % 3) as usize];
+                let f = names[(field % 4) as usize];
                 let mut values = std::mem::take(&mut self.virt[i].values);
                 let who = Who::Virtuous(self.virt[i].id.clone());
                 let v = self.edit_values(&mut values, f, "s", who);
@@ -1036,6 +1161,67 @@ impl World {
         field_digest(v, ft)
     }
 
+    /// The amount + designations group's digest (as the core compares it: each member's digest).
+    fn group_digest(&self, v: &Value) -> String {
+        GROUP
+            .iter()
+            .map(|k| match v.get(k).filter(|x| !x.is_null()) {
+                Some(x) => self.digest(ResourceKind::Gift, k, x),
+                None => "-".into(),
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    /// No edit lost: a unit (field or group, logged under `key`) edited on one side only ends
+    /// with that side's last value; edited on both, with one of this round's edits.
+    fn edit_kept(
+        &self,
+        p: &PRec,
+        vid: &str,
+        key: &str,
+        got: Option<String>,
+        policy: FieldPolicy,
+        digest: &dyn Fn(&Value) -> String,
+    ) -> Result<(), String> {
+        let mine = |w: &Who| match w {
+            Who::Partner(id) => *id == p.id,
+            Who::Virtuous(id) => *id == vid,
+        };
+        let last = |partner: bool| {
+            self.edits
+                .iter()
+                .rev()
+                .find(|(w, k, _)| k == key && mine(w) && matches!(w, Who::Partner(_)) == partner)
+                .map(|(_, _, v)| digest(v))
+        };
+        let (lp, lv) = (last(true), last(false));
+        let any_edit = self
+            .edits
+            .iter()
+            .any(|(w, k, v)| k == key && mine(w) && got.as_deref() == Some(digest(v).as_str()));
+        let ok = (self.resolved.contains(&p.id) && any_edit)
+            || match (&lp, &lv) {
+                (None, None) => true,
+                (Some(x), None) => policy == FieldPolicy::VirtuousOwns || got.as_ref() == Some(x),
+                (None, Some(y)) => policy == FieldPolicy::PartnerOwns || got.as_ref() == Some(y),
+                // Both sides edited the unit while writes were in flight. Virtuous has no
+                // conditional writes, so its own order can land an earlier edit of either side
+                // last (documented limitation): require one of this round's edits.
+                (Some(x), Some(y)) => {
+                    got.as_ref() == Some(x) || got.as_ref() == Some(y) || any_edit
+                }
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "edit lost on p{} / v{vid} {key}: final {got:?}, last partner {lp:?}, last staff {lv:?}",
+                p.id
+            ))
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         let mut linked = BTreeMap::new();
         for p in self.partner.iter().filter(|p| !p.merged) {
@@ -1076,53 +1262,20 @@ impl World {
                         p.id, f.name
                     ));
                 }
-                // No edit lost.
-                let last = |partner: bool| {
-                    self.edits
-                        .iter()
-                        .rev()
-                        .find(|(w, k, _)| {
-                            k == &f.name
-                                && match w {
-                                    Who::Partner(id) => partner && *id == p.id,
-                                    Who::Virtuous(id) => !partner && *id == vid,
-                                }
-                        })
-                        .map(|(_, _, v)| self.digest(p.kind, &f.name, v))
-                };
-                let (lp, lv) = (last(true), last(false));
+                // No edit lost (the amount + designations group is checked as one unit below).
+                if p.kind == ResourceKind::Gift && in_group(&f.name) {
+                    continue;
+                }
                 let got = a.map(|a| self.digest(p.kind, &f.name, a));
                 let policy = self.owned_by(p.kind, &f.name);
-                let any_edit = self.edits.iter().any(|(w, k, v)| {
-                    k == &f.name
-                        && match w {
-                            Who::Partner(id) => *id == p.id,
-                            Who::Virtuous(id) => *id == vid,
-                        }
-                        && got.as_deref() == Some(self.digest(p.kind, &f.name, v).as_str())
-                });
-                let ok = (self.resolved.contains(&p.id) && any_edit)
-                    || match (&lp, &lv) {
-                        (None, None) => true,
-                        (Some(x), None) => {
-                            policy == FieldPolicy::VirtuousOwns || got.as_ref() == Some(x)
-                        }
-                        (None, Some(y)) => {
-                            policy == FieldPolicy::PartnerOwns || got.as_ref() == Some(y)
-                        }
-                        // Both sides edited the field while writes were in flight. Virtuous has no
-                        // conditional writes, so its own order can land an earlier edit of either
-                        // side last (documented limitation): require one of this round's edits.
-                        (Some(x), Some(y)) => {
-                            got.as_ref() == Some(x) || got.as_ref() == Some(y) || any_edit
-                        }
-                    };
-                if !ok {
-                    return Err(format!(
-                        "edit lost on p{} / v{vid} {}: final {a:?}, last partner {lp:?}, last staff {lv:?}",
-                        p.id, f.name
-                    ));
-                }
+                self.edit_kept(p, &vid, &f.name, got, policy, &|v| {
+                    self.digest(p.kind, &f.name, v)
+                })?;
+            }
+            if p.kind == ResourceKind::Gift {
+                let got = Some(self.group_digest(&group_value(&p.values)));
+                let policy = self.owned_by(p.kind, "amount");
+                self.edit_kept(p, &vid, GROUP_KEY, got, policy, &|v| self.group_digest(v))?;
             }
         }
         for v in self.virt.iter().filter(|v| v.merged_into.is_none()) {
@@ -1152,6 +1305,9 @@ fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
         } else {
             r.below(5) as i64 * MIN
         },
+        small: r.chance(50),
+        undo_every: 2 + r.below(5),
+        field_times: r.chance(50),
     };
     let rounds = 1 + r.below(3);
     let mut steps = Vec::new();

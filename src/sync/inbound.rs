@@ -11,9 +11,10 @@
 use super::digest::field_digest;
 use super::options::{FieldSpec, SyncOptions};
 use super::reason::{DecisionInputs, Reason};
-use super::record::{ConflictItem, RecordState, SyncState, Tombstone};
+use super::record::{ConflictItem, RecordState, Side, SyncState, Tombstone};
 use super::resolve::{merge_field, FieldInput, Outcome};
 use super::state::{transition, Trigger};
+use super::units::{composite, consistent, group_list, remote_composite, touches};
 use super::{check_record, parse_utc_ms, refresh, SyncError};
 use crate::event::{Action, Event, ResourceKind};
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,7 @@ pub struct InboundDecision {
     pub reassert_fields: Vec<String>,
 }
 
-fn json_id(v: &Value) -> Option<String> {
+pub(crate) fn json_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
@@ -106,7 +107,7 @@ fn str_at<'a>(res: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// The (source, id) stamp the resource carries, preferring one that names us.
-fn stamp(
+pub(crate) fn stamp(
     options: &SyncOptions,
     kind: ResourceKind,
     res: &Value,
@@ -177,18 +178,27 @@ fn newest_lands(
     remote: &BTreeMap<String, String>,
     event_ms: Option<i64>,
 ) -> bool {
-    r.state == SyncState::PartnerPending
-        && r.expected_echo.last().is_some_and(|e| {
-            !e.confirmed
-                && event_ms.is_none_or(|t| {
-                    e.after_ms.is_none_or(|a| t > a)
-                        && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
-                })
-                && e.fields
-                    .iter()
-                    .filter(|(k, _)| e.sent_field(k))
-                    .all(|(k, d)| remote.get(k) == Some(d))
-        })
+    r.state == SyncState::PartnerPending && newest_entry_lands(options, r, remote, event_ms)
+}
+
+/// [`newest_lands`] in any state (a record in `conflict` still has writes in flight).
+fn newest_entry_lands(
+    options: &SyncOptions,
+    r: &RecordState,
+    remote: &BTreeMap<String, String>,
+    event_ms: Option<i64>,
+) -> bool {
+    r.expected_echo.last().is_some_and(|e| {
+        !e.confirmed
+            && event_ms.is_none_or(|t| {
+                e.after_ms.is_none_or(|a| t > a)
+                    && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
+            })
+            && e.fields
+                .iter()
+                .filter(|(k, _)| e.sent_field(k))
+                .all(|(k, d)| remote.get(k) == Some(d))
+    })
 }
 
 /// Whether a write of ours newer than the one that sent `digest` for `field` also carries the
@@ -215,6 +225,7 @@ fn newer_carries(r: &RecordState, field: &str, digest: &str) -> bool {
 fn settle_our_value(
     next: &mut RecordState,
     newer: bool,
+    held: bool,
     field: &str,
     digest: &str,
     value: Option<&Value>,
@@ -222,7 +233,7 @@ fn settle_our_value(
 ) {
     if !newer {
         if let Some(holds) = next.overridden.remove(field) {
-            if holds != digest && !next.held.contains_key(field) {
+            if holds != digest && !held {
                 if let Some(v) = value {
                     apply.insert(field.to_string(), v.clone());
                 }
@@ -296,14 +307,16 @@ fn start_cooldown(
     if fields.is_empty() {
         return;
     }
-    // The partner now holds the applied values.
-    for k in fields.keys() {
+    // The partner now holds the applied values (a field group is applied and cooled as one unit).
+    let touched: Vec<String> = fields.keys().cloned().collect();
+    let touched = super::units::widen(&options.units(r.kind), &touched);
+    for k in &touched {
         r.held.remove(k);
     }
     if !r.cooldown_active(now_ms) {
         r.cooldown_fields.clear();
     }
-    for k in fields.keys() {
+    for k in &touched {
         if !r.cooldown_fields.contains(k) {
             r.cooldown_fields.push(k.clone());
         }
@@ -507,108 +520,8 @@ pub fn decide_inbound(
 
     // Conflict: hold everything, keep the items' Virtuous side current.
     if r.state == SyncState::Conflict {
-        let mut next = r;
-        for item in &mut next.conflict {
-            let newer = match (event_ms, item.remote_modified_ms) {
-                (Some(e), Some(k)) => e >= k,
-                _ => true,
-            };
-            if let (true, Some(v)) = (newer, values.get(&item.field)) {
-                item.remote_digest = remote.get(&item.field).cloned();
-                item.remote = Some(v.clone());
-                item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
-            }
-        }
-        // Other fields keep flowing in: a Virtuous-only change to a field outside the conflict
-        // is applied (unless the partner owns it), so nothing staff do meanwhile is lost.
-        let fresh = match (event_ms, next.virtuous_modified_ms) {
-            (Some(e), Some(k)) => e > k,
-            _ => true,
-        };
-        let mut apply = BTreeMap::new();
-        let in_flight = next.in_flight();
-        if fresh {
-            for f in fields {
-                if next.conflict.iter().any(|i| i.field == f.name) {
-                    continue;
-                }
-                let (Some(v), Some(d)) = (values.get(&f.name), remote.get(&f.name)) else {
-                    continue;
-                };
-                let policy = options.policy.for_field(kind, &f.name);
-                if let Some(held) = next.held.get(&f.name).cloned() {
-                    // The partner changed it too (held back): the policy decides, as for any
-                    // field changed on both sides.
-                    let (outcome, _) = merge_field(&FieldInput {
-                        policy,
-                        base: next.base.get(&f.name).map(String::as_str),
-                        local: Some(&held),
-                        remote: Some(d),
-                        local_ms: next.partner_modified_ms,
-                        remote_ms: event_ms,
-                        skew_ms: options.policy.skew_window_ms,
-                    });
-                    match outcome {
-                        Outcome::TakeRemote | Outcome::Same => {
-                            if held != *d {
-                                apply.insert(f.name.clone(), v.clone());
-                            }
-                            next.held.remove(&f.name);
-                            next.base.insert(f.name.clone(), d.clone());
-                        }
-                        // The held value is written after resolution: it differs from what
-                        // Virtuous holds now.
-                        Outcome::KeepLocal => {
-                            next.base.insert(f.name.clone(), d.clone());
-                        }
-                        Outcome::Unchanged => {}
-                        Outcome::Conflict(proposed) => next.conflict.push(ConflictItem {
-                            field: f.name.clone(),
-                            base: next.base.get(&f.name).cloned(),
-                            local: None,
-                            local_digest: Some(held),
-                            remote: Some(v.clone()),
-                            remote_digest: Some(d.clone()),
-                            local_modified_ms: next.partner_modified_ms,
-                            remote_modified_ms: event_ms,
-                            policy,
-                            proposed,
-                        }),
-                    }
-                    continue;
-                }
-                if policy == super::options::FieldPolicy::PartnerOwns {
-                    // The partner value is re-asserted after resolution.
-                    next.base.insert(f.name.clone(), d.clone());
-                    continue;
-                }
-                let ours = next.expected_echo.iter().any(|e| {
-                    !e.confirmed && e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d)
-                });
-                if ours {
-                    // Our write's echo, not a staff change. An older write's echo leaves the
-                    // base alone while the conflict waits: a newer value of ours is on its way.
-                    if !newer_carries(&next, &f.name, d) {
-                        settle_our_value(&mut next, false, &f.name, d, Some(v), &mut apply);
-                    }
-                } else if next.base.get(&f.name) != Some(d) {
-                    // A staff change: apply it; if our write of the field is still in flight and
-                    // lands later, its echo brings our value back (see `overridden`).
-                    next.base.insert(f.name.clone(), d.clone());
-                    if in_flight.contains_key(&f.name) {
-                        next.overridden.insert(f.name.clone(), d.clone());
-                    }
-                    apply.insert(f.name.clone(), v.clone());
-                }
-            }
-        }
-        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-        let items = next.conflict.clone();
-        let action = if apply.is_empty() {
-            InboundAction::Ignore
-        } else {
-            InboundAction::Conflict { items, apply }
-        };
+        let (action, next) =
+            decide_in_conflict(options, kind, fields, r, &remote, &values, event_ms);
         return Ok(decision(action, Reason::InConflict, &inputs, Some(next)));
     }
 
@@ -819,92 +732,31 @@ pub fn decide_inbound(
             .filter(|e| !e.confirmed || event_ms.is_none())
             .collect()
     };
-    for f in fields {
-        let rd = remote.get(&f.name);
-        // A value one of our in-flight writes sent is ours, not a Virtuous change: the event is
-        // a snapshot taken after that write landed (a newer write of ours may still follow).
-        if let Some(d) = rd {
-            if ours_writes
-                .iter()
-                .any(|e| e.sent_field(&f.name) && e.fields.get(&f.name) == Some(d))
-            {
-                let newer = newer_carries(&next, &f.name, d);
-                settle_our_value(
-                    &mut next,
-                    newer,
-                    &f.name,
-                    d,
-                    values.get(&f.name),
-                    &mut apply,
-                );
-                continue;
-            }
-        }
-        let (outcome, reason) = merge_field(&FieldInput {
-            policy: options.policy.for_field(kind, &f.name),
-            base: base.get(&f.name).map(String::as_str),
-            local: local.get(&f.name).map(String::as_str),
-            remote: rd.map(String::as_str),
-            local_ms: r.partner_modified_ms,
-            remote_ms: event_ms,
-            skew_ms: options.policy.skew_window_ms,
-        });
-        match outcome {
-            Outcome::TakeRemote => {
-                if let (Some(v), Some(d)) = (values.get(&f.name), rd) {
-                    if local.get(&f.name) != Some(d) {
-                        apply.insert(f.name.clone(), v.clone());
-                    }
-                    if unconfirmed.iter().any(|e| e.sent_field(&f.name)) {
-                        next.overridden.insert(f.name.clone(), d.clone());
-                    }
-                    next.base.insert(f.name.clone(), d.clone());
-                }
-            }
-            Outcome::Same => {
-                if let Some(d) = rd {
-                    next.base.insert(f.name.clone(), d.clone());
-                }
-            }
-            Outcome::KeepLocal => {
-                if reason == Reason::OwnedByOther {
-                    owned_only = true;
-                }
-                if reason == Reason::OwnedByOther || !confirming_create {
-                    // The partner value wins (it owns the field, or its edit is the later one):
-                    // record what Virtuous holds so decideOutbound restores the partner value
-                    // there, even if the partner later undoes its edit back to the old base.
-                    if let Some(d) = rd {
-                        if local.get(&f.name) != Some(d) {
-                            next.base.insert(f.name.clone(), d.clone());
-                            reassert.push(f.name.clone());
-                        }
-                    }
-                }
-                if confirming_create && !reassert.contains(&f.name) {
-                    if let Some(d) = local.get(&f.name) {
-                        next.base.insert(f.name.clone(), d.clone());
-                    }
-                }
-            }
-            Outcome::Unchanged => {
-                if let Some(d) = rd {
-                    next.base.insert(f.name.clone(), d.clone());
-                }
-            }
-            Outcome::Conflict(proposed) => items.push(ConflictItem {
-                field: f.name.clone(),
-                base: base.get(&f.name).cloned(),
-                local: None,
-                local_digest: local.get(&f.name).cloned(),
-                remote: values.get(&f.name).cloned(),
-                remote_digest: rd.cloned(),
-                local_modified_ms: r.partner_modified_ms,
-                remote_modified_ms: event_ms,
-                policy: options.policy.for_field(kind, &f.name),
-                proposed,
-            }),
-        }
+    for unit in options.units(kind) {
+        merge_unit(
+            &UnitCtx {
+                options,
+                kind,
+                specs: fields,
+                r: &r,
+                base: &base,
+                local: &local,
+                remote: &remote,
+                values: &values,
+                ours_writes: &ours_writes,
+                unconfirmed: &unconfirmed,
+                event_ms,
+                confirming_create,
+            },
+            &unit,
+            &mut UnitOut {
+                next: &mut next,
+                apply: &mut apply,
+                items: &mut items,
+                reassert: &mut reassert,
+                owned_only: &mut owned_only,
+            },
+        );
     }
     next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
     next.virtuous_id = Some(resource_id.clone());
@@ -1006,4 +858,365 @@ pub fn decide_inbound(
     let mut d = decision(action, reason, &inputs, Some(next));
     d.reassert_fields = reassert;
     Ok(d)
+}
+
+/// What [`merge_unit`] reads: the event, the record before it and the three sides' digests.
+struct UnitCtx<'a> {
+    options: &'a SyncOptions,
+    kind: ResourceKind,
+    specs: &'a [FieldSpec],
+    r: &'a RecordState,
+    base: &'a BTreeMap<String, String>,
+    local: &'a BTreeMap<String, String>,
+    remote: &'a BTreeMap<String, String>,
+    values: &'a BTreeMap<String, Value>,
+    ours_writes: &'a [&'a super::record::EchoEntry],
+    unconfirmed: &'a [&'a super::record::EchoEntry],
+    event_ms: Option<i64>,
+    confirming_create: bool,
+}
+
+/// What [`merge_unit`] decides into.
+struct UnitOut<'a> {
+    next: &'a mut RecordState,
+    apply: &'a mut BTreeMap<String, Value>,
+    items: &'a mut Vec<ConflictItem>,
+    reassert: &'a mut Vec<String>,
+    owned_only: &'a mut bool,
+}
+
+/// Whether one of our writes explains the event's values of the unit: it sent a member, and every
+/// member the event carries reads as that write left it.
+fn unit_is_ours(c: &UnitCtx<'_>, unit: &[String]) -> bool {
+    let present: Vec<&String> = unit.iter().filter(|m| c.remote.contains_key(*m)).collect();
+    !present.is_empty()
+        && c.ours_writes.iter().any(|e| {
+            unit.iter().any(|m| e.sent_field(m))
+                && present.iter().all(|m| e.fields.get(*m) == c.remote.get(*m))
+        })
+}
+
+/// Merge one unit (a field, or a field group as one value) of a non-echo event: three-way against
+/// the base with the partner side `local`, under the unit's policy. A group is taken from
+/// Virtuous only whole and only when its values pass outbound validation together; otherwise
+/// (the event lacks a member, or carries an inconsistent pair) it becomes conflict items, so the
+/// partner is never handed a record it could not write back.
+fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
+    let group = unit.len() > 1;
+    let present: Vec<(&String, &String)> = unit
+        .iter()
+        .filter_map(|m| c.remote.get(m).map(|d| (m, d)))
+        .collect();
+    // Values one of our in-flight writes sent are ours, not a Virtuous change: the event is a
+    // snapshot taken after that write landed (a newer write of ours may still follow).
+    if unit_is_ours(c, unit) {
+        let held = touches(&out.next.held, unit);
+        let before = out.apply.len();
+        for (m, d) in &present {
+            let newer = newer_carries(out.next, m, d);
+            settle_our_value(out.next, newer, held, m, d, c.values.get(*m), out.apply);
+        }
+        if out.apply.len() != before {
+            complete_unit(out.apply, unit, c.values);
+        }
+        return;
+    }
+    let policy = c
+        .options
+        .policy
+        .for_field(c.kind, unit.first().map_or("", String::as_str));
+    let base_c = composite(c.base, unit);
+    let local_c = composite(c.local, unit);
+    let (remote_c, partial) = remote_composite(c.remote, c.base, unit);
+    let (outcome, reason) = merge_field(&FieldInput {
+        policy,
+        base: base_c.as_deref(),
+        local: local_c.as_deref(),
+        remote: remote_c.as_deref(),
+        local_ms: c.r.partner_unit_ms(unit),
+        remote_ms: c.event_ms,
+        skew_ms: c.options.policy.skew_window_ms,
+    });
+    let to_items = |out: &mut UnitOut<'_>, proposed: Side| {
+        for m in unit {
+            out.items.push(ConflictItem {
+                field: m.clone(),
+                base: c.base.get(m).cloned(),
+                local: None,
+                local_digest: c.local.get(m).cloned(),
+                remote: c.values.get(m).cloned(),
+                remote_digest: c.remote.get(m).cloned(),
+                local_modified_ms: c.r.partner_unit_ms(unit),
+                remote_modified_ms: c.event_ms,
+                policy,
+                proposed,
+                group: group_list(unit),
+            });
+        }
+    };
+    match outcome {
+        Outcome::TakeRemote => {
+            if present.is_empty() {
+                return;
+            }
+            if group && (partial || !consistent(c.specs, unit, c.values)) {
+                // Taking part of the group (or an inconsistent pair) would hand the partner a
+                // record outbound validation rejects: a human decides.
+                to_items(out, Side::Virtuous);
+                return;
+            }
+            let differs = present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
+            let sent = c
+                .unconfirmed
+                .iter()
+                .any(|e| unit.iter().any(|m| e.sent_field(m)));
+            for (m, d) in &present {
+                if differs {
+                    if let Some(v) = c.values.get(*m) {
+                        out.apply.insert((*m).clone(), v.clone());
+                    }
+                }
+                if sent {
+                    out.next.overridden.insert((*m).clone(), (*d).clone());
+                }
+                out.next.base.insert((*m).clone(), (*d).clone());
+            }
+        }
+        Outcome::Same | Outcome::Unchanged => {
+            for (m, d) in &present {
+                out.next.base.insert((*m).clone(), (*d).clone());
+            }
+        }
+        Outcome::KeepLocal => {
+            if reason == Reason::OwnedByOther {
+                *out.owned_only = true;
+            }
+            // The partner value wins over a Virtuous change (it owns the unit, or its edit is
+            // the later one): record what Virtuous holds so decideOutbound restores the partner
+            // value there, even if the partner later undoes its edit back to the old base. A unit
+            // Virtuous did not change (`local-only`) needs no re-assertion: the partner's value
+            // is already on its way (pending write) or waits for `retryAtMs` (held).
+            let virtuous_changed = reason != Reason::LocalOnly;
+            let reasserted = virtuous_changed
+                && (reason == Reason::OwnedByOther || !c.confirming_create)
+                && present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
+            if reasserted {
+                for (m, d) in &present {
+                    out.next.base.insert((*m).clone(), (*d).clone());
+                }
+                for m in unit {
+                    if !out.reassert.contains(m) {
+                        out.reassert.push(m.clone());
+                    }
+                }
+            }
+            if c.confirming_create && !reasserted {
+                for m in unit {
+                    if let Some(d) = c.local.get(m) {
+                        out.next.base.insert(m.clone(), d.clone());
+                    }
+                }
+            }
+        }
+        Outcome::Conflict(proposed) => to_items(out, proposed),
+    }
+}
+
+/// Once any member of a group is applied, apply every member the event carries, so the partner
+/// receives the group as Virtuous holds it.
+fn complete_unit(
+    apply: &mut BTreeMap<String, Value>,
+    unit: &[String],
+    values: &BTreeMap<String, Value>,
+) {
+    for m in unit {
+        if let Some(v) = values.get(m) {
+            apply.insert(m.clone(), v.clone());
+        }
+    }
+}
+
+/// Decided case 6: an event for a record in `conflict`. The items' Virtuous side is kept current;
+/// every other unit keeps flowing in, as outside a conflict: our writes' echoes are ours (the
+/// newest one landing settles every pending write, decided case 8, and a partner edit held back
+/// since survives it, decided case 7), a staff change is applied, a unit the partner also changed
+/// (`held`) goes through the policy.
+fn decide_in_conflict(
+    options: &SyncOptions,
+    kind: ResourceKind,
+    specs: &[FieldSpec],
+    r: RecordState,
+    remote: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Value>,
+    event_ms: Option<i64>,
+) -> (InboundAction, RecordState) {
+    let mut next = r.clone();
+    for item in &mut next.conflict {
+        let newer = match (event_ms, item.remote_modified_ms) {
+            (Some(e), Some(k)) => e >= k,
+            _ => true,
+        };
+        if let (true, Some(v)) = (newer, values.get(&item.field)) {
+            item.remote_digest = remote.get(&item.field).cloned();
+            item.remote = Some(v.clone());
+            item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
+        }
+    }
+    let fresh = match (event_ms, next.virtuous_modified_ms) {
+        (Some(e), Some(k)) => e > k,
+        _ => true,
+    };
+    let landed = newest_entry_lands(options, &r, remote, event_ms);
+    let in_flight = r.in_flight();
+    let pending: Vec<&super::record::EchoEntry> =
+        r.expected_echo.iter().filter(|e| !e.confirmed).collect();
+    // The partner's side: the base, what our in-flight writes sent, Virtuous values applied over
+    // them since, then its held-back edits.
+    let mut local = r.base.clone();
+    local.extend(in_flight.clone());
+    local.extend(r.overridden.clone());
+    local.extend(r.held.clone());
+    let mut apply = BTreeMap::new();
+    let mut items = Vec::new();
+    for unit in options.units(kind).into_iter().filter(|_| fresh) {
+        if next.conflict.iter().any(|i| unit.contains(&i.field)) {
+            continue;
+        }
+        let present: Vec<(&String, &String)> = unit
+            .iter()
+            .filter_map(|m| remote.get(m).map(|d| (m, d)))
+            .collect();
+        if present.is_empty() {
+            continue;
+        }
+        let group = unit.len() > 1;
+        let policy = options
+            .policy
+            .for_field(kind, unit.first().map_or("", String::as_str));
+        let (remote_c, partial) = remote_composite(remote, &next.base, &unit);
+        let to_items = |items: &mut Vec<ConflictItem>, next: &RecordState, proposed| {
+            for m in &unit {
+                items.push(ConflictItem {
+                    field: m.clone(),
+                    base: next.base.get(m).cloned(),
+                    local: None,
+                    local_digest: local.get(m).cloned(),
+                    remote: values.get(m).cloned(),
+                    remote_digest: remote.get(m).cloned(),
+                    local_modified_ms: next.partner_unit_ms(&unit),
+                    remote_modified_ms: event_ms,
+                    policy,
+                    proposed,
+                    group: group_list(&unit),
+                });
+            }
+        };
+        let ours = pending.iter().any(|e| {
+            unit.iter().any(|m| e.sent_field(m))
+                && present.iter().all(|(m, d)| e.fields.get(*m) == Some(*d))
+        });
+        if ours {
+            // Our write's echo, not a staff change: the base moves to it unless a newer write of
+            // ours carries the unit (its value is on its way), and a partner edit held back since
+            // stays held: it is newer than the write and goes out after the resolution.
+            let held = touches(&next.held, &unit);
+            let before = apply.len();
+            for (m, d) in &present {
+                if !newer_carries(&next, m, d) {
+                    settle_our_value(&mut next, false, held, m, d, values.get(*m), &mut apply);
+                }
+            }
+            if apply.len() != before {
+                complete_unit(&mut apply, &unit, values);
+            }
+            continue;
+        }
+        let consistent_remote = !group || (!partial && consistent(specs, &unit, values));
+        if touches(&next.held, &unit) {
+            // The partner changed it too (held back): the policy decides, as for any unit
+            // changed on both sides.
+            let mut held_side = next.base.clone();
+            held_side.extend(next.held.clone());
+            let (outcome, _) = merge_field(&FieldInput {
+                policy,
+                base: composite(&next.base, &unit).as_deref(),
+                local: composite(&held_side, &unit).as_deref(),
+                remote: remote_c.as_deref(),
+                local_ms: next.partner_unit_ms(&unit),
+                remote_ms: event_ms,
+                skew_ms: options.policy.skew_window_ms,
+            });
+            match outcome {
+                Outcome::TakeRemote if !consistent_remote => {
+                    to_items(&mut items, &next, Side::Virtuous);
+                }
+                Outcome::TakeRemote | Outcome::Same => {
+                    if composite(&held_side, &unit) != remote_c {
+                        for (m, _) in &present {
+                            if let Some(v) = values.get(*m) {
+                                apply.insert((*m).clone(), v.clone());
+                            }
+                        }
+                    }
+                    for (m, d) in &present {
+                        next.held.remove(*m);
+                        next.base.insert((*m).clone(), (*d).clone());
+                    }
+                }
+                // The held value is written after resolution: it differs from what Virtuous
+                // holds now.
+                Outcome::KeepLocal => {
+                    for (m, d) in &present {
+                        next.base.insert((*m).clone(), (*d).clone());
+                    }
+                }
+                Outcome::Unchanged => {}
+                Outcome::Conflict(proposed) => to_items(&mut items, &next, proposed),
+            }
+            continue;
+        }
+        if policy == super::options::FieldPolicy::PartnerOwns {
+            // The partner value is re-asserted after resolution.
+            for (m, d) in &present {
+                next.base.insert((*m).clone(), (*d).clone());
+            }
+            continue;
+        }
+        if composite(&next.base, &unit) != remote_c {
+            if !consistent_remote {
+                to_items(&mut items, &next, Side::Virtuous);
+                continue;
+            }
+            // A staff change: apply it; if our write of the unit is still in flight and lands
+            // later, its echo brings our value back (see `overridden`).
+            let sent = touches(&in_flight, &unit);
+            for (m, d) in &present {
+                next.base.insert((*m).clone(), (*d).clone());
+                if sent {
+                    next.overridden.insert((*m).clone(), (*d).clone());
+                }
+                if let Some(v) = values.get(*m) {
+                    apply.insert((*m).clone(), v.clone());
+                }
+            }
+        }
+    }
+    if landed {
+        // Our newest write landed: older ones can no longer land after it (one outbox entry per
+        // record), so every pending write is settled, exactly as outside a conflict.
+        for e in &mut next.expected_echo {
+            e.confirmed = true;
+        }
+    }
+    next.conflict.extend(items);
+    next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+    let action = if apply.is_empty() {
+        InboundAction::Ignore
+    } else {
+        InboundAction::Conflict {
+            items: next.conflict.clone(),
+            apply,
+        }
+    };
+    (action, next)
 }

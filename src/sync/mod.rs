@@ -2,13 +2,14 @@
 //! conflict resolution. Pure: no I/O, no clock, no storage — hosts pass options, the stored
 //! [`RecordState`], the event or partner change and `now_ms`, and get a decision back.
 //!
-//! Entry points: [`decide_inbound`], [`decide_outbound`], [`transition`], [`resolve`],
-//! [`resolve_conflict`]. Every decision carries a [`Reason`] from one taxonomy and the
+//! Entry points: [`lookup_keys`], [`decide_inbound`], [`decide_outbound`], [`transition`],
+//! [`resolve`], [`resolve_conflict`]. Every decision carries a [`Reason`] from one taxonomy and the
 //! [`DecisionInputs`] it used. `Err` means a caller mistake ([`SyncError`]); outcomes such as
 //! echo, stale, cooldown or conflict are values. See `docs/sync.md`.
 
 pub mod digest;
 pub mod inbound;
+pub mod lookup;
 pub mod money;
 pub mod options;
 pub mod outbound;
@@ -17,9 +18,11 @@ pub mod record;
 pub mod resolve;
 pub mod state;
 pub mod time;
+mod units;
 
 pub use digest::field_digest;
 pub use inbound::{decide_inbound, InboundAction, InboundDecision};
+pub use lookup::{lookup_keys, LookupKey, LookupKeys};
 pub use money::{Money, MoneyError};
 pub use options::{
     FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch, OptionsError, Policy, SyncOptions,
@@ -130,6 +133,12 @@ pub enum SyncError {
         /// The field.
         field: String,
     },
+    /// The items of one field group got different sides (a group is settled as one unit: one
+    /// side for all its items, or a value for each).
+    GroupChoiceMismatch {
+        /// The first item whose choice differs from its group's first item.
+        field: String,
+    },
     /// The options are invalid.
     Options(OptionsError),
     /// The state machine refused.
@@ -154,6 +163,7 @@ impl SyncError {
             SyncError::UnsupportedKind { .. } => "unsupported-kind",
             SyncError::MissingChoice { .. } => "missing-choice",
             SyncError::UnknownChoice { .. } => "unknown-choice",
+            SyncError::GroupChoiceMismatch { .. } => "group-choice-mismatch",
             SyncError::Options(e) => e.code(),
             SyncError::Transition(e) => e.code(),
         }
@@ -170,7 +180,8 @@ impl SyncError {
             | SyncError::NonPositiveAmount { field }
             | SyncError::DesignationsMismatch { field, .. }
             | SyncError::MissingChoice { field }
-            | SyncError::UnknownChoice { field } => Some(field),
+            | SyncError::UnknownChoice { field }
+            | SyncError::GroupChoiceMismatch { field } => Some(field),
             _ => None,
         }
     }
@@ -227,6 +238,10 @@ impl fmt::Display for SyncError {
             }
             SyncError::MissingChoice { field } => write!(f, "no choice for conflict field {field}"),
             SyncError::UnknownChoice { field } => write!(f, "{field} is not a conflict field"),
+            SyncError::GroupChoiceMismatch { field } => write!(
+                f,
+                "{field} is in a field group whose items must take the same side"
+            ),
             SyncError::Options(e) => e.fmt(f),
             SyncError::Transition(e) => e.fmt(f),
         }

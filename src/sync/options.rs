@@ -61,6 +61,13 @@ pub struct FieldSpec {
     /// Whether outbound writes must carry a non-null, non-empty value.
     #[serde(default)]
     pub required: bool,
+    /// Fields that must stay consistent share a group name: they are compared, merged, held,
+    /// written, confirmed and put in conflict items as one unit, so no decision hands either side
+    /// a combination outbound validation would reject. Without any `group` in a kind's map, its
+    /// designations field is grouped with the money field it must sum to (`amount` +
+    /// `giftDesignations` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl FieldSpec {
@@ -72,6 +79,7 @@ impl FieldSpec {
             write_pointer: None,
             field_type,
             required,
+            group: None,
         }
     }
 
@@ -104,6 +112,43 @@ pub fn default_contact_fields() -> Vec<FieldSpec> {
         FieldSpec::top("contactType", FieldType::Plain, false),
         FieldSpec::top("address", FieldType::Plain, false),
     ]
+}
+
+/// Group a field map into units (see [`FieldSpec::group`]).
+pub fn field_units(fields: &[FieldSpec]) -> Vec<Vec<String>> {
+    let explicit = fields.iter().any(|f| f.group.is_some());
+    // The implicit default: the designations field joins the money field it sums to.
+    let implicit: Option<(usize, usize)> = if explicit {
+        None
+    } else {
+        let a = fields.iter().position(|f| f.field_type == FieldType::Money);
+        let d = fields
+            .iter()
+            .position(|f| f.field_type == FieldType::Designations);
+        a.zip(d)
+    };
+    let mut units: Vec<Vec<String>> = Vec::new();
+    let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, f) in fields.iter().enumerate() {
+        let key = match (&f.group, implicit) {
+            (Some(g), _) => Some(g.as_str()),
+            (None, Some((a, d))) if i == a || i == d => Some("\u{0}money"),
+            _ => None,
+        };
+        match key
+            .and_then(|k| named.get(k).copied())
+            .and_then(|u| units.get_mut(u))
+        {
+            Some(unit) => unit.push(f.name.clone()),
+            None => {
+                if let Some(k) = key {
+                    named.insert(k, units.len());
+                }
+                units.push(vec![f.name.clone()]);
+            }
+        }
+    }
+    units
 }
 
 fn default_field_maps() -> BTreeMap<ResourceKind, Vec<FieldSpec>> {
@@ -356,9 +401,72 @@ impl SyncOptions {
                         "pointers must be JSON pointers starting with '/'",
                     ));
                 }
+                if f.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+                    return Err(invalid(&at, "group name must not be empty"));
+                }
+            }
+            self.validate_groups(*kind, fields)?;
+        }
+        Ok(())
+    }
+
+    /// A designations field must be in the unit of the money field it sums to (outbound validation
+    /// checks them together), and the members of a unit must share one policy (they are merged as
+    /// one value).
+    fn validate_groups(
+        &self,
+        kind: ResourceKind,
+        fields: &[FieldSpec],
+    ) -> Result<(), OptionsError> {
+        let units = field_units(fields);
+        let unit_of = |name: &str| units.iter().position(|u| u.iter().any(|m| m == name));
+        let amount = fields.iter().find(|f| f.field_type == FieldType::Money);
+        for d in fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::Designations)
+        {
+            if let Some(a) = amount {
+                if unit_of(&a.name) != unit_of(&d.name) {
+                    return Err(OptionsError::Invalid {
+                        field: format!("fieldMaps.{}.{}", kind.as_str(), d.name),
+                        message: format!(
+                            "must be in the group of {} (designations must sum to it)",
+                            a.name
+                        ),
+                    });
+                }
+            }
+        }
+        for unit in &units {
+            let Some((head, rest)) = unit.split_first() else {
+                continue;
+            };
+            let first = self.policy.for_field(kind, head);
+            if let Some(m) = rest
+                .iter()
+                .find(|m| self.policy.for_field(kind, m) != first)
+            {
+                return Err(OptionsError::Invalid {
+                    field: format!("policy.kinds.{}.fields.{m}", kind.as_str()),
+                    message: format!("must equal the policy of {head} (same field group)"),
+                });
             }
         }
         Ok(())
+    }
+
+    /// The kind's fields as units, in field-map order: a group's members together, every other
+    /// field alone. See [`FieldSpec::group`].
+    pub fn units(&self, kind: ResourceKind) -> Vec<Vec<String>> {
+        self.fields(kind).map(field_units).unwrap_or_default()
+    }
+
+    /// The unit `field` belongs to (the field alone when it is in no group or not mapped).
+    pub fn unit_of(&self, kind: ResourceKind, field: &str) -> Vec<String> {
+        self.units(kind)
+            .into_iter()
+            .find(|u| u.iter().any(|m| m == field))
+            .unwrap_or_else(|| vec![field.to_string()])
     }
 
     /// The fields synced for a kind, or `None` when the kind does not sync.

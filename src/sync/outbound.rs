@@ -13,6 +13,7 @@ use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions};
 use super::reason::{DecisionInputs, Reason};
 use super::record::{EchoEntry, ExternalRef, RecordState, SyncState, MAX_ECHO_ENTRIES};
 use super::state::{transition, Trigger};
+use super::units::widen;
 use super::{check_record, refresh, SyncError};
 use crate::event::ResourceKind;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,12 @@ pub struct PartnerChange {
     pub partner_id: String,
     /// When the partner last modified the record (partner clock, ms).
     pub modified_ms: i64,
+    /// When the partner last modified each field (partner clock, ms), when it knows: under
+    /// most-recent-wins a field's (or field group's) own time is compared with Virtuous's, so a
+    /// later edit of another field does not make an older value look newer. Fields absent here
+    /// use `modifiedMs`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_modified_ms: BTreeMap<String, i64>,
     /// Current value of every mapped field the partner holds (by field name).
     pub fields: BTreeMap<String, Value>,
     /// Extra body content for create Transactions (e.g. the gift's `contact` block); not digested,
@@ -102,12 +109,11 @@ fn is_empty_value(v: &Value) -> bool {
 /// Validate a partner change against the field map: unknown fields, required fields, exact
 /// money, designations summing to the amount. Errors name the field.
 pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<(), SyncError> {
-    for k in change.fields.keys() {
+    for k in change.fields.keys().chain(change.field_modified_ms.keys()) {
         if !specs.iter().any(|s| &s.name == k) {
             return Err(SyncError::UnknownField { field: k.clone() });
         }
     }
-    let mut amount: Option<Money> = None;
     for s in specs {
         let v = change.fields.get(&s.name);
         if s.required && v.is_none_or(is_empty_value) {
@@ -115,6 +121,19 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
                 field: s.name.clone(),
             });
         }
+    }
+    check_amounts(specs, &change.fields)
+}
+
+/// The money checks of [`validate_change`] on any set of field values: exact money, positive
+/// required amounts, designations summing to the (first) money field when both are present.
+pub(crate) fn check_amounts(
+    specs: &[FieldSpec],
+    fields: &BTreeMap<String, Value>,
+) -> Result<(), SyncError> {
+    let mut amount: Option<Money> = None;
+    for s in specs {
+        let v = fields.get(&s.name);
         let Some(v) = v.filter(|v| !v.is_null()) else {
             continue;
         };
@@ -137,7 +156,7 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
         .iter()
         .filter(|s| s.field_type == FieldType::Designations)
     {
-        let Some(v) = change.fields.get(&s.name).filter(|v| !v.is_null()) else {
+        let Some(v) = fields.get(&s.name).filter(|v| !v.is_null()) else {
             continue;
         };
         let Some(items) = v.as_array() else {
@@ -233,6 +252,12 @@ fn set_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
         cur = next;
     }
     cur.insert(last.clone(), value);
+}
+
+/// The partner's modification times the change carries, for later most-recent-wins merges.
+fn note_partner_times(r: &mut RecordState, change: &PartnerChange) {
+    r.partner_modified_ms = Some(change.modified_ms);
+    r.partner_field_modified_ms = change.field_modified_ms.clone();
 }
 
 fn stamp_keys(kind: ResourceKind) -> (&'static str, &'static str) {
@@ -352,6 +377,13 @@ pub fn decide_outbound(
         })
         .map(|(k, _)| k.clone())
         .collect();
+    // A field group is written, held and compared as one unit: a change to any member carries
+    // every member the partner holds.
+    let units = options.units(kind);
+    let changed: Vec<String> = widen(&units, &changed)
+        .into_iter()
+        .filter(|f| digests.contains_key(f))
+        .collect();
     inputs.changed_fields = changed.clone();
 
     if let Some(r) = &record {
@@ -372,9 +404,16 @@ pub fn decide_outbound(
                 if let Some(d) = digests.get(&item.field) {
                     item.local_digest = Some(d.clone());
                     item.local = change.fields.get(&item.field).cloned();
-                    item.local_modified_ms = Some(change.modified_ms);
+                    item.local_modified_ms = Some(
+                        change
+                            .field_modified_ms
+                            .get(&item.field)
+                            .copied()
+                            .unwrap_or(change.modified_ms),
+                    );
                 }
             }
+            note_partner_times(&mut next, change);
             next.held = changed
                 .iter()
                 .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
@@ -421,6 +460,11 @@ pub fn decide_outbound(
         }
         _ => Vec::new(),
     };
+    let awaiting = widen(&units, &awaiting);
+    let cooling_fields: Vec<String> = record
+        .as_ref()
+        .map(|r| widen(&units, &r.cooldown_fields))
+        .unwrap_or_default();
     // One split of the changed fields for every path below: what a write would send, what is held
     // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
     let cooling = record
@@ -430,7 +474,7 @@ pub fn decide_outbound(
     for f in &changed {
         if linked.is_some() && options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
             owned.push(f.clone());
-        } else if awaiting.contains(f) || cooling.is_some_and(|r| r.cooldown_fields.contains(f)) {
+        } else if awaiting.contains(f) || (cooling.is_some() && cooling_fields.contains(f)) {
             suppressed.push(f.clone());
         } else {
             send.push(f.clone());
@@ -451,7 +495,7 @@ pub fn decide_outbound(
     if pending {
         if let Some(r) = &record {
             let mut next = r.clone();
-            next.partner_modified_ms = Some(change.modified_ms);
+            note_partner_times(&mut next, change);
             next.held.clear();
             if r.expected_echo.last().is_some_and(|e| {
                 // Everything sendable that differs from the base is already in flight,
@@ -496,7 +540,7 @@ pub fn decide_outbound(
     if to_send.is_empty() {
         let next = record.clone().map(|mut r| {
             r.partner_id = Some(change.partner_id.clone());
-            r.partner_modified_ms = Some(change.modified_ms);
+            note_partner_times(&mut r, change);
             r.held = held_digests();
             r.follow_up |= !awaiting.is_empty();
             r
@@ -569,7 +613,7 @@ pub fn decide_outbound(
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
     next.held = held_digests();
-    next.partner_modified_ms = Some(change.modified_ms);
+    note_partner_times(&mut next, change);
     next.follow_up |= !awaiting.is_empty();
     let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms

@@ -134,6 +134,11 @@ pub struct ConflictItem {
     pub policy: FieldPolicy,
     /// The side the engine would pick if forced (the later edit, else Virtuous).
     pub proposed: Side,
+    /// Every field of the item's field group (see `FieldSpec.group`), this one included; empty
+    /// for a field in no group. The group's items are settled together: one side for all of them,
+    /// or a value for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<String>,
 }
 
 /// A manual choice for one conflict item.
@@ -184,6 +189,12 @@ pub struct RecordState {
     /// Last partner modification we saw (partner clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_modified_ms: Option<i64>,
+    /// When the partner last modified each field (from `PartnerChange.fieldModifiedMs`, partner
+    /// clock). Most-recent-wins reads a unit's partner time from here (its members' newest) and
+    /// falls back to `partnerModifiedMs`, so a later edit of an unrelated field does not make an
+    /// older held value look newer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partner_field_modified_ms: BTreeMap<String, i64>,
     /// Newest Virtuous `modifiedDateTimeUtc` applied or confirmed (Virtuous clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtuous_modified_ms: Option<i64>,
@@ -265,6 +276,7 @@ impl RecordState {
             virtuous_id: None,
             state: SyncState::InSync,
             partner_modified_ms: None,
+            partner_field_modified_ms: BTreeMap::new(),
             virtuous_modified_ms: None,
             last_sync_ms: None,
             cooldown_until_ms: None,
@@ -307,6 +319,15 @@ impl RecordState {
     /// Serialise for storage.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The partner's modification time for a unit of fields: the newest per-field time given for
+    /// any member, else the record's `partnerModifiedMs`.
+    pub fn partner_unit_ms(&self, unit: &[String]) -> Option<i64> {
+        unit.iter()
+            .filter_map(|m| self.partner_field_modified_ms.get(m).copied())
+            .max()
+            .or(self.partner_modified_ms)
     }
 
     /// Whether a cooldown is active at `now_ms`.

@@ -9,6 +9,7 @@ use super::options::{FieldPolicy, FieldType, SyncOptions};
 use super::reason::Reason;
 use super::record::{Choice, ConflictItem, RecordState, ResolutionRecord, Side, SyncState};
 use super::state::{transition, Trigger};
+use super::units::{composite, consistent, group_list, remote_composite};
 use super::SyncError;
 use crate::event::ResourceKind;
 use serde::{Deserialize, Serialize};
@@ -196,25 +197,47 @@ pub fn resolve(options: &SyncOptions, input: &ResolveInput) -> Resolution {
         push_remote: BTreeMap::new(),
         conflicts: Vec::new(),
     };
+    let digests = |values: &BTreeMap<String, Value>| -> BTreeMap<String, String> {
+        values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    field_digest(v, field_type(options, input.kind, k)),
+                )
+            })
+            .collect()
+    };
+    let (local_d, remote_d) = (digests(&input.local.values), digests(&input.remote.values));
     for name in names {
-        let ft = field_type(options, input.kind, name);
         let lv = input.local.values.get(name);
         let rv = input.remote.values.get(name);
         if lv.is_none() && rv.is_none() {
             continue;
         }
-        let ld = lv.map(|v| field_digest(v, ft));
-        let rd = rv.map(|v| field_digest(v, ft));
+        let ld = local_d.get(name).cloned();
+        let rd = remote_d.get(name).cloned();
         let policy = options.policy.for_field(input.kind, name);
-        let (outcome, reason) = merge_field(&FieldInput {
+        // A field group merges as one value (see `FieldSpec.group`); a field alone is a unit of one.
+        let unit = options.unit_of(input.kind, name);
+        let (remote_c, partial) = remote_composite(&remote_d, &input.base, &unit);
+        let (mut outcome, mut reason) = merge_field(&FieldInput {
             policy,
-            base: input.base.get(name).map(String::as_str),
-            local: ld.as_deref(),
-            remote: rd.as_deref(),
+            base: composite(&input.base, &unit).as_deref(),
+            local: composite(&local_d, &unit).as_deref(),
+            remote: remote_c.as_deref(),
             local_ms: input.local.modified_ms,
             remote_ms: input.remote.modified_ms,
             skew_ms: options.policy.skew_window_ms,
         });
+        let specs = options.fields(input.kind).unwrap_or_default();
+        if outcome == Outcome::TakeRemote
+            && unit.len() > 1
+            && (partial || !consistent(specs, &unit, &input.remote.values))
+        {
+            // Taking part of a group, or an inconsistent pair, would break outbound validation.
+            (outcome, reason) = (Outcome::Conflict(Side::Virtuous), Reason::BothChanged);
+        }
         let winner = match outcome {
             Outcome::KeepLocal => Some(Side::Partner),
             Outcome::TakeRemote => Some(Side::Virtuous),
@@ -259,6 +282,7 @@ pub fn resolve(options: &SyncOptions, input: &ResolveInput) -> Resolution {
                     remote_modified_ms: input.remote.modified_ms,
                     policy,
                     proposed,
+                    group: group_list(&unit),
                 });
             }
         }
@@ -287,6 +311,34 @@ pub struct ConflictResolution {
     pub push_fields: Vec<String>,
 }
 
+/// A field group's items are settled as one unit: all `partner`, all `virtuous`, or a value for
+/// each (a host choosing values is responsible for their agreeing, as for any partner write).
+fn check_group_choices(
+    items: &[ConflictItem],
+    choices: &BTreeMap<String, Choice>,
+) -> Result<(), SyncError> {
+    let side = |c: &Choice| match c {
+        Choice::Partner => 0u8,
+        Choice::Virtuous => 1,
+        Choice::Value(_) => 2,
+    };
+    for item in items.iter().filter(|i| !i.group.is_empty()) {
+        let Some(mine) = choices.get(&item.field).map(side) else {
+            continue;
+        };
+        for other in &item.group {
+            let theirs = choices.get(other).map(side);
+            let is_item = items.iter().any(|i| &i.field == other);
+            if is_item && theirs.is_some_and(|t| t != mine) {
+                return Err(SyncError::GroupChoiceMismatch {
+                    field: item.field.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Settle a conflict by hand: one [`Choice`] per conflict item, by field name.
 pub fn resolve_conflict(
     record: &RecordState,
@@ -309,6 +361,7 @@ pub fn resolve_conflict(
             });
         }
     }
+    check_group_choices(&record.conflict, choices)?;
     let mut next = transition(&record, Trigger::ManualResolution, now_ms)?;
     let mut apply_local = BTreeMap::new();
     let mut push_fields = Vec::new();

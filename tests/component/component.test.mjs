@@ -163,7 +163,7 @@ test("core.decide-inbound takes a receipt's event as is and decides as sync.deci
 
 test("the core's sync methods decide exactly as the free sync functions, on every sync vector", () => {
   let compared = 0;
-  for (const file of ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json"]) {
+  for (const file of ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json", "sync/lookup_keys.json"]) {
     for (const c of vectorCases(file)) {
       const i = c.input;
       const options = i.options ?? OPTIONS;
@@ -177,7 +177,10 @@ test("the core's sync methods decide exactly as the free sync functions, on ever
         let bound;
         let free;
         const now = BigInt(i.nowMs ?? 0);
-        if (c.op === "decideInbound") {
+        if (c.op === "lookupKeys") {
+          bound = outcome(() => core.lookupKeys(witEvent(i.event)));
+          free = outcome(() => sync.lookupKeys(JSON.stringify(options), JSON.stringify(i.event)));
+        } else if (c.op === "decideInbound") {
           bound = outcome(() => core.decideInbound(witEvent(i.event), opt(i.record), now));
           free = outcome(() => sync.decideInbound(JSON.stringify(options), JSON.stringify(i.event), opt(i.record), now));
         } else if (c.op === "decideOutbound") {

@@ -204,6 +204,10 @@ const now = (i) => s64(i.nowMs, "nowMs");
 
 /** `sync` family: case -> (sync export) -> parsed result. */
 const SYNC_OPS = {
+  lookupKeys: (sy, c) => {
+    const i = syncInput(c, ["options", "event"]);
+    return sy.lookupKeys(J(i.options), J(i.event));
+  },
   decideInbound: (sy, c) => {
     const i = syncInput(c, ["options", "event", "record", "nowMs"]);
     return sy.decideInbound(J(i.options), J(i.event), Jopt(i.record), now(i));

@@ -89,8 +89,8 @@ class Host:
         self._generate = func("generate-secret")
         # The core's sync methods, then interfaces `sync` and `reconcile` (kebab-case names).
         self.core_methods = {m: func(f"[method]core.{m}") for m in
-                             ["decide-inbound", "decide-outbound", "resolve", "resolve-conflict", "plan-reconciliation"]}
-        self.sync = {n: func(n, SYNC) for n in ["decide-inbound", "decide-outbound", "transition", "resolve", "resolve-conflict"]}
+                             ["lookup-keys", "decide-inbound", "decide-outbound", "resolve", "resolve-conflict", "plan-reconciliation"]}
+        self.sync = {n: func(n, SYNC) for n in ["lookup-keys", "decide-inbound", "decide-outbound", "transition", "resolve", "resolve-conflict"]}
         self.reconcile = {n: func(n, RECONCILE) for n in RECONCILE_FNS.values()}
         for m in ["[constructor]initial-matcher", "[method]initial-matcher.add-partner-chunk",
                   "[method]initial-matcher.add-virtuous-chunk", "[method]initial-matcher.size",
@@ -438,6 +438,11 @@ def sync_input(c, keys):
     return i
 
 
+def op_lookup_keys(host, c):
+    i = sync_input(c, ["options", "event"])
+    return host.sync_call("lookup-keys", J(i.get("options")), J(i.get("event")))
+
+
 def op_decide_inbound(host, c):
     i = sync_input(c, ["options", "event", "record", "nowMs"])
     return host.sync_call("decide-inbound", J(i.get("options")), J(i.get("event")), J_opt(i.get("record")),
@@ -560,7 +565,7 @@ def op_rate_budget(host, c):
 
 
 OPS = {"receive": op_receive, "newCore": op_new_core, "verifySignature": op_verify, "signBody": op_sign,
-       "decideInbound": op_decide_inbound, "decideOutbound": op_decide_outbound, "transition": op_transition,
+       "lookupKeys": op_lookup_keys, "decideInbound": op_decide_inbound, "decideOutbound": op_decide_outbound, "transition": op_transition,
        "resolve": op_resolve, "resolveConflict": op_resolve_conflict,
        "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget, "queryScript": op_query_script,
        **{op: reconcile_op(op) for op in RECONCILE_FNS}}
@@ -709,7 +714,8 @@ class SyncAndReconcile(unittest.TestCase):
 
     def test_core_methods_decide_as_the_free_functions(self):
         compared = 0
-        for file in ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json"]:
+        for file in ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json",
+                     "sync/lookup_keys.json"]:
             for c in vector_cases(file):
                 i = c["input"]
                 options = i.get("options", OPTIONS)
@@ -720,7 +726,10 @@ class SyncAndReconcile(unittest.TestCase):
                 now = i.get("nowMs", 0)
                 h = host()
                 try:
-                    if c["op"] == "decideInbound":
+                    if c["op"] == "lookupKeys":
+                        bound = outcome(lambda: h.core_call(core, "lookup-keys", w_event(i["event"])))
+                        free = outcome(lambda: h.sync_call("lookup-keys", J(options), J(i["event"])))
+                    elif c["op"] == "decideInbound":
                         bound = outcome(lambda: h.core_call(core, "decide-inbound", w_event(i["event"]), J_opt(i.get("record")), now))
                         free = outcome(lambda: h.sync_call("decide-inbound", J(options), J(i["event"]), J_opt(i.get("record")), now))
                     elif c["op"] == "decideOutbound":

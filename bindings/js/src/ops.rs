@@ -41,6 +41,14 @@ impl JsSyncCore {
         to_js(&ops::core_call(&self.inner, op, input).map_err(op_error)?)
     }
 
+    /// The keys that find the stored record for an event, in order (Virtuous id, our external reference, the
+    /// merge survivor): `{kind, keys: [{tag, val}]}`.
+    #[wasm_bindgen(js_name = lookupKeys)]
+    pub fn lookup_keys(&self, event: JsValue) -> Result<JsValue, JsValue> {
+        let input = object(vec![("event", json_arg(&event, "event")?)]);
+        self.core_op("lookupKeys", &input)
+    }
+
     /// Decides what to do with one inbound event given the stored record state (`null` when none), under the
     /// config's `sync` section. `nowMs` defaults to `Date.now()`.
     #[wasm_bindgen(js_name = decideInbound)]

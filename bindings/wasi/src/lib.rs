@@ -53,6 +53,11 @@ impl GuestCore for Core {
         convert::receipt(self.0.receive(&body, &convert::headers(&headers), now_ms))
     }
 
+    fn lookup_keys(&self, event: Event) -> Result<String, Error> {
+        let input = json::object(vec![("event", json::event(&event)?)]);
+        json::core_call(&self.0, "lookupKeys", &input)
+    }
+
     fn decide_inbound(
         &self,
         event: Event,

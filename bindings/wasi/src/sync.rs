@@ -12,6 +12,14 @@ fn now(ms: i64) -> Value {
 }
 
 impl Guest for Component {
+    fn lookup_keys(options_json: String, event_json: String) -> Result<String, Error> {
+        let input = object(vec![
+            ("options", parse(&options_json, "options")?),
+            ("event", parse(&event_json, "event")?),
+        ]);
+        call("lookupKeys", &input)
+    }
+
     fn decide_inbound(
         options_json: String,
         event_json: String,

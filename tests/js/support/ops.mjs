@@ -83,6 +83,9 @@ export const OPS = {
   },
 
   // sync/: the options-taking decisions through a SyncCore configured from the case's options.
+  lookupKeys(api, c) {
+    return withSyncCore(api, c.input.options, (core) => core.lookupKeys(c.input.event));
+  },
   decideInbound(api, c) {
     const { event, record, nowMs } = c.input;
     return withSyncCore(api, c.input.options, (core) => core.decideInbound(event, record ?? null, nowMs));

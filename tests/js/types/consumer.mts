@@ -12,6 +12,7 @@ import {
   finishQueryRun,
   parseModifiedTime,
   type InboundDecision,
+  type LookupKeys,
   type OutboundDecision,
   type RecordState,
   type MatchPlan,
@@ -80,11 +81,16 @@ core.receive(42, {});
 const syncCore = new SyncCore({
   secrets: ["a-secret-of-at-least-32-bytes-long!!"],
   platformName: "example",
-  sync: { customerId: "cust-1", cooldownMs: 30_000, policy: { default: "most-recent-wins", kinds: { gift: { fields: { amount: "virtuous-owns" } } } } },
+  sync: { customerId: "cust-1", cooldownMs: 30_000, policy: { default: "most-recent-wins", kinds: { gift: { fields: { amount: "virtuous-owns", giftDesignations: "virtuous-owns" } } } } },
 });
 const stored = new Map<string, RecordState>();
 const receipt2 = syncCore.receive("{}", {});
 if (receipt2.event) {
+  const found: LookupKeys = syncCore.lookupKeys(receipt2.event);
+  for (const k of found.keys) {
+    const key: string = k.tag === "external-ref" ? `${found.kind}:x:${k.val.id}` : `${found.kind}:v:${k.val}`;
+    console.log(key);
+  }
   const d: InboundDecision = syncCore.decideInbound(receipt2.event, stored.get("k") ?? null);
   if (d.action.tag === "apply" || d.action.tag === "create") console.log(Object.keys(d.action.val.fields));
   if (d.action.tag === "confirm") console.log(d.action.val.virtuousId);
@@ -96,6 +102,7 @@ const out: OutboundDecision = syncCore.decideOutbound(stored.get("k"), {
   kind: "gift",
   partnerId: "d-1",
   modifiedMs: Date.now(),
+  fieldModifiedMs: { amount: Date.now() },
   fields: { amount: "25.00" },
 });
 if (out.action.tag === "submit") console.log(out.action.val.method, out.action.val.path, out.action.val.body);

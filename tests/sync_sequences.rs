@@ -1,0 +1,518 @@
+//! The multi-step sequences of issue 10 (field groups, echoes during conflicts, finding the
+//! record), run end to end through `virtuous_sync::ops::call` exactly as a host following
+//! docs/sync.md would, with hand-written expectations for every decisive step.
+//!
+//! The decisive steps are also shared vectors: `tests/vectors/sync/sequences.json` holds each
+//! one's input (the stored record state the earlier steps produced) and its expectation, and runs
+//! on every surface. This test checks that file is exactly what the sequences produce;
+//! `SYNC_WRITE_VECTORS=1 cargo test --test sync_sequences` rewrites it after a deliberate change.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use serde_json::{json, Map, Value};
+
+const T0: i64 = 1_763_900_000_000; // 2025-11-23T12:13:20Z
+const MIN: i64 = 60_000;
+
+fn iso(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// A gift's mapped values: amount, designations as (project, amount) pairs, type and notes.
+fn gift(amount: &str, split: &[(&str, &str)], gift_type: &str) -> Map<String, Value> {
+    let designations: Vec<Value> = split
+        .iter()
+        .map(|(p, a)| json!({"projectCode": p, "amountDesignated": a}))
+        .collect();
+    json!({"amount": amount, "giftDate": "2025-11-20", "giftType": gift_type,
+           "currencyCode": "USD", "notes": "n", "giftDesignations": designations})
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+/// A webhook event for gift `id` showing `values` as Virtuous holds them at `ms` (Virtuous clock),
+/// stamped with our external id when `ext` is given.
+fn event(create: bool, id: &str, values: &Map<String, Value>, ext: Option<&str>, ms: i64) -> Value {
+    let mut res = values.clone();
+    res.insert("id".into(), json!(id.parse::<u64>().unwrap()));
+    res.insert("modifiedDateTimeUtc".into(), json!(iso(ms)));
+    if let Some(x) = ext {
+        res.insert("transactionSource".into(), json!("Acme Giving"));
+        res.insert("transactionId".into(), json!(x));
+    }
+    let (t, raw) = if create {
+        ("gift-create", "GiftCreate")
+    } else {
+        ("gift-update", "GiftUpdate")
+    };
+    json!({"eventType": t, "rawEventType": raw, "resourceKind": "gift", "resourceId": id,
+           "modifiedDateTimeUtc": iso(ms), "resource": res})
+}
+
+fn change(values: &Map<String, Value>, ms: i64) -> Value {
+    json!({"customerId": "cust-1", "kind": "gift", "partnerId": "d-1", "modifiedMs": ms,
+           "fields": values})
+}
+
+fn options(policy: &str) -> Value {
+    json!({"platformName": "Acme Giving", "customerId": "cust-1",
+           "policy": {"default": policy}})
+}
+
+/// One sequence's host: the stored record, the vectors collected.
+struct Host {
+    options: Value,
+    record: Option<Value>,
+    cases: Vec<Value>,
+    failures: Vec<String>,
+}
+
+impl Host {
+    fn new(policy: &str) -> Host {
+        Host {
+            options: options(policy),
+            record: None,
+            cases: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, op: &str, input: Value) -> Value {
+        let out = virtuous_sync::ops::call(op, &input)
+            .unwrap_or_else(|e| panic!("{op} failed: {} {}", e.code, e.message));
+        if let Some(r) = out.get("record").filter(|r| r.is_object()) {
+            let mut r = r.clone();
+            if r.get("partnerId").is_none() {
+                r["partnerId"] = json!("d-1");
+            }
+            self.record = Some(r);
+        }
+        out
+    }
+
+    fn inbound(&mut self, ev: Value, now: i64) -> Value {
+        let input =
+            json!({"options": self.options, "event": ev, "record": self.record, "nowMs": now});
+        self.run("decideInbound", input)
+    }
+
+    fn outbound(&mut self, values: &Map<String, Value>, ms: i64, now: i64) -> Value {
+        let input = json!({"options": self.options, "record": self.record,
+                           "change": change(values, ms), "nowMs": now});
+        self.run("decideOutbound", input)
+    }
+
+    /// A decisive step: run it, check `expect`, keep it as a vector case.
+    fn vector(
+        &mut self,
+        name: &str,
+        why: &str,
+        op: &str,
+        mut input: Value,
+        expect: Value,
+    ) -> Value {
+        if op != "resolveConflict" && op != "lookupKeys" {
+            input["record"] = self.record.clone().unwrap_or(Value::Null);
+        }
+        let case = json!({"name": name, "why": why, "op": op, "input": input, "expect": expect});
+        let result = virtuous_sync::ops::call(op, &case["input"]).map_err(
+            |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+        );
+        let problems = common::check(&case, result);
+        if !problems.is_empty() {
+            self.failures
+                .push(format!("{name}:\n  {}", problems.join("\n  ")));
+        }
+        self.cases.push(case);
+        self.run(op, input)
+    }
+
+    /// A gift staff created in Virtuous at `T0 - 1 h`, created locally and long out of cooldown.
+    fn linked(&mut self, values: &Map<String, Value>) {
+        self.inbound(
+            event(true, "501", values, None, T0 - 60 * MIN),
+            T0 - 60 * MIN,
+        );
+    }
+}
+
+fn digest(v: Value, designations: bool) -> Value {
+    let t = if designations {
+        virtuous_sync::sync::FieldType::Designations
+    } else {
+        virtuous_sync::sync::FieldType::Plain
+    };
+    json!(virtuous_sync::sync::field_digest(&v, t))
+}
+
+/// Issue 10 §1, cooldown: a staff re-split of the same amount while the partner's edit of the
+/// group is held must not hand the partner its own amount with Virtuous's designations.
+fn resplit_during_cooldown(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("virtuous-canonical");
+    let created = gift("10.00", &[("GEN", "6.00"), ("BLD", "4.00")], "Cash");
+    h.inbound(event(true, "501", &created, None, T0), T0);
+    let edited = gift("40.00", &[("GEN", "24.00"), ("MSN", "16.00")], "Cash");
+    let d = h.outbound(&edited, T0 + MIN, T0 + MIN);
+    assert_eq!(d["reason"], "cooldown");
+    let resplit = gift("10.00", &[("GEN", "6.00"), ("MSN", "4.00")], "Cash");
+    let ev = event(false, "501", &resplit, None, T0 + 2 * MIN);
+    h.vector(
+        "group-resplit-during-cooldown-applies-the-whole-group",
+        "Staff created the gift (10.00 as GEN 6 + BLD 4); during the cooldown the partner changed the amount + designations group to 40.00 (GEN 24 + MSN 16), held; staff then re-split the same 10.00 (GEN 6 + MSN 4). The group changed on both sides, so under virtuous-canonical Virtuous's group wins whole: amount and designations are applied together and nothing is re-asserted. Merged per field, the partner got the new designations with its own 40.00 amount, and every later decideOutbound failed with designations-mismatch.",
+        "decideInbound",
+        json!({"options": h.options, "event": ev, "nowMs": T0 + 2 * MIN}),
+        json!({"action": {"tag": "apply", "val": {"fields": {
+                  "amount": "10.00",
+                  "giftDesignations": [{"projectCode": "GEN", "amountDesignated": "6.00"},
+                                       {"projectCode": "MSN", "amountDesignated": "4.00"}]}}},
+               "reason": "remote-changed", "reassertFields": null,
+               "record": {"held": null}}),
+    );
+    let d = h.outbound(&resplit, T0 + 20 * MIN, T0 + 20 * MIN);
+    assert_eq!(d["action"]["tag"], "nothing", "{d}");
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Issue 10 §1, reordered webhooks: a staff edit that puts the amount back while changing the
+/// designations, delivered before our in-flight write's echo.
+fn reordered_staff_edit_while_write_in_flight(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("virtuous-canonical");
+    let start = gift("25.50", &[("GEN", "25.50")], "Cash");
+    h.linked(&start);
+    let ours = gift("10.00", &[("MSN", "10.00")], "Cash");
+    let d = h.outbound(&ours, T0, T0);
+    assert_eq!(d["action"]["tag"], "submit");
+    let staff = gift("25.50", &[("BLD", "25.50")], "Cash");
+    let echo = event(false, "501", &ours, None, T0 + 2 * MIN);
+    let ev = event(false, "501", &staff, None, T0 + 3 * MIN);
+    h.vector(
+        "group-staff-edit-restoring-amount-while-our-write-is-in-flight-applies-the-group",
+        "We wrote amount 10.00 (MSN 10) and it is in flight; staff then set 25.50 (BLD 25.50), and that newer event is delivered first. The amount equals the base, but the group (amount + designations) changed on both sides: virtuous-canonical takes Virtuous's group whole. Merged per field, the amount was read as 'our write has not landed' and kept while the designations were applied, an impossible pair.",
+        "decideInbound",
+        json!({"options": h.options, "event": ev, "nowMs": T0 + 3 * MIN}),
+        json!({"action": {"tag": "apply", "val": {"fields": {
+                  "amount": "25.50",
+                  "giftDesignations": [{"projectCode": "BLD", "amountDesignated": "25.50"}]}}},
+               "reason": "remote-changed"}),
+    );
+    let d = h.inbound(echo, T0 + 4 * MIN);
+    assert_eq!(d["reason"], "confirmed", "{d}");
+    let d = h.outbound(&staff, T0 + 4 * MIN, T0 + 4 * MIN);
+    assert!(
+        ["nothing", "suppress"].contains(&d["action"]["tag"].as_str().unwrap()),
+        "{d}"
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Issue 10 §1, most-recent-wins: Virtuous changed the amount (with its designations), the
+/// partner later re-split the designations.
+fn later_partner_resplit_wins_whole(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("10.00", &[("GEN", "10.00")], "Cash");
+    h.linked(&start);
+    let staff = gift("20.00", &[("GEN", "20.00")], "Cash");
+    let staff_event = event(false, "501", &staff, None, T0);
+    let resplit = gift("10.00", &[("GEN", "6.00"), ("BLD", "4.00")], "Cash");
+    h.vector(
+        "group-resplit-writes-the-whole-group",
+        "The partner re-split the designations of an unchanged amount. Amount and designations are one field group: the write carries both, so Virtuous never receives designations without the amount they must sum to, and the echo is confirmed for the group as a unit.",
+        "decideOutbound",
+        json!({"options": h.options, "change": change(&resplit, T0 + 20 * MIN), "nowMs": T0 + 20 * MIN}),
+        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501",
+                  "body": {"amount": "10.00",
+                           "giftDesignations": [{"projectCode": "GEN", "amountDesignated": "6.00"},
+                                                {"projectCode": "BLD", "amountDesignated": "4.00"}]}}}}),
+    );
+    h.vector(
+        "group-later-partner-edit-keeps-the-partner-group-whole",
+        "Most-recent-wins: staff changed the amount (20.00, GEN 20) at T0; the partner re-split the designations of its 10.00 twenty minutes later and that write is in flight when the staff event arrives. The group changed on both sides and the partner's edit is the later one, so the partner keeps its whole group (nothing applied) and the group is re-asserted. Merged per field, the partner got amount 20.00 with designations summing to 10.00.",
+        "decideInbound",
+        json!({"options": h.options, "event": staff_event, "nowMs": T0 + 21 * MIN}),
+        json!({"action": {"tag": "skip"}, "reason": "no-change",
+               "reassertFields": ["amount", "giftDesignations"]}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Issue 10 §2: our newest write's echo settles the pending writes during a conflict, so a later
+/// staff edit equal to a superseded write's value is applied.
+fn superseded_write_during_conflict(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("25.50", &[("P1", "25.50")], "Cash");
+    h.linked(&start);
+    let check = gift("25.50", &[("P1", "25.50")], "Check");
+    assert_eq!(h.outbound(&check, T0, T0)["action"]["tag"], "submit");
+    let credit = gift("10.00", &[("P1", "10.00")], "Credit");
+    assert_eq!(
+        h.outbound(&credit, T0 + MIN, T0 + MIN)["action"]["tag"],
+        "submit"
+    );
+    // PUT1 is superseded in the outbox, never sent. Staff changes the amount the same minute.
+    let staff = gift("40.00", &[("P1", "40.00")], "Cash");
+    let d = h.inbound(event(false, "501", &staff, None, T0 + MIN), T0 + MIN + 1000);
+    assert_eq!(d["action"]["tag"], "conflict", "{d}");
+    // PUT2 lands.
+    let landed = gift("10.00", &[("P1", "10.00")], "Credit");
+    let ev = event(false, "501", &landed, None, T0 + 2 * MIN);
+    h.vector(
+        "conflict-newest-write-echo-settles-pending-writes",
+        "Most-recent-wins: PUT1 {giftType: Check} was superseded in the outbox by PUT2 {giftType: Credit, amount 10}; a same-minute staff amount edit put the record in conflict. PUT2 lands: its echo shows every field it sent, newer than the state known when it was decided, so as outside a conflict every pending write is settled (PUT1 can no longer land after it) and giftType's base moves to Credit. Left unconfirmed, PUT1's entry made a later staff edit of giftType to Check read as its echo, and the two sides disagreed for good.",
+        "decideInbound",
+        json!({"options": h.options, "event": ev, "nowMs": T0 + 2 * MIN + 1000}),
+        json!({"action": {"tag": "ignore"}, "reason": "in-conflict",
+               "record": {"state": "conflict",
+                          "expectedEcho": [{"confirmed": true}, {"confirmed": true}],
+                          "base": {"giftType": digest(json!("Credit"), false)}}}),
+    );
+    let staff2 = gift("10.00", &[("P1", "10.00")], "Check");
+    let d = h.inbound(
+        event(false, "501", &staff2, None, T0 + 3 * MIN),
+        T0 + 3 * MIN + 1000,
+    );
+    assert_eq!(d["action"]["val"]["apply"]["giftType"], "Check", "{d}");
+    let items: Vec<String> = h.record.as_ref().unwrap()["conflict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["field"].as_str().unwrap().to_string())
+        .collect();
+    let choices: Map<String, Value> = items
+        .iter()
+        .map(|f| (f.clone(), json!({"tag": "virtuous"})))
+        .collect();
+    let r = h.run(
+        "resolveConflict",
+        json!({"record": h.record, "choices": choices, "nowMs": T0 + 4 * MIN}),
+    );
+    h.record = Some(r["record"].clone());
+    let after = gift("10.00", &[("P1", "10.00")], "Check");
+    let d = h.outbound(&after, T0 + 4 * MIN, T0 + 4 * MIN);
+    assert_eq!(d["action"]["tag"], "nothing", "{d}");
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Issue 10 §3: the partner's edit held during a conflict survives the echo of its own older
+/// write.
+fn held_undo_survives_older_echo_in_conflict(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("25.50", &[("P1", "25.50")], "Stock");
+    h.linked(&start);
+    let ours = gift("10.00", &[("P1", "10.00")], "Cash");
+    assert_eq!(h.outbound(&ours, T0, T0)["action"]["tag"], "submit");
+    let staff = gift("40.00", &[("P1", "40.00")], "Stock");
+    let d = h.inbound(event(false, "501", &staff, None, T0), T0 + 1000);
+    assert_eq!(d["action"]["tag"], "conflict", "{d}");
+    let undo = gift("10.00", &[("P1", "10.00")], "Stock");
+    let d = h.outbound(&undo, T0 + MIN, T0 + MIN);
+    assert_eq!(d["reason"], "in-conflict", "{d}");
+    let landed = gift("10.00", &[("P1", "10.00")], "Cash");
+    let ev = event(false, "501", &landed, None, T0 + 2 * MIN);
+    h.vector(
+        "conflict-held-partner-edit-survives-its-older-writes-echo",
+        "Most-recent-wins: PUT {giftType: Cash, amount 10} is queued; a staff amount edit puts the record in conflict; the partner then undoes giftType to Stock (held during the conflict). The queued PUT lands: its echo shows Cash, the value our own write sent, not a staff change, so the base moves to Cash and the held Stock stays held, to be written after the resolution (decided cases 6 and 7). Merged as a Virtuous change, the echo overwrote the partner's last edit with Cash.",
+        "decideInbound",
+        json!({"options": h.options, "event": ev, "nowMs": T0 + 2 * MIN + 1000}),
+        json!({"action": {"tag": "ignore"}, "reason": "in-conflict",
+               "record": {"held": {"giftType": digest(json!("Stock"), false)},
+                          "base": {"giftType": digest(json!("Cash"), false)}}}),
+    );
+    let items: Vec<String> = h.record.as_ref().unwrap()["conflict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["field"].as_str().unwrap().to_string())
+        .collect();
+    let choices: Map<String, Value> = items
+        .iter()
+        .map(|f| (f.clone(), json!({"tag": "partner"})))
+        .collect();
+    let r = h.run(
+        "resolveConflict",
+        json!({"record": h.record, "choices": choices, "nowMs": T0 + 3 * MIN}),
+    );
+    h.record = Some(r["record"].clone());
+    let d = h.outbound(&undo, T0 + MIN, T0 + 3 * MIN);
+    assert_eq!(d["action"]["val"]["body"]["giftType"], "Stock", "{d}");
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// `reassertFields` lists only units Virtuous changed (virtuous-canonical, a write in flight).
+fn no_reassert_for_fields_virtuous_did_not_change(
+    all: &mut Vec<Value>,
+    failures: &mut Vec<String>,
+) {
+    let mut h = Host::new("virtuous-canonical");
+    let start = gift("25.50", &[("P1", "25.50")], "Cash");
+    h.linked(&start);
+    let mut ours = start.clone();
+    ours.insert("notes".into(), json!("partner note"));
+    assert_eq!(h.outbound(&ours, T0, T0)["action"]["tag"], "submit");
+    let staff = gift("25.50", &[("P1", "25.50")], "Check");
+    let ev = event(false, "501", &staff, None, T0 + MIN);
+    h.vector(
+        "no-reassert-for-a-field-virtuous-did-not-change",
+        "Our write of notes is in flight; a staff edit of giftType arrives showing the old notes (our write has not landed). Virtuous did not change notes, so there is nothing to re-assert: the partner's value is already on its way. reassertFields lists only fields Virtuous changed where the partner value wins.",
+        "decideInbound",
+        json!({"options": h.options, "event": ev, "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "apply", "val": {"fields": {"giftType": "Check"}}},
+               "reassertFields": null}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Group settlement and configuration.
+fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("manual");
+    let start = gift("25.50", &[("P1", "25.50")], "Cash");
+    h.linked(&start);
+    let ours = gift("10.00", &[("P1", "10.00")], "Cash");
+    h.outbound(&ours, T0, T0);
+    let staff = gift("40.00", &[("P1", "40.00")], "Cash");
+    let d = h.inbound(event(false, "501", &staff, None, T0), T0 + 1000);
+    assert_eq!(d["action"]["tag"], "conflict", "{d}");
+    let record = h.record.clone().unwrap();
+    let case = json!({"name": "group-items-must-take-one-side",
+        "why": "Amount and designations conflict as one field group: both items carry the group, and settling them with different sides (which would pair one side's amount with the other's designations) is refused.",
+        "op": "resolveConflict",
+        "input": {"record": record, "nowMs": T0 + MIN,
+                  "choices": {"amount": {"tag": "partner"}, "giftDesignations": {"tag": "virtuous"}}},
+        "expectError": {"code": "group-choice-mismatch", "module": "sync"}});
+    let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(
+        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+    );
+    let problems = common::check(&case, result);
+    if !problems.is_empty() {
+        h.failures.push(format!("group choices: {problems:?}"));
+    }
+    h.cases.push(case);
+    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1", "fieldMaps": {"gift": [
+        {"name": "amount", "pointer": "/amount", "type": "money", "required": true, "group": "money"},
+        {"name": "giftDesignations", "pointer": "/giftDesignations", "type": "designations"}]}});
+    let case = json!({"name": "designations-outside-the-amount-group-is-refused",
+        "why": "Outbound validation checks designations against the amount, so a field map that puts them in different groups could hand the partner an impossible pair: refused, naming the field.",
+        "op": "decideOutbound",
+        "input": {"options": opts, "record": null, "change": change(&gift("1.00", &[], "Cash"), T0), "nowMs": T0},
+        "expectError": {"code": "invalid-option"}});
+    let result = virtuous_sync::ops::call("decideOutbound", &case["input"]).map_err(
+        |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
+    );
+    let problems = common::check(&case, result);
+    if !problems.is_empty() {
+        h.failures.push(format!("options: {problems:?}"));
+    }
+    h.cases.push(case);
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// Issue 10 §4: which keys find the record for an event.
+fn lookup(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("virtuous-canonical");
+    let values = gift("10.00", &[("P1", "10.00")], "Cash");
+    let ev = event(true, "777", &values, Some("d-1"), T0);
+    h.vector(
+        "lookup-batch-create-by-virtuous-id-then-our-external-reference",
+        "The nightly batch's create carries a Virtuous id the host has never seen: the record is found by our external reference (transactionSource names us, compared as configured), tried after the Virtuous id.",
+        "lookupKeys",
+        json!({"options": h.options, "event": ev}),
+        json!({"kind": "gift", "keys": [{"tag": "virtuous-id", "val": "777"},
+               {"tag": "external-ref", "val": {"source": "Acme Giving", "id": "d-1"}}]}),
+    );
+    let mut ev = event(false, "777", &values, Some("d-1"), T0);
+    ev["resource"]["transactionSource"] = json!(" acme giving ");
+    ev.as_object_mut().unwrap().remove("resourceId");
+    h.vector(
+        "lookup-stamped-update-also-has-our-external-reference",
+        "A stamped update can arrive before the batch create it follows: updates carry our external reference as a key too (the id is read from the resource when the event has no resourceId; the stamp's case and padding do not matter).",
+        "lookupKeys",
+        json!({"options": h.options, "event": ev}),
+        json!({"kind": "gift", "keys": [{"tag": "virtuous-id", "val": "777"},
+               {"tag": "external-ref", "val": {"source": "Acme Giving", "id": "d-1"}}]}),
+    );
+    let mut other = event(false, "778", &values, Some("x-9"), T0);
+    other["resource"]["transactionSource"] = json!("Other Platform");
+    h.vector(
+        "lookup-another-platforms-stamp-is-not-a-key",
+        "A stamp naming another platform says nothing about our records: only the Virtuous id.",
+        "lookupKeys",
+        json!({"options": h.options, "event": other}),
+        json!({"kind": "gift", "keys": [{"tag": "virtuous-id", "val": "778"}]}),
+    );
+    let merge = json!({"eventType": "contact-update", "rawEventType": "ContactUpdate",
+        "resourceKind": "contact", "resourceId": "41",
+        "resource": {"id": 41, "name": "A", "mergedIntoContactId": 42,
+                     "contactReferences": [{"source": "Acme Giving", "id": "c-7"}]}});
+    h.vector(
+        "lookup-merge-names-the-survivor-last",
+        "A merged-away contact is found by its Virtuous id, then our reference; the survivor's id comes last, as the record the remap moves references to (never this event's own record).",
+        "lookupKeys",
+        json!({"options": h.options, "event": merge}),
+        json!({"kind": "contact", "keys": [{"tag": "virtuous-id", "val": "41"},
+               {"tag": "external-ref", "val": {"source": "Acme Giving", "id": "c-7"}},
+               {"tag": "merged-into", "val": "42"}]}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+#[test]
+fn issue_10_sequences() {
+    let mut cases = Vec::new();
+    let mut failures = Vec::new();
+    resplit_during_cooldown(&mut cases, &mut failures);
+    reordered_staff_edit_while_write_in_flight(&mut cases, &mut failures);
+    later_partner_resplit_wins_whole(&mut cases, &mut failures);
+    superseded_write_during_conflict(&mut cases, &mut failures);
+    held_undo_survives_older_echo_in_conflict(&mut cases, &mut failures);
+    no_reassert_for_fields_virtuous_did_not_change(&mut cases, &mut failures);
+    group_choices_and_options(&mut cases, &mut failures);
+    lookup(&mut cases, &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let file = json!({
+        "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys.",
+        "cases": cases,
+    });
+    let path = common::vectors_dir().join("sync").join("sequences.json");
+    let text = serde_json::to_string_pretty(&file).unwrap() + "\n";
+    if std::env::var("SYNC_WRITE_VECTORS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &text).unwrap();
+    } else {
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            stored == text,
+            "{} is not what the sequences produce: rerun with SYNC_WRITE_VECTORS=1",
+            path.display()
+        );
+    }
+}
