@@ -1,0 +1,4 @@
+import { MemoryStore } from "../src/store/memory.mjs";
+import { storeConformance } from "./store-conformance.mjs";
+
+storeConformance("memory", async () => new MemoryStore());
