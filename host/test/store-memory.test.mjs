@@ -1,4 +1,4 @@
-import { MemoryStore } from "../src/store/memory.mjs";
+import { openMemory } from "./support/stores.mjs";
 import { storeConformance } from "./store-conformance.mjs";
 
-storeConformance("memory", async () => new MemoryStore());
+storeConformance("memory", openMemory);

@@ -71,24 +71,21 @@ export class SqlStore {
   }
 
   async migrate() {
-    await this.db.query(
-      "CREATE TABLE IF NOT EXISTS vsh_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_ms bigint NOT NULL)",
-    );
-    const applied = new Set((await this.db.query("SELECT version FROM vsh_migrations")).rows.map((r) => r.version));
-    const done = [];
-    for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue;
-      await this.db.tx(async (q) => {
-        // Two processes migrating at once: the second waits here and finds the version recorded.
-        await q("LOCK TABLE vsh_migrations IN EXCLUSIVE MODE");
-        const again = await q("SELECT 1 FROM vsh_migrations WHERE version = $1", [m.version]);
-        if (again.rows.length) return;
-        for (const stmt of m.sql.split(";").map((s) => s.trim()).filter(Boolean)) await q(stmt);
+    // One transaction under an advisory lock: processes starting together migrate one after the other (DDL is
+    // transactional in PostgreSQL, so a failed migration leaves nothing half-applied).
+    return this.db.tx(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(7461726001)");
+      await q("CREATE TABLE IF NOT EXISTS vsh_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_ms bigint NOT NULL)");
+      const applied = new Set((await q("SELECT version FROM vsh_migrations")).rows.map((r) => r.version));
+      const done = [];
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        for (const stmt of m.sql.split(";").map((x) => x.trim()).filter(Boolean)) await q(stmt);
         await q("INSERT INTO vsh_migrations (version, name, applied_ms) VALUES ($1, $2, $3)", [m.version, m.name, Date.now()]);
         done.push(m.version);
-      });
-    }
-    return { applied: done, version: MIGRATIONS.at(-1).version };
+      }
+      return { applied: done, version: MIGRATIONS.at(-1).version };
+    });
   }
 
   async schemaVersion() {
