@@ -70,7 +70,8 @@ export class Deliverer {
   /** Sends everything due, one at a time; concurrent callers share the one run. */
   runDue() {
     if (this.active) return this.active;
-    this.active = (async () => {
+    const run = (async () => {
+      await null; // never settle synchronously: `this.active` is assigned before the run can clear it
       try {
         for (;;) {
           if (this.closed) return;
@@ -79,10 +80,11 @@ export class Deliverer {
           await this.attempt(d);
         }
       } finally {
-        this.active = null;
+        if (this.active === run) this.active = null;
       }
     })();
-    return this.active;
+    this.active = run;
+    return run;
   }
 
   /** Starts the background sender (unless `autoDeliver` is off: then only `flush` sends). */
@@ -113,6 +115,7 @@ export class Deliverer {
     let rounds = 0;
     for (;;) {
       await this.runDue();
+      if (this.closed) break;
       if (this.due().length) continue;
       if (!advance || this.held || ++rounds > maxRounds) break;
       const next = this.nextPendingAt();
