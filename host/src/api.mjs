@@ -1,0 +1,69 @@
+// The versioned JSON API people tools read (v1; documented in docs/host.md), plus the webhook route, as one Hono app.
+//   POST /webhooks/virtuous/:customerId
+//   GET  /api/v1/customers/:customerId/status                    (also at /api/customers/...: the unversioned alias)
+//   GET  /api/v1/customers/:customerId/conflicts
+//   POST /api/v1/customers/:customerId/conflicts/:key/resolve     body {choices: {field: "partner"|"virtuous"|{value}}}
+//   GET  /api/v1/customers/:customerId/records/:key/timeline
+//   POST /api/v1/customers/:customerId/pause | /resume
+//   GET  /api/v1/customers/:customerId/review                     the initial match's and reconciliation's review queue
+//   GET  /api/v1/customers/:customerId/dead-letters
+import { Hono } from "hono";
+import { serve } from "@hono/node-server";
+import { fetchHandler } from "./receive.mjs";
+
+const STATUS = {
+  "unknown-customer": 404, "unknown-record": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
+  "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400,
+};
+
+export function createApp(host, { token } = {}) {
+  const app = new Hono();
+  const webhook = fetchHandler(host);
+  app.post("/webhooks/virtuous/:customerId", (c) => webhook(c.req.raw, c.req.param("customerId")));
+  app.get("/api/health", (c) => c.json({ ok: true, apiVersion: 1 }));
+
+  const api = new Hono();
+  if (token) {
+    api.use("*", async (c, next) => {
+      if (c.req.header("authorization") !== `Bearer ${token}`) return c.json({ error: "unauthorized" }, 401);
+      await next();
+    });
+  }
+  const run = (fn) => async (c) => {
+    try {
+      return c.json(await fn(c));
+    } catch (e) {
+      const code = e?.code ?? "internal";
+      return c.json({ error: code, message: e?.name === "HostError" || e?.name === "VirtuousSyncError" ? e.message : "internal error" }, STATUS[code] ?? (e?.name === "VirtuousSyncError" ? 400 : 500));
+    }
+  };
+  const id = (c) => c.req.param("customerId");
+  api.get("/customers/:customerId/status", run((c) => host.status(id(c))));
+  api.get("/customers/:customerId/conflicts", run(async (c) => ({ apiVersion: 1, conflicts: await host.conflicts(id(c)) })));
+  api.post(
+    "/customers/:customerId/conflicts/:key/resolve",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body.choices !== "object") throw Object.assign(new Error("invalid-argument: body must be {choices}"), { code: "invalid-argument", name: "HostError" });
+      return { apiVersion: 1, ...(await host.resolveConflict(id(c), c.req.param("key"), body.choices)) };
+    }),
+  );
+  api.get("/customers/:customerId/records/:key/timeline", run((c) => host.timeline(id(c), c.req.param("key"))));
+  api.post("/customers/:customerId/pause", run(async (c) => ({ apiVersion: 1, ...(await host.pause(id(c))) })));
+  api.post("/customers/:customerId/resume", run(async (c) => ({ apiVersion: 1, ...(await host.resume(id(c))) })));
+  api.get("/customers/:customerId/review", run(async (c) => ({ apiVersion: 1, items: await host.store.listReview(id(c)) })));
+  api.get("/customers/:customerId/dead-letters", run(async (c) => ({ apiVersion: 1, items: await host.store.listDeadLetters(id(c)) })));
+  app.route("/api/v1", api);
+  app.route("/api", api);
+  return app;
+}
+
+/** Serves the app on 127.0.0.1 (`port` 0: any free port). Resolves to `{url, close()}`. */
+export function listen(host, { port = 0, hostname = "127.0.0.1", token } = {}) {
+  const app = createApp(host, { token });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+      resolve({ url: `http://${hostname}:${info.port}`, port: info.port, server, close: () => new Promise((r) => server.close(() => r())) });
+    });
+  });
+}

@@ -1,0 +1,861 @@
+// The reference host: everything between the core's decisions and the world. The partner implements the
+// `partner` port (and optionally `clock`); this file receives, processes, writes, reconciles and answers people.
+//
+// Units of work and their guarantees:
+//   receive   verify (core.receive) → insert-if-absent into the inbox by dedupe key → only then 2xx
+//   inbound   claim an inbox entry → lock its record (compare-and-set on the version) → partner edits first
+//             (host protocol 2) → decideInbound → apply through the partner port → one commit: next state,
+//             decision log, outbox change, inbox completion. Failure: release with backoff; dead letter after N.
+//   outbound  a reported partner change (or a due recheck) → lock → partner.read → decideOutbound → commit
+//   submit    lease due outbox entries → RateBudget → send unchanged → classifyResponse → done / retry / failed
+//   reconcile per customer, every 4–12 h: Query pages from the stored cursor → planReconciliation → missed
+//             changes into the same inbox; the cursor advances only after a complete run
+import {
+  SyncCore,
+  RateBudget,
+  classifyResponse,
+  startQueryRun,
+  acceptQueryPage,
+  finishQueryRun,
+  planPause,
+  planResume,
+  planSecretRotation,
+  mergeSubscription,
+} from "virtuous-sync";
+import { randomBytes, randomUUID } from "node:crypto";
+import { lookupKeys, refKey } from "./keys.mjs";
+import { VirtuousClient } from "./virtuous.mjs";
+import { HostError } from "./errors.mjs";
+
+const HOUR = 3_600_000;
+export const DEFAULTS = Object.freeze({
+  leaseMs: 30_000,
+  maxAttempts: 8,
+  retryBaseMs: 1_000,
+  retryMaxMs: 5 * 60_000,
+  busyDelayMs: 50,
+  reconcileEveryMs: 6 * HOUR,
+  reconcileMinMs: 4 * HOUR,
+  reconcileMaxMs: 12 * HOUR,
+  take: 1000,
+});
+
+const randomU32 = () => randomBytes(4).readUInt32LE(0);
+const SYNCED = new Set(["gift", "contact"]);
+const eventTypeFor = (kind, created) => `${kind}-${created ? "create" : "update"}`;
+const rawTypeFor = (kind, created) => `${kind[0].toUpperCase()}${kind.slice(1)}${created ? "Create" : "Update"}`;
+
+/** A normalised event built from a Virtuous record as Query or GET returned it (what reconciliation feeds in). */
+export function eventFromRecord(kind, record, created) {
+  return {
+    eventType: eventTypeFor(kind, created),
+    rawEventType: rawTypeFor(kind, created),
+    resourceKind: kind,
+    resourceId: String(record.id),
+    modifiedDateTimeUtc: record.modifiedDateTimeUtc ?? undefined,
+    resource: record,
+  };
+}
+
+/** The clamp the issue asks for: a reconciliation interval between 4 and 12 hours. */
+export function reconcileInterval(ms) {
+  if (ms == null) return DEFAULTS.reconcileEveryMs;
+  if (!Number.isFinite(ms) || ms < DEFAULTS.reconcileMinMs || ms > DEFAULTS.reconcileMaxMs)
+    throw new HostError("invalid-setting", "reconcile.everyMs must be between 4 and 12 hours");
+  return ms;
+}
+
+export class Host {
+  /**
+   * @param {object} o
+   * @param {import('./store/contract.mjs')} o.store
+   * @param {{apply(op): Promise<{partnerId?: string}|void>, read(ref): Promise<{fields, modifiedMs?, extra?}|null>}} o.partner
+   * @param {{now(): number}} [o.clock]
+   * @param {string} [o.workerId]
+   * @param {typeof fetch} [o.fetch] used for Virtuous requests (tests inject faults here)
+   */
+  constructor({ store, partner, clock, workerId, fetch: f, options = {}, log = () => {} }) {
+    if (!store) throw new HostError("invalid-setting", "store is required");
+    if (!partner || typeof partner.apply !== "function" || typeof partner.read !== "function")
+      throw new HostError("invalid-setting", "partner must implement apply() and read()");
+    this.store = store;
+    this.partner = partner;
+    this.clock = clock ?? { now: () => Date.now() };
+    this.workerId = workerId ?? `w-${randomUUID().slice(0, 8)}`;
+    this.fetch = f ?? globalThis.fetch;
+    this.o = { ...DEFAULTS, ...options };
+    this.log = log;
+    this.cores = new Map(); // customerId -> {rev, core, settings, client}
+    this.timers = [];
+    this.running = false;
+    this.wake = null;
+  }
+
+  now() {
+    return this.clock.now();
+  }
+
+  // --- customers ---------------------------------------------------------------------------------------------
+  /**
+   * Adds or replaces a customer: `{customerId, platformName, secrets: [{id, secret}], scheme?, sync?, virtuous:
+   * {baseUrl, token}, webhookId?, reconcile?: {everyMs, resources, take, breaker, totalRecords}, budget?, inbox?:
+   * {maxAttempts}}`. The settings are validated by building the core once.
+   */
+  async putCustomer(settings) {
+    const s = structuredClone(settings);
+    if (!s?.customerId) throw new HostError("invalid-setting", "customerId is required");
+    reconcileInterval(s.reconcile?.everyMs);
+    this.#buildCore(s).core.free();
+    await this.store.putCustomer(s.customerId, s, this.now());
+    this.cores.delete(s.customerId);
+    return s.customerId;
+  }
+
+  #buildCore(s) {
+    const core = new SyncCore({
+      secrets: s.secrets,
+      platformName: s.platformName,
+      scheme: s.scheme,
+      sync: { ...(s.sync ?? {}), customerId: s.customerId },
+    });
+    const client = s.virtuous ? new VirtuousClient({ ...s.virtuous, fetch: this.fetch }) : null;
+    return { core, client, settings: s };
+  }
+
+  /** The customer's settings, core and Virtuous client (cached per settings revision). */
+  async customer(customerId) {
+    const c = await this.store.getCustomer(customerId);
+    if (!c) return null;
+    const cached = this.cores.get(customerId);
+    if (cached && cached.rev === c.rev) return { ...cached, pausedAtMs: c.pausedAtMs };
+    cached?.core.free();
+    const built = { ...this.#buildCore(c.settings), rev: c.rev, customerId };
+    this.cores.set(customerId, built);
+    return { ...built, pausedAtMs: c.pausedAtMs };
+  }
+
+  async #mustCustomer(customerId) {
+    const c = await this.customer(customerId);
+    if (!c) throw new HostError("unknown-customer", customerId);
+    return c;
+  }
+
+  // --- receiving -----------------------------------------------------------------------------------------------
+  /**
+   * One delivery: `{status, body}` to answer. 401 and nothing stored for a forged delivery; the entry is in the
+   * inbox before any 2xx; a duplicate answers 2xx again without a second entry.
+   */
+  async receive(customerId, body, headers) {
+    const c = await this.customer(customerId);
+    if (!c) return { status: 404, body: { error: "unknown-customer" } };
+    const now = this.now();
+    const receipt = c.core.receive(body, headers, now);
+    if (!receipt.authentic) return { status: receipt.status, body: { reason: receipt.reason } };
+    const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
+    try {
+      if (receipt.secretId) await this.store.kvPut(customerId, `secret-seen:${receipt.secretId}`, now);
+      if (receipt.deadLetter) {
+        await this.store.deadLetter({ customerId, origin: "receipt", dedupeKey: receipt.dedupeKey, body: text, error: receipt.error?.code ?? receipt.reason, atMs: now });
+        return { status: receipt.status, body: { reason: receipt.reason } };
+      }
+      if (receipt.reason !== "accepted" || !receipt.event) return { status: receipt.status, body: { reason: receipt.reason } };
+      const r = await this.store.inboxInsert({ customerId, dedupeKey: receipt.dedupeKey, receivedMs: now, origin: "webhook", body: text, event: receipt.event });
+      this.kick();
+      return { status: receipt.status, body: { reason: receipt.reason, duplicate: !r.inserted } };
+    } catch (e) {
+      // Not stored: Virtuous must retry.
+      this.log("receive-store-failed", { customerId, error: String(e?.message ?? e) });
+      return { status: 503, body: { error: "store-unavailable" } };
+    }
+  }
+
+  // --- inbound processing --------------------------------------------------------------------------------------
+  /** Claims and processes up to `limit` inbox entries; returns how many were claimed. */
+  async processInbox({ limit = 25 } = {}) {
+    const entries = await this.store.inboxClaim({ owner: this.workerId, nowMs: this.now(), leaseMs: this.o.leaseMs, limit });
+    for (const e of entries) await this.#processEntry(e);
+    return entries.length;
+  }
+
+  async #processEntry(e) {
+    const owner = this.workerId;
+    try {
+      const c = await this.#mustCustomer(e.customerId);
+      const now = this.now();
+      const keys = lookupKeys(e.event, c.settings.platformName);
+      if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
+        // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
+        const d = c.core.decideInbound(e.event, null, now);
+        await this.store.logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { dedupeKey: e.dedupeKey } });
+        await this.store.inboxComplete(e.id, owner, now);
+        return;
+      }
+      const found = await this.store.findRecord(e.customerId, { kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
+      const key = found?.recordKey ?? `${keys.kind}:v${keys.virtuousId}`;
+      const row = await this.store.lockRecord(e.customerId, key, {
+        owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { kind: keys.kind, virtuousId: keys.virtuousId },
+      });
+      if (!row) {
+        // Another worker holds the record: come back shortly, without counting a failure.
+        await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
+        return;
+      }
+      try {
+        const work = await this.#inbound(c, row, e, now);
+        await this.store.commitRecord({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+        await this.#count(e.customerId, work.counts);
+      } catch (err) {
+        await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
+        throw err;
+      }
+    } catch (err) {
+      const msg = `${err?.code ?? err?.name ?? "error"}: ${err?.message ?? err}`;
+      this.log("inbound-failed", { customerId: e.customerId, dedupeKey: e.dedupeKey, attempts: e.attempts, error: msg });
+      const max = (await this.customer(e.customerId).catch(() => null))?.settings.inbox?.maxAttempts ?? this.o.maxAttempts;
+      // The core's errors are caller mistakes about this input (a bad record, another tenant): retrying cannot help.
+      if (e.attempts >= max || err?.name === "VirtuousSyncError") await this.store.inboxDeadLetter(e.id, owner, msg, this.now()).catch(() => {});
+      else await this.store.inboxRelease(e.id, owner, { dueMs: this.now() + this.#backoff(e.attempts), error: msg }).catch(() => {});
+    }
+  }
+
+  #backoff(attempt) {
+    const cap = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** Math.max(0, attempt - 1));
+    return Math.floor(cap / 2 + (randomU32() / 2 ** 32) * (cap / 2)); // equal jitter
+  }
+
+  /** The inbound unit of work on a locked record; returns what to commit. */
+  async #inbound(c, row, entry, now) {
+    const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    // Host protocol 2: partner edits the core has not seen yet go first, so it knows the held values.
+    if (row.dirty && row.partnerId) await this.#outboundStep(c, row, work, now);
+    const event = entry.event;
+    const d = c.core.decideInbound(event, work.state ?? null, now);
+    const tag = d.action.tag;
+    work.log.push({
+      direction: "inbound",
+      action: tag,
+      reason: d.reason,
+      detail: {
+        origin: entry.origin, dedupeKey: entry.dedupeKey, eventType: event.eventType, modifiedDateTimeUtc: event.modifiedDateTimeUtc,
+        changedFields: d.inputs?.changedFields, reassertFields: d.reassertFields,
+        fields: tag === "apply" || tag === "create" ? Object.keys(d.action.val.fields) : undefined,
+      },
+    });
+    if (d.reason === "echo" || d.reason === "confirmed") work.counts.echoes = 1;
+    if (tag === "conflict") work.counts.conflicts = 1;
+    // Host protocol 1: store the decision's record whenever present (tombstones too).
+    const next = d.record ? structuredClone(d.record) : work.state;
+    if (next && work.partnerId && !next.partnerId) next.partnerId = work.partnerId;
+    await this.#applyInbound(c, row, d, next, work, now);
+    work.state = next;
+    if (tag === "confirm") work.outbox.push({ drop: true }); // host protocol 3: never resend a confirmed write
+    // Host protocol 4: a follow-up or a re-assertion asks for decideOutbound again.
+    const again = (tag === "confirm" && d.action.val.followUp) || (d.reassertFields?.length ?? 0) > 0;
+    if (again && work.partnerId && !next?.tombstone) await this.#outboundStep(c, row, work, now);
+    return work;
+  }
+
+  async #applyInbound(c, row, d, next, work, now) {
+    const base = { customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: next?.virtuousId ?? row.virtuousId };
+    const tag = d.action.tag;
+    const val = d.action.val;
+    const update = async (fields) => {
+      if (!work.partnerId || !fields || !Object.keys(fields).length) return;
+      await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      work.counts.applied = 1;
+    };
+    if (tag === "create") {
+      // The partner must make this idempotent on `virtuousId`: after a crash before commit it is asked again.
+      const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
+      if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");
+      work.partnerId = String(r.partnerId);
+      if (next) next.partnerId = work.partnerId;
+      work.counts.applied = 1;
+    } else if (tag === "apply") await update(val.fields);
+    else if (tag === "confirm") await update(val.apply);
+    else if (tag === "conflict") await update(val.apply);
+    else if (tag === "delete" && work.partnerId) await this.partner.apply({ ...base, action: "delete", partnerId: work.partnerId });
+    else if (tag === "remap" && work.partnerId) {
+      const survivor = await this.store.findRecord(c.customerId, { kind: row.kind, virtuousId: val.survivorId });
+      await this.partner.apply({ ...base, action: "remap", partnerId: work.partnerId, survivorVirtuousId: val.survivorId, survivorPartnerId: survivor?.partnerId });
+      work.counts.remaps = 1;
+    }
+  }
+
+  // --- outbound (partner changes) ------------------------------------------------------------------------------
+  /** The partner's change hook calls this: the record is marked dirty (durably) and processed by a worker. */
+  async reportPartnerChange({ customerId, kind, partnerId }) {
+    if (!SYNCED.has(kind)) throw new HostError("invalid-argument", `kind ${kind} is not synced`);
+    const key = await this.store.markDirty(customerId, { kind, partnerId: String(partnerId) }, this.now());
+    this.kick();
+    return key;
+  }
+
+  /** Runs the outbound path for up to `limit` dirty records whose recheck time has come. */
+  async processPartnerChanges({ limit = 25 } = {}) {
+    const due = await this.store.dueRecords({ nowMs: this.now(), limit });
+    let n = 0;
+    for (const r of due) {
+      const now = this.now();
+      const row = await this.store.lockRecord(r.customerId, r.recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs });
+      if (!row) continue;
+      try {
+        const c = await this.#mustCustomer(r.customerId);
+        const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+        await this.#outboundStep(c, row, work, now);
+        await this.store.commitRecord({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+        await this.#count(r.customerId, work.counts);
+        n++;
+      } catch (err) {
+        this.log("outbound-failed", { customerId: r.customerId, recordKey: r.recordKey, error: String(err?.message ?? err) });
+        // Keep it dirty and look again later (the unlock leaves dirty/recheck as they were: move the recheck on).
+        await this.store.unlockRecord(r.customerId, row.recordKey, this.workerId, row.version).catch(() => {});
+        await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now + this.#backoff(2)).catch(() => {});
+      }
+    }
+    return n;
+  }
+
+  /** partner.read → decideOutbound (→ read-before-write) → the outbox change; updates `work` in place. */
+  async #outboundStep(c, row, work, now) {
+    const partnerId = work.partnerId;
+    const current = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId, recordKey: row.recordKey });
+    if (!current) {
+      // The partner record is gone: nothing to write (partner-side deletes are not synced to Virtuous).
+      work.log.push({ direction: "outbound", action: "nothing", reason: "partner-record-missing" });
+      Object.assign(work, { dirty: false, recheckMs: undefined });
+      return;
+    }
+    const change = {
+      customerId: c.customerId,
+      kind: row.kind,
+      partnerId,
+      modifiedMs: current.modifiedMs ?? now,
+      fields: current.fields,
+      ...(current.extra ? { extra: current.extra } : {}),
+      ...(current.externalId ? { externalId: current.externalId } : {}),
+    };
+    let d = c.core.decideOutbound(work.state ?? null, change, now);
+    d = await this.readBeforeWrite(c, work.state ?? null, change, d, now);
+    if (d.record) work.state = structuredClone(d.record);
+    if (work.state && !work.state.partnerId) work.state.partnerId = partnerId;
+    const tag = d.action.tag;
+    const held = d.suppressedFields ?? [];
+    work.log.push({
+      direction: "outbound",
+      action: tag,
+      reason: d.reason,
+      detail: {
+        changedFields: d.inputs?.changedFields, suppressedFields: held.length ? held : undefined, retryAtMs: d.retryAtMs,
+        request: tag === "submit" ? { method: d.action.val.method, path: d.action.val.path } : undefined,
+      },
+    });
+    if (tag === "submit") {
+      work.outbox.push({ put: d.action.val });
+      work.counts.queued = (work.counts.queued ?? 0) + 1;
+    }
+    // Host protocol 4: held fields (cooldown, awaiting an echo, coalesced) mean unsent partner values: look again at
+    // retryAtMs, or when a confirmation asks (no time: the record stays dirty and the next inbound event runs it).
+    if (tag === "suppress" || held.length) Object.assign(work, { dirty: true, recheckMs: d.retryAtMs ?? undefined });
+    else Object.assign(work, { dirty: false, recheckMs: undefined });
+  }
+
+  /**
+   * GET-then-PUT: when the core asks to read the current Virtuous record before an update (an action whose request
+   * is a `GET`), read it and decide again with `change.current` set to what Virtuous holds. Kept as this one step so
+   * the core's read-before-write contract is wired in one place.
+   */
+  async readBeforeWrite(c, state, change, d, now) {
+    const req = d.action?.val;
+    if (d.action?.tag === "submit" || !req || typeof req !== "object" || req.method !== "GET") return d;
+    const res = await this.#send(c, { method: "GET", path: req.path }, { priority: "live" });
+    const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context: "read", nowMs: now });
+    if (cls.action !== "proceed" || !res.json) throw new HostError("read-before-write", `${req.path}: ${cls.reason}`);
+    return c.core.decideOutbound(state, { ...change, current: res.json }, now);
+  }
+
+  // --- submitting ----------------------------------------------------------------------------------------------
+  /** Leases and sends up to `limit` due outbox entries; returns how many were leased. */
+  async submitDue({ limit = 10 } = {}) {
+    const entries = await this.store.leaseOutbox({ owner: this.workerId, nowMs: this.now(), leaseMs: this.o.leaseMs, limit });
+    for (const e of entries) await this.#submitOne(e);
+    return entries.length;
+  }
+
+  async #submitOne(e) {
+    const owner = this.workerId;
+    const c = await this.customer(e.customerId);
+    const now = this.now();
+    const finish = (outcome) => this.store.finishOutbox(e.customerId, e.recordKey, owner, outcome, this.now());
+    if (!c?.client) return finish({ failed: true, error: "no Virtuous connection configured" });
+    const req = e.request;
+    const context = req.method === "POST" ? "transaction-submit" : req.method === "PUT" ? "update" : req.method === "DELETE" ? "delete" : "read";
+    const gate = await this.#budgetDecide(c, { priority: "live", now });
+    if (!gate.go) {
+      await this.#count(e.customerId, { budgetWaits: 1 });
+      return finish({ retryAtMs: now + gate.waitMs, error: `budget: ${gate.reason}`, countAttempt: false });
+    }
+    const res = await this.#sendMeasured(c, req);
+    const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context, createdAtMs: e.queuedMs, nowMs: this.now() });
+    const attempt = e.attempts + 1;
+    await this.store.logDecision(e.customerId, e.recordKey, this.now(), {
+      direction: "submit", action: cls.action, reason: cls.reason, detail: { method: req.method, path: req.path, status: res.status ?? null, attempt },
+    });
+    switch (cls.action) {
+      case "proceed":
+      case "look-up-existing": // 409 on a create: it exists; reconciliation's lookup links it
+        await this.#count(e.customerId, { writes: 1 });
+        return finish({ done: true });
+      case "wait-retry-after":
+        await this.#count(e.customerId, { retries: 1, rateLimited: 1 });
+        return finish({ retryAtMs: this.now() + (cls.retryAfterMs ?? this.#backoff(attempt)) + (randomU32() % 250), error: cls.reason, status: res.status });
+      case "retry-with-backoff":
+      case "retry-after-delay":
+      case "refetch-and-retry":
+        await this.#count(e.customerId, { retries: 1 });
+        return finish({ retryAtMs: this.now() + this.#budgetBackoff(c, attempt), error: cls.reason, status: res.status });
+      case "pause-and-reauthenticate":
+        await this.store.kvPut(e.customerId, "alert", { code: "authentication", atMs: now, message: cls.message });
+        await this.#count(e.customerId, { failedWrites: 1 });
+        return finish({ failed: true, error: cls.reason, status: res.status });
+      default:
+        await this.#count(e.customerId, { failedWrites: 1 });
+        return finish({ failed: true, error: `${cls.reason}${cls.message ? `: ${cls.message}` : ""}`, status: res.status });
+    }
+  }
+
+  #budgetBackoff(c, attempt) {
+    const b = new RateBudget(c.settings.budget ?? {});
+    try {
+      return b.backoffMs(attempt, randomU32());
+    } finally {
+      b.free();
+    }
+  }
+
+  #loadBudget(c, state) {
+    return state ? RateBudget.fromJSON(state) : new RateBudget(c.settings.budget ?? {});
+  }
+
+  /** Decides and, when it goes, spends one request from the customer's budget (one atomic store update). */
+  async #budgetDecide(c, { priority, now, cost = 1 }) {
+    return this.store.updateBudget(c.customerId, (state) => {
+      const b = this.#loadBudget(c, state);
+      try {
+        const d = b.decide({ cost, priority, nowMs: now, random: randomU32() });
+        if (d.go) b.spend(cost);
+        return { state: b.toJSON(), result: d };
+      } finally {
+        b.free();
+      }
+    });
+  }
+
+  async #sendMeasured(c, req) {
+    const res = await c.client.send(req);
+    await this.store.updateBudget(c.customerId, (state) => {
+      const b = this.#loadBudget(c, state);
+      try {
+        b.observe({ status: res.status, headers: res.headers, nowMs: this.now(), random: randomU32() });
+        return { state: b.toJSON(), result: null };
+      } finally {
+        b.free();
+      }
+    });
+    return res;
+  }
+
+  /** One request outside the outbox (queries, lookups, subscription calls): waits for the budget, then sends. */
+  async #send(c, req, { priority = "background", maxWaitMs = 60_000 } = {}) {
+    if (!c.client) throw new HostError("invalid-setting", "no Virtuous connection configured");
+    for (;;) {
+      const now = this.now();
+      const gate = await this.#budgetDecide(c, { priority, now });
+      if (gate.go) return this.#sendMeasured(c, req);
+      if (gate.waitMs > maxWaitMs) throw new HostError("budget", `${gate.reason}: wait ${gate.waitMs} ms`);
+      await new Promise((r) => setTimeout(r, gate.waitMs));
+    }
+  }
+
+  // --- reconciliation ------------------------------------------------------------------------------------------
+  /**
+   * One complete reconciliation run for a customer: every configured resource paged from its stored cursor, each
+   * page planned against the stored records, missed changes fed to the inbox. The cursor is stored only after the
+   * resource's last page; a failing run leaves it where it was.
+   */
+  async reconcile(customerId, { process = true } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    const r = c.settings.reconcile ?? {};
+    const started = this.now();
+    const summary = { startedMs: started, resources: {}, fed: 0, review: 0, halted: false };
+    for (const resource of r.resources ?? ["contact", "gift"]) {
+      const cursor = await this.store.kvGet(customerId, `cursor:${resource}`);
+      let step = startQueryRun({ cursor, config: { resource, take: r.take ?? DEFAULTS.take, ...(r.overlapMs != null ? { overlapMs: r.overlapMs } : {}) } });
+      const counts = { pages: 0, rows: 0, items: {} };
+      while (step.request) {
+        const q = step.request;
+        const res = await this.#send(c, { method: q.method, path: q.path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${q.path}: status ${res.status}`);
+        const rows = Array.isArray(res.json?.list) ? res.json.list : [];
+        step = acceptQueryPage({ run: step.run, rows });
+        counts.pages++;
+        const fresh = step.page.fresh.map((i) => rows[i]);
+        counts.rows += fresh.length;
+        const out = await this.#reconcilePage(c, resource, fresh, counts);
+        summary.fed += out.fed;
+        summary.review += out.review;
+        if (out.halted) summary.halted = true;
+      }
+      const next = finishQueryRun(step.run);
+      await this.store.kvPut(customerId, `cursor:${resource}`, next);
+      summary.resources[resource] = { ...counts, highWaterMs: next.highWaterMs };
+    }
+    summary.finishedMs = this.now();
+    const everyMs = reconcileInterval(r.everyMs);
+    await this.store.kvPut(customerId, "reconcile", { lastCompleteMs: summary.finishedMs, nextDueMs: summary.finishedMs + everyMs, last: summary });
+    if (process) await this.drain();
+    return summary;
+  }
+
+  async #reconcilePage(c, resource, rows, counts) {
+    const customerId = c.customerId;
+    const now = this.now();
+    const ids = rows.map((x) => (x?.id != null ? String(x.id) : null)).filter(Boolean);
+    const refs = [];
+    for (const row of rows) {
+      const k = lookupKeys(eventFromRecord(resource, row ?? {}, false), c.settings.platformName);
+      refs.push(...k.refs);
+    }
+    const all = await this.store.listRecords(customerId, { kind: resource });
+    const stored = all
+      .filter((x) => x.state)
+      .filter((x) => ids.includes(x.virtuousId) || x.state.state === "partner-pending" || (x.state.externalRef && refs.some((r) => { const k = refKey(x.state.externalRef.source, x.state.externalRef.id); return k.source === r.source && k.id === r.id; })))
+      .map((x) => ({
+        virtuousId: x.virtuousId,
+        partnerId: x.partnerId,
+        reference: x.state.externalRef,
+        state: x.state.state,
+        partnerPendingSinceMs: x.state.pendingSinceMs,
+        lastVirtuousModifiedMs: x.state.virtuousModifiedMs,
+        partnerModifiedMs: x.state.partnerModifiedMs,
+      }));
+    const rc = c.settings.reconcile ?? {};
+    const plan = c.core.planReconciliation({
+      config: { resource, totalRecords: rc.totalRecords ?? Math.max(all.length, rows.length), ...(rc.breaker ? { breaker: rc.breaker } : {}) },
+      rows,
+      stored,
+      nowMs: now,
+    });
+    const out = { fed: 0, review: 0, halted: plan.halted };
+    if (plan.halted) {
+      await this.store.kvPut(customerId, "breaker", { atMs: now, resource, verdict: plan.breaker });
+      await this.store.addReview(customerId, "mass-change-breaker", { resource, verdict: plan.breaker }, now);
+      out.review++;
+      return out;
+    }
+    for (const item of plan.items) {
+      counts.items[item.kind] = (counts.items[item.kind] ?? 0) + 1;
+      let event;
+      if (item.kind === "missed-change") event = item.event;
+      else if ((item.kind === "confirm-pending" || item.kind === "merged-away") && item.row != null && rows[item.row])
+        event = eventFromRecord(resource, rows[item.row], item.kind === "confirm-pending");
+      else if (item.kind === "look-up-pending" && item.request) {
+        const res = await this.#send(c, item.request);
+        if (res.status === 200 && res.json?.id != null) event = eventFromRecord(resource, res.json, true);
+        else await this.store.logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
+      } else if (["surface-unmatched", "duplicate-in-virtuous", "conflict", "resolve-drift", "held", "malformed-row"].includes(item.kind)) {
+        await this.store.addReview(customerId, item.kind, item, now);
+        out.review++;
+      }
+      if (event) {
+        const dedupeKey = `reconcile:${event.eventType}:${event.resourceId}:${event.modifiedDateTimeUtc ?? "undated"}`;
+        const r = await this.store.inboxInsert({ customerId, dedupeKey, receivedMs: now, origin: "reconcile", event });
+        if (r.inserted) out.fed++;
+      }
+    }
+    return out;
+  }
+
+  // --- people: conflicts, pause/resume, rotation, status, timeline -----------------------------------------------
+  async conflicts(customerId) {
+    await this.#mustCustomer(customerId);
+    const rows = await this.store.listRecords(customerId, { state: "conflict" });
+    const out = [];
+    for (const r of rows) {
+      const partnerNow = r.partnerId ? await this.partner.read({ customerId, kind: r.kind, partnerId: r.partnerId, recordKey: r.recordKey }).catch(() => null) : null;
+      out.push({
+        recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId,
+        items: (r.state.conflict ?? []).map((i) => ({
+          field: i.field, base: i.base, partner: i.local, partnerDigest: i.localDigest, virtuous: i.remote, virtuousDigest: i.remoteDigest,
+          partnerModifiedMs: i.localModifiedMs, virtuousModifiedMs: i.remoteModifiedMs, policy: i.policy, proposed: i.proposed,
+          partnerCurrent: partnerNow?.fields?.[i.field],
+        })),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Settles a conflict: `choices` maps each conflicting field to "partner", "virtuous" or `{value}`. Host protocol
+   * 5: apply `applyLocal` on the partner side, then decideOutbound. One commit.
+   */
+  async resolveConflict(customerId, recordKey, choices) {
+    const c = await this.#mustCustomer(customerId);
+    const now = this.now();
+    const row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs });
+    if (!row) {
+      const exists = await this.store.findRecord(customerId, { recordKey });
+      throw new HostError(exists ? "record-busy" : "unknown-record", recordKey);
+    }
+    try {
+      if (row.state?.state !== "conflict") throw new HostError("not-in-conflict", recordKey);
+      const coreChoices = {};
+      for (const [field, ch] of Object.entries(choices ?? {})) {
+        if (ch === "partner" || ch === "virtuous") coreChoices[field] = { tag: ch };
+        else if (ch && typeof ch === "object" && "value" in ch) coreChoices[field] = { tag: "value", val: ch.value };
+        else throw new HostError("invalid-argument", `choice for ${field} must be "partner", "virtuous" or {value}`);
+      }
+      const r = c.core.resolveConflict(row.state, coreChoices, now);
+      const work = { state: structuredClone(r.record), dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: { resolved: 1 }, partnerId: row.partnerId };
+      if (work.partnerId && !work.state.partnerId) work.state.partnerId = work.partnerId;
+      work.log.push({ direction: "resolution", action: "resolve-conflict", reason: r.reason, detail: { choices, applyLocal: Object.keys(r.applyLocal), pushFields: r.pushFields } });
+      if (work.partnerId && Object.keys(r.applyLocal).length)
+        await this.partner.apply({ customerId, kind: row.kind, recordKey, virtuousId: row.virtuousId, action: "update", partnerId: work.partnerId, fields: r.applyLocal });
+      if (work.partnerId) await this.#outboundStep(c, row, work, now);
+      await this.store.commitRecord({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+      await this.#count(customerId, work.counts);
+      this.kick();
+      return { reason: r.reason, applied: r.applyLocal, pushFields: r.pushFields, state: work.state.state };
+    } catch (err) {
+      await this.store.unlockRecord(customerId, recordKey, this.workerId, row.version).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** planPause: deactivate the subscription (when a webhook id is configured), stop the submitter and poller. */
+  async pause(customerId) {
+    const c = await this.#mustCustomer(customerId);
+    if (c.pausedAtMs != null) return { pausedAtMs: c.pausedAtMs, already: true };
+    const now = this.now();
+    const plan = planPause({ webhookId: String(c.settings.webhookId ?? "none"), nowMs: now });
+    for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    await this.store.setPaused(customerId, plan.pausedAtMs);
+    return { pausedAtMs: plan.pausedAtMs, steps: plan.steps.map((s) => s.action) };
+  }
+
+  /**
+   * planResume: reactivate, reconcile from the pause time to completion, then start the poller and the submitter
+   * last, so writes queued during the pause are weighed against what changed in Virtuous meanwhile.
+   */
+  async resume(customerId, { reconcile = true } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    if (c.pausedAtMs == null) return { resumed: false };
+    const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
+    const plan = planResume({ webhookId: String(c.settings.webhookId ?? "none"), pausedAtMs: c.pausedAtMs, storedCursor: await this.store.kvGet(customerId, `cursor:${resources[0]}`) });
+    for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    for (const res of resources) {
+      const stored = await this.store.kvGet(customerId, `cursor:${res}`);
+      if (!stored || stored.highWaterMs == null || (plan.reconcileFrom.highWaterMs ?? 0) < stored.highWaterMs)
+        await this.store.kvPut(customerId, `cursor:${res}`, plan.reconcileFrom);
+    }
+    let summary;
+    if (reconcile && c.client) summary = await this.reconcile(customerId, { process: true });
+    await this.store.setPaused(customerId, null);
+    this.kick();
+    return { resumed: true, steps: plan.steps.map((s) => s.action), reconcileFrom: plan.reconcileFrom, reconciled: summary ? summary.fed : undefined };
+  }
+
+  /**
+   * Secret rotation, phase 1: the new secret goes first in the verifier (the old one kept), then the subscription
+   * gets it by GET-then-PUT. Later calls report the phase; `retireOld: true` drops the old secret once
+   * planSecretRotation says `ready-to-retire` (no delivery signed with it for `drainMs`).
+   */
+  async rotateSecret(customerId, { newSecret, newSecretId, drainMs, retireOld = false } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    const now = this.now();
+    const s = structuredClone(c.settings);
+    const rot = (await this.store.kvGet(customerId, "rotation")) ?? null;
+    if (newSecret) {
+      const id = newSecretId ?? `s-${now}`;
+      const old = s.secrets[0];
+      const oldId = typeof old === "string" ? "s-initial" : (old.id ?? "s-initial");
+      s.secrets = [{ id, secret: newSecret }, ...s.secrets.map((x, i) => (typeof x === "string" ? { id: i ? `s-${i}` : oldId, secret: x } : { ...x, id: x.id ?? (i ? `s-${i}` : oldId) }))];
+      await this.putCustomer(s);
+      const c2 = await this.#mustCustomer(customerId);
+      if (c.settings.webhookId != null && c2.client) {
+        const path = `/api/Webhook/${encodeURIComponent(c.settings.webhookId)}`;
+        const cur = await this.#send(c2, { method: "GET", path }, { priority: "live" });
+        if (cur.status !== 200 || !cur.json) throw new HostError("subscription-read", `GET ${path}: ${cur.status}`);
+        const plan = mergeSubscription(cur.json, { secret: newSecret });
+        const put = await this.#send(c2, { method: plan.request.method, path: plan.request.path, body: plan.body }, { priority: "live" });
+        if (put.status == null || put.status >= 300) throw new HostError("subscription-write", `${plan.request.method} ${plan.request.path}: ${put.status}`);
+      }
+      await this.store.kvPut(customerId, "rotation", { oldSecretId: oldId, newSecretId: id, rotatedAtMs: now, drainMs });
+      return { phase: "draining", newSecretId: id };
+    }
+    if (!rot) return { phase: "not-started" };
+    const lastOld = await this.store.kvGet(customerId, `secret-seen:${rot.oldSecretId}`);
+    const plan = planSecretRotation({
+      webhookId: String(c.settings.webhookId ?? "none"), oldSecretId: rot.oldSecretId, newSecretId: rot.newSecretId, rotatedAtMs: rot.rotatedAtMs,
+      ...(lastOld != null ? { lastOldReceiptMs: lastOld } : {}), ...(rot.drainMs != null ? { drainMs: rot.drainMs } : {}), nowMs: now,
+    });
+    if (retireOld && plan.phase === "ready-to-retire") {
+      s.secrets = s.secrets.filter((x) => typeof x === "string" || x.id !== rot.oldSecretId);
+      await this.putCustomer(s);
+      await this.store.kvPut(customerId, "rotation", { ...rot, retiredAtMs: now });
+      return { phase: "retired" };
+    }
+    return { phase: plan.phase };
+  }
+
+  /** The per-customer status model (see docs/host.md): what people tools read. Never contains a secret. */
+  async status(customerId) {
+    const c = await this.#mustCustomer(customerId);
+    const now = this.now();
+    const counts = await this.store.statusCounts(customerId);
+    const rec = (await this.store.kvGet(customerId, "reconcile")) ?? null;
+    const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
+    const cursors = {};
+    for (const r of resources) {
+      const cur = await this.store.kvGet(customerId, `cursor:${r}`);
+      cursors[r] = { highWaterMs: cur?.highWaterMs, lagMs: cur?.highWaterMs != null ? now - cur.highWaterMs : undefined };
+    }
+    const budgetState = (await this.store.getCustomer(customerId)).budget;
+    let budget;
+    {
+      const b = this.#loadBudget(c, budgetState);
+      try {
+        const j = b.toJSON();
+        const d = b.decide({ cost: 1, priority: "live", nowMs: now, random: 0 });
+        budget = { limit: j.limit, remaining: j.remaining, used: j.remaining != null ? j.limit - j.remaining : undefined, resetAtMs: j.resetAtMs, blockedUntilMs: j.blockedUntilMs, failures: j.failures, available: d.available, canSendNow: d.go };
+      } finally {
+        b.free();
+      }
+    }
+    const counters = (await this.store.kvGet(customerId, "counters")) ?? {};
+    const stuck = (await this.store.listOutbox(customerId)).filter((e) => e.status === "failed" || e.attempts >= 3);
+    const rotation = await this.store.kvGet(customerId, "rotation");
+    return {
+      apiVersion: 1,
+      customerId,
+      nowMs: now,
+      paused: c.pausedAtMs != null,
+      pausedAtMs: c.pausedAtMs,
+      lastDeliveryMs: counts.lastDeliveryMs,
+      reconciliation: {
+        everyMs: reconcileInterval(c.settings.reconcile?.everyMs),
+        lastCompleteMs: rec?.lastCompleteMs,
+        nextDueMs: rec?.nextDueMs,
+        cursors,
+        breaker: (await this.store.kvGet(customerId, "breaker")) ?? undefined,
+      },
+      inbox: { pending: counts.inboxPending, deadLetters: counts.deadLetters },
+      outbox: {
+        depth: counts.outboxDepth,
+        oldestPendingWriteMs: counts.oldestPendingWriteMs,
+        oldestPendingWriteAgeMs: counts.oldestPendingWriteMs != null ? now - counts.oldestPendingWriteMs : undefined,
+        stuckWrites: stuck.map((e) => ({ recordKey: e.recordKey, status: e.status, attempts: e.attempts, lastError: e.lastError, lastStatus: e.lastStatus, method: e.request.method, path: e.request.path })),
+      },
+      records: { total: counts.records, partnerPending: counts.partnerPending, stuck: counts.stuckRecords, dirty: counts.dirtyRecords },
+      openConflicts: counts.conflicts,
+      review: (await this.store.listReview(customerId)).length,
+      budget,
+      counters,
+      alert: (await this.store.kvGet(customerId, "alert")) ?? undefined,
+      secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
+    };
+  }
+
+  /** "Why did (or didn't) record X sync?": the decision log, oldest first, with the current state. */
+  async timeline(customerId, recordKey) {
+    await this.#mustCustomer(customerId);
+    const row = await this.store.findRecord(customerId, { recordKey });
+    if (!row) throw new HostError("unknown-record", recordKey);
+    const outbox = await this.store.getOutbox(customerId, recordKey);
+    return {
+      apiVersion: 1,
+      recordKey, kind: row.kind, partnerId: row.partnerId, virtuousId: row.virtuousId,
+      state: row.state?.state, stuck: row.state?.stuck === true, tombstone: row.state?.tombstone,
+      dirty: row.dirty, recheckMs: row.recheckMs,
+      outbox: outbox ? { status: outbox.status, attempts: outbox.attempts, lastError: outbox.lastError, method: outbox.request.method, path: outbox.request.path } : undefined,
+      entries: await this.store.timeline(customerId, recordKey),
+    };
+  }
+
+  async #count(customerId, counts) {
+    if (counts && Object.keys(counts).length) await this.store.countersAdd(customerId, counts);
+  }
+
+  // --- running -------------------------------------------------------------------------------------------------
+  /** Runs every queue until nothing is due now (tests and the demo call it to settle). */
+  async drain({ maxRounds = 200, submit = true } = {}) {
+    for (let i = 0; i < maxRounds; i++) {
+      const n = (await this.processPartnerChanges()) + (await this.processInbox()) + (submit ? await this.submitDue() : 0);
+      if (!n) return i;
+    }
+    return maxRounds;
+  }
+
+  /** Reconciles every unpaused customer whose run is due (the per-customer scheduler's tick). */
+  async reconcileDue() {
+    const now = this.now();
+    let n = 0;
+    for (const id of await this.store.listCustomers()) {
+      const c = await this.customer(id);
+      if (!c || c.pausedAtMs != null || !c.client) continue;
+      const rec = await this.store.kvGet(id, "reconcile");
+      if (rec?.nextDueMs != null && rec.nextDueMs > now) continue;
+      try {
+        await this.reconcile(id, { process: false });
+        n++;
+      } catch (err) {
+        this.log("reconcile-failed", { customerId: id, error: String(err?.message ?? err) });
+        await this.store.kvPut(id, "reconcile", { ...(rec ?? {}), nextDueMs: now + 15 * 60_000, lastError: String(err?.message ?? err), lastErrorMs: now });
+      }
+    }
+    return n;
+  }
+
+  /** Starts the background loops: workers (inbox, partner changes, submitter) and the reconciliation scheduler. */
+  start({ pollMs = 200, reconcileCheckMs = 60_000, reconcileOnStart = false } = {}) {
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      while (this.running) {
+        let n = 0;
+        try {
+          n = (await this.processPartnerChanges()) + (await this.processInbox()) + (await this.submitDue());
+        } catch (err) {
+          this.log("worker-error", { error: String(err?.message ?? err) });
+        }
+        if (!n && this.running) await new Promise((r) => { this.wake = r; const t = setTimeout(r, pollMs); t.unref?.(); });
+      }
+    };
+    this.loopDone = loop();
+    const tick = () => this.reconcileDue().catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
+    if (reconcileOnStart) tick();
+    const t = setInterval(tick, reconcileCheckMs);
+    t.unref?.();
+    this.timers.push(t);
+  }
+
+  kick() {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async stop() {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.kick();
+    await this.loopDone;
+    for (const c of this.cores.values()) c.core.free();
+    this.cores.clear();
+  }
+}
+
+export function createHost(options) {
+  return new Host(options);
+}

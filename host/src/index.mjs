@@ -1,0 +1,8 @@
+// virtuous-sync-host: the reference host for the virtuous-sync core (see docs/host.md).
+export { Host, createHost, eventFromRecord, reconcileInterval, DEFAULTS } from "./host.mjs";
+export { HostError, HOST_ERROR_CODES } from "./errors.mjs";
+export { lookupKeys, refKey } from "./keys.mjs";
+export { VirtuousClient } from "./virtuous.mjs";
+export { nodeHandler, fetchHandler, expressHandler, customerIdFromPath } from "./receive.mjs";
+export { createApp, listen } from "./api.mjs";
+export { openStore, openPgliteStore, openPgStore, MemoryStore, SqlStore, StoreError } from "./store/index.mjs";

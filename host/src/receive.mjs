@@ -1,0 +1,86 @@
+// Webhook handlers for three kinds of servers. Each keeps the raw body (the signature covers the exact bytes), hands
+// it to Host.receive, and answers only after the delivery is in the durable inbox.
+//   nodeHandler(host, {customerIdFrom})   (req, res) for node:http; the customer from /webhooks/virtuous/:customerId
+//   fetchHandler(host, customerId?)       Request -> Response (Hono, Workers, Deno, Bun)
+//   expressHandler(host)                  for app.post("/webhooks/virtuous/:customerId", expressHandler(host));
+//                                         works with express.raw({type: "*/*"}) before it or with no body parser
+const MAX_BODY = 1 << 20;
+const ROUTE = /^\/webhooks\/virtuous\/([^/?#]+)\/?(?:\?.*)?$/;
+
+/** The customer id of a `/webhooks/virtuous/:customerId` path, or undefined. */
+export function customerIdFromPath(path) {
+  const m = ROUTE.exec(path ?? "");
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function readBody(req, limit = MAX_BODY) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let n = 0;
+    req.on("data", (c) => {
+      n += c.length;
+      if (n > limit) {
+        reject(Object.assign(new Error("body too large"), { status: 413 }));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body ?? {});
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function nodeHandler(host) {
+  return async (req, res) => {
+    const customerId = customerIdFromPath(req.url);
+    if (req.method !== "POST" || !customerId) return send(res, 404, { error: "not-found" });
+    let body;
+    try {
+      body = await readBody(req);
+    } catch (e) {
+      return send(res, e.status ?? 400, { error: "unreadable-body" });
+    }
+    const r = await host.receive(customerId, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), req.headers);
+    send(res, r.status, r.body);
+  };
+}
+
+export function fetchHandler(host, fixedCustomerId) {
+  return async (request, customerIdArg) => {
+    const customerId = fixedCustomerId ?? customerIdArg ?? customerIdFromPath(new URL(request.url).pathname);
+    if (request.method !== "POST" || !customerId) return Response.json({ error: "not-found" }, { status: 404 });
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (body.byteLength > MAX_BODY) return Response.json({ error: "unreadable-body" }, { status: 413 });
+    const r = await host.receive(customerId, body, request.headers);
+    return Response.json(r.body ?? {}, { status: r.status });
+  };
+}
+
+export function expressHandler(host) {
+  return async (req, res, next) => {
+    try {
+      const customerId = req.params?.customerId ?? customerIdFromPath(req.originalUrl ?? req.url);
+      if (!customerId) return send(res, 404, { error: "not-found" });
+      let body = req.body;
+      if (!(body instanceof Uint8Array)) {
+        // A JSON parser already consumed the stream: the raw bytes are gone and the signature cannot be checked.
+        if (req.readableEnded || (body && typeof body === "object" && Object.keys(body).length)) return send(res, 500, { error: "raw-body-unavailable" });
+        body = await readBody(req);
+      }
+      const r = await host.receive(customerId, body, req.headers);
+      send(res, r.status, r.body);
+    } catch (e) {
+      next?.(e);
+    }
+  };
+}

@@ -1,0 +1,31 @@
+// The store contract every store keeps (memory, PGlite, PostgreSQL); test/store-conformance.mjs runs the same
+// checks on each. All methods are async. Times are milliseconds since the epoch, passed in (stores read no clock).
+//
+//   migrate()                                   create or upgrade the schema (idempotent; SQL stores record versions)
+//   putCustomer(id, settings, nowMs) -> rev     getCustomer(id)  listCustomers()  setPaused(id, atMs|null)
+//   updateBudget(id, fn(state) -> {state, result}) -> result      atomic read-modify-write of the rate budget
+//   kvGet(id, key)  kvPut(id, key, value)  countersAdd(id, {name: delta})
+//   inboxInsert({customerId, dedupeKey, receivedMs, origin, body, event}) -> {inserted, id?}   insert-if-absent
+//   inboxClaim({owner, nowMs, leaseMs, limit}) -> entries          pending and due, or claimed with a lapsed lease
+//   inboxRelease(id, owner, {dueMs, error, countAttempt})  inboxComplete(id, owner, nowMs)
+//   inboxDeadLetter(id, owner, error, nowMs)  deadLetter({...})  listDeadLetters(id)  inboxGet(id, dedupeKey)
+//   findRecord(id, {recordKey} | {kind, partnerId?, virtuousId?, refs?})
+//   lockRecord(id, key, {owner, nowMs, leaseMs, create?}) -> row | null       compare-and-set on the version
+//   unlockRecord(id, key, owner, version)
+//   commitRecord({customerId, recordKey, owner, version, changeSeq, state, partnerId?, dirty, recheckMs,
+//                 log: [{direction, action, reason, detail}], outbox: [{put: request} | {drop: true}] (in order),
+//                 inbox?: {id, owner}, nowMs})                     one transaction; `lost-lock` when not held
+//   markDirty(id, {kind, partnerId}, nowMs) -> recordKey  dueRecords({nowMs, limit})  listRecords(id, filter)
+//   timeline(id, key)  logDecision(id, key, nowMs, entry)
+//   getOutbox(id, key)  listOutbox(id)  leaseOutbox({owner, nowMs, leaseMs, limit})
+//   finishOutbox(id, key, owner, outcome, nowMs)
+//   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()
+
+/** A store failure with a stable code: `lost-lock`, `lost-lease`, `unknown-customer`, `unique-violation`. */
+export class StoreError extends Error {
+  constructor(code, detail) {
+    super(`${code}: ${detail}`);
+    this.name = "StoreError";
+    this.code = code;
+  }
+}

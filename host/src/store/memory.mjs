@@ -1,0 +1,323 @@
+// The in-memory store (tests, single-process experiments). Same contract as the SQL stores (./contract.mjs);
+// every method runs to completion without awaiting in between, so each is atomic in one process. Values are
+// deep-copied in and out, so callers can never change stored state by mutating what they passed or got.
+import { StoreError } from "./contract.mjs";
+
+const clone = (v) => (v === undefined ? undefined : structuredClone(v));
+
+export class MemoryStore {
+  constructor() {
+    this.name = "memory";
+    this.customers = new Map();
+    this.kv = new Map();
+    this.inbox = new Map(); // id -> entry
+    this.inboxKeys = new Map(); // customer\0dedupe -> id
+    this.records = new Map(); // customer\0key -> row
+    this.decisions = [];
+    this.outbox = new Map();
+    this.deadLetters = [];
+    this.review = [];
+    this.seq = 0;
+  }
+
+  async migrate() {
+    return { applied: [], version: 1 };
+  }
+  async schemaVersion() {
+    return 1;
+  }
+  async close() {}
+
+  async putCustomer(customerId, settings, nowMs) {
+    const c = this.customers.get(customerId);
+    if (c) {
+      c.settings = clone(settings);
+      c.rev += 1;
+      return c.rev;
+    }
+    this.customers.set(customerId, { customerId, settings: clone(settings), rev: 1, pausedAtMs: undefined, budget: undefined, createdMs: nowMs });
+    return 1;
+  }
+  async getCustomer(customerId) {
+    const c = this.customers.get(customerId);
+    return c ? clone({ customerId, settings: c.settings, rev: c.rev, pausedAtMs: c.pausedAtMs, budget: c.budget }) : null;
+  }
+  async listCustomers() {
+    return [...this.customers.keys()].sort();
+  }
+  async setPaused(customerId, pausedAtMs) {
+    const c = this.customers.get(customerId);
+    if (c) c.pausedAtMs = pausedAtMs ?? undefined;
+  }
+  async updateBudget(customerId, fn) {
+    const c = this.customers.get(customerId);
+    if (!c) throw new StoreError("unknown-customer", customerId);
+    const { state, result } = fn(clone(c.budget));
+    c.budget = clone(state);
+    return result;
+  }
+
+  async kvGet(customerId, key) {
+    return clone(this.kv.get(`${customerId}\0${key}`));
+  }
+  async kvPut(customerId, key, value) {
+    this.kv.set(`${customerId}\0${key}`, clone(value));
+  }
+  async countersAdd(customerId, deltas) {
+    const k = `${customerId}\0counters`;
+    const c = this.kv.get(k) ?? {};
+    for (const [n, v] of Object.entries(deltas)) c[n] = (c[n] ?? 0) + v;
+    this.kv.set(k, c);
+  }
+
+  async inboxInsert({ customerId, dedupeKey, receivedMs, origin, body, event }) {
+    const k = `${customerId}\0${dedupeKey}`;
+    if (this.inboxKeys.has(k)) return { inserted: false };
+    const id = String(++this.seq);
+    this.inboxKeys.set(k, id);
+    this.inbox.set(id, { id, customerId, dedupeKey, receivedMs, origin, body, event: clone(event), status: "pending", attempts: 0, dueMs: receivedMs });
+    return { inserted: true, id };
+  }
+  async inboxClaim({ owner, nowMs, leaseMs, limit }) {
+    const due = [...this.inbox.values()]
+      .filter((e) => (e.status === "pending" && e.dueMs <= nowMs) || (e.status === "claimed" && e.leaseUntilMs < nowMs))
+      .sort((a, b) => a.dueMs - b.dueMs || Number(a.id) - Number(b.id))
+      .slice(0, limit);
+    for (const e of due) Object.assign(e, { status: "claimed", leaseOwner: owner, leaseUntilMs: nowMs + leaseMs, attempts: e.attempts + 1 });
+    return due.map(clone);
+  }
+  #claimed(id, owner) {
+    const e = this.inbox.get(String(id));
+    return e && e.status === "claimed" && e.leaseOwner === owner ? e : null;
+  }
+  async inboxRelease(id, owner, { dueMs, error, countAttempt = true }) {
+    const e = this.#claimed(id, owner);
+    if (!e) return false;
+    Object.assign(e, { status: "pending", leaseOwner: undefined, leaseUntilMs: undefined, dueMs, lastError: error ?? e.lastError });
+    if (!countAttempt) e.attempts -= 1;
+    return true;
+  }
+  async inboxComplete(id, owner, nowMs) {
+    const e = this.#claimed(id, owner);
+    if (!e) return false;
+    Object.assign(e, { status: "done", leaseOwner: undefined, leaseUntilMs: undefined, doneMs: nowMs, body: undefined });
+    return true;
+  }
+  async inboxDeadLetter(id, owner, error, nowMs) {
+    const e = this.#claimed(id, owner);
+    if (!e) return false;
+    Object.assign(e, { status: "dead", leaseOwner: undefined, leaseUntilMs: undefined, lastError: error, doneMs: nowMs });
+    this.deadLetters.push({ id: String(++this.seq), customerId: e.customerId, origin: "inbox", dedupeKey: e.dedupeKey, body: e.body, error, atMs: nowMs });
+    return true;
+  }
+  async deadLetter({ customerId, origin, dedupeKey, body, error, atMs }) {
+    this.deadLetters.push({ id: String(++this.seq), customerId, origin, dedupeKey, body, error, atMs });
+  }
+  async listDeadLetters(customerId) {
+    return this.deadLetters.filter((d) => d.customerId === customerId).map(({ id, origin, dedupeKey, error, atMs }) => ({ id, origin, dedupeKey, error, atMs }));
+  }
+  async inboxGet(customerId, dedupeKey) {
+    const id = this.inboxKeys.get(`${customerId}\0${dedupeKey}`);
+    return id ? clone(this.inbox.get(id)) : null;
+  }
+
+  #rows(customerId) {
+    return [...this.records.values()].filter((r) => r.customerId === customerId);
+  }
+  #out(r) {
+    if (!r) return null;
+    const { extSource, extId, ...row } = r;
+    return clone(row);
+  }
+  async findRecord(customerId, { recordKey, kind, partnerId, virtuousId, refs = [] }) {
+    if (recordKey) return this.#out(this.records.get(`${customerId}\0${recordKey}`));
+    const rows = this.#rows(customerId).filter((r) => r.kind === kind).sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1));
+    if (virtuousId != null) {
+      const v = rows.find((r) => r.virtuousId === String(virtuousId));
+      if (v) return this.#out(v);
+    }
+    const hit = rows.find(
+      (r) => (partnerId != null && r.partnerId === String(partnerId)) || refs.some((x) => r.extSource === x.source && r.extId === x.id),
+    );
+    return this.#out(hit);
+  }
+  #uniqueTaken(customerId, kind, field, value, exceptKey) {
+    return value != null && this.#rows(customerId).some((r) => r.kind === kind && r[field] === value && r.recordKey !== exceptKey);
+  }
+  async lockRecord(customerId, recordKey, { owner, nowMs, leaseMs, create }) {
+    const k = `${customerId}\0${recordKey}`;
+    let r = this.records.get(k);
+    if (!r && create) {
+      if (this.#uniqueTaken(customerId, create.kind, "virtuousId", create.virtuousId) || this.#uniqueTaken(customerId, create.kind, "partnerId", create.partnerId))
+        return null;
+      r = {
+        customerId, recordKey, kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 1, state: null,
+        dirty: false, recheckMs: undefined, changeSeq: 0, lockOwner: owner, lockUntilMs: nowMs + leaseMs, updatedMs: nowMs,
+      };
+      this.records.set(k, r);
+      return this.#out(r);
+    }
+    if (!r || (r.lockOwner != null && !(r.lockUntilMs < nowMs))) return null;
+    Object.assign(r, { lockOwner: owner, lockUntilMs: nowMs + leaseMs, version: r.version + 1 });
+    return this.#out(r);
+  }
+  async unlockRecord(customerId, recordKey, owner, version) {
+    const r = this.records.get(`${customerId}\0${recordKey}`);
+    if (!r || r.lockOwner !== owner || r.version !== version) return false;
+    Object.assign(r, { lockOwner: undefined, lockUntilMs: undefined });
+    return true;
+  }
+  async commitRecord(c) {
+    const r = this.records.get(`${c.customerId}\0${c.recordKey}`);
+    if (!r || r.lockOwner !== c.owner || r.version !== c.version) throw new StoreError("lost-lock", `${c.customerId}/${c.recordKey}`);
+    if (c.inbox && !this.#claimed(c.inbox.id, c.inbox.owner)) throw new StoreError("lost-lease", c.inbox.id);
+    const s = c.state;
+    const partnerId = s?.partnerId ?? c.partnerId ?? r.partnerId;
+    const virtuousId = s?.virtuousId ?? r.virtuousId;
+    if (this.#uniqueTaken(c.customerId, r.kind, "virtuousId", virtuousId, r.recordKey) || this.#uniqueTaken(c.customerId, r.kind, "partnerId", partnerId, r.recordKey))
+      throw new StoreError("unique-violation", `${c.customerId}/${c.recordKey}`);
+    const same = r.changeSeq === c.changeSeq;
+    Object.assign(r, {
+      state: clone(s ?? null),
+      partnerId,
+      virtuousId,
+      extSource: s?.externalRef ? String(s.externalRef.source).trim().toLowerCase() : r.extSource,
+      extId: s?.externalRef ? String(s.externalRef.id).trim() : r.extId,
+      dirty: same ? Boolean(c.dirty) : true,
+      recheckMs: same ? (c.recheckMs ?? undefined) : c.nowMs,
+      lockOwner: undefined,
+      lockUntilMs: undefined,
+      version: r.version + 1,
+      updatedMs: c.nowMs,
+    });
+    for (const e of c.log ?? []) this.decisions.push({ customerId: c.customerId, recordKey: c.recordKey, atMs: c.nowMs, ...clone(e) });
+    for (const op of c.outbox ?? []) {
+      if (op.drop) this.#dropOutbox(c.customerId, c.recordKey);
+      if (op.put) this.#putOutbox(c.customerId, c.recordKey, op.put, c.nowMs);
+    }
+    if (c.inbox) await this.inboxComplete(c.inbox.id, c.inbox.owner, c.nowMs);
+    return { version: r.version };
+  }
+  async markDirty(customerId, { kind, partnerId, recordKey }, nowMs) {
+    let r = this.#rows(customerId).find((x) => x.kind === kind && x.partnerId === String(partnerId));
+    if (!r) {
+      const key = recordKey ?? `${kind}:${partnerId}`;
+      r = this.records.get(`${customerId}\0${key}`);
+      if (!r) {
+        r = { customerId, recordKey: key, kind, partnerId: String(partnerId), version: 1, state: null, dirty: false, changeSeq: 0, updatedMs: nowMs };
+        this.records.set(`${customerId}\0${key}`, r);
+      }
+    }
+    Object.assign(r, { dirty: true, recheckMs: nowMs, changeSeq: r.changeSeq + 1 });
+    return r.recordKey;
+  }
+  async dueRecords({ nowMs, limit }) {
+    return [...this.records.values()]
+      .filter((r) => r.dirty && r.recheckMs != null && r.recheckMs <= nowMs && (r.lockOwner == null || r.lockUntilMs < nowMs))
+      .filter((r) => this.customers.get(r.customerId)?.pausedAtMs == null)
+      .sort((a, b) => a.recheckMs - b.recheckMs)
+      .slice(0, limit)
+      .map((r) => this.#out(r));
+  }
+  async listRecords(customerId, { kind, state, partnerIds, virtuousIds } = {}) {
+    return this.#rows(customerId)
+      .filter((r) => (!kind || r.kind === kind) && (!state || r.state?.state === state))
+      .filter((r) => (!virtuousIds || (r.virtuousId && virtuousIds.includes(r.virtuousId))) && (!partnerIds || (r.partnerId && partnerIds.includes(r.partnerId))))
+      .sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1))
+      .map((r) => this.#out(r));
+  }
+  async timeline(customerId, recordKey, { limit = 200 } = {}) {
+    return this.decisions
+      .filter((d) => d.customerId === customerId && d.recordKey === recordKey)
+      .slice(-limit)
+      .map(({ atMs, direction, action, reason, detail }) => clone({ atMs, direction, action, reason, detail }));
+  }
+  async logDecision(customerId, recordKey, nowMs, e) {
+    this.decisions.push({ customerId, recordKey, atMs: nowMs, ...clone(e) });
+  }
+
+  #dropOutbox(customerId, recordKey) {
+    const k = `${customerId}\0${recordKey}`;
+    const e = this.outbox.get(k);
+    if (!e) return;
+    if (e.status !== "in-flight") this.outbox.delete(k);
+    else Object.assign(e, { dropAfter: true, nextRequest: undefined, nextQueuedMs: undefined });
+  }
+  #putOutbox(customerId, recordKey, request, nowMs) {
+    const k = `${customerId}\0${recordKey}`;
+    const e = this.outbox.get(k);
+    if (e && e.status === "in-flight") {
+      Object.assign(e, { nextRequest: clone(request), nextQueuedMs: nowMs, dropAfter: false });
+      return;
+    }
+    this.outbox.set(k, { customerId, recordKey, request: clone(request), queuedMs: nowMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false });
+  }
+  async getOutbox(customerId, recordKey) {
+    return clone(this.outbox.get(`${customerId}\0${recordKey}`) ?? null);
+  }
+  async listOutbox(customerId) {
+    return [...this.outbox.values()]
+      .filter((e) => e.customerId === customerId)
+      .sort((a, b) => a.queuedMs - b.queuedMs || (a.recordKey < b.recordKey ? -1 : 1))
+      .map(clone);
+  }
+  async leaseOutbox({ owner, nowMs, leaseMs, limit }) {
+    const due = [...this.outbox.values()]
+      .filter((e) => this.customers.get(e.customerId)?.pausedAtMs == null)
+      .filter((e) => (e.status === "queued" && e.dueMs <= nowMs) || (e.status === "in-flight" && e.leaseUntilMs < nowMs))
+      .sort((a, b) => a.dueMs - b.dueMs)
+      .slice(0, limit);
+    for (const e of due) Object.assign(e, { status: "in-flight", leaseOwner: owner, leaseUntilMs: nowMs + leaseMs });
+    return due.map(clone);
+  }
+  async finishOutbox(customerId, recordKey, owner, outcome, nowMs) {
+    const k = `${customerId}\0${recordKey}`;
+    const e = this.outbox.get(k);
+    if (!e || e.status !== "in-flight" || e.leaseOwner !== owner) return false;
+    if (e.nextRequest) {
+      this.outbox.set(k, { customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false });
+    } else if (outcome.done || e.dropAfter) {
+      this.outbox.delete(k);
+    } else if (outcome.failed) {
+      Object.assign(e, { status: "failed", leaseOwner: undefined, leaseUntilMs: undefined, attempts: e.attempts + 1, lastError: outcome.error, lastStatus: outcome.status });
+    } else {
+      Object.assign(e, {
+        status: "queued", leaseOwner: undefined, leaseUntilMs: undefined, dueMs: outcome.retryAtMs,
+        attempts: e.attempts + (outcome.countAttempt === false ? 0 : 1), lastError: outcome.error, lastStatus: outcome.status,
+      });
+    }
+    return true;
+  }
+
+  async addReview(customerId, kind, item, nowMs) {
+    const id = String(++this.seq);
+    this.review.push({ id, customerId, kind, item: clone(item), status: "open", atMs: nowMs });
+    return id;
+  }
+  async listReview(customerId, { status = "open" } = {}) {
+    return this.review.filter((r) => r.customerId === customerId && r.status === status).map(({ id, kind, item, status: s, atMs }) => clone({ id, kind, item, status: s, atMs }));
+  }
+
+  async statusCounts(customerId) {
+    const inbox = [...this.inbox.values()].filter((e) => e.customerId === customerId);
+    const out = [...this.outbox.values()].filter((e) => e.customerId === customerId);
+    const recs = this.#rows(customerId);
+    const webhook = inbox.filter((e) => e.origin === "webhook").map((e) => e.receivedMs);
+    const live = out.filter((e) => e.status !== "failed").map((e) => e.queuedMs);
+    return {
+      inboxPending: inbox.filter((e) => e.status === "pending" || e.status === "claimed").length,
+      inboxDead: inbox.filter((e) => e.status === "dead").length,
+      lastDeliveryMs: webhook.length ? Math.max(...webhook) : undefined,
+      outboxDepth: out.length,
+      oldestPendingWriteMs: live.length ? Math.min(...live) : undefined,
+      failedWrites: out.filter((e) => e.status === "failed").length,
+      retryingWrites: out.filter((e) => e.attempts >= 3 && e.status !== "failed").length,
+      records: recs.length,
+      conflicts: recs.filter((r) => r.state?.state === "conflict").length,
+      stuckRecords: recs.filter((r) => r.state?.stuck === true).length,
+      partnerPending: recs.filter((r) => r.state?.state === "partner-pending").length,
+      dirtyRecords: recs.filter((r) => r.dirty).length,
+      deadLetters: this.deadLetters.filter((d) => d.customerId === customerId).length,
+    };
+  }
+}

@@ -1,0 +1,561 @@
+// The store on PostgreSQL's dialect, shared by PGlite (embedded) and PostgreSQL (`pg`). A `db` adapter gives
+// `query(text, params) -> {rows, rowCount}` and `tx(fn(query))` (one transaction; rolled back when fn throws).
+// Every operation that must be atomic is one statement or one transaction here; the conformance suite
+// (test/store-conformance.mjs) pins the contract every store keeps (see ./contract.mjs for its documentation).
+import { MIGRATIONS } from "./migrations.mjs";
+import { StoreError } from "./contract.mjs";
+
+const num = (v) => (v == null ? undefined : Number(v));
+const json = (v) => (v === undefined ? null : JSON.stringify(v));
+
+function recordRow(r) {
+  if (!r) return null;
+  return {
+    customerId: r.customer_id,
+    recordKey: r.record_key,
+    kind: r.kind,
+    partnerId: r.partner_id ?? undefined,
+    virtuousId: r.virtuous_id ?? undefined,
+    version: Number(r.version),
+    state: r.state ?? null,
+    dirty: r.dirty,
+    recheckMs: num(r.recheck_ms),
+    changeSeq: Number(r.change_seq),
+    lockOwner: r.lock_owner ?? undefined,
+    lockUntilMs: num(r.lock_until_ms),
+    updatedMs: Number(r.updated_ms),
+  };
+}
+
+function inboxRow(r) {
+  return {
+    id: String(r.id),
+    customerId: r.customer_id,
+    dedupeKey: r.dedupe_key,
+    receivedMs: Number(r.received_ms),
+    origin: r.origin,
+    body: r.body ?? undefined,
+    event: r.event ?? undefined,
+    status: r.status,
+    attempts: r.attempts,
+    dueMs: Number(r.due_ms),
+    leaseOwner: r.lease_owner ?? undefined,
+    leaseUntilMs: num(r.lease_until_ms),
+    lastError: r.last_error ?? undefined,
+  };
+}
+
+function outboxRow(r) {
+  return {
+    customerId: r.customer_id,
+    recordKey: r.record_key,
+    request: r.request,
+    queuedMs: Number(r.queued_ms),
+    dueMs: Number(r.due_ms),
+    attempts: r.attempts,
+    status: r.status,
+    leaseOwner: r.lease_owner ?? undefined,
+    leaseUntilMs: num(r.lease_until_ms),
+    nextRequest: r.next_request ?? undefined,
+    dropAfter: r.drop_after,
+    lastError: r.last_error ?? undefined,
+    lastStatus: r.last_status ?? undefined,
+  };
+}
+
+export class SqlStore {
+  /** @param db {{query(text, params?): Promise<{rows: any[], rowCount?: number}>, tx<T>(fn: (q) => Promise<T>): Promise<T>, close(): Promise<void>}} */
+  constructor(db, { name }) {
+    this.db = db;
+    this.name = name;
+  }
+
+  async migrate() {
+    // One transaction under an advisory lock: processes starting together migrate one after the other (DDL is
+    // transactional in PostgreSQL, so a failed migration leaves nothing half-applied).
+    return this.db.tx(async (q) => {
+      await q("SELECT pg_advisory_xact_lock(7461726001)");
+      await q("CREATE TABLE IF NOT EXISTS vsh_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_ms bigint NOT NULL)");
+      const applied = new Set((await q("SELECT version FROM vsh_migrations")).rows.map((r) => r.version));
+      const done = [];
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        for (const stmt of m.sql.split(";").map((x) => x.trim()).filter(Boolean)) await q(stmt);
+        await q("INSERT INTO vsh_migrations (version, name, applied_ms) VALUES ($1, $2, $3)", [m.version, m.name, Date.now()]);
+        done.push(m.version);
+      }
+      return { applied: done, version: MIGRATIONS.at(-1).version };
+    });
+  }
+
+  async schemaVersion() {
+    const r = await this.db.query("SELECT max(version) AS v FROM vsh_migrations");
+    return Number(r.rows[0]?.v ?? 0);
+  }
+
+  close() {
+    return this.db.close();
+  }
+
+  // --- customers -----------------------------------------------------------------------------------------------
+  async putCustomer(customerId, settings, nowMs) {
+    const r = await this.db.query(
+      `INSERT INTO vsh_customers (customer_id, settings, created_ms) VALUES ($1, $2::jsonb, $3)
+       ON CONFLICT (customer_id) DO UPDATE SET settings = EXCLUDED.settings, rev = vsh_customers.rev + 1
+       RETURNING rev`,
+      [customerId, json(settings), nowMs],
+    );
+    return Number(r.rows[0].rev);
+  }
+
+  async getCustomer(customerId) {
+    const r = await this.db.query("SELECT * FROM vsh_customers WHERE customer_id = $1", [customerId]);
+    const c = r.rows[0];
+    return c ? { customerId, settings: c.settings, rev: c.rev, pausedAtMs: num(c.paused_at_ms), budget: c.budget ?? undefined } : null;
+  }
+
+  async listCustomers() {
+    const r = await this.db.query("SELECT customer_id FROM vsh_customers ORDER BY customer_id");
+    return r.rows.map((x) => x.customer_id);
+  }
+
+  async setPaused(customerId, pausedAtMs) {
+    await this.db.query("UPDATE vsh_customers SET paused_at_ms = $2 WHERE customer_id = $1", [customerId, pausedAtMs ?? null]);
+  }
+
+  /** Read-modify-write of the customer's rate budget state under a row lock; `fn(state|undefined)` is synchronous. */
+  async updateBudget(customerId, fn) {
+    return this.db.tx(async (q) => {
+      const r = await q("SELECT budget FROM vsh_customers WHERE customer_id = $1 FOR UPDATE", [customerId]);
+      if (!r.rows.length) throw new StoreError("unknown-customer", customerId);
+      const { state, result } = fn(r.rows[0].budget ?? undefined);
+      await q("UPDATE vsh_customers SET budget = $2::jsonb WHERE customer_id = $1", [customerId, json(state)]);
+      return result;
+    });
+  }
+
+  // --- key/value (cursors, progress, counters) ------------------------------------------------------------------
+  async kvGet(customerId, key) {
+    const r = await this.db.query("SELECT value FROM vsh_kv WHERE customer_id = $1 AND key = $2", [customerId, key]);
+    return r.rows[0]?.value;
+  }
+
+  async kvPut(customerId, key, value) {
+    await this.db.query(
+      `INSERT INTO vsh_kv (customer_id, key, value) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (customer_id, key) DO UPDATE SET value = EXCLUDED.value`,
+      [customerId, key, json(value)],
+    );
+  }
+
+  /** Adds `by` to numeric counters stored under `counters` (atomic). */
+  async countersAdd(customerId, deltas) {
+    await this.db.tx(async (q) => {
+      const r = await q("SELECT value FROM vsh_kv WHERE customer_id = $1 AND key = 'counters' FOR UPDATE", [customerId]);
+      const c = { ...(r.rows[0]?.value ?? {}) };
+      for (const [k, v] of Object.entries(deltas)) c[k] = (c[k] ?? 0) + v;
+      await q(
+        `INSERT INTO vsh_kv (customer_id, key, value) VALUES ($1, 'counters', $2::jsonb)
+         ON CONFLICT (customer_id, key) DO UPDATE SET value = EXCLUDED.value`,
+        [customerId, json(c)],
+      );
+    });
+  }
+
+  // --- inbox ------------------------------------------------------------------------------------------------------
+  async inboxInsert({ customerId, dedupeKey, receivedMs, origin, body, event }) {
+    const r = await this.db.query(
+      `INSERT INTO vsh_inbox (customer_id, dedupe_key, received_ms, origin, body, event, status, due_ms)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'pending', $3)
+       ON CONFLICT (customer_id, dedupe_key) DO NOTHING RETURNING id`,
+      [customerId, dedupeKey, receivedMs, origin, body ?? null, json(event)],
+    );
+    return r.rows.length ? { inserted: true, id: String(r.rows[0].id) } : { inserted: false };
+  }
+
+  async inboxClaim({ owner, nowMs, leaseMs, limit }) {
+    const r = await this.db.query(
+      `UPDATE vsh_inbox SET status = 'claimed', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1
+       WHERE id IN (
+         SELECT id FROM vsh_inbox
+         WHERE (status = 'pending' AND due_ms <= $3) OR (status = 'claimed' AND lease_until_ms < $3)
+         ORDER BY due_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [owner, nowMs + leaseMs, nowMs, limit],
+    );
+    return r.rows.map(inboxRow).sort((a, b) => a.dueMs - b.dueMs || Number(a.id) - Number(b.id));
+  }
+
+  /** Back to pending at `dueMs`; `countAttempt: false` undoes the claim's attempt (the record was busy, not failing). */
+  async inboxRelease(id, owner, { dueMs, error, countAttempt = true }) {
+    const r = await this.db.query(
+      `UPDATE vsh_inbox SET status = 'pending', lease_owner = NULL, lease_until_ms = NULL, due_ms = $3,
+         last_error = COALESCE($4, last_error), attempts = attempts - $5
+       WHERE id = $1 AND status = 'claimed' AND lease_owner = $2`,
+      [id, owner, dueMs, error ?? null, countAttempt ? 0 : 1],
+    );
+    return r.rowCount === 1;
+  }
+
+  async inboxComplete(id, owner, nowMs) {
+    return this.db.tx(async (q) => completeInbox(q, id, owner, nowMs));
+  }
+
+  async inboxDeadLetter(id, owner, error, nowMs) {
+    return this.db.tx(async (q) => {
+      const r = await q(
+        `UPDATE vsh_inbox SET status = 'dead', lease_owner = NULL, lease_until_ms = NULL, last_error = $3, done_ms = $4
+         WHERE id = $1 AND status = 'claimed' AND lease_owner = $2 RETURNING *`,
+        [id, owner, error, nowMs],
+      );
+      if (!r.rows.length) return false;
+      const e = r.rows[0];
+      await q(
+        "INSERT INTO vsh_dead_letters (customer_id, origin, dedupe_key, body, error, at_ms) VALUES ($1, 'inbox', $2, $3, $4, $5)",
+        [e.customer_id, e.dedupe_key, e.body, error, nowMs],
+      );
+      return true;
+    });
+  }
+
+  async deadLetter({ customerId, origin, dedupeKey, body, error, atMs }) {
+    await this.db.query(
+      "INSERT INTO vsh_dead_letters (customer_id, origin, dedupe_key, body, error, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+      [customerId, origin, dedupeKey ?? null, body ?? null, error, atMs],
+    );
+  }
+
+  async listDeadLetters(customerId) {
+    const r = await this.db.query("SELECT * FROM vsh_dead_letters WHERE customer_id = $1 ORDER BY id", [customerId]);
+    return r.rows.map((x) => ({ id: String(x.id), origin: x.origin, dedupeKey: x.dedupe_key ?? undefined, error: x.error, atMs: Number(x.at_ms) }));
+  }
+
+  async inboxGet(customerId, dedupeKey) {
+    const r = await this.db.query("SELECT * FROM vsh_inbox WHERE customer_id = $1 AND dedupe_key = $2", [customerId, dedupeKey]);
+    return r.rows[0] ? inboxRow(r.rows[0]) : null;
+  }
+
+  // --- records ------------------------------------------------------------------------------------------------
+  /** The record stored under any of the keys: record key, partner id, Virtuous id, or one of the references. */
+  async findRecord(customerId, { recordKey, kind, partnerId, virtuousId, refs = [] }) {
+    if (recordKey) {
+      const r = await this.db.query("SELECT * FROM vsh_records WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
+      return recordRow(r.rows[0]);
+    }
+    const conds = [];
+    const params = [customerId, kind];
+    if (virtuousId != null) {
+      params.push(String(virtuousId));
+      conds.push(`virtuous_id = $${params.length}`);
+    }
+    if (partnerId != null) {
+      params.push(String(partnerId));
+      conds.push(`partner_id = $${params.length}`);
+    }
+    for (const ref of refs) {
+      params.push(ref.source, ref.id);
+      conds.push(`(ext_source = $${params.length - 1} AND ext_id = $${params.length})`);
+    }
+    if (!conds.length) return null;
+    // A Virtuous-id match wins over a reference match (the id is what Virtuous addresses).
+    const order = virtuousId != null ? `CASE WHEN virtuous_id = $3 THEN 0 ELSE 1 END, ` : "";
+    const r = await this.db.query(
+      `SELECT * FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND (${conds.join(" OR ")}) ORDER BY ${order}record_key LIMIT 1`,
+      params,
+    );
+    return recordRow(r.rows[0]);
+  }
+
+  /**
+   * Takes the record's lock by compare-and-set on its version (free, or its lease lapsed); creates the row, locked,
+   * when `create` is given and no row has the key. Returns the locked row, or null when another worker holds it
+   * (or a concurrent create won the key or one of its unique ids).
+   */
+  async lockRecord(customerId, recordKey, { owner, nowMs, leaseMs, create }) {
+    const until = nowMs + leaseMs;
+    if (create) {
+      const ins = await this.db.query(
+        `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, version, lock_owner, lock_until_ms, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
+        [customerId, recordKey, create.kind, create.partnerId ?? null, create.virtuousId ?? null, owner, until, nowMs],
+      );
+      if (ins.rows.length) return recordRow(ins.rows[0]);
+    }
+    const r = await this.db.query(
+      `UPDATE vsh_records SET lock_owner = $3, lock_until_ms = $4, version = version + 1
+       WHERE customer_id = $1 AND record_key = $2 AND (lock_owner IS NULL OR lock_until_ms < $5) RETURNING *`,
+      [customerId, recordKey, owner, until, nowMs],
+    );
+    return recordRow(r.rows[0]);
+  }
+
+  async unlockRecord(customerId, recordKey, owner, version) {
+    const r = await this.db.query(
+      `UPDATE vsh_records SET lock_owner = NULL, lock_until_ms = NULL
+       WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4`,
+      [customerId, recordKey, owner, version],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * Commits one unit of work on a locked record in one transaction: the next state (and the ids derived from it),
+   * the dirty/recheck marks, decision log entries, the outbox change and the inbox entry's completion. Fails with
+   * `lost-lock` (nothing written) unless the caller still holds the lock at the version it locked.
+   */
+  async commitRecord(c) {
+    return this.db.tx(async (q) => {
+      const s = c.state;
+      const ref = s?.externalRef ? { source: String(s.externalRef.source).trim().toLowerCase(), id: String(s.externalRef.id).trim() } : null;
+      const r = await q(
+        `UPDATE vsh_records SET state = $5::jsonb, partner_id = COALESCE($6, partner_id), virtuous_id = COALESCE($7, virtuous_id),
+           ext_source = COALESCE($8, ext_source), ext_id = COALESCE($9, ext_id),
+           dirty = CASE WHEN change_seq = $10 THEN $11 ELSE true END,
+           recheck_ms = CASE WHEN change_seq = $10 THEN $12 ELSE COALESCE(LEAST(recheck_ms, $13), $13) END,
+           lock_owner = NULL, lock_until_ms = NULL, version = version + 1, updated_ms = $13
+         WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4 RETURNING version`,
+        [
+          c.customerId, c.recordKey, c.owner, c.version, json(s ?? undefined),
+          s?.partnerId ?? c.partnerId ?? null, s?.virtuousId ?? null, ref?.source ?? null, ref?.id ?? null,
+          c.changeSeq, Boolean(c.dirty), c.recheckMs ?? null, c.nowMs,
+        ],
+      );
+      if (!r.rows.length) throw new StoreError("lost-lock", `${c.customerId}/${c.recordKey}`);
+      for (const e of c.log ?? []) {
+        await q(
+          "INSERT INTO vsh_decisions (customer_id, record_key, at_ms, direction, action, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+          [c.customerId, c.recordKey, c.nowMs, e.direction, e.action, e.reason, json(e.detail)],
+        );
+      }
+      for (const op of c.outbox ?? []) {
+        if (op.drop) await dropOutbox(q, c.customerId, c.recordKey);
+        if (op.put) await putOutbox(q, c.customerId, c.recordKey, op.put, c.nowMs);
+      }
+      if (c.inbox) {
+        if (!(await completeInbox(q, c.inbox.id, c.inbox.owner, c.nowMs))) throw new StoreError("lost-lease", c.inbox.id);
+      }
+      return { version: Number(r.rows[0].version) };
+    });
+  }
+
+  /** A partner change was reported: mark the record dirty and due now (creating its row for a new partner record). */
+  async markDirty(customerId, { kind, partnerId, recordKey }, nowMs) {
+    const key = recordKey ?? `${kind}:${partnerId}`;
+    return this.db.tx(async (q) => {
+      const u = await q(
+        `UPDATE vsh_records SET dirty = true, recheck_ms = $3, change_seq = change_seq + 1
+         WHERE customer_id = $1 AND kind = $2 AND partner_id = $4 RETURNING record_key`,
+        [customerId, kind, nowMs, String(partnerId)],
+      );
+      if (u.rows.length) return u.rows[0].record_key;
+      await q(
+        `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, version, dirty, recheck_ms, change_seq, updated_ms)
+         VALUES ($1, $2, $3, $4, 1, true, $5, 1, $5)
+         ON CONFLICT (customer_id, record_key) DO UPDATE SET dirty = true, recheck_ms = $5, change_seq = vsh_records.change_seq + 1`,
+        [customerId, key, kind, String(partnerId), nowMs],
+      );
+      return key;
+    });
+  }
+
+  async dueRecords({ nowMs, limit }) {
+    const r = await this.db.query(
+      `SELECT r.* FROM vsh_records r JOIN vsh_customers c USING (customer_id)
+       WHERE r.dirty AND r.recheck_ms <= $1 AND (r.lock_owner IS NULL OR r.lock_until_ms < $1) AND c.paused_at_ms IS NULL
+       ORDER BY r.recheck_ms LIMIT $2`,
+      [nowMs, limit],
+    );
+    return r.rows.map(recordRow);
+  }
+
+  async listRecords(customerId, { kind, state, partnerIds, virtuousIds } = {}) {
+    const params = [customerId];
+    let where = "customer_id = $1";
+    if (kind) {
+      params.push(kind);
+      where += ` AND kind = $${params.length}`;
+    }
+    if (state) {
+      params.push(state);
+      where += ` AND state->>'state' = $${params.length}`;
+    }
+    const r = await this.db.query(`SELECT * FROM vsh_records WHERE ${where} ORDER BY record_key`, params);
+    let rows = r.rows.map(recordRow);
+    if (virtuousIds) rows = rows.filter((x) => x.virtuousId && virtuousIds.includes(x.virtuousId));
+    if (partnerIds) rows = rows.filter((x) => x.partnerId && partnerIds.includes(x.partnerId));
+    return rows;
+  }
+
+  async timeline(customerId, recordKey, { limit = 200 } = {}) {
+    const r = await this.db.query(
+      "SELECT * FROM vsh_decisions WHERE customer_id = $1 AND record_key = $2 ORDER BY id DESC LIMIT $3",
+      [customerId, recordKey, limit],
+    );
+    return r.rows.reverse().map((x) => ({ atMs: Number(x.at_ms), direction: x.direction, action: x.action, reason: x.reason, detail: x.detail ?? undefined }));
+  }
+
+  async logDecision(customerId, recordKey, nowMs, e) {
+    await this.db.query(
+      "INSERT INTO vsh_decisions (customer_id, record_key, at_ms, direction, action, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+      [customerId, recordKey ?? null, nowMs, e.direction, e.action, e.reason, json(e.detail)],
+    );
+  }
+
+  // --- outbox -------------------------------------------------------------------------------------------------
+  async getOutbox(customerId, recordKey) {
+    const r = await this.db.query("SELECT * FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
+    return r.rows[0] ? outboxRow(r.rows[0]) : null;
+  }
+
+  async listOutbox(customerId) {
+    const r = await this.db.query("SELECT * FROM vsh_outbox WHERE customer_id = $1 ORDER BY queued_ms, record_key", [customerId]);
+    return r.rows.map(outboxRow);
+  }
+
+  /** Leases due queued entries (and in-flight ones whose lease lapsed: a crashed submitter) of unpaused customers. */
+  async leaseOutbox({ owner, nowMs, leaseMs, limit }) {
+    const r = await this.db.query(
+      `UPDATE vsh_outbox o SET status = 'in-flight', lease_owner = $1, lease_until_ms = $2
+       WHERE (customer_id, record_key) IN (
+         SELECT x.customer_id, x.record_key FROM vsh_outbox x JOIN vsh_customers c USING (customer_id)
+         WHERE c.paused_at_ms IS NULL AND ((x.status = 'queued' AND x.due_ms <= $3) OR (x.status = 'in-flight' AND x.lease_until_ms < $3))
+         ORDER BY x.due_ms LIMIT $4 FOR UPDATE OF x SKIP LOCKED)
+       RETURNING *`,
+      [owner, nowMs + leaseMs, nowMs, limit],
+    );
+    return r.rows.map(outboxRow).sort((a, b) => a.dueMs - b.dueMs);
+  }
+
+  /**
+   * Ends a leased entry. `outcome`: `{done: true}` (sent), `{retryAtMs, error, status, countAttempt}` (send again,
+   * unchanged, later) or `{failed: true, error, status}` (kept for a person). A replacement queued while it was in
+   * flight takes its place in every case; an entry confirmed while in flight (`dropAfter`) is removed.
+   */
+  async finishOutbox(customerId, recordKey, owner, outcome, nowMs) {
+    return this.db.tx(async (q) => {
+      const r = await q(
+        "SELECT * FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2 AND status = 'in-flight' AND lease_owner = $3 FOR UPDATE",
+        [customerId, recordKey, owner],
+      );
+      if (!r.rows.length) return false;
+      const e = r.rows[0];
+      if (e.next_request) {
+        await q(
+          `UPDATE vsh_outbox SET request = next_request, queued_ms = next_queued_ms, next_request = NULL, next_queued_ms = NULL,
+             status = 'queued', attempts = 0, due_ms = $3, lease_owner = NULL, lease_until_ms = NULL, drop_after = false,
+             last_error = NULL, last_status = NULL
+           WHERE customer_id = $1 AND record_key = $2`,
+          [customerId, recordKey, nowMs],
+        );
+      } else if (outcome.done || e.drop_after) {
+        await q("DELETE FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
+      } else if (outcome.failed) {
+        await q(
+          `UPDATE vsh_outbox SET status = 'failed', lease_owner = NULL, lease_until_ms = NULL, attempts = attempts + 1,
+             last_error = $3, last_status = $4 WHERE customer_id = $1 AND record_key = $2`,
+          [customerId, recordKey, outcome.error ?? null, outcome.status ?? null],
+        );
+      } else {
+        await q(
+          `UPDATE vsh_outbox SET status = 'queued', lease_owner = NULL, lease_until_ms = NULL, due_ms = $3,
+             attempts = attempts + $6, last_error = $4, last_status = $5 WHERE customer_id = $1 AND record_key = $2`,
+          [customerId, recordKey, outcome.retryAtMs, outcome.error ?? null, outcome.status ?? null, outcome.countAttempt === false ? 0 : 1],
+        );
+      }
+      return true;
+    });
+  }
+
+  // --- review queue ---------------------------------------------------------------------------------------------
+  async addReview(customerId, kind, item, nowMs) {
+    const r = await this.db.query(
+      "INSERT INTO vsh_review (customer_id, kind, item, at_ms) VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+      [customerId, kind, json(item), nowMs],
+    );
+    return String(r.rows[0].id);
+  }
+
+  async listReview(customerId, { status = "open" } = {}) {
+    const r = await this.db.query("SELECT * FROM vsh_review WHERE customer_id = $1 AND status = $2 ORDER BY id", [customerId, status]);
+    return r.rows.map((x) => ({ id: String(x.id), kind: x.kind, item: x.item, status: x.status, atMs: Number(x.at_ms) }));
+  }
+
+  // --- status -----------------------------------------------------------------------------------------------------
+  async statusCounts(customerId) {
+    const q = (t, p = [customerId]) => this.db.query(t, p).then((r) => r.rows[0]);
+    const inbox = await q(
+      `SELECT count(*) FILTER (WHERE status IN ('pending','claimed')) AS pending, count(*) FILTER (WHERE status = 'dead') AS dead,
+              max(received_ms) FILTER (WHERE origin = 'webhook') AS last_delivery
+       FROM vsh_inbox WHERE customer_id = $1`,
+    );
+    const outbox = await q(
+      `SELECT count(*) AS depth, min(queued_ms) FILTER (WHERE status <> 'failed') AS oldest,
+              count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE attempts >= 3 AND status <> 'failed') AS retrying
+       FROM vsh_outbox WHERE customer_id = $1`,
+    );
+    const recs = await q(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE state->>'state' = 'conflict') AS conflicts,
+              count(*) FILTER (WHERE (state->>'stuck')::boolean) AS stuck,
+              count(*) FILTER (WHERE state->>'state' = 'partner-pending') AS pending,
+              count(*) FILTER (WHERE dirty) AS dirty
+       FROM vsh_records WHERE customer_id = $1`,
+    );
+    const dl = await q("SELECT count(*) AS n FROM vsh_dead_letters WHERE customer_id = $1");
+    return {
+      inboxPending: Number(inbox.pending),
+      inboxDead: Number(inbox.dead),
+      lastDeliveryMs: num(inbox.last_delivery),
+      outboxDepth: Number(outbox.depth),
+      oldestPendingWriteMs: num(outbox.oldest),
+      failedWrites: Number(outbox.failed),
+      retryingWrites: Number(outbox.retrying),
+      records: Number(recs.total),
+      conflicts: Number(recs.conflicts),
+      stuckRecords: Number(recs.stuck),
+      partnerPending: Number(recs.pending),
+      dirtyRecords: Number(recs.dirty),
+      deadLetters: Number(dl.n),
+    };
+  }
+}
+
+async function completeInbox(q, id, owner, nowMs) {
+  const r = await q(
+    `UPDATE vsh_inbox SET status = 'done', lease_owner = NULL, lease_until_ms = NULL, done_ms = $3, body = NULL
+     WHERE id = $1 AND status = 'claimed' AND lease_owner = $2`,
+    [id, owner, nowMs],
+  );
+  return r.rowCount === 1;
+}
+
+async function dropOutbox(q, customerId, recordKey) {
+  // A confirmed write is never sent again: queued (or failed) entries go; an in-flight one is dropped when it ends.
+  await q("DELETE FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2 AND status <> 'in-flight'", [customerId, recordKey]);
+  await q(
+    "UPDATE vsh_outbox SET drop_after = true, next_request = NULL, next_queued_ms = NULL WHERE customer_id = $1 AND record_key = $2",
+    [customerId, recordKey],
+  );
+}
+
+async function putOutbox(q, customerId, recordKey, request, nowMs) {
+  // One entry per record: a newer request replaces a queued (or failed) one; an in-flight one finishes first and
+  // the newer waits as `next_request`.
+  const r = await q(
+    `INSERT INTO vsh_outbox (customer_id, record_key, request, queued_ms, due_ms, status)
+     VALUES ($1, $2, $3::jsonb, $4, $4, 'queued')
+     ON CONFLICT (customer_id, record_key) DO UPDATE SET
+       request = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.request ELSE EXCLUDED.request END,
+       queued_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.queued_ms ELSE EXCLUDED.queued_ms END,
+       due_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.due_ms ELSE EXCLUDED.due_ms END,
+       attempts = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.attempts ELSE 0 END,
+       status = CASE WHEN vsh_outbox.status = 'in-flight' THEN 'in-flight' ELSE 'queued' END,
+       last_error = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_error ELSE NULL END,
+       last_status = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_status ELSE NULL END,
+       next_request = CASE WHEN vsh_outbox.status = 'in-flight' THEN EXCLUDED.request ELSE NULL END,
+       next_queued_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN EXCLUDED.queued_ms ELSE NULL END,
+       drop_after = false
+     RETURNING status`,
+    [customerId, recordKey, json(request), nowMs],
+  );
+  return r.rows[0].status;
+}

@@ -1,0 +1,307 @@
+// The store conformance suite: one set of checks every store (memory, PGlite, PostgreSQL) must pass. Each test gets a
+// fresh store from `open()`; `concurrent` (PostgreSQL) adds checks with several workers on separate connections.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+const C = "cust-1";
+const settings = { customerId: C, platformName: "Acme" };
+
+export function storeConformance(name, open, { openMany } = {}) {
+  const withStore = (title, fn) =>
+    test(`${name}: ${title}`, async () => {
+      const store = await open();
+      try {
+        await store.putCustomer(C, settings, 1000);
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    });
+
+  withStore("migrate is idempotent and reports the schema version", async (s) => {
+    await s.migrate();
+    const again = await s.migrate();
+    assert.deepEqual(again.applied, []);
+    assert.equal(await s.schemaVersion(), 1);
+  });
+
+  withStore("customers: settings round-trip, revision grows, pause flag", async (s) => {
+    const c = await s.getCustomer(C);
+    assert.equal(c.settings.platformName, "Acme");
+    assert.equal(c.rev, 1);
+    assert.equal(await s.putCustomer(C, { ...settings, platformName: "Acme 2" }, 2000), 2);
+    assert.equal((await s.getCustomer(C)).settings.platformName, "Acme 2");
+    assert.equal(await s.getCustomer("nobody"), null);
+    await s.setPaused(C, 5000);
+    assert.equal((await s.getCustomer(C)).pausedAtMs, 5000);
+    await s.setPaused(C, null);
+    assert.equal((await s.getCustomer(C)).pausedAtMs, undefined);
+    assert.deepEqual(await s.listCustomers(), [C]);
+  });
+
+  withStore("budget: read-modify-write keeps what fn returned", async (s) => {
+    const r1 = await s.updateBudget(C, (st) => ({ state: { n: (st?.n ?? 0) + 1 }, result: st ?? null }));
+    assert.equal(r1, null);
+    const r2 = await s.updateBudget(C, (st) => ({ state: { n: st.n + 1 }, result: st.n }));
+    assert.equal(r2, 1);
+    assert.deepEqual((await s.getCustomer(C)).budget, { n: 2 });
+    await assert.rejects(() => s.updateBudget("nobody", () => ({ state: {}, result: 0 })), { code: "unknown-customer" });
+  });
+
+  withStore("kv and counters", async (s) => {
+    assert.equal(await s.kvGet(C, "cursor:gift"), undefined);
+    await s.kvPut(C, "cursor:gift", { highWaterMs: 5, boundaryIds: ["1"] });
+    assert.deepEqual(await s.kvGet(C, "cursor:gift"), { highWaterMs: 5, boundaryIds: ["1"] });
+    await s.countersAdd(C, { writes: 2, echoes: 1 });
+    await s.countersAdd(C, { writes: 3 });
+    assert.deepEqual(await s.kvGet(C, "counters"), { writes: 5, echoes: 1 });
+  });
+
+  withStore("inbox: insert-if-absent by dedupe key", async (s) => {
+    const e = { customerId: C, dedupeKey: "k1", receivedMs: 100, origin: "webhook", body: "{}", event: { rawEventType: "GiftCreate" } };
+    const a = await s.inboxInsert(e);
+    const b = await s.inboxInsert({ ...e, receivedMs: 200 });
+    assert.equal(a.inserted, true);
+    assert.equal(b.inserted, false);
+    const got = await s.inboxGet(C, "k1");
+    assert.equal(got.receivedMs, 100);
+    assert.deepEqual(got.event, { rawEventType: "GiftCreate" });
+  });
+
+  withStore("inbox: claim → complete; a claimed entry is not claimed twice; a lapsed lease is reclaimed", async (s) => {
+    await s.inboxInsert({ customerId: C, dedupeKey: "k1", receivedMs: 100, origin: "webhook", body: "{}", event: {} });
+    await s.inboxInsert({ customerId: C, dedupeKey: "k2", receivedMs: 101, origin: "webhook", body: "{}", event: {} });
+    const a = await s.inboxClaim({ owner: "A", nowMs: 200, leaseMs: 1000, limit: 1 });
+    assert.equal(a.length, 1);
+    assert.equal(a[0].dedupeKey, "k1");
+    assert.equal(a[0].attempts, 1);
+    const b = await s.inboxClaim({ owner: "B", nowMs: 200, leaseMs: 1000, limit: 10 });
+    assert.deepEqual(b.map((x) => x.dedupeKey), ["k2"]);
+    assert.equal(await s.inboxComplete(a[0].id, "B", 300), false, "only the lease owner completes");
+    assert.equal(await s.inboxComplete(a[0].id, "A", 300), true);
+    // B crashed: its lease lapses and A reclaims k2.
+    const c = await s.inboxClaim({ owner: "A", nowMs: 1300, leaseMs: 1000, limit: 10 });
+    assert.deepEqual(c.map((x) => [x.dedupeKey, x.attempts]), [["k2", 2]]);
+    assert.equal(await s.inboxComplete(b[0].id, "B", 1400), false, "a lapsed lease cannot complete");
+    assert.equal((await s.inboxClaim({ owner: "C", nowMs: 5000, leaseMs: 1000, limit: 10 })).length, 1);
+  });
+
+  withStore("inbox: release with backoff, busy release keeps the attempt count, dead letter", async (s) => {
+    await s.inboxInsert({ customerId: C, dedupeKey: "k1", receivedMs: 100, origin: "webhook", body: "{\"x\":1}", event: {} });
+    let [e] = await s.inboxClaim({ owner: "A", nowMs: 100, leaseMs: 1000, limit: 1 });
+    assert.equal(await s.inboxRelease(e.id, "A", { dueMs: 500, error: "boom" }), true);
+    assert.equal((await s.inboxClaim({ owner: "A", nowMs: 400, leaseMs: 1000, limit: 1 })).length, 0, "not due before 500");
+    [e] = await s.inboxClaim({ owner: "A", nowMs: 500, leaseMs: 1000, limit: 1 });
+    assert.equal(e.attempts, 2);
+    assert.equal(e.lastError, "boom");
+    await s.inboxRelease(e.id, "A", { dueMs: 600, countAttempt: false });
+    [e] = await s.inboxClaim({ owner: "A", nowMs: 600, leaseMs: 1000, limit: 1 });
+    assert.equal(e.attempts, 2, "a busy release does not count");
+    assert.equal(await s.inboxDeadLetter(e.id, "A", "gave up", 700), true);
+    assert.equal((await s.inboxClaim({ owner: "A", nowMs: 10_000, leaseMs: 1000, limit: 1 })).length, 0);
+    const dl = await s.listDeadLetters(C);
+    assert.equal(dl.length, 1);
+    assert.equal(dl[0].dedupeKey, "k1");
+    assert.equal((await s.statusCounts(C)).deadLetters, 1);
+  });
+
+  withStore("records: lock by compare-and-set; a second locker waits; a lapsed lock is taken over", async (s) => {
+    const a = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 100, leaseMs: 1000, create: { kind: "gift", virtuousId: "1" } });
+    assert.ok(a);
+    assert.equal(await s.lockRecord(C, "gift:v1", { owner: "B", nowMs: 200, leaseMs: 1000, create: { kind: "gift", virtuousId: "1" } }), null);
+    assert.equal(await s.lockRecord(C, "gift:v1", { owner: "B", nowMs: 200, leaseMs: 1000 }), null);
+    const b = await s.lockRecord(C, "gift:v1", { owner: "B", nowMs: 1200, leaseMs: 1000 });
+    assert.ok(b, "lease lapsed");
+    assert.ok(b.version > a.version);
+    // A comes back from its pause: its commit must fail, and write nothing.
+    await assert.rejects(
+      () => s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: a.version, changeSeq: a.changeSeq, state: { state: "in-sync" }, log: [{ direction: "inbound", action: "apply", reason: "remote-changed" }], nowMs: 1300 }),
+      { code: "lost-lock" },
+    );
+    assert.deepEqual(await s.timeline(C, "gift:v1"), []);
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "B", version: b.version, changeSeq: b.changeSeq, state: { state: "in-sync", virtuousId: "1" }, log: [{ direction: "inbound", action: "apply", reason: "remote-changed" }], nowMs: 1300 });
+    const r = await s.findRecord(C, { recordKey: "gift:v1" });
+    assert.equal(r.state.state, "in-sync");
+    assert.equal(r.lockOwner, undefined);
+    assert.equal((await s.timeline(C, "gift:v1")).length, 1);
+  });
+
+  withStore("records: found by Virtuous id, partner id or external reference (normalised source)", async (s) => {
+    const l = await s.lockRecord(C, "gift:p1", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "gift", partnerId: "p1" } });
+    await s.commitRecord({
+      customerId: C, recordKey: "gift:p1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 2,
+      state: { state: "partner-pending", partnerId: "p1", externalRef: { source: " Acme ", id: "don-1" } },
+    });
+    assert.equal((await s.findRecord(C, { kind: "gift", partnerId: "p1" })).recordKey, "gift:p1");
+    assert.equal((await s.findRecord(C, { kind: "gift", virtuousId: "99", refs: [{ source: "acme", id: "don-1" }] })).recordKey, "gift:p1");
+    assert.equal(await s.findRecord(C, { kind: "contact", refs: [{ source: "acme", id: "don-1" }] }), null, "kind matters");
+    assert.equal(await s.findRecord(C, { kind: "gift", refs: [{ source: "other", id: "don-1" }] }), null);
+    // The batch links it: the Virtuous id is stored from the state.
+    const l2 = await s.lockRecord(C, "gift:p1", { owner: "A", nowMs: 3, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:p1", owner: "A", version: l2.version, changeSeq: l2.changeSeq, nowMs: 4, state: { state: "in-sync", partnerId: "p1", virtuousId: "99", externalRef: { source: "Acme", id: "don-1" } } });
+    assert.equal((await s.findRecord(C, { kind: "gift", virtuousId: "99" })).recordKey, "gift:p1");
+    assert.equal(await s.lockRecord(C, "gift:v99", { owner: "B", nowMs: 5, leaseMs: 1000, create: { kind: "gift", virtuousId: "99" } }), null, "one record per Virtuous id");
+  });
+
+  withStore("records: a partner change during a unit of work keeps the record dirty", async (s) => {
+    const key = await s.markDirty(C, { kind: "gift", partnerId: "p1" }, 10);
+    assert.equal(key, "gift:p1");
+    assert.deepEqual((await s.dueRecords({ nowMs: 10, limit: 10 })).map((r) => r.recordKey), ["gift:p1"]);
+    const l = await s.lockRecord(C, key, { owner: "A", nowMs: 11, leaseMs: 1000 });
+    assert.equal((await s.dueRecords({ nowMs: 12, limit: 10 })).length, 0, "locked records are not due");
+    await s.markDirty(C, { kind: "gift", partnerId: "p1" }, 12); // the partner edits again meanwhile
+    await s.commitRecord({ customerId: C, recordKey: key, owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 13, state: { state: "partner-pending", partnerId: "p1" }, dirty: false });
+    const r = await s.findRecord(C, { recordKey: key });
+    assert.equal(r.dirty, true);
+    assert.equal((await s.dueRecords({ nowMs: 13, limit: 10 })).length, 1);
+    const l2 = await s.lockRecord(C, key, { owner: "A", nowMs: 14, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: key, owner: "A", version: l2.version, changeSeq: l2.changeSeq, nowMs: 15, state: r.state, dirty: true, recheckMs: 100 });
+    assert.equal((await s.dueRecords({ nowMs: 99, limit: 10 })).length, 0, "held until its recheck time");
+    assert.equal((await s.dueRecords({ nowMs: 100, limit: 10 })).length, 1);
+    await s.setPaused(C, 50);
+    assert.equal((await s.dueRecords({ nowMs: 100, limit: 10 })).length, 0, "paused customers are not processed");
+  });
+
+  withStore("commit: state, log, outbox and inbox completion are one transaction", async (s) => {
+    await s.inboxInsert({ customerId: C, dedupeKey: "k1", receivedMs: 1, origin: "webhook", body: "{}", event: {} });
+    const [e] = await s.inboxClaim({ owner: "A", nowMs: 1, leaseMs: 1000, limit: 1 });
+    const l = await s.lockRecord(C, "gift:p1", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "gift", partnerId: "p1" } });
+    // A lapsed inbox lease makes the whole commit fail.
+    await s.inboxClaim({ owner: "B", nowMs: 5000, leaseMs: 1000, limit: 1 });
+    await assert.rejects(
+      () => s.commitRecord({ customerId: C, recordKey: "gift:p1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 5001, state: { state: "in-sync" }, log: [{ direction: "inbound", action: "apply", reason: "x" }], outbox: [{ put: { method: "PUT", path: "/api/Gift/1", body: {} } }], inbox: { id: e.id, owner: "A" } }),
+      (err) => ["lost-lease", "lost-lock"].includes(err.code),
+    );
+    const r = await s.findRecord(C, { recordKey: "gift:p1" });
+    assert.equal(r.state, null, "state not written");
+    assert.equal(r.lockOwner, "A", "still locked by A (A unlocks on failure)");
+    assert.deepEqual(await s.timeline(C, "gift:p1"), []);
+    assert.equal(await s.getOutbox(C, "gift:p1"), null);
+    assert.equal(await s.unlockRecord(C, "gift:p1", "A", l.version), true);
+  });
+
+  withStore("outbox: one entry per record; newer replaces queued; in-flight finishes first", async (s) => {
+    const commit = async (outbox, t) => {
+      const l = await s.lockRecord(C, "gift:p1", { owner: "A", nowMs: t, leaseMs: 1000, create: { kind: "gift", partnerId: "p1" } });
+      await s.commitRecord({ customerId: C, recordKey: "gift:p1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: t, state: { state: "partner-pending" }, outbox });
+    };
+    const req = (n) => ({ method: "PUT", path: "/api/Gift/1", body: { n } });
+    await commit([{ put: req(1) }], 10);
+    await commit([{ put: req(2) }], 11);
+    let all = await s.listOutbox(C);
+    assert.equal(all.length, 1);
+    assert.deepEqual(all[0].request.body, { n: 2 });
+    const [leased] = await s.leaseOutbox({ owner: "S", nowMs: 20, leaseMs: 1000, limit: 5 });
+    assert.deepEqual(leased.request.body, { n: 2 });
+    assert.equal((await s.leaseOutbox({ owner: "T", nowMs: 21, leaseMs: 1000, limit: 5 })).length, 0, "leased once");
+    await commit([{ put: req(3) }], 22); // while 2 is in flight
+    assert.deepEqual((await s.getOutbox(C, "gift:p1")).request.body, { n: 2 }, "in-flight request unchanged");
+    // 2 fails transiently: 3 replaces it (retry only while newest).
+    await s.finishOutbox(C, "gift:p1", "S", { retryAtMs: 5000, error: "503" }, 30);
+    all = await s.listOutbox(C);
+    assert.deepEqual(all.map((x) => [x.request.body.n, x.status, x.attempts]), [[3, "queued", 0]]);
+    const [l3] = await s.leaseOutbox({ owner: "S", nowMs: 31, leaseMs: 1000, limit: 5 });
+    assert.equal(await s.finishOutbox(C, "gift:p1", "X", { done: true }, 32), false, "only the lessee finishes");
+    await s.finishOutbox(C, "gift:p1", "S", { retryAtMs: 100, error: "503", status: 503 }, 32);
+    let e = await s.getOutbox(C, "gift:p1");
+    assert.deepEqual([e.status, e.attempts, e.dueMs, e.lastStatus], ["queued", 1, 100, 503]);
+    assert.equal((await s.leaseOutbox({ owner: "S", nowMs: 99, leaseMs: 1000, limit: 5 })).length, 0);
+    await s.leaseOutbox({ owner: "S", nowMs: 100, leaseMs: 1000, limit: 5 });
+    await s.finishOutbox(C, "gift:p1", "S", { done: true }, 101);
+    assert.equal(await s.getOutbox(C, "gift:p1"), null);
+    assert.ok(l3);
+  });
+
+  withStore("outbox: a confirm drops queued writes and an in-flight one is not retried", async (s) => {
+    const commit = async (outbox, t) => {
+      const l = await s.lockRecord(C, "gift:p1", { owner: "A", nowMs: t, leaseMs: 1000, create: { kind: "gift", partnerId: "p1" } });
+      await s.commitRecord({ customerId: C, recordKey: "gift:p1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: t, state: { state: "in-sync" }, outbox });
+    };
+    await commit([{ put: { method: "PUT", path: "/x", body: {} } }], 1);
+    await commit([{ drop: true }], 2);
+    assert.equal(await s.getOutbox(C, "gift:p1"), null);
+    await commit([{ put: { method: "PUT", path: "/x", body: {} } }], 3);
+    await s.leaseOutbox({ owner: "S", nowMs: 4, leaseMs: 1000, limit: 5 });
+    await commit([{ drop: true }], 5);
+    await s.finishOutbox(C, "gift:p1", "S", { retryAtMs: 10, error: "timeout" }, 6);
+    assert.equal(await s.getOutbox(C, "gift:p1"), null, "confirmed while in flight: never resent");
+    // A crashed submitter's lease lapses: the entry is leased again.
+    await commit([{ put: { method: "PUT", path: "/y", body: {} } }], 7);
+    await s.leaseOutbox({ owner: "S", nowMs: 8, leaseMs: 10, limit: 5 });
+    const again = await s.leaseOutbox({ owner: "T", nowMs: 100, leaseMs: 10, limit: 5 });
+    assert.equal(again.length, 1);
+    await s.finishOutbox(C, "gift:p1", "T", { failed: true, error: "400", status: 400 }, 101);
+    const st = await s.statusCounts(C);
+    assert.equal(st.failedWrites, 1);
+    assert.equal(st.outboxDepth, 1);
+  });
+
+  withStore("status counts, review queue, timeline order", async (s) => {
+    await s.inboxInsert({ customerId: C, dedupeKey: "k1", receivedMs: 77, origin: "webhook", body: "{}", event: {} });
+    await s.inboxInsert({ customerId: C, dedupeKey: "k2", receivedMs: 88, origin: "reconcile", event: {} });
+    const l = await s.lockRecord(C, "contact:v5", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "contact", virtuousId: "5" } });
+    await s.commitRecord({
+      customerId: C, recordKey: "contact:v5", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 2,
+      state: { state: "conflict", virtuousId: "5", conflict: [{ field: "name" }] },
+      log: [{ direction: "inbound", action: "create", reason: "new-record" }, { direction: "inbound", action: "conflict", reason: "both-changed", detail: { f: 1 } }],
+    });
+    const st = await s.statusCounts(C);
+    assert.equal(st.inboxPending, 2);
+    assert.equal(st.lastDeliveryMs, 77, "only webhook deliveries count as deliveries");
+    assert.equal(st.conflicts, 1);
+    assert.deepEqual((await s.listRecords(C, { state: "conflict" })).map((r) => r.recordKey), ["contact:v5"]);
+    assert.deepEqual((await s.timeline(C, "contact:v5")).map((e) => e.reason), ["new-record", "both-changed"]);
+    await s.addReview(C, "shared-value", { partnerIds: ["a"] }, 3);
+    const rv = await s.listReview(C);
+    assert.equal(rv.length, 1);
+    assert.deepEqual(rv[0].item, { partnerIds: ["a"] });
+  });
+
+  if (openMany) {
+    test(`${name}: concurrent workers never interleave one record and claim each entry once`, async () => {
+      const stores = await openMany(4);
+      try {
+        await stores[0].putCustomer(C, settings, 1);
+        for (let i = 0; i < 40; i++) await stores[0].inboxInsert({ customerId: C, dedupeKey: `k${i}`, receivedMs: 1, origin: "webhook", event: {} });
+        const l0 = await stores[0].lockRecord(C, "gift:v1", { owner: "init", nowMs: 1, leaseMs: 60_000, create: { kind: "gift", virtuousId: "1" } });
+        await stores[0].commitRecord({ customerId: C, recordKey: "gift:v1", owner: "init", version: l0.version, changeSeq: l0.changeSeq, nowMs: 1, state: { n: 0 } });
+        const claimedBy = new Map();
+        let inside = 0;
+        let maxInside = 0;
+        await Promise.all(
+          stores.map(async (s, w) => {
+            for (;;) {
+              const batch = await s.inboxClaim({ owner: `w${w}`, nowMs: 10, leaseMs: 60_000, limit: 3 });
+              if (!batch.length) break;
+              for (const e of batch) {
+                assert.equal(claimedBy.has(e.dedupeKey), false, `${e.dedupeKey} claimed twice`);
+                claimedBy.set(e.dedupeKey, w);
+                // Increment the shared record under its lock (retry while another worker holds it).
+                for (;;) {
+                  const l = await s.lockRecord(C, "gift:v1", { owner: `w${w}`, nowMs: 10, leaseMs: 60_000 });
+                  if (!l) {
+                    await new Promise((r) => setTimeout(r, 1));
+                    continue;
+                  }
+                  inside++;
+                  maxInside = Math.max(maxInside, inside);
+                  await new Promise((r) => setTimeout(r, 1));
+                  inside--;
+                  await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: `w${w}`, version: l.version, changeSeq: l.changeSeq, nowMs: 10, state: { n: l.state.n + 1 }, inbox: { id: e.id, owner: `w${w}` } });
+                  break;
+                }
+              }
+            }
+          }),
+        );
+        assert.equal(claimedBy.size, 40);
+        assert.equal(maxInside, 1, "never two workers inside one record");
+        assert.deepEqual((await stores[0].findRecord(C, { recordKey: "gift:v1" })).state, { n: 40 });
+        assert.equal((await stores[0].statusCounts(C)).inboxPending, 0);
+        assert.ok(new Set(claimedBy.values()).size > 1, "the work was shared");
+      } finally {
+        for (const s of stores) await s.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,4 @@
+import { openMemory } from "./support/stores.mjs";
+import { storeConformance } from "./store-conformance.mjs";
+
+storeConformance("memory", openMemory);
