@@ -684,7 +684,7 @@ rate_cases = [
                     decide(200, "live", NOWS * 1000)]},
          {"decisions": [{"go": False, "reason": "reserved-for-live", "waitMs": 600000, "available": 100},
                         {"go": True, "reason": "within-budget", "available": 600}]}),
-    case("spend-counts-locally", "requests sent since the last response are subtracted", "rateBudget",
+    case("spend-counts-locally", "requests sent and not yet answered (inFlight) are subtracted from the remaining count", "rateBudget",
          {"steps": [obs(200, NOWS * 1000, remaining="520", reset=str(NOWS + 600)), {"tag": "spend", "val": 15},
                     decide(5, "background", NOWS * 1000), decide(6, "background", NOWS * 1000)]},
          {"decisions": [{"go": True, "available": 5}, {"go": False, "reason": "reserved-for-live"}], "budget": {"remaining": 520, "inFlight": 15}}),
@@ -751,6 +751,15 @@ rate_cases = [
     case("price-initial-sync", "1M contacts read at take 1000, 10 lookups, 250 records in batches of 100, 11 requests done",
          "pricePlan", {"queryRows": 1000000, "take": 1000, "lookups": 10, "batchedWrites": 250, "batchSize": 100, "doneRequests": 11},
          {"total": 1014, "remaining": 1003, "queryPages": 1001, "writes": 3}),
+    case("reloaded-budget-keeps-retry-after-and-failures",
+         "A stateless host (an edge worker) stores the budget as JSON between requests and loads it back (RateBudget.fromJSON / "
+         "rate-budget.from-json / RateBudget::restore): a Retry-After learned before the reload still blocks after it, and the "
+         "failure count and spent budget survive; once the Retry-After has passed, capacity returns.",
+         "rateBudget",
+         {"steps": [obs(200, NOWS * 1000, remaining="4000"), obs(429, NOWS * 1000 + 1000, retryAfter="30"), {"tag": "reload"},
+                    decide(1, "live", NOWS * 1000 + 11000), spend(1), {"tag": "reload"}, decide(1, "live", NOWS * 1000 + 31000)]},
+         {"decisions": [{"go": False, "reason": "retry-after", "waitMs": 20000}, {"go": True, "reason": "window-reset"}],
+          "budget": {"failures": 1, "blockedUntilMs": NOWS * 1000 + 31000, "remaining": 0, "inFlight": 1, "resetAtMs": NOWS * 1000 + 31000}}),
 ]
 write("ratelimit.json", "RateBudget (go / wait how long, headroom, backoff, schedule) and pricePlan", rate_cases)
 

@@ -1,5 +1,6 @@
-//! Property tests for the reconciliation planners: the initial matcher, the query cursor and the
-//! merge remapper.
+//! Property tests for the reconciliation planners: the initial matcher, the query cursor, the
+//! merge remapper and the rate budget (issue 11: churn in dense seconds across runs, requests in
+//! flight with shuffled answers, ids with whitespace or as integers).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,6 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use virtuous_sync::cursor::{CursorConfig, QueryCursor, QueryRun};
 use virtuous_sync::matcher::{ExternalRef, InitialMatcher, MatchPlan, MatchRecord};
 use virtuous_sync::merge::{plan_merge_remap, MergeError, MergeGraph, MergeInput, MergeLink};
+use virtuous_sync::ratelimit::{
+    Priority, RateBudget, RateBudgetConfig, RateHeaders, RateObservation, RateRequest,
+};
 use virtuous_sync::timestamp::{format_time, parse_time};
 
 // ---------------------------------------------------------------- matcher
@@ -568,5 +572,486 @@ proptest! {
         prop_assert_eq!(plan.halted, plan.breaker.as_ref().is_some_and(|b| b.tripped));
         let counted: u64 = plan.counts.items.values().sum();
         prop_assert_eq!(counted, plan.items.len() as u64);
+    }
+}
+
+// ---------------------------------------------------------------- issue 11: churn in dense seconds
+
+/// A model `POST /api/Contact/Query` written apart from the cursor: times of whole seconds, a
+/// filter "Is After" on the second, rows sorted by time and then by id (stable) or in a new
+/// random order on every query (unstable), `skip`/`take`, and a page cap below `take`.
+struct DenseServer {
+    rows: BTreeMap<u32, i64>,
+    next_id: u32,
+    now: i64,
+    stable: bool,
+    cap: u32,
+    rng: u64,
+}
+
+impl DenseServer {
+    fn rand(&mut self) -> u64 {
+        // SplitMix64: a fixed, seedable sequence.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn query(&mut self, body: &Value, skip: u64, take: u32) -> Vec<Value> {
+        let after = body["groups"]
+            .as_array()
+            .and_then(|g| g.first())
+            .map(|g| parse_time(g["conditions"][0]["value"].as_str().unwrap()).unwrap());
+        let mut list: Vec<(i64, u64, u32)> = Vec::new();
+        let rows: Vec<(u32, i64)> = self.rows.iter().map(|(&i, &m)| (i, m)).collect();
+        for (id, m) in rows {
+            if after.is_none_or(|a| m / 1000 > a / 1000) {
+                let tie = if self.stable {
+                    u64::from(id)
+                } else {
+                    self.rand()
+                };
+                list.push((m, tie, id));
+            }
+        }
+        list.sort();
+        list.into_iter()
+            .skip(skip as usize)
+            .take(take.min(self.cap) as usize)
+            .map(|(m, _, id)| json!({"id": id, "modifiedDateTimeUtc": format_time(m)}))
+            .collect()
+    }
+}
+
+/// Between two page fetches: `touch` rows already read in this run (and unchanged since) move
+/// to now, and maybe one row is created and one deleted.
+#[derive(Debug, Clone)]
+struct Churn {
+    touch: Vec<usize>,
+    create: bool,
+    delete: Option<usize>,
+}
+
+fn arb_churn() -> impl Strategy<Value = Churn> {
+    (
+        proptest::collection::vec(0usize..10_000, 0..3),
+        any::<bool>(),
+        proptest::option::of(0usize..10_000),
+    )
+        .prop_map(|(touch, create, delete)| Churn {
+            touch,
+            create,
+            delete,
+        })
+}
+
+/// One complete run against the model server, churning between pages; returns the cursor to
+/// store and the pages it took.
+fn dense_run(
+    server: &mut DenseServer,
+    cursor: &QueryCursor,
+    cfg: &CursorConfig,
+    churn: &mut std::slice::Iter<'_, Churn>,
+    emitted: &mut HashSet<(String, i64)>,
+) -> (QueryCursor, u32) {
+    let mut run = QueryRun::start(cursor, cfg).unwrap();
+    let mut read: Vec<(u32, i64)> = Vec::new();
+    let mut pages = 0u32;
+    while let Some(req) = run.next_request() {
+        let rows = server.query(&req.body, req.skip, req.take);
+        let page = run.accept_page(&rows).unwrap();
+        for &i in &page.fresh {
+            let r = &rows[i as usize];
+            let m = parse_time(r["modifiedDateTimeUtc"].as_str().unwrap()).unwrap();
+            emitted.insert((r["id"].to_string(), m));
+            read.push((r["id"].as_u64().unwrap() as u32, m));
+        }
+        pages += 1;
+        assert!(pages < 20_000, "run does not terminate");
+        server.now += 1000;
+        if let Some(c) = churn.next() {
+            for &t in &c.touch {
+                let unchanged: Vec<u32> = read
+                    .iter()
+                    .filter(|(id, m)| server.rows.get(id) == Some(m))
+                    .map(|(id, _)| *id)
+                    .collect();
+                if !unchanged.is_empty() {
+                    server
+                        .rows
+                        .insert(unchanged[t % unchanged.len()], server.now);
+                }
+            }
+            if c.create {
+                server.rows.insert(server.next_id, server.now);
+                server.next_id += 1;
+            }
+            if let Some(d) = c.delete {
+                let ids: Vec<u32> = server.rows.keys().copied().collect();
+                if !ids.is_empty() {
+                    server.rows.remove(&ids[d % ids.len()]);
+                }
+            }
+        }
+    }
+    (run.finish().unwrap(), pages)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Issue 11: dense seconds (bulk imports) an hour old, rows already read modified (moved to
+    /// now), created and deleted between page fetches, over consecutive runs, with a server page
+    /// cap below `take`. With a stable tie order every row's final version is delivered by a
+    /// complete run; with an unstable one (which no paging can walk completely) runs still end.
+    #[test]
+    fn cursor_churn_in_dense_seconds_across_runs(
+        dense in proptest::collection::vec(2usize..40, 1..4),
+        scattered in proptest::collection::vec(0i64..3600, 0..20),
+        take in 2u32..9,
+        cap_below in any::<bool>(),
+        churn in proptest::collection::vec(arb_churn(), 0..60),
+        runs in 1usize..4,
+        stable in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let x = 1_700_000_000_000i64; // the first dense second, whole seconds throughout
+        let cap = if cap_below { (take / 2).max(2) } else { 1000 };
+        let mut server = DenseServer { rows: BTreeMap::new(), next_id: 0, now: x + 3_600_000, stable, cap, rng: seed };
+        for (k, &n) in dense.iter().enumerate() {
+            for _ in 0..n {
+                server.rows.insert(server.next_id, x + 7_000 * k as i64);
+                server.next_id += 1;
+            }
+        }
+        for &s in &scattered {
+            server.rows.insert(server.next_id, x - 1_800_000 + s * 1000);
+            server.next_id += 1;
+        }
+        let cfg = CursorConfig { take, page_cap: cap.min(1000).max(2), ..CursorConfig::default() };
+        let mut emitted = HashSet::new();
+        let mut cursor = QueryCursor::from_time(x - 3_600_000);
+        let mut it = churn.iter();
+        for _ in 0..runs {
+            cursor = dense_run(&mut server, &cursor, &cfg, &mut it, &mut emitted).0;
+        }
+        // Quiet runs afterwards: what the churning runs held back is read again.
+        let none: Vec<Churn> = vec![];
+        for _ in 0..2 {
+            cursor = dense_run(&mut server, &cursor, &cfg, &mut none.iter(), &mut emitted).0;
+        }
+        if stable {
+            for (&id, &m) in &server.rows {
+                prop_assert!(emitted.contains(&(id.to_string(), m)),
+                    "row {} at {} never delivered (cursor {:?})", id, m, cursor);
+            }
+        }
+    }
+}
+
+/// The issue's sequence, deterministically: one second an hour old holds 200 rows (stable order
+/// by id), `take` 5, the default overlap; two rows the run already read (and unchanged since)
+/// are modified before each of its first 30 page fetches, before each of the next run's first 20
+/// too, then two quiet runs. Every row is delivered, the ones never modified included (before
+/// issue 11 the first run gave up and capped, the second gave up at the same point and advanced
+/// anyway past two rows it had stepped over).
+#[test]
+fn cursor_issue_sequence_churn_in_a_dense_second_over_two_runs() {
+    let x = 1_700_000_000_000i64;
+    let mut server = DenseServer {
+        rows: BTreeMap::new(),
+        next_id: 200,
+        now: x + 3_600_000,
+        stable: true,
+        cap: 1000,
+        rng: 1,
+    };
+    for i in 0..200 {
+        server.rows.insert(i, x);
+    }
+    let cfg = CursorConfig {
+        take: 5,
+        ..CursorConfig::default()
+    };
+    let churn = |n: usize| -> Vec<Churn> {
+        (0..n)
+            .map(|k| Churn {
+                touch: vec![k * 7, k * 7 + 3],
+                create: false,
+                delete: None,
+            })
+            .collect()
+    };
+    let mut emitted = HashSet::new();
+    let mut cursor = QueryCursor::from_time(x - 3_600_000);
+    for n in [30, 20, 0, 0] {
+        cursor = dense_run(
+            &mut server,
+            &cursor,
+            &cfg,
+            &mut churn(n).iter(),
+            &mut emitted,
+        )
+        .0;
+    }
+    for (&id, &m) in &server.rows {
+        assert!(
+            emitted.contains(&(id.to_string(), m)),
+            "row {id} at {m} never delivered (cursor {cursor:?})"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- issue 11: requests in flight
+
+/// A model of Virtuous's documented limit: fixed windows of `window` ms, `limit` requests each,
+/// `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds) on every answer, 429 with
+/// `Retry-After` (seconds to the reset) once the window is used up.
+struct LimitedApi {
+    limit: u32,
+    window: i64,
+    used: HashMap<i64, u32>,
+    too_many: u32,
+}
+
+impl LimitedApi {
+    fn process(&mut self, now: i64) -> RateObservation {
+        let w = now.div_euclid(self.window);
+        let reset_ms = (w + 1) * self.window;
+        let used = self.used.entry(w).or_default();
+        let headers = |remaining: u32, retry: Option<i64>| RateHeaders {
+            limit: Some(self.limit.to_string()),
+            remaining: Some(remaining.to_string()),
+            reset: Some((reset_ms / 1000).to_string()),
+            retry_after: retry.map(|r| r.to_string()),
+        };
+        if *used < self.limit {
+            *used += 1;
+            let remaining = self.limit - *used;
+            RateObservation {
+                status: Some(200),
+                headers: headers(remaining, None),
+                now_ms: now,
+                random: 0,
+            }
+        } else {
+            self.too_many += 1;
+            let wait = (reset_ms - now + 999) / 1000;
+            RateObservation {
+                status: Some(429),
+                headers: headers(0, Some(wait)),
+                now_ms: now,
+                random: 0,
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Issue 11: a host that follows the budget never draws a 429, however many requests it has
+    /// in flight, in whatever order the server processes them and their answers arrive, across
+    /// window resets and reloads of the stored state.
+    #[test]
+    fn rate_budget_never_draws_429_with_requests_in_flight(
+        limit in 5u32..60,
+        offset in 0i64..3_600_000,
+        steps in proptest::collection::vec((0u8..10, 1u32..12, 0usize..1000, 0i64..120_000), 50..400),
+        live in any::<bool>(),
+    ) {
+        let window = 3_600_000i64;
+        let mut api = LimitedApi { limit, window, used: HashMap::new(), too_many: 0 };
+        let mut budget = RateBudget::new(RateBudgetConfig { limit, live_headroom: 1, ..RateBudgetConfig::default() }).unwrap();
+        let mut now = 1_700_000_000_000i64 - 1_700_000_000_000i64.rem_euclid(window) + offset;
+        let mut sent: Vec<u32> = Vec::new(); // requests the server has not processed yet
+        let mut answered: Vec<RateObservation> = Vec::new(); // processed, answer not yet seen
+        let priority = if live { Priority::Live } else { Priority::Background };
+        let mut next = 0u32;
+        for &(what, batch, pick, dt) in &steps {
+            now += dt / 10;
+            match what {
+                // the host decides a batch and sends it all at once (pipelined)
+                0..=3 => {
+                    let d = budget.decide(&RateRequest { cost: batch, priority, now_ms: now, random: 0 });
+                    if d.go {
+                        budget.spend(batch);
+                        for _ in 0..batch { sent.push(next); next += 1; }
+                    } else {
+                        prop_assert!(d.wait_ms > 0, "{:?}", d);
+                    }
+                }
+                // the server processes any sent request (not in sending order)
+                4..=6 if !sent.is_empty() => {
+                    sent.swap_remove(pick % sent.len());
+                    answered.push(api.process(now));
+                }
+                // an answer reaches the host, in any order
+                7 | 8 if !answered.is_empty() => {
+                    let obs = answered.swap_remove(pick % answered.len());
+                    budget.observe(&RateObservation { now_ms: now, ..obs });
+                }
+                // a stateless host stores the budget and loads it back
+                9 => {
+                    let text = serde_json::to_string(&budget).unwrap();
+                    budget = RateBudget::restore(serde_json::from_str(&text).unwrap()).unwrap();
+                }
+                // a long pause: windows pass
+                _ => now += dt * 30,
+            }
+        }
+        prop_assert_eq!(api.too_many, 0, "429s drawn");
+    }
+}
+
+/// Issue 11's schedule: a fresh budget, two 3000-request batches decided before any answer:
+/// the second must wait (the spend counts although `remaining` is unknown).
+#[test]
+fn rate_budget_spend_counts_before_any_answer() {
+    let mut b = RateBudget::new(RateBudgetConfig::default()).unwrap();
+    let ask = |b: &RateBudget| {
+        b.decide(&RateRequest {
+            cost: 3000,
+            priority: Priority::Live,
+            now_ms: 0,
+            random: 0,
+        })
+    };
+    assert!(ask(&b).go);
+    b.spend(3000);
+    let d = ask(&b);
+    assert!(!d.go);
+    assert_eq!(d.available, 2000);
+}
+
+// ---------------------------------------------------------------- issue 11: ids as given
+
+/// An id in one of the forms hosts and Virtuous send: plain, with surrounding whitespace, or a
+/// JSON integer.
+fn id_form(n: usize, form: u8) -> Value {
+    match form {
+        0 => json!(format!("{n}")),
+        1 => json!(format!(" {n} ")),
+        2 => json!(format!("{n}\t")),
+        _ => json!(n),
+    }
+}
+
+fn given_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The plan with every id replaced by its trimmed text, as comparable sets.
+type CanonPlan = (
+    Vec<(String, String, String)>,
+    Vec<String>,
+    Vec<String>,
+    Vec<(Vec<String>, Vec<String>)>,
+);
+
+fn canon(plan: &MatchPlan) -> CanonPlan {
+    let t = |s: &String| s.trim().to_string();
+    let mut pairs: Vec<_> = plan
+        .pairs
+        .iter()
+        .map(|p| (t(&p.partner_id), t(&p.virtuous_id), format!("{:?}", p.tier)))
+        .collect();
+    pairs.sort();
+    let mut po: Vec<String> = plan.partner_only.iter().map(t).collect();
+    po.sort();
+    let mut vo: Vec<String> = plan.virtuous_only.iter().map(t).collect();
+    vo.sort();
+    let mut review: Vec<(Vec<String>, Vec<String>)> = plan
+        .review
+        .iter()
+        .map(|r| {
+            let mut a: Vec<String> = r.partner_ids.iter().map(t).collect();
+            let mut b: Vec<String> = r.virtuous_ids.iter().map(t).collect();
+            a.sort();
+            b.sort();
+            (a, b)
+        })
+        .collect();
+    review.sort();
+    (pairs, po, vo, review)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Issue 11: ids with surrounding whitespace or as JSON integers come back exactly as given,
+    /// each once, and the plan is the plan of the plain ids.
+    #[test]
+    fn matcher_returns_ids_as_given(
+        ps in proptest::collection::vec((arb_record("p"), 0u8..4), 0..20),
+        vs in proptest::collection::vec((arb_record("v"), 0u8..4), 0..20),
+    ) {
+        let records = |side: &str, list: &[((Vec<u8>, Vec<u8>, Vec<u8>, Option<u8>), u8)], offset: usize, decorate: bool| {
+            list.iter().enumerate().map(|(i, (r, form))| {
+                let mut v = serde_json::to_value(build(side, i, r)).unwrap();
+                v["id"] = id_form(offset + i, if decorate { *form } else { 0 });
+                serde_json::from_value::<MatchRecord>(v).unwrap()
+            }).collect::<Vec<_>>()
+        };
+        let given_p: HashSet<String> = ps.iter().enumerate().map(|(i, (_, f))| given_text(&id_form(i, *f))).collect();
+        let given_v: HashSet<String> = vs.iter().enumerate().map(|(i, (_, f))| given_text(&id_form(1000 + i, *f))).collect();
+        let plan = run_matcher(&records("p", &ps, 0, true), &records("v", &vs, 1000, true), 4, &[true, false]);
+        let plain = run_matcher(&records("p", &ps, 0, false), &records("v", &vs, 1000, false), 4, &[true, false]);
+        let mut out_p: Vec<String> = plan.partner_only.clone();
+        let mut out_v: Vec<String> = plan.virtuous_only.clone();
+        for pair in &plan.pairs { out_p.push(pair.partner_id.clone()); out_v.push(pair.virtuous_id.clone()); }
+        for r in &plan.review { out_p.extend(r.partner_ids.iter().cloned()); out_v.extend(r.virtuous_ids.iter().cloned()); }
+        prop_assert_eq!(out_p.len(), given_p.len());
+        prop_assert_eq!(out_v.len(), given_v.len());
+        prop_assert_eq!(out_p.into_iter().collect::<HashSet<_>>(), given_p);
+        prop_assert_eq!(out_v.into_iter().collect::<HashSet<_>>(), given_v);
+        prop_assert_eq!(canon(&plan), canon(&plain));
+    }
+
+    /// Issue 11: merge remapping takes contact and holder ids as integers or with whitespace,
+    /// follows chains on the trimmed text, and returns each reference's ids exactly as given.
+    #[test]
+    fn merge_remap_returns_ids_as_given(
+        parents in proptest::collection::vec(proptest::option::of(0usize..1000), 1..30),
+        forms in proptest::collection::vec(0u8..4, 90),
+        refs in proptest::collection::vec((0usize..1000, 0u8..4), 0..20),
+    ) {
+        let n = parents.len();
+        let next: Vec<Option<usize>> = parents.iter().enumerate()
+            .map(|(i, p)| p.and_then(|p| (i + 1 < n).then(|| i + 1 + p % (n - i - 1)))).collect();
+        let contacts: Vec<Value> = next.iter().enumerate().map(|(i, p)| {
+            let mut c = json!({"contactId": id_form(i, forms[i])});
+            if let Some(p) = p { c["mergedIntoContactId"] = id_form(*p, forms[30 + *p]); }
+            c
+        }).collect();
+        let references: Vec<Value> = refs.iter().enumerate()
+            .map(|(k, (c, f))| json!({"kind": "gift", "holderId": id_form(k, forms[60 + k % 30]), "contactId": id_form(c % n, *f)}))
+            .collect();
+        let input: MergeInput = serde_json::from_value(json!({"contacts": contacts, "references": references})).unwrap();
+        let plan = plan_merge_remap(&input).unwrap();
+        let root = |mut i: usize| { while let Some(p) = next[i] { i = p; } i };
+        let mut remaps = plan.remaps.iter();
+        let mut unchanged = 0;
+        for (k, (c, f)) in refs.iter().enumerate() {
+            let c = c % n;
+            if next[c].is_none() { unchanged += 1; continue; }
+            let r = remaps.next().unwrap();
+            prop_assert_eq!(&r.holder_id, &given_text(&id_form(k, forms[60 + k % 30])));
+            prop_assert_eq!(&r.from_contact_id, &given_text(&id_form(c, *f)));
+            prop_assert_eq!(r.to_contact_id.trim(), root(c).to_string());
+        }
+        prop_assert_eq!(plan.unchanged, unchanged);
+        for t in &plan.tombstones {
+            let i: usize = t.contact_id.trim().parse().unwrap();
+            // as given: in its own row, or as an earlier contact's mergedIntoContactId
+            let spellings = [given_text(&id_form(i, forms[i])), given_text(&id_form(i, forms[30 + i]))];
+            prop_assert!(spellings.contains(&t.contact_id), "{:?} not in {:?}", t.contact_id, spellings);
+            prop_assert_eq!(t.survivor_id.trim(), root(i).to_string());
+        }
     }
 }

@@ -93,7 +93,8 @@ describe("errors carry code, field and module", () => {
       field: "change.modifiedMs",
       module: "ops",
     });
-    assertVse(thrown(() => new vs.InitialMatcher().addPartnerChunk([{ id: "a" }, { id: 7 }])), {
+    // An id is text or an integer (issue 11): a fraction is refused, naming the record.
+    assertVse(thrown(() => new vs.InitialMatcher().addPartnerChunk([{ id: "a" }, { id: 7.5 }])), {
       code: "invalid-argument",
       field: "records[1].id",
       module: "ops",
@@ -298,7 +299,9 @@ describe("RateBudget", () => {
     b.observe({ status: 200, headers: { limit: "5000", remaining: "10", reset: "1700000600" }, nowMs: 1_700_000_000_000 });
     b.spend(4);
     const state = JSON.parse(JSON.stringify(b));
-    assert.equal(state.remaining, 6);
+    // The lowest remaining reported, and the spent requests held until their answers (issue 11).
+    assert.equal(state.remaining, 10);
+    assert.equal(state.inFlight, 4);
     assert.equal(state.limit, 5000);
     assert.equal(state.config.liveHeadroom, 500);
   });
