@@ -577,7 +577,6 @@ fn event_from_row(kind: QueryResource, row: &Value, id: &str, create: bool) -> E
     }
 }
 
-
 /// The full-record request for a row: `GET /api/Contact/{id}` or `GET /api/Gift/{id}` (the
 /// documented full read; contacts can also be paged in full with `POST /api/Contact/Query/FullContact`).
 pub fn full_record_request(resource: QueryResource, id: &str) -> HttpRequest {
@@ -599,15 +598,42 @@ const LEGACY_CONFIG_KEYS: [(&str, &str); 4] = [
     ("clockUncertaintyMs", "the skew window is the sync options' `policy.skewWindowMs`"),
 ];
 const LEGACY_STORED_KEYS: [(&str, &str); 9] = [
-    ("partnerValues", "pass the partner's current values as `partner.values`, keyed by field-map name"),
-    ("baseValues", "the base is the stored record state's `base` digests: pass the state as `record`"),
-    ("virtuousId", "pass the stored sync record state as `record` (it carries `virtuousId`)"),
-    ("partnerId", "pass the stored sync record state as `record` (it carries `partnerId`)"),
-    ("reference", "pass the stored sync record state as `record` (its `externalRef`)"),
-    ("state", "pass the stored sync record state as `record` (it carries `state`)"),
-    ("partnerPendingSinceMs", "pass the stored sync record state as `record` (its `pendingSinceMs`)"),
-    ("lastVirtuousModifiedMs", "pass the stored sync record state as `record` (its `virtuousModifiedMs`)"),
-    ("partnerModifiedMs", "pass the partner's modification time as `partner.modifiedMs`"),
+    (
+        "partnerValues",
+        "pass the partner's current values as `partner.values`, keyed by field-map name",
+    ),
+    (
+        "baseValues",
+        "the base is the stored record state's `base` digests: pass the state as `record`",
+    ),
+    (
+        "virtuousId",
+        "pass the stored sync record state as `record` (it carries `virtuousId`)",
+    ),
+    (
+        "partnerId",
+        "pass the stored sync record state as `record` (it carries `partnerId`)",
+    ),
+    (
+        "reference",
+        "pass the stored sync record state as `record` (its `externalRef`)",
+    ),
+    (
+        "state",
+        "pass the stored sync record state as `record` (it carries `state`)",
+    ),
+    (
+        "partnerPendingSinceMs",
+        "pass the stored sync record state as `record` (its `pendingSinceMs`)",
+    ),
+    (
+        "lastVirtuousModifiedMs",
+        "pass the stored sync record state as `record` (its `virtuousModifiedMs`)",
+    ),
+    (
+        "partnerModifiedMs",
+        "pass the partner's modification time as `partner.modifiedMs`",
+    ),
 ];
 
 /// Refuses an input in the version-1 shape (or a newer version) with an error naming the first
@@ -921,7 +947,16 @@ pub fn plan_reconciliation(
                 continue;
             }
         }
-        let d = field_drift(options, &fields, kind, row, st, stored.partner.as_ref(), modified, now);
+        let d = field_drift(
+            options,
+            &fields,
+            kind,
+            row,
+            st,
+            stored.partner.as_ref(),
+            modified,
+            now,
+        );
         if !d.unknown.is_empty() && cfg.row_shape == RowShape::Abbreviated {
             it.kind = ItemKind::FetchFullRecord;
             it.reason = ItemReason::FieldsNotInRow;
@@ -936,7 +971,10 @@ pub fn plan_reconciliation(
             continue;
         }
         it.unknown_fields = d.unknown;
-        if d.fields.iter().any(|f| f.resolution == Resolution::Conflict) {
+        if d.fields
+            .iter()
+            .any(|f| f.resolution == Resolution::Conflict)
+        {
             it.kind = ItemKind::Conflict;
             it.reason = ItemReason::FieldConflict;
             it.next_state = Some(SyncState::Conflict);
@@ -1205,12 +1243,24 @@ mod tests {
     fn every_reason_and_kind_serialises_to_a_distinct_code() {
         let kinds: std::collections::BTreeSet<String> = ItemKind::ALL
             .iter()
-            .map(|k| serde_json::to_value(k).unwrap().as_str().unwrap().to_string())
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(kinds.len(), ItemKind::ALL.len());
         let reasons: std::collections::BTreeSet<String> = ItemReason::ALL
             .iter()
-            .map(|k| serde_json::to_value(k).unwrap().as_str().unwrap().to_string())
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(reasons.len(), ItemReason::ALL.len());
     }

@@ -37,6 +37,10 @@ for (const [specifier, topLevelOnly] of [
   ["virtuous-sync/receive", true],
 ]) {
   const api = await load(specifier);
+  if (typeof api.VirtuousSyncError !== "function") {
+    failed++;
+    console.log(`not ok - ${specifier} exports no VirtuousSyncError class`);
+  }
   console.log(`# ${specifier} -> ${api.resolvedEntry.slice(api.resolvedEntry.lastIndexOf("/virtuous-sync/") + 1)}`);
   let n = 0;
   for (const { file, cases } of files) {
