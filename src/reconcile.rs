@@ -1073,12 +1073,27 @@ pub fn plan_reconciliation(
 }
 
 /// The record after a confirmation: the sync state machine's `confirmed`, with the Virtuous id.
+/// The newest write landed, so what it sent is the base; its echo entries stay (marked confirmed)
+/// so a late webhook of it is still recognised. `virtuousModifiedMs` is left as it was: the next
+/// row of the record reads as newer and goes through `decideInbound`, which applies whatever the
+/// nightly batch changed.
 fn confirmed(r: &RecordState, virtuous_id: Option<&str>, now_ms: i64) -> Option<RecordState> {
     let mut next = transition(r, Trigger::Confirmed, now_ms).ok()?;
     if let Some(v) = virtuous_id {
         next.virtuous_id = Some(v.to_string());
     }
-    next.expected_echo.clear();
+    if let Some(newest) = next.expected_echo.iter().rev().find(|e| !e.confirmed) {
+        let sent: Vec<(String, String)> = newest
+            .fields
+            .iter()
+            .filter(|(f, _)| newest.sent_field(f))
+            .map(|(f, d)| (f.clone(), d.clone()))
+            .collect();
+        next.base.extend(sent);
+    }
+    for e in &mut next.expected_echo {
+        e.confirmed = true;
+    }
     next.stuck = false;
     Some(next)
 }
