@@ -209,12 +209,16 @@ P7_FULL = {"name": "Ann Smith", "postal": "12345", "email": "ann@example.org", "
 pend = dict(partnerId="don-42", externalRef={"source": "Partner Platform", "id": "don-42"}, state="partner-pending")
 
 rec_cases = [
-    case("unknown-row-is-a-missed-create", "present in Virtuous, absent locally: apply through the inbound path as a create event built from the row",
+    case("unknown-row-is-a-missed-create", "present in Virtuous, absent locally: apply through the inbound path as a create event built from the row; the abbreviated row lacks mapped fields, so the item names them and the full read (priced) that creates the record whole",
          "planReconciliation", rec_input([crow], []),
          {"items": [{"kind": "missed-change", "reason": "unknown-locally", "virtuousId": "7", "row": 0,
+                     "unknownFields": ["email", "phone"], "request": {"method": "GET", "path": "/api/Contact/7"},
                      "event": {"eventType": "contact-create", "rawEventType": "ContactCreate", "resourceKind": "contact",
                                "resourceId": "7", "modifiedDateTimeUtc": V_T, "resource": {"name": "Ann Smith"}, "eventId": None}}],
-          "requestCost": 0, "halted": False}),
+          "requestCost": 1, "halted": False}),
+    case("full-row-missed-create-needs-no-fetch", "with rowShape full the row is the record: a missed create carries no request",
+         "planReconciliation", rec_input([crow], [], {"rowShape": "full"}),
+         {"items": [{"kind": "missed-change", "reason": "unknown-locally", "request": None, "unknownFields": None}], "requestCost": 0}),
     case("newer-version-is-a-missed-update", "Virtuous modified after the last applied version (the state's virtuousModifiedMs): a webhook lost in an outage",
          "planReconciliation", rec_input([row(55, V_T, amount=10)], [stored(srec("gift", virtuousId="55", partnerId="g-1", virtuousModifiedMs=V_MS - 1))], {"resource": "gift"}),
          {"items": [{"kind": "missed-change", "reason": "newer-in-virtuous", "partnerId": "g-1",

@@ -251,7 +251,9 @@ pub struct ReconcileInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemKind {
-    /// Feed `event` to the inbound decision.
+    /// Feed `event` to the inbound decision. For a record unknown locally whose abbreviated row
+    /// lacks mapped fields (`unknownFields`), `request` reads the full record first: feed that
+    /// as the event's resource, so the record is not created with fields missing.
     MissedChange,
     /// The pending write is in Virtuous: store `record` (state `in-sync`, `virtuousId`).
     ConfirmPending,
@@ -416,7 +418,8 @@ pub struct ReconcileItem {
     /// For `missed-change`: the event to feed to the inbound decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,
-    /// For `look-up-pending` and `fetch-full-record`: the request.
+    /// For `look-up-pending`, `fetch-full-record` and a `missed-change` create from an
+    /// abbreviated row: the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<HttpRequest>,
     /// For drift and conflict: the fields.
@@ -876,6 +879,19 @@ pub fn plan_reconciliation(
         it.virtuous_id = Some(id.clone());
         let Some(si) = stored_idx else {
             it.event = Some(event_from_row(cfg.resource, row, &id, true));
+            if cfg.row_shape == RowShape::Abbreviated {
+                // A record created from an abbreviated row would start without the fields the row
+                // left out: name them and the full read, so the host can create it whole.
+                it.unknown_fields = fields
+                    .iter()
+                    .filter(|f| row.pointer(&f.pointer).is_none())
+                    .map(|f| f.name.clone())
+                    .collect();
+                if !it.unknown_fields.is_empty() {
+                    it.request = Some(full_record_request(cfg.resource, &id));
+                    request_cost = request_cost.saturating_add(1);
+                }
+            }
             items.push(it);
             continue;
         };

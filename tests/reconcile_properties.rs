@@ -525,6 +525,8 @@ proptest! {
         let base = 1_700_000_000_000i64;
         let rows_json: Vec<Value> = rows.iter().map(|(id, m, with_ref, name)| {
             let mut r = json!({"id": id, "modifiedDateTimeUtc": format_time(base + m * h), "name": format!("N{name}")});
+            // An abbreviated row without the mapped field: unknown, never blank.
+            if *name == 2 { r.as_object_mut().unwrap().remove("name"); }
             if *with_ref { r["transactionSource"] = json!("P"); r["transactionId"] = json!(format!("t{id}")); }
             r
         }).collect();
@@ -552,6 +554,7 @@ proptest! {
         let mut partner_items = HashSet::new();
         let mut lookups = 0u64;
         for it in &plan.items {
+            if it.request.is_some() { lookups += 1; }
             if let Some(r) = it.row { prop_assert!(row_items.insert(r), "row {} planned twice", r); }
             if let Some(p) = &it.partner_id {
                 if it.kind != ItemKind::DuplicateInVirtuous {
@@ -559,13 +562,18 @@ proptest! {
                 }
             }
             match it.kind {
-                ItemKind::LookUpPending | ItemKind::FetchFullRecord => { lookups += 1; prop_assert!(it.request.is_some()); }
+                ItemKind::LookUpPending | ItemKind::FetchFullRecord => prop_assert!(it.request.is_some()),
                 ItemKind::ConfirmPending => prop_assert!(it.virtuous_id.is_some() || it.reason == ItemReason::ConfirmedByLookup),
                 ItemKind::MissedChange => {
                     let ev = it.event.as_ref().unwrap();
                     prop_assert_eq!(ev.resource_id.as_ref(), it.virtuous_id.as_ref());
                 }
-                ItemKind::ResolveDrift => prop_assert!(!plan.halted),
+                ItemKind::ResolveDrift | ItemKind::Conflict => {
+                    prop_assert!(it.kind == ItemKind::Conflict || !plan.halted);
+                    // A field absent from the row is never resolved (least of all to blank).
+                    let row = &rows_json[it.row.unwrap() as usize];
+                    for f in &it.fields { prop_assert!(row.get(&f.field).is_some(), "{} resolved from an absent field", f.field); }
+                }
                 _ => {}
             }
         }
