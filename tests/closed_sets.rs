@@ -249,4 +249,5 @@ fn sync_reasons_are_listed() {
     let reasons: BTreeSet<String> = lits.into_iter().collect();
     let dts = read("pkg/index.d.ts");
     assert_same("Reason", &reasons, &ts_union(&dts, "Reason"));
+    assert_in_wit("sync reasons", &reasons, &read("wit/world.wit"));
 }
