@@ -27,3 +27,4 @@ export {
   finishQueryRun,
   pricePlan,
 } from "./dist/web/virtuous_sync_js.js";
+export { VirtuousSyncError } from "./error.mjs";

@@ -127,12 +127,40 @@ export interface Event {
   resource?: Record<string, unknown>;
 }
 
+/** Why a receipt came out as it did (closed set). */
+export type ReceiptReason =
+  | "accepted"
+  | "unsubscribed-event"
+  | "unknown-event-type"
+  | "dead-letter"
+  | "missing-signature"
+  | "malformed-signature"
+  | "signature-mismatch"
+  | "missing-timestamp"
+  | "malformed-timestamp"
+  | "timestamp-too-old"
+  | "timestamp-too-new"
+  | "missing-id"
+  | "no-secrets";
+
+/** Why a signature check failed (closed set). */
+export type VerificationCode =
+  | "no-secrets"
+  | "missing-signature"
+  | "malformed-signature"
+  | "signature-mismatch"
+  | "missing-timestamp"
+  | "malformed-timestamp"
+  | "timestamp-too-old"
+  | "timestamp-too-new"
+  | "missing-id";
+
 /** What to answer to one delivery, and why. */
 export interface Receipt {
   /** The HTTP status to answer: 2xx for authentic deliveries (even dropped ones), 401 for failed authentication. */
   status: number;
   /** A stable kebab-case reason code. */
-  reason: string;
+  reason: ReceiptReason;
   /** True when the signature verified. */
   authentic: boolean;
   /** Authentic but unusable (e.g. unparseable): acknowledged so Virtuous stops retrying; keep it for inspection. */
@@ -168,7 +196,7 @@ export interface VerifyOptions {
 export interface Verification {
   ok: boolean;
   /** Why it failed (absent when `ok`). */
-  code?: string;
+  code?: VerificationCode;
   message?: string;
   secretIndex?: number;
   secretId?: string;
@@ -202,8 +230,13 @@ export interface GenerateSecretOptions {
   format?: "base64url" | "hex" | "whsec";
 }
 
-/** Codes of errors thrown by the constructor and the functions (configuration and argument errors). */
+/**
+ * Codes of every error the package throws (closed set; `tests/closed_sets.rs` checks it against the Rust core).
+ * Configuration and arguments: `invalid-config` ... `invalid-argument`; the sync decisions: `tenant-mismatch` ...
+ * `pending-not-expired`; the planners: the rest.
+ */
 export type ErrorCode =
+  // configuration and arguments (module `config`, `ops`)
   | "invalid-config"
   | "unknown-preset"
   | "invalid-scheme"
@@ -214,19 +247,80 @@ export type ErrorCode =
   | "invalid-option"
   | "invalid-argument"
   | "random-unavailable"
-  | "internal";
+  | "sync-not-configured"
+  | "internal"
+  // sync decisions (module `sync`)
+  | "tenant-mismatch"
+  | "kind-mismatch"
+  | "record-mismatch"
+  | "unsupported-version"
+  | "bad-record"
+  | "bad-time"
+  | "missing-field"
+  | "unknown-field"
+  | "invalid-money"
+  | "non-positive-amount"
+  | "designations-mismatch"
+  | "unsupported-kind"
+  | "missing-choice"
+  | "unknown-choice"
+  | "invalid-transition"
+  | "cooldown-active"
+  | "pending-not-expired"
+  // reconciliation and planners
+  | "invalid-reconcile-config"
+  | "duplicate-stored-record"
+  | "legacy-reconcile-input"
+  | "unsupported-reconcile-version"
+  | "invalid-cursor-config"
+  | "run-finished"
+  | "run-incomplete"
+  | "duplicate-id"
+  | "blank-id"
+  | "too-many-values"
+  | "too-many-records"
+  | "size-hint-too-large"
+  | "merge-cycle"
+  | "conflicting-merge"
+  | "invalid-deletion-config"
+  | "insecure-payload-url"
+  | "invalid-payload-url"
+  | "conflicting-change"
+  | "invalid-current-subscription"
+  | "invalid-rate-config"
+  | "invalid-status"
+  | "malformed-time"
+  | "time-out-of-range";
+
+/** The part of the core that raised an error (closed set). */
+export type ErrorModule =
+  | "config"
+  | "ops"
+  | "sync"
+  | "matcher"
+  | "cursor"
+  | "merge"
+  | "deletion"
+  | "reconcile"
+  | "subscription"
+  | "ratelimit"
+  | "response"
+  | "timestamp";
 
 /**
- * The error thrown for a bad configuration or argument: a real `Error` (`instanceof Error`) with a stable `code`
- * and the `field` at fault. Its message never contains a secret.
+ * The error thrown for a bad configuration or argument: a real `Error` with a stable `code` and the `field` at
+ * fault, exported as a class so `err instanceof VirtuousSyncError` works from every entry (main, web, edge,
+ * `virtuous-sync/receive`). A wasm trap would be a `RuntimeError` instead: no input causes one. Its message never
+ * contains a secret.
  */
-export interface VirtuousSyncError extends Error {
-  name: "VirtuousSyncError";
-  code: ErrorCode | (string & {});
+export declare class VirtuousSyncError extends Error {
+  constructor(message: string, details?: { code?: ErrorCode; field?: string; module?: ErrorModule });
+  readonly name: "VirtuousSyncError";
+  code: ErrorCode;
   /** Path of the offending input (`sync.cooldownMs`, `records[3].id`, `change.fields.amount`), or "". */
   field: string;
-  /** The core module that raised it: `config`, `ops` (argument shapes), `sync`, `matcher`, `cursor`, ... */
-  module: string;
+  /** The core module that raised it. */
+  module: ErrorModule;
 }
 
 /** A receiver configured once: verifies and decodes every delivery. */
@@ -268,7 +362,12 @@ export declare class SyncCore {
    * group (`ConflictItem.group`) take the same side, or a value each (`group-choice-mismatch` otherwise).
    */
   resolveConflict(record: StoredRecordState, choices: Record<string, Choice>, nowMs?: number): ConflictResolution;
-  /** Plans one page of a periodic reconciliation against the host's stored records. */
+  /**
+   * Plans one page of a periodic reconciliation against the host's stored sync record states, under this core's
+   * `sync` section (field maps, policy and skew window, `pendingExpiryMs`).
+   * @throws {VirtuousSyncError} `sync-not-configured` without a `sync` section; `legacy-reconcile-input` for a
+   * version-1 input (the error names the key and what replaces it).
+   */
   planReconciliation(input: ReconcileInput): ReconciliationPlan;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
@@ -670,9 +769,6 @@ export interface HttpRequest {
   path: string;
 }
 
-/** How drift found by reconciliation is settled per field. */
-export type DriftPolicy = "virtuous-wins" | "partner-wins" | "newest-wins" | "conflict";
-
 /** The result of the host's `GET /api/Gift/{source}/{id}` lookup of a stuck write. */
 export interface LookupResult {
   found: boolean;
@@ -680,17 +776,14 @@ export interface LookupResult {
   virtuousId?: string;
 }
 
-/** The host's stored view of one record, for reconciliation. */
+/**
+ * One stored record for reconciliation: the same sync state the host stores for `decideInbound` /
+ * `decideOutbound` (one state per record), the partner's current values of the mapped fields (by field-map name;
+ * absent fields are unknown), and a lookup made for it.
+ */
 export interface StoredRecord {
-  virtuousId?: string;
-  partnerId?: string;
-  reference?: ExternalRef;
-  state?: SyncState;
-  partnerPendingSinceMs?: number;
-  lastVirtuousModifiedMs?: number;
-  partnerModifiedMs?: number;
-  partnerValues?: Record<string, unknown>;
-  baseValues?: Record<string, unknown>;
+  record: StoredRecordState;
+  partner?: SideValues;
   lookup?: LookupResult;
 }
 
@@ -702,22 +795,35 @@ export interface BreakerConfig {
   minCount?: number;
 }
 
-/** Reconciliation settings. */
+/**
+ * What the query rows hold. `abbreviated` (default): `POST /api/Contact/Query` / `POST /api/Gift/Query` rows; a
+ * mapped field absent from a row is unknown, and a `fetch-full-record` item asks for it when a decision needs it.
+ * `full`: rows from `POST /api/Contact/Query/FullContact` or `GET /api/{Kind}/{id}`; absent fields stay unknown.
+ */
+export type RowShape = "abbreviated" | "full";
+
+/**
+ * Reconciliation settings beyond the core's `sync` section (field maps, `policy` with its `skewWindowMs`, and
+ * `pendingExpiryMs`, after which a pending write is stuck, all come from there).
+ */
 export interface ReconcileConfig {
   resource?: QueryResource;
-  /** Fields compared for drift. */
+  /** Field-map names compared for drift (default: every mapped field of the kind). */
   fields?: string[];
-  policies?: Record<string, DriftPolicy>;
-  defaultPolicy?: DriftPolicy;
-  stuckAfterMs?: number;
+  rowShape?: RowShape;
+  /** A pending write still not found this long after submission is surfaced (default 48 h, at least `pendingExpiryMs`). */
   unmatchedAfterMs?: number;
-  clockUncertaintyMs?: number;
   totalRecords?: number;
   breaker?: BreakerConfig;
 }
 
-/** Input of {@link SyncCore.planReconciliation}: one page of query rows and the stored records. */
+/**
+ * Input of {@link SyncCore.planReconciliation}: one page of query rows and the stored records. Version 2; a
+ * version-1 input (`partnerValues`, `baseValues`, `config.policies`, `stuckAfterMs`, ...) throws
+ * `legacy-reconcile-input` naming the key and what replaces it.
+ */
 export interface ReconcileInput {
+  version?: 2;
   config?: ReconcileConfig;
   /** Query result rows as Virtuous returned them. */
   rows?: Record<string, unknown>[];
@@ -736,39 +842,72 @@ export type ReconcileItemKind =
   | "merged-away"
   | "held"
   | "duplicate-in-virtuous"
-  | "malformed-row";
+  | "malformed-row"
+  | "fetch-full-record";
 
-/** One field that differs between the sides. */
+/** Why a reconciliation item was planned (closed set). */
+export type ReconcileItemReason =
+  | "unknown-locally"
+  | "newer-in-virtuous"
+  | "merged-away"
+  | "confirmed-by-query"
+  | "confirmed-by-lookup"
+  | "stuck-pending"
+  | "within-window"
+  | "no-reference-to-look-up"
+  | "needs-update-bucket"
+  | "drift"
+  | "field-conflict"
+  | "mass-change-breaker"
+  | "reference-claimed-twice"
+  | "row-without-id"
+  | "fields-not-in-row";
+
+/** One field that differs between the sides, merged three-way with the sync policies. */
 export interface FieldDrift {
   field: string;
-  virtuousValue: unknown;
-  partnerValue: unknown;
-  baseValue?: unknown;
+  /** Virtuous's value (present in the row; `null` when the row says null). */
+  virtuousValue?: unknown;
+  /** The partner's value, when given. */
+  partnerValue?: unknown;
+  /** Digest of the last agreed value. */
+  base?: string;
   resolution: "take-virtuous" | "take-partner" | "conflict";
-  reason: string;
+  /** The sync per-field reason. */
+  reason: Reason;
+  policy: FieldPolicy;
+  /** For a conflict: the side proposed. */
+  proposed?: Side;
 }
 
 /** One planned action. */
 export interface ReconcileItem {
   kind: ReconcileItemKind;
-  reason: string;
+  reason: ReconcileItemReason;
   virtuousId?: string;
   partnerId?: string;
   nextState?: SyncState;
+  /** The record state to store once the item is applied (confirmations, drift, conflicts). */
+  record?: RecordState;
   /** For `missed-change`: the event to feed to {@link SyncCore.decideInbound}. */
   event?: Event;
-  /** For `look-up-pending`: the lookup to make. */
+  /** For `look-up-pending` and `fetch-full-record`: the request to make. */
   request?: HttpRequest;
   fields?: FieldDrift[];
+  /** Mapped fields absent from the row whose decision needs Virtuous's value: unknown, never blank. */
+  unknownFields?: string[];
   survivorId?: string;
   /** Index of the row in the page. */
   row?: number;
 }
 
+/** Why the breaker decided as it did (closed set). */
+export type BreakerReason = "within-threshold" | "below-minimum" | "mass-change";
+
 /** The breaker's verdict. */
 export interface BreakerVerdict {
   tripped: boolean;
-  reason: string;
+  reason: BreakerReason;
   changes: number;
   totalRecords: number;
   allowed: number;
@@ -777,8 +916,14 @@ export interface BreakerVerdict {
 /** The result of {@link SyncCore.planReconciliation}. */
 export interface ReconciliationPlan {
   items: ReconcileItem[];
-  counts: { rows: number; unchanged: number; pendingNotStuck: number; skipped: number; items: Record<string, number> };
-  /** Requests the plan needs (lookups). */
+  counts: {
+    rows: number;
+    unchanged: number;
+    pendingNotStuck: number;
+    skipped: number;
+    items: Partial<Record<ReconcileItemKind, number>>;
+  };
+  /** Requests the plan needs (lookups and full-record fetches). */
   requestCost: number;
   breaker?: BreakerVerdict;
   /** The breaker tripped: apply nothing, tell the customer. */
@@ -895,11 +1040,22 @@ export interface DeletionInput {
   breaker?: BreakerConfig;
 }
 
+/** Why a deletion decision was taken (closed set). */
+export type DeletionReason =
+  | "absence-is-not-deletion"
+  | "first-signal"
+  | "awaiting-confirmation"
+  | "confirm-by-lookup"
+  | "confirmed-by-lookup"
+  | "newer-edit"
+  | "found-on-lookup"
+  | "mass-change-breaker";
+
 export interface DeletionDecision {
   virtuousId: string;
   partnerId?: string;
   action: "no-action" | "mark-pending" | "keep-pending" | "look-up" | "confirm-delete" | "clear-tombstone" | "held";
-  reason: string;
+  reason: DeletionReason;
   /** The tombstone to store. */
   pending?: PendingTombstone;
   confirmNotBeforeMs?: number;
@@ -953,7 +1109,7 @@ export interface MatchedPair {
 /** Records sharing a value with no one-to-one reading (households): never linked automatically. */
 export interface ReviewItem {
   tier: MatchTier;
-  reason: string;
+  reason: "shared-value";
   partnerIds: string[];
   virtuousIds: string[];
   evidence: Evidence[];
@@ -980,7 +1136,10 @@ export interface MatchPlan {
 
 /** Streaming initial match: feed chunks from either side in any order, then {@link InitialMatcher.finish}. */
 export declare class InitialMatcher {
-  /** @param expected record counts per side, to pre-size the matcher for large runs. */
+  /**
+   * @param expected record counts per side, to pre-size the matcher for large runs.
+   * @throws {VirtuousSyncError} `size-hint-too-large` for a count above 1,048,576 (omit it: it only pre-sizes).
+   */
   constructor(expected?: { partner?: number; virtuous?: number });
   /** @throws {VirtuousSyncError} `duplicate-id`, `blank-id`, `too-many-values` (a failing chunk changes nothing). */
   addPartnerChunk(records: MatchRecord[]): void;
@@ -1013,7 +1172,7 @@ export interface MergeRemapPlan {
     fromContactId: string;
     toContactId: string;
     action: "remap" | "readdress-queued-write";
-    reason: string;
+    reason: "merged-away";
   }[];
   /** References that already point at a survivor. */
   unchanged: number;
@@ -1133,7 +1292,7 @@ export interface RateRequest {
 export interface RateDecision {
   go: boolean;
   waitMs: number;
-  reason: string;
+  reason: "within-budget" | "window-reset" | "retry-after" | "backoff" | "budget-exhausted" | "reserved-for-live";
   available: number;
 }
 
@@ -1230,7 +1389,23 @@ export interface ResponseClassification {
     | "treat-as-not-found"
     | "look-up-existing"
     | "refetch-and-retry";
-  reason: string;
+  reason:
+    | "ok"
+    | "network-error"
+    | "timeout"
+    | "server-error"
+    | "rate-limited"
+    | "bad-request"
+    | "unprocessable"
+    | "forbidden"
+    | "unauthenticated"
+    | "not-found-after-create"
+    | "not-yet-matched"
+    | "already-deleted"
+    | "not-found"
+    | "already-exists"
+    | "conflict"
+    | "unexpected-status";
   retryable: boolean;
   retryAfterMs?: number;
   errorCode?: string;

@@ -22,4 +22,5 @@ export const {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  VirtuousSyncError,
 } = glue;

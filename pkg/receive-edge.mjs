@@ -6,3 +6,4 @@ import wasmModule from "./dist/receive-web/virtuous_sync_js_bg.wasm";
 initSync({ module: wasmModule });
 
 export { SyncCore, verifySignature, signBody, generateSecret } from "./dist/receive-web/virtuous_sync_js.js";
+export { VirtuousSyncError } from "./error.mjs";

@@ -13,9 +13,12 @@ export type {
   SignOptions,
   SecretLike,
   GenerateSecretOptions,
-  VirtuousSyncError,
+  ErrorCode,
+  ErrorModule,
+  ReceiptReason,
+  VerificationCode,
 } from "./index";
-export { verifySignature, signBody, generateSecret } from "./index";
+export { verifySignature, signBody, generateSecret, VirtuousSyncError } from "./index";
 
 export declare class SyncCore {
   /** @throws {VirtuousSyncError} when the configuration is invalid (the error names the field). */

@@ -29,7 +29,7 @@ def ms(text):
 def case(name, why, op, inp, expect=None, error=None):
     c = {"name": name, "why": why, "op": op, "input": inp}
     if error is not None:
-        c["expectError"] = {"code": error}
+        c["expectError"] = {"code": error} if isinstance(error, str) else {"code": error[0], "field": error[1]}
     else:
         c["expect"] = expect
     return c
@@ -239,153 +239,253 @@ cursor_cases = [
 write("cursor.json", "Query cursor: startQueryRun / acceptQueryPage / finishQueryRun, incl. the boundary, mid-run commit and failed-run regressions", cursor_cases)
 
 # ------------------------------------------------------------------ reconciliation
+# One domain model with the sync decisions: stored records are sync RecordStates (base = digests),
+# the partner's current values come beside them, and fields, policies, the skew window and "stuck"
+# (pendingExpiryMs) come from the sync options (the core's `sync` section; inline `options` here).
 NOW = ms("2024-06-10T12:00:00")
 H = 3600 * 1000
-base_cfg = {"resource": "contact", "fields": ["name", "address.postal"]}
+OPTS = {"platformName": "Partner Platform", "customerId": "c1", "fieldMaps": {
+    "contact": [{"name": "name", "pointer": "/name", "required": True}, {"name": "postal", "pointer": "/address/postal"},
+                {"name": "email", "pointer": "/email"}, {"name": "phone", "pointer": "/phone"}],
+    "gift": [{"name": "amount", "pointer": "/amount", "type": "money", "required": True}, {"name": "notes", "pointer": "/notes"}]}}
 
 
-def rec_input(rows, stored, cfg=None, now=NOW):
-    c = dict(base_cfg)
+def digest(v):
+    """The sync module's field digest of a plain value: SHA-256 of canonical JSON, first 16 hex (Python's hashlib)."""
+    return hashlib.sha256(json.dumps(v, separators=(",", ":"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def srec(kind="contact", **kw):
+    """A stored sync RecordState (version 1, as decideInbound/decideOutbound store it)."""
+    r = {"version": 1, "customerId": "c1", "kind": kind, "state": "in-sync"}
+    r.update(kw)
+    return r
+
+
+def stored(record, values=None, modified=None, lookup=None):
+    s = {"record": record}
+    if values is not None or modified is not None:
+        s["partner"] = {"values": values or {}}
+        if modified is not None:
+            s["partner"]["modifiedMs"] = modified
+    if lookup is not None:
+        s["lookup"] = lookup
+    return s
+
+
+def rec_input(rows, stored_, cfg=None, now=NOW, opts=None):
+    c = {"resource": "contact"}
     c.update(cfg or {})
-    return {"config": c, "rows": rows, "stored": stored, "nowMs": now}
+    return {"options": opts or OPTS, "config": c, "rows": rows, "stored": stored_, "nowMs": now}
+
+
+def with_policy(policy=None, kinds=None, skew=None):
+    o = json.loads(json.dumps(OPTS))
+    o["policy"] = {}
+    if policy:
+        o["policy"]["default"] = policy
+    if kinds:
+        o["policy"]["kinds"] = kinds
+    if skew is not None:
+        o["policy"]["skewWindowMs"] = skew
+    return o
 
 
 V_T = "2024-06-09T08:00:00"
 V_MS = ms(V_T)
 crow = row(7, V_T, name="Ann Smith", address={"postal": "12345"})
+BASE7 = {"name": digest("Ann Smith"), "postal": digest("12345")}
+rec7 = srec(virtuousId="7", partnerId="p7", virtuousModifiedMs=V_MS, base=BASE7)
+# The issue's row: abbreviated, no email or phone; the stored contact has both, agreed.
+short_row = row(7, V_T, name="Ann Smith")
+BASE7_FULL = dict(BASE7, email=digest("ann@example.org"), phone=digest("555-0100"))
+rec7_full = srec(virtuousId="7", partnerId="p7", virtuousModifiedMs=V_MS, base=BASE7_FULL)
+P7_FULL = {"name": "Ann Smith", "postal": "12345", "email": "ann@example.org", "phone": "555-0100"}
+pend = dict(partnerId="don-42", externalRef={"source": "Partner Platform", "id": "don-42"}, state="partner-pending")
 
 rec_cases = [
-    case("unknown-row-is-a-missed-create", "present in Virtuous, absent locally: apply through the inbound path as a create event built from the row",
+    case("unknown-row-is-a-missed-create", "present in Virtuous, absent locally: apply through the inbound path as a create event built from the row; the abbreviated row lacks mapped fields, so the item names them and the full read (priced) that creates the record whole",
          "planReconciliation", rec_input([crow], []),
          {"items": [{"kind": "missed-change", "reason": "unknown-locally", "virtuousId": "7", "row": 0,
+                     "unknownFields": ["email", "phone"], "request": {"method": "GET", "path": "/api/Contact/7"},
                      "event": {"eventType": "contact-create", "rawEventType": "ContactCreate", "resourceKind": "contact",
                                "resourceId": "7", "modifiedDateTimeUtc": V_T, "resource": {"name": "Ann Smith"}, "eventId": None}}],
-          "requestCost": 0, "halted": False}),
-    case("newer-version-is-a-missed-update", "Virtuous modified after the last applied version (a webhook lost in an outage)",
-         "planReconciliation", rec_input([row(55, V_T, amount=10)], [{"virtuousId": "55", "partnerId": "g-1", "lastVirtuousModifiedMs": V_MS - 1}], {"resource": "gift"}),
+          "requestCost": 1, "halted": False}),
+    case("full-row-missed-create-needs-no-fetch", "with rowShape full the row is the record: a missed create carries no request",
+         "planReconciliation", rec_input([crow], [], {"rowShape": "full"}),
+         {"items": [{"kind": "missed-change", "reason": "unknown-locally", "request": None, "unknownFields": None}], "requestCost": 0}),
+    case("newer-version-is-a-missed-update", "Virtuous modified after the last applied version (the state's virtuousModifiedMs): a webhook lost in an outage",
+         "planReconciliation", rec_input([row(55, V_T, amount=10)], [stored(srec("gift", virtuousId="55", partnerId="g-1", virtuousModifiedMs=V_MS - 1))], {"resource": "gift"}),
          {"items": [{"kind": "missed-change", "reason": "newer-in-virtuous", "partnerId": "g-1",
                      "event": {"eventType": "gift-update", "resourceKind": "gift", "resourceId": "55"}}]}),
-    case("applied-and-equal-is-unchanged", "already applied, no field differs: nothing to do",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Ann Smith ", "address.postal": 12345}}]),
+    case("applied-and-equal-is-unchanged", "already applied, every mapped field equals the base digest on both sides: nothing to do",
+         "planReconciliation", rec_input([crow], [stored(rec7, {"name": "Ann Smith", "postal": "12345"})]),
          {"items": [], "counts": {"rows": 1, "unchanged": 1}}),
-    case("drift-default-virtuous-wins", "no base stored: the default policy (Virtuous canonical for shared fields) decides",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "partnerId": "p7", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}]),
+    case("drift-without-base-virtuous-canonical", "nothing agreed yet and the values differ: the sync policy (default virtuous-canonical) decides, in the sync vocabulary",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", partnerId="p7", virtuousModifiedMs=V_MS), {"name": "Ann Smyth", "postal": "12345"})]),
          {"items": [{"kind": "resolve-drift", "reason": "drift", "nextState": "in-sync",
-                     "fields": [{"field": "name", "virtuousValue": "Ann Smith", "partnerValue": "Ann Smyth",
-                                 "resolution": "take-virtuous", "reason": "policy-virtuous-wins", "baseValue": None}]}]}),
-    case("drift-three-way-changed-on-partner", "Virtuous still equals the base, the partner changed: take the partner value whatever the policy",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Ann Smith", "address.postal": "54321"},
-                                                    "baseValues": {"name": "Ann Smith", "address.postal": "12345"}}]),
-         {"items": [{"kind": "resolve-drift", "fields": [{"field": "address.postal", "resolution": "take-partner",
-                                                          "reason": "changed-on-partner", "baseValue": "12345"}]}]}),
-    case("drift-three-way-changed-in-virtuous", "the partner still equals the base: take the Virtuous value",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Ann Smith", "address.postal": "99999"},
-                                                    "baseValues": {"name": "Ann Smith", "address.postal": "99999"}}],
-                                         {"defaultPolicy": "partner-wins"}),
-         {"items": [{"kind": "resolve-drift", "fields": [{"resolution": "take-virtuous", "reason": "changed-in-virtuous"}]}]}),
-    case("both-changed-policy-conflict", "changed on both sides and the field's policy is conflict: the record goes to conflict, never a coin flip",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Ann B. Smith", "address.postal": "12345"},
-                                                    "baseValues": {"name": "Ann Jones", "address.postal": "12345"}}],
-                                         {"policies": {"name": "conflict"}}),
+                     "fields": [{"field": "name", "virtuousValue": "Ann Smith", "partnerValue": "Ann Smyth", "base": None,
+                                 "resolution": "take-virtuous", "reason": "virtuous-canonical", "policy": "virtuous-canonical"}],
+                     "record": {"state": "in-sync", "base": {"name": digest("Ann Smith"), "postal": digest("12345")}, "lastSyncMs": NOW}}]}),
+    case("drift-three-way-changed-on-partner", "Virtuous still equals the base, the partner changed: take the partner value (written through decideOutbound, so the base stays)",
+         "planReconciliation", rec_input([crow], [stored(rec7, {"name": "Ann Smith", "postal": "54321"})]),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "postal", "resolution": "take-partner", "reason": "local-only",
+                                                          "base": digest("12345"), "partnerValue": "54321"}],
+                     "record": {"base": BASE7}}]}),
+    case("drift-three-way-changed-in-virtuous", "the partner still equals the base: take the Virtuous value, and the base moves to it",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", virtuousModifiedMs=V_MS, base={"name": digest("Ann Smith"), "postal": digest("99999")}),
+                                                         {"name": "Ann Smith", "postal": "99999"})]),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "postal", "resolution": "take-virtuous", "reason": "remote-only"}],
+                     "record": {"base": BASE7}}]}),
+    case("partner-owned-field-keeps-the-partner-value", "a Virtuous-only change to a partner-owns field is not applied: the partner value is re-asserted, as in decideInbound",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", virtuousModifiedMs=V_MS, base={"name": digest("Ann Smith"), "postal": digest("99999")}),
+                                                         {"name": "Ann Smith", "postal": "99999"})],
+                                         opts=with_policy(kinds={"contact": {"fields": {"postal": "partner-owns"}}})),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "postal", "resolution": "take-partner", "reason": "owned-by-other", "policy": "partner-owns"}]}]}),
+    case("both-changed-manual-is-a-conflict", "changed on both sides under the manual policy: the record goes to conflict with sync conflict items, never a coin flip",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", virtuousModifiedMs=V_MS, base={"name": digest("Ann Jones"), "postal": digest("12345")}),
+                                                         {"name": "Ann B. Smith", "postal": "12345"})],
+                                         opts=with_policy(kinds={"contact": {"fields": {"name": "manual"}}})),
          {"items": [{"kind": "conflict", "reason": "field-conflict", "nextState": "conflict",
-                     "fields": [{"field": "name", "resolution": "conflict", "reason": "policy-conflict"}]}]}),
-    case("newest-wins-inside-uncertainty-is-conflict", "timestamps closer than the clock uncertainty are inconclusive",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS, "partnerModifiedMs": V_MS + 1500,
-                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}],
-                                         {"defaultPolicy": "newest-wins"}),
-         {"items": [{"kind": "conflict", "fields": [{"resolution": "conflict", "reason": "timestamps-inconclusive"}]}]}),
-    case("newest-wins-partner-newer", "outside the uncertainty window the later edit wins",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "lastVirtuousModifiedMs": V_MS, "partnerModifiedMs": V_MS + 60000,
-                                                    "partnerValues": {"name": "Ann Smyth", "address.postal": "12345"}}],
-                                         {"defaultPolicy": "newest-wins"}),
-         {"items": [{"kind": "resolve-drift", "fields": [{"resolution": "take-partner", "reason": "newer-on-partner"}]}]}),
-    case("pending-confirmed-by-query-reference", "async echo: the nightly batch created the gift; the row carries our transactionSource/transactionId, so the pending write is confirmed and linked",
-         "planReconciliation", rec_input([row(901, V_T, transactionSource="Partner Platform", transactionId="don-42")],
-                                         [{"partnerId": "don-42", "reference": {"source": "partner platform", "id": "don-42"},
-                                           "state": "partner-pending", "partnerPendingSinceMs": NOW - 20 * H}], {"resource": "gift"}),
-         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-query", "virtuousId": "901", "partnerId": "don-42", "nextState": "in-sync"}],
+                     "fields": [{"field": "name", "resolution": "conflict", "reason": "both-changed", "policy": "manual", "proposed": "virtuous"}],
+                     "record": {"state": "conflict", "conflict": [{"field": "name", "base": digest("Ann Jones"), "local": "Ann B. Smith",
+                                                                   "remote": "Ann Smith", "policy": "manual", "proposed": "virtuous"}]}}]}),
+    case("most-recent-wins-inside-the-skew-window-is-a-conflict", "edits closer than the sync policy's skewWindowMs (default 10 min, not a reconciliation-only window) are simultaneous",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", virtuousModifiedMs=V_MS), {"name": "Ann Smyth", "postal": "12345"}, modified=V_MS + 60000)],
+                                         opts=with_policy("most-recent-wins")),
+         {"items": [{"kind": "conflict", "fields": [{"field": "name", "resolution": "conflict", "reason": "both-changed", "policy": "most-recent-wins"}]}]}),
+    case("most-recent-wins-partner-newer", "outside the skew window the later edit wins",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", virtuousModifiedMs=V_MS), {"name": "Ann Smyth", "postal": "12345"}, modified=V_MS + 20 * 60000)],
+                                         opts=with_policy("most-recent-wins")),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "name", "resolution": "take-partner", "reason": "most-recent"}]}]}),
+    case("pending-confirmed-by-query-reference", "async echo: the nightly batch created the gift; the row carries our transactionSource/transactionId (the state's externalRef), so the pending write is confirmed and linked",
+         "planReconciliation", rec_input([row(901, V_T, transactionSource="partner platform", transactionId="don-42")],
+                                         [stored(srec("gift", pendingSinceMs=NOW - 20 * H,
+                                                      expectedEcho=[{"fields": {"notes": digest("n1")}, "writtenMs": NOW - 20 * H, "expiresMs": NOW + 16 * H}],
+                                                      **pend))], {"resource": "gift"}),
+         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-query", "virtuousId": "901", "partnerId": "don-42", "nextState": "in-sync",
+                     "record": {"state": "in-sync", "virtuousId": "901", "pendingSinceMs": None, "lastSyncMs": NOW,
+                                "base": {"notes": digest("n1")}, "expectedEcho": [{"confirmed": True}]}}],
           "requestCost": 0}),
-    case("stuck-pending-needs-lookup", "pending longer than stuckAfterMs and no lookup yet: GET /api/Gift/{transactionSource}/{transactionId}, path-encoded, priced in the plan",
-         "planReconciliation", rec_input([], [{"partnerId": "don-42", "reference": {"source": "Partner Platform", "id": "don/42"},
-                                               "state": "partner-pending", "partnerPendingSinceMs": NOW - 7 * H}], {"resource": "gift"}),
+    case("stuck-pending-needs-lookup", "pending longer than the sync options' pendingExpiryMs (36 h) and no lookup yet: GET /api/Gift/{transactionSource}/{transactionId}, path-encoded, priced in the plan",
+         "planReconciliation", rec_input([], [stored(srec("gift", partnerId="don-42", externalRef={"source": "Partner Platform", "id": "don/42"},
+                                                          state="partner-pending", pendingSinceMs=NOW - 37 * H))], {"resource": "gift"}),
          {"items": [{"kind": "look-up-pending", "reason": "stuck-pending",
                      "request": {"method": "GET", "path": "/api/Gift/Partner%20Platform/don%2F42"}}], "requestCost": 1}),
-    case("young-pending-waits", "not yet stuck: nothing to do, counted",
-         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"},
-                                               "state": "partner-pending", "partnerPendingSinceMs": NOW - H}], {"resource": "gift"}),
+    case("young-pending-waits", "not yet past pendingExpiryMs: nothing to do, counted (7 h was stuck under the old separate 6 h window)",
+         "planReconciliation", rec_input([], [stored(srec("gift", pendingSinceMs=NOW - 7 * H, **pend))], {"resource": "gift"}),
          {"items": [], "counts": {"pendingNotStuck": 1}, "requestCost": 0}),
-    case("pending-confirmed-by-lookup", "the lookup answered 200: confirmed via reconciliation, with the gift id",
-         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
-                                               "partnerPendingSinceMs": NOW - 8 * H, "lookup": {"found": True, "atMs": NOW - 60000, "virtuousId": "777"}}],
-                                         {"resource": "gift"}),
-         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-lookup", "virtuousId": "777", "nextState": "in-sync"}]}),
+    case("flagged-stuck-is-looked-up", "stuck has one meaning: a state whose pendingExpiresMs has passed is stuck whatever its age",
+         "planReconciliation", rec_input([], [stored(srec("gift", pendingSinceMs=NOW - 2 * H, pendingExpiresMs=NOW - 1, **pend))], {"resource": "gift"}),
+         {"items": [{"kind": "look-up-pending", "reason": "stuck-pending", "request": {"path": "/api/Gift/Partner%20Platform/don-42"}}], "requestCost": 1}),
+    case("pending-confirmed-by-lookup", "the lookup answered 200: confirmed via reconciliation, with the gift id, and the state to store",
+         "planReconciliation", rec_input([], [stored(srec("gift", pendingSinceMs=NOW - 38 * H, **pend),
+                                                     lookup={"found": True, "atMs": NOW - 60000, "virtuousId": "777"})], {"resource": "gift"}),
+         {"items": [{"kind": "confirm-pending", "reason": "confirmed-by-lookup", "virtuousId": "777", "nextState": "in-sync",
+                     "record": {"state": "in-sync", "virtuousId": "777"}}]}),
     case("unmatched-after-window-surfaces", "still 404 two nightly batches later: it sits in the needs-update bucket no API lists, so show the customer",
-         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
-                                               "partnerPendingSinceMs": NOW - 50 * H, "lookup": {"found": False, "atMs": NOW - 60000}}],
+         "planReconciliation", rec_input([], [stored(srec("gift", pendingSinceMs=NOW - 50 * H, **pend), lookup={"found": False, "atMs": NOW - 60000})],
                                          {"resource": "gift"}),
-         {"items": [{"kind": "surface-unmatched", "reason": "needs-update-bucket", "partnerId": "d1"}]}),
+         {"items": [{"kind": "surface-unmatched", "reason": "needs-update-bucket", "partnerId": "don-42"}]}),
     case("recent-404-within-window-keeps-waiting", "a fresh 404 before the window ends: the Transaction may still be in holding",
-         "planReconciliation", rec_input([], [{"partnerId": "d1", "reference": {"source": "P", "id": "d1"}, "state": "partner-pending",
-                                               "partnerPendingSinceMs": NOW - 10 * H, "lookup": {"found": False, "atMs": NOW - 60000}}],
+         "planReconciliation", rec_input([], [stored(srec("gift", pendingSinceMs=NOW - 40 * H, **pend), lookup={"found": False, "atMs": NOW - 60000})],
                                          {"resource": "gift"}),
          {"items": [{"kind": "keep-waiting", "reason": "within-window"}], "requestCost": 0}),
     case("contact-pending-lookup-uses-find", "contacts are looked up by reference through /api/Contact/Find",
-         "planReconciliation", rec_input([], [{"partnerId": "c1", "reference": {"source": "P&Q", "id": "c 1"}, "state": "partner-pending",
-                                               "partnerPendingSinceMs": NOW - 7 * H}]),
+         "planReconciliation", rec_input([], [stored(srec(partnerId="c1", externalRef={"source": "P&Q", "id": "c 1"}, state="partner-pending",
+                                                          pendingSinceMs=NOW - 37 * H))]),
          {"items": [{"kind": "look-up-pending", "request": {"path": "/api/Contact/Find?referenceSource=P%26Q&referenceId=c%201"}}]}),
     case("merged-away-row", "the row carries mergedIntoContactId: remap to the survivor",
-         "planReconciliation", rec_input([row(7, V_T, mergedIntoContactId=9)], [{"virtuousId": "7", "partnerId": "p7", "lastVirtuousModifiedMs": V_MS - 5}]),
+         "planReconciliation", rec_input([row(7, V_T, mergedIntoContactId=9)], [stored(srec(virtuousId="7", partnerId="p7", virtuousModifiedMs=V_MS - 5))]),
          {"items": [{"kind": "merged-away", "reason": "merged-away", "survivorId": "9", "partnerId": "p7"}]}),
     case("breaker-holds-mass-overwrite", "a run that would overwrite more than the allowed share of records halts and says so",
          "planReconciliation",
          rec_input([row(1, V_T, name="A B"), row(2, V_T, name="C D")],
-                   [{"virtuousId": "1", "lastVirtuousModifiedMs": V_MS, "partnerValues": {"name": "X Y"}},
-                    {"virtuousId": "2", "lastVirtuousModifiedMs": V_MS, "partnerValues": {"name": "Z W"}}],
+                   [stored(srec(virtuousId="1", virtuousModifiedMs=V_MS), {"name": "X Y"}),
+                    stored(srec(virtuousId="2", virtuousModifiedMs=V_MS), {"name": "Z W"})],
                    {"fields": ["name"], "totalRecords": 10, "breaker": {"maxShare": 0.1, "minCount": 1}}),
          {"halted": True, "breaker": {"tripped": True, "reason": "mass-change", "changes": 2, "allowed": 1},
-          "items": [{"kind": "held", "reason": "mass-change-breaker"}, {"kind": "held", "reason": "mass-change-breaker"}]}),
+          "items": [{"kind": "held", "reason": "mass-change-breaker", "record": None, "nextState": None},
+                    {"kind": "held", "reason": "mass-change-breaker"}]}),
     case("page-duplicates-keep-newest", "a record listed twice in one page (modified mid-paging) is planned once, from its newest version",
          "planReconciliation", rec_input([row(7, "2024-06-09T08:00:00"), row(7, "2024-06-09T09:00:00")], []),
          {"items": [{"kind": "missed-change", "row": 1, "event": {"modifiedDateTimeUtc": "2024-06-09T09:00:00"}}],
           "counts": {"unchanged": 1}}),
     case("conflict-record-not-auto-resolved", "a record awaiting manual resolution is not drift-fixed behind the person's back",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "state": "conflict", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Someone Else"}}]),
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", state="conflict", virtuousModifiedMs=V_MS), {"name": "Someone Else"})]),
          {"items": [], "counts": {"skipped": 1}}),
     case("cooldown-record-not-drift-fixed", "inside the inbound cooldown the partner side may still be catching up",
-         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "state": "virtuous-pending", "lastVirtuousModifiedMs": V_MS,
-                                                    "partnerValues": {"name": "Someone Else"}}]),
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", state="virtuous-pending", cooldownUntilMs=NOW + 60000, cooldownFields=["name"],
+                                                              virtuousModifiedMs=V_MS), {"name": "Someone Else"})]),
          {"items": [], "counts": {"skipped": 1}}),
+    case("lapsed-cooldown-is-drift-checked", "the sync state machine's lazy cooldown-elapsed applies: a virtuous-pending state past its cooldown is in sync again",
+         "planReconciliation", rec_input([crow], [stored(srec(virtuousId="7", state="virtuous-pending", cooldownUntilMs=NOW - 1, virtuousModifiedMs=V_MS, base=BASE7),
+                                                         {"name": "Someone Else"})]),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "name", "resolution": "take-partner", "reason": "local-only"}],
+                     "record": {"state": "in-sync"}}]}),
     case("pending-update-in-page-still-checked-for-stuck", "a pending update whose row shows nothing newer is still looked up once stuck",
-         "planReconciliation", rec_input([row(55, V_T)], [{"virtuousId": "55", "partnerId": "g-1", "lastVirtuousModifiedMs": V_MS,
-                                                           "reference": {"source": "P", "id": "g-1"}, "state": "partner-pending",
-                                                           "partnerPendingSinceMs": NOW - 7 * H}], {"resource": "gift"}),
+         "planReconciliation", rec_input([row(55, V_T)], [stored(srec("gift", virtuousId="55", partnerId="g-1", virtuousModifiedMs=V_MS,
+                                                                     externalRef={"source": "P", "id": "g-1"}, state="partner-pending",
+                                                                     pendingSinceMs=NOW - 37 * H))], {"resource": "gift"}),
          {"items": [{"kind": "look-up-pending", "virtuousId": "55", "request": {"path": "/api/Gift/P/g-1"}}], "requestCost": 1}),
     case("second-record-with-same-reference-is-a-duplicate", "a regenerated transactionId or a repeated submit made a second gift with our reference: surface it, never link it",
          "planReconciliation", rec_input([row(901, V_T, transactionSource="P", transactionId="don-1"),
                                           row(902, V_T, transactionSource="P", transactionId="don-1")],
-                                         [{"partnerId": "don-1", "reference": {"source": "P", "id": "don-1"}, "state": "partner-pending",
-                                           "partnerPendingSinceMs": NOW - 20 * H}], {"resource": "gift"}),
+                                         [stored(srec("gift", partnerId="don-1", externalRef={"source": "P", "id": "don-1"}, state="partner-pending",
+                                                      pendingSinceMs=NOW - 20 * H))], {"resource": "gift"}),
          {"items": [{"kind": "confirm-pending", "virtuousId": "901"},
                     {"kind": "duplicate-in-virtuous", "reason": "reference-claimed-twice", "virtuousId": "902", "partnerId": "don-1"}]}),
     case("reference-of-an-already-linked-record", "the stored record is linked to another gift; this one only shares the reference",
          "planReconciliation", rec_input([row(950, V_T, transactionSource="P", transactionId="don-1")],
-                                         [{"virtuousId": "901", "partnerId": "don-1", "reference": {"source": "P", "id": "don-1"},
-                                           "lastVirtuousModifiedMs": V_MS}], {"resource": "gift"}),
+                                         [stored(srec("gift", virtuousId="901", partnerId="don-1", externalRef={"source": "P", "id": "don-1"},
+                                                      virtuousModifiedMs=V_MS))], {"resource": "gift"}),
          {"items": [{"kind": "duplicate-in-virtuous", "virtuousId": "950"}]}),
     case("row-without-id", "reported, not guessed", "planReconciliation", rec_input([{"name": "x"}], []),
          {"items": [{"kind": "malformed-row", "reason": "row-without-id", "row": 0}]}),
+    # ---- absent means unknown (issue 9, item 2)
+    case("abbreviated-row-never-blanks-partner-fields", "the issue's row {id, name, modifiedDateTimeUtc} against a stored contact with email and phone: absent is unknown, so nothing is drift (the old planner said take-virtuous with virtuousValue null: erase them)",
+         "planReconciliation", rec_input([short_row], [stored(rec7_full, P7_FULL)]),
+         {"items": [], "counts": {"rows": 1, "unchanged": 1}, "requestCost": 0}),
+    case("abbreviated-row-asks-for-the-full-record", "the partner's email differs from the base and the row has no email: Virtuous's value is needed, so the plan asks for GET /api/Contact/{id} (priced) instead of guessing",
+         "planReconciliation", rec_input([short_row], [stored(rec7_full, dict(P7_FULL, email="ann@new.example"))]),
+         {"items": [{"kind": "fetch-full-record", "reason": "fields-not-in-row", "virtuousId": "7", "unknownFields": ["email"],
+                     "request": {"method": "GET", "path": "/api/Contact/7"}, "fields": None, "record": None}], "requestCost": 1}),
+    case("full-rows-leave-unknown-fields-alone", "rowShape full (rows from /api/Contact/Query/FullContact or GET): no fetch; a field still absent is listed, never blanked or pushed, the rest resolves",
+         "planReconciliation", rec_input([row(7, V_T, name="Ann Smyth")], [stored(rec7_full, dict(P7_FULL, email="ann@new.example"))], {"rowShape": "full"}),
+         {"items": [{"kind": "resolve-drift", "unknownFields": ["email"], "request": None,
+                     "fields": [{"field": "name", "resolution": "take-virtuous", "reason": "remote-only", "virtuousValue": "Ann Smyth"}]}],
+          "requestCost": 0}),
+    case("present-null-is-a-change-to-blank", "only a field present with null is Virtuous's blank: it is applied like any other Virtuous change",
+         "planReconciliation", rec_input([row(7, V_T, name="Ann Smith", phone=None)], [stored(rec7_full, P7_FULL)]),
+         {"items": [{"kind": "resolve-drift", "fields": [{"field": "phone", "resolution": "take-virtuous", "reason": "remote-only",
+                                                          "partnerValue": "555-0100"}],
+                     "record": {"base": dict(BASE7_FULL, phone=digest(None))}}]}),
+    # ---- one domain model (issue 9, item 6): versions and typed refusals
+    case("stored-state-of-version-0-loads", "a stored sync state without version, spelled the pre-release way (syncState: in_sync), loads as the sync decisions load it",
+         "planReconciliation", rec_input([crow], [stored({"customerId": "c1", "kind": "contact", "syncState": "in_sync", "virtuousId": "7",
+                                                          "virtuousModifiedMs": V_MS, "base": BASE7}, {"name": "Ann Smith"})]),
+         {"items": [], "counts": {"unchanged": 1}}),
+    case("legacy-stored-record-refused", "a version-1 stored record (values beside the state) is refused, naming the key and what replaces it",
+         "planReconciliation", rec_input([crow], [{"virtuousId": "7", "partnerValues": {"name": "Ann"}}]),
+         error=("legacy-reconcile-input", "stored[0].partnerValues")),
+    case("legacy-policy-vocabulary-refused", "reconciliation's own policy vocabulary is gone: config.defaultPolicy is refused, pointing at the sync options' policy",
+         "planReconciliation", rec_input([], [], {"defaultPolicy": "newest-wins"}), error=("legacy-reconcile-input", "config.defaultPolicy")),
+    case("legacy-stuck-window-refused", "stuck has one meaning: config.stuckAfterMs is refused, pointing at pendingExpiryMs",
+         "planReconciliation", rec_input([], [], {"stuckAfterMs": 1000}), error=("legacy-reconcile-input", "config.stuckAfterMs")),
+    case("newer-input-version-refused", "an input from a newer library is refused, not half-read",
+         "planReconciliation", dict(rec_input([], []), version=3), error=("unsupported-reconcile-version", "version")),
+    case("stored-state-of-another-tenant-refused", "the same tenant check as the sync decisions",
+         "planReconciliation", rec_input([], [stored(dict(srec(), customerId="c2"))]), error=("tenant-mismatch", "stored[0].record")),
+    case("stored-state-of-another-kind-refused", "a gift state in a contact reconciliation is a host bug",
+         "planReconciliation", rec_input([], [stored(srec("gift"))]), error=("kind-mismatch", "stored[0].record")),
+    case("compared-field-not-in-the-field-map-rejected", "config.fields names field-map fields, not row paths",
+         "planReconciliation", rec_input([], [], {"fields": ["address.postal"]}), error=("invalid-reconcile-config", "config.fields[0]")),
     case("duplicate-stored-ids-rejected", "two stored records claiming one Virtuous id is a host bug",
-         "planReconciliation", rec_input([], [{"virtuousId": "1"}, {"virtuousId": "1"}]), error="duplicate-stored-record"),
-    case("unmatched-window-shorter-than-stuck-rejected", "the needs-update window must not end before a write counts as stuck",
-         "planReconciliation", rec_input([], [], {"stuckAfterMs": 10, "unmatchedAfterMs": 5}), error="invalid-reconcile-config"),
+         "planReconciliation", rec_input([], [stored(srec(virtuousId="1")), stored(srec(virtuousId="1"))]), error="duplicate-stored-record"),
+    case("unmatched-window-shorter-than-pending-expiry-rejected", "the needs-update window must not end before a write counts as stuck (pendingExpiryMs)",
+         "planReconciliation", rec_input([], [], {"unmatchedAfterMs": 5}), error=("invalid-reconcile-config", "config.unmatchedAfterMs")),
 ]
-write("reconciliation.json", "planReconciliation: missed changes, stuck partner_pending, needs-update bucket, drift, breaker", rec_cases)
+write("reconciliation.json", "planReconciliation: missed changes, stuck partner_pending, needs-update bucket, drift (sync RecordStates, sync options), absent-is-unknown rows, breaker", rec_cases)
 
 # ------------------------------------------------------------------ matcher
 

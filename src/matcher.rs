@@ -30,6 +30,11 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 /// Most values of one kind (emails, names, postal codes, phones, references) per record.
 pub const MAX_VALUES_PER_RECORD: usize = 32;
 
+/// The largest per-side size hint [`InitialMatcher::try_with_capacity`] accepts (2^20 records):
+/// the pre-allocation for it fits a wasm instance, while a caller's `1e9` would abort it. Larger
+/// runs work without a hint; it only pre-sizes.
+pub const MAX_SIZE_HINT: u64 = 1 << 20;
+
 /// A caller mistake feeding the matcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -55,6 +60,13 @@ pub enum MatchError {
     },
     /// More than `u32::MAX - 1` records on one side.
     TooManyRecords,
+    /// A size hint above [`MAX_SIZE_HINT`].
+    SizeHintTooLarge {
+        /// Which side.
+        side: Side,
+        /// The hint given.
+        hint: u64,
+    },
 }
 
 impl MatchError {
@@ -65,6 +77,7 @@ impl MatchError {
             MatchError::BlankId { .. } => "blank-id",
             MatchError::TooManyValues { .. } => "too-many-values",
             MatchError::TooManyRecords => "too-many-records",
+            MatchError::SizeHintTooLarge { .. } => "size-hint-too-large",
         }
     }
 }
@@ -82,6 +95,11 @@ impl fmt::Display for MatchError {
                 side.as_str()
             ),
             MatchError::TooManyRecords => f.write_str("too many records on one side"),
+            MatchError::SizeHintTooLarge { side, hint } => write!(
+                f,
+                "{} size hint {hint} is above {MAX_SIZE_HINT}; omit it for larger runs (it only pre-sizes)",
+                side.as_str()
+            ),
         }
     }
 }
@@ -567,6 +585,22 @@ impl InitialMatcher {
             virtuous: side(virtuous),
             index: HashMap::with_capacity(partner.saturating_add(virtuous).saturating_mul(3) / 2),
         }
+    }
+
+    /// [`InitialMatcher::with_capacity`] for caller-given hints: each at most [`MAX_SIZE_HINT`],
+    /// else `size-hint-too-large` (an unbounded hint would abort the instance on allocation).
+    pub fn try_with_capacity(partner: u64, virtuous: u64) -> Result<Self, MatchError> {
+        let check = |side: Side, hint: u64| {
+            if hint > MAX_SIZE_HINT {
+                Err(MatchError::SizeHintTooLarge { side, hint })
+            } else {
+                usize::try_from(hint).map_err(|_| MatchError::SizeHintTooLarge { side, hint })
+            }
+        };
+        Ok(InitialMatcher::with_capacity(
+            check(Side::Partner, partner)?,
+            check(Side::Virtuous, virtuous)?,
+        ))
     }
 
     /// Feeds a chunk of partner records.

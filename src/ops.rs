@@ -80,7 +80,6 @@ from_module_error!(
     "matcher" => matcher::MatchError,
     "merge" => merge::MergeError,
     "deletion" => deletion::DeletionError,
-    "reconcile" => reconcile::ReconcileError,
     "subscription" => subscription::SubscriptionError,
     "response" => response::ResponseError,
     "timestamp" => timestamp::TimeError,
@@ -126,6 +125,15 @@ pub fn restore_rate_budget(state: &Value, name: &str) -> Result<ratelimit::RateB
         op.field = join_path(&join_path(name, "config"), &op.field);
         op
     })
+}
+
+impl From<reconcile::ReconcileError> for OpError {
+    fn from(e: reconcile::ReconcileError) -> OpError {
+        OpError {
+            field: e.field(),
+            ..OpError::coded("reconcile", e.code(), e.to_string())
+        }
+    }
 }
 
 impl From<sync::SyncError> for OpError {
@@ -340,12 +348,36 @@ pub fn core_call(core: &SyncCore, op: &str, v: &Value) -> Result<Value, OpError>
             sync_call(op, options, v)
         }
         "resolveConflict" => resolve_conflict_call(v),
-        "planReconciliation" => call(op, v),
+        "planReconciliation" => {
+            let options = core.sync_options().ok_or_else(|| OpError {
+                code: "sync-not-configured".into(),
+                module: "ops",
+                field: "sync".into(),
+                message: "reconciliation reads the core's `sync` configuration (customerId, field maps, policy, pendingExpiryMs): add it to the config".into(),
+            })?;
+            if field(v, "options").is_some() {
+                return Err(OpError::invalid_argument(
+                    "options",
+                    "the core's `sync` configuration is used; pass the options to the free operation instead",
+                ));
+            }
+            reconcile_call(options, v)
+        }
         other => Err(OpError::invalid_argument(
             "op",
             format!("`{other}` is not a core operation"),
         )),
     }
+}
+
+/// A reconciliation plan under `options`: an input in the version-1 shape is refused naming the
+/// key to change, before the typed read.
+fn reconcile_call(options: &SyncOptions, v: &Value) -> Result<Value, OpError> {
+    reconcile::check_input_version(v)?;
+    let mut rest = object(v)?.clone();
+    rest.remove("options");
+    let parsed: reconcile::ReconcileInput = input(&Value::Object(rest), "")?;
+    output(&reconcile::plan_reconciliation(options, &parsed)?)
 }
 
 /// Sync options given inline as `options`, as the free functions and the vectors pass them.
@@ -386,7 +418,11 @@ pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
         "lookupKeys" | "decideInbound" | "decideOutbound" | "resolve" => inline_sync(op, value),
         "transition" => transition_call(value),
         "resolveConflict" => resolve_conflict_call(value),
-        "planReconciliation" => run(value, reconcile::plan_reconciliation),
+        "planReconciliation" => {
+            reconcile::check_input_version(value)?;
+            let options = sync_options(field(value, "options").unwrap_or(&Value::Null), "options")?;
+            reconcile_call(&options, value)
+        }
         "startQueryRun" => run(value, cursor::start_query_run),
         "acceptQueryPage" => run(value, cursor::accept_query_page),
         "finishQueryRun" => run(value, cursor::finish_query_run),

@@ -1,19 +1,26 @@
 //! Periodic reconciliation: one page of Virtuous query results against the host's stored records.
 //!
-//! Per record, [`plan_reconciliation`] says:
+//! One domain model with the sync decisions: a stored record is the sync module's
+//! [`RecordState`] (the same JSON the host stores for `decideInbound` / `decideOutbound`), plus
+//! the partner's current values of the mapped fields. Fields, their types and pointers come from
+//! the sync options' field maps, policies and skew window from `policy`, and a pending write is
+//! stuck after `pendingExpiryMs`, exactly as in the sync decisions. Per record,
+//! [`plan_reconciliation`] says:
 //!
 //! * `missed-change`: Virtuous has a version the host never applied (a webhook lost in an outage or
 //!   during a paused subscription). The item carries a normalised [`Event`] built from the query
 //!   row, which the host feeds to the same inbound decision as a webhook delivery;
 //! * `confirm-pending`: a write stuck in `partner-pending` is in Virtuous (seen in the page by
 //!   id or external reference, or found by `GET /api/Gift/{transactionSource}/{transactionId}`);
-//! * `look-up-pending`: a write has been pending longer than `stuckAfterMs`: look it up (the
-//!   request is in the item, priced in the plan's `requestCost`);
+//! * `look-up-pending`: a write has been pending longer than `pendingExpiryMs` (or is flagged
+//!   `stuck`): look it up (the request is in the item, priced in the plan's `requestCost`);
 //! * `surface-unmatched`: still not found `unmatchedAfterMs` after submission — it sits in
 //!   Virtuous's "needs update" bucket, which no API lists: show it to the customer;
 //! * `resolve-drift` / `conflict`: both sides hold the record but mapped fields differ; each
-//!   field is resolved three-way against the stored base (changed on one side → take it), else by
-//!   the field's policy; an inconclusive case is a `conflict`, never a coin flip;
+//!   field is merged three-way against the stored base digests with the sync module's merge and
+//!   policies; an inconclusive case is a `conflict`, never a coin flip;
+//! * `fetch-full-record`: a field the decision needs is absent from the (abbreviated) query row:
+//!   absent is unknown, never blank, so the plan asks for the full record instead of guessing;
 //! * `merged-away`: the row carries `mergedIntoContactId` (see [`crate::merge`]).
 //!
 //! Absence of a stored record from the page means nothing (see [`crate::deletion`]).
@@ -21,11 +28,20 @@
 use crate::cursor::{row_id, row_modified, QueryResource};
 use crate::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
 use crate::event::{Event, EventType, ResourceKind};
-use crate::matcher::ExternalRef;
+use crate::sync::resolve::{merge_field, FieldInput, Outcome};
+use crate::sync::{
+    field_digest, transition, ConflictItem, ExternalRef, FieldPolicy, FieldSpec, Reason,
+    RecordState, Side, SideValues, SyncError, SyncOptions, SyncState, Trigger,
+};
 use core::fmt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+
+/// The current shape of [`ReconcileInput`]. Version 1 (no `version`, stored records carrying
+/// `partnerValues`/`baseValues`, a `config` with its own policy vocabulary) is refused with
+/// [`ReconcileError::LegacyInput`], which names the key and what replaces it.
+pub const RECONCILE_INPUT_VERSION: u32 = 2;
 
 /// A caller mistake.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +50,7 @@ pub enum ReconcileError {
     /// A configuration value is out of range.
     InvalidConfig {
         /// The camelCase field.
-        field: &'static str,
+        field: String,
         /// What is wrong.
         message: String,
     },
@@ -43,14 +59,62 @@ pub enum ReconcileError {
         /// The id.
         virtuous_id: String,
     },
+    /// The input is in the version-1 shape: `field` names the first old key, `message` says what
+    /// replaces it.
+    LegacyInput {
+        /// Path of the old key (`stored[0].partnerValues`, `config.defaultPolicy`).
+        field: String,
+        /// What to change.
+        message: String,
+    },
+    /// `version` is newer than this library knows.
+    UnsupportedVersion {
+        /// The version given.
+        version: u64,
+    },
+    /// A stored record state was refused by the sync module (`tenant-mismatch`,
+    /// `kind-mismatch`, `unsupported-version`): the code is the sync error's.
+    StoredRecord {
+        /// Its position in `stored`.
+        index: usize,
+        /// Why.
+        error: SyncError,
+    },
 }
 
 impl ReconcileError {
+    /// Every code this module can produce (the `StoredRecord` variant's come from
+    /// [`ReconcileError::STORED_RECORD_CODES`]).
+    pub const CODES: [&'static str; 4] = [
+        "invalid-reconcile-config",
+        "duplicate-stored-record",
+        "legacy-reconcile-input",
+        "unsupported-reconcile-version",
+    ];
+
+    /// The sync codes a stored record can be refused with.
+    pub const STORED_RECORD_CODES: [&'static str; 3] =
+        ["tenant-mismatch", "kind-mismatch", "unsupported-version"];
+
     /// The stable kebab-case code.
     pub fn code(&self) -> &'static str {
         match self {
             ReconcileError::InvalidConfig { .. } => "invalid-reconcile-config",
             ReconcileError::DuplicateStoredRecord { .. } => "duplicate-stored-record",
+            ReconcileError::LegacyInput { .. } => "legacy-reconcile-input",
+            ReconcileError::UnsupportedVersion { .. } => "unsupported-reconcile-version",
+            ReconcileError::StoredRecord { error, .. } => error.code(),
+        }
+    }
+
+    /// Path of the offending input, or `""`.
+    pub fn field(&self) -> String {
+        match self {
+            ReconcileError::InvalidConfig { field, .. } => format!("config.{field}"),
+            ReconcileError::LegacyInput { field, .. } => field.clone(),
+            ReconcileError::UnsupportedVersion { .. } => "version".into(),
+            ReconcileError::StoredRecord { index, .. } => format!("stored[{index}].record"),
+            ReconcileError::DuplicateStoredRecord { .. } => String::new(),
         }
     }
 }
@@ -62,45 +126,23 @@ impl fmt::Display for ReconcileError {
             ReconcileError::DuplicateStoredRecord { virtuous_id } => {
                 write!(f, "two stored records have Virtuous id {virtuous_id}")
             }
+            ReconcileError::LegacyInput { field, message } => {
+                write!(f, "{field} is the version-1 reconcile input: {message}")
+            }
+            ReconcileError::UnsupportedVersion { version } => write!(
+                f,
+                "reconcile input version {version} is newer than {RECONCILE_INPUT_VERSION}"
+            ),
+            ReconcileError::StoredRecord { index, error } => write!(f, "stored[{index}]: {error}"),
         }
     }
 }
 
 impl std::error::Error for ReconcileError {}
 
-/// The per-record sync state as the host stores it (same names as the sync state machine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum SyncState {
-    /// Both sides agree.
-    #[default]
-    InSync,
-    /// A partner change is queued or in flight to Virtuous.
-    PartnerPending,
-    /// A Virtuous change was applied recently (cooldown).
-    VirtuousPending,
-    /// Needs explicit resolution.
-    Conflict,
-}
-
-/// How a field differing on both sides is resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum FieldPolicy {
-    /// Virtuous is canonical (the default: staff edit there daily).
-    #[default]
-    VirtuousWins,
-    /// The partner platform owns the field.
-    PartnerWins,
-    /// The later modification wins, unless the times are within the uncertainty window.
-    NewestWins,
-    /// Always a conflict.
-    Conflict,
-}
-
 /// The result of a direct lookup the host made for a pending write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LookupResult {
     /// Whether Virtuous answered 200 (`true`) or 404 (`false`).
     pub found: bool,
@@ -111,79 +153,58 @@ pub struct LookupResult {
     pub virtuous_id: Option<String>,
 }
 
-/// What the host stores per record (only the parts reconciliation needs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// One stored record: the sync state the host keeps anyway, the partner's current values, and a
+/// lookup made for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoredRecord {
-    /// The Virtuous id, once known.
+    /// The record's sync state, as stored for the sync decisions (any version they load).
+    pub record: RecordState,
+    /// The partner's current values of the mapped fields, by field name (absent fields are
+    /// unknown), and when the partner last modified the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub virtuous_id: Option<String>,
-    /// The partner id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
-    /// The external reference the partner wrote (`transactionSource`/`transactionId` or
-    /// `referenceSource`/`referenceId`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<ExternalRef>,
-    /// The sync state.
-    #[serde(default)]
-    pub state: SyncState,
-    /// Since when the record is `partner-pending`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_pending_since_ms: Option<i64>,
-    /// The last Virtuous `modifiedDateTimeUtc` applied (ms).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_virtuous_modified_ms: Option<i64>,
-    /// When the partner side last modified the record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_modified_ms: Option<i64>,
-    /// Current partner-side values of the mapped fields, keyed like the query row.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_values: Option<Map<String, Value>>,
-    /// The values both sides agreed on at the last sync (the three-way base).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_values: Option<Map<String, Value>>,
+    pub partner: Option<SideValues>,
     /// A lookup made for this pending record, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup: Option<LookupResult>,
 }
 
-fn default_stuck() -> i64 {
-    6 * 3600 * 1000
+/// What the query rows hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowShape {
+    /// `POST /api/Contact/Query` and `POST /api/Gift/Query` rows: abbreviated (the default).
+    /// A mapped field absent from a row is unknown; when a decision needs it the plan asks for
+    /// the full record (`fetch-full-record`).
+    #[default]
+    Abbreviated,
+    /// Full records (`POST /api/Contact/Query/FullContact`, or `GET /api/{Kind}/{id}`
+    /// bodies). A field still absent stays unknown (never blanked, never pushed) and is listed
+    /// in `unknownFields`; no fetch is asked for.
+    Full,
 }
+
 fn default_unmatched() -> i64 {
     48 * 3600 * 1000
 }
-fn default_uncertainty() -> i64 {
-    2000
-}
 
-/// Reconciliation settings.
+/// Reconciliation settings beyond the sync options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileConfig {
     /// Contacts or gifts.
     #[serde(default)]
     pub resource: QueryResource,
-    /// Mapped fields compared for drift (dotted paths into the query row, e.g. `address.postal`).
+    /// Names of the kind's field-map fields compared for drift (absent: every mapped field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+    /// What the rows hold (default `abbreviated`).
     #[serde(default)]
-    pub fields: Vec<String>,
-    /// Per-field policy overrides.
-    #[serde(default)]
-    pub policies: BTreeMap<String, FieldPolicy>,
-    /// Policy for fields without an override (default `virtuous-wins`).
-    #[serde(default)]
-    pub default_policy: FieldPolicy,
-    /// A pending write older than this is looked up (default 6 h).
-    #[serde(default = "default_stuck")]
-    pub stuck_after_ms: i64,
+    pub row_shape: RowShape,
     /// A pending write still not found this long after submission is surfaced (default 48 h:
-    /// two nightly batches).
+    /// two nightly batches; at least the sync options' `pendingExpiryMs`).
     #[serde(default = "default_unmatched")]
     pub unmatched_after_ms: i64,
-    /// Timestamps closer than this are inconclusive for `newest-wins` (default 2 s).
-    #[serde(default = "default_uncertainty")]
-    pub clock_uncertainty_ms: i64,
     /// The customer's record count; when given, the breaker checks the planned overwrites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_records: Option<u64>,
@@ -196,22 +217,23 @@ impl Default for ReconcileConfig {
     fn default() -> Self {
         ReconcileConfig {
             resource: QueryResource::Contact,
-            fields: Vec::new(),
-            policies: BTreeMap::new(),
-            default_policy: FieldPolicy::VirtuousWins,
-            stuck_after_ms: default_stuck(),
+            fields: None,
+            row_shape: RowShape::Abbreviated,
             unmatched_after_ms: default_unmatched(),
-            clock_uncertainty_ms: default_uncertainty(),
             total_records: None,
             breaker: BreakerConfig::default(),
         }
     }
 }
 
-/// Input of [`plan_reconciliation`].
+/// Input of [`plan_reconciliation`] (the sync options come separately: the core's `sync`
+/// section, or `options` in the free operation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileInput {
+    /// [`RECONCILE_INPUT_VERSION`]; absent means current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
     /// Settings.
     #[serde(default)]
     pub config: ReconcileConfig,
@@ -226,12 +248,14 @@ pub struct ReconcileInput {
 }
 
 /// What an item asks of the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemKind {
-    /// Feed `event` to the inbound decision.
+    /// Feed `event` to the inbound decision. For a record unknown locally whose abbreviated row
+    /// lacks mapped fields (`unknownFields`), `request` reads the full record first: feed that
+    /// as the event's resource, so the record is not created with fields missing.
     MissedChange,
-    /// Mark the pending write confirmed (`in-sync`), storing `virtuousId`.
+    /// The pending write is in Virtuous: store `record` (state `in-sync`, `virtuousId`).
     ConfirmPending,
     /// Make `request`, then reconcile again with its result in `lookup`.
     LookUpPending,
@@ -239,9 +263,9 @@ pub enum ItemKind {
     KeepWaiting,
     /// Show the customer: the Transaction sits unmatched in Virtuous's needs-update bucket.
     SurfaceUnmatched,
-    /// Apply the per-field resolutions.
+    /// Apply the per-field resolutions and store `record`.
     ResolveDrift,
-    /// Move the record to `conflict` with the field details.
+    /// Apply the resolved fields and store `record` (state `conflict` with its items).
     Conflict,
     /// The contact was merged away: run the merge remap to `survivorId`.
     MergedAway,
@@ -252,6 +276,84 @@ pub enum ItemKind {
     DuplicateInVirtuous,
     /// A row without a usable id.
     MalformedRow,
+    /// The row lacks fields needed to decide (`unknownFields`): make `request` and plan again
+    /// with the full record in place of the row.
+    FetchFullRecord,
+}
+
+impl ItemKind {
+    /// Every kind.
+    pub const ALL: [ItemKind; 12] = [
+        ItemKind::MissedChange,
+        ItemKind::ConfirmPending,
+        ItemKind::LookUpPending,
+        ItemKind::KeepWaiting,
+        ItemKind::SurfaceUnmatched,
+        ItemKind::ResolveDrift,
+        ItemKind::Conflict,
+        ItemKind::MergedAway,
+        ItemKind::Held,
+        ItemKind::DuplicateInVirtuous,
+        ItemKind::MalformedRow,
+        ItemKind::FetchFullRecord,
+    ];
+}
+
+/// Why an item was planned: a closed set of stable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemReason {
+    /// A row for a record the host does not have.
+    UnknownLocally,
+    /// A row newer than the last applied Virtuous version.
+    NewerInVirtuous,
+    /// The row carries `mergedIntoContactId`.
+    MergedAway,
+    /// The pending create appears in the page.
+    ConfirmedByQuery,
+    /// The host's lookup found it.
+    ConfirmedByLookup,
+    /// Pending past `pendingExpiryMs` (or flagged `stuck`).
+    StuckPending,
+    /// Not found yet, inside `unmatchedAfterMs`.
+    WithinWindow,
+    /// Pending without an external reference to look up.
+    NoReferenceToLookUp,
+    /// Not found `unmatchedAfterMs` after submission.
+    NeedsUpdateBucket,
+    /// Mapped fields differ and every one has an answer.
+    Drift,
+    /// At least one field has no automatic answer.
+    FieldConflict,
+    /// The breaker held the drift resolution.
+    MassChangeBreaker,
+    /// A second Virtuous record carries the stored record's reference.
+    ReferenceClaimedTwice,
+    /// The row has no usable id.
+    RowWithoutId,
+    /// A field needed to decide is absent from the abbreviated row.
+    FieldsNotInRow,
+}
+
+impl ItemReason {
+    /// Every reason.
+    pub const ALL: [ItemReason; 15] = [
+        ItemReason::UnknownLocally,
+        ItemReason::NewerInVirtuous,
+        ItemReason::MergedAway,
+        ItemReason::ConfirmedByQuery,
+        ItemReason::ConfirmedByLookup,
+        ItemReason::StuckPending,
+        ItemReason::WithinWindow,
+        ItemReason::NoReferenceToLookUp,
+        ItemReason::NeedsUpdateBucket,
+        ItemReason::Drift,
+        ItemReason::FieldConflict,
+        ItemReason::MassChangeBreaker,
+        ItemReason::ReferenceClaimedTwice,
+        ItemReason::RowWithoutId,
+        ItemReason::FieldsNotInRow,
+    ];
 }
 
 /// Which value a field takes.
@@ -260,7 +362,7 @@ pub enum ItemKind {
 pub enum Resolution {
     /// Write the Virtuous value to the partner side.
     TakeVirtuous,
-    /// Write the partner value to Virtuous.
+    /// Write the partner value to Virtuous (through `decideOutbound`).
     TakePartner,
     /// No automatic choice.
     Conflict,
@@ -270,21 +372,27 @@ pub enum Resolution {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDrift {
-    /// The field path.
+    /// The field name (the field map's).
     pub field: String,
-    /// The Virtuous value (`null` when absent).
-    pub virtuous_value: Value,
-    /// The partner value (`null` when absent).
-    pub partner_value: Value,
-    /// The base value, when a base is stored.
+    /// The Virtuous value (from the row, at the field's pointer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_value: Option<Value>,
+    pub virtuous_value: Option<Value>,
+    /// The partner value (absent when the host did not give it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_value: Option<Value>,
+    /// Digest of the last agreed value, when one is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// The resolution.
     pub resolution: Resolution,
-    /// Stable reason: `changed-in-virtuous`, `changed-on-partner`, `policy-virtuous-wins`,
-    /// `policy-partner-wins`, `newer-in-virtuous`, `newer-on-partner`, `timestamps-inconclusive`,
-    /// `policy-conflict`.
-    pub reason: String,
+    /// The sync module's per-field reason: `remote-only`, `local-only`, `owned-by-other`,
+    /// `virtuous-canonical`, `most-recent` or `both-changed`.
+    pub reason: Reason,
+    /// The policy that applied.
+    pub policy: FieldPolicy,
+    /// For a conflict: the side the engine would pick if forced (the later edit, else Virtuous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<Side>,
 }
 
 /// A planned step for one record.
@@ -293,8 +401,8 @@ pub struct FieldDrift {
 pub struct ReconcileItem {
     /// What to do.
     pub kind: ItemKind,
-    /// Stable reason code (see the docs).
-    pub reason: String,
+    /// Why.
+    pub reason: ItemReason,
     /// The Virtuous id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtuous_id: Option<String>,
@@ -304,15 +412,23 @@ pub struct ReconcileItem {
     /// The state to store after the step, when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_state: Option<SyncState>,
+    /// The record state to store once the step is applied (confirmations, drift, conflicts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordState>,
     /// For `missed-change`: the event to feed to the inbound decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Event>,
-    /// For `look-up-pending`: the request.
+    /// For `look-up-pending`, `fetch-full-record` and a `missed-change` create from an
+    /// abbreviated row: the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<HttpRequest>,
     /// For drift and conflict: the fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldDrift>,
+    /// Mapped fields absent from the row whose decision needs Virtuous's value (the partner's
+    /// differs from the base): unknown, never taken as blank.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_fields: Vec<String>,
     /// For `merged-away`: the contact it was merged into.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survivor_id: Option<String>,
@@ -345,7 +461,7 @@ pub struct ReconcileCounts {
     /// not checked for drift.
     pub skipped: u64,
     /// Items by kind.
-    pub items: BTreeMap<String, u64>,
+    pub items: BTreeMap<ItemKind, u64>,
 }
 
 /// The reconciliation plan (npm `core.planReconciliation`).
@@ -356,7 +472,7 @@ pub struct ReconciliationPlan {
     pub items: Vec<ReconcileItem>,
     /// Counts.
     pub counts: ReconcileCounts,
-    /// Requests the plan needs (lookups).
+    /// Requests the plan needs (lookups and full-record fetches).
     pub request_cost: u64,
     /// The breaker verdict, when `totalRecords` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -441,40 +557,6 @@ fn row_references(row: &Value) -> Vec<String> {
     out
 }
 
-fn field_value(row: &Value, path: &str) -> Value {
-    let mut cur = row;
-    for part in path.split('.') {
-        match cur.get(part) {
-            Some(v) => cur = v,
-            None => return Value::Null,
-        }
-    }
-    cur.clone()
-}
-
-/// Loose equality: `null` = absent, scalars compared as trimmed text or as numbers.
-pub fn values_equal(a: &Value, b: &Value) -> bool {
-    if a == b {
-        return true;
-    }
-    let blank = |v: &Value| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
-    if blank(a) && blank(b) {
-        return true;
-    }
-    match (value_text(a), value_text(b)) {
-        (Some(x), Some(y)) => {
-            if x == y {
-                return true;
-            }
-            match (x.parse::<f64>(), y.parse::<f64>()) {
-                (Ok(p), Ok(q)) => p.is_finite() && p == q,
-                _ => false,
-            }
-        }
-        _ => false,
-    }
-}
-
 fn event_from_row(kind: QueryResource, row: &Value, id: &str, create: bool) -> Event {
     let (rk, et) = match (kind, create) {
         (QueryResource::Contact, true) => (ResourceKind::Contact, EventType::ContactCreate),
@@ -498,56 +580,245 @@ fn event_from_row(kind: QueryResource, row: &Value, id: &str, create: bool) -> E
     }
 }
 
-fn item(kind: ItemKind, reason: &str) -> ReconcileItem {
+/// The full-record request for a row: `GET /api/Contact/{id}` or `GET /api/Gift/{id}` (the
+/// documented full read; contacts can also be paged in full with `POST /api/Contact/Query/FullContact`).
+pub fn full_record_request(resource: QueryResource, id: &str) -> HttpRequest {
+    let kind = match resource {
+        QueryResource::Contact => "Contact",
+        QueryResource::Gift => "Gift",
+    };
+    HttpRequest {
+        method: "GET".into(),
+        path: format!("/api/{kind}/{}", encode_component(id)),
+    }
+}
+
+/// Keys of the version-1 input, each with what replaces it.
+const LEGACY_CONFIG_KEYS: [(&str, &str); 4] = [
+    ("policies", "per-field policies are the sync options' `policy.kinds[kind].fields` (virtuous-wins → virtuous-canonical, partner-wins → partner-owns, newest-wins → most-recent-wins, conflict → manual)"),
+    ("defaultPolicy", "the default policy is the sync options' `policy.default` (virtuous-wins → virtuous-canonical, partner-wins → partner-owns, newest-wins → most-recent-wins, conflict → manual)"),
+    ("stuckAfterMs", "a pending write is stuck after the sync options' `pendingExpiryMs`"),
+    ("clockUncertaintyMs", "the skew window is the sync options' `policy.skewWindowMs`"),
+];
+const LEGACY_STORED_KEYS: [(&str, &str); 9] = [
+    (
+        "partnerValues",
+        "pass the partner's current values as `partner.values`, keyed by field-map name",
+    ),
+    (
+        "baseValues",
+        "the base is the stored record state's `base` digests: pass the state as `record`",
+    ),
+    (
+        "virtuousId",
+        "pass the stored sync record state as `record` (it carries `virtuousId`)",
+    ),
+    (
+        "partnerId",
+        "pass the stored sync record state as `record` (it carries `partnerId`)",
+    ),
+    (
+        "reference",
+        "pass the stored sync record state as `record` (its `externalRef`)",
+    ),
+    (
+        "state",
+        "pass the stored sync record state as `record` (it carries `state`)",
+    ),
+    (
+        "partnerPendingSinceMs",
+        "pass the stored sync record state as `record` (its `pendingSinceMs`)",
+    ),
+    (
+        "lastVirtuousModifiedMs",
+        "pass the stored sync record state as `record` (its `virtuousModifiedMs`)",
+    ),
+    (
+        "partnerModifiedMs",
+        "pass the partner's modification time as `partner.modifiedMs`",
+    ),
+];
+
+/// Refuses an input in the version-1 shape (or a newer version) with an error naming the first
+/// old key and what replaces it, before the typed read would report it as merely unknown.
+pub fn check_input_version(input: &Value) -> Result<(), ReconcileError> {
+    let legacy = |field: String, message: &str| ReconcileError::LegacyInput {
+        field,
+        message: message.to_string(),
+    };
+    match input.get("version") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64() {
+            Some(n) if n == u64::from(RECONCILE_INPUT_VERSION) => {}
+            Some(n) if n > u64::from(RECONCILE_INPUT_VERSION) => {
+                return Err(ReconcileError::UnsupportedVersion { version: n })
+            }
+            Some(_) => {
+                return Err(legacy(
+                    "version".into(),
+                    "version 1 inputs carried values and their own policies; send version 2: stored sync record states, the partner's values, and the sync options",
+                ))
+            }
+            None => {} // the typed read names the bad type
+        },
+    }
+    if let Some(cfg) = input.get("config").and_then(Value::as_object) {
+        for (k, why) in LEGACY_CONFIG_KEYS {
+            if cfg.contains_key(k) {
+                return Err(legacy(format!("config.{k}"), why));
+            }
+        }
+    }
+    if let Some(stored) = input.get("stored").and_then(Value::as_array) {
+        for (i, s) in stored.iter().enumerate() {
+            let Some(obj) = s.as_object() else { continue };
+            if obj.contains_key("record") {
+                continue;
+            }
+            for (k, why) in LEGACY_STORED_KEYS {
+                if obj.contains_key(k) {
+                    return Err(legacy(format!("stored[{i}].{k}"), why));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn item(kind: ItemKind, reason: ItemReason) -> ReconcileItem {
     ReconcileItem {
         kind,
-        reason: reason.into(),
+        reason,
         virtuous_id: None,
         partner_id: None,
         next_state: None,
+        record: None,
         event: None,
         request: None,
         fields: Vec::new(),
+        unknown_fields: Vec::new(),
         survivor_id: None,
         row: None,
     }
 }
 
-fn validate(c: &ReconcileConfig) -> Result<(), ReconcileError> {
-    for (field, v) in [
-        ("stuckAfterMs", c.stuck_after_ms),
-        ("unmatchedAfterMs", c.unmatched_after_ms),
-        ("clockUncertaintyMs", c.clock_uncertainty_ms),
-    ] {
-        if v < 0 {
-            return Err(ReconcileError::InvalidConfig {
-                field,
-                message: format!("must not be negative, got {v}"),
-            });
-        }
+fn kind_of(resource: QueryResource) -> ResourceKind {
+    match resource {
+        QueryResource::Contact => ResourceKind::Contact,
+        QueryResource::Gift => ResourceKind::Gift,
     }
-    if c.unmatched_after_ms < c.stuck_after_ms {
-        return Err(ReconcileError::InvalidConfig {
-            field: "unmatchedAfterMs",
-            message: "must be at least stuckAfterMs".into(),
-        });
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ReconcileError {
+    ReconcileError::InvalidConfig {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The compared fields: the kind's field map, or the named subset of it.
+fn compared_fields<'a>(
+    options: &'a SyncOptions,
+    c: &ReconcileConfig,
+) -> Result<Vec<&'a FieldSpec>, ReconcileError> {
+    let kind = kind_of(c.resource);
+    let Some(map) = options.fields(kind) else {
+        return Err(invalid(
+            "resource",
+            format!(
+                "the sync options' fieldMaps have no {} map: add one, or reconcile a synced kind",
+                kind.as_str()
+            ),
+        ));
+    };
+    match &c.fields {
+        None => Ok(map.iter().collect()),
+        Some(names) => names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                map.iter().find(|f| &f.name == n).ok_or_else(|| {
+                    invalid(
+                        &format!("fields[{i}]"),
+                        format!("{n:?} is not in the {} field map", kind.as_str()),
+                    )
+                })
+            })
+            .collect(),
+    }
+}
+
+fn validate(options: &SyncOptions, c: &ReconcileConfig) -> Result<(), ReconcileError> {
+    if c.unmatched_after_ms < 0 {
+        return Err(invalid(
+            "unmatchedAfterMs",
+            format!("must not be negative, got {}", c.unmatched_after_ms),
+        ));
+    }
+    if c.unmatched_after_ms < options.pending_expiry_ms {
+        return Err(invalid(
+            "unmatchedAfterMs",
+            "must be at least the sync options' pendingExpiryMs (a write is stuck before it is surfaced)",
+        ));
     }
     c.breaker
         .validate()
-        .map_err(|_| ReconcileError::InvalidConfig {
-            field: "breaker.maxShare",
-            message: "must be within 0..=1".into(),
-        })
+        .map_err(|_| invalid("breaker.maxShare", "must be within 0..=1"))
 }
 
-/// Plans reconciliation for one page (npm `core.planReconciliation`).
-pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan, ReconcileError> {
+/// Whether a pending write is stuck: the sync module's one meaning (flagged, or past
+/// `pendingExpiresMs`, or `pendingExpiryMs` after it started when no expiry is stored).
+fn is_stuck(options: &SyncOptions, r: &RecordState, now_ms: i64) -> bool {
+    r.stuck
+        || match (r.pending_expires_ms, r.pending_since_ms) {
+            (Some(t), _) => t <= now_ms,
+            (None, Some(since)) => since.saturating_add(options.pending_expiry_ms) <= now_ms,
+            (None, None) => false,
+        }
+}
+
+/// Plans reconciliation for one page (npm `core.planReconciliation`), under the sync options.
+pub fn plan_reconciliation(
+    options: &SyncOptions,
+    input: &ReconcileInput,
+) -> Result<ReconciliationPlan, ReconcileError> {
+    if let Some(v) = input.version {
+        if v > u64::from(RECONCILE_INPUT_VERSION) {
+            return Err(ReconcileError::UnsupportedVersion { version: v });
+        }
+        if v < u64::from(RECONCILE_INPUT_VERSION) {
+            return Err(ReconcileError::LegacyInput {
+                field: "version".into(),
+                message: "send version 2: stored sync record states, the partner's values, and the sync options".into(),
+            });
+        }
+    }
     let cfg = &input.config;
-    validate(cfg)?;
+    validate(options, cfg)?;
+    let fields = compared_fields(options, cfg)?;
+    let kind = kind_of(cfg.resource);
+    let now = input.now_ms;
+    // The records as the sync decisions see them: migrated, tenant-checked, time-driven
+    // transitions applied (a lapsed cooldown ends, an expired pending write is flagged).
+    let mut records = Vec::with_capacity(input.stored.len());
+    for (index, s) in input.stored.iter().enumerate() {
+        let r = crate::sync::check_record(options, &s.record)
+            .map_err(|error| ReconcileError::StoredRecord { index, error })?;
+        if r.kind != kind {
+            return Err(ReconcileError::StoredRecord {
+                index,
+                error: SyncError::KindMismatch {
+                    expected: r.kind,
+                    found: kind,
+                },
+            });
+        }
+        records.push(crate::sync::refresh(r, now));
+    }
     let mut by_vid: HashMap<&str, usize> = HashMap::new();
     let mut by_ref: HashMap<String, usize> = HashMap::new();
-    for (i, s) in input.stored.iter().enumerate() {
-        if let Some(v) = s
+    for (i, r) in records.iter().enumerate() {
+        if let Some(v) = r
             .virtuous_id
             .as_deref()
             .map(str::trim)
@@ -559,8 +830,8 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
                 });
             }
         }
-        if let Some(r) = &s.reference {
-            by_ref.entry(ref_key(&r.source, &r.id)).or_insert(i);
+        if let Some(x) = &r.external_ref {
+            by_ref.entry(ref_key(&x.source, &x.id)).or_insert(i);
         }
     }
     // Newest row per id wins within the page.
@@ -581,12 +852,13 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
         rows: input.rows.len() as u64,
         ..ReconcileCounts::default()
     };
-    let mut handled = vec![false; input.stored.len()];
-    let mut claimed = vec![false; input.stored.len()];
+    let mut request_cost = 0u64;
+    let mut handled = vec![false; records.len()];
+    let mut claimed = vec![false; records.len()];
     for (i, row) in input.rows.iter().enumerate() {
         let pos = u32::try_from(i).ok();
         let Some(id) = row_id(row) else {
-            let mut it = item(ItemKind::MalformedRow, "row-without-id");
+            let mut it = item(ItemKind::MalformedRow, ItemReason::RowWithoutId);
             it.row = pos;
             items.push(it);
             continue;
@@ -602,15 +874,28 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
                 .iter()
                 .find_map(|k| by_ref.get(k).copied())
         });
-        let mut it = item(ItemKind::MissedChange, "unknown-locally");
+        let mut it = item(ItemKind::MissedChange, ItemReason::UnknownLocally);
         it.row = pos;
         it.virtuous_id = Some(id.clone());
         let Some(si) = stored_idx else {
             it.event = Some(event_from_row(cfg.resource, row, &id, true));
+            if cfg.row_shape == RowShape::Abbreviated {
+                // A record created from an abbreviated row would start without the fields the row
+                // left out: name them and the full read, so the host can create it whole.
+                it.unknown_fields = fields
+                    .iter()
+                    .filter(|f| row.pointer(&f.pointer).is_none())
+                    .map(|f| f.name.clone())
+                    .collect();
+                if !it.unknown_fields.is_empty() {
+                    it.request = Some(full_record_request(cfg.resource, &id));
+                    request_cost = request_cost.saturating_add(1);
+                }
+            }
             items.push(it);
             continue;
         };
-        let Some(st) = input.stored.get(si) else {
+        let (Some(st), Some(stored)) = (records.get(si), input.stored.get(si)) else {
             continue;
         };
         it.partner_id = st.partner_id.clone();
@@ -623,7 +908,7 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
             // Two Virtuous records carry the same external reference (a regenerated or repeated
             // Transaction): a duplicate for a person to resolve, never a second link.
             it.kind = ItemKind::DuplicateInVirtuous;
-            it.reason = "reference-claimed-twice".into();
+            it.reason = ItemReason::ReferenceClaimedTwice;
             items.push(it);
             continue;
         }
@@ -636,7 +921,7 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
         if let Some(target) = row.get("mergedIntoContactId").and_then(value_text) {
             if !target.is_empty() && target != id {
                 it.kind = ItemKind::MergedAway;
-                it.reason = "merged-away".into();
+                it.reason = ItemReason::MergedAway;
                 it.survivor_id = Some(target);
                 it.event = Some(event_from_row(cfg.resource, row, &id, false));
                 items.push(it);
@@ -645,18 +930,19 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
         }
         if st.state == SyncState::PartnerPending && st.virtuous_id.is_none() {
             it.kind = ItemKind::ConfirmPending;
-            it.reason = "confirmed-by-query".into();
+            it.reason = ItemReason::ConfirmedByQuery;
             it.next_state = Some(SyncState::InSync);
+            it.record = confirmed(st, Some(&id), now);
             items.push(it);
             continue;
         }
-        let newer = match (modified, st.last_virtuous_modified_ms) {
+        let newer = match (modified, st.virtuous_modified_ms) {
             (Some(m), Some(last)) => m > last,
             (_, None) => true,
             (None, Some(_)) => false,
         };
         if newer {
-            it.reason = "newer-in-virtuous".into();
+            it.reason = ItemReason::NewerInVirtuous;
             it.event = Some(event_from_row(cfg.resource, row, &id, false));
             items.push(it);
             continue;
@@ -670,70 +956,94 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
                 }
                 continue;
             }
-            SyncState::Conflict | SyncState::VirtuousPending => {
-                // Awaiting manual resolution, or inside the inbound cooldown: no drift fixing.
+            SyncState::InSync => {}
+            // Awaiting manual resolution, or inside the inbound cooldown: no drift fixing.
+            _ => {
                 counts.skipped = counts.skipped.saturating_add(1);
                 continue;
             }
-            SyncState::InSync => {}
         }
-        let drift = field_drift(cfg, row, st, modified);
-        if drift.is_empty() {
+        let d = field_drift(
+            options,
+            &fields,
+            kind,
+            row,
+            st,
+            stored.partner.as_ref(),
+            modified,
+            now,
+        );
+        if !d.unknown.is_empty() && cfg.row_shape == RowShape::Abbreviated {
+            it.kind = ItemKind::FetchFullRecord;
+            it.reason = ItemReason::FieldsNotInRow;
+            it.request = Some(full_record_request(cfg.resource, &id));
+            it.unknown_fields = d.unknown;
+            request_cost = request_cost.saturating_add(1);
+            items.push(it);
+            continue;
+        }
+        if d.fields.is_empty() {
             counts.unchanged = counts.unchanged.saturating_add(1);
             continue;
         }
-        if drift.iter().any(|d| d.resolution == Resolution::Conflict) {
+        it.unknown_fields = d.unknown;
+        if d.fields
+            .iter()
+            .any(|f| f.resolution == Resolution::Conflict)
+        {
             it.kind = ItemKind::Conflict;
-            it.reason = "field-conflict".into();
+            it.reason = ItemReason::FieldConflict;
             it.next_state = Some(SyncState::Conflict);
         } else {
             it.kind = ItemKind::ResolveDrift;
-            it.reason = "drift".into();
+            it.reason = ItemReason::Drift;
             it.next_state = Some(SyncState::InSync);
         }
-        it.fields = drift;
+        it.record = Some(d.record);
+        it.fields = d.fields;
         items.push(it);
     }
-    let mut request_cost = 0u64;
-    for (si, st) in input.stored.iter().enumerate() {
+    for (si, st) in records.iter().enumerate() {
         if handled.get(si).copied().unwrap_or(true) || st.state != SyncState::PartnerPending {
             continue;
         }
-        let Some(since) = st.partner_pending_since_ms else {
+        let Some(since) = st.pending_since_ms else {
             continue;
         };
-        let age = input.now_ms.saturating_sub(since);
-        let mut it = item(ItemKind::KeepWaiting, "within-window");
+        let lookup = input.stored.get(si).and_then(|s| s.lookup.as_ref());
+        let age = now.saturating_sub(since);
+        let mut it = item(ItemKind::KeepWaiting, ItemReason::WithinWindow);
         it.partner_id = st.partner_id.clone();
         it.virtuous_id = st.virtuous_id.clone();
-        match (&st.lookup, &st.reference) {
+        match (lookup, &st.external_ref) {
             (Some(l), _) if l.found => {
                 it.kind = ItemKind::ConfirmPending;
-                it.reason = "confirmed-by-lookup".into();
+                it.reason = ItemReason::ConfirmedByLookup;
                 it.next_state = Some(SyncState::InSync);
                 if l.virtuous_id.is_some() {
                     it.virtuous_id = l.virtuous_id.clone();
                 }
+                it.record = confirmed(st, it.virtuous_id.as_deref(), now);
             }
-            _ if age < cfg.stuck_after_ms => {
+            _ if !is_stuck(options, st, now) => {
                 counts.pending_not_stuck = counts.pending_not_stuck.saturating_add(1);
                 continue;
             }
             (Some(l), _) if l.at_ms >= since && age >= cfg.unmatched_after_ms => {
                 it.kind = ItemKind::SurfaceUnmatched;
-                it.reason = "needs-update-bucket".into();
+                it.reason = ItemReason::NeedsUpdateBucket;
             }
-            (Some(l), Some(r)) if input.now_ms.saturating_sub(l.at_ms) >= cfg.stuck_after_ms => {
+            (Some(l), Some(r)) if now.saturating_sub(l.at_ms) >= options.pending_expiry_ms => {
                 // The last lookup is old: look again.
                 it.kind = ItemKind::LookUpPending;
-                it.reason = "stuck-pending".into();
+                it.reason = ItemReason::StuckPending;
                 it.request = Some(lookup_request(cfg.resource, r));
                 request_cost = request_cost.saturating_add(1);
             }
             (Some(_), _) => {}
             (None, Some(r)) => {
                 it.kind = ItemKind::LookUpPending;
-                it.reason = "stuck-pending".into();
+                it.reason = ItemReason::StuckPending;
                 it.request = Some(lookup_request(cfg.resource, r));
                 request_cost = request_cost.saturating_add(1);
             }
@@ -743,7 +1053,7 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
                 } else {
                     ItemKind::KeepWaiting
                 };
-                it.reason = "no-reference-to-look-up".into();
+                it.reason = ItemReason::NoReferenceToLookUp;
             }
         }
         items.push(it);
@@ -760,17 +1070,14 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
         for it in &mut items {
             if it.kind == ItemKind::ResolveDrift {
                 it.kind = ItemKind::Held;
-                it.reason = "mass-change-breaker".into();
+                it.reason = ItemReason::MassChangeBreaker;
                 it.next_state = None;
+                it.record = None;
             }
         }
     }
     for it in &items {
-        let key = serde_json::to_value(it.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        *counts.items.entry(key).or_insert(0) += 1;
+        *counts.items.entry(it.kind).or_insert(0) += 1;
     }
     Ok(ReconciliationPlan {
         items,
@@ -781,56 +1088,136 @@ pub fn plan_reconciliation(input: &ReconcileInput) -> Result<ReconciliationPlan,
     })
 }
 
+/// The record after a confirmation: the sync state machine's `confirmed`, with the Virtuous id.
+/// The newest write landed, so what it sent is the base; its echo entries stay (marked confirmed)
+/// so a late webhook of it is still recognised. `virtuousModifiedMs` is left as it was: the next
+/// row of the record reads as newer and goes through `decideInbound`, which applies whatever the
+/// nightly batch changed.
+fn confirmed(r: &RecordState, virtuous_id: Option<&str>, now_ms: i64) -> Option<RecordState> {
+    let mut next = transition(r, Trigger::Confirmed, now_ms).ok()?;
+    if let Some(v) = virtuous_id {
+        next.virtuous_id = Some(v.to_string());
+    }
+    if let Some(newest) = next.expected_echo.iter().rev().find(|e| !e.confirmed) {
+        let sent: Vec<(String, String)> = newest
+            .fields
+            .iter()
+            .filter(|(f, _)| newest.sent_field(f))
+            .map(|(f, d)| (f.clone(), d.clone()))
+            .collect();
+        next.base.extend(sent);
+    }
+    for e in &mut next.expected_echo {
+        e.confirmed = true;
+    }
+    next.stuck = false;
+    Some(next)
+}
+
+struct Drift {
+    fields: Vec<FieldDrift>,
+    unknown: Vec<String>,
+    record: RecordState,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn field_drift(
-    cfg: &ReconcileConfig,
+    options: &SyncOptions,
+    fields: &[&FieldSpec],
+    kind: ResourceKind,
     row: &Value,
-    st: &StoredRecord,
+    st: &RecordState,
+    partner: Option<&SideValues>,
     modified: Option<i64>,
-) -> Vec<FieldDrift> {
-    let Some(pv) = &st.partner_values else {
-        return Vec::new();
+    now_ms: i64,
+) -> Drift {
+    let mut out = Drift {
+        fields: Vec::new(),
+        unknown: Vec::new(),
+        record: st.clone(),
     };
-    let mut out = Vec::new();
-    for f in &cfg.fields {
-        let v = field_value(row, f);
-        let p = pv.get(f).cloned().unwrap_or(Value::Null);
-        if values_equal(&v, &p) {
+    let local_ms = partner
+        .and_then(|p| p.modified_ms)
+        .or(st.partner_modified_ms);
+    let mut conflicts = Vec::new();
+    for spec in fields {
+        let name = spec.name.as_str();
+        let lv = partner.and_then(|p| p.values.get(name));
+        let ld = lv.map(|v| field_digest(v, spec.field_type));
+        let base = st.base.get(name).map(String::as_str);
+        // Absent is unknown, never blank: only a field present in the row (even `null`) is
+        // Virtuous's value.
+        let Some(rv) = row.pointer(&spec.pointer) else {
+            if ld.as_deref().is_some_and(|l| Some(l) != base) {
+                out.unknown.push(name.to_string());
+            }
             continue;
-        }
-        let b = st
-            .base_values
-            .as_ref()
-            .map(|b| b.get(f).cloned().unwrap_or(Value::Null));
-        let (resolution, reason) = match &b {
-            Some(b) if values_equal(&v, b) => (Resolution::TakePartner, "changed-on-partner"),
-            Some(b) if values_equal(&p, b) => (Resolution::TakeVirtuous, "changed-in-virtuous"),
-            _ => match cfg.policies.get(f).copied().unwrap_or(cfg.default_policy) {
-                FieldPolicy::VirtuousWins => (Resolution::TakeVirtuous, "policy-virtuous-wins"),
-                FieldPolicy::PartnerWins => (Resolution::TakePartner, "policy-partner-wins"),
-                FieldPolicy::Conflict => (Resolution::Conflict, "policy-conflict"),
-                FieldPolicy::NewestWins => match (modified, st.partner_modified_ms) {
-                    (Some(vm), Some(pm)) => {
-                        let diff = vm.saturating_sub(pm);
-                        if diff.saturating_abs() < cfg.clock_uncertainty_ms {
-                            (Resolution::Conflict, "timestamps-inconclusive")
-                        } else if diff > 0 {
-                            (Resolution::TakeVirtuous, "newer-in-virtuous")
-                        } else {
-                            (Resolution::TakePartner, "newer-on-partner")
-                        }
-                    }
-                    _ => (Resolution::Conflict, "timestamps-inconclusive"),
-                },
-            },
         };
-        out.push(FieldDrift {
-            field: f.clone(),
-            virtuous_value: v,
-            partner_value: p,
-            base_value: b,
-            resolution,
-            reason: reason.into(),
+        let rd = field_digest(rv, spec.field_type);
+        let policy = options.policy.for_field(kind, name);
+        let (outcome, reason) = merge_field(&FieldInput {
+            policy,
+            base,
+            local: ld.as_deref(),
+            remote: Some(&rd),
+            local_ms,
+            remote_ms: modified,
+            skew_ms: options.policy.skew_window_ms,
         });
+        let mut drift = FieldDrift {
+            field: name.to_string(),
+            virtuous_value: Some(rv.clone()),
+            partner_value: lv.cloned(),
+            base: base.map(str::to_string),
+            resolution: Resolution::Conflict,
+            reason,
+            policy,
+            proposed: None,
+        };
+        match outcome {
+            Outcome::Unchanged => {}
+            Outcome::Same => {
+                out.record.base.insert(name.to_string(), rd);
+            }
+            Outcome::TakeRemote => {
+                out.record.base.insert(name.to_string(), rd.clone());
+                if ld.as_deref() != Some(rd.as_str()) {
+                    drift.resolution = Resolution::TakeVirtuous;
+                    out.fields.push(drift);
+                }
+            }
+            Outcome::KeepLocal => {
+                // Written through `decideOutbound`, which compares with the base: the base stays.
+                if lv.is_some() && ld.as_deref() != Some(rd.as_str()) {
+                    drift.resolution = Resolution::TakePartner;
+                    out.fields.push(drift);
+                }
+            }
+            Outcome::Conflict(proposed) => {
+                drift.proposed = Some(proposed);
+                conflicts.push(ConflictItem {
+                    field: name.to_string(),
+                    base: base.map(str::to_string),
+                    local: lv.cloned(),
+                    local_digest: ld.clone(),
+                    remote: Some(rv.clone()),
+                    remote_digest: Some(rd),
+                    local_modified_ms: local_ms,
+                    remote_modified_ms: modified,
+                    policy,
+                    proposed,
+                });
+                out.fields.push(drift);
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        if let Ok(mut next) = transition(&out.record, Trigger::Ambiguous, now_ms) {
+            next.conflict = conflicts;
+            out.record = next;
+        }
+    } else {
+        out.record.last_sync_ms = Some(now_ms);
     }
     out
 }
@@ -840,30 +1227,72 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn encoding_and_equality() {
-        assert_eq!(encode_component("Partner X/1"), "Partner%20X%2F1");
-        assert!(values_equal(&json!("10.00"), &json!(10)));
-        assert!(values_equal(&json!(null), &json!(" ")));
-        assert!(!values_equal(&json!("a"), &json!("b")));
-        assert!(
-            !values_equal(&json!("NaN"), &json!("NaN "))
-                || values_equal(&json!("NaN"), &json!("NaN"))
-        );
+    fn options() -> SyncOptions {
+        SyncOptions::from_json(
+            r#"{"platformName":"P","customerId":"c1","fieldMaps":{"contact":[
+                {"name":"name","pointer":"/name"},{"name":"email","pointer":"/email"},
+                {"name":"phone","pointer":"/phone"}]}}"#,
+        )
+        .unwrap()
     }
 
     #[test]
     fn unknown_row_is_missed_create() {
-        let input = ReconcileInput {
-            config: ReconcileConfig::default(),
-            rows: vec![json!({"id": 7, "modifiedDateTimeUtc": "2024-01-01T00:00:00"})],
-            stored: vec![],
-            now_ms: 0,
-        };
-        let plan = plan_reconciliation(&input).unwrap();
+        let input: ReconcileInput = serde_json::from_value(json!({
+            "rows": [{"id": 7, "modifiedDateTimeUtc": "2024-01-01T00:00:00"}], "nowMs": 0}))
+        .unwrap();
+        let plan = plan_reconciliation(&options(), &input).unwrap();
         assert_eq!(plan.items[0].kind, ItemKind::MissedChange);
         let ev = plan.items[0].event.as_ref().unwrap();
         assert_eq!(ev.event_type, Some(EventType::ContactCreate));
         assert_eq!(ev.resource_id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn an_abbreviated_row_never_blanks_a_field() {
+        let o = options();
+        let d = |v: &str| field_digest(&json!(v), crate::sync::FieldType::Plain);
+        let input: ReconcileInput = serde_json::from_value(json!({
+            "rows": [{"id": 7, "name": "Ann", "modifiedDateTimeUtc": "2024-01-01T00:00:00"}],
+            "stored": [{"record": {"customerId": "c1", "kind": "contact", "state": "in-sync",
+                "virtuousId": "7", "virtuousModifiedMs": 1704067200000i64,
+                "base": {"name": d("Ann"), "email": d("a@x.org")}},
+                "partner": {"values": {"name": "Ann", "email": "a@x.org", "phone": "555"}}}],
+            "nowMs": 1704067200000i64}))
+        .unwrap();
+        let plan = plan_reconciliation(&o, &input).unwrap();
+        // email equals the base (nothing to decide); phone was never agreed: Virtuous's value is
+        // needed, so the plan asks for the full record instead of taking the absent field as blank.
+        assert_eq!(plan.items.len(), 1);
+        assert_eq!(plan.items[0].kind, ItemKind::FetchFullRecord);
+        assert_eq!(plan.items[0].unknown_fields, vec!["phone".to_string()]);
+        assert_eq!(plan.request_cost, 1);
+        assert!(plan.items[0].fields.is_empty());
+    }
+
+    #[test]
+    fn every_reason_and_kind_serialises_to_a_distinct_code() {
+        let kinds: std::collections::BTreeSet<String> = ItemKind::ALL
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(kinds.len(), ItemKind::ALL.len());
+        let reasons: std::collections::BTreeSet<String> = ItemReason::ALL
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(reasons.len(), ItemReason::ALL.len());
     }
 }

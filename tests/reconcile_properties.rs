@@ -452,16 +452,19 @@ proptest! {
         status in proptest::option::of(any::<u16>()),
     ) {
         use virtuous_sync::{deletion, ratelimit, reconcile, response, subscription};
-        let stored = json!([{"virtuousId": "1", "state": "partner-pending", "partnerPendingSinceMs": t[0],
-            "reference": {"source": text, "id": "x"}, "lastVirtuousModifiedMs": t[1], "partnerModifiedMs": t[2],
-            "partnerValues": {"a": text}, "lookup": {"found": false, "atMs": t[3]}},
-            {"partnerId": "2", "state": "partner-pending", "partnerPendingSinceMs": t[4]}]);
+        let options = virtuous_sync::sync::SyncOptions::from_json(
+            r#"{"platformName":"P","customerId":"c","fieldMaps":{"contact":[{"name":"a","pointer":"/a"},{"name":"c","pointer":"/b/c"}]},
+                "policy":{"default":"most-recent-wins"}}"#).unwrap();
+        let stored = json!([{"record": {"customerId": "c", "kind": "contact", "virtuousId": "1", "state": "partner-pending",
+            "pendingSinceMs": t[0], "pendingExpiresMs": t[5], "externalRef": {"source": text, "id": "x"},
+            "virtuousModifiedMs": t[1], "partnerModifiedMs": t[2], "base": {"a": text}},
+            "partner": {"values": {"a": text}, "modifiedMs": t[2]}, "lookup": {"found": false, "atMs": t[3]}},
+            {"record": {"customerId": "c", "kind": "contact", "partnerId": "2", "state": "partner-pending", "pendingSinceMs": t[4]}}]);
         let input: reconcile::ReconcileInput = serde_json::from_value(json!({
-            "config": {"fields": ["a", "b.c"], "defaultPolicy": "newest-wins", "stuckAfterMs": t[5].max(0) / 2,
-                       "unmatchedAfterMs": t[5].max(0), "clockUncertaintyMs": t[6].max(0), "totalRecords": big},
+            "config": {"unmatchedAfterMs": t[5].max(0), "totalRecords": big},
             "rows": [{"id": 1, "modifiedDateTimeUtc": text, "a": 1}, {"id": text, "mergedIntoContactId": text}],
             "stored": stored, "nowMs": t[7]})).unwrap();
-        let _ = reconcile::plan_reconciliation(&input);
+        let _ = reconcile::plan_reconciliation(&options, &input);
 
         let mut b = ratelimit::RateBudget::new(ratelimit::RateBudgetConfig {
             limit: n[0].max(2), live_headroom: 1, base_backoff_ms: 1, max_backoff_ms: i64::MAX, window_ms: i64::MAX,
@@ -521,11 +524,13 @@ proptest! {
         total in proptest::option::of(1u64..20),
         now_h in 0i64..100,
     ) {
-        use virtuous_sync::reconcile::{plan_reconciliation, ItemKind, ReconcileInput};
+        use virtuous_sync::reconcile::{plan_reconciliation, ItemKind, ItemReason, ReconcileInput};
         let h = 3_600_000i64;
         let base = 1_700_000_000_000i64;
         let rows_json: Vec<Value> = rows.iter().map(|(id, m, with_ref, name)| {
             let mut r = json!({"id": id, "modifiedDateTimeUtc": format_time(base + m * h), "name": format!("N{name}")});
+            // An abbreviated row without the mapped field: unknown, never blank.
+            if *name == 2 { r.as_object_mut().unwrap().remove("name"); }
             if *with_ref { r["transactionSource"] = json!("P"); r["transactionId"] = json!(format!("t{id}")); }
             r
         }).collect();
@@ -533,24 +538,27 @@ proptest! {
         let stored_json: Vec<Value> = stored.iter().enumerate().filter_map(|(i, (vid, state, m, looked, name, base_same))| {
             if let Some(v) = vid { if !seen_vid.insert(*v) { return None; } }
             let states = ["in-sync", "partner-pending", "virtuous-pending", "conflict"];
-            let mut s = json!({"partnerId": format!("p{i}"), "state": states[*state as usize],
-                "lastVirtuousModifiedMs": base + m * h, "partnerPendingSinceMs": base,
-                "reference": {"source": "p", "id": format!("t{}", (i + usize::from(*name)) % 8)},
-                "partnerValues": {"name": format!("N{name}")}});
-            if let Some(v) = vid { s["virtuousId"] = json!(v.to_string()); }
-            if *base_same { s["baseValues"] = json!({"name": "N0"}); }
+            let mut r = json!({"customerId": "c", "kind": "gift", "partnerId": format!("p{i}"), "state": states[*state as usize],
+                "virtuousModifiedMs": base + m * h, "pendingSinceMs": base,
+                "externalRef": {"source": "p", "id": format!("t{}", (i + usize::from(*name)) % 8)}});
+            if let Some(v) = vid { r["virtuousId"] = json!(v.to_string()); }
+            if *base_same { r["base"] = json!({"name": virtuous_sync::sync::field_digest(&json!("N0"), virtuous_sync::sync::FieldType::Plain)}); }
+            let mut s = json!({"record": r, "partner": {"values": {"name": format!("N{name}")}}});
             if *looked { s["lookup"] = json!({"found": i % 2 == 0, "atMs": base + h}); }
             Some(s)
         }).collect();
-        let mut cfg = json!({"resource": "gift", "fields": ["name"], "breaker": {"maxShare": 0.2, "minCount": 1}});
+        let options = virtuous_sync::sync::SyncOptions::from_json(
+            r#"{"platformName":"P","customerId":"c","fieldMaps":{"gift":[{"name":"name","pointer":"/name"}]}}"#).unwrap();
+        let mut cfg = json!({"resource": "gift", "breaker": {"maxShare": 0.2, "minCount": 1}});
         if let Some(t) = total { cfg["totalRecords"] = json!(t); }
         let input: ReconcileInput = serde_json::from_value(json!({
             "config": cfg, "rows": rows_json, "stored": stored_json, "nowMs": base + now_h * h})).unwrap();
-        let plan = plan_reconciliation(&input).unwrap();
+        let plan = plan_reconciliation(&options, &input).unwrap();
         let mut row_items = HashSet::new();
         let mut partner_items = HashSet::new();
         let mut lookups = 0u64;
         for it in &plan.items {
+            if it.request.is_some() { lookups += 1; }
             if let Some(r) = it.row { prop_assert!(row_items.insert(r), "row {} planned twice", r); }
             if let Some(p) = &it.partner_id {
                 if it.kind != ItemKind::DuplicateInVirtuous {
@@ -558,13 +566,18 @@ proptest! {
                 }
             }
             match it.kind {
-                ItemKind::LookUpPending => { lookups += 1; prop_assert!(it.request.is_some()); }
-                ItemKind::ConfirmPending => prop_assert!(it.virtuous_id.is_some() || it.reason == "confirmed-by-lookup"),
+                ItemKind::LookUpPending | ItemKind::FetchFullRecord => prop_assert!(it.request.is_some()),
+                ItemKind::ConfirmPending => prop_assert!(it.virtuous_id.is_some() || it.reason == ItemReason::ConfirmedByLookup),
                 ItemKind::MissedChange => {
                     let ev = it.event.as_ref().unwrap();
                     prop_assert_eq!(ev.resource_id.as_ref(), it.virtuous_id.as_ref());
                 }
-                ItemKind::ResolveDrift => prop_assert!(!plan.halted),
+                ItemKind::ResolveDrift | ItemKind::Conflict => {
+                    prop_assert!(it.kind == ItemKind::Conflict || !plan.halted);
+                    // A field absent from the row is never resolved (least of all to blank).
+                    let row = &rows_json[it.row.unwrap() as usize];
+                    for f in &it.fields { prop_assert!(row.get(&f.field).is_some(), "{} resolved from an absent field", f.field); }
+                }
                 _ => {}
             }
         }

@@ -201,10 +201,16 @@ test("the core's sync methods decide exactly as the free sync functions, on ever
     }
   }
   assert.ok(compared >= 55, `only ${compared} cases compared`);
-  const rc = vectorCases("reconcile/reconciliation.json")[0];
-  const core = syncCore();
-  assert.deepEqual(outcome(() => core.planReconciliation(JSON.stringify(rc.input))), outcome(() => reconcile.planReconciliation(JSON.stringify(rc.input))));
-  core[Symbol.dispose]();
+  // Reconciliation reads the core's `sync` section: bound (options in the config) and free (options inline) agree.
+  let reconciled = 0;
+  for (const rc of vectorCases("reconcile/reconciliation.json")) {
+    const { options, ...rest } = rc.input;
+    const core = syncCore(options);
+    assert.deepEqual(outcome(() => core.planReconciliation(JSON.stringify(rest))), outcome(() => reconcile.planReconciliation(JSON.stringify(rc.input))), rc.name);
+    core[Symbol.dispose]();
+    reconciled++;
+  }
+  assert.ok(reconciled >= 40, `only ${reconciled} reconciliation cases compared`);
 });
 
 test("sync/reconcile errors: not-JSON text names the parameter; shapes name the path; module says who", () => {

@@ -99,6 +99,12 @@ test("a rate budget stored between stateless worker requests keeps a Retry-After
 });
 
 const files = loadVectorFiles();
+test("random input to every export inside workerd: zero traps (VirtuousSyncError or a value, never a RuntimeError)", async () => {
+  const res = await mf.dispatchFetch(new URL("/fuzz", base), { method: "POST", body: JSON.stringify({ files, seed: 0x27d4eb2f }) });
+  const { calls, traps } = await res.json();
+  assert.deepEqual(traps, [], `${traps.length} of ${calls} calls trapped`);
+  assert.ok(calls > 2500, `${calls} calls`);
+});
 test("there are vectors to run", () => {
   assert.ok(files.reduce((n, f) => n + f.cases.length, 0) > 0, "no vector cases found in tests/vectors/");
 });

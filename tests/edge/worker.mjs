@@ -20,6 +20,7 @@ export async function startWorker(exportPath, dirName) {
     readFileSync(join(ROOT, "tests", "edge", "worker.template.mjs"), "utf8").replaceAll("__PACKAGE_ENTRY__", rel.startsWith(".") ? rel : `./${rel}`),
   );
   copyFileSync(join(ROOT, "tests", "js", "support", "ops.mjs"), join(workerDir, "ops.mjs"));
+  copyFileSync(join(ROOT, "tests", "js", "support", "fuzz.mjs"), join(workerDir, "fuzz.mjs"));
   const mf = new Miniflare({
     modules: true,
     modulesRoot: APP,

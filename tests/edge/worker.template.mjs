@@ -2,6 +2,7 @@
 // package and points the first import at the package's "workerd" export, so it loads exactly what a
 // Cloudflare Worker would. It runs vector cases inside workerd and answers the outcome as JSON; Node compares.
 import * as api from "__PACKAGE_ENTRY__";
+import { fuzzExports } from "./fuzz.mjs";
 import { runCase } from "./ops.mjs";
 
 export default {
@@ -30,6 +31,11 @@ export default {
       } finally {
         budget.free();
       }
+    }
+    if (url.pathname === "/fuzz") {
+      // Random input to every export inside workerd: the vector files come in the body.
+      const { files, seed } = await request.json();
+      return Response.json(fuzzExports(api, files, { seed, rounds: 1 }));
     }
     if (url.pathname === "/generate-secret") {
       return Response.json({ secrets: [api.generateSecret(), api.generateSecret()] });

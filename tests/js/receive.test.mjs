@@ -23,6 +23,7 @@ for (const [system, api] of [["require", viaRequire], ["import", viaImport]]) {
     test("exports exactly the receive surface", () => {
       assert.deepEqual(Object.keys(api).filter((k) => k !== "default" && k !== "__esModule").sort(), [
         "SyncCore",
+        "VirtuousSyncError",
         "generateSecret",
         "signBody",
         "verifySignature",
@@ -34,7 +35,7 @@ for (const [system, api] of [["require", viaRequire], ["import", viaImport]]) {
     test("a sync section is refused, naming the field", () => {
       assert.throws(
         () => new api.SyncCore({ secrets: ["receive-only-secret-0123456789abcdefgh"], platformName: "P", sync: { customerId: "c" } }),
-        (e) => e.code === "invalid-config" && e.field === "sync",
+        (e) => e instanceof api.VirtuousSyncError && e.code === "invalid-config" && e.field === "sync",
       );
     });
     for (const { file, cases } of files) {

@@ -49,6 +49,7 @@ const EXPORTS = [
   "acceptQueryPage",
   "finishQueryRun",
   "pricePlan",
+  "VirtuousSyncError",
 ];
 
 function thrown(fn) {
@@ -62,6 +63,7 @@ function thrown(fn) {
 
 function assertVse(e, { code, field, module }) {
   assert.ok(e instanceof Error, "instanceof Error");
+  assert.ok(e instanceof vs.VirtuousSyncError && e instanceof esm.VirtuousSyncError, "instanceof VirtuousSyncError");
   assert.equal(e.name, "VirtuousSyncError");
   assert.deepEqual({ code: e.code, field: e.field, module: e.module }, { code, field, module }, e.message);
   assert.equal(typeof e.message, "string");

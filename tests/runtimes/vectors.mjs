@@ -10,6 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { fuzzExports } from "../js/support/fuzz.mjs";
 import { checkOutcome } from "../js/support/match.mjs";
 import { runCase } from "../js/support/ops.mjs";
 import { loadVectorFiles } from "../js/support/vectors.mjs";
@@ -37,6 +38,10 @@ for (const [specifier, topLevelOnly] of [
   ["virtuous-sync/receive", true],
 ]) {
   const api = await load(specifier);
+  if (typeof api.VirtuousSyncError !== "function") {
+    failed++;
+    console.log(`not ok - ${specifier} exports no VirtuousSyncError class`);
+  }
   console.log(`# ${specifier} -> ${api.resolvedEntry.slice(api.resolvedEntry.lastIndexOf("/virtuous-sync/") + 1)}`);
   let n = 0;
   for (const { file, cases } of files) {
@@ -60,6 +65,14 @@ for (const [specifier, topLevelOnly] of [
   if (n === 0) {
     failed++;
     console.log(`not ok - ${specifier}: no vector cases found`);
+  }
+  // Random input to every export of the entry: a value or a VirtuousSyncError, never a trap.
+  const fuzz = fuzzExports(api, topLevelOnly ? files.filter((f) => !f.file.includes("/")) : files, { seed: 0x165667b1, rounds: 1 });
+  if (fuzz.traps.length > 0) {
+    failed++;
+    console.log(`not ok - ${specifier}: ${fuzz.traps.length} of ${fuzz.calls} fuzzed calls trapped\n  ${fuzz.traps.slice(0, 5).join("\n  ")}`);
+  } else {
+    passed++;
   }
   // The random source differs per runtime (crypto.getRandomValues): two secrets must differ.
   if (api.generateSecret() === api.generateSecret()) {

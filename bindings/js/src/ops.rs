@@ -211,7 +211,7 @@ impl JsInitialMatcher {
             Matcher::new()
         } else {
             let sizes: ExpectedSizes = ops::input(&expected, "expected").map_err(op_error)?;
-            Matcher::with_capacity(sizes.partner, sizes.virtuous)
+            Matcher::try_with_capacity(sizes.partner, sizes.virtuous).map_err(matcher_error)?
         };
         Ok(JsInitialMatcher { inner })
     }
@@ -242,9 +242,9 @@ impl JsInitialMatcher {
 #[serde(deny_unknown_fields)]
 struct ExpectedSizes {
     #[serde(default)]
-    partner: usize,
+    partner: u64,
     #[serde(default)]
-    virtuous: usize,
+    virtuous: u64,
 }
 
 /// The per-organisation request budget: feed it every response's rate-limit headers, ask it before sending.

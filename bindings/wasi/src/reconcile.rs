@@ -10,7 +10,7 @@ use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
-use virtuous_sync::matcher::{InitialMatcher, MatchRecord};
+use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 
@@ -74,9 +74,6 @@ impl Guest for Component {
     }
 }
 
-/// The largest per-side size hint `initial-matcher`'s constructor honours.
-const MAX_SIZE_HINT: u32 = 1 << 20;
-
 /// The `initial-matcher` resource.
 pub(crate) struct Matcher(RefCell<InitialMatcher>);
 
@@ -95,12 +92,12 @@ impl Matcher {
 
 impl GuestInitialMatcher for Matcher {
     fn new(expected_partner: Option<u32>, expected_virtuous: Option<u32>) -> Matcher {
-        // A hint: capped so that no argument can make the pre-allocation exhaust the memory.
-        let hint = |n: Option<u32>| usize::try_from(n.unwrap_or(0).min(MAX_SIZE_HINT)).unwrap_or(0);
-        Matcher(RefCell::new(InitialMatcher::with_capacity(
-            hint(expected_partner),
-            hint(expected_virtuous),
-        )))
+        // A WIT constructor cannot fail, so a hint above the core's bound is capped to it (the npm
+        // constructor throws `size-hint-too-large` instead); no argument can exhaust the memory.
+        let hint = |n: Option<u32>| u64::from(n.unwrap_or(0)).min(matcher::MAX_SIZE_HINT);
+        let m = InitialMatcher::try_with_capacity(hint(expected_partner), hint(expected_virtuous))
+            .unwrap_or_default();
+        Matcher(RefCell::new(m))
     }
 
     fn add_partner_chunk(&self, records_json: String) -> Result<(), Error> {

@@ -31,6 +31,7 @@ export function checkOutcome(c, outcome) {
     const problems = [];
     if (!outcome.error.isError) problems.push("thrown value is not an instanceof Error");
     if (outcome.error.name !== "VirtuousSyncError") problems.push(`error name ${show(outcome.error.name)}`);
+    if (outcome.error.isVirtuousSyncError === false) problems.push("thrown value is not an instanceof VirtuousSyncError");
     for (const key of Object.keys(c.expectError)) {
       problems.push(...subsetMismatches(outcome.error[key], c.expectError[key], `error.${key}`));
     }

@@ -107,7 +107,9 @@ export const OPS = {
 
   // reconcile/
   planReconciliation(api, c) {
-    return withSyncCore(api, undefined, (core) => core.planReconciliation(c.input));
+    // The core's `sync` section is the reconciliation's options (field maps, policy, pendingExpiryMs).
+    const { options, ...input } = c.input;
+    return withSyncCore(api, options, (core) => core.planReconciliation(input));
   },
   initialMatcher(api, c) {
     const m = new api.InitialMatcher();
@@ -225,6 +227,8 @@ export function runCase(api, c, ctx) {
     return {
       error: {
         isError: e instanceof Error,
+        // The package's exported class, when the API object has one (every entry does).
+        isVirtuousSyncError: typeof api.VirtuousSyncError === "function" ? e instanceof api.VirtuousSyncError : undefined,
         name: e?.name,
         code: e?.code,
         field: e?.field,

@@ -19,7 +19,7 @@ const CALLS = {
   resolve: (i) => [`${syncCore(i.options)}.resolve(${lit(i.input)})`, "vs.Resolution"],
   resolveConflict: (i) => [`${syncCore(undefined)}.resolveConflict(${lit(i.record)}, ${lit(i.choices)}, ${lit(i.nowMs)})`, "vs.ConflictResolution"],
   transition: (i) => [`vs.transition(${lit(i.record)}, ${lit(i.trigger)}, ${lit(i.nowMs)})`, "vs.RecordState"],
-  planReconciliation: (i) => [`${syncCore(undefined)}.planReconciliation(${lit(i)})`, "vs.ReconciliationPlan"],
+  planReconciliation: ({ options, ...i }) => [`${syncCore(options)}.planReconciliation(${lit(i)})`, "vs.ReconciliationPlan"],
   initialMatcher: (i) => [
     `((m: vs.InitialMatcher) => { ${(i.chunks ?? [])
       .map((c) => `m.${c.side === "partner" ? "addPartnerChunk" : "addVirtuousChunk"}(${lit(c.records ?? [])});`)
