@@ -264,6 +264,7 @@ export type ErrorCode =
   | "unsupported-kind"
   | "missing-choice"
   | "unknown-choice"
+  | "group-choice-mismatch"
   | "invalid-transition"
   | "cooldown-active"
   | "pending-not-expired"

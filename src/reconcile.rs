@@ -29,6 +29,7 @@ use crate::cursor::{row_id, row_modified, QueryResource};
 use crate::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
 use crate::event::{Event, EventType, ResourceKind};
 use crate::sync::resolve::{merge_field, FieldInput, Outcome};
+use crate::sync::units::{composite, group_list, remote_composite};
 use crate::sync::{
     field_digest, transition, ConflictItem, ExternalRef, FieldPolicy, FieldSpec, Reason,
     RecordState, Side, SideValues, SyncError, SyncOptions, SyncState, Trigger,
@@ -1140,74 +1141,120 @@ fn field_drift(
         .and_then(|p| p.modified_ms)
         .or(st.partner_modified_ms);
     let mut conflicts = Vec::new();
-    for spec in fields {
-        let name = spec.name.as_str();
-        let lv = partner.and_then(|p| p.values.get(name));
-        let ld = lv.map(|v| field_digest(v, spec.field_type));
-        let base = st.base.get(name).map(String::as_str);
-        // Absent is unknown, never blank: only a field present in the row (even `null`) is
-        // Virtuous's value.
-        let Some(rv) = row.pointer(&spec.pointer) else {
-            if ld.as_deref().is_some_and(|l| Some(l) != base) {
-                out.unknown.push(name.to_string());
+    // A field group (amount + designations by default) is judged as one unit, as `decideInbound`
+    // does: its members take one side together, so drift never hands the partner an amount with
+    // designations summing to another.
+    for unit in options.units(kind) {
+        let specs: Vec<&FieldSpec> = unit
+            .iter()
+            .filter_map(|n| fields.iter().find(|f| &f.name == n).copied())
+            .collect();
+        let mut local: BTreeMap<String, String> = BTreeMap::new();
+        let mut remote: BTreeMap<String, String> = BTreeMap::new();
+        let mut absent: Vec<String> = Vec::new();
+        for spec in &specs {
+            if let Some(v) = partner.and_then(|p| p.values.get(&spec.name)) {
+                local.insert(spec.name.clone(), field_digest(v, spec.field_type));
+            }
+            // Absent is unknown, never blank: only a field present in the row (even `null`) is
+            // Virtuous's value.
+            match row.pointer(&spec.pointer) {
+                Some(rv) => {
+                    remote.insert(spec.name.clone(), field_digest(rv, spec.field_type));
+                }
+                None => absent.push(spec.name.clone()),
+            }
+        }
+        if !absent.is_empty() {
+            // A member the row lacks leaves the unit undecided: ask for it when the partner's
+            // side has moved (a present member that moved is decided once the row is complete).
+            let moved = specs.iter().any(|s| {
+                let b = st.base.get(&s.name);
+                local.get(&s.name).is_some_and(|l| Some(l) != b)
+                    || remote.get(&s.name).is_some_and(|r| Some(r) != b)
+            });
+            if moved {
+                out.unknown.extend(absent);
             }
             continue;
-        };
-        let rd = field_digest(rv, spec.field_type);
-        let policy = options.policy.for_field(kind, name);
+        }
+        if specs.is_empty() {
+            continue;
+        }
+        let (lc, _) = remote_composite(&local, &st.base, &unit);
+        let (rc, _) = remote_composite(&remote, &st.base, &unit);
+        let bc = composite(&st.base, &unit);
+        let Some(head) = unit.first() else { continue };
+        let policy = options.policy.for_field(kind, head);
         let (outcome, reason) = merge_field(&FieldInput {
             policy,
-            base,
-            local: ld.as_deref(),
-            remote: Some(&rd),
+            base: bc.as_deref(),
+            local: if local.is_empty() {
+                None
+            } else {
+                lc.as_deref()
+            },
+            remote: rc.as_deref(),
             local_ms,
             remote_ms: modified,
             skew_ms: options.policy.skew_window_ms,
         });
-        let mut drift = FieldDrift {
-            field: name.to_string(),
-            virtuous_value: Some(rv.clone()),
-            partner_value: lv.cloned(),
-            base: base.map(str::to_string),
-            resolution: Resolution::Conflict,
-            reason,
-            policy,
-            proposed: None,
-        };
-        match outcome {
-            Outcome::Unchanged => {}
-            Outcome::Same => {
-                out.record.base.insert(name.to_string(), rd);
-            }
-            Outcome::TakeRemote => {
-                out.record.base.insert(name.to_string(), rd.clone());
-                if ld.as_deref() != Some(rd.as_str()) {
-                    drift.resolution = Resolution::TakeVirtuous;
+        let group = group_list(&unit);
+        for spec in &specs {
+            let name = spec.name.as_str();
+            let lv = partner.and_then(|p| p.values.get(name));
+            let ld = local.get(name);
+            let Some((rv, rd)) = row.pointer(&spec.pointer).zip(remote.get(name)) else {
+                continue;
+            };
+            let base = st.base.get(name).map(String::as_str);
+            let mut drift = FieldDrift {
+                field: name.to_string(),
+                virtuous_value: Some(rv.clone()),
+                partner_value: lv.cloned(),
+                base: base.map(str::to_string),
+                resolution: Resolution::Conflict,
+                reason,
+                policy,
+                proposed: None,
+            };
+            match outcome {
+                Outcome::Unchanged => {}
+                Outcome::Same => {
+                    out.record.base.insert(name.to_string(), rd.clone());
+                }
+                Outcome::TakeRemote => {
+                    out.record.base.insert(name.to_string(), rd.clone());
+                    if ld != Some(rd) {
+                        drift.resolution = Resolution::TakeVirtuous;
+                        out.fields.push(drift);
+                    }
+                }
+                Outcome::KeepLocal => {
+                    // Written through `decideOutbound`, which compares with the base: the base
+                    // stays.
+                    if lv.is_some() && ld != Some(rd) {
+                        drift.resolution = Resolution::TakePartner;
+                        out.fields.push(drift);
+                    }
+                }
+                Outcome::Conflict(proposed) => {
+                    drift.proposed = Some(proposed);
+                    conflicts.push(ConflictItem {
+                        field: name.to_string(),
+                        base: base.map(str::to_string),
+                        local: lv.cloned(),
+                        local_digest: ld.cloned(),
+                        remote: Some(rv.clone()),
+                        remote_digest: Some(rd.clone()),
+                        local_modified_ms: local_ms,
+                        remote_modified_ms: modified,
+                        policy,
+                        proposed,
+                        group: group.clone(),
+                    });
                     out.fields.push(drift);
                 }
-            }
-            Outcome::KeepLocal => {
-                // Written through `decideOutbound`, which compares with the base: the base stays.
-                if lv.is_some() && ld.as_deref() != Some(rd.as_str()) {
-                    drift.resolution = Resolution::TakePartner;
-                    out.fields.push(drift);
-                }
-            }
-            Outcome::Conflict(proposed) => {
-                drift.proposed = Some(proposed);
-                conflicts.push(ConflictItem {
-                    field: name.to_string(),
-                    base: base.map(str::to_string),
-                    local: lv.cloned(),
-                    local_digest: ld.clone(),
-                    remote: Some(rv.clone()),
-                    remote_digest: Some(rd),
-                    local_modified_ms: local_ms,
-                    remote_modified_ms: modified,
-                    policy,
-                    proposed,
-                });
-                out.fields.push(drift);
             }
         }
     }

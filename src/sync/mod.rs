@@ -18,7 +18,7 @@ pub mod record;
 pub mod resolve;
 pub mod state;
 pub mod time;
-mod units;
+pub(crate) mod units;
 
 pub use digest::field_digest;
 pub use inbound::{decide_inbound, InboundAction, InboundDecision};
