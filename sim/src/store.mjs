@@ -370,8 +370,16 @@ export class Store {
         report.needsUpdate.push(key);
         continue;
       }
-      if (t.kind === "gift") this.importGift(t, report);
-      else this.importContact(t, report);
+      try {
+        if (t.kind === "gift") this.importGift(t, report);
+        else this.importContact(t, report);
+      } catch (e) {
+        if (!(e instanceof SimError)) throw e;
+        // An import the batch cannot apply waits for a person, as Virtuous's Update Needed bucket does.
+        t.state = "needs-update";
+        t.note = e.message;
+        report.needsUpdate.push(key);
+      }
     }
     return report;
   }
@@ -418,13 +426,21 @@ export class Store {
     const key = `${t.source}:${t.externalId}`;
     const match = this.matchContact(b, t.source);
     if (match) {
+      // The batch merges what the Transaction carries into the matched contact; absent fields stay as they are.
       const set = {};
       for (const k of ["firstName", "lastName", "email", "phone"]) {
         const v = b[k] ?? b[k.toLowerCase()];
         if (v) set[k] = v;
       }
-      if (b.tags) set.tags = [...new Set([...match.tags, ...b.tags])];
-      for (const path of Object.keys(set)) setContactPath(match, path, set[path]);
+      if (b.name) set.name = b.name;
+      if (b.contactType) set.contactType = b.contactType;
+      const addr = b.address && typeof b.address === "object" ? b.address : b;
+      for (const k of ["address1", "address2", "city", "state", "postal", "country"]) if (addr[k]) set[`address.${k}`] = addr[k];
+      if (Array.isArray(b.tags)) set.tags = [...new Set([...match.tags, ...b.tags])];
+      if (b.customFields) for (const [k, v] of Object.entries(toCustomFields(b.customFields))) set[`customFields.${k}`] = v;
+      const draft = clone(match);
+      for (const path of Object.keys(set)) setContactPath(draft, path, set[path]);
+      Object.assign(match, draft);
       if (b.referenceSource) this.addReference(match, b.referenceSource, b.referenceId);
       this.assignContactIds(match);
       match.modifiedDateTimeUtc = this.stamp();
