@@ -15,7 +15,8 @@ test("bearer auth: 401 plain text without a token; an API key or a /Token token 
     assert.equal(res.headers.get("x-ratelimit-remaining"), null, "unauthenticated requests spend nothing");
     res = await fetch(`${sim.url}/api/Contact/1`, { headers: { authorization: "Bearer wrong" } });
     assert.equal(res.status, 401);
-    res = await fetch(`${sim.url}/api/Contact/1`, { headers: { authorization: "Bearer sim-api-key" } });
+    assert.equal(sim.apiKey, "sim-api-key");
+    res = await fetch(`${sim.url}/api/Contact/1`, { headers: { authorization: `Bearer ${sim.apiKey}` } });
     assert.equal(res.status, 404);
 
     const form = (o) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(o).toString() });
