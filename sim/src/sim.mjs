@@ -330,9 +330,10 @@ export class Simulator {
     };
   }
 
-  /** The configuration without credentials. */
+  /** The configuration without credentials or secrets. */
   publicConfig() {
     const c = clone(this.config);
+    c.subscriptions = (c.subscriptions ?? []).map((sub) => ({ ...sub, secret: sub.secret ? "[redacted]" : null }));
     c.auth = { required: c.auth.required, apiKeys: c.auth.apiKeys.length, users: c.auth.users.map((u) => u.username), tokenTtlSeconds: c.auth.tokenTtlSeconds };
     return c;
   }

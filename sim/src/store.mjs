@@ -175,6 +175,7 @@ export class Store {
     const into = this.contact(intoId);
     if (from.id === into.id) throw badRequest("cannot merge a contact into itself", "into");
     if (from.mergedIntoContactId) throw new SimError(409, "CONFLICT", `contact ${from.id} is already merged into ${from.mergedIntoContactId}`);
+    if (into.mergedIntoContactId) throw new SimError(409, "CONFLICT", `contact ${into.id} was merged into ${into.mergedIntoContactId}: merge into the survivor`);
     if (this.survivor(into).id === from.id) throw new SimError(409, "CONFLICT", "the merge would form a cycle");
     for (const r of from.contactReferences) this.addReference(into, r.source, r.id);
     const moved = [];

@@ -126,6 +126,14 @@ test("the store, the clock and run-time config through the admin API", async () 
     const store = await sim.admin.store();
     assert.equal(store.config.auth.apiKeys, 1, "credentials are not exposed");
     assert.ok(!JSON.stringify(store).includes("sim-password"));
+    const secretive = await startSim({ forwardTo: "http://127.0.0.1:9/x", secret: "do-not-show-do-not-show-do-not-show" });
+    try {
+      const text = JSON.stringify(await secretive.admin.config());
+      assert.ok(!text.includes("do-not-show"), "subscription secrets in the config are redacted");
+      assert.match(text, /\[redacted\]/);
+    } finally {
+      await secretive.close();
+    }
     assert.equal(store.contacts[0].name, "Seconds");
     assert.equal((await sim.admin.config()).timestampPrecision, "s");
   } finally {
