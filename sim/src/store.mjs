@@ -140,10 +140,19 @@ export class Store {
     if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("body must be a contact object");
     const next = {};
     for (const f of CONTACT_EDITABLE) {
-      let v = body[f];
-      if (f === "contactAddresses" && v === undefined && body.address) v = [body.address];
+      const v = body[f];
       if (this.config.putMode === "patch" && v === undefined) continue;
       next[f] = contactFieldValue(f, v);
+    }
+    // `address` (the read shape's primary address) replaces the primary entry of the addresses, so a GET-then-PUT
+    // that changed only `address` is not undone by the unchanged `contactAddresses` it also carries.
+    if (body.address !== undefined && body.address !== null) {
+      const a = contactFieldValue("contactAddresses", [body.address])[0];
+      const list = next.contactAddresses ?? clone(c.contactAddresses);
+      const i = list.findIndex((x) => x.isPrimary);
+      if (i >= 0) list[i] = { ...a, id: a.id ?? list[i].id, isPrimary: true };
+      else list.unshift({ ...a, isPrimary: true });
+      next.contactAddresses = list;
     }
     const missing = CONTACT_REQUIRED.filter((f) => this.config.putMode !== "patch" && (next[f] === null || next[f] === ""));
     if (missing.length) throw new SimError(400, "BAD_REQUEST", `required: ${missing.join(", ")}`, missing.map((f) => ({ field: f, code: "REQUIRED", message: `${f} is required` })));

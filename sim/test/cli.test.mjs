@@ -16,7 +16,7 @@ async function startCli(args, env = {}) {
   child.stdout.on("data", (c) => (out += c));
   child.stderr.on("data", (c) => (out += c));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 30_000);
     child.stdout.on("data", () => {
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {

@@ -78,6 +78,20 @@ test("PUT /api/Contact replaces; references and mergedIntoContactId are not writ
     const restored = await t.api.request("GET", `/api/Contact/${c.id}`);
     assert.equal(restored.contactIndividuals[0].firstName, "Bruce");
     assert.equal(restored.address.postal, "07001");
+    // GET-then-PUT that changes only `address` (the read shape's primary address) keeps the change.
+    await t.api.request("PUT", `/api/Contact/${c.id}`, { ...restored, address: { ...restored.address, postal: "07002", city: "Gotham" } });
+    const moved = await t.api.request("GET", `/api/Contact/${c.id}`);
+    assert.equal(moved.address.postal, "07002");
+    assert.equal(moved.address.id, restored.address.id);
+    assert.deepEqual(moved.contactAddresses.map((a) => a.postal), ["07002"]);
+    await t.admin.flush();
+    const hook = t.rx.received.at(-1).json.contact;
+    assert.equal(hook.address, undefined, "live webhook contacts carry contactAddresses only");
+    assert.equal(hook.contactAddresses[0].postal, "07002");
+    await t.admin.patchConfig({ payload: { contactAddress: true } });
+    await t.admin.editContact(c.id, { "address.state": "NJ" });
+    await t.admin.flush();
+    assert.equal(t.rx.received.at(-1).json.contact.address.state, "NJ", "payload.contactAddress adds it");
   } finally {
     await t.close();
   }
