@@ -244,3 +244,27 @@ test("Query: filters, sorting, skip/take paging, the page cap, abbreviated and f
     await t.close();
   }
 });
+
+test("direct creates fire at once (no batch); ByReference and QueryOptions answer", async () => {
+  const t = await simWithReceiver();
+  try {
+    const c = await t.api.request("POST", "/api/Contact", { referenceSource: "PartnerPlatform", referenceId: "p-9", firstName: "Noor", lastName: "Aziz", email: "noor@example.org", contactType: "Household" });
+    assert.deepEqual(c.contactReferences, [{ source: "PartnerPlatform", id: "p-9" }]);
+    assert.equal((await t.api.raw("POST", "/api/Gift", { amount: 5 })).status, 400, "a direct gift needs a contactId");
+    assert.equal((await t.api.raw("POST", "/api/Gift", { contactId: 1, amount: 5 })).status, 404, "an existing one");
+    const g = await t.api.request("POST", "/api/Gift", { contactId: c.id, amount: "12.50", giftDate: "3/2/2026", transactionSource: "PartnerPlatform", transactionId: "direct-1" });
+    assert.equal(g.giftDate, "2026-03-02");
+    assert.equal(g.amount, 12.5);
+    await t.admin.flush();
+    assert.deepEqual(t.rx.received.map((d) => d.json.event), ["ContactCreate", "GiftCreate"]);
+    assert.equal((await t.api.request("GET", "/api/Contact/ByReference/p-9")).id, c.id);
+    assert.equal((await t.api.raw("GET", "/api/Contact/ByReference/nope")).status, 404);
+    assert.equal((await t.api.raw("GET", "/api/Contact/Find")).status, 400);
+    const opts = await t.api.request("GET", "/api/Gift/QueryOptions");
+    assert.ok(opts.parameters.some((p) => p.parameter === "Last Modified Date"));
+    assert.ok(opts.operators.includes("Is After"));
+    assert.equal((await t.api.request("GET", "/api/Gift/PartnerPlatform/direct-1")).id, g.id);
+  } finally {
+    await t.close();
+  }
+});
