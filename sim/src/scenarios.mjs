@@ -1,5 +1,6 @@
 // Named scenarios: each a short script of staff actions and faults, run against the live simulator so a host
 // under test sees exactly what it would see from Virtuous. Each returns the steps it took.
+import { SimError } from "./model.mjs";
 
 const ensureGift = async (sim, steps, opts) => {
   if (opts.giftId !== undefined) return Number(opts.giftId);
@@ -115,7 +116,6 @@ export const SCENARIOS = {
 export async function runScenario(sim, name, opts = {}) {
   const s = SCENARIOS[name];
   if (!s) {
-    const { SimError } = await import("./model.mjs");
     throw new SimError(404, "NOT_FOUND", `unknown scenario "${name}": ${Object.keys(SCENARIOS).join(", ")}`);
   }
   const steps = [];
