@@ -196,3 +196,32 @@ test("a real refused connection is retried like any failure", async () => {
     await sim.close();
   }
 });
+
+test("retry jitter is drawn from the seed (same seed, same schedule); requireHttps refuses http payload URLs", async () => {
+  const schedule = async (seed) => {
+    const t = await simWithReceiver({ seed, answer: () => 500, config: { retry: { delaysMs: [1000, 1000, 1000], jitterMs: 500 } } });
+    try {
+      await t.admin.createContact({ name: "Jittered" });
+      await t.admin.flush({ advance: true });
+      const [d] = await t.admin.deliveries();
+      const gaps = d.attempts.slice(1).map((a, i) => a.atMs - d.attempts[i].atMs);
+      assert.ok(gaps.every((g) => g >= 1000 && g <= 1500), `gaps ${gaps}`);
+      return gaps;
+    } finally {
+      await t.close();
+    }
+  };
+  const a = await schedule(21);
+  assert.deepEqual(await schedule(21), a);
+  assert.notDeepEqual(a, [1000, 1000, 1000], "jitter applied");
+
+  const sim = await startSim({ config: { requireHttps: true } });
+  try {
+    const res = await sim.api.raw("POST", "/api/Webhook", { payloadUrl: "http://127.0.0.1:1/hook", giftCreate: true });
+    assert.equal(res.status, 400);
+    assert.equal((await json(res)).error.details[0].field, "payloadUrl");
+    assert.equal((await sim.api.raw("POST", "/api/Webhook", { payloadUrl: "https://example.org/hook", giftCreate: true })).status, 200);
+  } finally {
+    await sim.close();
+  }
+});
