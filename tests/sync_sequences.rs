@@ -391,6 +391,45 @@ fn no_reassert_for_fields_virtuous_did_not_change(
     failures.extend(h.failures);
 }
 
+/// Simulation seed 33735: a partner undo awaiting our pending write's echo holds every new write,
+/// so a staff edit that equals a newer write cannot pass for its echo.
+fn undo_awaiting_echo_holds_every_write(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Cash");
+    h.linked(&start);
+    let resplit = gift("10.00", &[("P2", "10.00")], "Cash");
+    assert_eq!(h.outbound(&resplit, T0, T0)["action"]["tag"], "submit");
+    let undo = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Check");
+    h.vector(
+        "undo-awaiting-an-echo-holds-every-new-write",
+        "Our re-split of the designations (P2 10) is pending; the partner undoes it back to the agreed split and also sets giftType to Check. The undo waits for the pending write's echo (decided case 7), and so does giftType: a newer write carrying only giftType would become the write whose echo settles the older one, and a staff edit that happens to set Check would pass for that echo, settling the re-split as superseded while it still lands later over the undo (simulation seed 33735).",
+        "decideOutbound",
+        json!({"options": h.options, "change": change(&undo, T0 + MIN), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "suppress"}, "reason": "awaiting-echo",
+               "suppressedFields": ["amount", "giftDesignations", "giftType"],
+               "record": {"followUp": true}}),
+    );
+    let staff = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Check");
+    let d = h.inbound(
+        event(false, "501", &staff, None, T0 + 2 * MIN),
+        T0 + 2 * MIN,
+    );
+    assert_ne!(d["reason"], "confirmed", "{d}");
+    let landed = gift("10.00", &[("P2", "10.00")], "Check");
+    let d = h.inbound(
+        event(false, "501", &landed, None, T0 + 3 * MIN),
+        T0 + 3 * MIN,
+    );
+    assert_eq!(d["action"]["val"]["followUp"], true, "{d}");
+    let d = h.outbound(&undo, T0 + MIN, T0 + 4 * MIN);
+    assert_eq!(
+        d["action"]["val"]["body"]["giftDesignations"][0]["projectCode"], "P1",
+        "{d}"
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 /// Group settlement and configuration.
 fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     let mut h = Host::new("manual");
@@ -496,6 +535,7 @@ fn issue_10_sequences() {
     superseded_write_during_conflict(&mut cases, &mut failures);
     held_undo_survives_older_echo_in_conflict(&mut cases, &mut failures);
     no_reassert_for_fields_virtuous_did_not_change(&mut cases, &mut failures);
+    undo_awaiting_echo_holds_every_write(&mut cases, &mut failures);
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
