@@ -135,7 +135,7 @@ impl Host {
         mut input: Value,
         expect: Value,
     ) -> Value {
-        if op != "resolveConflict" && op != "lookupKeys" {
+        if !["resolveConflict", "lookupKeys", "resolve"].contains(&op) {
             input["record"] = self.record.clone().unwrap_or(Value::Null);
         }
         let case = json!({"name": name, "why": why, "op": op, "input": input, "expect": expect});
@@ -475,6 +475,32 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     failures.extend(h.failures);
 }
 
+/// `resolve` (the standalone three-way merge) merges a field group as one unit too.
+fn resolve_group(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let base = gift("10.00", &[("GEN", "10.00")], "Cash");
+    let local = gift("10.00", &[("GEN", "6.00"), ("BLD", "4.00")], "Cash");
+    let remote = gift("20.00", &[("GEN", "20.00")], "Cash");
+    let d = |m: &Map<String, Value>, k: &str| digest(m[k].clone(), k == "giftDesignations");
+    let base_digests = json!({"amount": d(&base, "amount"), "giftDesignations": d(&base, "giftDesignations"),
+        "giftType": d(&base, "giftType")});
+    h.vector(
+        "resolve-merges-a-field-group-whole",
+        "Most-recent-wins: Virtuous changed the amount (20.00, GEN 20) at T0, the partner re-split the designations of its 10.00 twenty minutes later. The amount + designations group changed on both sides and the partner's edit is the later one, so the merged record keeps the partner's whole group (and pushes it). Merged per field, the amount came from Virtuous and the designations from the partner: 20.00 with designations summing to 10.00.",
+        "resolve",
+        json!({"options": h.options, "input": {"kind": "gift", "base": base_digests,
+            "local": {"values": local, "modifiedMs": T0 + 20 * MIN},
+            "remote": {"values": remote, "modifiedMs": T0}}}),
+        json!({"merged": {"amount": "10.00",
+                          "giftDesignations": [{"projectCode": "GEN", "amountDesignated": "6.00"},
+                                               {"projectCode": "BLD", "amountDesignated": "4.00"}]},
+               "applyLocal": {"amount": null, "giftDesignations": null},
+               "pushRemote": {"amount": "10.00"}}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 /// Issue 10 §4: which keys find the record for an event.
 fn lookup(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     let mut h = Host::new("virtuous-canonical");
@@ -536,6 +562,7 @@ fn issue_10_sequences() {
     held_undo_survives_older_echo_in_conflict(&mut cases, &mut failures);
     no_reassert_for_fields_virtuous_did_not_change(&mut cases, &mut failures);
     undo_awaiting_echo_holds_every_write(&mut cases, &mut failures);
+    resolve_group(&mut cases, &mut failures);
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
