@@ -475,6 +475,36 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     failures.extend(h.failures);
 }
 
+/// An event that lacks a group member, or carries a group whose values disagree, never hands
+/// the partner part of it.
+fn partial_and_inconsistent_groups(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("virtuous-canonical");
+    let start = gift("10.00", &[("GEN", "10.00")], "Cash");
+    h.linked(&start);
+    let mut partial = gift("20.00", &[], "Cash");
+    partial.remove("giftDesignations");
+    h.vector(
+        "group-member-absent-from-the-event-leaves-the-group-alone",
+        "The event carries a new amount but no giftDesignations (absent is unknown, not empty). Applying the amount alone would hand the partner 20.00 with designations summing to 10.00, which its next write could not pass validation with; the group is left as it is for a full read (reconciliation) to settle.",
+        "decideInbound",
+        json!({"options": h.options, "event": event(false, "501", &partial, None, T0), "nowMs": T0}),
+        json!({"action": {"tag": "skip"}, "reason": "no-change"}),
+    );
+    let odd = gift("20.00", &[("GEN", "15.00")], "Cash");
+    h.vector(
+        "group-whose-values-disagree-becomes-conflict-items",
+        "The event's designations (15.00) do not sum to its amount (20.00). Taking them would hand the partner a record outbound validation rejects; the group becomes conflict items (both members, each naming the group) for a person to settle.",
+        "decideInbound",
+        json!({"options": h.options, "event": event(false, "501", &odd, None, T0 + MIN), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "conflict", "val": {"apply": {}, "items": [
+                  {"field": "amount", "group": ["amount", "giftDesignations"], "proposed": "virtuous"},
+                  {"field": "giftDesignations", "group": ["amount", "giftDesignations"], "proposed": "virtuous"}]}},
+               "reason": "both-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 /// `resolve` (the standalone three-way merge) merges a field group as one unit too.
 fn resolve_group(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     let mut h = Host::new("most-recent-wins");
@@ -563,6 +593,7 @@ fn issue_10_sequences() {
     no_reassert_for_fields_virtuous_did_not_change(&mut cases, &mut failures);
     undo_awaiting_echo_holds_every_write(&mut cases, &mut failures);
     resolve_group(&mut cases, &mut failures);
+    partial_and_inconsistent_groups(&mut cases, &mut failures);
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
