@@ -511,7 +511,14 @@ fn resolve_group(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     let base = gift("10.00", &[("GEN", "10.00")], "Cash");
     let local = gift("10.00", &[("GEN", "6.00"), ("BLD", "4.00")], "Cash");
     let remote = gift("20.00", &[("GEN", "20.00")], "Cash");
-    let d = |m: &Map<String, Value>, k: &str| digest(m[k].clone(), k == "giftDesignations");
+    let d = |m: &Map<String, Value>, k: &str| {
+        let t = match k {
+            "amount" => virtuous_sync::sync::FieldType::Money,
+            "giftDesignations" => virtuous_sync::sync::FieldType::Designations,
+            _ => virtuous_sync::sync::FieldType::Plain,
+        };
+        json!(virtuous_sync::sync::field_digest(&m[k], t))
+    };
     let base_digests = json!({"amount": d(&base, "amount"), "giftDesignations": d(&base, "giftDesignations"),
         "giftType": d(&base, "giftType")});
     h.vector(
