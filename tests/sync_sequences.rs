@@ -446,7 +446,7 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "op": "resolveConflict",
         "input": {"record": record, "nowMs": T0 + MIN,
                   "choices": {"amount": {"tag": "partner"}, "giftDesignations": {"tag": "virtuous"}}},
-        "expectError": {"code": "group-choice-mismatch", "module": "sync"}});
+        "expectError": {"code": "group-choice-mismatch", "field": "amount"}});
     let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(
         |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
     );
