@@ -290,8 +290,16 @@ impl World {
     }
 }
 
+/// 256 cases by default (as the other properties); `SYNC_GROUP_PROP_CASES=n` for longer runs.
+fn cases() -> u32 {
+    std::env::var("SYNC_GROUP_PROP_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), .. ProptestConfig::default() })]
 
     #[test]
     fn partner_record_always_writable(

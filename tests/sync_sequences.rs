@@ -135,7 +135,7 @@ impl Host {
         mut input: Value,
         expect: Value,
     ) -> Value {
-        if op != "resolveConflict" && op != "lookupKeys" {
+        if !["resolveConflict", "lookupKeys", "resolve"].contains(&op) {
             input["record"] = self.record.clone().unwrap_or(Value::Null);
         }
         let case = json!({"name": name, "why": why, "op": op, "input": input, "expect": expect});
@@ -391,6 +391,45 @@ fn no_reassert_for_fields_virtuous_did_not_change(
     failures.extend(h.failures);
 }
 
+/// Simulation seed 33735: a partner undo awaiting our pending write's echo holds every new write,
+/// so a staff edit that equals a newer write cannot pass for its echo.
+fn undo_awaiting_echo_holds_every_write(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Cash");
+    h.linked(&start);
+    let resplit = gift("10.00", &[("P2", "10.00")], "Cash");
+    assert_eq!(h.outbound(&resplit, T0, T0)["action"]["tag"], "submit");
+    let undo = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Check");
+    h.vector(
+        "undo-awaiting-an-echo-holds-every-new-write",
+        "Our re-split of the designations (P2 10) is pending; the partner undoes it back to the agreed split and also sets giftType to Check. The undo waits for the pending write's echo (decided case 7), and so does giftType: a newer write carrying only giftType would become the write whose echo settles the older one, and a staff edit that happens to set Check would pass for that echo, settling the re-split as superseded while it still lands later over the undo (simulation seed 33735).",
+        "decideOutbound",
+        json!({"options": h.options, "change": change(&undo, T0 + MIN), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "suppress"}, "reason": "awaiting-echo",
+               "suppressedFields": ["amount", "giftDesignations", "giftType"],
+               "record": {"followUp": true}}),
+    );
+    let staff = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Check");
+    let d = h.inbound(
+        event(false, "501", &staff, None, T0 + 2 * MIN),
+        T0 + 2 * MIN,
+    );
+    assert_ne!(d["reason"], "confirmed", "{d}");
+    let landed = gift("10.00", &[("P2", "10.00")], "Check");
+    let d = h.inbound(
+        event(false, "501", &landed, None, T0 + 3 * MIN),
+        T0 + 3 * MIN,
+    );
+    assert_eq!(d["action"]["val"]["followUp"], true, "{d}");
+    let d = h.outbound(&undo, T0 + MIN, T0 + 4 * MIN);
+    assert_eq!(
+        d["action"]["val"]["body"]["giftDesignations"][0]["projectCode"], "P1",
+        "{d}"
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 /// Group settlement and configuration.
 fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     let mut h = Host::new("manual");
@@ -407,7 +446,7 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "op": "resolveConflict",
         "input": {"record": record, "nowMs": T0 + MIN,
                   "choices": {"amount": {"tag": "partner"}, "giftDesignations": {"tag": "virtuous"}}},
-        "expectError": {"code": "group-choice-mismatch", "module": "sync"}});
+        "expectError": {"code": "group-choice-mismatch", "field": "amount"}});
     let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(
         |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
     );
@@ -432,6 +471,69 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         h.failures.push(format!("options: {problems:?}"));
     }
     h.cases.push(case);
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// An event that lacks a group member, or carries a group whose values disagree, never hands
+/// the partner part of it.
+fn partial_and_inconsistent_groups(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("virtuous-canonical");
+    let start = gift("10.00", &[("GEN", "10.00")], "Cash");
+    h.linked(&start);
+    let mut partial = gift("20.00", &[], "Cash");
+    partial.remove("giftDesignations");
+    h.vector(
+        "group-member-absent-from-the-event-leaves-the-group-alone",
+        "The event carries a new amount but no giftDesignations (absent is unknown, not empty). Applying the amount alone would hand the partner 20.00 with designations summing to 10.00, which its next write could not pass validation with; the group is left as it is for a full read (reconciliation) to settle.",
+        "decideInbound",
+        json!({"options": h.options, "event": event(false, "501", &partial, None, T0), "nowMs": T0}),
+        json!({"action": {"tag": "skip"}, "reason": "no-change"}),
+    );
+    let odd = gift("20.00", &[("GEN", "15.00")], "Cash");
+    h.vector(
+        "group-whose-values-disagree-becomes-conflict-items",
+        "The event's designations (15.00) do not sum to its amount (20.00). Taking them would hand the partner a record outbound validation rejects; the group becomes conflict items (both members, each naming the group) for a person to settle.",
+        "decideInbound",
+        json!({"options": h.options, "event": event(false, "501", &odd, None, T0 + MIN), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "conflict", "val": {"apply": {}, "items": [
+                  {"field": "amount", "group": ["amount", "giftDesignations"], "proposed": "virtuous"},
+                  {"field": "giftDesignations", "group": ["amount", "giftDesignations"], "proposed": "virtuous"}]}},
+               "reason": "both-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
+/// `resolve` (the standalone three-way merge) merges a field group as one unit too.
+fn resolve_group(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let mut h = Host::new("most-recent-wins");
+    let base = gift("10.00", &[("GEN", "10.00")], "Cash");
+    let local = gift("10.00", &[("GEN", "6.00"), ("BLD", "4.00")], "Cash");
+    let remote = gift("20.00", &[("GEN", "20.00")], "Cash");
+    let d = |m: &Map<String, Value>, k: &str| {
+        let t = match k {
+            "amount" => virtuous_sync::sync::FieldType::Money,
+            "giftDesignations" => virtuous_sync::sync::FieldType::Designations,
+            _ => virtuous_sync::sync::FieldType::Plain,
+        };
+        json!(virtuous_sync::sync::field_digest(&m[k], t))
+    };
+    let base_digests = json!({"amount": d(&base, "amount"), "giftDesignations": d(&base, "giftDesignations"),
+        "giftType": d(&base, "giftType")});
+    h.vector(
+        "resolve-merges-a-field-group-whole",
+        "Most-recent-wins: Virtuous changed the amount (20.00, GEN 20) at T0, the partner re-split the designations of its 10.00 twenty minutes later. The amount + designations group changed on both sides and the partner's edit is the later one, so the merged record keeps the partner's whole group (and pushes it). Merged per field, the amount came from Virtuous and the designations from the partner: 20.00 with designations summing to 10.00.",
+        "resolve",
+        json!({"options": h.options, "input": {"kind": "gift", "base": base_digests,
+            "local": {"values": local, "modifiedMs": T0 + 20 * MIN},
+            "remote": {"values": remote, "modifiedMs": T0}}}),
+        json!({"merged": {"amount": "10.00",
+                          "giftDesignations": [{"projectCode": "GEN", "amountDesignated": "6.00"},
+                                               {"projectCode": "BLD", "amountDesignated": "4.00"}]},
+               "applyLocal": {"amount": null, "giftDesignations": null},
+               "pushRemote": {"amount": "10.00"}}),
+    );
     all.extend(h.cases);
     failures.extend(h.failures);
 }
@@ -496,6 +598,9 @@ fn issue_10_sequences() {
     superseded_write_during_conflict(&mut cases, &mut failures);
     held_undo_survives_older_echo_in_conflict(&mut cases, &mut failures);
     no_reassert_for_fields_virtuous_did_not_change(&mut cases, &mut failures);
+    undo_awaiting_echo_holds_every_write(&mut cases, &mut failures);
+    resolve_group(&mut cases, &mut failures);
+    partial_and_inconsistent_groups(&mut cases, &mut failures);
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -37,6 +37,20 @@ const HOUR: i64 = 60 * MIN;
 const PLATFORM: &str = "Acme Giving";
 const CUSTOMER: &str = "cust-1";
 
+thread_local! {
+    /// How often each scenario class of issue 10 occurred, per policy (`name/pN`).
+    static REACHED: std::cell::RefCell<BTreeMap<String, u64>> =
+        const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+fn reached(name: &str, policy: u8) {
+    REACHED.with(|r| {
+        *r.borrow_mut()
+            .entry(format!("{name}/p{policy}"))
+            .or_default() += 1
+    });
+}
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -516,6 +530,22 @@ impl World {
             Ok(d) => d,
             Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
         };
+        if let (Some(before), Some(after)) = (rec.as_ref(), d.record.as_ref()) {
+            if before.state == SyncState::Conflict {
+                let pending =
+                    |r: &RecordState| r.expected_echo.iter().filter(|e| !e.confirmed).count();
+                let p = self.cfg.policy;
+                if pending(before) >= 2 {
+                    reached("conflict-event-with-superseded-writes", p);
+                }
+                if pending(before) > pending(after) {
+                    reached("conflict-echo-settles-writes", p);
+                }
+                if !before.held.is_empty() && pending(before) > 0 {
+                    reached("conflict-event-with-held-edit-and-pending-write", p);
+                }
+            }
+        }
         // Determinism: same inputs, same output.
         assert_eq!(
             decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
@@ -870,6 +900,9 @@ impl World {
                 .collect();
             let r = resolve_conflict(&s, &choices, self.now).unwrap();
             assert_eq!(r.record.state, SyncState::InSync);
+            if s.conflict.iter().any(|c| !c.group.is_empty()) {
+                reached("admin-resolves-group", self.cfg.policy);
+            }
             self.trace.push(format!(
                 "    admin resolves p{} with {choice:?}: push {:?}",
                 self.partner[i].id, r.push_fields
@@ -979,6 +1012,13 @@ impl World {
                     p.field_modified.insert(k.to_string(), self.now);
                 }
                 p.dirty = true;
+                let in_conflict = p
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| s.state == SyncState::Conflict);
+                if undo && in_conflict {
+                    reached("partner-undo-during-conflict", self.cfg.policy);
+                }
                 let how = if undo { " (undo)" } else { "" };
                 self.trace
                     .push(format!("    partner p{} {f} = {v}{how}", p.id));
@@ -1028,6 +1068,9 @@ impl World {
                     CONTACT_EDIT
                 };
                 let f = names[(field % 4) as usize];
+                if f == "giftDesignations" {
+                    reached("staff-resplit-same-amount", self.cfg.policy);
+                }
                 let mut values = std::mem::take(&mut self.virt[i].values);
                 let who = Who::Virtuous(self.virt[i].id.clone());
                 let v = self.edit_values(&mut values, f, "s", who);
@@ -1035,6 +1078,13 @@ impl World {
                 self.virt[i].modified = self.vclock();
                 self.trace
                     .push(format!("    staff v{} {f} = {v}", self.virt[i].id));
+                let vid = self.virt[i].id.clone();
+                let earlier = self.edits.iter().any(|(w, k, x)| {
+                    k == f && matches!(w, Who::Virtuous(id) if *id == vid) && *x == v
+                });
+                if earlier {
+                    reached("staff-a-b-a", self.cfg.policy);
+                }
                 self.edits
                     .push((Who::Virtuous(self.virt[i].id.clone()), f.to_string(), v));
                 let variant = self.fresh();
@@ -1439,5 +1489,30 @@ fn simulation_seeds() {
         if let Err(msg) = check_seed(seed) {
             panic!("{msg}");
         }
+    }
+    // The default run must reach issue 10's scenario classes (conflicts only arise under
+    // most-recent-wins (p1) and manual (p2)).
+    let counts = REACHED.with(|r| r.borrow().clone());
+    println!("reached: {counts:?}");
+    if from == 0 && n >= 3000 {
+        let mut missing = Vec::new();
+        for p in 0..4 {
+            for name in ["staff-resplit-same-amount", "staff-a-b-a"] {
+                missing.push(format!("{name}/p{p}"));
+            }
+        }
+        for p in 1..3 {
+            for name in [
+                "conflict-event-with-superseded-writes",
+                "conflict-echo-settles-writes",
+                "conflict-event-with-held-edit-and-pending-write",
+                "partner-undo-during-conflict",
+                "admin-resolves-group",
+            ] {
+                missing.push(format!("{name}/p{p}"));
+            }
+        }
+        missing.retain(|k| counts.get(k).copied().unwrap_or(0) == 0);
+        assert!(missing.is_empty(), "scenarios never reached: {missing:?}");
     }
 }

@@ -921,13 +921,18 @@ fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
         }
         return;
     }
+    let (remote_c, partial) = remote_composite(c.remote, c.base, unit);
+    if group && partial {
+        // The event lacks a member (absent is unknown, not empty): Virtuous's group cannot be
+        // read whole, so it is left as it is; a full read (reconciliation) settles it.
+        return;
+    }
     let policy = c
         .options
         .policy
         .for_field(c.kind, unit.first().map_or("", String::as_str));
     let base_c = composite(c.base, unit);
     let local_c = composite(c.local, unit);
-    let (remote_c, partial) = remote_composite(c.remote, c.base, unit);
     let (outcome, reason) = merge_field(&FieldInput {
         policy,
         base: base_c.as_deref(),
@@ -959,9 +964,10 @@ fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
             if present.is_empty() {
                 return;
             }
-            if group && (partial || !consistent(c.specs, unit, c.values)) {
-                // Taking part of the group (or an inconsistent pair) would hand the partner a
-                // record outbound validation rejects: a human decides.
+            if group && !consistent(c.specs, unit, c.values) {
+                // Virtuous's values of the group disagree (designations not summing to the
+                // amount): taking them would hand the partner a record outbound validation
+                // rejects, so a human decides.
                 to_items(out, Side::Virtuous);
                 return;
             }
@@ -1056,7 +1062,9 @@ fn decide_in_conflict(
             (Some(e), Some(k)) => e >= k,
             _ => true,
         };
-        if let (true, Some(v)) = (newer, values.get(&item.field)) {
+        // A group's items take Virtuous's side only from an event carrying the whole group.
+        let whole = item.group.iter().all(|m| values.contains_key(m));
+        if let (true, true, Some(v)) = (newer, whole, values.get(&item.field)) {
             item.remote_digest = remote.get(&item.field).cloned();
             item.remote = Some(v.clone());
             item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
@@ -1131,7 +1139,11 @@ fn decide_in_conflict(
             }
             continue;
         }
-        let consistent_remote = !group || (!partial && consistent(specs, &unit, values));
+        if group && partial {
+            // The event lacks a member: Virtuous's group cannot be read whole (see merge_unit).
+            continue;
+        }
+        let consistent_remote = !group || consistent(specs, &unit, values);
         if touches(&next.held, &unit) {
             // The partner changed it too (held back): the policy decides, as for any unit
             // changed on both sides.

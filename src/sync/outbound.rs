@@ -254,6 +254,34 @@ fn set_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
     cur.insert(last.clone(), value);
 }
 
+/// While a unit awaits our newest pending write's echo (decided case 7), no new write is made at
+/// all: a newer write that left the unit out would become the write whose echo settles the older
+/// ones, and a staff edit that happens to equal it (small value domains make that likely) would
+/// pass for that echo, settling the older write as superseded while it still lands later, over the
+/// value the partner returned to. So every other changed field waits for the same echo (except
+/// fields Virtuous owns, never written, fields under cooldown, which keep their own retry, and
+/// fields the newest pending write already carries: `exempt`).
+fn hold_all_while_awaiting(
+    options: &SyncOptions,
+    kind: ResourceKind,
+    changed: &[String],
+    awaiting: &[String],
+    exempt: &[String],
+) -> Vec<String> {
+    if awaiting.is_empty() {
+        return Vec::new();
+    }
+    changed
+        .iter()
+        .filter(|f| {
+            awaiting.contains(f)
+                || (options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns
+                    && !exempt.contains(f))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The partner's modification times the change carries, for later most-recent-wins merges.
 fn note_partner_times(r: &mut RecordState, change: &PartnerChange) {
     r.partner_modified_ms = Some(change.modified_ms);
@@ -460,11 +488,30 @@ pub fn decide_outbound(
         }
         _ => Vec::new(),
     };
-    let awaiting = widen(&units, &awaiting);
     let cooling_fields: Vec<String> = record
         .as_ref()
         .map(|r| widen(&units, &r.cooldown_fields))
         .unwrap_or_default();
+    // Fields our newest pending write already carries with the partner's value: never sent again.
+    let carried: Vec<String> = match &record {
+        Some(r) => changed
+            .iter()
+            .filter(|f| {
+                r.expected_echo.last().is_some_and(|e| {
+                    !e.confirmed && e.sent_field(f) && e.fields.get(*f) == digests.get(*f)
+                })
+            })
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let awaiting = hold_all_while_awaiting(
+        options,
+        kind,
+        &changed,
+        &widen(&units, &awaiting),
+        &[cooling_fields.clone(), carried].concat(),
+    );
     // One split of the changed fields for every path below: what a write would send, what is held
     // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
     let cooling = record

@@ -163,7 +163,7 @@ test("core.decide-inbound takes a receipt's event as is and decides as sync.deci
 
 test("the core's sync methods decide exactly as the free sync functions, on every sync vector", () => {
   let compared = 0;
-  for (const file of ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json", "sync/lookup_keys.json"]) {
+  for (const file of ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json", "sync/sequences.json"]) {
     for (const c of vectorCases(file)) {
       const i = c.input;
       const options = i.options ?? OPTIONS;

@@ -715,7 +715,7 @@ class SyncAndReconcile(unittest.TestCase):
     def test_core_methods_decide_as_the_free_functions(self):
         compared = 0
         for file in ["sync/inbound.json", "sync/outbound.json", "sync/resolve.json", "sync/resolve_conflict.json",
-                     "sync/lookup_keys.json"]:
+                     "sync/sequences.json"]:
             for c in vector_cases(file):
                 i = c["input"]
                 options = i.get("options", OPTIONS)
