@@ -22,13 +22,25 @@
 //! lost: a field edited on one side only ends with that side's last value, a field edited on both
 //! ends with one of the two last values (policy decides), except fields the other side owns.
 //!
+//! Two payload profiles run every seed. `classic`: dated deliveries carrying every mapped field
+//! and the stamp, `PUT` merging the fields sent (`updateMode: "partial"`). `live`, shaped like the
+//! live CRM+ deliveries (reference section 6): most deliveries without `modifiedDateTimeUtc`, gifts
+//! with `giftDateFormatted` (M/D/YYYY) and no `giftDate`, designations enriched with `projectId` and
+//! ids, stamp fields often absent, unmapped fields (`contactId`, `segmentCode`, `customFields`);
+//! `PUT` replaces the whole record (a field missing from the body is blanked, so a partial `PUT`
+//! visibly loses data), and the host follows the default options: GET-then-PUT (`fetch`,
+//! `apply-inbound`), undated deliveries fetched, unstamped creates verified. Asserted in `live`
+//! too: unmapped fields survive every write, and no read-only property is sent back.
+//!
 //! `SYNC_SIM_SEEDS=n` runs n seeds (default 3000), from `SYNC_SIM_FROM` (default 0), so a long run
-//! can be split across cores; `SYNC_SIM_SEED=s` runs one seed with its trace.
+//! can be split across cores; `SYNC_SIM_SEED=s` runs one seed with its trace;
+//! `SYNC_SIM_PROFILE=classic|live` restricts the run to one profile (default both).
 //! A failure prints the seed and a shrunk trace.
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use virtuous_sync::event::{Event, EventType, ResourceKind};
+use virtuous_sync::sync::payload::read_field;
 use virtuous_sync::sync::*;
 
 const MIN: i64 = 60_000;
@@ -100,10 +112,17 @@ struct Config {
     skew_ms: i64,
     policy: u8,
     cooldown_ms: i64,
+    /// The live payload profile (see the module docs).
+    live: bool,
 }
 
 fn options(cfg: &Config) -> SyncOptions {
     let mut o = SyncOptions::new(PLATFORM, CUSTOMER);
+    if !cfg.live {
+        o.update_mode = UpdateMode::Partial;
+        o.unstamped_creates = UnstampedCreates::Create;
+        o.undated_events = UndatedEvents::Decide;
+    }
     o.cooldown_ms = cfg.cooldown_ms;
     match cfg.policy {
         0 => {}
@@ -152,7 +171,11 @@ struct PRec {
 struct VRec {
     id: String,
     kind: ResourceKind,
+    /// Mapped values in Virtuous's own form (ISO dates, designations with `projectId`).
     values: BTreeMap<String, Value>,
+    /// Unmapped properties (live profile), and what they were at creation (nobody edits them).
+    extra: Map<String, Value>,
+    extra0: Map<String, Value>,
     source: Option<String>,
     ext_id: Option<String>,
     modified: i64,
@@ -300,15 +323,126 @@ impl World {
         v
     }
 
+    /// Live profile: Virtuous stores dates as days and adds `projectId` and an id to every
+    /// designation.
+    fn enrich(&mut self, values: &mut BTreeMap<String, Value>) {
+        if !self.cfg.live {
+            return;
+        }
+        if let Some(day) = values
+            .get("giftDate")
+            .and_then(Value::as_str)
+            .and_then(virtuous_sync::sync::digest::calendar_day)
+        {
+            values.insert("giftDate".into(), json!(day));
+        }
+        if let Some(Value::Array(items)) = values.get("giftDesignations").cloned() {
+            let mut out = Vec::new();
+            for item in items {
+                let mut m = item.as_object().cloned().unwrap_or_default();
+                let code = m.get("projectCode").and_then(Value::as_str).unwrap_or("");
+                let pid = 300 + code.bytes().map(u64::from).sum::<u64>();
+                m.insert("projectId".into(), json!(pid));
+                if !m.contains_key("id") {
+                    m.insert("id".into(), json!(self.fresh()));
+                }
+                out.push(Value::Object(m));
+            }
+            values.insert("giftDesignations".into(), Value::Array(out));
+        }
+    }
+
+    /// Live profile: unmapped properties Virtuous holds (never edited in this model).
+    fn new_extra(&mut self, kind: ResourceKind) -> Map<String, Value> {
+        if !self.cfg.live {
+            return Map::new();
+        }
+        let n = self.fresh();
+        let v = if kind == ResourceKind::Gift {
+            json!({"contactId": 4000 + n, "segmentCode": format!("SEG{n}"), "contactPassthroughId": null,
+                   "customFields": {"Receipt Status": "Pending", "n": n}})
+        } else {
+            json!({"tags": ["Major Donor", format!("t{n}")], "organizationGroups": [], "customContactType": null})
+        };
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// `M/D/YYYY` of an ISO day.
+    fn formatted(day: &str) -> String {
+        let p: Vec<&str> = day.split('-').collect();
+        let n = |s: &str| s.parse::<u32>().unwrap_or(0);
+        format!("{}/{}/{}", n(p[1]), n(p[2]), p[0])
+    }
+
+    /// The record as `GET /api/Gift/{id}` / `GET /api/Contact/{id}` returns it (live profile):
+    /// every mapped field, the stamp fields (null when not ours), the dates, unmapped properties.
+    fn rest(&self, vi: usize) -> Value {
+        let r = &self.virt[vi];
+        let mut res = r.extra.clone();
+        res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
+        for (k, v) in &r.values {
+            if k == "giftDate" {
+                let day = v.as_str().unwrap_or("");
+                res.insert("giftDate".into(), json!(format!("{day}T00:00:00")));
+                res.insert("giftDateFormatted".into(), json!(Self::formatted(day)));
+            } else {
+                res.insert(k.clone(), v.clone());
+            }
+        }
+        match r.kind {
+            ResourceKind::Gift => {
+                res.insert("transactionSource".into(), json!(r.source));
+                res.insert("transactionId".into(), json!(r.ext_id));
+            }
+            _ => {
+                let refs = match (&r.source, &r.ext_id) {
+                    (Some(s), Some(e)) => json!([{"source": s, "id": e}]),
+                    _ => json!([]),
+                };
+                res.insert("contactReferences".into(), refs);
+                res.insert(
+                    "mergedIntoContactId".into(),
+                    json!(r.merged_into.as_ref().map(|m| m.parse::<u64>().unwrap())),
+                );
+            }
+        }
+        res.insert("modifiedDateTimeUtc".into(), json!(iso(r.modified, 0)));
+        res.insert("createDateTimeUtc".into(), json!("2020-01-01T00:00:00Z"));
+        Value::Object(res)
+    }
+
+    /// The event the host decides after fetching the record at `path` (live profile).
+    fn fetched(&self, ev: &Event, path: &str) -> Event {
+        let id = path.rsplit('/').next().unwrap();
+        let vi = self
+            .virt
+            .iter()
+            .position(|v| v.id == id)
+            .expect("fetch of an unknown id");
+        Event {
+            resource: Some(self.rest(vi)),
+            resource_id: Some(id.to_string()),
+            modified_date_time_utc: None,
+            ..ev.clone()
+        }
+    }
+
     fn owned_by(&self, kind: ResourceKind, field: &str) -> FieldPolicy {
         self.opts.policy.for_field(kind, field)
     }
 
     fn emit(&mut self, vi: usize, create: bool, variant: u64) {
+        let live = self.cfg.live;
         let r = &self.virt[vi];
-        let mut res = Map::new();
+        let mut res = if live { r.extra.clone() } else { Map::new() };
         res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
         for (k, v) in &r.values {
+            if live && k == "giftDate" {
+                // Live deliveries carry only the formatted date.
+                let day = v.as_str().unwrap_or("");
+                res.insert("giftDateFormatted".into(), json!(Self::formatted(day)));
+                continue;
+            }
             let v = if k == "amount" && variant.is_multiple_of(2) {
                 // Virtuous echoes amounts as numbers.
                 match Money::from_json(v) {
@@ -327,7 +461,10 @@ impl World {
                 s.to_string()
             }
         };
+        // Live deliveries are not documented to carry the stamp: often absent altogether.
+        let stamped = !live || variant % 7 < 3;
         match r.kind {
+            ResourceKind::Gift if !stamped => {}
             ResourceKind::Gift => {
                 if let Some(s) = &r.source {
                     res.insert("transactionSource".into(), json!(spelled(s)));
@@ -335,7 +472,7 @@ impl World {
                 }
             }
             _ => {
-                if let Some(s) = &r.source {
+                if let Some(s) = r.source.as_ref().filter(|_| stamped) {
                     res.insert(
                         "contactReferences".into(),
                         json!([{"source": "Other Platform", "id": "zz"}, {"source": spelled(s), "id": r.ext_id.clone()}]),
@@ -367,7 +504,12 @@ impl World {
             } else {
                 Some(r.id.clone())
             },
-            modified_date_time_utc: Some(iso(r.modified, variant)),
+            // Live deliveries mostly lack modifiedDateTimeUtc.
+            modified_date_time_utc: if live && variant % 5 != 4 {
+                None
+            } else {
+                Some(iso(r.modified, variant))
+            },
             resource: Some(Value::Object(res)),
         };
         self.trace.push(format!(
@@ -426,17 +568,78 @@ impl World {
         if let Some(i) = self.find_partner(&ev) {
             self.push_one(i, true);
         }
-        let pi = self.find_partner(&ev);
-        let rec = pi.and_then(|i| self.partner[i].state.clone());
-        let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
-            Ok(d) => d,
-            Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
+        let mut ev = ev;
+        let mut pi = self.find_partner(&ev);
+        let mut rec = pi.and_then(|i| self.partner[i].state.clone());
+        let mut rounds = 0;
+        let d = loop {
+            rounds += 1;
+            assert!(rounds < 6, "fetch/verify loop");
+            let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
+                Ok(d) => d,
+                Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
+            };
+            // Determinism: same inputs, same output.
+            assert_eq!(
+                decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
+                d
+            );
+            let path = match &d.action {
+                InboundAction::Fetch(req) => req.path.clone(),
+                InboundAction::Verify { lookup, digests } => {
+                    assert!(d.record.is_none());
+                    // A pending create of ours whose newest write shows exactly these values
+                    // is decided with that record; otherwise the lookup tells.
+                    let kind = ev.resource_kind.unwrap();
+                    let candidate = self.partner.iter().position(|p| {
+                        p.kind == kind
+                            && p.state.as_ref().is_some_and(|s| {
+                                s.virtuous_id.is_none()
+                                    && s.tombstone.is_none()
+                                    && s.state == SyncState::PartnerPending
+                                    && s.expected_echo.last().is_some_and(|e| e.fields == *digests)
+                            })
+                    });
+                    match candidate {
+                        Some(i) if rec.is_none() => {
+                            self.trace.push(format!(
+                                "    verify {}: matches pending p{}",
+                                ev.raw_event_type, self.partner[i].id
+                            ));
+                            pi = Some(i);
+                            rec = self.partner[i].state.clone();
+                            continue;
+                        }
+                        _ => lookup.path.clone(),
+                    }
+                }
+                _ => break d,
+            };
+            let tag = if matches!(d.action, InboundAction::Fetch(_)) {
+                "fetch"
+            } else {
+                "verify"
+            };
+            self.trace.push(format!(
+                "    {tag} for {} ({}): GET {path}",
+                ev.raw_event_type,
+                d.reason.code()
+            ));
+            ev = self.fetched(&ev, &path);
+            pi = self.find_partner(&ev);
+            rec = pi.and_then(|i| self.partner[i].state.clone());
         };
-        // Determinism: same inputs, same output.
-        assert_eq!(
-            decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
-            d
-        );
+        self.apply_inbound(&ev, pi, rec, d);
+    }
+
+    /// Carry out an inbound decision on the partner side (store its record, apply values).
+    fn apply_inbound(
+        &mut self,
+        ev: &Event,
+        pi: Option<usize>,
+        rec: Option<RecordState>,
+        d: InboundDecision,
+    ) {
         self.trace.push(format!(
             "    deliver {} v{:?} -> p{:?}: {:?} ({})",
             ev.raw_event_type,
@@ -562,7 +765,16 @@ impl World {
             if !p.dirty || p.merged || (!force && p.retry_at.is_some_and(|t| t > self.now)) {
                 return;
             }
+        }
+        // Full-record updates: fetch when asked, decide a Virtuous change the fetch shows first.
+        let mut current: Option<Value> = None;
+        let mut rounds = 0;
+        let d = loop {
+            rounds += 1;
+            assert!(rounds < 6, "fetch/apply-inbound loop");
+            let p = &self.partner[i];
             let change = PartnerChange {
+                current: current.clone(),
                 customer_id: CUSTOMER.into(),
                 kind: p.kind,
                 partner_id: p.id.clone(),
@@ -588,6 +800,41 @@ impl World {
                 decide_outbound(&self.opts, p.state.as_ref(), &change, self.now).unwrap(),
                 d
             );
+            match &d.action {
+                OutboundAction::Fetch(req) => {
+                    assert!(d.record.is_none(), "a fetch request changed state");
+                    let id = req.path.rsplit('/').next().unwrap();
+                    let vi = self.virt.iter().position(|v| v.id == id).unwrap();
+                    self.trace
+                        .push(format!("    push p{}: fetch GET {}", p.id, req.path));
+                    current = Some(self.rest(vi));
+                }
+                OutboundAction::ApplyInbound(inb) => {
+                    self.trace.push(format!(
+                        "    push p{}: remote-first {:?} ({})",
+                        p.id,
+                        inb.action,
+                        inb.reason.code()
+                    ));
+                    let ev = Event {
+                        event_type: None,
+                        raw_event_type: "fetched".into(),
+                        resource_kind: Some(p.kind),
+                        event_id: None,
+                        timestamp: None,
+                        organization_id: None,
+                        resource_id: None,
+                        modified_date_time_utc: None,
+                        resource: current.clone(),
+                    };
+                    let rec = p.state.clone();
+                    self.apply_inbound(&ev, Some(i), rec, (**inb).clone());
+                }
+                _ => break d,
+            }
+        };
+        {
+            let p = &self.partner[i];
             self.trace.push(format!(
                 "    push p{}: {} {:?} suppressed={:?}",
                 p.id,
@@ -609,8 +856,20 @@ impl World {
             }
             if let (Some(s), OutboundAction::Submit(r)) = (p.state.as_ref(), &d.action) {
                 if s.cooldown_active(self.now) {
+                    let sent = d
+                        .record
+                        .as_ref()
+                        .and_then(|n| n.expected_echo.last())
+                        .map(|e| e.sent.clone())
+                        .unwrap_or_default();
                     for f in &s.cooldown_fields {
-                        assert!(r.body.get(f).is_none(), "cooldown field {f} submitted");
+                        if r.method == "PUT" && self.cfg.live {
+                            // The full record carries every field: the cooldown's hold Virtuous's
+                            // value (not sent as a partner change).
+                            assert!(!sent.contains(f), "cooldown field {f} submitted");
+                        } else {
+                            assert!(r.body.get(f).is_none(), "cooldown field {f} submitted");
+                        }
                     }
                 }
             }
@@ -635,9 +894,23 @@ impl World {
                     // entry per record, as in Virtuous's documented push pipeline).
                     let pid = p.id.clone();
                     self.outbox.retain(|(id, _)| *id != pid);
-                    self.outbox.push((pid, req));
                     p.dirty = !d.suppressed_fields.is_empty();
                     p.retry_at = d.retry_at_ms;
+                    if self.cfg.live && req.method == "PUT" {
+                        // GET-then-PUT: the full-record body is sent as soon as it is built
+                        // (Virtuous has no conditional writes; the window between fetch and
+                        // write is the host's to keep short). See `flush` for failures.
+                        self.outbox.push((pid, req));
+                        // One send in six fails, one in six loses its acknowledgement.
+                        let bits = match self.fresh() % 6 {
+                            0 => 0,
+                            1 => 1,
+                            _ => 2,
+                        };
+                        self.flush_one_live(bits);
+                    } else {
+                        self.outbox.push((pid, req));
+                    }
                 }
                 OutboundAction::Suppress => {
                     p.retry_at = d.retry_at_ms;
@@ -654,12 +927,43 @@ impl World {
         }
     }
 
+    /// Live profile: send the newest outbox entry (a full-record PUT) now; `bits` as in `flush`
+    /// (0 failed, 1 applied with its acknowledgement lost, else applied).
+    fn flush_one_live(&mut self, bits: u64) {
+        let Some(entry) = self.outbox.pop() else {
+            return;
+        };
+        let rest = std::mem::take(&mut self.outbox);
+        self.outbox = vec![entry];
+        self.flush(bits);
+        let mut sent = std::mem::take(&mut self.outbox);
+        self.outbox = rest;
+        self.outbox.append(&mut sent);
+    }
+
     fn flush(&mut self, fail: u64) {
         let outbox = std::mem::take(&mut self.outbox);
         let pids: Vec<String> = outbox.iter().map(|(id, _)| id.clone()).collect();
         for (n, (pid, req)) in outbox.into_iter().enumerate() {
             let newer_queued = pids.iter().skip(n + 1).any(|id| *id == pid);
             let bits = fail >> ((n % 16) * 4) & 0xF;
+            if self.cfg.live && req.method == "PUT" && bits <= 1 {
+                // A full-record body is a snapshot: never resent later (it would overwrite what
+                // changed in Virtuous since the fetch). Failed or unacknowledged, the host decides
+                // again with a fresh fetch.
+                if bits == 1 {
+                    self.apply_request(&req);
+                    self.trace.push("    ack lost (decide again)".into());
+                } else {
+                    self.trace
+                        .push(format!("    send {} {} failed (decide again)", req.method, req.path));
+                }
+                if let Some(p) = self.partner.iter_mut().find(|p| p.id == pid) {
+                    p.dirty = true;
+                    p.retry_at = None;
+                }
+                continue;
+            }
             if bits == 0 {
                 self.trace.push(format!(
                     "    send {} {} failed (retry later)",
@@ -698,9 +1002,39 @@ impl World {
             .position(|v| v.id == id)
             .expect("PUT to unknown id");
         let fields = self.opts.fields(self.virt[vi].kind).unwrap().to_vec();
-        for f in &fields {
-            if let Some(v) = body.get(&f.name) {
-                self.virt[vi].values.insert(f.name.clone(), v.clone());
+        if self.cfg.live {
+            // PUT replaces the record: what the body lacks is blanked.
+            for ro in ["id", "modifiedDateTimeUtc", "createDateTimeUtc", "giftDateFormatted"] {
+                assert!(body.get(ro).is_none(), "read-only {ro} sent in {}", req.path);
+            }
+            let whole = Value::Object(body.clone());
+            let mut values = BTreeMap::new();
+            for f in &fields {
+                if let Some(v) = read_field(f, &whole) {
+                    values.insert(f.name.clone(), v.clone());
+                }
+            }
+            self.enrich(&mut values);
+            let stamps = [
+                "transactionSource",
+                "transactionId",
+                "referenceSource",
+                "referenceId",
+                "contactReferences",
+            ];
+            let mut extra = Map::new();
+            for (k, v) in &body {
+                if !fields.iter().any(|f| f.name == *k) && !stamps.contains(&k.as_str()) {
+                    extra.insert(k.clone(), v.clone());
+                }
+            }
+            self.virt[vi].values = values;
+            self.virt[vi].extra = extra;
+        } else {
+            for f in &fields {
+                if let Some(v) = body.get(&f.name) {
+                    self.virt[vi].values.insert(f.name.clone(), v.clone());
+                }
             }
         }
         self.virt[vi].modified = self.vclock();
@@ -739,10 +1073,14 @@ impl World {
                             values.insert(f.name.clone(), v.clone());
                         }
                     }
+                    self.enrich(&mut values);
+                    let extra = self.new_extra(kind);
                     self.virt.push(VRec {
                         id: format!("{}", 1000 + n),
                         kind,
                         values,
+                        extra: extra.clone(),
+                        extra0: extra,
                         source: Some(source),
                         ext_id: Some(ext),
                         modified: self.vclock(),
@@ -870,16 +1208,20 @@ impl World {
             Step::StaffCreate { contact } => {
                 let kind = kind_of(contact);
                 let n = self.fresh();
-                let values = self.initial_values(kind, "s");
+                let mut values = self.initial_values(kind, "s");
                 let id = format!("{}", 1000 + n);
                 for (k, v) in &values {
                     self.edits
                         .push((Who::Virtuous(id.clone()), k.clone(), v.clone()));
                 }
+                self.enrich(&mut values);
+                let extra = self.new_extra(kind);
                 self.virt.push(VRec {
                     id,
                     kind,
                     values,
+                    extra: extra.clone(),
+                    extra0: extra,
                     source: None,
                     ext_id: None,
                     modified: self.vclock(),
@@ -906,6 +1248,7 @@ impl World {
                 let mut values = std::mem::take(&mut self.virt[i].values);
                 let who = Who::Virtuous(self.virt[i].id.clone());
                 let v = self.edit_values(&mut values, f, "s", who);
+                self.enrich(&mut values);
                 self.virt[i].values = values;
                 self.virt[i].modified = self.vclock();
                 self.trace
@@ -1125,6 +1468,14 @@ impl World {
                 }
             }
         }
+        for v in &self.virt {
+            if v.extra != v.extra0 {
+                return Err(format!(
+                    "v{} lost unmapped fields: {:?} became {:?}",
+                    v.id, v.extra0, v.extra
+                ));
+            }
+        }
         for v in self.virt.iter().filter(|v| v.merged_into.is_none()) {
             if !linked.contains_key(&v.id) {
                 return Err(format!("v{} has no partner record", v.id));
@@ -1142,7 +1493,7 @@ impl World {
     }
 }
 
-fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
+fn gen_schedule(seed: u64, live: bool) -> (Config, Vec<Step>) {
     let mut r = Rng(seed);
     let cfg = Config {
         skew_ms: r.below(20 * MIN as u64 + 1) as i64 - 10 * MIN,
@@ -1152,6 +1503,7 @@ fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
         } else {
             r.below(5) as i64 * MIN
         },
+        live,
     };
     let rounds = 1 + r.below(3);
     let mut steps = Vec::new();
@@ -1240,8 +1592,8 @@ fn shrink(cfg: Config, steps: Vec<Step>) -> Vec<Step> {
     cur
 }
 
-fn check_seed(seed: u64) -> Result<(), String> {
-    let (cfg, steps) = gen_schedule(seed);
+fn check_seed(seed: u64, live: bool) -> Result<(), String> {
+    let (cfg, steps) = gen_schedule(seed, live);
     let (res, _) = run(cfg, &steps);
     match res {
         Ok(()) => Ok(()),
@@ -1252,7 +1604,8 @@ fn check_seed(seed: u64) -> Result<(), String> {
             std::panic::set_hook(prev);
             let (res2, trace) = run(cfg, &small);
             Err(format!(
-                "seed {seed} failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
+                "seed {seed} ({} profile) failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
+                if live { "live" } else { "classic" },
                 small.len(),
                 res2.err(),
                 trace.join("\n")
@@ -1261,14 +1614,25 @@ fn check_seed(seed: u64) -> Result<(), String> {
     }
 }
 
+/// The profiles to run: `SYNC_SIM_PROFILE=classic|live`, default both.
+fn profiles() -> Vec<bool> {
+    match std::env::var("SYNC_SIM_PROFILE").as_deref() {
+        Ok("classic") => vec![false],
+        Ok("live") => vec![true],
+        _ => vec![false, true],
+    }
+}
+
 #[test]
 fn simulation_seeds() {
     if let Ok(s) = std::env::var("SYNC_SIM_SEED") {
         let seed: u64 = s.parse().unwrap();
-        let (cfg, steps) = gen_schedule(seed);
-        let (res, trace) = run(cfg, &steps);
-        println!("{}", trace.join("\n"));
-        res.unwrap();
+        for live in profiles() {
+            let (cfg, steps) = gen_schedule(seed, live);
+            let (res, trace) = run(cfg, &steps);
+            println!("{}", trace.join("\n"));
+            res.unwrap();
+        }
         return;
     }
     let n: u64 = std::env::var("SYNC_SIM_SEEDS")
@@ -1280,8 +1644,10 @@ fn simulation_seeds() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     for seed in from..from.saturating_add(n) {
-        if let Err(msg) = check_seed(seed) {
-            panic!("{msg}");
+        for live in profiles() {
+            if let Err(msg) = check_seed(seed, live) {
+                panic!("{msg}");
+            }
         }
     }
 }

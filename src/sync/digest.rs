@@ -251,10 +251,22 @@ mod tests {
         let d = field_digest(&json!("2026-11-20"), FieldType::Date);
         // The same digest as before the date type existed (plain string).
         assert_eq!(d, field_digest(&json!("2026-11-20"), FieldType::Plain));
-        for same in ["11/20/2026", "2026-11-20T00:00:00", "2026-11-20T00:00:00Z", "2026-11-20T00:00:00.000+00:00"] {
+        for same in [
+            "11/20/2026",
+            "2026-11-20T00:00:00",
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T00:00:00.000+00:00",
+        ] {
             assert_eq!(field_digest(&json!(same), FieldType::Date), d, "{same}");
         }
-        for other in ["11/21/2026", "2026-11-20T05:00:00Z", "2026-11-20T00:00:00+02:00", "20/11/2026", "2026-02-30", "x"] {
+        for other in [
+            "11/21/2026",
+            "2026-11-20T05:00:00Z",
+            "2026-11-20T00:00:00+02:00",
+            "20/11/2026",
+            "2026-02-30",
+            "x",
+        ] {
             assert_ne!(field_digest(&json!(other), FieldType::Date), d, "{other}");
         }
         assert_eq!(calendar_day("2/3/2024").as_deref(), Some("2024-02-03"));

@@ -77,8 +77,8 @@ pub enum InboundAction {
     /// record (`GET`, no body) and call `decideInbound` again with the same event whose `resource`
     /// is the fetched body (its `modifiedDateTimeUtc` is read from there). No state changed.
     Fetch(Request),
-    /// A create with no stamp field at all (reason `unstamped-create`) may be the batch's record
-    /// of a create of ours. Match `digests` against the newest `expectedEcho` entry of each of
+    /// A create (or an update for a record not found) with no stamp field at all (reason
+    /// `unstamped-create`) may be the batch's record of a create of ours. Match `digests` against the newest `expectedEcho` entry of each of
     /// your pending creates of this kind (no Virtuous id yet): on a match, decide the event again
     /// with that record (it confirms). Otherwise fetch `lookup` (its REST shape carries the stamp
     /// fields) and decide the event again with the fetched body as `resource`. No state changed.
@@ -533,8 +533,9 @@ fn decide(
     inputs.ours = ours;
     let (values, remote) = remote_values(fields, res);
 
-    let is_create = event_type.action() == Action::Create;
-    let may_be_ours = is_create && unstamped(kind, res);
+    // A create (or an update overtaking its create) without any stamp field may be the batch's
+    // record of a create of ours.
+    let may_be_ours = unstamped(kind, res);
     let verify = |inputs: &DecisionInputs| {
         decision(
             InboundAction::Verify {
@@ -860,7 +861,10 @@ fn decide(
     };
     let confirming_create =
         r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
-    if r.virtuous_id.is_none() && may_be_ours {
+    if r.virtuous_id.is_none()
+        && may_be_ours
+        && options.unstamped_creates == UnstampedCreates::Verify
+    {
         // Handed a pending create for a create event without any stamp that does not show what
         // the create sent: only a lookup can tell whether it is ours.
         return Ok(verify(&inputs));

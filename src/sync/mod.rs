@@ -232,7 +232,10 @@ impl fmt::Display for SyncError {
             SyncError::UnknownField { field } => write!(f, "field {field} is not in the field map"),
             SyncError::InvalidMoney { field, error } => write!(f, "{field}: {error}"),
             SyncError::InvalidDate { field } => {
-                write!(f, "{field} is not a date (YYYY-MM-DD, M/D/YYYY or a date-time)")
+                write!(
+                    f,
+                    "{field} is not a date (YYYY-MM-DD, M/D/YYYY or a date-time)"
+                )
             }
             SyncError::NonPositiveAmount { field } => {
                 write!(f, "{field} must be greater than zero")

@@ -135,9 +135,7 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
         };
         if s.field_type == FieldType::Date {
             let day = v.as_str().and_then(calendar_day);
-            let datetime = v
-                .as_str()
-                .is_some_and(|t| super::parse_utc_ms(t).is_ok());
+            let datetime = v.as_str().is_some_and(|t| super::parse_utc_ms(t).is_ok());
             if day.is_none() && !datetime {
                 return Err(SyncError::InvalidDate {
                     field: s.name.clone(),
@@ -399,12 +397,6 @@ pub fn decide_outbound(
     let pending = record
         .as_ref()
         .is_some_and(|r| r.state == SyncState::PartnerPending);
-    // Full-record updates: the record as just fetched, when the host passed it.
-    let full = options.update_mode == UpdateMode::Full && linked.is_some();
-    let current = match (&linked, change.current.as_ref()) {
-        (Some(id), Some(c)) if full => Some(check_current(specs, id, kind, c)?),
-        _ => None,
-    };
 
     // A value Virtuous may show from a state before our newest pending write (the base, or a value
     // an older pending write sent) cannot be written yet, unless that newest write carries it: the
@@ -413,7 +405,24 @@ pub fn decide_outbound(
     // the older may have been superseded in the outbox). It waits for the newest write's echo
     // (`followUp` then asks for this decision again); by then the older writes have landed or never
     // will, and the base says which.
+    // Full-record updates: the record as just fetched, when the host passed it.
+    let full = options.update_mode == UpdateMode::Full && linked.is_some();
+    let current = match (&linked, change.current.as_ref()) {
+        (Some(id), Some(c)) if full => Some(check_current(specs, id, kind, c)?),
+        _ => None,
+    };
+    // A full-record `PUT` is sent at once and never resent later, so a fetched record that does
+    // not show our newest write means it did not land: nothing of ours is still on its way, and
+    // the write built now (the whole record) supersedes it. Nothing waits for its echo.
+    let superseded = current.as_ref().is_some_and(|(_, cd)| {
+        record.as_ref().is_some_and(|r| {
+            r.expected_echo
+                .last()
+                .is_some_and(|e| !e.confirmed && !shows_write(e, cd))
+        })
+    });
     let awaiting: Vec<String> = match (&record, &linked) {
+        (Some(_), Some(_)) if superseded => Vec::new(),
         (Some(r), Some(_)) => {
             let pending: Vec<&EchoEntry> =
                 r.expected_echo.iter().filter(|e| !e.confirmed).collect();
@@ -433,6 +442,18 @@ pub fn decide_outbound(
         }
         _ => Vec::new(),
     };
+    // Whether an undo must wait for our pending write's echo depends on whether that write landed:
+    // with full-record updates only the fetched record tells (see `superseded`).
+    if full && current.is_none() && !awaiting.is_empty() {
+        return Ok(done(
+            OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
+            Reason::NeedsCurrent,
+            &inputs,
+            None,
+            vec![],
+            None,
+        ));
+    }
     // One split of the changed fields for every path below: what a write would send, what is held
     // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
     let cooling = record
@@ -465,21 +486,49 @@ pub fn decide_outbound(
             let mut next = r.clone();
             next.partner_modified_ms = Some(change.modified_ms);
             next.held.clear();
-            if r.expected_echo.last().is_some_and(|e| {
+            let in_flight_already = r.expected_echo.last().filter(|e| {
                 // Everything sendable that differs from the base is already in flight,
                 // unchanged: a second identical write could not be told from the first.
-                // A fetched record that does not show that write re-issues it, built on the
-                // fresh record (the host never resends a full-record body later: it would
-                // overwrite what changed in Virtuous since the fetch).
                 !e.confirmed
-                    && current
-                        .as_ref()
-                        .is_none_or(|(_, cd)| shows_write(e, cd))
                     && !send.is_empty()
                     && send
                         .iter()
                         .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
-            }) {
+            });
+            // Full-record updates: a failed or unacknowledged `PUT` is never resent later (its
+            // body would overwrite what changed in Virtuous since the fetch); the host decides
+            // again. Only the fetched record tells whether that write landed: if it does not show
+            // it, the write is re-issued, built on the fresh record.
+            if let (Some(e), true) = (in_flight_already, full) {
+                match &current {
+                    None => {
+                        return Ok(done(
+                            OutboundAction::Fetch(fetch_request(
+                                kind,
+                                linked.as_deref().unwrap_or(""),
+                            )),
+                            Reason::NeedsCurrent,
+                            &inputs,
+                            None,
+                            vec![],
+                            None,
+                        ))
+                    }
+                    Some((_, cd)) if !shows_write(e, cd) => {}
+                    Some(_) => {
+                        next.held = held_digests();
+                        next.follow_up |= !awaiting.is_empty();
+                        return Ok(done(
+                            OutboundAction::Coalesce,
+                            Reason::Coalesced,
+                            &inputs,
+                            Some(next),
+                            suppressed,
+                            retry,
+                        ));
+                    }
+                }
+            } else if in_flight_already.is_some() {
                 next.held = held_digests();
                 next.follow_up |= !awaiting.is_empty();
                 return Ok(done(
