@@ -955,8 +955,10 @@ impl World {
                     self.apply_request(&req);
                     self.trace.push("    ack lost (decide again)".into());
                 } else {
-                    self.trace
-                        .push(format!("    send {} {} failed (decide again)", req.method, req.path));
+                    self.trace.push(format!(
+                        "    send {} {} failed (decide again)",
+                        req.method, req.path
+                    ));
                 }
                 if let Some(p) = self.partner.iter_mut().find(|p| p.id == pid) {
                     p.dirty = true;
@@ -1004,8 +1006,17 @@ impl World {
         let fields = self.opts.fields(self.virt[vi].kind).unwrap().to_vec();
         if self.cfg.live {
             // PUT replaces the record: what the body lacks is blanked.
-            for ro in ["id", "modifiedDateTimeUtc", "createDateTimeUtc", "giftDateFormatted"] {
-                assert!(body.get(ro).is_none(), "read-only {ro} sent in {}", req.path);
+            for ro in [
+                "id",
+                "modifiedDateTimeUtc",
+                "createDateTimeUtc",
+                "giftDateFormatted",
+            ] {
+                assert!(
+                    body.get(ro).is_none(),
+                    "read-only {ro} sent in {}",
+                    req.path
+                );
             }
             let whole = Value::Object(body.clone());
             let mut values = BTreeMap::new();

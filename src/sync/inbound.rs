@@ -583,10 +583,18 @@ fn decide(
         .collect();
     // An undated event cannot be ordered against what we know: a reordered older delivery would
     // put old values back. Unless it holds nothing new, decide the record as fetched instead.
+    // What the state takes Virtuous to hold: the base, and the Virtuous side of open conflict
+    // items (an undated old value there would otherwise replace a newer one in the inbox).
+    let mut known = r.base.clone();
+    for item in &r.conflict {
+        if let Some(d) = &item.remote_digest {
+            known.insert(item.field.clone(), d.clone());
+        }
+    }
     if event_ms.is_none()
         && !fetched
         && options.undated_events == UndatedEvents::Fetch
-        && !inputs.changed_fields.is_empty()
+        && remote.iter().any(|(k, d)| known.get(k) != Some(d))
     {
         let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
         return Ok(decision(
