@@ -163,7 +163,11 @@ fn remote_values(
     for f in fields {
         if let Some(v) = read_field(f, res) {
             digests.insert(f.name.clone(), spec_digest(v, f));
-            values.insert(f.name.clone(), v.clone());
+            // A day is handed to the partner as `YYYY-MM-DD`, whichever form Virtuous sent.
+            let day = (f.field_type == super::options::FieldType::Date)
+                .then(|| v.as_str().and_then(super::digest::calendar_day))
+                .flatten();
+            values.insert(f.name.clone(), day.map_or_else(|| v.clone(), Value::String));
         }
     }
     (values, digests)

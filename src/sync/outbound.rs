@@ -58,7 +58,8 @@ pub struct Request {
     pub method: String,
     /// Path under the API host (`/api/v2/Gift/Transaction`).
     pub path: String,
-    /// JSON body.
+    /// JSON body (absent for a `GET`).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub body: Value,
 }
 
