@@ -44,6 +44,9 @@ use virtuous_sync::sync::payload::read_field;
 use virtuous_sync::sync::*;
 
 const MIN: i64 = 60_000;
+/// Live contacts: the unmapped parts of `contactIndividuals` kept in `VRec.extra`.
+const INDIVIDUAL: &str = "_individualId";
+const PHONE: &str = "_phone";
 const HOUR: i64 = 60 * MIN;
 const PLATFORM: &str = "Acme Giving";
 const CUSTOMER: &str = "cust-1";
@@ -119,6 +122,15 @@ struct Config {
 fn options(cfg: &Config) -> SyncOptions {
     let mut o = SyncOptions::new(PLATFORM, CUSTOMER);
     if !cfg.live {
+        // The flat contact map this profile was written for (top-level name, type, address).
+        o.field_maps.insert(
+            ResourceKind::Contact,
+            vec![
+                FieldSpec::top("name", FieldType::Plain, true),
+                FieldSpec::top("contactType", FieldType::Plain, false),
+                FieldSpec::top("address", FieldType::Plain, false),
+            ],
+        );
         o.update_mode = UpdateMode::Partial;
         o.unstamped_creates = UnstampedCreates::Create;
         o.undated_events = UndatedEvents::Decide;
@@ -138,6 +150,7 @@ fn options(cfg: &Config) -> SyncOptions {
             c.fields
                 .insert("contactType".into(), FieldPolicy::VirtuousOwns);
             c.fields.insert("address".into(), FieldPolicy::PartnerOwns);
+            c.fields.insert("city".into(), FieldPolicy::PartnerOwns);
             o.policy.kinds.insert(ResourceKind::Contact, c);
         }
     }
@@ -146,6 +159,8 @@ fn options(cfg: &Config) -> SyncOptions {
 
 const GIFT_EDIT: [&str; 3] = ["notes", "giftType", "amount"];
 const CONTACT_EDIT: [&str; 3] = ["name", "contactType", "address"];
+/// Live profile: the default contact map's fields, read from the live shape.
+const LIVE_CONTACT_EDIT: [&str; 3] = ["email", "contactType", "city"];
 
 fn kind_of(contact: bool) -> ResourceKind {
     if contact {
@@ -293,7 +308,14 @@ impl World {
         } else {
             v.insert("name".into(), json!(format!("{tag}-name-{n}")));
             v.insert("contactType".into(), json!("Household"));
-            v.insert("address".into(), json!({"city": format!("{tag}-city-{n}")}));
+            if self.cfg.live {
+                v.insert("firstName".into(), json!(format!("{tag}-first-{n}")));
+                v.insert("lastName".into(), json!(format!("{tag}-last-{n}")));
+                v.insert("email".into(), json!(format!("{tag}{n}@example.org")));
+                v.insert("city".into(), json!(format!("{tag}-city-{n}")));
+            } else {
+                v.insert("address".into(), json!({"city": format!("{tag}-city-{n}")}));
+            }
         }
         v
     }
@@ -362,9 +384,70 @@ impl World {
             json!({"contactId": 4000 + n, "segmentCode": format!("SEG{n}"), "contactPassthroughId": null,
                    "customFields": {"Receipt Status": "Pending", "n": n}})
         } else {
-            json!({"tags": ["Major Donor", format!("t{n}")], "organizationGroups": [], "customContactType": null})
+            json!({"tags": ["Major Donor", format!("t{n}")], "organizationGroups": [], "customContactType": null,
+                   INDIVIDUAL: 9000 + n, PHONE: format!("555-{n:04}")})
         };
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// A live-shaped resource: unmapped properties (the contact skeleton of individuals and
+    /// addresses from the synthetic keys), mapped values written where they are read.
+    fn shaped(&self, vi: usize) -> Map<String, Value> {
+        let r = &self.virt[vi];
+        let mut res = Map::new();
+        for (k, v) in &r.extra {
+            if k != INDIVIDUAL && k != PHONE {
+                res.insert(k.clone(), v.clone());
+            }
+        }
+        if r.kind == ResourceKind::Contact {
+            res.insert(
+                "contactIndividuals".into(),
+                json!([{"id": r.extra.get(INDIVIDUAL), "contactMethods": [
+                    {"type": "Home Phone", "value": r.extra.get(PHONE), "isPrimary": true}]}]),
+            );
+            res.insert("contactAddresses".into(), json!([]));
+            for f in self.opts.fields(r.kind).unwrap() {
+                if let Some(v) = r.values.get(&f.name) {
+                    virtuous_sync::sync::payload::write_pointer(&mut res, &f.pointer, v.clone());
+                }
+            }
+        }
+        res
+    }
+
+    /// The unmapped properties a full `PUT` body leaves (contacts: the skeleton's ids and phone).
+    fn unmapped(&self, kind: ResourceKind, body: &Map<String, Value>) -> Map<String, Value> {
+        let fields = self.opts.fields(kind).unwrap();
+        let stamps = [
+            "transactionSource",
+            "transactionId",
+            "referenceSource",
+            "referenceId",
+            "contactReferences",
+        ];
+        let mut extra = Map::new();
+        for (k, v) in body {
+            let mapped = fields.iter().any(|f| f.pointer == format!("/{k}"));
+            let shaped = kind == ResourceKind::Contact
+                && (k == "contactIndividuals" || k == "contactAddresses");
+            if !mapped && !shaped && !stamps.contains(&k.as_str()) {
+                extra.insert(k.clone(), v.clone());
+            }
+        }
+        if kind == ResourceKind::Contact {
+            let whole = Value::Object(body.clone());
+            if let Some(id) = whole.pointer("/contactIndividuals/0/id") {
+                extra.insert(INDIVIDUAL.into(), id.clone());
+            }
+            if let Some(p) = virtuous_sync::sync::payload::read_pointer(
+                &whole,
+                "/contactIndividuals/0/contactMethods/[type*=Phone]/value",
+            ) {
+                extra.insert(PHONE.into(), p.clone());
+            }
+        }
+        extra
     }
 
     /// `M/D/YYYY` of an ISO day.
@@ -377,10 +460,10 @@ impl World {
     /// The record as `GET /api/Gift/{id}` / `GET /api/Contact/{id}` returns it (live profile):
     /// every mapped field, the stamp fields (null when not ours), the dates, unmapped properties.
     fn rest(&self, vi: usize) -> Value {
+        let mut res = self.shaped(vi);
         let r = &self.virt[vi];
-        let mut res = r.extra.clone();
         res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
-        for (k, v) in &r.values {
+        for (k, v) in r.values.iter().filter(|_| r.kind == ResourceKind::Gift) {
             if k == "giftDate" {
                 let day = v.as_str().unwrap_or("");
                 res.insert("giftDate".into(), json!(format!("{day}T00:00:00")));
@@ -434,9 +517,13 @@ impl World {
     fn emit(&mut self, vi: usize, create: bool, variant: u64) {
         let live = self.cfg.live;
         let r = &self.virt[vi];
-        let mut res = if live { r.extra.clone() } else { Map::new() };
+        let mut res = if live { self.shaped(vi) } else { Map::new() };
         res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
-        for (k, v) in &r.values {
+        for (k, v) in r
+            .values
+            .iter()
+            .filter(|_| !live || r.kind == ResourceKind::Gift)
+        {
             if live && k == "giftDate" {
                 // Live deliveries carry only the formatted date.
                 let day = v.as_str().unwrap_or("");
@@ -1026,19 +1113,7 @@ impl World {
                 }
             }
             self.enrich(&mut values);
-            let stamps = [
-                "transactionSource",
-                "transactionId",
-                "referenceSource",
-                "referenceId",
-                "contactReferences",
-            ];
-            let mut extra = Map::new();
-            for (k, v) in &body {
-                if !fields.iter().any(|f| f.name == *k) && !stamps.contains(&k.as_str()) {
-                    extra.insert(k.clone(), v.clone());
-                }
-            }
+            let extra = self.unmapped(self.virt[vi].kind, &body);
             self.virt[vi].values = values;
             self.virt[vi].extra = extra;
         } else {
@@ -1079,8 +1154,9 @@ impl World {
                 None => {
                     let n = self.fresh();
                     let mut values = BTreeMap::new();
+                    let whole = Value::Object(body.clone());
                     for f in &fields {
-                        if let Some(v) = body.get(&f.name) {
+                        if let Some(v) = whole.pointer(f.write_path()) {
                             values.insert(f.name.clone(), v.clone());
                         }
                     }
@@ -1175,7 +1251,11 @@ impl World {
                 let names = if kind == ResourceKind::Gift {
                     GIFT_EDIT
                 } else {
-                    CONTACT_EDIT
+                    if self.cfg.live {
+                        LIVE_CONTACT_EDIT
+                    } else {
+                        CONTACT_EDIT
+                    }
                 };
                 let f = names[(field % 3) as usize];
                 if self.owned_by(kind, f) == FieldPolicy::VirtuousOwns {
@@ -1253,7 +1333,11 @@ impl World {
                 let names = if kind == ResourceKind::Gift {
                     GIFT_EDIT
                 } else {
-                    CONTACT_EDIT
+                    if self.cfg.live {
+                        LIVE_CONTACT_EDIT
+                    } else {
+                        CONTACT_EDIT
+                    }
                 };
                 let f = names[(field % 3) as usize];
                 let mut values = std::mem::take(&mut self.virt[i].values);

@@ -139,15 +139,57 @@ pub fn default_gift_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// The default field map for contacts: `name` (required), `contactType`, `address` — top-level
-/// keys of the Contact read shape. Hosts syncing individuals' names or emails declare pointers
-/// such as `/contactIndividuals/0/firstName` with a `writePointer` of `/firstname`.
+/// The default field map for contacts, read from the live read shape and written with the
+/// documented Contact Transaction body names (`POST /api/Contact/Transaction`):
+///
+/// | field | read (`pointer`) | create (`writePointer`) | full update (`updatePointer`) |
+/// |---|---|---|---|
+/// | `name` (required) | `/name` | `/name` | `/name` |
+/// | `contactType` | `/contactType` | `/contactType` | `/contactType` |
+/// | `firstName` | `/contactIndividuals/0/firstName` | `/firstname` | the read pointer |
+/// | `lastName` | `/contactIndividuals/0/lastName` | `/lastname` | the read pointer |
+/// | `email` | `/contactIndividuals/0/contactMethods/[type*=Email]/value` | `/email` | the read pointer |
+/// | `address1`, `city`, `state`, `postal`, `country` | `/contactAddresses/0/<name>` | `/address/<name>` | the read pointer |
+///
+/// A full-record `PUT` is the fetched read shape, so updates write where the value was read.
 pub fn default_contact_fields() -> Vec<FieldSpec> {
-    vec![
+    let shaped = |name: &str, read: String, create: &str| FieldSpec {
+        name: name.to_string(),
+        pointer: read.clone(),
+        write_pointer: Some(create.to_string()),
+        field_type: FieldType::Plain,
+        required: false,
+        also_read: Vec::new(),
+        update_pointer: Some(read),
+        item_keys: None,
+    };
+    let mut v = vec![
         FieldSpec::top("name", FieldType::Plain, true),
         FieldSpec::top("contactType", FieldType::Plain, false),
-        FieldSpec::top("address", FieldType::Plain, false),
-    ]
+        shaped(
+            "firstName",
+            "/contactIndividuals/0/firstName".into(),
+            "/firstname",
+        ),
+        shaped(
+            "lastName",
+            "/contactIndividuals/0/lastName".into(),
+            "/lastname",
+        ),
+        shaped(
+            "email",
+            "/contactIndividuals/0/contactMethods/[type*=Email]/value".into(),
+            "/email",
+        ),
+    ];
+    for a in ["address1", "city", "state", "postal", "country"] {
+        v.push(shaped(
+            a,
+            format!("/contactAddresses/0/{a}"),
+            &format!("/address/{a}"),
+        ));
+    }
+    v
 }
 
 fn default_field_maps() -> BTreeMap<ResourceKind, Vec<FieldSpec>> {
