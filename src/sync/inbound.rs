@@ -516,6 +516,24 @@ fn decide(
     if kind == ResourceKind::Contact {
         if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
             if survivor != resource_id {
+                if record.is_none()
+                    && unstamped(kind, res)
+                    && options.unstamped_creates == UnstampedCreates::Verify
+                {
+                    // Merged away before we saw it: without a stamp it may be the batch's record
+                    // of a create of ours, which must learn of the merge (the lookup carries the
+                    // stamp).
+                    let (_, digests) = remote_values(fields, res);
+                    return Ok(decision(
+                        InboundAction::Verify {
+                            lookup: lookup_request(kind, &resource_id),
+                            digests,
+                        },
+                        Reason::UnstampedCreate,
+                        &inputs,
+                        None,
+                    ));
+                }
                 // Nothing local to remap without a record; the tombstone is still stored.
                 let action = match record {
                     Some(_) => InboundAction::Remap {
