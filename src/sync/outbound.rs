@@ -409,7 +409,7 @@ pub fn decide_outbound(
     // Full-record updates: the record as just fetched, when the host passed it.
     let full = options.update_mode == UpdateMode::Full && linked.is_some();
     let current = match (&linked, change.current.as_ref()) {
-        (Some(id), Some(c)) if full => Some(check_current(specs, id, kind, c)?),
+        (Some(id), Some(c)) if full => Some(check_current(specs, id, c)?),
         _ => None,
     };
     // A full-record `PUT` is sent at once and never resent later, so a fetched record that does
@@ -744,13 +744,11 @@ pub(crate) fn payload_digests(specs: &[FieldSpec], resource: &Value) -> BTreeMap
         .collect()
 }
 
+/// A fetched record and the digests of its mapped fields.
+type Fetched = (Map<String, Value>, BTreeMap<String, String>);
+
 /// The fetched record must be an object and, when it names its id, the linked one.
-fn check_current(
-    specs: &[FieldSpec],
-    linked: &str,
-    kind: ResourceKind,
-    current: &Value,
-) -> Result<(Map<String, Value>, BTreeMap<String, String>), SyncError> {
+fn check_current(specs: &[FieldSpec], linked: &str, current: &Value) -> Result<Fetched, SyncError> {
     let Some(map) = current.as_object() else {
         return Err(SyncError::BadCurrent {
             message: "change.current must be the fetched record (a JSON object)".into(),
@@ -768,7 +766,6 @@ fn check_current(
             found: id,
         });
     }
-    let _ = kind;
     Ok((map.clone(), payload_digests(specs, current)))
 }
 
