@@ -398,8 +398,13 @@ export type SyncState = "in-sync" | "partner-pending" | "virtuous-pending" | "co
 /** Which system. */
 export type Side = "partner" | "virtuous";
 
-/** How a mapped field's value is compared and written. */
-export type FieldType = "plain" | "money" | "designations";
+/**
+ * How a mapped field's value is compared and written. `designations`: an order-insensitive set of
+ * (project, `amountDesignated`), the project identified by `itemKeys` (default `["projectCode"]`), every other
+ * property (`projectId`, ids) ignored. `date`: `2026-11-20`, `11/20/2026` (M/D/YYYY, `giftDateFormatted`) and a
+ * date-time at midnight UTC are the same day; written as `YYYY-MM-DD`.
+ */
+export type FieldType = "plain" | "money" | "designations" | "date";
 
 /** One mapped field: a logical name and where it lives in the Virtuous record. */
 export interface FieldSpec {
@@ -412,6 +417,12 @@ export interface FieldSpec {
   type?: FieldType;
   /** Outbound writes fail validation without it. */
   required?: boolean;
+  /** Pointers read, in order, when `pointer` is absent (default gift map: `giftDate` also from `/giftDateFormatted`). */
+  alsoRead?: string[];
+  /** Where a full-record update (`PUT` built on the fetched record) carries the value (default `writePointer`, else `pointer`). */
+  updatePointer?: string;
+  /** For `designations`: the element properties identifying the project (default `["projectCode"]`). */
+  itemKeys?: string[];
   /**
    * Fields sharing a group name are compared, merged, held, written and put in conflict items as one unit. Without
    * any `group` in a kind's map, its designations field is grouped with the money field it sums to (`amount` +
@@ -432,6 +443,20 @@ export interface LookupKeys {
   kind?: ResourceKind;
   keys: LookupKey[];
 }
+
+/**
+ * How an update of a linked record is written. `full` (default): GET-then-PUT, the body is the fetched record
+ * (`PartnerChange.current`) with the changed fields written and the read-only properties removed (Virtuous documents
+ * `PUT` as a full replacement). `partial`: only the changed fields; relies on an unconfirmed behaviour (PUT acting
+ * like PATCH) and blanks the rest of the record if PUT replaces it as documented.
+ */
+export type UpdateMode = "full" | "partial";
+
+/** Inbound events without `modifiedDateTimeUtc`: `fetch` (default) the record and decide that, or `decide` as delivered. */
+export type UndatedEvents = "fetch" | "decide";
+
+/** Events carrying no stamp field at all for a record not found: `verify` (default, never created blindly) or `create`. */
+export type UnstampedCreates = "verify" | "create";
 
 /** How the platform name in a stamp (`transactionSource` / `referenceSource`) is compared. */
 export type NameMatch = "trimmed-case-insensitive" | "trimmed" | "exact";
@@ -468,6 +493,19 @@ export interface SyncSettings {
   /** Mapped fields per record kind (defaults cover gifts and contacts). */
   fieldMaps?: Partial<Record<ResourceKind, FieldSpec[]>>;
   policy?: Policy;
+  /** Default `full` (GET-then-PUT). */
+  updateMode?: UpdateMode;
+  /**
+   * Per kind, JSON pointers removed from a fetched record before it is sent back in a full `PUT` (`*` matches every
+   * array element). Default gift: `/id`, `/createDateTimeUtc`, `/createdByUser`, `/modifiedDateTimeUtc`,
+   * `/modifiedByUser`, `/giftDateFormatted`; contact: the same audit fields and `/mergedIntoContactId`. A kind given
+   * replaces its defaults.
+   */
+  readOnly?: Partial<Record<ResourceKind, string[]>>;
+  /** Default `fetch`. */
+  undatedEvents?: UndatedEvents;
+  /** Default `verify`. */
+  unstampedCreates?: UnstampedCreates;
 }
 
 /** An external reference pair (`transactionSource`/`transactionId`, `referenceSource`/`referenceId`). */
@@ -592,6 +630,10 @@ export type Reason =
   | "cooldown"
   | "coalesced"
   | "awaiting-echo"
+  | "needs-current"
+  | "remote-first"
+  | "undated"
+  | "unstamped-create"
   | "pending-create"
   | "stuck-pending"
   | "manual-resolution"
@@ -633,7 +675,21 @@ export type InboundAction =
   | { tag: "remap"; val: { survivorId: string } }
   | { tag: "delete" }
   | { tag: "conflict"; val: { items: ConflictItem[]; apply: Record<string, unknown> } }
-  | { tag: "ignore" };
+  | { tag: "ignore" }
+  /**
+   * Reason `undated`: the event has no `modifiedDateTimeUtc` and carries values the state does not hold, so it cannot
+   * be ordered. Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
+   * response body (its `modifiedDateTimeUtc` is read from there). No state changed (`record` absent).
+   */
+  | { tag: "fetch"; val: SyncRequest }
+  /**
+   * Reason `unstamped-create`: a create (or an update or merge for a record not found) with no stamp field at all may
+   * be the batch's record of a create of ours. Compare `digests` with the newest `expectedEcho[].fields` of each of your
+   * pending creates of this kind (records without `virtuousId`): on an exact match, call `decideInbound` again with that
+   * record (it confirms). Otherwise make the `lookup` (`GET`; the REST record carries the stamp fields) and call
+   * `decideInbound` again with the response body as the event's `resource`. No state changed.
+   */
+  | { tag: "verify"; val: { lookup: SyncRequest; digests: Record<string, string> } };
 
 /** The result of {@link SyncCore.decideInbound}. */
 export interface InboundDecision {
@@ -669,13 +725,21 @@ export interface PartnerChange {
   extra?: Record<string, unknown>;
   /** A stable external id (default: derived from `partnerId`; never regenerated across retries). */
   externalId?: string;
+  /**
+   * The linked Virtuous record exactly as `GET /api/Gift/{id}` / `GET /api/Contact/{id}` just returned it, for a
+   * full-record update (`updateMode: "full"`). Asked for by a `fetch` decision; ignored for creates and partial updates.
+   */
+  current?: Record<string, unknown>;
 }
 
 /** An HTTP request to make, exactly. */
 export interface SyncRequest {
-  method: string;
+  /** `POST`, `PUT` or `GET`. */
+  method: "POST" | "PUT" | "GET";
+  /** Path under the API host (`/api/Gift/78421`). */
   path: string;
-  body: unknown;
+  /** JSON body; absent for a `GET`. */
+  body?: unknown;
 }
 
 /** What to do with a partner change. */
@@ -683,7 +747,20 @@ export type OutboundAction =
   | { tag: "submit"; val: SyncRequest }
   | { tag: "suppress" }
   | { tag: "coalesce" }
-  | { tag: "nothing" };
+  | { tag: "nothing" }
+  /**
+   * Reason `needs-current`: a full-record update needs the record as Virtuous holds it now. Make this `GET` (no body)
+   * and call `decideOutbound` again with the same change plus `current` = the response body. No state changed
+   * (`record` absent). A full `PUT` body is a snapshot: send it at once, and never resend it later (after a failure or
+   * a lost acknowledgement, decide again: the core asks for a fresh fetch and re-issues the write if it did not land).
+   */
+  | { tag: "fetch"; val: SyncRequest }
+  /**
+   * Reason `remote-first`: the fetched record shows a Virtuous change the stored state did not know; it is decided as
+   * an inbound change first (never overwritten blindly). Carry out this inbound decision's action on the partner side,
+   * store `record`, then call `decideOutbound` again with the partner's values as they are then and the same `current`.
+   */
+  | { tag: "apply-inbound"; val: InboundDecision };
 
 /** The result of {@link SyncCore.decideOutbound}. */
 export interface OutboundDecision {

@@ -16,8 +16,12 @@ use virtuous_sync::sync::*;
 
 const T0: i64 = 1_763_900_000_000;
 
+/// Partial updates: these properties predate full-record updates and keep their meaning;
+/// `full_update_*` covers the default mode.
 fn opts() -> SyncOptions {
-    SyncOptions::new("Acme Giving", "cust-1")
+    let mut o = SyncOptions::new("Acme Giving", "cust-1");
+    o.update_mode = UpdateMode::Partial;
+    o
 }
 
 /// The documented table, written independently of the implementation.
@@ -134,6 +138,7 @@ fn gift_event(
 
 fn change(values: &BTreeMap<String, Value>, modified: i64) -> PartnerChange {
     PartnerChange {
+        current: None,
         customer_id: "cust-1".into(),
         kind: ResourceKind::Gift,
         partner_id: "d-1".into(),
@@ -307,6 +312,55 @@ proptest! {
             cur = d.record.unwrap();
         }
         prop_assert_eq!(cur.state, SyncState::InSync);
+    }
+
+    #[test]
+    fn full_update_keeps_unmapped_fields_and_its_echo_is_ours(
+        base_c in 1u32..100_000, our_c in 1u32..100_000, notes in "[a-z]{1,8}", numeric in any::<bool>(),
+        segment in "[A-Z0-9]{1,6}", receipt in "[a-z ]{0,12}", delay in 1i64..3_600_000,
+    ) {
+        let o = SyncOptions::new("Acme Giving", "cust-1");
+        let base = gift(base_c, "n0", "Cash");
+        let ours = gift(our_c, &notes, "Cash");
+        let r = linked(SyncState::InSync, &base);
+        // Without the fetched record: ask for it, change nothing.
+        let d = decide_outbound(&o, Some(&r), &change(&ours, T0), T0).unwrap();
+        if base == ours {
+            prop_assert_eq!(d.reason, Reason::NoChange);
+            return Ok(());
+        }
+        prop_assert_eq!(&d.action, &OutboundAction::Fetch(Request { method: "GET".into(), path: "/api/Gift/501".into(), body: Value::Null }));
+        prop_assert!(d.record.is_none());
+        // With it: the fetched record, unmapped fields kept, read-only ones removed.
+        let fetched = gift_event(EventType::GiftUpdate, &base, Some("Acme Giving"), T0 - 60_000, numeric);
+        let mut current = fetched.resource.clone().unwrap();
+        current["segmentCode"] = json!(segment);
+        current["customFields"] = json!({"Receipt Status": receipt});
+        current["giftDateFormatted"] = json!("11/20/2026");
+        current["modifiedDateTimeUtc"] = json!(iso(T0 - 60_000));
+        let mut c = change(&ours, T0);
+        c.current = Some(current.clone());
+        let d = decide_outbound(&o, Some(&r), &c, T0).unwrap();
+        let OutboundAction::Submit(req) = &d.action else { panic!("{:?}", d.action) };
+        prop_assert_eq!(&req.path, "/api/Gift/501");
+        prop_assert_eq!(&req.body["segmentCode"], &json!(segment));
+        prop_assert_eq!(&req.body["customFields"], &current["customFields"]);
+        for gone in ["id", "modifiedDateTimeUtc", "giftDateFormatted"] {
+            prop_assert!(req.body.get(gone).is_none(), "{} sent", gone);
+        }
+        prop_assert_eq!(&req.body["notes"], &json!(notes));
+        // Virtuous replaces the record with the body; its echo is ours.
+        let mut after = req.body.clone();
+        after["id"] = json!(501);
+        let echo = Event {
+            resource: Some(after),
+            modified_date_time_utc: Some(iso(T0 + delay)),
+            ..fetched
+        };
+        let rec = d.record.unwrap();
+        let d = decide_inbound(&o, &echo, Some(&rec), T0 + delay).unwrap();
+        prop_assert_eq!(d.reason, Reason::Confirmed, "{:?}", d.action);
+        prop_assert!(matches!(&d.action, InboundAction::Confirm { apply, .. } if apply.is_empty()), "{:?}", d.action);
     }
 
     #[test]

@@ -22,17 +22,32 @@
 //! lost: a field edited on one side only ends with that side's last value, a field edited on both
 //! ends with one of the two last values (policy decides), except fields the other side owns.
 //!
+//! Two payload profiles run every seed. `classic`: dated deliveries carrying every mapped field
+//! and the stamp, `PUT` merging the fields sent (`updateMode: "partial"`). `live`, shaped like the
+//! live CRM+ deliveries (reference section 6): most deliveries without `modifiedDateTimeUtc`, gifts
+//! with `giftDateFormatted` (M/D/YYYY) and no `giftDate`, designations enriched with `projectId` and
+//! ids, stamp fields often absent, unmapped fields (`contactId`, `segmentCode`, `customFields`);
+//! `PUT` replaces the whole record (a field missing from the body is blanked, so a partial `PUT`
+//! visibly loses data), and the host follows the default options: GET-then-PUT (`fetch`,
+//! `apply-inbound`), undated deliveries fetched, unstamped creates verified. Asserted in `live`
+//! too: unmapped fields survive every write, and no read-only property is sent back.
+//!
 //! `SYNC_SIM_SEEDS=n` runs n seeds (default 3000), from `SYNC_SIM_FROM` (default 0), so a long run
-//! can be split across cores; `SYNC_SIM_SEED=s` runs one seed with its trace.
+//! can be split across cores; `SYNC_SIM_SEED=s` runs one seed with its trace;
+//! `SYNC_SIM_PROFILE=classic|live` restricts the run to one profile (default both).
 //! A failure prints the seed and a shrunk trace.
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use virtuous_sync::event::{Event, EventType, ResourceKind};
 use virtuous_sync::sync::outbound::validate_change;
+use virtuous_sync::sync::payload::read_field;
 use virtuous_sync::sync::*;
 
 const MIN: i64 = 60_000;
+/// Live contacts: the unmapped parts of `contactIndividuals` kept in `VRec.extra`.
+const INDIVIDUAL: &str = "_individualId";
+const PHONE: &str = "_phone";
 const HOUR: i64 = 60 * MIN;
 const PLATFORM: &str = "Acme Giving";
 const CUSTOMER: &str = "cust-1";
@@ -122,10 +137,26 @@ struct Config {
     undo_every: u64,
     /// The host reports per-field partner times (`fieldModifiedMs`).
     field_times: bool,
+    /// The live payload profile (see the module docs).
+    live: bool,
 }
 
 fn options(cfg: &Config) -> SyncOptions {
     let mut o = SyncOptions::new(PLATFORM, CUSTOMER);
+    if !cfg.live {
+        // The flat contact map this profile was written for (top-level name, type, address).
+        o.field_maps.insert(
+            ResourceKind::Contact,
+            vec![
+                FieldSpec::top("name", FieldType::Plain, true),
+                FieldSpec::top("contactType", FieldType::Plain, false),
+                FieldSpec::top("address", FieldType::Plain, false),
+            ],
+        );
+        o.update_mode = UpdateMode::Partial;
+        o.unstamped_creates = UnstampedCreates::Create;
+        o.undated_events = UndatedEvents::Decide;
+    }
     o.cooldown_ms = cfg.cooldown_ms;
     match cfg.policy {
         0 => {}
@@ -141,6 +172,7 @@ fn options(cfg: &Config) -> SyncOptions {
             c.fields
                 .insert("contactType".into(), FieldPolicy::VirtuousOwns);
             c.fields.insert("address".into(), FieldPolicy::PartnerOwns);
+            c.fields.insert("city".into(), FieldPolicy::PartnerOwns);
             o.policy.kinds.insert(ResourceKind::Contact, c);
         }
     }
@@ -177,6 +209,8 @@ fn cents_of(v: Option<&Value>) -> u64 {
     v.and_then(|v| Money::from_json(v).ok())
         .map_or(1000, |m| (m.micros / 10_000) as u64)
 }
+/// Live profile: the default contact map's fields, read from the live shape.
+const LIVE_CONTACT_EDIT: [&str; 4] = ["email", "contactType", "city", "email"];
 
 fn kind_of(contact: bool) -> ResourceKind {
     if contact {
@@ -205,7 +239,11 @@ struct PRec {
 struct VRec {
     id: String,
     kind: ResourceKind,
+    /// Mapped values in Virtuous's own form (ISO dates, designations with `projectId`).
     values: BTreeMap<String, Value>,
+    /// Unmapped properties (live profile), and what they were at creation (nobody edits them).
+    extra: Map<String, Value>,
+    extra0: Map<String, Value>,
     source: Option<String>,
     ext_id: Option<String>,
     modified: i64,
@@ -339,7 +377,14 @@ impl World {
         } else {
             v.insert("name".into(), json!(format!("{tag}-name-{n}")));
             v.insert("contactType".into(), json!("Household"));
-            v.insert("address".into(), json!({"city": format!("{tag}-city-{n}")}));
+            if self.cfg.live {
+                v.insert("firstName".into(), json!(format!("{tag}-first-{n}")));
+                v.insert("lastName".into(), json!(format!("{tag}-last-{n}")));
+                v.insert("email".into(), json!(format!("{tag}{n}@example.org")));
+                v.insert("city".into(), json!(format!("{tag}-city-{n}")));
+            } else {
+                v.insert("address".into(), json!({"city": format!("{tag}-city-{n}")}));
+            }
         }
         v
     }
@@ -383,15 +428,191 @@ impl World {
         v
     }
 
+    /// Live profile: Virtuous stores dates as days and adds `projectId` and an id to every
+    /// designation.
+    fn enrich(&mut self, values: &mut BTreeMap<String, Value>) {
+        if !self.cfg.live {
+            return;
+        }
+        if let Some(day) = values
+            .get("giftDate")
+            .and_then(Value::as_str)
+            .and_then(virtuous_sync::sync::digest::calendar_day)
+        {
+            values.insert("giftDate".into(), json!(day));
+        }
+        if let Some(Value::Array(items)) = values.get("giftDesignations").cloned() {
+            let mut out = Vec::new();
+            for item in items {
+                let mut m = item.as_object().cloned().unwrap_or_default();
+                let code = m.get("projectCode").and_then(Value::as_str).unwrap_or("");
+                let pid = 300 + code.bytes().map(u64::from).sum::<u64>();
+                m.insert("projectId".into(), json!(pid));
+                if !m.contains_key("id") {
+                    m.insert("id".into(), json!(self.fresh()));
+                }
+                out.push(Value::Object(m));
+            }
+            values.insert("giftDesignations".into(), Value::Array(out));
+        }
+    }
+
+    /// Live profile: unmapped properties Virtuous holds (never edited in this model).
+    fn new_extra(&mut self, kind: ResourceKind) -> Map<String, Value> {
+        if !self.cfg.live {
+            return Map::new();
+        }
+        let n = self.fresh();
+        let v = if kind == ResourceKind::Gift {
+            json!({"contactId": 4000 + n, "segmentCode": format!("SEG{n}"), "contactPassthroughId": null,
+                   "customFields": {"Receipt Status": "Pending", "n": n}})
+        } else {
+            json!({"tags": ["Major Donor", format!("t{n}")], "organizationGroups": [], "customContactType": null,
+                   INDIVIDUAL: 9000 + n, PHONE: format!("555-{n:04}")})
+        };
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// A live-shaped resource: unmapped properties (the contact skeleton of individuals and
+    /// addresses from the synthetic keys), mapped values written where they are read.
+    fn shaped(&self, vi: usize) -> Map<String, Value> {
+        let r = &self.virt[vi];
+        let mut res = Map::new();
+        for (k, v) in &r.extra {
+            if k != INDIVIDUAL && k != PHONE {
+                res.insert(k.clone(), v.clone());
+            }
+        }
+        if r.kind == ResourceKind::Contact {
+            res.insert(
+                "contactIndividuals".into(),
+                json!([{"id": r.extra.get(INDIVIDUAL), "contactMethods": [
+                    {"type": "Home Phone", "value": r.extra.get(PHONE), "isPrimary": true}]}]),
+            );
+            res.insert("contactAddresses".into(), json!([]));
+            for f in self.opts.fields(r.kind).unwrap() {
+                if let Some(v) = r.values.get(&f.name) {
+                    virtuous_sync::sync::payload::write_pointer(&mut res, &f.pointer, v.clone());
+                }
+            }
+        }
+        res
+    }
+
+    /// The unmapped properties a full `PUT` body leaves (contacts: the skeleton's ids and phone).
+    fn unmapped(&self, kind: ResourceKind, body: &Map<String, Value>) -> Map<String, Value> {
+        let fields = self.opts.fields(kind).unwrap();
+        let stamps = [
+            "transactionSource",
+            "transactionId",
+            "referenceSource",
+            "referenceId",
+            "contactReferences",
+        ];
+        let mut extra = Map::new();
+        for (k, v) in body {
+            let mapped = fields.iter().any(|f| f.pointer == format!("/{k}"));
+            let shaped = kind == ResourceKind::Contact
+                && (k == "contactIndividuals" || k == "contactAddresses");
+            if !mapped && !shaped && !stamps.contains(&k.as_str()) {
+                extra.insert(k.clone(), v.clone());
+            }
+        }
+        if kind == ResourceKind::Contact {
+            let whole = Value::Object(body.clone());
+            if let Some(id) = whole.pointer("/contactIndividuals/0/id") {
+                extra.insert(INDIVIDUAL.into(), id.clone());
+            }
+            if let Some(p) = virtuous_sync::sync::payload::read_pointer(
+                &whole,
+                "/contactIndividuals/0/contactMethods/[type*=Phone]/value",
+            ) {
+                extra.insert(PHONE.into(), p.clone());
+            }
+        }
+        extra
+    }
+
+    /// `M/D/YYYY` of an ISO day.
+    fn formatted(day: &str) -> String {
+        let p: Vec<&str> = day.split('-').collect();
+        let n = |s: &str| s.parse::<u32>().unwrap_or(0);
+        format!("{}/{}/{}", n(p[1]), n(p[2]), p[0])
+    }
+
+    /// The record as `GET /api/Gift/{id}` / `GET /api/Contact/{id}` returns it (live profile):
+    /// every mapped field, the stamp fields (null when not ours), the dates, unmapped properties.
+    fn rest(&self, vi: usize) -> Value {
+        let mut res = self.shaped(vi);
+        let r = &self.virt[vi];
+        res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
+        for (k, v) in r.values.iter().filter(|_| r.kind == ResourceKind::Gift) {
+            if k == "giftDate" {
+                let day = v.as_str().unwrap_or("");
+                res.insert("giftDate".into(), json!(format!("{day}T00:00:00")));
+                res.insert("giftDateFormatted".into(), json!(Self::formatted(day)));
+            } else {
+                res.insert(k.clone(), v.clone());
+            }
+        }
+        match r.kind {
+            ResourceKind::Gift => {
+                res.insert("transactionSource".into(), json!(r.source));
+                res.insert("transactionId".into(), json!(r.ext_id));
+            }
+            _ => {
+                let refs = match (&r.source, &r.ext_id) {
+                    (Some(s), Some(e)) => json!([{"source": s, "id": e}]),
+                    _ => json!([]),
+                };
+                res.insert("contactReferences".into(), refs);
+                res.insert(
+                    "mergedIntoContactId".into(),
+                    json!(r.merged_into.as_ref().map(|m| m.parse::<u64>().unwrap())),
+                );
+            }
+        }
+        res.insert("modifiedDateTimeUtc".into(), json!(iso(r.modified, 0)));
+        res.insert("createDateTimeUtc".into(), json!("2020-01-01T00:00:00Z"));
+        Value::Object(res)
+    }
+
+    /// The event the host decides after fetching the record at `path` (live profile).
+    fn fetched(&self, ev: &Event, path: &str) -> Event {
+        let id = path.rsplit('/').next().unwrap();
+        let vi = self
+            .virt
+            .iter()
+            .position(|v| v.id == id)
+            .expect("fetch of an unknown id");
+        Event {
+            resource: Some(self.rest(vi)),
+            resource_id: Some(id.to_string()),
+            modified_date_time_utc: None,
+            ..ev.clone()
+        }
+    }
+
     fn owned_by(&self, kind: ResourceKind, field: &str) -> FieldPolicy {
         self.opts.policy.for_field(kind, field)
     }
 
     fn emit(&mut self, vi: usize, create: bool, variant: u64) {
+        let live = self.cfg.live;
         let r = &self.virt[vi];
-        let mut res = Map::new();
+        let mut res = if live { self.shaped(vi) } else { Map::new() };
         res.insert("id".into(), json!(r.id.parse::<u64>().unwrap()));
-        for (k, v) in &r.values {
+        for (k, v) in r
+            .values
+            .iter()
+            .filter(|_| !live || r.kind == ResourceKind::Gift)
+        {
+            if live && k == "giftDate" {
+                // Live deliveries carry only the formatted date.
+                let day = v.as_str().unwrap_or("");
+                res.insert("giftDateFormatted".into(), json!(Self::formatted(day)));
+                continue;
+            }
             let v = if k == "amount" && variant.is_multiple_of(2) {
                 // Virtuous echoes amounts as numbers.
                 match Money::from_json(v) {
@@ -410,7 +631,10 @@ impl World {
                 s.to_string()
             }
         };
+        // Live deliveries are not documented to carry the stamp: often absent altogether.
+        let stamped = !live || variant % 7 < 3;
         match r.kind {
+            ResourceKind::Gift if !stamped => {}
             ResourceKind::Gift => {
                 if let Some(s) = &r.source {
                     res.insert("transactionSource".into(), json!(spelled(s)));
@@ -418,7 +642,7 @@ impl World {
                 }
             }
             _ => {
-                if let Some(s) = &r.source {
+                if let Some(s) = r.source.as_ref().filter(|_| stamped) {
                     res.insert(
                         "contactReferences".into(),
                         json!([{"source": "Other Platform", "id": "zz"}, {"source": spelled(s), "id": r.ext_id.clone()}]),
@@ -450,7 +674,12 @@ impl World {
             } else {
                 Some(r.id.clone())
             },
-            modified_date_time_utc: Some(iso(r.modified, variant)),
+            // Live deliveries mostly lack modifiedDateTimeUtc.
+            modified_date_time_utc: if live && variant % 5 != 4 {
+                None
+            } else {
+                Some(iso(r.modified, variant))
+            },
             resource: Some(Value::Object(res)),
         };
         self.trace.push(format!(
@@ -507,6 +736,7 @@ impl World {
             fields: p.values.clone(),
             extra: None,
             external_id: None,
+            current: None,
         };
         if let Err(e) = validate_change(self.opts.fields(p.kind).unwrap(), &change) {
             panic!(
@@ -524,12 +754,78 @@ impl World {
         if let Some(i) = self.find_partner(&ev) {
             self.push_one(i, true);
         }
-        let pi = self.find_partner(&ev);
-        let rec = pi.and_then(|i| self.partner[i].state.clone());
-        let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
-            Ok(d) => d,
-            Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
+        let mut ev = ev;
+        let mut pi = self.find_partner(&ev);
+        let mut rec = pi.and_then(|i| self.partner[i].state.clone());
+        let mut rounds = 0;
+        let d = loop {
+            rounds += 1;
+            assert!(rounds < 6, "fetch/verify loop");
+            let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
+                Ok(d) => d,
+                Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
+            };
+            // Determinism: same inputs, same output.
+            assert_eq!(
+                decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
+                d
+            );
+            let path = match &d.action {
+                InboundAction::Fetch(req) => req.path.clone(),
+                InboundAction::Verify { lookup, digests } => {
+                    assert!(d.record.is_none());
+                    // A pending create of ours whose newest write shows exactly these values
+                    // is decided with that record; otherwise the lookup tells.
+                    let kind = ev.resource_kind.unwrap();
+                    let candidate = self.partner.iter().position(|p| {
+                        p.kind == kind
+                            && p.state.as_ref().is_some_and(|s| {
+                                s.virtuous_id.is_none()
+                                    && s.tombstone.is_none()
+                                    && s.state == SyncState::PartnerPending
+                                    && s.expected_echo.last().is_some_and(|e| e.fields == *digests)
+                            })
+                    });
+                    match candidate {
+                        Some(i) if rec.is_none() => {
+                            self.trace.push(format!(
+                                "    verify {}: matches pending p{}",
+                                ev.raw_event_type, self.partner[i].id
+                            ));
+                            pi = Some(i);
+                            rec = self.partner[i].state.clone();
+                            continue;
+                        }
+                        _ => lookup.path.clone(),
+                    }
+                }
+                _ => break d,
+            };
+            let tag = if matches!(d.action, InboundAction::Fetch(_)) {
+                "fetch"
+            } else {
+                "verify"
+            };
+            self.trace.push(format!(
+                "    {tag} for {} ({}): GET {path}",
+                ev.raw_event_type,
+                d.reason.code()
+            ));
+            ev = self.fetched(&ev, &path);
+            pi = self.find_partner(&ev);
+            rec = pi.and_then(|i| self.partner[i].state.clone());
         };
+        self.apply_inbound(&ev, pi, rec, d);
+    }
+
+    /// Carry out an inbound decision on the partner side (store its record, apply values).
+    fn apply_inbound(
+        &mut self,
+        ev: &Event,
+        pi: Option<usize>,
+        rec: Option<RecordState>,
+        d: InboundDecision,
+    ) {
         if let (Some(before), Some(after)) = (rec.as_ref(), d.record.as_ref()) {
             if before.state == SyncState::Conflict {
                 let pending =
@@ -546,11 +842,6 @@ impl World {
                 }
             }
         }
-        // Determinism: same inputs, same output.
-        assert_eq!(
-            decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
-            d
-        );
         self.trace.push(format!(
             "    deliver {} v{:?} -> p{:?}: {:?} ({})",
             ev.raw_event_type,
@@ -681,7 +972,16 @@ impl World {
             if !p.dirty || p.merged || (!force && p.retry_at.is_some_and(|t| t > self.now)) {
                 return;
             }
+        }
+        // Full-record updates: fetch when asked, decide a Virtuous change the fetch shows first.
+        let mut current: Option<Value> = None;
+        let mut rounds = 0;
+        let d = loop {
+            rounds += 1;
+            assert!(rounds < 6, "fetch/apply-inbound loop");
+            let p = &self.partner[i];
             let change = PartnerChange {
+                current: current.clone(),
                 customer_id: CUSTOMER.into(),
                 kind: p.kind,
                 partner_id: p.id.clone(),
@@ -713,6 +1013,41 @@ impl World {
                 decide_outbound(&self.opts, p.state.as_ref(), &change, self.now).unwrap(),
                 d
             );
+            match &d.action {
+                OutboundAction::Fetch(req) => {
+                    assert!(d.record.is_none(), "a fetch request changed state");
+                    let id = req.path.rsplit('/').next().unwrap();
+                    let vi = self.virt.iter().position(|v| v.id == id).unwrap();
+                    self.trace
+                        .push(format!("    push p{}: fetch GET {}", p.id, req.path));
+                    current = Some(self.rest(vi));
+                }
+                OutboundAction::ApplyInbound(inb) => {
+                    self.trace.push(format!(
+                        "    push p{}: remote-first {:?} ({})",
+                        p.id,
+                        inb.action,
+                        inb.reason.code()
+                    ));
+                    let ev = Event {
+                        event_type: None,
+                        raw_event_type: "fetched".into(),
+                        resource_kind: Some(p.kind),
+                        event_id: None,
+                        timestamp: None,
+                        organization_id: None,
+                        resource_id: None,
+                        modified_date_time_utc: None,
+                        resource: current.clone(),
+                    };
+                    let rec = p.state.clone();
+                    self.apply_inbound(&ev, Some(i), rec, (**inb).clone());
+                }
+                _ => break d,
+            }
+        };
+        {
+            let p = &self.partner[i];
             self.trace.push(format!(
                 "    push p{}: {} {:?} suppressed={:?}",
                 p.id,
@@ -734,8 +1069,20 @@ impl World {
             }
             if let (Some(s), OutboundAction::Submit(r)) = (p.state.as_ref(), &d.action) {
                 if s.cooldown_active(self.now) {
+                    let sent = d
+                        .record
+                        .as_ref()
+                        .and_then(|n| n.expected_echo.last())
+                        .map(|e| e.sent.clone())
+                        .unwrap_or_default();
                     for f in &s.cooldown_fields {
-                        assert!(r.body.get(f).is_none(), "cooldown field {f} submitted");
+                        if r.method == "PUT" && self.cfg.live {
+                            // The full record carries every field: the cooldown's hold Virtuous's
+                            // value (not sent as a partner change).
+                            assert!(!sent.contains(f), "cooldown field {f} submitted");
+                        } else {
+                            assert!(r.body.get(f).is_none(), "cooldown field {f} submitted");
+                        }
                     }
                 }
             }
@@ -760,9 +1107,23 @@ impl World {
                     // entry per record, as in Virtuous's documented push pipeline).
                     let pid = p.id.clone();
                     self.outbox.retain(|(id, _)| *id != pid);
-                    self.outbox.push((pid, req));
                     p.dirty = !d.suppressed_fields.is_empty();
                     p.retry_at = d.retry_at_ms;
+                    if self.cfg.live && req.method == "PUT" {
+                        // GET-then-PUT: the full-record body is sent as soon as it is built
+                        // (Virtuous has no conditional writes; the window between fetch and
+                        // write is the host's to keep short). See `flush` for failures.
+                        self.outbox.push((pid, req));
+                        // One send in six fails, one in six loses its acknowledgement.
+                        let bits = match self.fresh() % 6 {
+                            0 => 0,
+                            1 => 1,
+                            _ => 2,
+                        };
+                        self.flush_one_live(bits);
+                    } else {
+                        self.outbox.push((pid, req));
+                    }
                 }
                 OutboundAction::Suppress => {
                     p.retry_at = d.retry_at_ms;
@@ -779,12 +1140,45 @@ impl World {
         }
     }
 
+    /// Live profile: send the newest outbox entry (a full-record PUT) now; `bits` as in `flush`
+    /// (0 failed, 1 applied with its acknowledgement lost, else applied).
+    fn flush_one_live(&mut self, bits: u64) {
+        let Some(entry) = self.outbox.pop() else {
+            return;
+        };
+        let rest = std::mem::take(&mut self.outbox);
+        self.outbox = vec![entry];
+        self.flush(bits);
+        let mut sent = std::mem::take(&mut self.outbox);
+        self.outbox = rest;
+        self.outbox.append(&mut sent);
+    }
+
     fn flush(&mut self, fail: u64) {
         let outbox = std::mem::take(&mut self.outbox);
         let pids: Vec<String> = outbox.iter().map(|(id, _)| id.clone()).collect();
         for (n, (pid, req)) in outbox.into_iter().enumerate() {
             let newer_queued = pids.iter().skip(n + 1).any(|id| *id == pid);
             let bits = fail >> ((n % 16) * 4) & 0xF;
+            if self.cfg.live && req.method == "PUT" && bits <= 1 {
+                // A full-record body is a snapshot: never resent later (it would overwrite what
+                // changed in Virtuous since the fetch). Failed or unacknowledged, the host decides
+                // again with a fresh fetch.
+                if bits == 1 {
+                    self.apply_request(&req);
+                    self.trace.push("    ack lost (decide again)".into());
+                } else {
+                    self.trace.push(format!(
+                        "    send {} {} failed (decide again)",
+                        req.method, req.path
+                    ));
+                }
+                if let Some(p) = self.partner.iter_mut().find(|p| p.id == pid) {
+                    p.dirty = true;
+                    p.retry_at = None;
+                }
+                continue;
+            }
             if bits == 0 {
                 self.trace.push(format!(
                     "    send {} {} failed (retry later)",
@@ -823,9 +1217,36 @@ impl World {
             .position(|v| v.id == id)
             .expect("PUT to unknown id");
         let fields = self.opts.fields(self.virt[vi].kind).unwrap().to_vec();
-        for f in &fields {
-            if let Some(v) = body.get(&f.name) {
-                self.virt[vi].values.insert(f.name.clone(), v.clone());
+        if self.cfg.live {
+            // PUT replaces the record: what the body lacks is blanked.
+            for ro in [
+                "id",
+                "modifiedDateTimeUtc",
+                "createDateTimeUtc",
+                "giftDateFormatted",
+            ] {
+                assert!(
+                    body.get(ro).is_none(),
+                    "read-only {ro} sent in {}",
+                    req.path
+                );
+            }
+            let whole = Value::Object(body.clone());
+            let mut values = BTreeMap::new();
+            for f in &fields {
+                if let Some(v) = read_field(f, &whole) {
+                    values.insert(f.name.clone(), v.clone());
+                }
+            }
+            self.enrich(&mut values);
+            let extra = self.unmapped(self.virt[vi].kind, &body);
+            self.virt[vi].values = values;
+            self.virt[vi].extra = extra;
+        } else {
+            for f in &fields {
+                if let Some(v) = body.get(&f.name) {
+                    self.virt[vi].values.insert(f.name.clone(), v.clone());
+                }
             }
         }
         self.virt[vi].modified = self.vclock();
@@ -859,15 +1280,20 @@ impl World {
                 None => {
                     let n = self.fresh();
                     let mut values = BTreeMap::new();
+                    let whole = Value::Object(body.clone());
                     for f in &fields {
-                        if let Some(v) = body.get(&f.name) {
+                        if let Some(v) = whole.pointer(f.write_path()) {
                             values.insert(f.name.clone(), v.clone());
                         }
                     }
+                    self.enrich(&mut values);
+                    let extra = self.new_extra(kind);
                     self.virt.push(VRec {
                         id: format!("{}", 1000 + n),
                         kind,
                         values,
+                        extra: extra.clone(),
+                        extra0: extra,
                         source: Some(source),
                         ext_id: Some(ext),
                         modified: self.vclock(),
@@ -963,7 +1389,11 @@ impl World {
                 let names = if kind == ResourceKind::Gift {
                     GIFT_EDIT
                 } else {
-                    CONTACT_EDIT
+                    if self.cfg.live {
+                        LIVE_CONTACT_EDIT
+                    } else {
+                        CONTACT_EDIT
+                    }
                 };
                 let f = names[(field % 4) as usize];
                 if self.owned_by(kind, f) == FieldPolicy::VirtuousOwns {
@@ -1028,7 +1458,7 @@ impl World {
             Step::StaffCreate { contact } => {
                 let kind = kind_of(contact);
                 let n = self.fresh();
-                let values = self.initial_values(kind, "s");
+                let mut values = self.initial_values(kind, "s");
                 let id = format!("{}", 1000 + n);
                 for (k, v) in &values {
                     self.edits
@@ -1041,10 +1471,14 @@ impl World {
                         group_value(&values),
                     ));
                 }
+                self.enrich(&mut values);
+                let extra = self.new_extra(kind);
                 self.virt.push(VRec {
                     id,
                     kind,
                     values,
+                    extra: extra.clone(),
+                    extra0: extra,
                     source: None,
                     ext_id: None,
                     modified: self.vclock(),
@@ -1065,7 +1499,11 @@ impl World {
                 let names = if kind == ResourceKind::Gift {
                     GIFT_EDIT
                 } else {
-                    CONTACT_EDIT
+                    if self.cfg.live {
+                        LIVE_CONTACT_EDIT
+                    } else {
+                        CONTACT_EDIT
+                    }
                 };
                 let f = names[(field % 4) as usize];
                 if f == "giftDesignations" {
@@ -1074,6 +1512,7 @@ impl World {
                 let mut values = std::mem::take(&mut self.virt[i].values);
                 let who = Who::Virtuous(self.virt[i].id.clone());
                 let v = self.edit_values(&mut values, f, "s", who);
+                self.enrich(&mut values);
                 self.virt[i].values = values;
                 self.virt[i].modified = self.vclock();
                 self.trace
@@ -1328,6 +1767,14 @@ impl World {
                 self.edit_kept(p, &vid, GROUP_KEY, got, policy, &|v| self.group_digest(v))?;
             }
         }
+        for v in &self.virt {
+            if v.extra != v.extra0 {
+                return Err(format!(
+                    "v{} lost unmapped fields: {:?} became {:?}",
+                    v.id, v.extra0, v.extra
+                ));
+            }
+        }
         for v in self.virt.iter().filter(|v| v.merged_into.is_none()) {
             if !linked.contains_key(&v.id) {
                 return Err(format!("v{} has no partner record", v.id));
@@ -1345,7 +1792,7 @@ impl World {
     }
 }
 
-fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
+fn gen_schedule(seed: u64, live: bool) -> (Config, Vec<Step>) {
     let mut r = Rng(seed);
     let cfg = Config {
         skew_ms: r.below(20 * MIN as u64 + 1) as i64 - 10 * MIN,
@@ -1358,6 +1805,7 @@ fn gen_schedule(seed: u64) -> (Config, Vec<Step>) {
         small: r.chance(50),
         undo_every: 2 + r.below(5),
         field_times: r.chance(50),
+        live,
     };
     let rounds = 1 + r.below(3);
     let mut steps = Vec::new();
@@ -1446,8 +1894,8 @@ fn shrink(cfg: Config, steps: Vec<Step>) -> Vec<Step> {
     cur
 }
 
-fn check_seed(seed: u64) -> Result<(), String> {
-    let (cfg, steps) = gen_schedule(seed);
+fn check_seed(seed: u64, live: bool) -> Result<(), String> {
+    let (cfg, steps) = gen_schedule(seed, live);
     let (res, _) = run(cfg, &steps);
     match res {
         Ok(()) => Ok(()),
@@ -1458,7 +1906,8 @@ fn check_seed(seed: u64) -> Result<(), String> {
             std::panic::set_hook(prev);
             let (res2, trace) = run(cfg, &small);
             Err(format!(
-                "seed {seed} failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
+                "seed {seed} ({} profile) failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
+                if live { "live" } else { "classic" },
                 small.len(),
                 res2.err(),
                 trace.join("\n")
@@ -1467,14 +1916,25 @@ fn check_seed(seed: u64) -> Result<(), String> {
     }
 }
 
+/// The profiles to run: `SYNC_SIM_PROFILE=classic|live`, default both.
+fn profiles() -> Vec<bool> {
+    match std::env::var("SYNC_SIM_PROFILE").as_deref() {
+        Ok("classic") => vec![false],
+        Ok("live") => vec![true],
+        _ => vec![false, true],
+    }
+}
+
 #[test]
 fn simulation_seeds() {
     if let Ok(s) = std::env::var("SYNC_SIM_SEED") {
         let seed: u64 = s.parse().unwrap();
-        let (cfg, steps) = gen_schedule(seed);
-        let (res, trace) = run(cfg, &steps);
-        println!("{}", trace.join("\n"));
-        res.unwrap();
+        for live in profiles() {
+            let (cfg, steps) = gen_schedule(seed, live);
+            let (res, trace) = run(cfg, &steps);
+            println!("{}", trace.join("\n"));
+            res.unwrap();
+        }
         return;
     }
     let n: u64 = std::env::var("SYNC_SIM_SEEDS")
@@ -1486,8 +1946,10 @@ fn simulation_seeds() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     for seed in from..from.saturating_add(n) {
-        if let Err(msg) = check_seed(seed) {
-            panic!("{msg}");
+        for live in profiles() {
+            if let Err(msg) = check_seed(seed, live) {
+                panic!("{msg}");
+            }
         }
     }
     // The default run must reach issue 10's scenario classes (conflicts only arise under

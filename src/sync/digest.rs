@@ -4,20 +4,114 @@
 //! JSON number that is an exact decimal is written in canonical decimal form (`500.0` → `500`); for
 //! [`FieldType::Money`] fields, a decimal *string* is read as a number too, so `500`, `500.0` and
 //! `"500.00"` give the same digest; for [`FieldType::Designations`] the same applies to each
-//! element's `amountDesignated`. Strings are otherwise compared exactly (no trimming, no case
+//! element's `amountDesignated`, and the elements form an order-insensitive set of
+//! (project, amount) where only the spec's `itemKeys` (default `projectCode`) and
+//! `amountDesignated` count (Virtuous adds `projectId` and ids on read); for [`FieldType::Date`]
+//! `2026-11-20`, `11/20/2026` and a date-time at midnight UTC are the same day. Strings are otherwise compared exactly (no trimming, no case
 //! folding): `"00123"` and `123` differ. 64 bits make an accidental collision between two values
 //! of one field of one record negligible (the state stores digests so it holds no personal data).
 
 use super::money::Money;
-use super::options::FieldType;
+use super::options::{FieldSpec, FieldType, DEFAULT_DESIGNATION_KEY};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Digest of a field value.
+/// Digest of a field value (designations identified by the default `projectCode`).
 pub fn field_digest(value: &Value, field_type: FieldType) -> String {
     let mut out = String::new();
     canonical_field(value, field_type, &mut out);
     digest_text(&out)
+}
+
+/// Digest of a field value as its spec compares it (designations by the spec's `itemKeys`).
+pub fn spec_digest(value: &Value, spec: &FieldSpec) -> String {
+    let mut out = String::new();
+    if let (FieldType::Designations, Value::Array(items)) = (spec.field_type, value) {
+        canonical_designations(items, &spec.designation_keys(), &mut out);
+    } else {
+        canonical_field(value, spec.field_type, &mut out);
+    }
+    digest_text(&out)
+}
+
+/// A calendar day from `YYYY-MM-DD`, `M/D/YYYY` or a date-time at exactly midnight UTC, as
+/// `YYYY-MM-DD`; `None` for anything else (compared exactly as a string then).
+pub fn calendar_day(text: &str) -> Option<String> {
+    let t = text.trim();
+    let valid = |y: i64, m: i64, d: i64| {
+        (1..=9999).contains(&y)
+            && (1..=12).contains(&m)
+            && d >= 1
+            && d <= crate::timestamp::days_in_month(y, m)
+    };
+    let num = |s: &str, min: usize, max: usize| -> Option<i64> {
+        (s.len() >= min && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let day = |y: i64, m: i64, d: i64| valid(y, m, d).then(|| format!("{y:04}-{m:02}-{d:02}"));
+    if let [m, d, y] = t.split('/').collect::<Vec<_>>()[..] {
+        return day(num(y, 4, 4)?, num(m, 1, 2)?, num(d, 1, 2)?);
+    }
+    if t.len() == 10 {
+        if let [y, m, d] = t.split('-').collect::<Vec<_>>()[..] {
+            return day(num(y, 4, 4)?, num(m, 2, 2)?, num(d, 2, 2)?);
+        }
+        return None;
+    }
+    let ms = crate::timestamp::parse_time(t).ok()?;
+    if ms.rem_euclid(86_400_000) != 0 {
+        return None;
+    }
+    let date = t.get(..10)?;
+    let [y, m, d] = date.split('-').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    // The text's own calendar date, when its offset is zero (midnight UTC).
+    day(num(y, 4, 4)?, num(m, 2, 2)?, num(d, 2, 2)?)
+        .filter(|_| crate::timestamp::parse_time(&format!("{date}T00:00:00Z")).ok() == Some(ms))
+}
+
+/// Designations as a sorted set of (identity keys, amount) elements.
+fn canonical_designations(items: &[Value], keys: &[String], out: &mut String) {
+    let mut elems: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let mut s = String::new();
+            match item {
+                Value::Object(map) => {
+                    let mut wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    wanted.push("amountDesignated");
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    s.push('{');
+                    let mut first = true;
+                    for k in wanted {
+                        let Some(v) = map.get(k) else { continue };
+                        if !first {
+                            s.push(',');
+                        }
+                        first = false;
+                        push_string(k, &mut s);
+                        s.push(':');
+                        let t = if k == "amountDesignated" {
+                            FieldType::Money
+                        } else {
+                            FieldType::Plain
+                        };
+                        canonical_field(v, t, &mut s);
+                    }
+                    s.push('}');
+                }
+                other => canonical_json(other, &mut s),
+            }
+            s
+        })
+        .collect();
+    elems.sort();
+    out.push('[');
+    out.push_str(&elems.join(","));
+    out.push(']');
 }
 
 /// Truncated hex SHA-256 of a canonical text.
@@ -34,37 +128,12 @@ pub fn canonical_field(value: &Value, field_type: FieldType, out: &mut String) {
             Err(_) => canonical_json(value, out),
         },
         (FieldType::Designations, Value::Array(items)) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                match item {
-                    Value::Object(map) => {
-                        let mut keys: Vec<&String> = map.keys().collect();
-                        keys.sort();
-                        out.push('{');
-                        for (j, k) in keys.into_iter().enumerate() {
-                            if j > 0 {
-                                out.push(',');
-                            }
-                            push_string(k, out);
-                            out.push(':');
-                            let v = map.get(k.as_str()).unwrap_or(&Value::Null);
-                            let t = if k == "amountDesignated" {
-                                FieldType::Money
-                            } else {
-                                FieldType::Plain
-                            };
-                            canonical_field(v, t, out);
-                        }
-                        out.push('}');
-                    }
-                    other => canonical_json(other, out),
-                }
-            }
-            out.push(']');
+            canonical_designations(items, &[DEFAULT_DESIGNATION_KEY.to_string()], out);
         }
+        (FieldType::Date, Value::String(s)) => match calendar_day(s) {
+            Some(day) => push_string(&day, out),
+            None => push_string(s, out),
+        },
         _ => canonical_json(value, out),
     }
 }
@@ -158,6 +227,50 @@ mod tests {
             field_digest(&a, FieldType::Designations),
             field_digest(&b, FieldType::Designations)
         );
+    }
+
+    #[test]
+    fn designations_are_a_set_of_project_and_amount() {
+        let partner = json!([{"projectCode": "A", "amountDesignated": "300.00"}, {"projectCode": "B", "amountDesignated": 200}]);
+        let live = json!([{"id": 7, "projectId": 2, "projectCode": "B", "amountDesignated": 200.0},
+                          {"id": 8, "projectId": 1, "projectCode": "A", "amountDesignated": 300.0}]);
+        let d = field_digest(&partner, FieldType::Designations);
+        assert_eq!(field_digest(&live, FieldType::Designations), d);
+        let moved = json!([{"projectCode": "A", "amountDesignated": 200}, {"projectCode": "B", "amountDesignated": 300}]);
+        assert_ne!(field_digest(&moved, FieldType::Designations), d);
+        // Named item keys count: the project id is compared when the spec names it.
+        let mut spec = FieldSpec::top("giftDesignations", FieldType::Designations, false);
+        spec.item_keys = Some(vec!["projectId".into()]);
+        let by_id = json!([{"projectId": 1, "amountDesignated": 300}, {"projectId": 2, "amountDesignated": 200}]);
+        assert_eq!(spec_digest(&live, &spec), spec_digest(&by_id, &spec));
+        assert_ne!(spec_digest(&partner, &spec), spec_digest(&by_id, &spec));
+    }
+
+    #[test]
+    fn dates_compare_as_days() {
+        let d = field_digest(&json!("2026-11-20"), FieldType::Date);
+        // The same digest as before the date type existed (plain string).
+        assert_eq!(d, field_digest(&json!("2026-11-20"), FieldType::Plain));
+        for same in [
+            "11/20/2026",
+            "2026-11-20T00:00:00",
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T00:00:00.000+00:00",
+        ] {
+            assert_eq!(field_digest(&json!(same), FieldType::Date), d, "{same}");
+        }
+        for other in [
+            "11/21/2026",
+            "2026-11-20T05:00:00Z",
+            "2026-11-20T00:00:00+02:00",
+            "20/11/2026",
+            "2026-02-30",
+            "x",
+        ] {
+            assert_ne!(field_digest(&json!(other), FieldType::Date), d, "{other}");
+        }
+        assert_eq!(calendar_day("2/3/2024").as_deref(), Some("2024-02-03"));
+        assert_eq!(calendar_day("2/30/2024"), None);
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! confirmation (the Virtuous id is captured), never a create; with no local record at all it is
 //! ignored (`own-stamp-unlinked`) for reconciliation to link by external id.
 
-use super::digest::field_digest;
-use super::options::{FieldSpec, SyncOptions};
+use super::digest::spec_digest;
+use super::options::{FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
+use super::outbound::Request;
+use super::payload::read_field;
 use super::reason::{DecisionInputs, Reason};
 use super::record::{ConflictItem, RecordState, Side, SyncState, Tombstone};
 use super::resolve::{merge_field, FieldInput, Outcome};
@@ -72,6 +74,21 @@ pub enum InboundAction {
     },
     /// Nothing to do (see the reason).
     Ignore,
+    /// The event cannot be ordered (no `modifiedDateTimeUtc`, reason `undated`): fetch the
+    /// record (`GET`, no body) and call `decideInbound` again with the same event whose `resource`
+    /// is the fetched body (its `modifiedDateTimeUtc` is read from there). No state changed.
+    Fetch(Request),
+    /// A create (or an update for a record not found) with no stamp field at all (reason
+    /// `unstamped-create`) may be the batch's record of a create of ours. Match `digests` against the newest `expectedEcho` entry of each of
+    /// your pending creates of this kind (no Virtuous id yet): on a match, decide the event again
+    /// with that record (it confirms). Otherwise fetch `lookup` (its REST shape carries the stamp
+    /// fields) and decide the event again with the fetched body as `resource`. No state changed.
+    Verify {
+        /// `GET /api/Gift/{id}` or `GET /api/Contact/{id}`.
+        lookup: Request,
+        /// Field name → digest of the event's mapped values (what a pending create expects).
+        digests: BTreeMap<String, String>,
+    },
 }
 
 /// The inbound decision.
@@ -145,9 +162,13 @@ fn remote_values(
     let mut values = BTreeMap::new();
     let mut digests = BTreeMap::new();
     for f in fields {
-        if let Some(v) = res.pointer(&f.pointer) {
-            digests.insert(f.name.clone(), field_digest(v, f.field_type));
-            values.insert(f.name.clone(), v.clone());
+        if let Some(v) = read_field(f, res) {
+            digests.insert(f.name.clone(), spec_digest(v, f));
+            // A day is handed to the partner as `YYYY-MM-DD`, whichever form Virtuous sent.
+            let day = (f.field_type == super::options::FieldType::Date)
+                .then(|| v.as_str().and_then(super::digest::calendar_day))
+                .flatten();
+            values.insert(f.name.clone(), day.map_or_else(|| v.clone(), Value::String));
         }
     }
     (values, digests)
@@ -336,6 +357,48 @@ pub fn decide_inbound(
     record: Option<&RecordState>,
     now_ms: i64,
 ) -> Result<InboundDecision, SyncError> {
+    decide(options, event, record, now_ms, false)
+}
+
+/// [`decide_inbound`] for a record the host just fetched (its values are Virtuous's current
+/// state, so an undated one is decided rather than fetched again).
+pub(crate) fn decide_fetched(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+) -> Result<InboundDecision, SyncError> {
+    decide(options, event, record, now_ms, true)
+}
+
+/// Whether the resource carries none of the kind's stamp fields (absent, not null).
+fn unstamped(kind: ResourceKind, res: &Value) -> bool {
+    let keys: &[&str] = match kind {
+        ResourceKind::Gift => &["transactionSource", "transactionId"],
+        _ => &["referenceSource", "referenceId", "contactReferences"],
+    };
+    keys.iter().all(|k| res.get(k).is_none())
+}
+
+fn lookup_request(kind: ResourceKind, id: &str) -> Request {
+    let path = match kind {
+        ResourceKind::Gift => format!("/api/Gift/{id}"),
+        _ => format!("/api/Contact/{id}"),
+    };
+    Request {
+        method: "GET".into(),
+        path,
+        body: Value::Null,
+    }
+}
+
+fn decide(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<InboundDecision, SyncError> {
     options.validate()?;
     let record = match record {
         Some(r) => Some(refresh(check_record(options, r)?, now_ms)),
@@ -466,6 +529,24 @@ pub fn decide_inbound(
     if kind == ResourceKind::Contact {
         if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
             if survivor != resource_id {
+                if record.is_none()
+                    && unstamped(kind, res)
+                    && options.unstamped_creates == UnstampedCreates::Verify
+                {
+                    // Merged away before we saw it: without a stamp it may be the batch's record
+                    // of a create of ours, which must learn of the merge (the lookup carries the
+                    // stamp).
+                    let (_, digests) = remote_values(fields, res);
+                    return Ok(decision(
+                        InboundAction::Verify {
+                            lookup: lookup_request(kind, &resource_id),
+                            digests,
+                        },
+                        Reason::UnstampedCreate,
+                        &inputs,
+                        None,
+                    ));
+                }
                 // Nothing local to remap without a record; the tombstone is still stored.
                 let action = match record {
                     Some(_) => InboundAction::Remap {
@@ -487,7 +568,22 @@ pub fn decide_inbound(
     inputs.ours = ours;
     let (values, remote) = remote_values(fields, res);
 
-    // No local record: create, unless it is ours.
+    // A create (or an update overtaking its create) without any stamp field may be the batch's
+    // record of a create of ours.
+    let may_be_ours = unstamped(kind, res);
+    let verify = |inputs: &DecisionInputs| {
+        decision(
+            InboundAction::Verify {
+                lookup: lookup_request(kind, &resource_id),
+                digests: remote.clone(),
+            },
+            Reason::UnstampedCreate,
+            inputs,
+            None,
+        )
+    };
+
+    // No local record: create, unless it is ours (or may be: no stamp field at all).
     let Some(r) = record else {
         if ours {
             return Ok(decision(
@@ -496,6 +592,9 @@ pub fn decide_inbound(
                 &inputs,
                 None,
             ));
+        }
+        if may_be_ours && options.unstamped_creates == UnstampedCreates::Verify {
+            return Ok(verify(&inputs));
         }
         inputs.changed_fields = values.keys().cloned().collect();
         let mut next = RecordState::new(&options.customer_id, kind);
@@ -517,6 +616,29 @@ pub fn decide_inbound(
         .filter(|(k, d)| r.base.get(*k) != Some(*d))
         .map(|(k, _)| k.clone())
         .collect();
+    // An undated event cannot be ordered against what we know: a reordered older delivery would
+    // put old values back. Unless it holds nothing new, decide the record as fetched instead.
+    // What the state takes Virtuous to hold: the base, and the Virtuous side of open conflict
+    // items (an undated old value there would otherwise replace a newer one in the inbox).
+    let mut known = r.base.clone();
+    for item in &r.conflict {
+        if let Some(d) = &item.remote_digest {
+            known.insert(item.field.clone(), d.clone());
+        }
+    }
+    if event_ms.is_none()
+        && !fetched
+        && options.undated_events == UndatedEvents::Fetch
+        && remote.iter().any(|(k, d)| known.get(k) != Some(d))
+    {
+        let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
+        return Ok(decision(
+            InboundAction::Fetch(lookup_request(kind, &id)),
+            Reason::Undated,
+            &inputs,
+            None,
+        ));
+    }
 
     // Conflict: hold everything, keep the items' Virtuous side current.
     if r.state == SyncState::Conflict {
@@ -682,6 +804,14 @@ pub fn decide_inbound(
     };
     let confirming_create =
         r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
+    if r.virtuous_id.is_none()
+        && may_be_ours
+        && options.unstamped_creates == UnstampedCreates::Verify
+    {
+        // Handed a pending create for a create event without any stamp that does not show what
+        // the create sent: only a lookup can tell whether it is ours.
+        return Ok(verify(&inputs));
+    }
 
     let mut next = r.clone();
     let (base, mut local) = if confirming_create {

@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod money;
 pub mod options;
 pub mod outbound;
+pub mod payload;
 pub mod reason;
 pub mod record;
 pub mod resolve;
@@ -20,12 +21,13 @@ pub mod state;
 pub mod time;
 pub(crate) mod units;
 
-pub use digest::field_digest;
+pub use digest::{field_digest, spec_digest};
 pub use inbound::{decide_inbound, InboundAction, InboundDecision};
 pub use lookup::{lookup_keys, LookupKey, LookupKeys};
 pub use money::{Money, MoneyError};
 pub use options::{
     FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch, OptionsError, Policy, SyncOptions,
+    UndatedEvents, UnstampedCreates, UpdateMode,
 };
 pub use outbound::{decide_outbound, OutboundAction, OutboundDecision, PartnerChange, Request};
 pub use reason::{DecisionInputs, Reason};
@@ -97,6 +99,11 @@ pub enum SyncError {
         /// The field.
         field: String,
     },
+    /// A `date` field is neither a calendar day (`YYYY-MM-DD`, `M/D/YYYY`) nor a date-time.
+    InvalidDate {
+        /// The field.
+        field: String,
+    },
     /// A money field is not an exact decimal.
     InvalidMoney {
         /// The field (`amount`, `giftDesignations[1].amountDesignated`).
@@ -139,6 +146,11 @@ pub enum SyncError {
         /// The first item whose choice differs from its group's first item.
         field: String,
     },
+    /// `change.current` is not a fetched record.
+    BadCurrent {
+        /// What is wrong.
+        message: String,
+    },
     /// The options are invalid.
     Options(OptionsError),
     /// The state machine refused.
@@ -157,6 +169,7 @@ impl SyncError {
             SyncError::BadTime { .. } => "bad-time",
             SyncError::MissingField { .. } => "missing-field",
             SyncError::UnknownField { .. } => "unknown-field",
+            SyncError::InvalidDate { .. } => "invalid-date",
             SyncError::InvalidMoney { .. } => "invalid-money",
             SyncError::NonPositiveAmount { .. } => "non-positive-amount",
             SyncError::DesignationsMismatch { .. } => "designations-mismatch",
@@ -164,6 +177,7 @@ impl SyncError {
             SyncError::MissingChoice { .. } => "missing-choice",
             SyncError::UnknownChoice { .. } => "unknown-choice",
             SyncError::GroupChoiceMismatch { .. } => "group-choice-mismatch",
+            SyncError::BadCurrent { .. } => "bad-current",
             SyncError::Options(e) => e.code(),
             SyncError::Transition(e) => e.code(),
         }
@@ -177,6 +191,7 @@ impl SyncError {
             | SyncError::MissingField { field }
             | SyncError::UnknownField { field }
             | SyncError::InvalidMoney { field, .. }
+            | SyncError::InvalidDate { field }
             | SyncError::NonPositiveAmount { field }
             | SyncError::DesignationsMismatch { field, .. }
             | SyncError::MissingChoice { field }
@@ -227,6 +242,12 @@ impl fmt::Display for SyncError {
             }
             SyncError::UnknownField { field } => write!(f, "field {field} is not in the field map"),
             SyncError::InvalidMoney { field, error } => write!(f, "{field}: {error}"),
+            SyncError::InvalidDate { field } => {
+                write!(
+                    f,
+                    "{field} is not a date (YYYY-MM-DD, M/D/YYYY or a date-time)"
+                )
+            }
             SyncError::NonPositiveAmount { field } => {
                 write!(f, "{field} must be greater than zero")
             }
@@ -242,6 +263,7 @@ impl fmt::Display for SyncError {
                 f,
                 "{field} is in a field group whose items must take the same side"
             ),
+            SyncError::BadCurrent { message } => write!(f, "{message}"),
             SyncError::Options(e) => e.fmt(f),
             SyncError::Transition(e) => e.fmt(f),
         }

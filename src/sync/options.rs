@@ -40,8 +40,13 @@ pub enum FieldType {
     Plain,
     /// An exact decimal amount: `500`, `500.0` and `"500.00"` are equal.
     Money,
-    /// `giftDesignations`: an array whose elements' `amountDesignated` are money.
+    /// `giftDesignations`: an order-insensitive set of (project, `amountDesignated` as money);
+    /// the project is identified by the spec's `itemKeys` (default `projectCode`), and every
+    /// other property (`projectId`, designation `id`, ...) is ignored.
     Designations,
+    /// A calendar day: `2026-11-20`, `11/20/2026` (`giftDateFormatted`, M/D/YYYY) and a date-time
+    /// at midnight UTC (`2026-11-20T00:00:00Z`) are the same value; written as `YYYY-MM-DD`.
+    Date,
 }
 
 /// One synced field of a record kind.
@@ -68,6 +73,21 @@ pub struct FieldSpec {
     /// `giftDesignations` by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Pointers read, in order, when `pointer` is absent from a payload (the default gift map reads
+    /// `giftDate` from `/giftDate`, else `/giftDateFormatted`, as live deliveries carry only the
+    /// latter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_read: Vec<String>,
+    /// Where a full-record update (`PUT` built on the fetched record) carries the value, when it
+    /// differs from `writePointer` (a create body's name): contacts are read and updated in the
+    /// read shape (`/contactIndividuals/0/firstName`) but created with Transaction names
+    /// (`/firstname`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_pointer: Option<String>,
+    /// For `designations`: the element properties that identify the project (default
+    /// `["projectCode"]`). Name `projectId` here to compare Virtuous's project ids too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_keys: Option<Vec<String>>,
 }
 
 impl FieldSpec {
@@ -80,6 +100,9 @@ impl FieldSpec {
             field_type,
             required,
             group: None,
+            also_read: Vec::new(),
+            update_pointer: None,
+            item_keys: None,
         }
     }
 
@@ -87,15 +110,36 @@ impl FieldSpec {
     pub fn write_path(&self) -> &str {
         self.write_pointer.as_deref().unwrap_or(&self.pointer)
     }
+
+    /// Where a full-record update carries the value (`updatePointer`, else `writePointer`, else
+    /// `pointer`).
+    pub fn update_path(&self) -> &str {
+        self.update_pointer.as_deref().unwrap_or(self.write_path())
+    }
+
+    /// The project-identifying properties of a `designations` field.
+    pub fn designation_keys(&self) -> Vec<String> {
+        self.item_keys
+            .clone()
+            .unwrap_or_else(|| vec![DEFAULT_DESIGNATION_KEY.to_string()])
+    }
 }
 
-/// The default field map for gifts: `amount` (money, required), `giftDate` (required),
+/// The designation property that identifies a project by default: `projectCode`, the name both
+/// the Gift Transaction body and the live read shape carry (Virtuous adds `projectId` on read).
+pub const DEFAULT_DESIGNATION_KEY: &str = "projectCode";
+
+/// The default field map for gifts: `amount` (money, required), `giftDate` (date, required; read
+/// from `/giftDate`, else `/giftDateFormatted`),
 /// `giftType`, `currencyCode`, `notes`, `giftDesignations` (designations), all top-level keys
 /// shared by the Gift read shape and the Gift Transaction body.
 pub fn default_gift_fields() -> Vec<FieldSpec> {
     vec![
         FieldSpec::top("amount", FieldType::Money, true),
-        FieldSpec::top("giftDate", FieldType::Plain, true),
+        FieldSpec {
+            also_read: vec!["/giftDateFormatted".into()],
+            ..FieldSpec::top("giftDate", FieldType::Date, true)
+        },
         FieldSpec::top("giftType", FieldType::Plain, false),
         FieldSpec::top("currencyCode", FieldType::Plain, false),
         FieldSpec::top("notes", FieldType::Plain, false),
@@ -103,15 +147,58 @@ pub fn default_gift_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// The default field map for contacts: `name` (required), `contactType`, `address` — top-level
-/// keys of the Contact read shape. Hosts syncing individuals' names or emails declare pointers
-/// such as `/contactIndividuals/0/firstName` with a `writePointer` of `/firstname`.
+/// The default field map for contacts, read from the live read shape and written with the
+/// documented Contact Transaction body names (`POST /api/Contact/Transaction`):
+///
+/// | field | read (`pointer`) | create (`writePointer`) | full update (`updatePointer`) |
+/// |---|---|---|---|
+/// | `name` (required) | `/name` | `/name` | `/name` |
+/// | `contactType` | `/contactType` | `/contactType` | `/contactType` |
+/// | `firstName` | `/contactIndividuals/0/firstName` | `/firstname` | the read pointer |
+/// | `lastName` | `/contactIndividuals/0/lastName` | `/lastname` | the read pointer |
+/// | `email` | `/contactIndividuals/0/contactMethods/[type*=Email]/value` | `/email` | the read pointer |
+/// | `address1`, `city`, `state`, `postal`, `country` | `/contactAddresses/0/<name>` | `/address/<name>` | the read pointer |
+///
+/// A full-record `PUT` is the fetched read shape, so updates write where the value was read.
 pub fn default_contact_fields() -> Vec<FieldSpec> {
-    vec![
+    let shaped = |name: &str, read: String, create: &str| FieldSpec {
+        name: name.to_string(),
+        pointer: read.clone(),
+        write_pointer: Some(create.to_string()),
+        field_type: FieldType::Plain,
+        required: false,
+        also_read: Vec::new(),
+        update_pointer: Some(read),
+        item_keys: None,
+        group: None,
+    };
+    let mut v = vec![
         FieldSpec::top("name", FieldType::Plain, true),
         FieldSpec::top("contactType", FieldType::Plain, false),
-        FieldSpec::top("address", FieldType::Plain, false),
-    ]
+        shaped(
+            "firstName",
+            "/contactIndividuals/0/firstName".into(),
+            "/firstname",
+        ),
+        shaped(
+            "lastName",
+            "/contactIndividuals/0/lastName".into(),
+            "/lastname",
+        ),
+        shaped(
+            "email",
+            "/contactIndividuals/0/contactMethods/[type*=Email]/value".into(),
+            "/email",
+        ),
+    ];
+    for a in ["address1", "city", "state", "postal", "country"] {
+        v.push(shaped(
+            a,
+            format!("/contactAddresses/0/{a}"),
+            &format!("/address/{a}"),
+        ));
+    }
+    v
 }
 
 /// Group a field map into units (see [`FieldSpec::group`]).
@@ -268,6 +355,75 @@ impl Policy {
     }
 }
 
+/// How an update of a linked record is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UpdateMode {
+    /// Default: GET-then-PUT. Virtuous documents `PUT` as a full replacement, so the body is the
+    /// record as the host just fetched it (`PartnerChange.current`) with the changed mapped fields
+    /// written and the read-only properties removed. Without `current` the decision asks for the
+    /// fetch.
+    #[default]
+    Full,
+    /// `PUT` with only the changed fields. Relies on an unconfirmed behaviour (live `PUT` often
+    /// acts like PATCH); if `PUT` replaces the record as documented, it blanks every other field.
+    Partial,
+}
+
+/// What an inbound event without `modifiedDateTimeUtc` (live deliveries often lack it) does when
+/// it carries mapped values the stored state does not already hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UndatedEvents {
+    /// Default: the decision asks the host to fetch the record (`GET`, whose REST shape carries
+    /// `modifiedDateTimeUtc`) and decide that instead: an undated delivery cannot be ordered, so
+    /// a reordered older one would otherwise overwrite newer values.
+    #[default]
+    Fetch,
+    /// Decide the event as delivered, unordered (for hosts whose deliveries arrive in order).
+    Decide,
+}
+
+/// What a create event carrying no stamp field at all (`transactionSource`/`transactionId`,
+/// `referenceSource`/`referenceId`/`contactReferences` all absent) does when no local record is
+/// found for it. Live deliveries are not documented to carry the stamp, so such a create may be
+/// the batch's record of a create of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UnstampedCreates {
+    /// Default: never create blindly; the decision (`verify`) gives the host the digests to match
+    /// against its pending creates and the lookup that tells.
+    #[default]
+    Verify,
+    /// Create it (for hosts whose deliveries always carry the stamp fields, or that never have
+    /// creates pending).
+    Create,
+}
+
+/// Properties of a fetched record never sent back in a full-record `PUT`: server-assigned ids,
+/// audit stamps, derived values. The API reference documents no `PUT` request schema for Gift or
+/// Contact, so this list is configurable (`readOnly`); pointers, `*` matches every array element.
+pub fn default_read_only() -> BTreeMap<ResourceKind, Vec<String>> {
+    let common = [
+        "/id",
+        "/createDateTimeUtc",
+        "/createdByUser",
+        "/modifiedDateTimeUtc",
+        "/modifiedByUser",
+    ];
+    let mut gift: Vec<String> = common.iter().map(|s| s.to_string()).collect();
+    gift.push("/giftDateFormatted".into());
+    let mut contact: Vec<String> = common.iter().map(|s| s.to_string()).collect();
+    contact.push("/mergedIntoContactId".into());
+    let mut m = BTreeMap::new();
+    m.insert(ResourceKind::Gift, gift);
+    m.insert(ResourceKind::Contact, contact);
+    m
+}
+
 /// Everything a host configures, passed to every decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -297,6 +453,19 @@ pub struct SyncOptions {
     /// Conflict policy.
     #[serde(default)]
     pub policy: Policy,
+    /// How updates of linked records are written. Default `full` (GET-then-PUT).
+    #[serde(default)]
+    pub update_mode: UpdateMode,
+    /// Per kind, pointers removed from a fetched record before it is sent back as a full `PUT`.
+    /// Default [`default_read_only`]. Given: replaces the defaults for the kinds listed.
+    #[serde(default = "default_read_only")]
+    pub read_only: BTreeMap<ResourceKind, Vec<String>>,
+    /// Inbound events without `modifiedDateTimeUtc`. Default `fetch`.
+    #[serde(default)]
+    pub undated_events: UndatedEvents,
+    /// Create events without any stamp field and no local record. Default `verify`.
+    #[serde(default)]
+    pub unstamped_creates: UnstampedCreates,
 }
 
 /// Why options are unusable.
@@ -352,6 +521,10 @@ impl SyncOptions {
             name_match: NameMatch::default(),
             field_maps: default_field_maps(),
             policy: Policy::default(),
+            update_mode: UpdateMode::default(),
+            read_only: default_read_only(),
+            undated_events: UndatedEvents::default(),
+            unstamped_creates: UnstampedCreates::default(),
         }
     }
 
@@ -395,17 +568,32 @@ impl SyncOptions {
                 if !seen.insert(f.name.as_str()) {
                     return Err(invalid(&at, "duplicate field name"));
                 }
-                if !f.pointer.starts_with('/') || !f.write_path().starts_with('/') {
+                if !f.pointer.starts_with('/')
+                    || !f.write_path().starts_with('/')
+                    || !f.update_path().starts_with('/')
+                    || f.also_read.iter().any(|p| !p.starts_with('/'))
+                {
                     return Err(invalid(
                         &at,
                         "pointers must be JSON pointers starting with '/'",
                     ));
+                }
+                if f.item_keys.as_ref().is_some_and(|k| k.is_empty()) {
+                    return Err(invalid(&at, "itemKeys must name at least one property"));
                 }
                 if f.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
                     return Err(invalid(&at, "group name must not be empty"));
                 }
             }
             self.validate_groups(*kind, fields)?;
+        }
+        for (kind, pointers) in &self.read_only {
+            if let Some(p) = pointers.iter().find(|p| !p.starts_with('/') || p.len() < 2) {
+                return Err(invalid(
+                    &format!("readOnly.{}", kind.as_str()),
+                    &format!("{p:?} is not a JSON pointer below the root"),
+                ));
+            }
         }
         Ok(())
     }

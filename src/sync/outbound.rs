@@ -7,9 +7,11 @@
 //! and the record's stable external id (`transactionSource`/`transactionId`,
 //! `referenceSource`/`referenceId`), assigned once and never regenerated.
 
-use super::digest::field_digest;
+use super::digest::{calendar_day, spec_digest};
+use super::inbound::{decide_fetched, InboundDecision};
 use super::money::Money;
-use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions};
+use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions, UpdateMode};
+use super::payload::{read_field, remove_pointer, write_pointer};
 use super::reason::{DecisionInputs, Reason};
 use super::record::{EchoEntry, ExternalRef, RecordState, SyncState, MAX_ECHO_ENTRIES};
 use super::state::{transition, Trigger};
@@ -48,17 +50,23 @@ pub struct PartnerChange {
     /// has one; a different value is a `record-mismatch` error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The linked Virtuous record as the host just fetched it (`GET /api/Gift/{id}`,
+    /// `GET /api/Contact/{id}`), for a full-record update (`updateMode: "full"`, the default).
+    /// Without it, an update asks for the fetch (`fetch`). Ignored for creates and partial updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Value>,
 }
 
-/// An HTTP request to make against the Virtuous API.
+/// An HTTP request to make against the Virtuous API (a `GET` has a `null` body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
-    /// `POST` or `PUT`.
+    /// `POST`, `PUT` or `GET`.
     pub method: String,
     /// Path under the API host (`/api/v2/Gift/Transaction`).
     pub path: String,
-    /// JSON body.
+    /// JSON body (absent for a `GET`).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub body: Value,
 }
 
@@ -75,6 +83,14 @@ pub enum OutboundAction {
     Coalesce,
     /// Nothing to send.
     Nothing,
+    /// Fetch this record (`GET`, no body) and call `decideOutbound` again with the response body
+    /// as `change.current`. Nothing was decided and no state changed (`record` is absent).
+    Fetch(Request),
+    /// The fetched record shows a Virtuous change the stored state did not know. It is decided as
+    /// an inbound change first (never overwritten blindly): carry out this inbound decision's
+    /// action on the partner side, store `record` (also the inbound decision's), then call
+    /// `decideOutbound` again with the partner's values as they are then and the same `current`.
+    ApplyInbound(Box<InboundDecision>),
 }
 
 /// The outbound decision.
@@ -137,6 +153,15 @@ pub(crate) fn check_amounts(
         let Some(v) = v.filter(|v| !v.is_null()) else {
             continue;
         };
+        if s.field_type == FieldType::Date {
+            let day = v.as_str().and_then(calendar_day);
+            let datetime = v.as_str().is_some_and(|t| super::parse_utc_ms(t).is_ok());
+            if day.is_none() && !datetime {
+                return Err(SyncError::InvalidDate {
+                    field: s.name.clone(),
+                });
+            }
+        }
         if s.field_type == FieldType::Money {
             let m = Money::from_json(v).map_err(|error| SyncError::InvalidMoney {
                 field: s.name.clone(),
@@ -226,32 +251,12 @@ fn wire_value(v: &Value, t: FieldType) -> Value {
             ),
             other => other.clone(),
         },
+        FieldType::Date => match v.as_str().and_then(calendar_day) {
+            Some(day) => Value::String(day),
+            None => v.clone(),
+        },
         FieldType::Plain => v.clone(),
     }
-}
-
-/// Set `value` at a JSON pointer, creating objects on the way (array indices are object keys).
-fn set_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    let Some((last, path)) = parts.split_last() else {
-        return;
-    };
-    let mut cur = body;
-    for p in path {
-        let entry = cur
-            .entry(p.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        let Value::Object(next) = entry else { return };
-        cur = next;
-    }
-    cur.insert(last.clone(), value);
 }
 
 /// While a unit awaits our newest pending write's echo (decided case 7), no new write is made at
@@ -382,7 +387,7 @@ pub fn decide_outbound(
     let mut digests = BTreeMap::new();
     for s in specs {
         if let Some(v) = change.fields.get(&s.name) {
-            digests.insert(s.name.clone(), field_digest(v, s.field_type));
+            digests.insert(s.name.clone(), spec_digest(v, s));
         }
     }
     let empty = BTreeMap::new();
@@ -468,7 +473,24 @@ pub fn decide_outbound(
     // the older may have been superseded in the outbox). It waits for the newest write's echo
     // (`followUp` then asks for this decision again); by then the older writes have landed or never
     // will, and the base says which.
+    // Full-record updates: the record as just fetched, when the host passed it.
+    let full = options.update_mode == UpdateMode::Full && linked.is_some();
+    let current = match (&linked, change.current.as_ref()) {
+        (Some(id), Some(c)) if full => Some(check_current(specs, id, c)?),
+        _ => None,
+    };
+    // A full-record `PUT` is sent at once and never resent later, so a fetched record that does
+    // not show our newest write means it did not land: nothing of ours is still on its way, and
+    // the write built now (the whole record) supersedes it. Nothing waits for its echo.
+    let superseded = current.as_ref().is_some_and(|(_, cd)| {
+        record.as_ref().is_some_and(|r| {
+            r.expected_echo
+                .last()
+                .is_some_and(|e| !e.confirmed && !shows_write(e, cd))
+        })
+    });
     let awaiting: Vec<String> = match (&record, &linked) {
+        (Some(_), Some(_)) if superseded => Vec::new(),
         (Some(r), Some(_)) => {
             let pending: Vec<&EchoEntry> =
                 r.expected_echo.iter().filter(|e| !e.confirmed).collect();
@@ -488,6 +510,18 @@ pub fn decide_outbound(
         }
         _ => Vec::new(),
     };
+    // Whether an undo must wait for our pending write's echo depends on whether that write landed:
+    // with full-record updates only the fetched record tells (see `superseded`).
+    if full && current.is_none() && !awaiting.is_empty() {
+        return Ok(done(
+            OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
+            Reason::NeedsCurrent,
+            &inputs,
+            None,
+            vec![],
+            None,
+        ));
+    }
     let cooling_fields: Vec<String> = record
         .as_ref()
         .map(|r| widen(&units, &r.cooldown_fields))
@@ -544,7 +578,7 @@ pub fn decide_outbound(
             let mut next = r.clone();
             note_partner_times(&mut next, change);
             next.held.clear();
-            if r.expected_echo.last().is_some_and(|e| {
+            let in_flight_already = r.expected_echo.last().filter(|e| {
                 // Everything sendable that differs from the base is already in flight,
                 // unchanged: a second identical write could not be told from the first.
                 !e.confirmed
@@ -552,7 +586,41 @@ pub fn decide_outbound(
                     && send
                         .iter()
                         .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
-            }) {
+            });
+            // Full-record updates: a failed or unacknowledged `PUT` is never resent later (its
+            // body would overwrite what changed in Virtuous since the fetch); the host decides
+            // again. Only the fetched record tells whether that write landed: if it does not show
+            // it, the write is re-issued, built on the fresh record.
+            if let (Some(e), true) = (in_flight_already, full) {
+                match &current {
+                    None => {
+                        return Ok(done(
+                            OutboundAction::Fetch(fetch_request(
+                                kind,
+                                linked.as_deref().unwrap_or(""),
+                            )),
+                            Reason::NeedsCurrent,
+                            &inputs,
+                            None,
+                            vec![],
+                            None,
+                        ))
+                    }
+                    Some((_, cd)) if !shows_write(e, cd) => {}
+                    Some(_) => {
+                        next.held = held_digests();
+                        next.follow_up |= !awaiting.is_empty();
+                        return Ok(done(
+                            OutboundAction::Coalesce,
+                            Reason::Coalesced,
+                            &inputs,
+                            Some(next),
+                            suppressed,
+                            retry,
+                        ));
+                    }
+                }
+            } else if in_flight_already.is_some() {
                 next.held = held_digests();
                 next.follow_up |= !awaiting.is_empty();
                 return Ok(done(
@@ -607,6 +675,54 @@ pub fn decide_outbound(
         return Ok(done(action, reason, &inputs, next, suppressed, retry));
     }
 
+    if full {
+        let Some((current, current_digests)) = current else {
+            return Ok(done(
+                OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
+                Reason::NeedsCurrent,
+                &inputs,
+                None,
+                vec![],
+                None,
+            ));
+        };
+        if let Some(r) = &record {
+            if let Some(d) = remote_first(
+                options,
+                r,
+                change,
+                &changed,
+                &owned,
+                &digests,
+                &current,
+                &current_digests,
+                &inputs,
+                now_ms,
+            )? {
+                return Ok(d);
+            }
+        }
+        return full_update(
+            options,
+            specs,
+            record.as_ref(),
+            change,
+            FullPlan {
+                current,
+                current_digests,
+                digests,
+                in_flight,
+                to_send,
+                suppressed,
+                owned,
+                awaiting,
+                retry,
+            },
+            inputs,
+            now_ms,
+        );
+    }
+
     // Build the request.
     let mut next = record
         .clone()
@@ -632,7 +748,7 @@ pub fn decide_outbound(
             continue;
         }
         if let Some(v) = change.fields.get(&s.name) {
-            set_pointer(&mut body, s.write_path(), wire_value(v, s.field_type));
+            write_pointer(&mut body, s.write_path(), wire_value(v, s.field_type));
         }
     }
     body.insert(src_key.into(), Value::String(ext.source.clone()));
@@ -696,4 +812,250 @@ pub fn decide_outbound(
         suppressed,
         retry,
     ))
+}
+
+/// `GET` of a linked record, for a full-record update (the body is `null`).
+fn fetch_request(kind: ResourceKind, id: &str) -> Request {
+    let path = match kind {
+        ResourceKind::Gift => format!("/api/Gift/{id}"),
+        _ => format!("/api/Contact/{id}"),
+    };
+    Request {
+        method: "GET".into(),
+        path,
+        body: Value::Null,
+    }
+}
+
+/// Per mapped field, the digest of what a payload holds (absent fields are unknown: left out).
+pub(crate) fn payload_digests(specs: &[FieldSpec], resource: &Value) -> BTreeMap<String, String> {
+    specs
+        .iter()
+        .filter_map(|s| read_field(s, resource).map(|v| (s.name.clone(), spec_digest(v, s))))
+        .collect()
+}
+
+/// A fetched record and the digests of its mapped fields.
+type Fetched = (Map<String, Value>, BTreeMap<String, String>);
+
+/// The fetched record must be an object and, when it names its id, the linked one.
+fn check_current(specs: &[FieldSpec], linked: &str, current: &Value) -> Result<Fetched, SyncError> {
+    let Some(map) = current.as_object() else {
+        return Err(SyncError::BadCurrent {
+            message: "change.current must be the fetched record (a JSON object)".into(),
+        });
+    };
+    let id = match map.get("id") {
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    if let Some(id) = id.filter(|i| i != linked) {
+        return Err(SyncError::RecordMismatch {
+            field: "virtuousId".into(),
+            expected: linked.to_string(),
+            found: id,
+        });
+    }
+    Ok((map.clone(), payload_digests(specs, current)))
+}
+
+/// Whether a fetched record shows every field the write sent, as sent.
+fn shows_write(e: &EchoEntry, current: &BTreeMap<String, String>) -> bool {
+    e.fields
+        .iter()
+        .filter(|(f, _)| e.sent_field(f))
+        .all(|(f, d)| current.get(f) == Some(d))
+}
+
+/// The fetched record holds, for a mapped field, a value the stored state cannot account for
+/// (neither the base nor a value one of our unconfirmed writes sent): a Virtuous change it did
+/// not know. That change is decided as an inbound event first, with the partner's unsent values
+/// held so the merge sees them; the outbound decision carries the inbound decision.
+#[allow(clippy::too_many_arguments)]
+fn remote_first(
+    options: &SyncOptions,
+    r: &RecordState,
+    change: &PartnerChange,
+    changed: &[String],
+    owned: &[String],
+    digests: &BTreeMap<String, String>,
+    current: &Map<String, Value>,
+    current_digests: &BTreeMap<String, String>,
+    inputs: &DecisionInputs,
+    now_ms: i64,
+) -> Result<Option<OutboundDecision>, SyncError> {
+    let unexplained = current_digests.iter().any(|(f, d)| {
+        r.base.get(f) != Some(d)
+            && !r
+                .expected_echo
+                .iter()
+                .any(|e| !e.confirmed && e.sent_field(f) && e.fields.get(f) == Some(d))
+    });
+    if !unexplained {
+        return Ok(None);
+    }
+    let mut held = r.clone();
+    held.partner_modified_ms = Some(change.modified_ms);
+    for f in changed.iter().filter(|f| !owned.contains(f)) {
+        if let Some(d) = digests.get(f) {
+            held.held.insert(f.clone(), d.clone());
+        }
+    }
+    let event_type = match r.kind {
+        ResourceKind::Gift => crate::event::EventType::GiftUpdate,
+        _ => crate::event::EventType::ContactUpdate,
+    };
+    let modified = current
+        .get("modifiedDateTimeUtc")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut event = crate::event::Event {
+        event_type: Some(event_type),
+        raw_event_type: event_type.live_name().to_string(),
+        resource_kind: Some(r.kind),
+        event_id: None,
+        timestamp: None,
+        organization_id: None,
+        resource_id: r.virtuous_id.clone(),
+        modified_date_time_utc: modified,
+        resource: Some(Value::Object(current.clone())),
+    };
+    let mut decision = decide_fetched(options, &event, Some(&held), now_ms)?;
+    if decision.reason == Reason::Stale {
+        // The fetched record is what Virtuous holds now, whatever its date says against the
+        // webhooks seen: decide its values unordered rather than keep asking.
+        event.modified_date_time_utc = None;
+        decision = decide_fetched(options, &event, Some(&held), now_ms)?;
+    }
+    let record = decision.record.clone();
+    Ok(Some(OutboundDecision {
+        action: OutboundAction::ApplyInbound(Box::new(decision)),
+        reason: Reason::RemoteFirst,
+        inputs: inputs.clone(),
+        suppressed_fields: changed.to_vec(),
+        retry_at_ms: None,
+        record,
+    }))
+}
+
+/// What a full-record update is built from.
+struct FullPlan {
+    current: Map<String, Value>,
+    current_digests: BTreeMap<String, String>,
+    digests: BTreeMap<String, String>,
+    in_flight: BTreeMap<String, String>,
+    to_send: Vec<String>,
+    suppressed: Vec<String>,
+    owned: Vec<String>,
+    awaiting: Vec<String>,
+    retry: Option<i64>,
+}
+
+/// GET-then-PUT: the fetched record, read-only properties removed, the changed mapped fields
+/// written at their update pointers, stamped. Values our unconfirmed writes sent that the
+/// partner still holds are written too (the fetched record may predate them landing, and a full
+/// replacement must not put the older value back); they count as sent. The expected echo is what
+/// Virtuous will hold: the fetched values overlaid with what is sent.
+fn full_update(
+    options: &SyncOptions,
+    specs: &[FieldSpec],
+    record: Option<&RecordState>,
+    change: &PartnerChange,
+    plan: FullPlan,
+    inputs: DecisionInputs,
+    now_ms: i64,
+) -> Result<OutboundDecision, SyncError> {
+    let kind = change.kind;
+    let Some(r) = record else {
+        return Err(SyncError::MissingField {
+            field: "record".into(),
+        });
+    };
+    let id = r.virtuous_id.clone().unwrap_or_default();
+    let mut sent = plan.to_send.clone();
+    for (f, d) in &plan.in_flight {
+        if !sent.contains(f)
+            && !plan.suppressed.contains(f)
+            && !plan.owned.contains(f)
+            && plan.digests.get(f) == Some(d)
+        {
+            sent.push(f.clone());
+        }
+    }
+    let mut body = Value::Object(plan.current);
+    if let Some(pointers) = options.read_only.get(&kind) {
+        for p in pointers {
+            remove_pointer(&mut body, p);
+        }
+    }
+    let mut body = match body {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let mut expected = plan.current_digests.clone();
+    let mut next = r.clone();
+    for s in specs.iter().filter(|s| sent.contains(&s.name)) {
+        if let Some(v) = change.fields.get(&s.name) {
+            write_pointer(&mut body, s.update_path(), wire_value(v, s.field_type));
+        }
+        if let Some(d) = plan.digests.get(&s.name) {
+            expected.insert(s.name.clone(), d.clone());
+        }
+        next.overridden.remove(&s.name);
+    }
+    let ext = next.external_ref.clone().unwrap_or_else(|| ExternalRef {
+        source: options.platform_name.clone(),
+        id: change
+            .external_id
+            .clone()
+            .unwrap_or_else(|| change.partner_id.clone()),
+    });
+    let (src_key, id_key) = stamp_keys(kind);
+    body.insert(src_key.into(), Value::String(ext.source.clone()));
+    body.insert(id_key.into(), Value::String(ext.id.clone()));
+    let held: BTreeMap<String, String> = plan
+        .suppressed
+        .iter()
+        .filter_map(|f| plan.digests.get(f).map(|d| (f.clone(), d.clone())))
+        .collect();
+    next.partner_id = Some(change.partner_id.clone());
+    next.external_ref = Some(ext);
+    next.held = held;
+    next.partner_modified_ms = Some(change.modified_ms);
+    next.follow_up |= !plan.awaiting.is_empty();
+    let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
+    let expires = now_ms
+        .checked_add(options.pending_expiry_ms)
+        .unwrap_or(i64::MAX);
+    next.pending_expires_ms = Some(expires);
+    next.stuck = false;
+    sent.sort();
+    next.expected_echo.push(EchoEntry {
+        fields: expected,
+        sent,
+        written_ms: now_ms,
+        after_ms: next.virtuous_modified_ms,
+        expires_ms: expires,
+        confirmed: false,
+    });
+    while next.expected_echo.len() > MAX_ECHO_ENTRIES {
+        next.expected_echo.remove(0);
+    }
+    let path = match kind {
+        ResourceKind::Gift => format!("/api/Gift/{id}"),
+        _ => format!("/api/Contact/{id}"),
+    };
+    Ok(OutboundDecision {
+        action: OutboundAction::Submit(Request {
+            method: "PUT".into(),
+            path,
+            body: Value::Object(body),
+        }),
+        reason: Reason::PartnerChanged,
+        inputs,
+        suppressed_fields: plan.suppressed,
+        retry_at_ms: plan.retry,
+        record: Some(next),
+    })
 }

@@ -59,6 +59,18 @@ pub enum Reason {
     /// write of ours (an undo); it is sent once that write's echo arrives (`followUp`), so the
     /// older state can never be taken for this write's echo.
     AwaitingEcho,
+    /// Outbound: a full-record update needs the record as Virtuous holds it now: fetch it
+    /// (`fetch`) and decide again with `change.current`.
+    NeedsCurrent,
+    /// Outbound: the fetched record shows a Virtuous change the state did not know; it is decided
+    /// as an inbound change first (`apply-inbound`), then the host decides the write again.
+    RemoteFirst,
+    /// Inbound: an event without `modifiedDateTimeUtc` carries values the state does not hold;
+    /// it cannot be ordered, so the record is fetched (`fetch`) and the fetched record decided.
+    Undated,
+    /// Inbound: a create without any stamp field while a create of ours of that kind may be
+    /// pending: it may be ours; look it up (`verify`) before creating.
+    UnstampedCreate,
     // ---- state ----
     /// The pending write outlived `pendingExpiryMs`: flagged stuck for reconciliation.
     StuckPending,
@@ -107,6 +119,10 @@ impl Reason {
             Coalesced => "coalesced",
             PendingCreate => "pending-create",
             AwaitingEcho => "awaiting-echo",
+            NeedsCurrent => "needs-current",
+            RemoteFirst => "remote-first",
+            Undated => "undated",
+            UnstampedCreate => "unstamped-create",
             StuckPending => "stuck-pending",
             ManualResolution => "manual-resolution",
             Unchanged => "unchanged",

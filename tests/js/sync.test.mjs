@@ -169,10 +169,19 @@ describe("record state round-trips through stored JSON", () => {
     assert.deepEqual(stored(fromLive.record), fromLive.record);
     assert.equal(fromLive.record.version, first.record.version);
 
-    // A later partner edit from the stored confirmed record.
-    const later = c.decideOutbound(stored(fromLive.record), change({ ...GIFT_FIELDS, notes: "n2" }, NOW + 60_000), NOW + 3_600_000);
-    assert.deepEqual(later, c.decideOutbound(fromLive.record, change({ ...GIFT_FIELDS, notes: "n2" }, NOW + 60_000), NOW + 3_600_000));
+    // A later partner edit from the stored confirmed record: GET-then-PUT (the default updateMode
+    // "full") asks for the record first and changes nothing, then builds the PUT on it.
+    const edit = change({ ...GIFT_FIELDS, notes: "n2" }, NOW + 60_000);
+    const ask = c.decideOutbound(stored(fromLive.record), edit, NOW + 3_600_000);
+    assert.deepEqual(ask.action, { tag: "fetch", val: { method: "GET", path: "/api/Gift/501" } }, JSON.stringify(ask));
+    assert.equal(ask.record, undefined);
+    const withCurrent = { ...edit, current: { ...resource, segmentCode: "YE24" } };
+    const later = c.decideOutbound(stored(fromLive.record), withCurrent, NOW + 3_600_000);
+    assert.deepEqual(later, c.decideOutbound(fromLive.record, withCurrent, NOW + 3_600_000));
     assert.equal(later.action.tag, "submit", JSON.stringify(later));
+    assert.equal(later.action.val.method, "PUT");
+    assert.equal(later.action.val.body.segmentCode, "YE24", "unmapped fields of the fetched record are kept");
+    assert.equal(later.action.val.body.notes, "n2");
     assert.deepEqual(stored(later.record), later.record);
     // Same shape as the first pending record (plus what a confirmed record learned: virtuousId, timestamps).
     const [a, b] = [shape(first.record), shape(later.record)];

@@ -81,7 +81,12 @@ core.receive(42, {});
 const syncCore = new SyncCore({
   secrets: ["a-secret-of-at-least-32-bytes-long!!"],
   platformName: "example",
-  sync: { customerId: "cust-1", cooldownMs: 30_000, policy: { default: "most-recent-wins", kinds: { gift: { fields: { amount: "virtuous-owns", giftDesignations: "virtuous-owns" } } } } },
+  sync: {
+    customerId: "cust-1", cooldownMs: 30_000, policy: { default: "most-recent-wins", kinds: { gift: { fields: { amount: "virtuous-owns", giftDesignations: "virtuous-owns" } } } },
+    updateMode: "full", undatedEvents: "fetch", unstampedCreates: "verify", readOnly: { gift: ["/id", "/giftDesignations/*/id"] },
+    fieldMaps: { gift: [{ name: "giftDate", pointer: "/giftDate", type: "date", alsoRead: ["/giftDateFormatted"], required: true },
+      { name: "giftDesignations", pointer: "/giftDesignations", type: "designations", itemKeys: ["projectCode"] }] },
+  },
 });
 const stored = new Map<string, RecordState>();
 const receipt2 = syncCore.receive("{}", {});
@@ -106,6 +111,20 @@ const out: OutboundDecision = syncCore.decideOutbound(stored.get("k"), {
   fields: { amount: "25.00" },
 });
 if (out.action.tag === "submit") console.log(out.action.val.method, out.action.val.path, out.action.val.body);
+// GET-then-PUT: a fetch is answered with the fetched record as `current`; apply-inbound carries an inbound decision.
+if (out.action.tag === "fetch") {
+  const get: "GET" | "POST" | "PUT" = out.action.val.method;
+  const again: OutboundDecision = syncCore.decideOutbound(stored.get("k"), {
+    customerId: "cust-1", kind: "gift", partnerId: "d-1", modifiedMs: Date.now(), fields: { amount: "25.00" },
+    current: { id: 78421, amount: 500.0, segmentCode: "YE24" },
+  });
+  if (again.action.tag === "apply-inbound") console.log(get, again.action.val.action.tag, again.action.val.record?.state);
+}
+if (receipt2.event) {
+  const d2: InboundDecision = syncCore.decideInbound(receipt2.event, null);
+  if (d2.action.tag === "verify") console.log(d2.action.val.lookup.path, Object.keys(d2.action.val.digests));
+  if (d2.action.tag === "fetch") console.log(d2.action.val.path, d2.reason === "undated");
+}
 const next: RecordState = transition({ customerId: "c", kind: "contact", syncState: "in_sync" }, "partner-write", 1);
 void next;
 syncCore.resolveConflict(next, { amount: { tag: "virtuous" }, notes: { tag: "value", val: "x" } });
