@@ -8,6 +8,7 @@
 //   PATCH /donors/:id  /donations/:id          a user edits one          (fires the change hook)
 //   POST /sync/apply                           the host applies a decision (fires the change hook too: the core
 //                                              recognises the bounce of its own apply)
+//   POST /sync/read                            the host reads a record's mapped fields ({kind, partnerId}; 404: gone)
 //   GET  /store                                everything (the demo's convergence check)
 import http from "node:http";
 import { readFileSync, writeFileSync, existsSync, renameSync } from "node:fs";
@@ -95,6 +96,16 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
     return { partnerId: op.partnerId };
   };
 
+  // The mapped fields of a record (the core's logical names), as port.mjs's read() builds them from GETs.
+  const readForSync = ({ kind, partnerId }) => {
+    const rec = store.data[COLLECTION[kind]]?.[partnerId];
+    if (!rec || rec.mergedInto || rec.deleted) return null;
+    const out = { fields: rec.fields, modifiedMs: rec.modifiedMs };
+    const donor = kind === "gift" && rec.donorId ? store.data.donors[rec.donorId] : undefined;
+    if (donor) out.extra = { contact: { referenceId: donor.id, name: donor.fields.name, email: donor.email ?? donor.fields.email } };
+    return out;
+  };
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
     const parts = url.pathname.split("/").filter(Boolean);
@@ -112,6 +123,11 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
         body = text ? JSON.parse(text) : {};
       }
       if (req.method === "GET" && parts[0] === "store") return reply(200, store.data);
+      if (req.method === "POST" && parts[0] === "sync" && parts[1] === "read") {
+        // The partner port's read over HTTP (what port.mjs's read() returns), for hosts that cannot call it in-process.
+        const r = readForSync(body);
+        return r ? reply(200, r) : reply(404, { error: "not-found" });
+      }
       if (req.method === "POST" && parts[0] === "sync" && parts[1] === "apply") {
         const r = apply(body);
         if (body.action !== "create" || r.partnerId) fire(body.kind, r.partnerId);
