@@ -6,9 +6,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPgliteStore } from "../../host/src/index.mjs";
 import { startWorld } from "./world.mjs";
+import { startWorkerWorld } from "./worker-world.mjs";
 import { runScenario } from "./scenario.mjs";
 
 const once = process.argv.includes("--once");
+// --worker: the same scenario on the Worker host (workerd via miniflare: Durable Objects and Queues) instead of Node.
+const onWorker = process.argv.includes("--worker");
 const portArg = process.argv.find((a) => a.startsWith("--port="));
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DIR = join(ROOT, "build", "demo");
@@ -18,11 +21,12 @@ mkdirSync(DIR, { recursive: true });
 
 const t0 = Date.now();
 const say = (line) => console.log(line);
-say("==== virtuous-sync demo: a local Virtuous, the host (PGlite) and a partner app, over HTTP on 127.0.0.1 ====");
-const store = await openPgliteStore({ dataDir: join(DIR, "host-db") });
+say(`==== virtuous-sync demo: a local Virtuous, the host (${onWorker ? "Workers: Durable Objects + Queues, in miniflare" : "PGlite"}) and a partner app, over HTTP on 127.0.0.1 ====`);
+const store = onWorker ? null : await openPgliteStore({ dataDir: join(DIR, "host-db") });
 const errors = [];
-const world = await startWorld({
+const world = await (onWorker ? startWorkerWorld : startWorld)({
   store,
+  dir: onWorker ? join(DIR, "worker") : undefined,
   partnerFile: join(DIR, "partner-store.json"),
   hostPort: portArg ? Number(portArg.split("=")[1]) : 0,
   // The local Virtuous applies PUT as a partial update here: the core sends only changed fields until its
@@ -80,13 +84,13 @@ if (!ok && errors.length) for (const e of errors.slice(-10)) say(`  host log: ${
 
 if (once || !ok) {
   await world.close();
-  await store.close();
+  await store?.close();
   process.exit(ok ? 0 : 1);
 }
 say("the host keeps running (Ctrl-C to stop)");
 const stop = async () => {
   await world.close();
-  await store.close();
+  await store?.close();
   process.exit(0);
 };
 process.on("SIGINT", stop);

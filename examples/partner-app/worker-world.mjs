@@ -12,12 +12,12 @@ import { startSim } from "../../sim/src/index.mjs";
 import { startPartnerApp } from "./app.mjs";
 import { PLATFORM } from "./world.mjs";
 
-export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue } = {}) {
+export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, hostPort = 0, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue } = {}) {
   const secret = randomBytes(32).toString("base64url");
   const adminToken = randomBytes(16).toString("hex");
   const ownDir = !dir;
   const workDir = dir ?? mkdtempSync(join(tmpdir(), "vs-worker-"));
-  const worker = await startWorkerHost({ dir: workDir, adminToken, testHooks, queue });
+  const worker = await startWorkerHost({ dir: workDir, adminToken, testHooks, queue, port: hostPort });
   const api = `${worker.url}/api/v1/customers/${encodeURIComponent(customerId)}`;
   const call = async (method, path, body, headers = {}) => {
     const res = await fetch(api + path, { method, headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined });
