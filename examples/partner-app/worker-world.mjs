@@ -67,6 +67,7 @@ export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerF
     worker,
     partner,
     secret,
+    adminToken,
     call,
     start() {}, // the Worker runs by itself: Queue consumers and alarms
     async close() {

@@ -3,7 +3,8 @@
 //   CUSTOMER, RECORD, BUDGET, DIRECTORY   Durable Objects (CustomerObject with SQLite storage)
 //   DELIVERIES                            Queue: verified deliveries and reconciliation's missed changes
 //   RECONCILE                             Queue: one message per customer whose reconciliation is due (cron)
-//   the deliveries Queue's dead-letter queue is consumed here too (DEAD_LETTER_QUEUE, default "virtuous-dlq")
+//   DEAD_LETTERS                          Queue producer for the dead-letter queue (also the deliveries Queue's
+//                                         dead_letter_queue); consumed here too (DEAD_LETTER_QUEUE: its name)
 //   API_TOKEN (optional)                  bearer token for /api/v1 (the webhook route is authenticated by signature)
 //   ADMIN_TOKEN                           bearer token for PUT /api/v1/customers/:id (customer settings)
 //
@@ -211,8 +212,10 @@ async function deliverOne(env, store, m, key) {
     if (r.outcome === "retry") return m.retry({ delaySeconds: Math.min(300, Math.ceil((r.delayMs ?? 1000) / 1000)) });
     m.ack();
     if (env.TEST_HOOKS === "1") lastMessages = [...lastMessages.slice(-99), { key, body: b }];
-    await store.customer(b.customerId).settled(1);
+    // A dead letter stays counted until the dead-letter queue's consumer has filed it.
+    if (r.outcome !== "dead" || !env.DEAD_LETTERS) await store.customer(b.customerId).settled(1);
   } catch {
+    await store.customer(b.customerId).countersAdd({ deliveryRetries: 1 }).catch(() => {});
     // The Object failed (evicted, storage error): the Queue delivers the message again; after its retries the
     // message goes to the dead-letter queue.
     m.retry({ delaySeconds: Math.min(60, 2 ** Math.min(6, m.attempts - 1)) });
@@ -224,7 +227,13 @@ async function consumeDeadLetters(batch, env) {
   for (const m of batch.messages) {
     const b = m.body ?? {};
     if (b.customerId) {
-      await store.customer(b.customerId).deadLetter({ origin: "queue", dedupeKey: b.dedupeKey, body: b.body, error: `delivery failed after ${m.attempts} attempt(s) on the deliveries queue`, atMs: Date.now() });
+      // Either the host's own dead letter (origin "inbox": a bad input, or its attempts spent) or a message the
+      // deliveries Queue gave up on after its retries (the record's Object kept failing).
+      const own = b.origin === "inbox" && b.error != null;
+      await store.customer(b.customerId).deadLetter({
+        origin: own ? "inbox" : "queue", dedupeKey: b.dedupeKey, body: b.body,
+        error: own ? b.error : "the deliveries queue gave up on this message after its retries", atMs: b.atMs ?? Date.now(),
+      });
       await store.customer(b.customerId).settled(1);
     }
     m.ack();

@@ -61,7 +61,7 @@ export async function startWorkerHost({ dir, adminToken, apiToken, testHooks = f
       DIRECTORY: "DirectoryObject",
     },
     durableObjectsPersist: join(dir, "state", "do"),
-    queueProducers: { DELIVERIES: QUEUES.deliveries, RECONCILE: QUEUES.reconcile },
+    queueProducers: { DELIVERIES: QUEUES.deliveries, RECONCILE: QUEUES.reconcile, DEAD_LETTERS: QUEUES.dead },
     queueConsumers: {
       [QUEUES.deliveries]: consumer,
       [QUEUES.reconcile]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 },

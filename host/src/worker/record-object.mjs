@@ -205,7 +205,11 @@ export class RecordObject extends DurableObject {
   async inboxDeadLetter(id, owner, error, nowMs) {
     const e = this.pending;
     if (e?.status !== "claimed") return false;
-    await this.store.deadLetter({ customerId: e.customerId, origin: "inbox", dedupeKey: e.dedupeKey, body: e.body, error, atMs: nowMs });
+    // Dead letters go through the dead-letter queue (its consumer files them with the customer, status API);
+    // the done-marker keeps a redelivery of the same message from being tried again.
+    const letter = { customerId: e.customerId, origin: "inbox", dedupeKey: e.dedupeKey, body: e.body, error, atMs: nowMs };
+    if (this.env.DEAD_LETTERS) await this.env.DEAD_LETTERS.send(letter, { contentType: "json" });
+    else await this.store.deadLetter(letter);
     await this.ctx.storage.put(`done:${e.dedupeKey}`, nowMs);
     e.status = "dead";
     this.result = { outcome: "dead", error };
@@ -243,7 +247,9 @@ export class RecordObject extends DurableObject {
     if (c.inbox && this.pending?.status !== "claimed") throw new StoreError("lost-lease", c.inbox.id);
     if (this.test.evictBeforeCommit) {
       this.test.evictBeforeCommit = false;
+      // What the platform does to an evicted Object: this instance ends here, its memory gone, nothing written.
       this.ctx.abort("evicted before commit (test hook)");
+      throw new StoreError("evicted", "the Object was reset before its commit (test hook)");
     }
     const s = c.state;
     const same = r.changeSeq === c.changeSeq;
