@@ -26,16 +26,19 @@ const STATUS = {
   "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400, unauthorized: 401,
 };
 const SYNCED = new Set(["gift", "contact"]);
-let apiHost; // one per isolate: its cores are cached per customer settings revision
+const hosts = new Map(); // one per isolate and kind: their cores are cached per customer settings revision
 let lastMessages = []; // TEST_HOOKS only: the newest consumed delivery messages, for the redelivery test
 
-function hostFor(env) {
-  if (!apiHost || apiHost.env !== env) {
-    const store = new DoStore(env, { withBudget: true });
-    apiHost = new Host({ store, partner: partnerPortFor(store), workerId: "worker", fetch: unboundFetch });
-    apiHost.env = env;
+/** The Worker's Host; `withBudget`: its customers carry the budget state (only the status model reads it). */
+function hostFor(env, { withBudget = false } = {}) {
+  let h = hosts.get(withBudget);
+  if (!h || h.env !== env) {
+    const store = new DoStore(env, { withBudget });
+    h = new Host({ store, partner: partnerPortFor(store), workerId: "worker", fetch: unboundFetch });
+    h.env = env;
+    hosts.set(withBudget, h);
   }
-  return apiHost;
+  return h;
 }
 const recordStub = (env, customerId, recordKey) => env.RECORD.get(env.RECORD.idFromName(objectName(customerId, recordKey)));
 /** The Worker API's own errors (`not-found`, `unauthorized`); the host kit's codes stay HostErrors. */
@@ -66,7 +69,7 @@ async function api(request, env, parts) {
     if (s.customerId !== id) throw fail("invalid-argument", "customerId must match the path");
     return { apiVersion: 1, customerId: await host.putCustomer(s) };
   }
-  if (m === "GET" && section === "status") return host.status(id);
+  if (m === "GET" && section === "status") return hostFor(env, { withBudget: true }).status(id);
   if (m === "GET" && section === "conflicts" && !a) return { apiVersion: 1, conflicts: await host.conflicts(id) };
   if (m === "POST" && section === "conflicts" && b === "resolve") {
     const body = await json(request);
