@@ -21,6 +21,7 @@ import {
   planResume,
   planSecretRotation,
   mergeSubscription,
+  InitialMatcher,
 } from "virtuous-sync";
 import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
@@ -56,6 +57,16 @@ export function eventFromRecord(kind, record, created) {
     modifiedDateTimeUtc: record.modifiedDateTimeUtc ?? undefined,
     resource: record,
   };
+}
+
+/** A Virtuous query row as the initial matcher reads it (contacts: references, email, name, postal code). */
+export function matchRecordFromRow(kind, row) {
+  const list = (...v) => v.filter((x) => typeof x === "string" && x.trim() !== "").slice(0, 32);
+  const refs = [];
+  if (Array.isArray(row.contactReferences)) for (const r of row.contactReferences) if (r?.source && r?.id) refs.push({ source: String(r.source), id: String(r.id) });
+  if (row.referenceSource && row.referenceId) refs.push({ source: String(row.referenceSource), id: String(row.referenceId) });
+  if (kind === "gift" && row.transactionSource && row.transactionId) refs.push({ source: String(row.transactionSource), id: String(row.transactionId) });
+  return { id: String(row.id), references: refs.slice(0, 32), emails: list(row.email), names: list(row.name), postalCodes: list(row.postal), phones: list(row.phone) };
 }
 
 /** The clamp the issue asks for: a reconciliation interval between 4 and 12 hours. */
@@ -598,6 +609,97 @@ export class Host {
     return out;
   }
 
+  // --- the initial match --------------------------------------------------------------------------------------
+  /**
+   * First connection of a customer: both sides exported in chunks into the core's InitialMatcher; one-to-one pairs
+   * are stored `in-sync` (an empty base: the next change on either side flows), ambiguous groups (households sharing
+   * an email) go to the review queue, partner-only records are reported as partner changes (submitted as creates),
+   * Virtuous-only ones are fed to the inbox as creates. Progress is kept under `initial-match:<kind>` (the status
+   * API shows it). Needs the optional port method `partner.list({customerId, kind, cursor, limit})` →
+   * `{records: [{partnerId, references?, emails?, names?, postalCodes?, phones?, data?}], cursor?}`.
+   */
+  async initialMatch(customerId, { kind = "contact", chunk = 500 } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    if (typeof this.partner.list !== "function") throw new HostError("invalid-setting", "the initial match needs partner.list()");
+    if (!SYNCED.has(kind)) throw new HostError("invalid-argument", `kind ${kind} is not synced`);
+    const key = `initial-match:${kind}`;
+    const progress = { phase: "partner", kind, startedMs: this.now(), partnerRecords: 0, virtuousRecords: 0, pages: 0 };
+    const save = () => this.store.kvPut(customerId, key, progress);
+    await save();
+    const matcher = new InitialMatcher();
+    const rows = new Map();
+    try {
+      let cursor;
+      do {
+        const page = await this.partner.list({ customerId, kind, cursor, limit: chunk });
+        const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
+        for (const r of recs) delete r.partnerId;
+        matcher.addPartnerChunk(recs);
+        progress.partnerRecords += recs.length;
+        cursor = page?.cursor;
+        await save();
+      } while (cursor != null);
+      progress.phase = "virtuous";
+      let step = startQueryRun({ cursor: undefined, config: { resource: kind, take: c.settings.reconcile?.take ?? DEFAULTS.take } });
+      while (step.request) {
+        const q = step.request;
+        const res = await this.#send(c, { method: q.method, path: q.path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${q.path}: status ${res.status}`);
+        const list = Array.isArray(res.json?.list) ? res.json.list : [];
+        step = acceptQueryPage({ run: step.run, rows: list });
+        const fresh = step.page.fresh.map((i) => list[i]).filter((r) => r?.id != null && !r.mergedIntoContactId);
+        for (const r of fresh) rows.set(String(r.id), r);
+        matcher.addVirtuousChunk(fresh.map((r) => matchRecordFromRow(kind, r)));
+        progress.virtuousRecords += fresh.length;
+        progress.pages++;
+        await save();
+      }
+      // The export's cursor is where periodic reconciliation starts.
+      await this.store.kvPut(customerId, `cursor:${kind}`, finishQueryRun(step.run));
+      progress.phase = "linking";
+      await save();
+      const plan = matcher.finish();
+      const now = this.now();
+      let linked = 0;
+      for (const p of plan.pairs) {
+        const byVirtuous = await this.store.findRecord(customerId, { kind, virtuousId: p.virtuousId });
+        const byPartner = await this.store.findRecord(customerId, { kind, partnerId: p.partnerId });
+        // Already linked on either side: never relinked. A stub (a reported partner change, nothing decided yet) is
+        // linked here instead, and its change is not written: the pair starts with nothing to push.
+        if (byVirtuous || (byPartner && (byPartner.state != null || byPartner.virtuousId))) continue;
+        const recordKey = byPartner?.recordKey ?? `${kind}:${p.partnerId}`;
+        const row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs, create: byPartner ? undefined : { kind, partnerId: p.partnerId, virtuousId: p.virtuousId } });
+        if (!row) continue;
+        const state = { version: 1, customerId, kind, partnerId: p.partnerId, virtuousId: p.virtuousId, state: "in-sync", base: {}, lastSyncMs: now };
+        await this.store.commitRecord({
+          customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now, state,
+          log: [{ direction: "initial-match", action: "pair", reason: p.tier, detail: { evidence: p.evidence.map((e) => e.signal) } }],
+        });
+        linked++;
+      }
+      for (const r of plan.review) await this.store.addReview(customerId, "initial-match", { kind, ...r }, now);
+      for (const id of plan.partnerOnly) await this.store.markDirty(customerId, { kind, partnerId: id }, now);
+      let fed = 0;
+      for (const id of plan.virtuousOnly) {
+        const row = rows.get(id);
+        if (!row) continue;
+        const event = eventFromRecord(kind, row, true);
+        const r = await this.store.inboxInsert({ customerId, dedupeKey: `initial-match:${kind}:${id}`, receivedMs: now, origin: "initial-match", event });
+        if (r.inserted) fed++;
+      }
+      Object.assign(progress, { phase: "done", finishedMs: this.now(), pairs: linked, review: plan.review.length, partnerOnly: plan.partnerOnly.length, virtuousOnly: fed, pairsByTier: plan.counts.pairsByTier });
+      await save();
+      this.kick();
+      return progress;
+    } catch (err) {
+      Object.assign(progress, { phase: "failed", error: String(err?.message ?? err) });
+      await save();
+      throw err;
+    } finally {
+      matcher.free();
+    }
+  }
+
   // --- people: conflicts, pause/resume, rotation, status, timeline -----------------------------------------------
   async conflicts(customerId) {
     await this.#mustCustomer(customerId);
@@ -788,6 +890,7 @@ export class Host {
       budget,
       counters,
       alert: (await this.store.kvGet(customerId, "alert")) ?? undefined,
+      initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }

@@ -182,4 +182,38 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
     assert.equal(tl.status, 200);
     assert.equal(tl.body.entries[0].reason, "new-record");
   });
+
+  test("the initial match: pairs by email linked in-sync, a household to review, one-sided records created on the other side", async (w) => {
+    await w.sim.admin.fixtures({ contacts: 4, giftsPerContact: 0 });
+    const vs = (await w.sim.admin.store()).contacts.filter((c) => !c.mergedIntoContactId);
+    const email = (c) => c.contactIndividuals?.[0]?.contactMethods?.find((m) => /mail/i.test(m.type))?.value;
+    const [a, b, c] = vs;
+    assert.ok(email(a) && email(b) && email(c), "fixtures carry emails");
+    // The partner's data existed before the connection (no change hook fired).
+    const donors = w.partner.store.data.donors;
+    const put = (id, name, mail) => (donors[id] = { id, fields: { name }, email: mail, modifiedMs: Date.now(), origin: "partner" });
+    put("p-a", a.name, email(a).toUpperCase()); // pairs with a (email compared case-insensitively)
+    put("p-h1", "Household One", email(b)); // two partner records share b's email: a review item
+    put("p-h2", "Household Two", email(b));
+    put("p-new", "Only On Partner", "only@partner.example");
+    const r = await hostApi(w, "POST", "/initial-match", { kind: "contact" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.phase, "done");
+    assert.equal(r.body.pairs, 1);
+    assert.equal(r.body.review, 1);
+    assert.equal(r.body.partnerOnly, 1);
+    assert.equal(r.body.virtuousOnly, vs.length - 2);
+    const row = await w.host.store.findRecord(w.customerId, { kind: "contact", partnerId: "p-a" });
+    assert.equal(row.virtuousId, String(a.id));
+    assert.equal(row.state.state, "in-sync");
+    const review = (await hostApi(w, "GET", "/review")).body.items;
+    assert.deepEqual(review[0].item.partnerIds.sort(), ["p-h1", "p-h2"]);
+    await settled(w);
+    assert.ok((await w.sim.admin.transactions()).some((t) => t.externalId === "p-new"), "the partner-only donor was submitted");
+    const names = Object.values((await partner(w, "GET", "/store")).donors).map((d) => d.fields.name);
+    assert.ok(names.includes(c.name), "a Virtuous-only contact was created on the partner side");
+    const progress = (await hostApi(w, "GET", "/initial-match")).body.progress;
+    assert.equal(progress.phase, "done");
+    assert.equal(progress.partnerRecords, 4);
+  });
 }
