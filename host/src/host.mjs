@@ -189,8 +189,9 @@ export class Host {
     return entries.length;
   }
 
-  async #processEntry(e) {
+  async #processEntry(entry) {
     const owner = this.workerId;
+    let e = entry;
     try {
       const c = await this.#mustCustomer(e.customerId);
       const now = this.now();
@@ -202,23 +203,35 @@ export class Host {
         await this.store.inboxComplete(e.id, owner, now);
         return;
       }
-      const found = await this.store.findRecord(e.customerId, { kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
-      const key = found?.recordKey ?? `${keys.kind}:v${keys.virtuousId}`;
-      const row = await this.store.lockRecord(e.customerId, key, {
-        owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { kind: keys.kind, virtuousId: keys.virtuousId },
-      });
-      if (!row) {
-        // Another worker holds the record: come back shortly, without counting a failure.
-        await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
-        return;
-      }
-      try {
-        const work = await this.#inbound(c, row, e, now);
-        await this.store.commitRecord({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
-        await this.#count(e.customerId, work.counts);
-      } catch (err) {
-        await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
-        throw err;
+      // At most twice: a fetched record (core `verify`) may name the stored record under another key.
+      for (let pass = 0; pass < 2; pass++) {
+        const k = pass ? lookupKeys(e.event, c.settings.platformName) : keys;
+        const found = await this.store.findRecord(e.customerId, { kind: k.kind, virtuousId: k.virtuousId, refs: k.refs });
+        const key = found?.recordKey ?? `${k.kind}:v${k.virtuousId}`;
+        const row = await this.store.lockRecord(e.customerId, key, {
+          owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { kind: k.kind, virtuousId: k.virtuousId },
+        });
+        if (!row) {
+          // Another worker holds the record: come back shortly, without counting a failure.
+          await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
+          return;
+        }
+        try {
+          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0 });
+          if (work.redirect) {
+            // Decide again with the fetched record, under whichever key its stamp names (maybe this one).
+            if (row.state == null) await this.store.dropStub(e.customerId, row.recordKey, owner, row.version);
+            else await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version);
+            e = { ...e, event: work.redirect };
+            continue;
+          }
+          await this.store.commitRecord({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+          await this.#count(e.customerId, work.counts);
+          return;
+        } catch (err) {
+          await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
+          throw err;
+        }
       }
     } catch (err) {
       const msg = `${err?.code ?? err?.name ?? "error"}: ${err?.message ?? err}`;
@@ -236,12 +249,17 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked record; returns what to commit. */
-  async #inbound(c, row, entry, now) {
+  async #inbound(c, row, entry, now, { redirected = false } = {}) {
     const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
     // Host protocol 2: partner edits the core has not seen yet go first, so it knows the held values.
     if (row.dirty && row.partnerId) await this.#outboundStep(c, row, work, now);
-    const event = entry.event;
-    const d = c.core.decideInbound(event, work.state ?? null, now);
+    let event = entry.event;
+    let d = c.core.decideInbound(event, work.state ?? null, now);
+    ({ event, d } = await this.fetchForInbound(c, work, event, d, now, { redirected }));
+    if (d.action.tag === "verify-redirect") {
+      work.redirect = event;
+      return work;
+    }
     const tag = d.action.tag;
     work.log.push({
       direction: "inbound",
@@ -369,7 +387,7 @@ export class Host {
       ...(current.externalId ? { externalId: current.externalId } : {}),
     };
     let d = c.core.decideOutbound(work.state ?? null, change, now);
-    d = await this.readBeforeWrite(c, work.state ?? null, change, d, now);
+    d = await this.readBeforeWrite(c, row, work, change, d, now);
     if (d.record) work.state = structuredClone(d.record);
     if (work.state && !work.state.partnerId) work.state.partnerId = partnerId;
     const tag = d.action.tag;
@@ -394,17 +412,58 @@ export class Host {
   }
 
   /**
-   * GET-then-PUT: when the core asks to read the current Virtuous record before an update (an action whose request
-   * is a `GET`), read it and decide again with `change.current` set to what Virtuous holds. Kept as this one step so
-   * the core's read-before-write contract is wired in one place.
+   * GET-then-PUT, the one place the core's read-before-write contract is carried out. `fetch`: GET the linked record
+   * and decide again with `change.current` set to it. `apply-inbound`: the fetched record showed a Virtuous change the
+   * state did not know: apply that inbound decision on the partner side, keep its record, re-read the partner and
+   * decide again with the same `current`. Any other decision is returned as it is.
    */
-  async readBeforeWrite(c, state, change, d, now) {
-    const req = d.action?.val;
-    if (d.action?.tag === "submit" || !req || typeof req !== "object" || req.method !== "GET") return d;
-    const res = await this.#send(c, { method: "GET", path: req.path }, { priority: "live" });
-    const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context: "read", nowMs: now });
-    if (cls.action !== "proceed" || !res.json) throw new HostError("read-before-write", `${req.path}: ${cls.reason}`);
-    return c.core.decideOutbound(state, { ...change, current: res.json }, now);
+  async readBeforeWrite(c, row, work, change, d, now) {
+    for (let round = 0; round < 4; round++) {
+      const tag = d.action?.tag;
+      if (tag === "fetch") {
+        const path = d.action.val.path;
+        const res = await this.#send(c, { method: "GET", path }, { priority: "live" });
+        const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context: "read", nowMs: this.now() });
+        if (cls.action !== "proceed" || !res.json || typeof res.json !== "object") throw new HostError("read-before-write", `GET ${path}: ${cls.reason}`);
+        work.log.push({ direction: "outbound", action: "fetch", reason: d.reason, detail: { path } });
+        change = { ...change, current: res.json };
+        d = c.core.decideOutbound(work.state ?? null, change, now);
+      } else if (tag === "apply-inbound") {
+        const inbound = d.action.val;
+        work.log.push({ direction: "inbound", action: inbound.action.tag, reason: inbound.reason, detail: { origin: "fetched", changedFields: inbound.inputs?.changedFields } });
+        const next = inbound.record ? structuredClone(inbound.record) : work.state;
+        if (next && work.partnerId && !next.partnerId) next.partnerId = work.partnerId;
+        await this.#applyInbound(c, row, inbound, next, work, now);
+        work.state = next;
+        const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: work.partnerId, recordKey: row.recordKey });
+        if (!cur) return { ...d, action: { tag: "nothing" }, suppressedFields: [] };
+        change = { ...change, fields: cur.fields, modifiedMs: cur.modifiedMs ?? now };
+        d = c.core.decideOutbound(work.state ?? null, change, now);
+      } else return d;
+    }
+    throw new HostError("read-before-write", "the core asked to read again after four reads");
+  }
+
+  /**
+   * Inbound reads the core may ask for: `fetch` (an undated event: decide again with the fetched record as its
+   * resource) and `verify` (an unstamped create that may be the batch's record of ours: the fetched REST record
+   * carries the stamp; when it names a record stored under another key, the caller redirects there).
+   */
+  async fetchForInbound(c, work, event, d, now, { redirected = false } = {}) {
+    for (let round = 0; round < 3; round++) {
+      const tag = d.action?.tag;
+      if (tag !== "fetch" && tag !== "verify") return { event, d };
+      const req = tag === "fetch" ? d.action.val : d.action.val.lookup;
+      const res = await this.#send(c, { method: "GET", path: req.path }, { priority: "live" });
+      if (res.status === 404) return { event, d: { ...d, action: { tag: "ignore" }, reason: d.reason } };
+      if (res.status !== 200 || !res.json || typeof res.json !== "object") throw new HostError("read-before-write", `GET ${req.path}: status ${res.status}`);
+      work.log.push({ direction: "inbound", action: tag, reason: d.reason, detail: { path: req.path } });
+      event = { ...event, resource: res.json, modifiedDateTimeUtc: res.json.modifiedDateTimeUtc ?? event.modifiedDateTimeUtc };
+      if (tag === "verify" && !redirected && work.state == null && lookupKeys(event, c.settings.platformName).refs.length)
+        return { event, d: { ...d, action: { tag: "verify-redirect" } } };
+      d = c.core.decideInbound(event, work.state ?? null, now);
+    }
+    throw new HostError("read-before-write", "the core asked to read again after three reads");
   }
 
   // --- submitting ----------------------------------------------------------------------------------------------
