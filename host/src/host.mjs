@@ -69,6 +69,16 @@ export function matchRecordFromRow(kind, row) {
   return { id: String(row.id), references: refs.slice(0, 32), emails: list(row.email), names: list(row.name), postalCodes: list(row.postal), phones: list(row.phone) };
 }
 
+/** An http:// URL on the loopback interface (127.0.0.0/8, ::1, localhost): a local Virtuous. */
+export function isLoopbackHttp(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" && (u.hostname === "localhost" || u.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(u.hostname));
+  } catch {
+    return false;
+  }
+}
+
 /** The clamp the issue asks for: a reconciliation interval between 4 and 12 hours. */
 export function reconcileInterval(ms) {
   if (ms == null) return DEFAULTS.reconcileEveryMs;
@@ -873,8 +883,14 @@ export class Host {
         const path = `/api/Webhook/${encodeURIComponent(c.settings.webhookId)}`;
         const cur = await this.#send(c2, { method: "GET", path }, { priority: "live" });
         if (cur.status !== 200 || !cur.json) throw new HostError("subscription-read", `GET ${path}: ${cur.status}`);
-        const plan = mergeSubscription(cur.json, { secret: newSecret });
-        const put = await this.#send(c2, { method: plan.request.method, path: plan.request.path, body: plan.body }, { priority: "live" });
+        // The core refuses a non-HTTPS payload URL (also the current one). A loopback http:// URL (a local Virtuous,
+        // the demo) stands in as a placeholder during the merge and is written back unchanged; any other http:// URL
+        // is refused as the core says.
+        const loopback = isLoopbackHttp(cur.json.payloadUrl);
+        const current = loopback ? { ...cur.json, payloadUrl: "https://loopback.invalid/" } : cur.json;
+        const plan = mergeSubscription(current, { secret: newSecret });
+        const body = loopback ? { ...plan.body, payloadUrl: cur.json.payloadUrl } : plan.body;
+        const put = await this.#send(c2, { method: plan.request.method, path: plan.request.path, body }, { priority: "live" });
         if (put.status == null || put.status >= 300) throw new HostError("subscription-write", `${plan.request.method} ${plan.request.path}: ${put.status}`);
       }
       await this.store.kvPut(customerId, "rotation", { oldSecretId: oldId, newSecretId: id, rotatedAtMs: now, drainMs });

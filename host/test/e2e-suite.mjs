@@ -216,4 +216,28 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
     assert.equal(progress.phase, "done");
     assert.equal(progress.partnerRecords, 4);
   });
+
+  test("secret rotation: new secret first, the subscription updated by GET-then-PUT, deliveries keep verifying, the old one retired after draining", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    const [sub] = await w.sim.admin.subscriptions();
+    const newSecret = "rotated-secret-0123456789abcdef0123456789abcdef";
+    const r = await w.host.rotateSecret(w.customerId, { newSecret, newSecretId: "s2", drainMs: 3_000 });
+    assert.equal(r.phase, "draining");
+    const live = await w.sim.api.request("GET", `/api/Webhook/${sub.id}`);
+    assert.equal(live.secret, newSecret, "the subscription now signs with the new secret");
+    assert.equal(live.giftUpdate, true, "the PUT kept every toggle");
+    await w.sim.admin.editGift(giftId, { notes: "signed with the new secret" });
+    await until(async () => (await partner(w, "GET", `/donations/${donId}`)).fields.notes === "signed with the new secret", { what: "the delivery signed with the new secret" });
+    assert.equal((await w.host.rotateSecret(w.customerId)).phase, "draining");
+    await new Promise((res) => setTimeout(res, 3_100));
+    assert.equal((await w.host.rotateSecret(w.customerId, { retireOld: true })).phase, "retired");
+    const c = await w.host.store.getCustomer(w.customerId);
+    assert.deepEqual(c.settings.secrets.map((x) => x.id), ["s2"]);
+    await w.sim.admin.editGift(giftId, { notes: "after retirement" });
+    await until(async () => (await partner(w, "GET", `/donations/${donId}`)).fields.notes === "after retirement", { what: "a delivery after retirement" });
+    const st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.secretRotation.newSecretId, "s2");
+    assert.ok(st.secretRotation.retiredAtMs > 0);
+  });
 }
