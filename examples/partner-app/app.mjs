@@ -100,7 +100,7 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
   const readForSync = ({ kind, partnerId }) => {
     const rec = store.data[COLLECTION[kind]]?.[partnerId];
     if (!rec || rec.mergedInto || rec.deleted) return null;
-    const out = { fields: rec.fields, modifiedMs: rec.modifiedMs };
+    const out = { fields: rec.fields, modifiedMs: rec.modifiedMs, ...(rec.virtuousId ? { virtuousId: rec.virtuousId } : {}) };
     const donor = kind === "gift" && rec.donorId ? store.data.donors[rec.donorId] : undefined;
     if (donor) out.extra = { contact: { referenceId: donor.id, name: donor.fields.name, email: donor.email ?? donor.fields.email } };
     return out;

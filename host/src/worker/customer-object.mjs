@@ -17,6 +17,7 @@ CREATE INDEX IF NOT EXISTS records_e ON records(kind, ext_source, ext_id);
 CREATE INDEX IF NOT EXISTS records_s ON records(state_name);
 CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT, dedupe_key TEXT, body TEXT, error TEXT, at_ms INTEGER);
 CREATE TABLE IF NOT EXISTS review (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, item TEXT, status TEXT, at_ms INTEGER);
+CREATE TABLE IF NOT EXISTS creating (record_key TEXT PRIMARY KEY, kind TEXT NOT NULL, until_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, record_key TEXT, at_ms INTEGER, entry TEXT);
 `;
 
@@ -118,9 +119,22 @@ export class CustomerObject extends DurableObject {
       s.state?.state ?? null, s.state?.stuck === true ? 1 : 0, s.dirty ? 1 : 0,
       s.outbox?.status ?? null, s.outbox?.attempts ?? null, s.outbox?.queuedMs ?? null, s.pubSeq, JSON.stringify(s),
     );
+    if (s.state != null) this.sql.exec("DELETE FROM creating WHERE record_key = ?", s.recordKey);
+  }
+  /** A create from Virtuous in progress on `recordKey` until `untilMs` (null: finished or abandoned). */
+  creating(recordKey, kind, untilMs) {
+    if (untilMs == null) this.sql.exec("DELETE FROM creating WHERE record_key = ?", recordKey);
+    else this.sql.exec("INSERT INTO creating (record_key, kind, until_ms) VALUES (?, ?, ?) ON CONFLICT(record_key) DO UPDATE SET until_ms = excluded.until_ms", recordKey, kind, untilMs);
+  }
+  createInProgress(kind, nowMs) {
+    return this.sql.exec("SELECT COUNT(*) AS n FROM creating WHERE kind = ? AND until_ms >= ?", kind, nowMs).one().n > 0;
+  }
+  removeRecord(recordKey) {
+    this.sql.exec("DELETE FROM records WHERE record_key = ?", recordKey);
   }
   #rows(where, ...args) {
-    return this.sql.exec(`SELECT summary FROM records WHERE ${where} ORDER BY record_key`, ...args).toArray().map((r) => JSON.parse(r.summary));
+    const order = where.includes(" ORDER BY ") ? "" : " ORDER BY record_key";
+    return this.sql.exec(`SELECT summary FROM records WHERE ${where}${order}`, ...args).toArray().map((r) => JSON.parse(r.summary));
   }
   /** The host kit's findRecord: by key, else by Virtuous id, else by partner id or one of our references. */
   findRecord({ recordKey, kind, partnerId, virtuousId, refs = [] }) {
@@ -130,7 +144,8 @@ export class CustomerObject extends DurableObject {
       if (v) return v;
     }
     if (partnerId != null) {
-      const p = this.#rows("kind = ? AND partner_id = ?", kind, String(partnerId))[0];
+      // A linked record before a stub the partner's hook made for the same partner record.
+      const p = this.#rows("kind = ? AND partner_id = ? ORDER BY virtuous_id IS NULL, record_key", kind, String(partnerId))[0];
       if (p) return p;
     }
     for (const r of refs) {

@@ -229,16 +229,32 @@ export class RecordObject extends DurableObject {
     if (this.#matches(q)) return clone(this.row);
     return this.store.customer(customerId).findRecord(q);
   }
-  lockRecord(customerId, recordKey, { nowMs, create }) {
-    // Another record's key: the index moved on since the message was routed; the Queue retries and re-routes it.
+  async lockRecord(customerId, recordKey, { nowMs, leaseMs, create }) {
+    // Another record's key (the index moved on since the message was routed, or the core's verify named another
+    // record): the Queue retries the message, which is routed again; after its retries it is a dead letter.
     if (recordKey !== this.key) return null;
-    if (!this.row && create)
+    if (!this.row && create) {
       this.row = { customerId, recordKey, kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 0, state: null, dirty: false, changeSeq: 0, pubSeq: 0, updatedMs: nowMs };
+      // While the create is applied and not committed, the partner's hook for the new partner record must not
+      // submit it as new (the host kit's createInProgress): the customer's Object keeps the mark until commit.
+      await this.store.customer(customerId).creating(recordKey, create.kind, nowMs + leaseMs);
+    }
     if (!this.row) return null;
     this.row.version += 1; // the serial chain is the lock; the version still guards commit against a stale row
     return clone(this.row);
   }
-  unlockRecord() {
+  async unlockRecord(customerId, recordKey) {
+    if (this.row && this.row.state == null && this.row.virtuousId != null) await this.store.customer(customerId).creating(recordKey, this.row.kind, null);
+    return true;
+  }
+  /** A row the partner's hook made for a partner record linked elsewhere: gone from storage and the index. */
+  async dropStub(recordKey, version) {
+    const r = this.row;
+    if (!r || recordKey !== this.key || r.version !== version || r.state != null) return false;
+    this.row = null;
+    await this.ctx.storage.delete(["row", "outbox"]);
+    this.outbox = null;
+    await this.store.customer(r.customerId).removeRecord(recordKey);
     return true;
   }
   async commitRecord(c) {

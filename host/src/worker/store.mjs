@@ -143,8 +143,22 @@ export class DoStore {
   async commitRecord(c) {
     return this.#local("commitRecord").commitRecord(c);
   }
+  /**
+   * In a record's Object: the partner record may be linked to another record (the host kit marks the real record
+   * dirty after dropping a stub): that record's Object is asked; otherwise this one.
+   */
   async markDirty(customerId, change, nowMs) {
-    return this.#local("markDirty").markDirty(customerId, change, nowMs);
+    const local = this.#local("markDirty");
+    const found = await this.customer(customerId).findRecord({ kind: change.kind, partnerId: String(change.partnerId) });
+    if (found && found.recordKey !== local.key) return this.recordStub(customerId, found.recordKey).partnerChange(customerId, found.recordKey, change.kind, String(change.partnerId));
+    return local.markDirty(customerId, change, nowMs);
+  }
+  /** Whether a record of `kind` is being created from Virtuous right now (its create not yet committed). */
+  createInProgress(customerId, kind, nowMs) {
+    return this.customer(customerId).createInProgress(kind, nowMs);
+  }
+  async dropStub(customerId, recordKey, owner, version) {
+    return this.#local("dropStub").dropStub(recordKey, version);
   }
   async dueRecords(o) {
     return this.record ? this.record.dueRecords(o) : [];
