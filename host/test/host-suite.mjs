@@ -9,13 +9,17 @@ import { customerSettings, makeHost, manualClock, memoryPartner, signed, PLATFOR
 export function hostSuite(name, openStore) {
   const test = (title, fn) => nodeTest(`${name}: ${title}`, async () => {
     opened.length = 0;
+    partners.length = 0;
     try {
       await fn();
     } finally {
+      // Change hooks fire after an apply returned: let them finish before the store closes.
+      for (const p of partners) await p.idle();
       for (const s of opened) await s.close();
     }
   });
   const opened = [];
+  const partners = [];
   const open0 = openStore;
   openStore = async () => {
     const s = await open0();
@@ -53,6 +57,7 @@ export function hostSuite(name, openStore) {
   async function setup({ script, clock = manualClock(), extra } = {}) {
     const store = await openStore();
     const partner = memoryPartner({ now: clock.now });
+    partners.push(partner);
     const v = scriptedVirtuous(script);
     const host = makeHost(store, { partner, clock, fetch: v.fetch });
     partner.onChange((c) => host.reportPartnerChange({ customerId: C, ...c }));
@@ -231,6 +236,7 @@ export function hostSuite(name, openStore) {
     const clock = { now: () => Date.now() };
     const store = await openStore();
     const partner = memoryPartner();
+    partners.push(partner);
     partner.delayMs = 20;
     const a = makeHost(store, { partner, clock, workerId: "A" });
     const b = makeHost(store, { partner, clock, workerId: "B" });
