@@ -66,7 +66,29 @@ export function matchRecordFromRow(kind, row) {
   if (Array.isArray(row.contactReferences)) for (const r of row.contactReferences) if (r?.source && r?.id) refs.push({ source: String(r.source), id: String(r.id) });
   if (row.referenceSource && row.referenceId) refs.push({ source: String(row.referenceSource), id: String(row.referenceId) });
   if (kind === "gift" && row.transactionSource && row.transactionId) refs.push({ source: String(row.transactionSource), id: String(row.transactionId) });
-  return { id: String(row.id), references: refs.slice(0, 32), emails: list(row.email), names: list(row.name), postalCodes: list(row.postal), phones: list(row.phone) };
+  // Abbreviated rows carry email/postal at the top; full contacts in contactIndividuals[].contactMethods and addresses.
+  const emails = [row.email];
+  const phones = [row.phone];
+  for (const ind of Array.isArray(row.contactIndividuals) ? row.contactIndividuals : [])
+    for (const m of Array.isArray(ind?.contactMethods) ? ind.contactMethods : []) {
+      if (/mail/i.test(String(m?.type ?? ""))) emails.push(m.value);
+      else if (/phone|mobile|cell/i.test(String(m?.type ?? ""))) phones.push(m.value);
+    }
+  const postals = [row.postal, row.address?.postal];
+  for (const a of Array.isArray(row.contactAddresses) ? row.contactAddresses : []) postals.push(a?.postal);
+  const uniq = (v) => [...new Set(list(...v))];
+  return { id: String(row.id), references: refs.slice(0, 32), emails: uniq(emails), names: list(row.name), postalCodes: uniq(postals), phones: uniq(phones) };
+}
+
+/**
+ * The query path for a resource. Contact query rows are abbreviated and carry no `contactReferences`, so a pending
+ * contact could not be matched to its row by reference (and its row would look unknown, i.e. new): contacts are
+ * queried through `/Query/FullContact` (same paging, same price) unless `reconcile.fullContacts` is false.
+ */
+export function queryPath(resource, path, reconcileSettings = {}) {
+  const [base, qs] = path.split("?");
+  if (resource === "contact" && reconcileSettings.fullContacts !== false && /\/Contact\/Query$/i.test(base)) return `${base}/FullContact${qs ? `?${qs}` : ""}`;
+  return path;
 }
 
 /** An http:// URL on the loopback interface (127.0.0.0/8, ::1, localhost): a local Virtuous. */
@@ -596,8 +618,9 @@ export class Host {
       const counts = { pages: 0, rows: 0, items: {} };
       while (step.request) {
         const q = step.request;
-        const res = await this.#send(c, { method: q.method, path: q.path, body: q.body, query: { skip: q.skip, take: q.take } });
-        if (res.status !== 200) throw new HostError("query-failed", `${q.path}: status ${res.status}`);
+        const path = queryPath(resource, q.path, r);
+        const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
         const rows = Array.isArray(res.json?.list) ? res.json.list : [];
         step = acceptQueryPage({ run: step.run, rows });
         counts.pages++;
@@ -712,8 +735,9 @@ export class Host {
       let step = startQueryRun({ cursor: undefined, config: { resource: kind, take: c.settings.reconcile?.take ?? DEFAULTS.take } });
       while (step.request) {
         const q = step.request;
-        const res = await this.#send(c, { method: q.method, path: q.path, body: q.body, query: { skip: q.skip, take: q.take } });
-        if (res.status !== 200) throw new HostError("query-failed", `${q.path}: status ${res.status}`);
+        const path = queryPath(kind, q.path, c.settings.reconcile ?? {});
+        const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
         const list = Array.isArray(res.json?.list) ? res.json.list : [];
         step = acceptQueryPage({ run: step.run, rows: list });
         const fresh = step.page.fresh.map((i) => list[i]).filter((r) => r?.id != null && !r.mergedIntoContactId);

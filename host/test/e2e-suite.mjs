@@ -240,4 +240,31 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
     assert.equal(st.secretRotation.newSecretId, "s2");
     assert.ok(st.secretRotation.retiredAtMs > 0);
   });
+
+  test("a batch confirmation missed during an outage is caught up by reconciliation (confirmed by the query, never created twice)", async (w) => {
+    await partner(w, "POST", "/donors", { id: "donor-9", fields: { name: "Katherine Johnson", contactType: "Household" } });
+    await partner(w, "POST", "/donations", { id: "don-9", donorId: "donor-9", fields: { amount: "9.00", giftDate: "2026-11-30", giftType: "Cash", currencyCode: "USD" } });
+    await until(async () => (await w.sim.admin.transactions()).filter((t) => t.state === "held").length === 2, { what: "two held Transactions" });
+    await settled(w);
+    await w.sim.admin.setOutages({ webhooks: true });
+    const batch = await w.sim.admin.runBatch();
+    const giftId = batch.created.find((c) => c.giftId).giftId;
+    await until(async () => (await w.sim.admin.deliveries({ state: "pending" })).length === 0, { what: "the deliveries to fail" });
+    await w.sim.admin.setOutages({ webhooks: false });
+    let st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.records.partnerPending, 2, "still pending: the confirmations never arrived");
+    const rec = await hostApi(w, "POST", "/reconcile");
+    assert.equal(rec.status, 200);
+    assert.ok(rec.body.fed >= 2);
+    await settled(w);
+    st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.records.partnerPending, 0);
+    const row = await w.host.store.findRecord(w.customerId, { kind: "gift", partnerId: "don-9" });
+    assert.equal(row.virtuousId, String(giftId));
+    assert.equal(row.state.state, "in-sync");
+    const p = await partner(w, "GET", "/store");
+    assert.equal(Object.values(p.donations).length, 1, "the reconciled create confirmed the donation; nothing created on the partner");
+    assert.equal(Object.values(p.donors).length, 1, "the contact was confirmed by its reference, not created again");
+    assert.ok(st.reconciliation.cursors.gift.highWaterMs > 0);
+  });
 }
