@@ -7,6 +7,9 @@
 //   POST /api/v1/customers/:customerId/pause | /resume
 //   GET  /api/v1/customers/:customerId/review                     the initial match's and reconciliation's review queue
 //   GET  /api/v1/customers/:customerId/dead-letters
+//   POST /api/v1/customers/:customerId/partner-changes            body {kind, partnerId}: a partner's change hook
+//   POST /api/v1/customers/:customerId/initial-match               body {kind?}: runs the initial match; GET: progress
+//   POST /api/v1/customers/:customerId/reconcile                   runs a reconciliation now
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
@@ -53,6 +56,30 @@ export function createApp(host, { token } = {}) {
   api.post("/customers/:customerId/resume", run(async (c) => ({ apiVersion: 1, ...(await host.resume(id(c))) })));
   api.get("/customers/:customerId/review", run(async (c) => ({ apiVersion: 1, items: await host.store.listReview(id(c)) })));
   api.get("/customers/:customerId/dead-letters", run(async (c) => ({ apiVersion: 1, items: await host.store.listDeadLetters(id(c)) })));
+  api.post(
+    "/customers/:customerId/partner-changes",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body.kind !== "string" || body.partnerId == null)
+        throw Object.assign(new Error("invalid-argument: body must be {kind, partnerId}"), { code: "invalid-argument", name: "HostError" });
+      await host.customer(id(c)).then((x) => {
+        if (!x) throw Object.assign(new Error(`unknown-customer: ${id(c)}`), { code: "unknown-customer", name: "HostError" });
+      });
+      return { apiVersion: 1, recordKey: await host.reportPartnerChange({ customerId: id(c), kind: body.kind, partnerId: String(body.partnerId) }) };
+    }),
+  );
+  api.post(
+    "/customers/:customerId/initial-match",
+    run(async (c) => ({ apiVersion: 1, ...(await host.initialMatch(id(c), { kind: (await c.req.json().catch(() => ({})))?.kind ?? "contact" })) })),
+  );
+  api.get(
+    "/customers/:customerId/initial-match",
+    run(async (c) => {
+      await host.status(id(c)); // 404 for an unknown customer
+      return { apiVersion: 1, progress: (await host.store.kvGet(id(c), `initial-match:${c.req.query("kind") ?? "contact"}`)) ?? null };
+    }),
+  );
+  api.post("/customers/:customerId/reconcile", run(async (c) => ({ apiVersion: 1, ...(await host.reconcile(id(c))) })));
   app.route("/api/v1", api);
   app.route("/api", api);
   return app;

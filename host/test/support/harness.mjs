@@ -15,12 +15,19 @@ export function memoryPartner({ now = () => Date.now() } = {}) {
     records,
     calls,
     failNext: 0,
+    /** Change hooks still running (a test waits for them before closing its store). */
+    pending: new Set(),
+    idle: () => Promise.all([...p.pending]),
     delayMs: 0,
     onChange: (fn) => hooks.push(fn),
     // The partner's change hook fires for the host's own applies too (as real platforms do), after the apply
     // returned; the core recognises the bounce.
     bounce(kind, id) {
-      setImmediate(() => hooks.forEach((h) => h({ kind, partnerId: id })));
+      const done = new Promise((resolve) =>
+        setImmediate(() => Promise.allSettled(hooks.map((h) => h({ kind, partnerId: id }))).then(() => resolve())),
+      );
+      p.pending.add(done);
+      done.then(() => p.pending.delete(done));
     },
     get(kind, id) {
       return records.get(`${kind}:${id}`);
@@ -33,7 +40,8 @@ export function memoryPartner({ now = () => Date.now() } = {}) {
     },
     async read({ kind, partnerId }) {
       const r = records.get(`${kind}:${partnerId}`);
-      return r && !r.deleted && !r.mergedInto ? { fields: structuredClone(r.fields), modifiedMs: r.modifiedMs, ...(r.extra ? { extra: r.extra } : {}) } : null;
+      if (!r || r.deleted || r.mergedInto) return null;
+      return { fields: structuredClone(r.fields), modifiedMs: r.modifiedMs, ...(r.extra ? { extra: r.extra } : {}), ...(r.virtuousId ? { virtuousId: r.virtuousId } : {}) };
     },
     async apply(op) {
       if (p.delayMs) await new Promise((r) => setTimeout(r, p.delayMs));

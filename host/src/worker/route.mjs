@@ -1,0 +1,21 @@
+// Which Durable Object a delivery goes to. The one place the Worker host derives record keys from an event, so
+// `core.lookupKeys(event)` can replace the host kit's lookupKeys here alone.
+import { lookupKeys } from "../keys.mjs";
+
+const SYNCED = new Set(["gift", "contact"]);
+
+/** The record key for events this host does not keep (unsupported, not synced): one Object per customer. */
+export const OTHER_KEY = "_other";
+
+/**
+ * `{keys, fallbackKey}`: the lookup keys of `event`'s record (Virtuous id, our external references) and the key a
+ * new record gets when the index knows none of them (`gift:v123`).
+ */
+export function routeKeys(event, platformName) {
+  const keys = lookupKeys(event, platformName);
+  if (!SYNCED.has(keys.kind) || !keys.virtuousId) return { keys, fallbackKey: OTHER_KEY };
+  return { keys, fallbackKey: `${keys.kind}:v${keys.virtuousId}` };
+}
+
+/** The Durable Object name of a record: customer and record key, unambiguous (the customer id cannot hold NUL). */
+export const objectName = (customerId, recordKey) => `${customerId}\u0000${recordKey}`;
