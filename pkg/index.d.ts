@@ -259,6 +259,8 @@ export type ErrorCode =
   | "missing-field"
   | "unknown-field"
   | "invalid-money"
+  | "invalid-date"
+  | "bad-current"
   | "non-positive-amount"
   | "designations-mismatch"
   | "unsupported-kind"

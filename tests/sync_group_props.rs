@@ -159,6 +159,7 @@ impl World {
             fields: self.partner.clone(),
             extra: None,
             external_id: None,
+            current: None,
         }
     }
 
@@ -310,6 +311,9 @@ proptest! {
     ) {
         let mut opts = SyncOptions::new("Acme Giving", "cust-1");
         opts.policy.default = POLICIES[policy];
+        // The model applies what a PUT sends (PATCH-like); full-record updates are covered by the
+        // simulation's live profile.
+        opts.update_mode = UpdateMode::Partial;
         let mut virt = BTreeMap::new();
         virt.insert("giftDate".to_string(), json!("2025-11-20"));
         virt.insert("currencyCode".to_string(), json!("USD"));
