@@ -78,9 +78,13 @@ fn change(values: &Map<String, Value>, ms: i64) -> Value {
            "fields": values})
 }
 
+/// The sequences were found with partial updates (the body carries the changed fields only) and
+/// staff-created gifts without a stamp, so they keep that mode and create such gifts at once;
+/// full-record updates and verified unstamped creates (the defaults) run with field groups in the
+/// simulation's live profile.
 fn options(policy: &str) -> Value {
-    json!({"platformName": "Acme Giving", "customerId": "cust-1",
-           "policy": {"default": policy}})
+    json!({"platformName": "Acme Giving", "customerId": "cust-1", "updateMode": "partial",
+           "unstampedCreates": "create", "policy": {"default": policy}})
 }
 
 /// One sequence's host: the stored record, the vectors collected.
