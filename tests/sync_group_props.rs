@@ -311,9 +311,10 @@ proptest! {
     ) {
         let mut opts = SyncOptions::new("Acme Giving", "cust-1");
         opts.policy.default = POLICIES[policy];
-        // The model applies what a PUT sends (PATCH-like); full-record updates are covered by the
-        // simulation's live profile.
+        // The model applies what a PUT sends (PATCH-like) and staff gifts carry no stamp; full-record
+        // updates and verified unstamped creates are covered by the simulation's live profile.
         opts.update_mode = UpdateMode::Partial;
+        opts.unstamped_creates = UnstampedCreates::Create;
         let mut virt = BTreeMap::new();
         virt.insert("giftDate".to_string(), json!("2025-11-20"));
         virt.insert("currencyCode".to_string(), json!("USD"));

@@ -227,7 +227,7 @@ export class Host {
     try {
       const c = await this.#mustCustomer(e.customerId);
       const now = this.now();
-      const keys = lookupKeys(e.event, c.settings.platformName);
+      const keys = lookupKeys(c.core, e.event);
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
@@ -237,7 +237,7 @@ export class Host {
       }
       // At most twice: a fetched record (core `verify`) may name the stored record under another key.
       for (let pass = 0; pass < 2; pass++) {
-        const k = pass ? lookupKeys(e.event, c.settings.platformName) : keys;
+        const k = pass ? lookupKeys(c.core, e.event) : keys;
         const found = await this.store.findRecord(e.customerId, { kind: k.kind, virtuousId: k.virtuousId, refs: k.refs });
         const key = found?.recordKey ?? `${k.kind}:v${k.virtuousId}`;
         const row = await this.store.lockRecord(e.customerId, key, {
@@ -491,7 +491,7 @@ export class Host {
       if (res.status !== 200 || !res.json || typeof res.json !== "object") throw new HostError("read-before-write", `GET ${req.path}: status ${res.status}`);
       work.log.push({ direction: "inbound", action: tag, reason: d.reason, detail: { path: req.path } });
       event = { ...event, resource: res.json, modifiedDateTimeUtc: res.json.modifiedDateTimeUtc ?? event.modifiedDateTimeUtc };
-      if (tag === "verify" && !redirected && work.state == null && lookupKeys(event, c.settings.platformName).refs.length)
+      if (tag === "verify" && !redirected && work.state == null && lookupKeys(c.core, event).refs.length)
         return { event, d: { ...d, action: { tag: "verify-redirect" } } };
       d = c.core.decideInbound(event, work.state ?? null, now);
     }
@@ -648,7 +648,7 @@ export class Host {
     const ids = rows.map((x) => (x?.id != null ? String(x.id) : null)).filter(Boolean);
     const refs = [];
     for (const row of rows) {
-      const k = lookupKeys(eventFromRecord(resource, row ?? {}, false), c.settings.platformName);
+      const k = lookupKeys(c.core, eventFromRecord(resource, row ?? {}, false));
       refs.push(...k.refs);
     }
     const all = await this.store.listRecords(customerId, { kind: resource });

@@ -1,6 +1,6 @@
-// How an inbound event finds its stored record: by Virtuous id, or by the external reference our platform
-// stamped on it (the nightly batch's create of our own Transaction carries a Virtuous id we have never stored).
-// Kept to this one function on purpose: the core will offer `core.lookupKeys(event)`, which replaces it.
+// How an inbound event finds its stored record: the core's `lookupKeys(event)` (Virtuous id, then the external
+// reference our platform stamped on it: the nightly batch's create of our own Transaction carries a Virtuous id we
+// have never stored), in the shape the stores index by.
 
 /** Normalised external-reference key: the source compared trimmed and case-insensitively, the id exactly (after trim). */
 export function refKey(source, id) {
@@ -11,23 +11,19 @@ export function refKey(source, id) {
 }
 
 /**
- * The keys under which `event`'s record may be stored: `{ kind, virtuousId?, refs: [{source, id}] }`.
- * `refs` holds only references whose source is `platformName` (other platforms' references are not ours to link).
+ * The keys under which `event`'s record may be stored, from `core.lookupKeys(event)`:
+ * `{ kind, virtuousId?, refs: [{source, id}], mergedInto? }`. `kind` is absent for a kind that does not sync;
+ * `refs` holds only our own references (the core compares the stamp's source with the platform name).
  */
-export function lookupKeys(event, platformName) {
-  const kind = event?.resourceKind;
-  const resource = event?.resource ?? {};
-  const virtuousId = event?.resourceId != null && event.resourceId !== "" ? String(event.resourceId) : undefined;
-  const ours = String(platformName).trim().toLowerCase();
-  const refs = [];
-  const add = (source, id) => {
-    const k = refKey(source, id);
-    if (k && k.source === ours && !refs.some((r) => r.id === k.id)) refs.push(k);
-  };
-  if (kind === "gift") add(resource.transactionSource, resource.transactionId);
-  if (kind === "contact") {
-    add(resource.referenceSource, resource.referenceId);
-    if (Array.isArray(resource.contactReferences)) for (const r of resource.contactReferences) add(r?.source, r?.id);
+export function lookupKeys(core, event) {
+  const found = core.lookupKeys(event);
+  const out = { kind: found.kind, virtuousId: undefined, refs: [] };
+  for (const k of found.keys) {
+    if (k.tag === "virtuous-id") out.virtuousId ??= k.val;
+    else if (k.tag === "external-ref") {
+      const r = refKey(k.val.source, k.val.id);
+      if (r && !out.refs.some((x) => x.id === r.id)) out.refs.push(r);
+    } else if (k.tag === "merged-into") out.mergedInto = k.val;
   }
-  return { kind, virtuousId, refs };
+  return out;
 }

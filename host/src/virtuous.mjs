@@ -7,7 +7,9 @@ export class VirtuousClient {
     if (!baseUrl) throw new TypeError("virtuous.baseUrl is required");
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.token = token;
-    this.fetch = f;
+    // Never called as a method of this client: workerd's fetch throws "Illegal invocation" unless `this` is the
+    // global scope.
+    this.fetch = (input, init) => f.call(globalThis, input, init);
     this.timeoutMs = timeoutMs;
   }
 

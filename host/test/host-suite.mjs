@@ -4,7 +4,8 @@
 import { test as nodeTest } from "node:test";
 import assert from "node:assert/strict";
 import { HostError, lookupKeys, reconcileInterval } from "../src/index.mjs";
-import { customerSettings, makeHost, manualClock, memoryPartner, signed, PLATFORM } from "./support/harness.mjs";
+import { SyncCore } from "virtuous-sync";
+import { customerSettings, makeHost, manualClock, memoryPartner, signed, PLATFORM, SECRET } from "./support/harness.mjs";
 
 export function hostSuite(name, openStore) {
   const test = (title, fn) => nodeTest(`${name}: ${title}`, async () => {
@@ -65,13 +66,18 @@ export function hostSuite(name, openStore) {
     return { store, partner, host, clock, v };
   }
 
-  test("lookupKeys: Virtuous id and our own references only (source compared trimmed, any case)", () => {
-    const k = lookupKeys({ resourceKind: "gift", resourceId: "7", resource: { transactionSource: " acme giving ", transactionId: "don-1" } }, PLATFORM);
-    assert.deepEqual(k, { kind: "gift", virtuousId: "7", refs: [{ source: "acme giving", id: "don-1" }] });
-    const other = lookupKeys({ resourceKind: "gift", resourceId: "7", resource: { transactionSource: "Other", transactionId: "x" } }, PLATFORM);
-    assert.deepEqual(other.refs, []);
-    const contact = lookupKeys({ resourceKind: "contact", resourceId: "9", resource: { contactReferences: [{ source: "ACME GIVING", id: "donor-1" }, { source: "x", id: "y" }] } }, PLATFORM);
-    assert.deepEqual(contact.refs, [{ source: "acme giving", id: "donor-1" }]);
+  test("lookupKeys: the core's keys, Virtuous id and our own references only (source compared trimmed, any case)", () => {
+    const core = new SyncCore({ secrets: [SECRET], platformName: PLATFORM, sync: { customerId: "c" } });
+    try {
+      const k = lookupKeys(core, { eventType: "gift-update", rawEventType: "GiftUpdate", resourceKind: "gift", resourceId: "7", resource: { id: 7, transactionSource: " acme giving ", transactionId: "don-1" } });
+      assert.deepEqual(k, { kind: "gift", virtuousId: "7", refs: [{ source: "acme giving", id: "don-1" }] });
+      const other = lookupKeys(core, { eventType: "gift-update", rawEventType: "GiftUpdate", resourceKind: "gift", resourceId: "7", resource: { id: 7, transactionSource: "Other", transactionId: "x" } });
+      assert.deepEqual(other.refs, []);
+      const contact = lookupKeys(core, { eventType: "contact-update", rawEventType: "ContactUpdate", resourceKind: "contact", resourceId: "9", resource: { id: 9, contactReferences: [{ source: "x", id: "y" }, { source: "ACME GIVING", id: "donor-1" }] } });
+      assert.deepEqual(contact.refs, [{ source: "acme giving", id: "donor-1" }]);
+    } finally {
+      core.free();
+    }
   });
 
   test("reconciliation interval: default 6 h, 4-12 h accepted, anything else refused", () => {

@@ -190,7 +190,7 @@ async function consumeDeliveries(batch, env) {
         m.ack();
         continue;
       }
-      const { keys, fallbackKey } = routeKeys(b.event, c.settings.platformName);
+      const { keys, fallbackKey } = routeKeys((await hostFor(env).customer(b.customerId)).core, b.event);
       const found = fallbackKey === OTHER_KEY ? null : await store.findRecord(b.customerId, { kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
       key = found?.recordKey ?? fallbackKey;
     } catch {

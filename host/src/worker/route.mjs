@@ -1,5 +1,5 @@
-// Which Durable Object a delivery goes to. The one place the Worker host derives record keys from an event, so
-// `core.lookupKeys(event)` can replace the host kit's lookupKeys here alone.
+// Which Durable Object a delivery goes to. The one place the Worker host derives record keys from an event (the
+// core's `lookupKeys`, through the host kit's store-shaped adapter).
 import { lookupKeys } from "../keys.mjs";
 
 const SYNCED = new Set(["gift", "contact"]);
@@ -11,8 +11,8 @@ export const OTHER_KEY = "_other";
  * `{keys, fallbackKey}`: the lookup keys of `event`'s record (Virtuous id, our external references) and the key a
  * new record gets when the index knows none of them (`gift:v123`).
  */
-export function routeKeys(event, platformName) {
-  const keys = lookupKeys(event, platformName);
+export function routeKeys(core, event) {
+  const keys = lookupKeys(core, event);
   if (!SYNCED.has(keys.kind) || !keys.virtuousId) return { keys, fallbackKey: OTHER_KEY };
   return { keys, fallbackKey: `${keys.kind}:v${keys.virtuousId}` };
 }
