@@ -56,7 +56,7 @@ try {
 
   // 2 -------------------------------------------------------------------------------------------------------------
   const store2 = await openPgliteStore({ dataDir: join(dir, "e2e") });
-  const w = await startWorld({ store: store2, simConfig: { putMode: "patch" }, sync: { cooldownMs: 1_000 } });
+  const w = await startWorld({ store: store2, sync: { cooldownMs: 1_000 } });
   w.start({ pollMs: 5 });
   const contact = await w.sim.admin.createContact({ name: "Bench Donor", contactType: "Household" });
   const gift = await w.sim.admin.createGift({ contactId: contact.id, amount: 1, giftDate: "2026-11-01", giftType: "Cash", currencyCode: "USD" });

@@ -29,9 +29,7 @@ const world = await (onWorker ? startWorkerWorld : startWorld)({
   dir: onWorker ? join(DIR, "worker") : undefined,
   partnerFile: join(DIR, "partner-store.json"),
   hostPort: portArg ? Number(portArg.split("=")[1]) : 0,
-  // The local Virtuous applies PUT as a partial update here: the core sends only changed fields until its
-  // GET-then-PUT lands (docs/host.md, "Known gaps"); the sim's default is Virtuous's documented full replacement.
-  simConfig: { putMode: "patch" },
+  // The local Virtuous replaces the whole record on PUT, as Virtuous documents: the host writes GET-then-PUT.
   sync: { cooldownMs: 2_000, policy: { default: "most-recent-wins" } },
   log: (event, detail) => errors.push({ event, detail }),
 });

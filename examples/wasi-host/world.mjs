@@ -19,7 +19,7 @@ const sim = await startSim({
   clock: { mode: "real" },
   forwardTo: `${hostUrl}/webhooks/virtuous/${encodeURIComponent(customerId)}`,
   secret,
-  config: { retry: { delaysMs: [100, 200, 400] }, putMode: "patch" },
+  config: { retry: { delaysMs: [100, 200, 400] } },
 });
 const partner = await startPartnerApp({
   hook: async ({ kind, partnerId }) => {

@@ -16,7 +16,6 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
       const w = await startWorld({
         store,
         workers,
-        simConfig: { putMode: "patch" },
         sync: { cooldownMs: 2_000, policy: { default: "most-recent-wins" } },
         log: (e, d) => log.push([e, d]),
       });

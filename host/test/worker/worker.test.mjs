@@ -38,7 +38,7 @@ const staffContact = async (name) => {
 };
 
 before(async () => {
-  w = await startWorkerWorld({ customerId: C, testHooks: true, simConfig: { putMode: "patch" }, sync: { cooldownMs: 500, policy: { default: "most-recent-wins" } } });
+  w = await startWorkerWorld({ customerId: C, testHooks: true, sync: { cooldownMs: 500, policy: { default: "most-recent-wins" } } });
 });
 after(async () => {
   await w?.close();
