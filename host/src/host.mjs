@@ -26,6 +26,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
 import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
+import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 
 const HOUR = 3_600_000;
 export const DEFAULTS = Object.freeze({
@@ -73,8 +74,11 @@ export class Host {
    * @param {{now(): number}} [o.clock]
    * @param {string} [o.workerId]
    * @param {typeof fetch} [o.fetch] used for Virtuous requests (tests inject faults here)
+   * @param {(d: {customerId, recordKey?, atMs, direction, action, reason, detail?}) => void} [o.onDecision] called
+   *   after each decision is stored (and for each delivery, direction "receive"); see docs/host-observability.md
+   * @param {object} [o.tracer] an OpenTelemetry tracer: one span per unit of work (observe.mjs SPAN_NAMES)
    */
-  constructor({ store, partner, clock, workerId, fetch: f, options = {}, log = () => {} }) {
+  constructor({ store, partner, clock, workerId, fetch: f, options = {}, log = () => {}, onDecision, tracer }) {
     if (!store) throw new HostError("invalid-setting", "store is required");
     if (!partner || typeof partner.apply !== "function" || typeof partner.read !== "function")
       throw new HostError("invalid-setting", "partner must implement apply() and read()");
@@ -89,6 +93,8 @@ export class Host {
     this.timers = [];
     this.running = false;
     this.wake = null;
+    this.onDecision = onDecision;
+    instrument(this, tracer);
   }
 
   now() {
@@ -105,6 +111,7 @@ export class Host {
     const s = structuredClone(settings);
     if (!s?.customerId) throw new HostError("invalid-setting", "customerId is required");
     reconcileInterval(s.reconcile?.everyMs);
+    retentionOf(s);
     this.#buildCore(s).core.free();
     await this.store.putCustomer(s.customerId, s, this.now());
     this.cores.delete(s.customerId);
@@ -146,6 +153,15 @@ export class Host {
    * inbox before any 2xx; a duplicate answers 2xx again without a second entry.
    */
   async receive(customerId, body, headers) {
+    const r = await this.#receive(customerId, body, headers);
+    const reason = r.body?.reason ?? r.body?.error ?? "unknown";
+    // Deliveries by reason (observability); a counting failure never changes the answer.
+    if (r.status !== 404) await this.#count(customerId, { [`delivery:${reason}`]: 1 }).catch(() => {});
+    emitDecisions(this, customerId, null, this.now(), [{ direction: "receive", action: String(r.status), reason }]);
+    return r;
+  }
+
+  async #receive(customerId, body, headers) {
     const c = await this.customer(customerId);
     if (!c) return { status: 404, body: { error: "unknown-customer" } };
     const now = this.now();
@@ -186,7 +202,7 @@ export class Host {
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
-        await this.store.logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { dedupeKey: e.dedupeKey } });
+        await this.#logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { dedupeKey: e.dedupeKey } });
         await this.store.inboxComplete(e.id, owner, now);
         return;
       }
@@ -202,7 +218,7 @@ export class Host {
       }
       try {
         const work = await this.#inbound(c, row, e, now);
-        await this.store.commitRecord({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+        await this.#commit({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
         await this.#count(e.customerId, work.counts);
       } catch (err) {
         await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
@@ -303,7 +319,7 @@ export class Host {
         const c = await this.#mustCustomer(r.customerId);
         const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
         await this.#outboundStep(c, row, work, now);
-        await this.store.commitRecord({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+        await this.#commit({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
         await this.#count(r.customerId, work.counts);
         n++;
       } catch (err) {
@@ -398,7 +414,7 @@ export class Host {
     const res = await this.#sendMeasured(c, req);
     const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context, createdAtMs: e.queuedMs, nowMs: this.now() });
     const attempt = e.attempts + 1;
-    await this.store.logDecision(e.customerId, e.recordKey, this.now(), {
+    await this.#logDecision(e.customerId, e.recordKey, this.now(), {
       direction: "submit", action: cls.action, reason: cls.reason, detail: { method: req.method, path: req.path, status: res.status ?? null, attempt },
     });
     switch (cls.action) {
@@ -562,7 +578,7 @@ export class Host {
       else if (item.kind === "look-up-pending" && item.request) {
         const res = await this.#send(c, item.request);
         if (res.status === 200 && res.json?.id != null) event = eventFromRecord(resource, res.json, true);
-        else await this.store.logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
+        else await this.#logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
       } else if (["surface-unmatched", "duplicate-in-virtuous", "conflict", "resolve-drift", "held", "malformed-row"].includes(item.kind)) {
         await this.store.addReview(customerId, item.kind, item, now);
         out.review++;
@@ -622,7 +638,7 @@ export class Host {
       if (work.partnerId && Object.keys(r.applyLocal).length)
         await this.partner.apply({ customerId, kind: row.kind, recordKey, virtuousId: row.virtuousId, action: "update", partnerId: work.partnerId, fields: r.applyLocal });
       if (work.partnerId) await this.#outboundStep(c, row, work, now);
-      await this.store.commitRecord({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+      await this.#commit({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
       await this.#count(customerId, work.counts);
       this.kick();
       return { reason: r.reason, applied: r.applyLocal, pushFields: r.pushFields, state: work.state.state };
@@ -782,6 +798,18 @@ export class Host {
     };
   }
 
+  /** commitRecord, then the onDecision hook for what it logged. */
+  async #commit(c) {
+    const r = await this.store.commitRecord(c);
+    emitDecisions(this, c.customerId, c.recordKey, c.nowMs, c.log);
+    return r;
+  }
+
+  async #logDecision(customerId, recordKey, nowMs, entry) {
+    await this.store.logDecision(customerId, recordKey, nowMs, entry);
+    emitDecisions(this, customerId, recordKey, nowMs, [entry]);
+  }
+
   async #count(customerId, counts) {
     if (counts && Object.keys(counts).length) await this.store.countersAdd(customerId, counts);
   }
@@ -816,6 +844,12 @@ export class Host {
     return n;
   }
 
+  /** Deletes what each customer's retention no longer keeps (observe.mjs); the scheduler runs it hourly. */
+  async applyRetention({ nowMs = this.now() } = {}) {
+    this.retentionRanMs = nowMs;
+    return applyRetention(this, { nowMs });
+  }
+
   /** Starts the background loops: workers (inbox, partner changes, submitter) and the reconciliation scheduler. */
   start({ pollMs = 200, reconcileCheckMs = 60_000, reconcileOnStart = false } = {}) {
     if (this.running) return;
@@ -832,7 +866,10 @@ export class Host {
       }
     };
     this.loopDone = loop();
-    const tick = () => this.reconcileDue().catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
+    const tick = () =>
+      this.reconcileDue()
+        .then(() => (this.retentionRanMs == null || this.now() - this.retentionRanMs >= HOUR ? this.applyRetention() : null))
+        .catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
     if (reconcileOnStart) tick();
     const t = setInterval(tick, reconcileCheckMs);
     t.unref?.();
