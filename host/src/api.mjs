@@ -7,6 +7,7 @@
 //   POST /api/v1/customers/:customerId/pause | /resume
 //   GET  /api/v1/customers/:customerId/review                     the initial match's and reconciliation's review queue
 //   GET  /api/v1/customers/:customerId/dead-letters
+//   POST /api/v1/customers/:customerId/partner-changes            body {kind, partnerId}: a partner's change hook
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
@@ -54,6 +55,18 @@ export function createApp(host, { token } = {}) {
   api.post("/customers/:customerId/resume", run(async (c) => ({ apiVersion: 1, ...(await host.resume(id(c))) })));
   api.get("/customers/:customerId/review", run(async (c) => ({ apiVersion: 1, items: await host.store.listReview(id(c)) })));
   api.get("/customers/:customerId/dead-letters", run(async (c) => ({ apiVersion: 1, items: await host.store.listDeadLetters(id(c)) })));
+  api.post(
+    "/customers/:customerId/partner-changes",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body.kind !== "string" || body.partnerId == null)
+        throw Object.assign(new Error("invalid-argument: body must be {kind, partnerId}"), { code: "invalid-argument", name: "HostError" });
+      await host.customer(id(c)).then((x) => {
+        if (!x) throw Object.assign(new Error(`unknown-customer: ${id(c)}`), { code: "unknown-customer", name: "HostError" });
+      });
+      return { apiVersion: 1, recordKey: await host.reportPartnerChange({ customerId: id(c), kind: body.kind, partnerId: String(body.partnerId) }) };
+    }),
+  );
   mountStatusPage(app, api, host, { token }); // the status page, /metrics and the routes the page reads
   app.route("/api/v1", api);
   app.route("/api", api);

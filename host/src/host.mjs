@@ -35,6 +35,7 @@ export const DEFAULTS = Object.freeze({
   retryBaseMs: 1_000,
   retryMaxMs: 5 * 60_000,
   busyDelayMs: 50,
+  busyWaitMs: 5_000,
   reconcileEveryMs: 6 * HOUR,
   reconcileMinMs: 4 * HOUR,
   reconcileMaxMs: 12 * HOUR,
@@ -618,10 +619,14 @@ export class Host {
   async resolveConflict(customerId, recordKey, choices) {
     const c = await this.#mustCustomer(customerId);
     const now = this.now();
-    const row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs });
-    if (!row) {
+    // A worker may hold the record for a moment: wait up to `busyWaitMs` for it, then answer record-busy.
+    let row;
+    for (const end = Date.now() + this.o.busyWaitMs; ; ) {
+      row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: this.now(), leaseMs: this.o.leaseMs });
+      if (row) break;
       const exists = await this.store.findRecord(customerId, { recordKey });
-      throw new HostError(exists ? "record-busy" : "unknown-record", recordKey);
+      if (!exists || Date.now() > end) throw new HostError(exists ? "record-busy" : "unknown-record", recordKey);
+      await new Promise((r) => setTimeout(r, 20));
     }
     try {
       if (row.state?.state !== "conflict") throw new HostError("not-in-conflict", recordKey);

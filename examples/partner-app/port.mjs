@@ -1,0 +1,32 @@
+// The host's `partner` port for the partner app, over its HTTP API: how a partner connects its platform to
+// virtuous-sync-host. read() returns the mapped fields (the core's logical names), apply() hands a decision over.
+export function httpPartnerPort(baseUrl) {
+  const call = async (method, path, body) => {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await res.json().catch(() => ({}));
+    if (res.status === 404 && method === "GET") return null;
+    if (!res.ok) throw new Error(`partner ${method} ${path}: ${res.status} ${json.error ?? ""}`);
+    return json;
+  };
+  return {
+    async read({ kind, partnerId }) {
+      const coll = kind === "gift" ? "donations" : "donors";
+      const rec = await call("GET", `/${coll}/${encodeURIComponent(partnerId)}`);
+      if (!rec || rec.mergedInto || rec.deleted) return null;
+      const out = { fields: rec.fields, modifiedMs: rec.modifiedMs };
+      if (kind === "gift" && rec.donorId) {
+        const donor = await call("GET", `/donors/${encodeURIComponent(rec.donorId)}`);
+        // The Transaction's contact: the batch matches it by reference, email or name.
+        if (donor) out.extra = { contact: { referenceId: donor.id, name: donor.fields.name, email: donor.email ?? donor.fields.email } };
+      }
+      return out;
+    },
+    async apply(op) {
+      return call("POST", "/sync/apply", op);
+    },
+  };
+}

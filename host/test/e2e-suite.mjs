@@ -1,0 +1,185 @@
+// End to end: the host (on a given store, with N workers) against the local Virtuous (sim/) and the partner app,
+// over real HTTP. Run by e2e-pglite.test.mjs and e2e-postgres.test.mjs.
+import { test as nodeTest } from "node:test";
+import assert from "node:assert/strict";
+import { signBody } from "virtuous-sync";
+import { startWorld, until } from "../../examples/partner-app/world.mjs";
+import { runScenario } from "../../examples/partner-app/scenario.mjs";
+
+const money = (v) => Number(v).toFixed(2);
+
+export function e2eSuite(name, openStore, { workers = 1 } = {}) {
+  const test = (title, fn) =>
+    nodeTest(`${name} (${workers} worker${workers > 1 ? "s" : ""}): ${title}`, { timeout: 120_000 }, async () => {
+      const store = await openStore();
+      const log = [];
+      const w = await startWorld({
+        store,
+        workers,
+        simConfig: { putMode: "patch" },
+        sync: { cooldownMs: 2_000, policy: { default: "most-recent-wins" } },
+        log: (e, d) => log.push([e, d]),
+      });
+      w.start();
+      try {
+        await fn(w, log);
+      } finally {
+        await w.close();
+        await store.close();
+      }
+    });
+
+  const partner = async (w, method, path, body) => {
+    const res = await fetch(w.partner.url + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    return res.json();
+  };
+  const hostApi = async (w, method, path, body) => {
+    const res = await fetch(`${w.hostUrl}/api/v1/customers/${w.customerId}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+    return { status: res.status, body: await res.json() };
+  };
+  /** A gift created by staff in Virtuous and synced to the partner: [giftId, partner donation id]. */
+  const staffGift = async (w, amount = 100) => {
+    const contact = await w.sim.admin.createContact({ name: "Grace Hopper", firstName: "Grace", lastName: "Hopper", contactType: "Household" });
+    const gift = await w.sim.admin.createGift({ contactId: contact.id, amount, giftDate: "2026-11-01", giftType: "Cash", currencyCode: "USD" });
+    const don = await until(async () => Object.values((await partner(w, "GET", "/store")).donations).find((d) => d.virtuousId === String(gift.id)), { what: "the gift on the partner" });
+    return [gift.id, don.id];
+  };
+  const settled = async (w) => {
+    await w.sim.admin.flush();
+    await until(async () => {
+      const s = (await hostApi(w, "GET", "/status")).body;
+      return s.inbox.pending === 0 && s.outbox.depth === 0 && s.records.dirty === 0 && w.partner.pendingHooks() === 0;
+    }, { what: "a quiet host" });
+  };
+
+  test("the demo scenario: every step holds and both stores converge", async (w) => {
+    const facts = await runScenario(w);
+    assert.deepEqual(facts.problems, []);
+    assert.ok(facts.compared >= 5);
+    const c = facts.status.counters;
+    assert.ok(c.echoes >= 5, "our writes' echoes were recognised");
+    assert.equal(c.conflicts, 1);
+    assert.equal(c.resolved, 1);
+    assert.ok(c.rateLimited >= 1 && c.retries >= c.rateLimited);
+    assert.equal(facts.status.openConflicts, 0);
+    assert.equal(facts.status.inbox.deadLetters, 0);
+    // Never a duplicate: one Transaction per donation, one gift per Transaction.
+    const tx = await w.sim.admin.transactions();
+    const ids = tx.filter((t) => t.kind === "gift").map((t) => t.externalId);
+    assert.equal(new Set(ids).size, ids.length, "one gift Transaction per donation");
+  });
+
+  test("forged and unsigned deliveries: 401, nothing stored; a delivery for an unknown customer: 404", async (w) => {
+    const body = JSON.stringify({ event: "GiftCreate", gift: { id: 999001, amount: 5, modifiedDateTimeUtc: "2026-11-30T10:00:00Z" } });
+    const forged = signBody(body, "not-the-secret-0123456789abcdef0123456789");
+    const url = `${w.hostUrl}/webhooks/virtuous/${w.customerId}`;
+    const r1 = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...forged.headers }, body });
+    assert.equal(r1.status, 401);
+    const r2 = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    assert.equal(r2.status, 401);
+    const good = signBody(body, w.secret);
+    const r3 = await fetch(`${w.hostUrl}/webhooks/virtuous/someone-else`, { method: "POST", headers: { "content-type": "application/json", ...good.headers }, body });
+    assert.equal(r3.status, 404);
+    const st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.inbox.pending, 0);
+    assert.equal(st.records.total, 0);
+    assert.equal(st.lastDeliveryMs, undefined, "nothing was stored");
+  });
+
+  test("duplicate deliveries: answered 2xx each time, applied once", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    await w.sim.admin.duplicateNext(1);
+    await w.sim.admin.editGift(giftId, { notes: "dup check" });
+    await until(async () => (await w.sim.admin.deliveries()).filter((d) => d.duplicateOf).length === 1 && (await w.sim.admin.deliveries({ state: "pending" })).length === 0, { what: "the duplicate delivery" });
+    await settled(w);
+    const delivered = (await w.sim.admin.deliveries()).filter((d) => d.eventType === "GiftUpdate");
+    assert.equal(delivered.length, 2);
+    for (const d of delivered) assert.equal(d.attempts.at(-1).status, 200);
+    const tl = (await hostApi(w, "GET", `/records/${encodeURIComponent(`gift:v${giftId}`)}/timeline`)).body;
+    const applies = tl.entries.filter((e) => e.direction === "inbound" && e.action === "apply");
+    assert.equal(applies.length, 1, "applied once");
+    assert.equal((await partner(w, "GET", `/donations/${donId}`)).fields.notes, "dup check");
+  });
+
+  test("out-of-order deliveries: the older edit arriving last changes nothing", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    await w.sim.admin.hold();
+    await w.sim.admin.editGift(giftId, { amount: 110 });
+    await w.sim.admin.editGift(giftId, { amount: 120 });
+    await w.sim.admin.release("reverse");
+    await settled(w);
+    assert.equal(money((await partner(w, "GET", `/donations/${donId}`)).fields.amount), "120.00");
+    const tl = (await hostApi(w, "GET", `/records/${encodeURIComponent(`gift:v${giftId}`)}/timeline`)).body;
+    assert.ok(tl.entries.some((e) => e.direction === "inbound" && e.reason === "stale"), "the older event was recognised as stale");
+    assert.equal((await w.sim.admin.gift(giftId)).amount, 120, "nothing written back");
+  });
+
+  test("a crash between claim and commit loses nothing", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    for (const h of w.hosts) await h.stop();
+    await w.sim.admin.editGift(giftId, { notes: "after the crash" });
+    await w.sim.admin.flush();
+    // A worker claims the delivery and dies before committing: its lease (300 ms) lapses.
+    const [entry] = await w.host.store.inboxClaim({ owner: "crashed-worker", nowMs: Date.now(), leaseMs: 300, limit: 1 });
+    assert.ok(entry, "the delivery was stored before the 2xx");
+    w.start();
+    await until(async () => (await partner(w, "GET", `/donations/${donId}`)).fields.notes === "after the crash", { what: "the recovered delivery" });
+    await settled(w);
+    assert.equal((await w.host.store.inboxGet(w.customerId, entry.dedupeKey)).status, "done");
+  });
+
+  test("several workers on one record: edits released together are applied one at a time, newest wins", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    await w.sim.admin.hold();
+    for (let i = 1; i <= 6; i++) await w.sim.admin.editGift(giftId, { amount: 200 + i, notes: `edit ${i}` });
+    await w.sim.admin.release("shuffle");
+    await settled(w);
+    const don = await partner(w, "GET", `/donations/${donId}`);
+    assert.equal(money(don.fields.amount), "206.00");
+    assert.equal(don.fields.notes, "edit 6");
+    const row = await w.host.store.findRecord(w.customerId, { kind: "gift", virtuousId: String(giftId) });
+    assert.equal(row.lockOwner, undefined);
+    assert.equal((await w.sim.admin.gift(giftId)).amount, 206, "no write back");
+  });
+
+  test("pause and resume through the JSON API: the subscription goes inactive, edits made meanwhile are reconciled", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    const p = await hostApi(w, "POST", "/pause");
+    assert.equal(p.status, 200);
+    assert.equal((await w.sim.admin.subscriptions())[0].active, false);
+    assert.equal((await hostApi(w, "GET", "/status")).body.paused, true);
+    await w.sim.admin.editGift(giftId, { amount: 130 }); // dropped: the subscription is inactive
+    await partner(w, "PATCH", `/donations/${donId}`, { fields: { notes: "written while paused" } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await w.sim.admin.gift(giftId)).notes ?? null, null, "nothing submitted while paused");
+    const r = await hostApi(w, "POST", "/resume");
+    assert.equal(r.status, 200);
+    assert.equal(r.body.resumed, true);
+    assert.equal((await w.sim.admin.subscriptions())[0].active, true);
+    await settled(w);
+    assert.equal(money((await partner(w, "GET", `/donations/${donId}`)).fields.amount), "130.00", "the dropped edit was reconciled");
+    assert.equal((await w.sim.admin.gift(giftId)).notes, "written while paused", "the queued partner write went out after");
+    const st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.paused, false);
+    assert.ok(st.reconciliation.lastCompleteMs > 0);
+    assert.equal(st.apiVersion, 1);
+  });
+
+  test("JSON API errors: unknown customer 404, unknown record 404, resolving a record not in conflict 409, bad body 400", async (w) => {
+    const [giftId] = await staffGift(w);
+    await settled(w);
+    assert.equal((await fetch(`${w.hostUrl}/api/v1/customers/nobody/status`)).status, 404);
+    assert.equal((await hostApi(w, "GET", "/records/gift:nothing/timeline")).status, 404);
+    assert.equal((await hostApi(w, "POST", `/conflicts/gift:v${giftId}/resolve`, { choices: { notes: "partner" } })).status, 409);
+    assert.equal((await hostApi(w, "POST", `/conflicts/gift:v${giftId}/resolve`, { nope: 1 })).status, 400);
+    assert.equal((await hostApi(w, "POST", "/partner-changes", { kind: "gift" })).status, 400);
+    const tl = await hostApi(w, "GET", `/records/gift:v${giftId}/timeline`);
+    assert.equal(tl.status, 200);
+    assert.equal(tl.body.entries[0].reason, "new-record");
+  });
+}
