@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { HostError, MemoryStore, createApp, metrics, prometheus, redact, jsonLogger, retentionOf, SPAN_NAMES, explain } from "../src/index.mjs";
+import { readFileSync } from "node:fs";
+import { HostError, MemoryStore, createApp, metrics, prometheus, redact, jsonLogger, retentionOf, SPAN_NAMES, explain, REASONS } from "../src/index.mjs";
 import { openPglite } from "./support/stores.mjs";
 import { customerSettings, manualClock, memoryPartner, signed, SECRET } from "./support/harness.mjs";
 import { Host } from "../src/host.mjs";
@@ -187,4 +188,11 @@ test("retention: settings validated; decisions, dead letters and finished inbox 
       await store.close?.();
     }
   }
+});
+
+test("every code the status page can show has a troubleshooting entry in the customer docs", () => {
+  const doc = readFileSync(new URL("../../docs/customer/troubleshooting.md", import.meta.url), "utf8");
+  const missing = Object.keys(REASONS).filter((code) => !doc.includes(`\`${code}\``));
+  assert.deepEqual(missing, []);
+  assert.equal(explain("lookup-404").tone, "wait");
 });
