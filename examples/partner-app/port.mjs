@@ -17,7 +17,8 @@ export function httpPartnerPort(baseUrl) {
       const coll = kind === "gift" ? "donations" : "donors";
       const rec = await call("GET", `/${coll}/${encodeURIComponent(partnerId)}`);
       if (!rec || rec.mergedInto || rec.deleted) return null;
-      const out = { fields: rec.fields, modifiedMs: rec.modifiedMs };
+      // virtuousId: the link the partner keeps for records the host created from Virtuous (see docs/host.md).
+      const out = { fields: rec.fields, modifiedMs: rec.modifiedMs, ...(rec.virtuousId ? { virtuousId: rec.virtuousId } : {}) };
       if (kind === "gift" && rec.donorId) {
         const donor = await call("GET", `/donors/${encodeURIComponent(rec.donorId)}`);
         // The Transaction's contact: the batch matches it by reference, email or name.

@@ -320,6 +320,12 @@ export class Host {
         const c = await this.#mustCustomer(r.customerId);
         const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
         await this.#outboundStep(c, row, work, now);
+        if (work.fold) {
+          // The stub is a record stored under another key: drop it and let that record look at the change.
+          await this.store.dropStub(r.customerId, row.recordKey, this.workerId, row.version);
+          await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now);
+          continue;
+        }
         await this.#commit({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
         await this.#count(r.customerId, work.counts);
         n++;
@@ -342,6 +348,21 @@ export class Host {
       work.log.push({ direction: "outbound", action: "nothing", reason: "partner-record-missing" });
       Object.assign(work, { dirty: false, recheckMs: undefined });
       return;
+    }
+    if (work.state == null && !row.virtuousId) {
+      // A partner record the host has not linked yet. It may be one the host is creating from a Virtuous record
+      // right now (the partner's hook reported it before the create was committed): never submit it as new then.
+      if (await this.store.createInProgress(c.customerId, row.kind, now)) {
+        work.log.push({ direction: "outbound", action: "nothing", reason: "create-in-progress" });
+        Object.assign(work, { dirty: true, recheckMs: now + 250 });
+        return;
+      }
+      const linked = current.virtuousId != null ? await this.store.findRecord(c.customerId, { kind: row.kind, virtuousId: String(current.virtuousId) }) : null;
+      if (linked && linked.recordKey !== row.recordKey) {
+        work.fold = linked.recordKey;
+        work.log.push({ direction: "outbound", action: "nothing", reason: "linked-elsewhere", detail: { recordKey: linked.recordKey } });
+        return;
+      }
     }
     const change = {
       customerId: c.customerId,

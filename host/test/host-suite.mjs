@@ -254,10 +254,14 @@ export function hostSuite(name, openStore) {
         inside--;
       }
     };
-    await Promise.all([a.drain(), b.drain()]);
-    await Promise.all([a.drain(), b.drain()]);
+    // A worker that finds the record busy puts the entry back for a moment: run both until the inbox is empty.
+    for (let i = 0; i < 100 && (await store.statusCounts(C)).inboxPending > 0; i++) {
+      await Promise.all([a.drain(), b.drain()]);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(max, 1, "never two applies on one record at once");
     const rec = partner.get("gift", "don-1");
+    if (rec?.fields.notes !== "second") console.log("DEBUG", JSON.stringify(rec), JSON.stringify((await a.timeline(C, "gift:v801")).entries.map((e) => [e.direction, e.action, e.reason])), JSON.stringify(await store.statusCounts(C)), JSON.stringify(partner.calls.map(c=>c.action+":"+c.partnerId)));
     assert.equal(rec.fields.notes, "second");
     assert.equal(rec.fields.amount, 30);
   });

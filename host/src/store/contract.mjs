@@ -15,6 +15,8 @@
 //   commitRecord({customerId, recordKey, owner, version, changeSeq, state, partnerId?, dirty, recheckMs,
 //                 log: [{direction, action, reason, detail}], outbox: [{put: request} | {drop: true}] (in order),
 //                 inbox?: {id, owner}, nowMs})                     one transaction; `lost-lock` when not held
+//   (commitRecord folds in a stub row the partner's change hook made for the same partner id meanwhile)
+//   createInProgress(id, kind, nowMs)  dropStub(id, key, owner, version)
 //   markDirty(id, {kind, partnerId}, nowMs) -> recordKey  dueRecords({nowMs, limit})  listRecords(id, filter)
 //   timeline(id, key)  logDecision(id, key, nowMs, entry)
 //   getOutbox(id, key)  listOutbox(id)  leaseOutbox({owner, nowMs, leaseMs, limit})

@@ -173,10 +173,15 @@ export class MemoryStore {
     if (c.inbox && !this.#claimed(c.inbox.id, c.inbox.owner)) throw new StoreError("lost-lease", c.inbox.id);
     const s = c.state;
     const partnerId = s?.partnerId ?? c.partnerId ?? r.partnerId;
+    // A stub the partner's change hook made for this record while it was being created: folded in.
+    const stubs = this.#rows(c.customerId).filter(
+      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null && (x.lockOwner == null || x.lockUntilMs < c.nowMs),
+    );
+    for (const x of stubs) this.records.delete(`${c.customerId}\0${x.recordKey}`);
     const virtuousId = s?.virtuousId ?? r.virtuousId;
     if (this.#uniqueTaken(c.customerId, r.kind, "virtuousId", virtuousId, r.recordKey) || this.#uniqueTaken(c.customerId, r.kind, "partnerId", partnerId, r.recordKey))
       throw new StoreError("unique-violation", `${c.customerId}/${c.recordKey}`);
-    const same = r.changeSeq === c.changeSeq;
+    const same = r.changeSeq === c.changeSeq && !stubs.length;
     Object.assign(r, {
       state: clone(s ?? null),
       partnerId,
@@ -210,6 +215,16 @@ export class MemoryStore {
     }
     Object.assign(r, { dirty: true, recheckMs: nowMs, changeSeq: r.changeSeq + 1 });
     return r.recordKey;
+  }
+  async createInProgress(customerId, kind, nowMs) {
+    return this.#rows(customerId).some((r) => r.kind === kind && r.state == null && r.virtuousId != null && r.lockOwner != null && r.lockUntilMs >= nowMs);
+  }
+  async dropStub(customerId, recordKey, owner, version) {
+    const k = `${customerId}\0${recordKey}`;
+    const r = this.records.get(k);
+    if (!r || r.lockOwner !== owner || r.version !== version || r.state != null) return false;
+    this.records.delete(k);
+    return true;
   }
   async dueRecords({ nowMs, limit }) {
     return [...this.records.values()]

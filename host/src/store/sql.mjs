@@ -306,18 +306,29 @@ export class SqlStore {
   async commitRecord(c) {
     return this.db.tx(async (q) => {
       const s = c.state;
+      const pid = s?.partnerId ?? c.partnerId ?? null;
+      // The partner's change hook can report a record the host is creating on its side (an inbound create) before
+      // the create is committed; that made a stub row for the partner id. The stub is this record: fold it in.
+      const folded = pid
+        ? await q(
+            `DELETE FROM vsh_records WHERE customer_id = $1 AND kind = (SELECT kind FROM vsh_records WHERE customer_id = $1 AND record_key = $2)
+               AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL AND (lock_owner IS NULL OR lock_until_ms < $4)
+             RETURNING record_key`,
+            [c.customerId, c.recordKey, String(pid), c.nowMs],
+          )
+        : { rows: [] };
       const ref = s?.externalRef ? { source: String(s.externalRef.source).trim().toLowerCase(), id: String(s.externalRef.id).trim() } : null;
       const r = await q(
         `UPDATE vsh_records SET state = $5::jsonb, partner_id = COALESCE($6, partner_id), virtuous_id = COALESCE($7, virtuous_id),
            ext_source = COALESCE($8, ext_source), ext_id = COALESCE($9, ext_id),
-           dirty = CASE WHEN change_seq = $10 THEN $11 ELSE true END,
-           recheck_ms = CASE WHEN change_seq = $10 THEN $12 ELSE COALESCE(LEAST(recheck_ms, $13), $13) END,
+           dirty = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $11::boolean ELSE true END,
+           recheck_ms = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $12::bigint ELSE $13::bigint END,
            lock_owner = NULL, lock_until_ms = NULL, version = version + 1, updated_ms = $13
          WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4 RETURNING version`,
         [
           c.customerId, c.recordKey, c.owner, c.version, json(s ?? undefined),
-          s?.partnerId ?? c.partnerId ?? null, s?.virtuousId ?? null, ref?.source ?? null, ref?.id ?? null,
-          c.changeSeq, Boolean(c.dirty), c.recheckMs ?? null, c.nowMs,
+          pid, s?.virtuousId ?? null, ref?.source ?? null, ref?.id ?? null,
+          c.changeSeq, Boolean(c.dirty), c.recheckMs ?? null, c.nowMs, folded.rows.length > 0,
         ],
       );
       if (!r.rows.length) throw new StoreError("lost-lock", `${c.customerId}/${c.recordKey}`);
@@ -341,21 +352,42 @@ export class SqlStore {
   /** A partner change was reported: mark the record dirty and due now (creating its row for a new partner record). */
   async markDirty(customerId, { kind, partnerId, recordKey }, nowMs) {
     const key = recordKey ?? `${kind}:${partnerId}`;
-    return this.db.tx(async (q) => {
-      const u = await q(
+    // Update the row holding the partner id (or the key); else insert a stub. A concurrent commit can link the
+    // partner id between the two statements: the insert then does nothing and the update runs again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const u = await this.db.query(
         `UPDATE vsh_records SET dirty = true, recheck_ms = $3, change_seq = change_seq + 1
-         WHERE customer_id = $1 AND kind = $2 AND partner_id = $4 RETURNING record_key`,
-        [customerId, kind, nowMs, String(partnerId)],
+         WHERE customer_id = $1 AND ((kind = $2 AND partner_id = $4) OR record_key = $5) RETURNING record_key`,
+        [customerId, kind, nowMs, String(partnerId), key],
       );
       if (u.rows.length) return u.rows[0].record_key;
-      await q(
+      const ins = await this.db.query(
         `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, version, dirty, recheck_ms, change_seq, updated_ms)
-         VALUES ($1, $2, $3, $4, 1, true, $5, 1, $5)
-         ON CONFLICT (customer_id, record_key) DO UPDATE SET dirty = true, recheck_ms = $5, change_seq = vsh_records.change_seq + 1`,
+         VALUES ($1, $2, $3, $4, 1, true, $5, 1, $5) ON CONFLICT DO NOTHING RETURNING record_key`,
         [customerId, key, kind, String(partnerId), nowMs],
       );
-      return key;
-    });
+      if (ins.rows.length) return key;
+    }
+    throw new StoreError("unique-violation", `${customerId}/${key}`);
+  }
+
+  /** Whether a record of this kind is being created on the partner side right now (locked, linked, no state yet). */
+  async createInProgress(customerId, kind, nowMs) {
+    const r = await this.db.query(
+      `SELECT 1 FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND state IS NULL AND virtuous_id IS NOT NULL
+         AND lock_owner IS NOT NULL AND lock_until_ms >= $3 LIMIT 1`,
+      [customerId, kind, nowMs],
+    );
+    return r.rows.length > 0;
+  }
+
+  /** Removes a stub row (no state) the caller holds locked. */
+  async dropStub(customerId, recordKey, owner, version) {
+    const r = await this.db.query(
+      "DELETE FROM vsh_records WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4 AND state IS NULL",
+      [customerId, recordKey, owner, version],
+    );
+    return r.rowCount === 1;
   }
 
   async dueRecords({ nowMs, limit }) {

@@ -33,7 +33,8 @@ export function memoryPartner({ now = () => Date.now() } = {}) {
     },
     async read({ kind, partnerId }) {
       const r = records.get(`${kind}:${partnerId}`);
-      return r && !r.deleted && !r.mergedInto ? { fields: structuredClone(r.fields), modifiedMs: r.modifiedMs, ...(r.extra ? { extra: r.extra } : {}) } : null;
+      if (!r || r.deleted || r.mergedInto) return null;
+      return { fields: structuredClone(r.fields), modifiedMs: r.modifiedMs, ...(r.extra ? { extra: r.extra } : {}), ...(r.virtuousId ? { virtuousId: r.virtuousId } : {}) };
     },
     async apply(op) {
       if (p.delayMs) await new Promise((r) => setTimeout(r, p.delayMs));
