@@ -117,7 +117,7 @@ const PAGE = `<!doctype html>
   .tile b { display: block; font-size: 20px; }
   .tile span { color: var(--muted); font-size: 13px; }
   .tone-ok { color: var(--ok); } .tone-wait { color: var(--wait); } .tone-act { color: var(--act); }
-  code { background: #eef1f5; padding: 1px 5px; border-radius: 4px; font-size: 12.5px; }
+  code { background: #eef1f5; padding: 1px 5px; border-radius: 4px; font-size: 12.5px; white-space: nowrap; }
   button { font: inherit; padding: 5px 12px; border-radius: 5px; border: 1px solid #23395d; background: #fff; color: #23395d; cursor: pointer; }
   button.primary { background: #23395d; color: #fff; }
   button:disabled { opacity: .5; cursor: default; }
@@ -274,13 +274,13 @@ function renderDead(items) {
     "<table><tr><th>When</th><th>From</th><th>Why</th></tr>" + items.map((x) =>
       "<tr><td>" + esc(when(x.atMs)) + "</td><td>" + esc(x.origin === "receipt" ? "a message from Virtuous" : "a change being processed") + "</td><td><code>" + esc(String(x.error).split(":")[0]) + "</code></td></tr>").join("") + "</table>";
 }
-function decisionRow(d) {
+function decisionRow(d, withRecord = true) {
   const e = d.explanation || explain(d.reason);
-  return "<tr><td>" + esc(when(d.atMs)) + "</td><td>" + esc(d.recordKey || "") + '</td><td class="tone-' + e.tone + '">' + esc(e.text) + "</td><td><code>" + esc(d.reason) + "</code></td></tr>";
+  return "<tr><td>" + esc(when(d.atMs)) + "</td>" + (withRecord ? "<td>" + esc(d.recordKey || "") + "</td>" : "") + '<td class="tone-' + e.tone + '">' + esc(e.text) + "</td><td><code>" + esc(d.reason) + "</code></td></tr>";
 }
 function renderDecisions(list) {
   $("decisions").innerHTML = !list.length ? '<p class="empty">Nothing yet.</p>' :
-    "<table><tr><th>When</th><th>Record</th><th>What happened</th><th>Code</th></tr>" + list.map(decisionRow).join("") + "</table>";
+    "<table><tr><th>When</th><th>Record</th><th>What happened</th><th>Code</th></tr>" + list.map((d) => decisionRow(d)).join("") + "</table>";
 }
 $("lookup-form").onsubmit = async (e) => {
   e.preventDefault();
@@ -290,7 +290,7 @@ $("lookup-form").onsubmit = async (e) => {
     const t = await api("/customers/" + enc(cid()) + "/records?id=" + enc(q) + ($("lookup-kind").value ? "&kind=" + enc($("lookup-kind").value) : ""));
     $("timeline").innerHTML = '<p id="timeline-summary"><b>' + esc(t.recordKey) + "</b> · Virtuous #" + esc(t.virtuousId ?? "—") + " · your platform: " + esc(t.partnerId ?? "—") +
       " · state: <code>" + esc(t.state) + "</code>" + (t.stuck ? " · <b class=tone-act>stuck</b>" : "") + "</p>" +
-      "<table><tr><th>When</th><th>Record</th><th>What happened</th><th>Code</th></tr>" + t.entries.slice().reverse().map(decisionRow).join("") + "</table>";
+      "<table><tr><th>When</th><th>What happened</th><th>Code</th></tr>" + t.entries.slice().reverse().map((d) => decisionRow(d, false)).join("") + "</table>";
   } catch (err) {
     $("timeline").innerHTML = '<p class="tone-act">' + esc(err.body?.error === "unknown-record" ? "No record found for " + q + "." : "Could not look it up: " + err.message) + "</p>";
   }

@@ -6,7 +6,6 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
 import { HostError, MemoryStore, createApp, metrics, prometheus, redact, jsonLogger, retentionOf, SPAN_NAMES, explain, REASONS } from "../src/index.mjs";
-import { openPglite } from "./support/stores.mjs";
 import { customerSettings, manualClock, memoryPartner, signed, SECRET } from "./support/harness.mjs";
 import { Host } from "../src/host.mjs";
 
@@ -154,12 +153,12 @@ test("logs: the JSON logger redacts secrets and payloads; a host run with failur
   for (const needle of [SECRET, "sim-api-key", "donor-private-note-7781", "ada-private@example.org"]) assert.ok(!out.includes(needle), `output holds ${needle}`);
 });
 
-test("retention: settings validated; decisions, dead letters and finished inbox events pruned by age on memory and PGlite", async () => {
+test("retention: settings validated; the host prunes decisions, dead letters and finished inbox events by age (every store: store-retention.test.mjs)", async () => {
   assert.deepEqual(retentionOf({}), { decisionsDays: 90, deadLettersDays: 30, inboxDays: 30 });
   assert.throws(() => retentionOf({ retention: { decisionsDays: 0 } }), (e) => e instanceof HostError && e.code === "invalid-setting");
   assert.throws(() => retentionOf({ retention: { keepForever: true } }), /not a setting/);
   await assert.rejects(setup({ extra: { retention: { inboxDays: "30" } } }), /invalid-setting/);
-  for (const open of [async () => new MemoryStore(), openPglite]) {
+  for (const open of [async () => new MemoryStore()]) {
     const store = await open();
     try {
       const clock = manualClock();
