@@ -26,6 +26,15 @@ export function httpPartnerPort(baseUrl) {
       }
       return out;
     },
+    /** For the initial match: every live record of a kind, with what the matcher compares (one page here). */
+    async list({ kind }) {
+      const store = await call("GET", "/store");
+      const coll = kind === "gift" ? store.donations : store.donors;
+      const records = Object.values(coll)
+        .filter((r) => !r.mergedInto && !r.deleted)
+        .map((r) => ({ partnerId: r.id, emails: r.email ? [r.email] : [], names: r.fields.name ? [r.fields.name] : [], data: r.fields }));
+      return { records };
+    },
     async apply(op) {
       return call("POST", "/sync/apply", op);
     },

@@ -26,7 +26,7 @@ export async function startWorld({ store, customerId = "demo-nonprofit", partner
   const partnerRef = { url: null };
   const hosts = [];
   for (let i = 0; i < workers; i++)
-    hosts.push(new Host({ store, partner: { read: (r) => port().read(r), apply: (op) => port().apply(op) }, workerId: `worker-${i + 1}`, log }));
+    hosts.push(new Host({ store, partner: { read: (r) => port().read(r), apply: (op) => port().apply(op), list: (q) => port().list(q) }, workerId: `worker-${i + 1}`, log }));
   let portImpl;
   const port = () => (portImpl ??= httpPartnerPort(partnerRef.url));
   const host = hosts[0];

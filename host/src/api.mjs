@@ -8,6 +8,8 @@
 //   GET  /api/v1/customers/:customerId/review                     the initial match's and reconciliation's review queue
 //   GET  /api/v1/customers/:customerId/dead-letters
 //   POST /api/v1/customers/:customerId/partner-changes            body {kind, partnerId}: a partner's change hook
+//   POST /api/v1/customers/:customerId/initial-match               body {kind?}: runs the initial match; GET: progress
+//   POST /api/v1/customers/:customerId/reconcile                   runs a reconciliation now
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
@@ -67,6 +69,18 @@ export function createApp(host, { token } = {}) {
       return { apiVersion: 1, recordKey: await host.reportPartnerChange({ customerId: id(c), kind: body.kind, partnerId: String(body.partnerId) }) };
     }),
   );
+  api.post(
+    "/customers/:customerId/initial-match",
+    run(async (c) => ({ apiVersion: 1, ...(await host.initialMatch(id(c), { kind: (await c.req.json().catch(() => ({})))?.kind ?? "contact" })) })),
+  );
+  api.get(
+    "/customers/:customerId/initial-match",
+    run(async (c) => {
+      await host.status(id(c)); // 404 for an unknown customer
+      return { apiVersion: 1, progress: (await host.store.kvGet(id(c), `initial-match:${c.req.query("kind") ?? "contact"}`)) ?? null };
+    }),
+  );
+  api.post("/customers/:customerId/reconcile", run(async (c) => ({ apiVersion: 1, ...(await host.reconcile(id(c))) })));
   mountStatusPage(app, api, host, { token }); // the status page, /metrics and the routes the page reads
   app.route("/api/v1", api);
   app.route("/api", api);

@@ -21,6 +21,7 @@ import {
   planResume,
   planSecretRotation,
   mergeSubscription,
+  InitialMatcher,
 } from "virtuous-sync";
 import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
@@ -57,6 +58,48 @@ export function eventFromRecord(kind, record, created) {
     modifiedDateTimeUtc: record.modifiedDateTimeUtc ?? undefined,
     resource: record,
   };
+}
+
+/** A Virtuous query row as the initial matcher reads it (contacts: references, email, name, postal code). */
+export function matchRecordFromRow(kind, row) {
+  const list = (...v) => v.filter((x) => typeof x === "string" && x.trim() !== "").slice(0, 32);
+  const refs = [];
+  if (Array.isArray(row.contactReferences)) for (const r of row.contactReferences) if (r?.source && r?.id) refs.push({ source: String(r.source), id: String(r.id) });
+  if (row.referenceSource && row.referenceId) refs.push({ source: String(row.referenceSource), id: String(row.referenceId) });
+  if (kind === "gift" && row.transactionSource && row.transactionId) refs.push({ source: String(row.transactionSource), id: String(row.transactionId) });
+  // Abbreviated rows carry email/postal at the top; full contacts in contactIndividuals[].contactMethods and addresses.
+  const emails = [row.email];
+  const phones = [row.phone];
+  for (const ind of Array.isArray(row.contactIndividuals) ? row.contactIndividuals : [])
+    for (const m of Array.isArray(ind?.contactMethods) ? ind.contactMethods : []) {
+      if (/mail/i.test(String(m?.type ?? ""))) emails.push(m.value);
+      else if (/phone|mobile|cell/i.test(String(m?.type ?? ""))) phones.push(m.value);
+    }
+  const postals = [row.postal, row.address?.postal];
+  for (const a of Array.isArray(row.contactAddresses) ? row.contactAddresses : []) postals.push(a?.postal);
+  const uniq = (v) => [...new Set(list(...v))];
+  return { id: String(row.id), references: refs.slice(0, 32), emails: uniq(emails), names: list(row.name), postalCodes: uniq(postals), phones: uniq(phones) };
+}
+
+/**
+ * The query path for a resource. Contact query rows are abbreviated and carry no `contactReferences`, so a pending
+ * contact could not be matched to its row by reference (and its row would look unknown, i.e. new): contacts are
+ * queried through `/Query/FullContact` (same paging, same price) unless `reconcile.fullContacts` is false.
+ */
+export function queryPath(resource, path, reconcileSettings = {}) {
+  const [base, qs] = path.split("?");
+  if (resource === "contact" && reconcileSettings.fullContacts !== false && /\/Contact\/Query$/i.test(base)) return `${base}/FullContact${qs ? `?${qs}` : ""}`;
+  return path;
+}
+
+/** An http:// URL on the loopback interface (127.0.0.0/8, ::1, localhost): a local Virtuous. */
+export function isLoopbackHttp(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" && (u.hostname === "localhost" || u.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(u.hostname));
+  } catch {
+    return false;
+  }
 }
 
 /** The clamp the issue asks for: a reconciliation interval between 4 and 12 hours. */
@@ -194,8 +237,9 @@ export class Host {
     return entries.length;
   }
 
-  async #processEntry(e) {
+  async #processEntry(entry) {
     const owner = this.workerId;
+    let e = entry;
     try {
       const c = await this.#mustCustomer(e.customerId);
       const now = this.now();
@@ -207,23 +251,35 @@ export class Host {
         await this.store.inboxComplete(e.id, owner, now);
         return;
       }
-      const found = await this.store.findRecord(e.customerId, { kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
-      const key = found?.recordKey ?? `${keys.kind}:v${keys.virtuousId}`;
-      const row = await this.store.lockRecord(e.customerId, key, {
-        owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { kind: keys.kind, virtuousId: keys.virtuousId },
-      });
-      if (!row) {
-        // Another worker holds the record: come back shortly, without counting a failure.
-        await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
-        return;
-      }
-      try {
-        const work = await this.#inbound(c, row, e, now);
-        await this.#commit({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
-        await this.#count(e.customerId, work.counts);
-      } catch (err) {
-        await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
-        throw err;
+      // At most twice: a fetched record (core `verify`) may name the stored record under another key.
+      for (let pass = 0; pass < 2; pass++) {
+        const k = pass ? lookupKeys(e.event, c.settings.platformName) : keys;
+        const found = await this.store.findRecord(e.customerId, { kind: k.kind, virtuousId: k.virtuousId, refs: k.refs });
+        const key = found?.recordKey ?? `${k.kind}:v${k.virtuousId}`;
+        const row = await this.store.lockRecord(e.customerId, key, {
+          owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { kind: k.kind, virtuousId: k.virtuousId },
+        });
+        if (!row) {
+          // Another worker holds the record: come back shortly, without counting a failure.
+          await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
+          return;
+        }
+        try {
+          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0 });
+          if (work.redirect) {
+            // Decide again with the fetched record, under whichever key its stamp names (maybe this one).
+            if (row.state == null) await this.store.dropStub(e.customerId, row.recordKey, owner, row.version);
+            else await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version);
+            e = { ...e, event: work.redirect };
+            continue;
+          }
+          await this.#commit({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+          await this.#count(e.customerId, work.counts);
+          return;
+        } catch (err) {
+          await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
+          throw err;
+        }
       }
     } catch (err) {
       const msg = `${err?.code ?? err?.name ?? "error"}: ${err?.message ?? err}`;
@@ -241,12 +297,17 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked record; returns what to commit. */
-  async #inbound(c, row, entry, now) {
+  async #inbound(c, row, entry, now, { redirected = false } = {}) {
     const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
     // Host protocol 2: partner edits the core has not seen yet go first, so it knows the held values.
     if (row.dirty && row.partnerId) await this.#outboundStep(c, row, work, now);
-    const event = entry.event;
-    const d = c.core.decideInbound(event, work.state ?? null, now);
+    let event = entry.event;
+    let d = c.core.decideInbound(event, work.state ?? null, now);
+    ({ event, d } = await this.fetchForInbound(c, work, event, d, now, { redirected }));
+    if (d.action.tag === "verify-redirect") {
+      work.redirect = event;
+      return work;
+    }
     const tag = d.action.tag;
     work.log.push({
       direction: "inbound",
@@ -374,7 +435,7 @@ export class Host {
       ...(current.externalId ? { externalId: current.externalId } : {}),
     };
     let d = c.core.decideOutbound(work.state ?? null, change, now);
-    d = await this.readBeforeWrite(c, work.state ?? null, change, d, now);
+    d = await this.readBeforeWrite(c, row, work, change, d, now);
     if (d.record) work.state = structuredClone(d.record);
     if (work.state && !work.state.partnerId) work.state.partnerId = partnerId;
     const tag = d.action.tag;
@@ -399,17 +460,58 @@ export class Host {
   }
 
   /**
-   * GET-then-PUT: when the core asks to read the current Virtuous record before an update (an action whose request
-   * is a `GET`), read it and decide again with `change.current` set to what Virtuous holds. Kept as this one step so
-   * the core's read-before-write contract is wired in one place.
+   * GET-then-PUT, the one place the core's read-before-write contract is carried out. `fetch`: GET the linked record
+   * and decide again with `change.current` set to it. `apply-inbound`: the fetched record showed a Virtuous change the
+   * state did not know: apply that inbound decision on the partner side, keep its record, re-read the partner and
+   * decide again with the same `current`. Any other decision is returned as it is.
    */
-  async readBeforeWrite(c, state, change, d, now) {
-    const req = d.action?.val;
-    if (d.action?.tag === "submit" || !req || typeof req !== "object" || req.method !== "GET") return d;
-    const res = await this.#send(c, { method: "GET", path: req.path }, { priority: "live" });
-    const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context: "read", nowMs: now });
-    if (cls.action !== "proceed" || !res.json) throw new HostError("read-before-write", `${req.path}: ${cls.reason}`);
-    return c.core.decideOutbound(state, { ...change, current: res.json }, now);
+  async readBeforeWrite(c, row, work, change, d, now) {
+    for (let round = 0; round < 4; round++) {
+      const tag = d.action?.tag;
+      if (tag === "fetch") {
+        const path = d.action.val.path;
+        const res = await this.#send(c, { method: "GET", path }, { priority: "live" });
+        const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context: "read", nowMs: this.now() });
+        if (cls.action !== "proceed" || !res.json || typeof res.json !== "object") throw new HostError("read-before-write", `GET ${path}: ${cls.reason}`);
+        work.log.push({ direction: "outbound", action: "fetch", reason: d.reason, detail: { path } });
+        change = { ...change, current: res.json };
+        d = c.core.decideOutbound(work.state ?? null, change, now);
+      } else if (tag === "apply-inbound") {
+        const inbound = d.action.val;
+        work.log.push({ direction: "inbound", action: inbound.action.tag, reason: inbound.reason, detail: { origin: "fetched", changedFields: inbound.inputs?.changedFields } });
+        const next = inbound.record ? structuredClone(inbound.record) : work.state;
+        if (next && work.partnerId && !next.partnerId) next.partnerId = work.partnerId;
+        await this.#applyInbound(c, row, inbound, next, work, now);
+        work.state = next;
+        const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: work.partnerId, recordKey: row.recordKey });
+        if (!cur) return { ...d, action: { tag: "nothing" }, suppressedFields: [] };
+        change = { ...change, fields: cur.fields, modifiedMs: cur.modifiedMs ?? now };
+        d = c.core.decideOutbound(work.state ?? null, change, now);
+      } else return d;
+    }
+    throw new HostError("read-before-write", "the core asked to read again after four reads");
+  }
+
+  /**
+   * Inbound reads the core may ask for: `fetch` (an undated event: decide again with the fetched record as its
+   * resource) and `verify` (an unstamped create that may be the batch's record of ours: the fetched REST record
+   * carries the stamp; when it names a record stored under another key, the caller redirects there).
+   */
+  async fetchForInbound(c, work, event, d, now, { redirected = false } = {}) {
+    for (let round = 0; round < 3; round++) {
+      const tag = d.action?.tag;
+      if (tag !== "fetch" && tag !== "verify") return { event, d };
+      const req = tag === "fetch" ? d.action.val : d.action.val.lookup;
+      const res = await this.#send(c, { method: "GET", path: req.path }, { priority: "live" });
+      if (res.status === 404) return { event, d: { ...d, action: { tag: "ignore" }, reason: d.reason } };
+      if (res.status !== 200 || !res.json || typeof res.json !== "object") throw new HostError("read-before-write", `GET ${req.path}: status ${res.status}`);
+      work.log.push({ direction: "inbound", action: tag, reason: d.reason, detail: { path: req.path } });
+      event = { ...event, resource: res.json, modifiedDateTimeUtc: res.json.modifiedDateTimeUtc ?? event.modifiedDateTimeUtc };
+      if (tag === "verify" && !redirected && work.state == null && lookupKeys(event, c.settings.platformName).refs.length)
+        return { event, d: { ...d, action: { tag: "verify-redirect" } } };
+      d = c.core.decideInbound(event, work.state ?? null, now);
+    }
+    throw new HostError("read-before-write", "the core asked to read again after three reads");
   }
 
   // --- submitting ----------------------------------------------------------------------------------------------
@@ -532,8 +634,9 @@ export class Host {
       const counts = { pages: 0, rows: 0, items: {} };
       while (step.request) {
         const q = step.request;
-        const res = await this.#send(c, { method: q.method, path: q.path, body: q.body, query: { skip: q.skip, take: q.take } });
-        if (res.status !== 200) throw new HostError("query-failed", `${q.path}: status ${res.status}`);
+        const path = queryPath(resource, q.path, r);
+        const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
         const rows = Array.isArray(res.json?.list) ? res.json.list : [];
         step = acceptQueryPage({ run: step.run, rows });
         counts.pages++;
@@ -612,6 +715,98 @@ export class Host {
       }
     }
     return out;
+  }
+
+  // --- the initial match --------------------------------------------------------------------------------------
+  /**
+   * First connection of a customer: both sides exported in chunks into the core's InitialMatcher; one-to-one pairs
+   * are stored `in-sync` (an empty base: the next change on either side flows), ambiguous groups (households sharing
+   * an email) go to the review queue, partner-only records are reported as partner changes (submitted as creates),
+   * Virtuous-only ones are fed to the inbox as creates. Progress is kept under `initial-match:<kind>` (the status
+   * API shows it). Needs the optional port method `partner.list({customerId, kind, cursor, limit})` →
+   * `{records: [{partnerId, references?, emails?, names?, postalCodes?, phones?, data?}], cursor?}`.
+   */
+  async initialMatch(customerId, { kind = "contact", chunk = 500 } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    if (typeof this.partner.list !== "function") throw new HostError("invalid-setting", "the initial match needs partner.list()");
+    if (!SYNCED.has(kind)) throw new HostError("invalid-argument", `kind ${kind} is not synced`);
+    const key = `initial-match:${kind}`;
+    const progress = { phase: "partner", kind, startedMs: this.now(), partnerRecords: 0, virtuousRecords: 0, pages: 0 };
+    const save = () => this.store.kvPut(customerId, key, progress);
+    await save();
+    const matcher = new InitialMatcher();
+    const rows = new Map();
+    try {
+      let cursor;
+      do {
+        const page = await this.partner.list({ customerId, kind, cursor, limit: chunk });
+        const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
+        for (const r of recs) delete r.partnerId;
+        matcher.addPartnerChunk(recs);
+        progress.partnerRecords += recs.length;
+        cursor = page?.cursor;
+        await save();
+      } while (cursor != null);
+      progress.phase = "virtuous";
+      let step = startQueryRun({ cursor: undefined, config: { resource: kind, take: c.settings.reconcile?.take ?? DEFAULTS.take } });
+      while (step.request) {
+        const q = step.request;
+        const path = queryPath(kind, q.path, c.settings.reconcile ?? {});
+        const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
+        if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
+        const list = Array.isArray(res.json?.list) ? res.json.list : [];
+        step = acceptQueryPage({ run: step.run, rows: list });
+        const fresh = step.page.fresh.map((i) => list[i]).filter((r) => r?.id != null && !r.mergedIntoContactId);
+        for (const r of fresh) rows.set(String(r.id), r);
+        matcher.addVirtuousChunk(fresh.map((r) => matchRecordFromRow(kind, r)));
+        progress.virtuousRecords += fresh.length;
+        progress.pages++;
+        await save();
+      }
+      // The export's cursor is where periodic reconciliation starts.
+      await this.store.kvPut(customerId, `cursor:${kind}`, finishQueryRun(step.run));
+      progress.phase = "linking";
+      await save();
+      const plan = matcher.finish();
+      const now = this.now();
+      let linked = 0;
+      for (const p of plan.pairs) {
+        const byVirtuous = await this.store.findRecord(customerId, { kind, virtuousId: p.virtuousId });
+        const byPartner = await this.store.findRecord(customerId, { kind, partnerId: p.partnerId });
+        // Already linked on either side: never relinked. A stub (a reported partner change, nothing decided yet) is
+        // linked here instead, and its change is not written: the pair starts with nothing to push.
+        if (byVirtuous || (byPartner && (byPartner.state != null || byPartner.virtuousId))) continue;
+        const recordKey = byPartner?.recordKey ?? `${kind}:${p.partnerId}`;
+        const row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs, create: byPartner ? undefined : { kind, partnerId: p.partnerId, virtuousId: p.virtuousId } });
+        if (!row) continue;
+        const state = { version: 1, customerId, kind, partnerId: p.partnerId, virtuousId: p.virtuousId, state: "in-sync", base: {}, lastSyncMs: now };
+        await this.#commit({
+          customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now, state,
+          log: [{ direction: "initial-match", action: "pair", reason: p.tier, detail: { evidence: p.evidence.map((e) => e.signal) } }],
+        });
+        linked++;
+      }
+      for (const r of plan.review) await this.store.addReview(customerId, "initial-match", { kind, ...r }, now);
+      for (const id of plan.partnerOnly) await this.store.markDirty(customerId, { kind, partnerId: id }, now);
+      let fed = 0;
+      for (const id of plan.virtuousOnly) {
+        const row = rows.get(id);
+        if (!row) continue;
+        const event = eventFromRecord(kind, row, true);
+        const r = await this.store.inboxInsert({ customerId, dedupeKey: `initial-match:${kind}:${id}`, receivedMs: now, origin: "initial-match", event });
+        if (r.inserted) fed++;
+      }
+      Object.assign(progress, { phase: "done", finishedMs: this.now(), pairs: linked, review: plan.review.length, partnerOnly: plan.partnerOnly.length, virtuousOnly: fed, pairsByTier: plan.counts.pairsByTier });
+      await save();
+      this.kick();
+      return progress;
+    } catch (err) {
+      Object.assign(progress, { phase: "failed", error: String(err?.message ?? err) });
+      await save();
+      throw err;
+    } finally {
+      matcher.free();
+    }
   }
 
   // --- people: conflicts, pause/resume, rotation, status, timeline -----------------------------------------------
@@ -728,8 +923,14 @@ export class Host {
         const path = `/api/Webhook/${encodeURIComponent(c.settings.webhookId)}`;
         const cur = await this.#send(c2, { method: "GET", path }, { priority: "live" });
         if (cur.status !== 200 || !cur.json) throw new HostError("subscription-read", `GET ${path}: ${cur.status}`);
-        const plan = mergeSubscription(cur.json, { secret: newSecret });
-        const put = await this.#send(c2, { method: plan.request.method, path: plan.request.path, body: plan.body }, { priority: "live" });
+        // The core refuses a non-HTTPS payload URL (also the current one). A loopback http:// URL (a local Virtuous,
+        // the demo) stands in as a placeholder during the merge and is written back unchanged; any other http:// URL
+        // is refused as the core says.
+        const loopback = isLoopbackHttp(cur.json.payloadUrl);
+        const current = loopback ? { ...cur.json, payloadUrl: "https://loopback.invalid/" } : cur.json;
+        const plan = mergeSubscription(current, { secret: newSecret });
+        const body = loopback ? { ...plan.body, payloadUrl: cur.json.payloadUrl } : plan.body;
+        const put = await this.#send(c2, { method: plan.request.method, path: plan.request.path, body }, { priority: "live" });
         if (put.status == null || put.status >= 300) throw new HostError("subscription-write", `${plan.request.method} ${plan.request.path}: ${put.status}`);
       }
       await this.store.kvPut(customerId, "rotation", { oldSecretId: oldId, newSecretId: id, rotatedAtMs: now, drainMs });
@@ -804,6 +1005,7 @@ export class Host {
       budget,
       counters,
       alert: (await this.store.kvGet(customerId, "alert")) ?? undefined,
+      initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }

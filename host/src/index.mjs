@@ -1,5 +1,5 @@
 // virtuous-sync-host: the reference host for the virtuous-sync core (see docs/host.md).
-export { Host, createHost, eventFromRecord, reconcileInterval, DEFAULTS } from "./host.mjs";
+export { Host, createHost, eventFromRecord, matchRecordFromRow, reconcileInterval, DEFAULTS } from "./host.mjs";
 export { HostError, HOST_ERROR_CODES } from "./errors.mjs";
 export { lookupKeys, refKey } from "./keys.mjs";
 export { VirtuousClient } from "./virtuous.mjs";

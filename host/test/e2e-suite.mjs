@@ -182,4 +182,89 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
     assert.equal(tl.status, 200);
     assert.equal(tl.body.entries[0].reason, "new-record");
   });
+
+  test("the initial match: pairs by email linked in-sync, a household to review, one-sided records created on the other side", async (w) => {
+    await w.sim.admin.fixtures({ contacts: 4, giftsPerContact: 0 });
+    const vs = (await w.sim.admin.store()).contacts.filter((c) => !c.mergedIntoContactId);
+    const email = (c) => c.contactIndividuals?.[0]?.contactMethods?.find((m) => /mail/i.test(m.type))?.value;
+    const [a, b, c] = vs;
+    assert.ok(email(a) && email(b) && email(c), "fixtures carry emails");
+    // The partner's data existed before the connection (no change hook fired).
+    const donors = w.partner.store.data.donors;
+    const put = (id, name, mail) => (donors[id] = { id, fields: { name }, email: mail, modifiedMs: Date.now(), origin: "partner" });
+    put("p-a", a.name, email(a).toUpperCase()); // pairs with a (email compared case-insensitively)
+    put("p-h1", "Household One", email(b)); // two partner records share b's email: a review item
+    put("p-h2", "Household Two", email(b));
+    put("p-new", "Only On Partner", "only@partner.example");
+    const r = await hostApi(w, "POST", "/initial-match", { kind: "contact" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.phase, "done");
+    assert.equal(r.body.pairs, 1);
+    assert.equal(r.body.review, 1);
+    assert.equal(r.body.partnerOnly, 1);
+    assert.equal(r.body.virtuousOnly, vs.length - 2);
+    const row = await w.host.store.findRecord(w.customerId, { kind: "contact", partnerId: "p-a" });
+    assert.equal(row.virtuousId, String(a.id));
+    assert.equal(row.state.state, "in-sync");
+    const review = (await hostApi(w, "GET", "/review")).body.items;
+    assert.deepEqual(review[0].item.partnerIds.sort(), ["p-h1", "p-h2"]);
+    await settled(w);
+    assert.ok((await w.sim.admin.transactions()).some((t) => t.externalId === "p-new"), "the partner-only donor was submitted");
+    const names = Object.values((await partner(w, "GET", "/store")).donors).map((d) => d.fields.name);
+    assert.ok(names.includes(c.name), "a Virtuous-only contact was created on the partner side");
+    const progress = (await hostApi(w, "GET", "/initial-match")).body.progress;
+    assert.equal(progress.phase, "done");
+    assert.equal(progress.partnerRecords, 4);
+  });
+
+  test("secret rotation: new secret first, the subscription updated by GET-then-PUT, deliveries keep verifying, the old one retired after draining", async (w) => {
+    const [giftId, donId] = await staffGift(w);
+    await settled(w);
+    const [sub] = await w.sim.admin.subscriptions();
+    const newSecret = "rotated-secret-0123456789abcdef0123456789abcdef";
+    const r = await w.host.rotateSecret(w.customerId, { newSecret, newSecretId: "s2", drainMs: 3_000 });
+    assert.equal(r.phase, "draining");
+    const live = await w.sim.api.request("GET", `/api/Webhook/${sub.id}`);
+    assert.equal(live.secret, newSecret, "the subscription now signs with the new secret");
+    assert.equal(live.giftUpdate, true, "the PUT kept every toggle");
+    await w.sim.admin.editGift(giftId, { notes: "signed with the new secret" });
+    await until(async () => (await partner(w, "GET", `/donations/${donId}`)).fields.notes === "signed with the new secret", { what: "the delivery signed with the new secret" });
+    assert.equal((await w.host.rotateSecret(w.customerId)).phase, "draining");
+    await new Promise((res) => setTimeout(res, 3_100));
+    assert.equal((await w.host.rotateSecret(w.customerId, { retireOld: true })).phase, "retired");
+    const c = await w.host.store.getCustomer(w.customerId);
+    assert.deepEqual(c.settings.secrets.map((x) => x.id), ["s2"]);
+    await w.sim.admin.editGift(giftId, { notes: "after retirement" });
+    await until(async () => (await partner(w, "GET", `/donations/${donId}`)).fields.notes === "after retirement", { what: "a delivery after retirement" });
+    const st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.secretRotation.newSecretId, "s2");
+    assert.ok(st.secretRotation.retiredAtMs > 0);
+  });
+
+  test("a batch confirmation missed during an outage is caught up by reconciliation (confirmed by the query, never created twice)", async (w) => {
+    await partner(w, "POST", "/donors", { id: "donor-9", fields: { name: "Katherine Johnson", contactType: "Household" } });
+    await partner(w, "POST", "/donations", { id: "don-9", donorId: "donor-9", fields: { amount: "9.00", giftDate: "2026-11-30", giftType: "Cash", currencyCode: "USD" } });
+    await until(async () => (await w.sim.admin.transactions()).filter((t) => t.state === "held").length === 2, { what: "two held Transactions" });
+    await settled(w);
+    await w.sim.admin.setOutages({ webhooks: true });
+    const batch = await w.sim.admin.runBatch();
+    const giftId = batch.created.find((c) => c.giftId).giftId;
+    await until(async () => (await w.sim.admin.deliveries({ state: "pending" })).length === 0, { what: "the deliveries to fail" });
+    await w.sim.admin.setOutages({ webhooks: false });
+    let st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.records.partnerPending, 2, "still pending: the confirmations never arrived");
+    const rec = await hostApi(w, "POST", "/reconcile");
+    assert.equal(rec.status, 200);
+    assert.ok(rec.body.fed >= 2);
+    await settled(w);
+    st = (await hostApi(w, "GET", "/status")).body;
+    assert.equal(st.records.partnerPending, 0);
+    const row = await w.host.store.findRecord(w.customerId, { kind: "gift", partnerId: "don-9" });
+    assert.equal(row.virtuousId, String(giftId));
+    assert.equal(row.state.state, "in-sync");
+    const p = await partner(w, "GET", "/store");
+    assert.equal(Object.values(p.donations).length, 1, "the reconciled create confirmed the donation; nothing created on the partner");
+    assert.equal(Object.values(p.donors).length, 1, "the contact was confirmed by its reference, not created again");
+    assert.ok(st.reconciliation.cursors.gift.highWaterMs > 0);
+  });
 }

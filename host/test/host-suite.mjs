@@ -275,4 +275,51 @@ export function hostSuite(name, openStore) {
     assert.equal((await store.statusCounts("tenant-2")).inboxPending, 0);
   });
 
+
+  test("the reconciliation scheduler: due per customer every reconcile.everyMs, the cursor stored after a complete run, paused customers skipped", async () => {
+    const clock = manualClock();
+    const rows = [{ id: 11, name: "Staff Created", contactType: "Household", modifiedDateTimeUtc: "2026-11-30T11:00:00Z" }];
+    const { host, store, v, partner } = await setup({
+      clock,
+      extra: { reconcile: { everyMs: 4 * 3_600_000, resources: ["contact"] } },
+      script: (req) => (req.path.includes("/Query") ? { status: 200, body: { list: req.search.includes("skip=0") ? rows : [], total: 1 } } : { status: 200, body: {} }),
+    });
+    assert.equal(await host.reconcileDue(), 1);
+    assert.ok(v.requests.some((r) => r.path === "/api/Contact/Query/FullContact"), "contacts through the full query");
+    await host.drain();
+    assert.equal(partner.calls.filter((c) => c.action === "create").length, 1, "the missed contact came through the inbox");
+    const cursor = await store.kvGet(C, "cursor:contact");
+    assert.equal(cursor.highWaterMs, Date.parse("2026-11-30T11:00:00Z"));
+    const st = await host.status(C);
+    assert.equal(st.reconciliation.everyMs, 4 * 3_600_000);
+    assert.equal(st.reconciliation.nextDueMs, clock.now() + 4 * 3_600_000);
+    const n = v.requests.length;
+    assert.equal(await host.reconcileDue(), 0, "not due yet");
+    assert.equal(v.requests.length, n);
+    clock.advance(4 * 3_600_000);
+    await host.pause(C);
+    assert.equal(await host.reconcileDue(), 0, "paused customers are skipped");
+    await store.setPaused(C, null);
+    assert.equal(await host.reconcileDue(), 1);
+    const again = v.requests.slice(n).find((r) => r.path.includes("/Query"));
+    assert.match(JSON.stringify(again.body), /Last Modified Date/, "the next run starts from the stored cursor");
+  });
+
+  test("a failing query leaves the cursor where it was and the run is tried again later", async () => {
+    const clock = manualClock();
+    let fail = true;
+    const { host, store } = await setup({
+      clock,
+      extra: { reconcile: { resources: ["contact"] } },
+      script: (req) => (fail ? { status: 500 } : { status: 200, body: { list: [] } }),
+    });
+    await store.kvPut(C, "cursor:contact", { highWaterMs: 1000, boundaryIds: ["1"] });
+    assert.equal(await host.reconcileDue(), 0);
+    assert.deepEqual(await store.kvGet(C, "cursor:contact"), { highWaterMs: 1000, boundaryIds: ["1"] });
+    const st = await host.status(C);
+    assert.equal(st.reconciliation.lastCompleteMs, undefined);
+    fail = false;
+    clock.advance(16 * 60_000);
+    assert.equal(await host.reconcileDue(), 1);
+  });
 }

@@ -16,7 +16,7 @@ import { signBody } from "./sign.mjs";
  * @param {string} [options.forwardTo] subscribe this URL to every event at start (like `stripe listen`)
  * @param {string} [options.secret] the subscription secret for `forwardTo`
  * @param {(e: {delivery, attempt, ok}) => void} [options.onDelivery] called after each delivery attempt
- * @returns {Promise<{url: string, port: number, admin: SimAdmin, api: SimApi, sim: Simulator, close(): Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, apiKey: string|null, admin: SimAdmin, api: SimApi, sim: Simulator, server: import("node:http").Server, close(): Promise<void>}>}
  */
 export async function startSim(options = {}) {
   const config = { ...(options.config ?? {}) };
@@ -36,6 +36,7 @@ export async function startSim(options = {}) {
     port,
     sim,
     server,
+    apiKey: sim.config.auth.apiKeys[0] ?? null,
     admin: new SimAdmin(url),
     api: new SimApi(url, sim.config.auth.apiKeys[0]),
     async close() {

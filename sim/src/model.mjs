@@ -244,15 +244,23 @@ const contactCommon = (c) => ({
 
 /** `GET /api/Contact/{id}`: `address` is the primary address (docs), custom fields as a `[{name, value}]` list. */
 export function renderContact(c) {
-  const primary = c.contactAddresses.find((a) => a.isPrimary) ?? c.contactAddresses[0] ?? null;
   return {
     ...contactCommon(c),
-    address: primary ? clone(primary) : null,
+    address: clone(primaryAddress(c)),
     customFields: Object.entries(c.customFields).map(([name, value]) => ({ name, value })),
   };
 }
-/** The `contact` object of a webhook: custom fields as a name-keyed object, as observed live. */
-export const renderContactHook = (c) => ({ ...contactCommon(c), customContactType: null, customFields: clone(c.customFields) });
+const primaryAddress = (c) => c.contactAddresses.find((a) => a.isPrimary) ?? c.contactAddresses[0] ?? null;
+
+/**
+ * The `contact` object of a webhook: custom fields as a name-keyed object, as observed live; the REST `address`
+ * only with `payload.contactAddress` (live payloads show `contactAddresses` only).
+ */
+export function renderContactHook(c, payload = {}) {
+  const out = { ...contactCommon(c), customContactType: null, customFields: clone(c.customFields) };
+  if (payload.contactAddress) out.address = clone(primaryAddress(c));
+  return out;
+}
 /** An abbreviated `Contact/Query` row. */
 export function renderContactRow(c) {
   const email = primaryMethod(c, "email");

@@ -1,6 +1,6 @@
 // Query endpoints (`POST /api/Gift/Query`, `/api/Contact/Query`): groups of conditions (conditions in a group
 // AND, groups OR), sortBy/descending, skip/take with a page cap, abbreviated rows.
-import { SimError, badRequest, primaryMethod } from "./model.mjs";
+import { badRequest, primaryMethod } from "./model.mjs";
 
 const lower = (s) => (typeof s === "string" ? s.toLowerCase() : s);
 
@@ -142,4 +142,3 @@ export function queryOptions(params) {
   };
 }
 
-export { SimError };

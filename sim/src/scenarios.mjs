@@ -1,13 +1,15 @@
 // Named scenarios: each a short script of staff actions and faults, run against the live simulator so a host
 // under test sees exactly what it would see from Virtuous. Each returns the steps it took.
+import { SimError } from "./model.mjs";
 
-const ensureGift = (sim, steps, opts) => {
+const ensureGift = async (sim, steps, opts) => {
   if (opts.giftId !== undefined) return Number(opts.giftId);
   const stamped = sim.newest(sim.store.gifts, (g) => Boolean(g.transactionSource) && (!opts.source || g.transactionSource.toLowerCase() === String(opts.source).toLowerCase()));
   const any = stamped ?? sim.newest(sim.store.gifts);
   if (any) return any.id;
   const r = sim.trigger({ event: "GiftCreate" });
   steps.push({ step: "no gift existed: staff created one", giftId: r.gift.id });
+  await sim.deliverer.flush(); // its creation is delivered before the scenario's own faults begin
   return r.gift.id;
 };
 
@@ -15,7 +17,7 @@ export const SCENARIOS = {
   "staff-edit": {
     description: "A staff member edits a gift in the Virtuous UI (default: the newest gift carrying a transactionSource; `giftId`, `set`).",
     async run(sim, opts, steps) {
-      const id = ensureGift(sim, steps, opts);
+      const id = await ensureGift(sim, steps, opts);
       const before = sim.store.gift(id);
       const set = opts.set ?? { amount: Number(before.amount) + 5, notes: "Corrected by staff" };
       if (opts.set === undefined && before.giftDesignations.length === 1) set["giftDesignations.0.amountDesignated"] = set.amount;
@@ -50,7 +52,7 @@ export const SCENARIOS = {
   reorder: {
     description: "Two staff edits to one gift delivered newest first (hold, edit twice, release in reverse).",
     async run(sim, opts, steps) {
-      const id = ensureGift(sim, steps, opts);
+      const id = await ensureGift(sim, steps, opts);
       sim.deliverer.hold();
       const g = sim.store.gift(id);
       const first = opts.first ?? { notes: "First staff edit" };
@@ -65,7 +67,7 @@ export const SCENARIOS = {
   duplicate: {
     description: "A staff edit whose delivery arrives twice (same bytes).",
     async run(sim, opts, steps) {
-      const id = ensureGift(sim, steps, opts);
+      const id = await ensureGift(sim, steps, opts);
       sim.deliverer.duplicateNext = (opts.copies ?? 1);
       sim.store.editGift(id, opts.set ?? { notes: "Edited once, delivered twice" });
       steps.push({ step: "staff edit; next delivery duplicated", giftId: id, copies: opts.copies ?? 1 });
@@ -82,7 +84,7 @@ export const SCENARIOS = {
     description:
       "The webhook endpoint is unreachable while a staff edit happens; with `exhaust` (default) every retry fails, so only reconciliation can catch it; then the endpoint comes back.",
     async run(sim, opts, steps) {
-      const id = ensureGift(sim, steps, opts);
+      const id = await ensureGift(sim, steps, opts);
       sim.setOutages({ webhooks: true });
       const g = sim.store.editGift(id, opts.set ?? { notes: "Edited during an outage" });
       steps.push({ step: "webhook endpoint unreachable; staff edit", giftId: id, modifiedDateTimeUtc: g.modifiedDateTimeUtc });
@@ -114,7 +116,6 @@ export const SCENARIOS = {
 export async function runScenario(sim, name, opts = {}) {
   const s = SCENARIOS[name];
   if (!s) {
-    const { SimError } = await import("./model.mjs");
     throw new SimError(404, "NOT_FOUND", `unknown scenario "${name}": ${Object.keys(SCENARIOS).join(", ")}`);
   }
   const steps = [];

@@ -18,7 +18,7 @@ export function defaultConfig() {
     deliveryTimeoutMs: 10_000,
     autoDeliver: true,
     pumpIntervalMs: 25,
-    payload: { eventId: false },
+    payload: { eventId: false, contactAddress: false },
     rateLimit: { limit: 5_000, windowMs: 3_600_000 },
     query: { maxTake: 1_000, defaultTake: 10 },
     putMode: "replace",
@@ -114,7 +114,7 @@ export class Simulator {
   emit(type, record) {
     const meta = EVENT_TYPES[type];
     const id = `evt_${String(++this.eventSeq).padStart(5, "0")}`;
-    const resource = meta.kind === "gift" ? renderGiftHook(record) : renderContactHook(record);
+    const resource = meta.kind === "gift" ? renderGiftHook(record) : renderContactHook(record, this.config.payload);
     const payload = this.config.payload.eventId ? { eventId: id, event: type, [meta.kind]: resource } : { event: type, [meta.kind]: resource };
     const body = JSON.stringify(payload);
     const ev = { id, type, kind: meta.kind, resourceId: record.id, atMs: this.clock.now(), body, deliveries: [], droppedFor: [] };
@@ -330,9 +330,10 @@ export class Simulator {
     };
   }
 
-  /** The configuration without credentials. */
+  /** The configuration without credentials or secrets. */
   publicConfig() {
     const c = clone(this.config);
+    c.subscriptions = (c.subscriptions ?? []).map((sub) => ({ ...sub, secret: sub.secret ? "[redacted]" : null }));
     c.auth = { required: c.auth.required, apiKeys: c.auth.apiKeys.length, users: c.auth.users.map((u) => u.username), tokenTtlSeconds: c.auth.tokenTtlSeconds };
     return c;
   }

@@ -140,10 +140,19 @@ export class Store {
     if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("body must be a contact object");
     const next = {};
     for (const f of CONTACT_EDITABLE) {
-      let v = body[f];
-      if (f === "contactAddresses" && v === undefined && body.address) v = [body.address];
+      const v = body[f];
       if (this.config.putMode === "patch" && v === undefined) continue;
       next[f] = contactFieldValue(f, v);
+    }
+    // `address` (the read shape's primary address) replaces the primary entry of the addresses, so a GET-then-PUT
+    // that changed only `address` is not undone by the unchanged `contactAddresses` it also carries.
+    if (body.address !== undefined && body.address !== null) {
+      const a = contactFieldValue("contactAddresses", [body.address])[0];
+      const list = next.contactAddresses ?? clone(c.contactAddresses);
+      const i = list.findIndex((x) => x.isPrimary);
+      if (i >= 0) list[i] = { ...a, id: a.id ?? list[i].id, isPrimary: true };
+      else list.unshift({ ...a, isPrimary: true });
+      next.contactAddresses = list;
     }
     const missing = CONTACT_REQUIRED.filter((f) => this.config.putMode !== "patch" && (next[f] === null || next[f] === ""));
     if (missing.length) throw new SimError(400, "BAD_REQUEST", `required: ${missing.join(", ")}`, missing.map((f) => ({ field: f, code: "REQUIRED", message: `${f} is required` })));
@@ -175,6 +184,7 @@ export class Store {
     const into = this.contact(intoId);
     if (from.id === into.id) throw badRequest("cannot merge a contact into itself", "into");
     if (from.mergedIntoContactId) throw new SimError(409, "CONFLICT", `contact ${from.id} is already merged into ${from.mergedIntoContactId}`);
+    if (into.mergedIntoContactId) throw new SimError(409, "CONFLICT", `contact ${into.id} was merged into ${into.mergedIntoContactId}: merge into the survivor`);
     if (this.survivor(into).id === from.id) throw new SimError(409, "CONFLICT", "the merge would form a cycle");
     for (const r of from.contactReferences) this.addReference(into, r.source, r.id);
     const moved = [];
@@ -370,8 +380,16 @@ export class Store {
         report.needsUpdate.push(key);
         continue;
       }
-      if (t.kind === "gift") this.importGift(t, report);
-      else this.importContact(t, report);
+      try {
+        if (t.kind === "gift") this.importGift(t, report);
+        else this.importContact(t, report);
+      } catch (e) {
+        if (!(e instanceof SimError)) throw e;
+        // An import the batch cannot apply waits for a person, as Virtuous's Update Needed bucket does.
+        t.state = "needs-update";
+        t.note = e.message;
+        report.needsUpdate.push(key);
+      }
     }
     return report;
   }
@@ -418,13 +436,21 @@ export class Store {
     const key = `${t.source}:${t.externalId}`;
     const match = this.matchContact(b, t.source);
     if (match) {
+      // The batch merges what the Transaction carries into the matched contact; absent fields stay as they are.
       const set = {};
       for (const k of ["firstName", "lastName", "email", "phone"]) {
         const v = b[k] ?? b[k.toLowerCase()];
         if (v) set[k] = v;
       }
-      if (b.tags) set.tags = [...new Set([...match.tags, ...b.tags])];
-      for (const path of Object.keys(set)) setContactPath(match, path, set[path]);
+      if (b.name) set.name = b.name;
+      if (b.contactType) set.contactType = b.contactType;
+      const addr = b.address && typeof b.address === "object" ? b.address : b;
+      for (const k of ["address1", "address2", "city", "state", "postal", "country"]) if (addr[k]) set[`address.${k}`] = addr[k];
+      if (Array.isArray(b.tags)) set.tags = [...new Set([...match.tags, ...b.tags])];
+      if (b.customFields) for (const [k, v] of Object.entries(toCustomFields(b.customFields))) set[`customFields.${k}`] = v;
+      const draft = clone(match);
+      for (const path of Object.keys(set)) setContactPath(draft, path, set[path]);
+      Object.assign(match, draft);
       if (b.referenceSource) this.addReference(match, b.referenceSource, b.referenceId);
       this.assignContactIds(match);
       match.modifiedDateTimeUtc = this.stamp();

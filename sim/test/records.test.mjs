@@ -78,6 +78,20 @@ test("PUT /api/Contact replaces; references and mergedIntoContactId are not writ
     const restored = await t.api.request("GET", `/api/Contact/${c.id}`);
     assert.equal(restored.contactIndividuals[0].firstName, "Bruce");
     assert.equal(restored.address.postal, "07001");
+    // GET-then-PUT that changes only `address` (the read shape's primary address) keeps the change.
+    await t.api.request("PUT", `/api/Contact/${c.id}`, { ...restored, address: { ...restored.address, postal: "07002", city: "Gotham" } });
+    const moved = await t.api.request("GET", `/api/Contact/${c.id}`);
+    assert.equal(moved.address.postal, "07002");
+    assert.equal(moved.address.id, restored.address.id);
+    assert.deepEqual(moved.contactAddresses.map((a) => a.postal), ["07002"]);
+    await t.admin.flush();
+    const hook = t.rx.received.at(-1).json.contact;
+    assert.equal(hook.address, undefined, "live webhook contacts carry contactAddresses only");
+    assert.equal(hook.contactAddresses[0].postal, "07002");
+    await t.admin.patchConfig({ payload: { contactAddress: true } });
+    await t.admin.editContact(c.id, { "address.state": "NJ" });
+    await t.admin.flush();
+    assert.equal(t.rx.received.at(-1).json.contact.address.state, "NJ", "payload.contactAddress adds it");
   } finally {
     await t.close();
   }
@@ -161,7 +175,7 @@ test("merges: the merged-away contact keeps existing with mergedIntoContactId; g
     const found = await t.api.request("GET", "/api/Contact/Find?referenceSource=PartnerPlatform&referenceId=donor-1");
     assert.equal(found.id, survivor.id, "the survivor comes first");
     await assert.rejects(t.admin.merge(g.contactId, survivor.id), (e) => e.status === 409);
-    await assert.rejects(t.admin.merge(survivor.id, g.contactId), (e) => e.status === 409, "a cycle");
+    await assert.rejects(t.admin.merge(survivor.id, g.contactId), (e) => e.status === 409, "into a merged-away contact");
     // A later Transaction naming the merged-away contact's reference lands on the survivor.
     await t.api.request("POST", "/api/v2/Gift/Transaction", giftTransaction(2, { contact: { referenceId: "donor-1" } }));
     const rep = await t.admin.runBatch();
@@ -226,6 +240,30 @@ test("Query: filters, sorting, skip/take paging, the page cap, abbreviated and f
     r = await t.api.request("POST", "/api/Contact/Query/FullContact?take=1", { groups: [{ conditions: [{ parameter: "Reference Source", operator: "Is", value: "PartnerPlatform" }] }] });
     assert.equal(r.total, 5);
     assert.ok(Array.isArray(r.list[0].contactIndividuals));
+  } finally {
+    await t.close();
+  }
+});
+
+test("direct creates fire at once (no batch); ByReference and QueryOptions answer", async () => {
+  const t = await simWithReceiver();
+  try {
+    const c = await t.api.request("POST", "/api/Contact", { referenceSource: "PartnerPlatform", referenceId: "p-9", firstName: "Noor", lastName: "Aziz", email: "noor@example.org", contactType: "Household" });
+    assert.deepEqual(c.contactReferences, [{ source: "PartnerPlatform", id: "p-9" }]);
+    assert.equal((await t.api.raw("POST", "/api/Gift", { amount: 5 })).status, 400, "a direct gift needs a contactId");
+    assert.equal((await t.api.raw("POST", "/api/Gift", { contactId: 1, amount: 5 })).status, 404, "an existing one");
+    const g = await t.api.request("POST", "/api/Gift", { contactId: c.id, amount: "12.50", giftDate: "3/2/2026", transactionSource: "PartnerPlatform", transactionId: "direct-1" });
+    assert.equal(g.giftDate, "2026-03-02");
+    assert.equal(g.amount, 12.5);
+    await t.admin.flush();
+    assert.deepEqual(t.rx.received.map((d) => d.json.event), ["ContactCreate", "GiftCreate"]);
+    assert.equal((await t.api.request("GET", "/api/Contact/ByReference/p-9")).id, c.id);
+    assert.equal((await t.api.raw("GET", "/api/Contact/ByReference/nope")).status, 404);
+    assert.equal((await t.api.raw("GET", "/api/Contact/Find")).status, 400);
+    const opts = await t.api.request("GET", "/api/Gift/QueryOptions");
+    assert.ok(opts.parameters.some((p) => p.parameter === "Last Modified Date"));
+    assert.ok(opts.operators.includes("Is After"));
+    assert.equal((await t.api.request("GET", "/api/Gift/PartnerPlatform/direct-1")).id, g.id);
   } finally {
     await t.close();
   }

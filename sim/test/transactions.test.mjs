@@ -134,3 +134,19 @@ test("a contact Transaction creates a contact with our reference, or updates the
     await t.close();
   }
 });
+
+test("a Transaction the batch cannot apply waits in needs-update; the rest of the batch still runs", async () => {
+  const t = await simWithReceiver();
+  try {
+    await t.api.request("POST", "/api/Contact/Transaction", { referenceSource: "PartnerPlatform", referenceId: "bad-1", name: "Bad", customFields: "not an object" });
+    await t.api.request("POST", "/api/v2/Gift/Transaction", giftTransaction(31));
+    const r = await t.admin.runBatch();
+    assert.deepEqual(r.needsUpdate, ["PartnerPlatform:bad-1"]);
+    assert.equal(r.created.length, 1);
+    const txs = await t.admin.transactions();
+    assert.match(txs[0].note, /customFields/);
+    assert.equal(txs[1].state, "imported");
+  } finally {
+    await t.close();
+  }
+});
