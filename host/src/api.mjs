@@ -13,6 +13,7 @@
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
+import { mountStatusPage } from "./status-page.mjs";
 
 const STATUS = {
   "unknown-customer": 404, "unknown-record": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
@@ -80,6 +81,7 @@ export function createApp(host, { token } = {}) {
     }),
   );
   api.post("/customers/:customerId/reconcile", run(async (c) => ({ apiVersion: 1, ...(await host.reconcile(id(c))) })));
+  mountStatusPage(app, api, host, { token }); // the status page, /metrics and the routes the page reads
   app.route("/api/v1", api);
   app.route("/api", api);
   return app;

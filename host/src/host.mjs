@@ -27,6 +27,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
 import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
+import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 
 const HOUR = 3_600_000;
 export const DEFAULTS = Object.freeze({
@@ -117,8 +118,11 @@ export class Host {
    * @param {{now(): number}} [o.clock]
    * @param {string} [o.workerId]
    * @param {typeof fetch} [o.fetch] used for Virtuous requests (tests inject faults here)
+   * @param {(d: {customerId, recordKey?, atMs, direction, action, reason, detail?}) => void} [o.onDecision] called
+   *   after each decision is stored (and for each delivery, direction "receive"); see docs/host-observability.md
+   * @param {object} [o.tracer] an OpenTelemetry tracer: one span per unit of work (observe.mjs SPAN_NAMES)
    */
-  constructor({ store, partner, clock, workerId, fetch: f, options = {}, log = () => {} }) {
+  constructor({ store, partner, clock, workerId, fetch: f, options = {}, log = () => {}, onDecision, tracer }) {
     if (!store) throw new HostError("invalid-setting", "store is required");
     if (!partner || typeof partner.apply !== "function" || typeof partner.read !== "function")
       throw new HostError("invalid-setting", "partner must implement apply() and read()");
@@ -133,6 +137,8 @@ export class Host {
     this.timers = [];
     this.running = false;
     this.wake = null;
+    this.onDecision = onDecision;
+    instrument(this, tracer);
   }
 
   now() {
@@ -149,6 +155,7 @@ export class Host {
     const s = structuredClone(settings);
     if (!s?.customerId) throw new HostError("invalid-setting", "customerId is required");
     reconcileInterval(s.reconcile?.everyMs);
+    retentionOf(s);
     this.#buildCore(s).core.free();
     await this.store.putCustomer(s.customerId, s, this.now());
     this.cores.delete(s.customerId);
@@ -190,6 +197,15 @@ export class Host {
    * inbox before any 2xx; a duplicate answers 2xx again without a second entry.
    */
   async receive(customerId, body, headers) {
+    const r = await this.#receive(customerId, body, headers);
+    const reason = r.body?.reason ?? r.body?.error ?? "unknown";
+    // Deliveries by reason (observability); a counting failure never changes the answer.
+    if (r.status !== 404) await this.#count(customerId, { [`delivery:${reason}`]: 1 }).catch(() => {});
+    emitDecisions(this, customerId, null, this.now(), [{ direction: "receive", action: String(r.status), reason }]);
+    return r;
+  }
+
+  async #receive(customerId, body, headers) {
     const c = await this.customer(customerId);
     if (!c) return { status: 404, body: { error: "unknown-customer" } };
     const now = this.now();
@@ -231,7 +247,7 @@ export class Host {
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
-        await this.store.logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { dedupeKey: e.dedupeKey } });
+        await this.#logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { dedupeKey: e.dedupeKey } });
         await this.store.inboxComplete(e.id, owner, now);
         return;
       }
@@ -257,7 +273,7 @@ export class Host {
             e = { ...e, event: work.redirect };
             continue;
           }
-          await this.store.commitRecord({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+          await this.#commit({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
           await this.#count(e.customerId, work.counts);
           return;
         } catch (err) {
@@ -371,7 +387,7 @@ export class Host {
           await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now);
           continue;
         }
-        await this.store.commitRecord({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+        await this.#commit({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
         await this.#count(r.customerId, work.counts);
         n++;
       } catch (err) {
@@ -522,7 +538,7 @@ export class Host {
     const res = await this.#sendMeasured(c, req);
     const cls = classifyResponse({ status: res.status, body: res.text, retryAfter: res.headers.retryAfter, context, createdAtMs: e.queuedMs, nowMs: this.now() });
     const attempt = e.attempts + 1;
-    await this.store.logDecision(e.customerId, e.recordKey, this.now(), {
+    await this.#logDecision(e.customerId, e.recordKey, this.now(), {
       direction: "submit", action: cls.action, reason: cls.reason, detail: { method: req.method, path: req.path, status: res.status ?? null, attempt },
     });
     switch (cls.action) {
@@ -687,7 +703,7 @@ export class Host {
       else if (item.kind === "look-up-pending" && item.request) {
         const res = await this.#send(c, item.request);
         if (res.status === 200 && res.json?.id != null) event = eventFromRecord(resource, res.json, true);
-        else await this.store.logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
+        else await this.#logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
       } else if (["surface-unmatched", "duplicate-in-virtuous", "conflict", "resolve-drift", "held", "malformed-row"].includes(item.kind)) {
         await this.store.addReview(customerId, item.kind, item, now);
         out.review++;
@@ -764,7 +780,7 @@ export class Host {
         const row = await this.store.lockRecord(customerId, recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs, create: byPartner ? undefined : { kind, partnerId: p.partnerId, virtuousId: p.virtuousId } });
         if (!row) continue;
         const state = { version: 1, customerId, kind, partnerId: p.partnerId, virtuousId: p.virtuousId, state: "in-sync", base: {}, lastSyncMs: now };
-        await this.store.commitRecord({
+        await this.#commit({
           customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now, state,
           log: [{ direction: "initial-match", action: "pair", reason: p.tier, detail: { evidence: p.evidence.map((e) => e.signal) } }],
         });
@@ -843,7 +859,7 @@ export class Host {
       if (work.partnerId && Object.keys(r.applyLocal).length)
         await this.partner.apply({ customerId, kind: row.kind, recordKey, virtuousId: row.virtuousId, action: "update", partnerId: work.partnerId, fields: r.applyLocal });
       if (work.partnerId) await this.#outboundStep(c, row, work, now);
-      await this.store.commitRecord({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+      await this.#commit({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
       await this.#count(customerId, work.counts);
       this.kick();
       return { reason: r.reason, applied: r.applyLocal, pushFields: r.pushFields, state: work.state.state };
@@ -1010,6 +1026,18 @@ export class Host {
     };
   }
 
+  /** commitRecord, then the onDecision hook for what it logged. */
+  async #commit(c) {
+    const r = await this.store.commitRecord(c);
+    emitDecisions(this, c.customerId, c.recordKey, c.nowMs, c.log);
+    return r;
+  }
+
+  async #logDecision(customerId, recordKey, nowMs, entry) {
+    await this.store.logDecision(customerId, recordKey, nowMs, entry);
+    emitDecisions(this, customerId, recordKey, nowMs, [entry]);
+  }
+
   async #count(customerId, counts) {
     if (counts && Object.keys(counts).length) await this.store.countersAdd(customerId, counts);
   }
@@ -1044,6 +1072,12 @@ export class Host {
     return n;
   }
 
+  /** Deletes what each customer's retention no longer keeps (observe.mjs); the scheduler runs it hourly. */
+  async applyRetention({ nowMs = this.now() } = {}) {
+    this.retentionRanMs = nowMs;
+    return applyRetention(this, { nowMs });
+  }
+
   /** Starts the background loops: workers (inbox, partner changes, submitter) and the reconciliation scheduler. */
   start({ pollMs = 200, reconcileCheckMs = 60_000, reconcileOnStart = false } = {}) {
     if (this.running) return;
@@ -1060,7 +1094,10 @@ export class Host {
       }
     };
     this.loopDone = loop();
-    const tick = () => this.reconcileDue().catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
+    const tick = () =>
+      this.reconcileDue()
+        .then(() => (this.retentionRanMs == null || this.now() - this.retentionRanMs >= HOUR ? this.applyRetention() : null))
+        .catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
     if (reconcileOnStart) tick();
     const t = setInterval(tick, reconcileCheckMs);
     t.unref?.();

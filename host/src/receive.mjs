@@ -4,6 +4,8 @@
 //   fetchHandler(host, customerId?)       Request -> Response (Hono, Workers, Deno, Bun)
 //   expressHandler(host)                  for app.post("/webhooks/virtuous/:customerId", expressHandler(host));
 //                                         works with express.raw({type: "*/*"}) before it or with no body parser
+import { rawBodyOf, RawBodyError } from "./frameworks.mjs";
+
 const MAX_BODY = 1 << 20;
 const ROUTE = /^\/webhooks\/virtuous\/([^/?#]+)\/?(?:\?.*)?$/;
 
@@ -71,11 +73,14 @@ export function expressHandler(host) {
     try {
       const customerId = req.params?.customerId ?? customerIdFromPath(req.originalUrl ?? req.url);
       if (!customerId) return send(res, 404, { error: "not-found" });
-      let body = req.body;
-      if (!(body instanceof Uint8Array)) {
-        // A JSON parser already consumed the stream: the raw bytes are gone and the signature cannot be checked.
-        if (req.readableEnded || (body && typeof body === "object" && Object.keys(body).length)) return send(res, 500, { error: "raw-body-unavailable" });
-        body = await readBody(req);
+      // A JSON parser already consumed the stream: the raw bytes are gone; the answer names the fix (frameworks.mjs).
+      let body;
+      try {
+        body = rawBodyOf(req, req.rawBody !== undefined ? "nest" : "express") ?? (await readBody(req));
+      } catch (e) {
+        if (!(e instanceof RawBodyError)) throw e;
+        host.log("raw-body-unavailable", { customerId, framework: "express" });
+        return send(res, 500, { error: e.code, message: e.message });
       }
       const r = await host.receive(customerId, body, req.headers);
       send(res, r.status, r.body);

@@ -19,6 +19,8 @@
 //   createInProgress(id, kind, nowMs)  dropStub(id, key, owner, version)
 //   markDirty(id, {kind, partnerId}, nowMs) -> recordKey  dueRecords({nowMs, limit})  listRecords(id, filter)
 //   timeline(id, key)  logDecision(id, key, nowMs, entry)
+//   recentDecisions(id, {limit}) -> newest first   prune(id, {decisionsBeforeMs, deadLettersBeforeMs, inboxBeforeMs})
+//                                               retention (observe.mjs): counts of what was deleted or cleared
 //   getOutbox(id, key)  listOutbox(id)  leaseOutbox({owner, nowMs, leaseMs, limit})
 //   finishOutbox(id, key, owner, outcome, nowMs)
 //   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()

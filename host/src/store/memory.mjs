@@ -250,6 +250,39 @@ export class MemoryStore {
   async logDecision(customerId, recordKey, nowMs, e) {
     this.decisions.push({ customerId, recordKey, atMs: nowMs, ...clone(e) });
   }
+  /** The customer's newest decisions (any record), newest first: the status page's "recent decisions". */
+  async recentDecisions(customerId, { limit = 50 } = {}) {
+    return this.decisions
+      .filter((d) => d.customerId === customerId)
+      .slice(-limit)
+      .reverse()
+      .map(({ recordKey, atMs, direction, action, reason, detail }) => clone({ recordKey: recordKey ?? undefined, atMs, direction, action, reason, detail }));
+  }
+  /**
+   * Retention (see docs/customer/privacy): drops decisions and dead letters older than the given times and clears
+   * the parsed event of finished inbox entries (their dedupe keys stay, so a late redelivery is still recognised).
+   */
+  async prune(customerId, { decisionsBeforeMs, deadLettersBeforeMs, inboxBeforeMs } = {}) {
+    const out = { decisions: 0, deadLetters: 0, inboxEvents: 0 };
+    if (decisionsBeforeMs != null) {
+      const keep = this.decisions.filter((d) => d.customerId !== customerId || d.atMs >= decisionsBeforeMs);
+      out.decisions = this.decisions.length - keep.length;
+      this.decisions = keep;
+    }
+    if (deadLettersBeforeMs != null) {
+      const keep = this.deadLetters.filter((d) => d.customerId !== customerId || d.atMs >= deadLettersBeforeMs);
+      out.deadLetters = this.deadLetters.length - keep.length;
+      this.deadLetters = keep;
+    }
+    if (inboxBeforeMs != null)
+      for (const e of this.inbox.values())
+        if (e.customerId === customerId && e.status === "done" && e.doneMs < inboxBeforeMs && e.event !== undefined) {
+          e.event = undefined;
+          e.body = undefined;
+          out.inboxEvents++;
+        }
+    return out;
+  }
 
   #dropOutbox(customerId, recordKey) {
     const k = `${customerId}\0${recordKey}`;

@@ -433,6 +433,28 @@ export class SqlStore {
     );
   }
 
+  /** The customer's newest decisions (any record), newest first: the status page's "recent decisions". */
+  async recentDecisions(customerId, { limit = 50 } = {}) {
+    const r = await this.db.query("SELECT * FROM vsh_decisions WHERE customer_id = $1 ORDER BY id DESC LIMIT $2", [customerId, limit]);
+    return r.rows.map((x) => ({ recordKey: x.record_key ?? undefined, atMs: Number(x.at_ms), direction: x.direction, action: x.action, reason: x.reason, detail: x.detail ?? undefined }));
+  }
+
+  /**
+   * Retention (see docs/customer/privacy): drops decisions and dead letters older than the given times and clears
+   * the parsed event of finished inbox entries (their dedupe keys stay, so a late redelivery is still recognised).
+   */
+  async prune(customerId, { decisionsBeforeMs, deadLettersBeforeMs, inboxBeforeMs } = {}) {
+    const out = { decisions: 0, deadLetters: 0, inboxEvents: 0 };
+    if (decisionsBeforeMs != null)
+      out.decisions = (await this.db.query("DELETE FROM vsh_decisions WHERE customer_id = $1 AND at_ms < $2", [customerId, decisionsBeforeMs])).rowCount ?? 0;
+    if (deadLettersBeforeMs != null)
+      out.deadLetters = (await this.db.query("DELETE FROM vsh_dead_letters WHERE customer_id = $1 AND at_ms < $2", [customerId, deadLettersBeforeMs])).rowCount ?? 0;
+    if (inboxBeforeMs != null)
+      out.inboxEvents =
+        (await this.db.query("UPDATE vsh_inbox SET event = NULL, body = NULL WHERE customer_id = $1 AND status = 'done' AND done_ms < $2 AND event IS NOT NULL", [customerId, inboxBeforeMs])).rowCount ?? 0;
+    return out;
+  }
+
   // --- outbox -------------------------------------------------------------------------------------------------
   async getOutbox(customerId, recordKey) {
     const r = await this.db.query("SELECT * FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
