@@ -12,7 +12,7 @@ export { until };
 export const SYNC = { cooldownMs: 2_000, policy: { kinds: { gift: { fields: { notes: "manual" } } } } };
 
 export async function startWorld({ customerId = "hope-shelter", log } = {}) {
-  const w = await startDemoWorld({ store: new MemoryStore(), customerId, simConfig: { putMode: "patch" }, sync: SYNC, log });
+  const w = await startDemoWorld({ store: new MemoryStore(), customerId, sync: SYNC, log });
   w.start();
   const P = w.partner.url;
   const api = `${w.hostUrl}/api/v1/customers/${encodeURIComponent(customerId)}`;
