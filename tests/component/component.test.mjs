@@ -324,6 +324,8 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
         const g = (k) => (i && typeof i === "object" ? i[k] : undefined);
         const now = pick(S64S);
         const fns = {
+          lookupKeys: () => [sync.lookupKeys(texts(g("options")), texts(g("event"))),
+            core.lookupKeys({ rawEventType: "GiftUpdate", eventType: "gift-update", resourceKind: "gift", resourceId: pick(["1", "", "x".repeat(999)]), resourceJson: texts(g("event")) })],
           decideInbound: () => [sync.decideInbound(texts(g("options")), texts(g("event")), texts(g("record")), now),
             core.decideInbound({ rawEventType: "GiftUpdate", eventType: "gift-update", resourceKind: "gift", resourceId: pick(["1", "", "x".repeat(999)]), resourceJson: texts(g("event")) }, texts(g("record")), now)],
           decideOutbound: () => [sync.decideOutbound(texts(g("options")), texts(g("record")), texts(g("change")), now), core.decideOutbound(undefined, texts(g("change")), now)],

@@ -826,7 +826,12 @@ class SyncAndReconcile(unittest.TestCase):
                     g = (lambda k: i.get(k)) if isinstance(i, dict) else (lambda k: None)
                     now = rnd.choice(s64s)
                     op = c["op"]
-                    if op == "decideInbound":
+                    if op == "lookupKeys":
+                        attempt(lambda: h.sync_call("lookup-keys", text(g("options")), text(g("event"))))
+                        attempt(lambda: h.core_call(core, "lookup-keys", rec(event_type="gift-update", raw_event_type="GiftUpdate",
+                                resource_kind="gift", event_id=None, timestamp=None, organization_id=None, resource_id="1",
+                                modified_date_time_utc=None, resource_json=text(g("event")))))
+                    elif op == "decideInbound":
                         attempt(lambda: h.sync_call("decide-inbound", text(g("options")), text(g("event")), text(g("record")), now))
                         attempt(lambda: h.core_call(core, "decide-inbound", rec(event_type="gift-update", raw_event_type="GiftUpdate",
                                 resource_kind="gift", event_id=None, timestamp=None, organization_id=None, resource_id="1",
