@@ -72,14 +72,19 @@ test("core round trip: Transaction → batch → echo confirmed; staff edit appl
     assert.equal(Number(d.action.val.fields.amount), 75);
     gift = d.record;
 
-    // 3. A partner change after the cooldown: the core asks for a PUT of the changed field; the host merges it into
-    //    the GET (full replacement), and the echo confirms it.
+    // 3. A partner change after the cooldown: the core asks for the current record (GET), then builds the full PUT
+    //    from it (Virtuous replaces the whole record on PUT); the echo confirms it.
     await t.admin.advance(60_000);
-    out = sync.decideOutbound(gift, { customerId: C, kind: "gift", partnerId: "don-1", modifiedMs: now(), fields: { ...fields, amount: "75.00", notes: "second" } }, now());
+    const change = { customerId: C, kind: "gift", partnerId: "don-1", modifiedMs: now(), fields: { ...fields, amount: "75.00", notes: "second" } };
+    out = sync.decideOutbound(gift, change, now());
+    assert.equal(out.action.tag, "fetch", JSON.stringify(out));
+    assert.equal(out.action.val.method, "GET");
+    const current = await t.api.request("GET", out.action.val.path);
+    out = sync.decideOutbound(gift, { ...change, current }, now());
     assert.equal(out.action.tag, "submit", JSON.stringify(out));
     assert.equal(out.action.val.method, "PUT");
-    const current = await t.api.request("GET", `/api/Gift/${giftId}`);
-    await send({ ...out.action.val, body: { ...current, ...out.action.val.body } });
+    assert.equal(out.action.val.body.contactId, current.contactId, "the PUT body is the fetched record");
+    await send(out.action.val);
     gift = out.record;
     [upd] = await deliveries();
     d = sync.decideInbound(upd, gift, now());
