@@ -8,7 +8,7 @@
 //! `referenceSource`/`referenceId`), assigned once and never regenerated.
 
 use super::digest::{calendar_day, spec_digest};
-use super::inbound::{decide_fetched, InboundDecision};
+use super::inbound::{decide_fetched, InboundAction, InboundDecision};
 use super::money::Money;
 use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions, UpdateMode};
 use super::payload::{read_field, remove_pointer, write_pointer};
@@ -479,6 +479,32 @@ pub fn decide_outbound(
         (Some(id), Some(c)) if full => Some(check_current(specs, id, c)?),
         _ => None,
     };
+    // A fetched record that shows our newest pending write landed confirms it first (the echo may
+    // never be told apart: a same-tick timestamp reads as stale); the decision then goes on from
+    // the confirmed state, or carries the confirmation when the partner must apply something.
+    if let (Some((cur, cd)), Some(r)) = (&current, &record) {
+        let landed = r
+            .expected_echo
+            .last()
+            .is_some_and(|e| !e.confirmed && shows_write(e, cd));
+        if landed && !unexplained(r, cd) {
+            let unsent: Vec<String> = changed
+                .iter()
+                .filter(|f| options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns)
+                .cloned()
+                .collect();
+            let d = inbound_first(options, r, change, &unsent, &digests, cur, now_ms)?;
+            let quiet = d.reassert_fields.is_empty()
+                && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
+                    if apply.is_empty() && !follow_up);
+            match d.record {
+                Some(confirmed) if quiet && d.reason == Reason::Confirmed => {
+                    return decide_outbound(options, Some(&confirmed), change, now_ms);
+                }
+                _ => return Ok(apply_inbound(d, &changed, &inputs)),
+            }
+        }
+    }
     // A full-record `PUT` is sent at once and never resent later, so a fetched record that does
     // not show our newest write means it did not land: nothing of ours is still on its way, and
     // the write built now (the whole record) supersedes it. Nothing waits for its echo.
@@ -868,36 +894,34 @@ fn shows_write(e: &EchoEntry, current: &BTreeMap<String, String>) -> bool {
         .all(|(f, d)| current.get(f) == Some(d))
 }
 
-/// The fetched record holds, for a mapped field, a value the stored state cannot account for
-/// (neither the base nor a value one of our unconfirmed writes sent): a Virtuous change it did
-/// not know. That change is decided as an inbound event first, with the partner's unsent values
-/// held so the merge sees them; the outbound decision carries the inbound decision.
-#[allow(clippy::too_many_arguments)]
-fn remote_first(
-    options: &SyncOptions,
-    r: &RecordState,
-    change: &PartnerChange,
-    changed: &[String],
-    owned: &[String],
-    digests: &BTreeMap<String, String>,
-    current: &Map<String, Value>,
-    current_digests: &BTreeMap<String, String>,
-    inputs: &DecisionInputs,
-    now_ms: i64,
-) -> Result<Option<OutboundDecision>, SyncError> {
-    let unexplained = current_digests.iter().any(|(f, d)| {
+/// Whether the fetched record holds, for a mapped field, a value the stored state cannot account
+/// for (neither the base nor a value one of our unconfirmed writes sent): a Virtuous change it
+/// did not know.
+fn unexplained(r: &RecordState, current_digests: &BTreeMap<String, String>) -> bool {
+    current_digests.iter().any(|(f, d)| {
         r.base.get(f) != Some(d)
             && !r
                 .expected_echo
                 .iter()
                 .any(|e| !e.confirmed && e.sent_field(f) && e.fields.get(f) == Some(d))
-    });
-    if !unexplained {
-        return Ok(None);
-    }
+    })
+}
+
+/// The fetched record decided as an inbound event, with the partner's unsent values held so the
+/// merge sees them. The record is what Virtuous holds now, whatever its date says against the
+/// webhooks seen (a same-tick timestamp reads as stale): a stale verdict is decided unordered.
+fn inbound_first(
+    options: &SyncOptions,
+    r: &RecordState,
+    change: &PartnerChange,
+    unsent: &[String],
+    digests: &BTreeMap<String, String>,
+    current: &Map<String, Value>,
+    now_ms: i64,
+) -> Result<InboundDecision, SyncError> {
     let mut held = r.clone();
     held.partner_modified_ms = Some(change.modified_ms);
-    for f in changed.iter().filter(|f| !owned.contains(f)) {
+    for f in unsent {
         if let Some(d) = digests.get(f) {
             held.held.insert(f.clone(), d.clone());
         }
@@ -921,22 +945,58 @@ fn remote_first(
         modified_date_time_utc: modified,
         resource: Some(Value::Object(current.clone())),
     };
-    let mut decision = decide_fetched(options, &event, Some(&held), now_ms)?;
-    if decision.reason == Reason::Stale {
-        // The fetched record is what Virtuous holds now, whatever its date says against the
-        // webhooks seen: decide its values unordered rather than keep asking.
-        event.modified_date_time_utc = None;
-        decision = decide_fetched(options, &event, Some(&held), now_ms)?;
+    let decision = decide_fetched(options, &event, Some(&held), now_ms)?;
+    if decision.reason != Reason::Stale {
+        return Ok(decision);
     }
+    event.modified_date_time_utc = None;
+    if let Some(Value::Object(res)) = event.resource.as_mut() {
+        res.remove("modifiedDateTimeUtc");
+    }
+    decide_fetched(options, &event, Some(&held), now_ms)
+}
+
+/// A Virtuous change the state did not know (see [`unexplained`]) is decided as an inbound change
+/// first; the outbound decision carries the inbound decision.
+#[allow(clippy::too_many_arguments)]
+fn remote_first(
+    options: &SyncOptions,
+    r: &RecordState,
+    change: &PartnerChange,
+    changed: &[String],
+    owned: &[String],
+    digests: &BTreeMap<String, String>,
+    current: &Map<String, Value>,
+    current_digests: &BTreeMap<String, String>,
+    inputs: &DecisionInputs,
+    now_ms: i64,
+) -> Result<Option<OutboundDecision>, SyncError> {
+    if !unexplained(r, current_digests) {
+        return Ok(None);
+    }
+    let unsent: Vec<String> = changed
+        .iter()
+        .filter(|f| !owned.contains(f))
+        .cloned()
+        .collect();
+    let decision = inbound_first(options, r, change, &unsent, digests, current, now_ms)?;
+    Ok(Some(apply_inbound(decision, changed, inputs)))
+}
+
+fn apply_inbound(
+    decision: InboundDecision,
+    changed: &[String],
+    inputs: &DecisionInputs,
+) -> OutboundDecision {
     let record = decision.record.clone();
-    Ok(Some(OutboundDecision {
+    OutboundDecision {
         action: OutboundAction::ApplyInbound(Box::new(decision)),
         reason: Reason::RemoteFirst,
         inputs: inputs.clone(),
         suppressed_fields: changed.to_vec(),
         retry_at_ms: None,
         record,
-    }))
+    }
 }
 
 /// What a full-record update is built from.
