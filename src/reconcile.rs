@@ -944,7 +944,26 @@ pub fn plan_reconciliation(
         };
         if newer {
             it.reason = ItemReason::NewerInVirtuous;
-            it.event = Some(event_from_row(cfg.resource, row, &id, false));
+            let lacking: Vec<String> = if cfg.row_shape == RowShape::Abbreviated {
+                fields
+                    .iter()
+                    .filter(|f| row.pointer(&f.pointer).is_none())
+                    .map(|f| f.name.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if lacking.is_empty() {
+                it.event = Some(event_from_row(cfg.resource, row, &id, false));
+            } else {
+                // An event from this row would tell `decideInbound` the record's newer time while
+                // leaving out the fields the row lacks: a change to one of those would be passed
+                // for good. Decide the full record instead.
+                it.kind = ItemKind::FetchFullRecord;
+                it.request = Some(full_record_request(cfg.resource, &id));
+                it.unknown_fields = lacking;
+                request_cost = request_cost.saturating_add(1);
+            }
             items.push(it);
             continue;
         }

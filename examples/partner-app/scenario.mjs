@@ -19,6 +19,7 @@ export async function runScenario(w, { say = () => {} } = {}) {
   const hostApi = (m, p, b) => call(api, m, p, b);
   const status = () => hostApi("GET", "/status");
   const puts = async () => (await admin.requests({ method: "PUT" })).filter((r) => /^\/api\/(Gift|Contact)\/\d+$/i.test(r.path));
+  const requests = async (method, path) => (await admin.requests({ method })).filter((r) => r.path === path);
   const quiet = async (what) => {
     await admin.flush();
     await until(
@@ -82,10 +83,14 @@ export async function runScenario(w, { say = () => {} } = {}) {
 
   // 4 ---------------------------------------------------------------------------------------------------------
   say("4. Staff and the partner edit the gift's note at the same moment.");
-  await admin.hold(); // the staff edit's webhook is in flight while the partner's write goes out
+  const getsBefore = (await requests("GET", `/api/Gift/${gift.giftId}`)).length;
+  await admin.hold(); // the staff edit's webhook is still in flight when the partner's change is written
   await admin.editGift(gift.giftId, { notes: "Staff: thank-you call made" });
   await partner("PATCH", "/donations/don-1", { fields: { notes: "Donor: please no calls" } });
-  await until(async () => (await puts()).length > putsAfter, { what: "the partner's write" });
+  // The host reads the gift before writing (GET-then-PUT): the fetched record already shows the staff's note, so
+  // the core decides it as an inbound change first: both sides changed the note at the same moment, a conflict,
+  // and nothing is written over the staff's edit.
+  await until(async () => (await requests("GET", `/api/Gift/${gift.giftId}`)).length > getsBefore, { what: "the host's read before writing" });
   await admin.release("fifo");
   const conflicts = await until(async () => {
     const c = await hostApi("GET", "/conflicts");

@@ -671,18 +671,18 @@ export class Host {
     const stored = all
       .filter((x) => x.state)
       .filter((x) => ids.includes(x.virtuousId) || x.state.state === "partner-pending" || (x.state.externalRef && refs.some((r) => { const k = refKey(x.state.externalRef.source, x.state.externalRef.id); return k.source === r.source && k.id === r.id; })))
-      .map((x) => ({
-        virtuousId: x.virtuousId,
-        partnerId: x.partnerId,
-        reference: x.state.externalRef,
-        state: x.state.state,
-        partnerPendingSinceMs: x.state.pendingSinceMs,
-        lastVirtuousModifiedMs: x.state.virtuousModifiedMs,
-        partnerModifiedMs: x.state.partnerModifiedMs,
-      }));
+      // The stored sync state is the reconciliation input (one state per record); drift needs the partner's current
+      // values too, which this host does not read per page: drift is settled by the webhook path and reviews.
+      .map((x) => ({ record: x.state }));
     const rc = c.settings.reconcile ?? {};
     const plan = c.core.planReconciliation({
-      config: { resource, totalRecords: rc.totalRecords ?? Math.max(all.length, rows.length), ...(rc.breaker ? { breaker: rc.breaker } : {}) },
+      config: {
+        resource,
+        // Contacts are paged through /Query/FullContact (full rows) unless reconcile.fullContacts is false.
+        rowShape: resource === "contact" && rc.fullContacts !== false ? "full" : "abbreviated",
+        totalRecords: rc.totalRecords ?? Math.max(all.length, rows.length),
+        ...(rc.breaker ? { breaker: rc.breaker } : {}),
+      },
       rows,
       stored,
       nowMs: now,
@@ -700,9 +700,9 @@ export class Host {
       if (item.kind === "missed-change") event = item.event;
       else if ((item.kind === "confirm-pending" || item.kind === "merged-away") && item.row != null && rows[item.row])
         event = eventFromRecord(resource, rows[item.row], item.kind === "confirm-pending");
-      else if (item.kind === "look-up-pending" && item.request) {
+      else if ((item.kind === "look-up-pending" || item.kind === "fetch-full-record") && item.request) {
         const res = await this.#send(c, item.request);
-        if (res.status === 200 && res.json?.id != null) event = eventFromRecord(resource, res.json, true);
+        if (res.status === 200 && res.json?.id != null) event = eventFromRecord(resource, res.json, item.kind === "look-up-pending");
         else await this.#logDecision(customerId, null, now, { direction: "reconcile", action: "look-up-pending", reason: `lookup-${res.status}`, detail: { path: item.request.path } });
       } else if (["surface-unmatched", "duplicate-in-virtuous", "conflict", "resolve-drift", "held", "malformed-row"].includes(item.kind)) {
         await this.store.addReview(customerId, item.kind, item, now);

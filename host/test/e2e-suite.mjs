@@ -157,7 +157,7 @@ export function e2eSuite(name, openStore, { workers = 1 } = {}) {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await w.sim.admin.gift(giftId)).notes ?? null, null, "nothing submitted while paused");
     const r = await hostApi(w, "POST", "/resume");
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.resumed, true);
     assert.equal((await w.sim.admin.subscriptions())[0].active, true);
     await settled(w);
