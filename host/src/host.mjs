@@ -479,6 +479,7 @@ export class Host {
       } else if (tag === "apply-inbound") {
         const inbound = d.action.val;
         work.log.push({ direction: "inbound", action: inbound.action.tag, reason: inbound.reason, detail: { origin: "fetched", changedFields: inbound.inputs?.changedFields } });
+        if (inbound.action.tag === "conflict") work.counts.conflicts = 1;
         const next = inbound.record ? structuredClone(inbound.record) : work.state;
         if (next && work.partnerId && !next.partnerId) next.partnerId = work.partnerId;
         await this.#applyInbound(c, row, inbound, next, work, now);

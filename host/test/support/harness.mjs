@@ -77,7 +77,10 @@ export function customerSettings(customerId, virtuousUrl, extra = {}) {
     customerId,
     platformName: PLATFORM,
     secrets: [{ id: "s1", secret: SECRET }],
-    sync: { cooldownMs: 60_000 },
+    // The unit suites script Virtuous's answers to writes only: partial updates and staff gifts created at once.
+    // The defaults (GET-then-PUT, unstamped creates verified by a read) run end to end against the local Virtuous
+    // (e2e-suite.mjs, the demo).
+    sync: { cooldownMs: 60_000, updateMode: "partial", unstampedCreates: "create" },
     ...(virtuousUrl ? { virtuous: { baseUrl: virtuousUrl, token: "sim-api-key" } } : {}),
     ...extra,
   };
