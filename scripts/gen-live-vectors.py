@@ -209,15 +209,19 @@ cases.append(out("a-non-date-is-refused",
 gc = delivery(event="GiftCreate", drop=("transactionSource", "transactionId"))
 DIG = dict(BASE)
 cases.append(inb("unstamped-create-is-verified-not-created",
-    "A GiftCreate with no stamp field at all may be the batch's record of a create of ours: never created blindly; the host gets the digests to match its pending creates against and the lookup that tells.",
+    "A GiftCreate with no stamp field at all may be the batch's record of a create of ours: never created blindly; the host gets the lookup that tells (the digests are the event's values, for logs).",
     None, gc, {"action": {"tag": "verify", "val": {"lookup": GET, "digests": DIG}}, "reason": "unstamped-create", "record": None}))
 pc = {"version": 1, "customerId": "cust-1", "kind": "gift", "partnerId": "donation-9421", "state": "partner-pending",
       "externalRef": {"source": "YourPlatform", "id": "donation-9421"}, "pendingSinceMs": NOW - 86400000,
       "pendingExpiresMs": NOW + 43200000,
       "expectedEcho": [{"fields": dict(BASE), "writtenMs": NOW - 86400000, "expiresMs": NOW + 43200000}]}
-cases.append(inb("unstamped-create-matching-a-pending-create-confirms-it",
-    "Decided again with the pending create whose expected values it shows, the unstamped create confirms it (Virtuous id captured), never a second record.",
-    pc, gc, {"action": {"tag": "confirm", "val": {"virtuousId": "78421"}}, "reason": "confirmed", "record": {"state": "in-sync", "virtuousId": "78421"}}))
+cases.append(inb("unstamped-create-showing-a-pending-create-is-still-verified",
+    "Handed the pending create whose expected values it shows exactly, an unstamped create is still verified, never confirmed on its values: two pending creates (or a staff gift) can show the same values, and confirming the wrong one leaves a create of ours unlinked (simulation seed 36, live profile).",
+    pc, gc, {"action": {"tag": "verify", "val": {"lookup": GET, "digests": DIG}}, "reason": "unstamped-create", "record": None}))
+cases.append(inb("looked-up-record-with-our-stamp-confirms-the-pending-create",
+    "The lookup's REST record carries our stamp (found by external-ref): decided with that pending create, it confirms it.",
+    pc, dict(delivery(event="GiftCreate"), resource=current()),
+    {"action": {"tag": "confirm", "val": {"virtuousId": "78421"}}, "reason": "confirmed", "record": {"state": "in-sync", "virtuousId": "78421"}}))
 cases.append(inb("unstamped-create-not-matching-the-pending-create-is-verified",
     "Handed a pending create whose values it does not show, an unstamped create still needs the lookup.",
     pc, delivery(event="GiftCreate", drop=("transactionSource", "transactionId"), notes="Other"),

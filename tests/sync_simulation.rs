@@ -772,32 +772,10 @@ impl World {
             );
             let path = match &d.action {
                 InboundAction::Fetch(req) => req.path.clone(),
-                InboundAction::Verify { lookup, digests } => {
+                // An unstamped create: only the REST record's stamp tells whose it is.
+                InboundAction::Verify { lookup, .. } => {
                     assert!(d.record.is_none());
-                    // A pending create of ours whose newest write shows exactly these values
-                    // is decided with that record; otherwise the lookup tells.
-                    let kind = ev.resource_kind.unwrap();
-                    let candidate = self.partner.iter().position(|p| {
-                        p.kind == kind
-                            && p.state.as_ref().is_some_and(|s| {
-                                s.virtuous_id.is_none()
-                                    && s.tombstone.is_none()
-                                    && s.state == SyncState::PartnerPending
-                                    && s.expected_echo.last().is_some_and(|e| e.fields == *digests)
-                            })
-                    });
-                    match candidate {
-                        Some(i) if rec.is_none() => {
-                            self.trace.push(format!(
-                                "    verify {}: matches pending p{}",
-                                ev.raw_event_type, self.partner[i].id
-                            ));
-                            pi = Some(i);
-                            rec = self.partner[i].state.clone();
-                            continue;
-                        }
-                        _ => lookup.path.clone(),
-                    }
+                    lookup.path.clone()
                 }
                 _ => break d,
             };
