@@ -159,6 +159,13 @@ cases.append(inb("fetched-record-is-decided-by-its-rest-date",
 cases.append(inb("undated-delivery-the-state-already-holds-is-decided",
     "An undated delivery that carries nothing new needs no fetch.",
     rec(), delivery(modified=None), {"action": {"tag": "skip"}, "reason": "no-change"}))
+cases.append(inb("undated-delivery-showing-the-base-under-a-pending-write-is-fetched",
+    "A write of ours (notes) is in flight: an undated delivery showing the base's notes may predate the write or be staff changing notes back after it landed (A-B-A); only the fetched record can tell (simulation seed 135, live: the revert was taken as an old echo and lost).",
+    rec(state="partner-pending", pendingSinceMs=NOW - 60000, pendingExpiresMs=NOW + 86400000,
+        expectedEcho=[{"fields": dict(BASE, notes="1111111111111111"), "sent": ["notes"], "writtenMs": NOW - 60000,
+                       "afterMs": T_KNOWN, "expiresMs": NOW + 86400000}]),
+    delivery(modified=None),
+    {"action": {"tag": "fetch", "val": GET}, "reason": "undated", "record": None}))
 cases.append(inb("undated-events-decide-switch",
     "undatedEvents: decide (deliveries known to arrive in order) decides the undated delivery as is.",
     rec(), delivery(modified=None, notes="Call first"),

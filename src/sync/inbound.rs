@@ -635,10 +635,20 @@ fn decide(
             known.insert(item.field.clone(), d.clone());
         }
     }
+    // A field one of our unconfirmed writes sent another value for is not known either: an
+    // undated event showing the base there is an old delivery from before the write landed, or
+    // Virtuous changing it back after (an A-B-A history); only the fetched record can tell.
+    let in_flight = |k: &String, d: &String| {
+        r.expected_echo
+            .iter()
+            .any(|e| !e.confirmed && e.sent_field(k) && e.fields.get(k) != Some(d))
+    };
     if event_ms.is_none()
         && !fetched
         && options.undated_events == UndatedEvents::Fetch
-        && remote.iter().any(|(k, d)| known.get(k) != Some(d))
+        && remote
+            .iter()
+            .any(|(k, d)| known.get(k) != Some(d) || in_flight(k, d))
     {
         let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
         return Ok(decision(
