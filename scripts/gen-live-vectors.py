@@ -257,6 +257,12 @@ cases.append(out("undo-after-a-failed-full-put-is-written-on-the-fresh-record",
     pend_notes, change(partner(), current()),
     {"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/78421", "body": {"segmentCode": "YE24"}}},
      "reason": "partner-changed", "record": {"expectedEcho": [{"sent": ["notes"]}, {"fields": dict(BASE)}]}}))
+cases.append(out("in-flight-value-the-fetched-record-shows-is-not-sent-again",
+    "Simulation (live profile, seeds 135, 228): our pending write's notes already show in the fetched record (an inbound event applied them as the base: Virtuous holds them), and the partner changes giftType. The notes are in the body (a full record) but not counted as sent again: nothing to protect against an older record, and a field Virtuous just gave the partner (under cooldown) is never claimed as a partner change.",
+    dict(pend_notes, base=dict(BASE, notes="de9e4020d0fe7c98")),
+    change(partner(notes="X", giftType="Stock"), current(notes="X", modifiedDateTimeUtc="2024-12-16T09:58:00Z")),
+    {"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/78421", "body": {"notes": "X", "giftType": "Stock"}}},
+     "reason": "partner-changed", "record": {"expectedEcho": [{"sent": ["notes"]}, {"sent": ["giftType"]}]}}))
 conflict_rec = rec(state="conflict", base=dict(BASE), held={"giftType": "5e1f5b8462e50a40"},
     conflict=[{"field": "giftType", "base": "4d59f75de7119de2", "localDigest": "d8becb7fb6cdd1f2", "remote": "Stock",
                "remoteDigest": "5e1f5b8462e50a40", "localModifiedMs": NOW - 3600000, "remoteModifiedMs": 1734339600000,
