@@ -679,8 +679,8 @@ export type InboundAction =
   | { tag: "conflict"; val: { items: ConflictItem[]; apply: Record<string, unknown> } }
   | { tag: "ignore" }
   /**
-   * Reason `undated`: the event has no `modifiedDateTimeUtc` and carries values the state does not hold, so it cannot
-   * be ordered. Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
+   * Reason `undated`: the event for a stored record has no `modifiedDateTimeUtc`, so it cannot be ordered (even one
+   * showing what the state holds may be the newest version). Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
    * response body (its `modifiedDateTimeUtc` is read from there). No state changed (`record` absent).
    */
   | { tag: "fetch"; val: SyncRequest }

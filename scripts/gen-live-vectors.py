@@ -156,9 +156,9 @@ cases.append(inb("fetched-record-is-decided-by-its-rest-date",
     rec(), dict(delivery(modified=None), resource=current(notes="Call first", modifiedDateTimeUtc="2024-12-16T09:00:00Z")),
     {"action": {"tag": "apply", "val": {"fields": {"notes": "Call first"}}}, "reason": "remote-changed",
      "record": {"virtuousModifiedMs": 1734339600000}}))
-cases.append(inb("undated-delivery-the-state-already-holds-is-decided",
-    "An undated delivery that carries nothing new needs no fetch.",
-    rec(), delivery(modified=None), {"action": {"tag": "skip"}, "reason": "no-change"}))
+cases.append(inb("undated-delivery-the-state-already-holds-is-fetched-too",
+    "An undated delivery showing exactly what the state holds may still be the newest version: staff changed a field and back (A-B-A) and the B's dated delivery is still to come. Decided as is, it would leave no trace and the B would be applied over it (simulation seed 475, live); the fetched record's date orders the B as stale.",
+    rec(), delivery(modified=None), {"action": {"tag": "fetch", "val": GET}, "reason": "undated", "record": None}))
 cases.append(inb("undated-delivery-showing-the-base-under-a-pending-write-is-fetched",
     "A write of ours (notes) is in flight: an undated delivery showing the base's notes may predate the write or be staff changing notes back after it landed (A-B-A); only the fetched record can tell (simulation seed 135, live: the revert was taken as an old echo and lost).",
     rec(state="partner-pending", pendingSinceMs=NOW - 60000, pendingExpiresMs=NOW + 86400000,

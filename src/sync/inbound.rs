@@ -626,30 +626,11 @@ fn decide(
         return Ok(verify(&inputs));
     }
     // An undated event cannot be ordered against what we know: a reordered older delivery would
-    // put old values back. Unless it holds nothing new, decide the record as fetched instead.
-    // What the state takes Virtuous to hold: the base, and the Virtuous side of open conflict
-    // items (an undated old value there would otherwise replace a newer one in the inbox).
-    let mut known = r.base.clone();
-    for item in &r.conflict {
-        if let Some(d) = &item.remote_digest {
-            known.insert(item.field.clone(), d.clone());
-        }
-    }
-    // A field one of our unconfirmed writes sent another value for is not known either: an
-    // undated event showing the base there is an old delivery from before the write landed, or
-    // Virtuous changing it back after (an A-B-A history); only the fetched record can tell.
-    let in_flight = |k: &String, d: &String| {
-        r.expected_echo
-            .iter()
-            .any(|e| !e.confirmed && e.sent_field(k) && e.fields.get(k) != Some(d))
-    };
-    if event_ms.is_none()
-        && !fetched
-        && options.undated_events == UndatedEvents::Fetch
-        && remote
-            .iter()
-            .any(|(k, d)| known.get(k) != Some(d) || in_flight(k, d))
-    {
+    // put old values back, and one showing exactly what the state holds may be the newest version
+    // (Virtuous changing a field and back, A-B-A, with the B's dated delivery still to come: the
+    // undated A would leave no trace, and the B would then be applied over it). Decide the record
+    // as fetched instead: its `modifiedDateTimeUtc` orders everything delivered later.
+    if event_ms.is_none() && !fetched && options.undated_events == UndatedEvents::Fetch {
         let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
         return Ok(decision(
             InboundAction::Fetch(lookup_request(kind, &id)),
