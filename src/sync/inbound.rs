@@ -9,7 +9,7 @@
 //! ignored (`own-stamp-unlinked`) for reconciliation to link by external id.
 
 use super::digest::spec_digest;
-use super::options::{FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates, UpdateMode};
+use super::options::{FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
 use super::outbound::Request;
 use super::payload::read_field;
 use super::reason::{DecisionInputs, Reason};
@@ -693,40 +693,6 @@ fn decide(
         }
     }
 
-    // Full-record updates are sent at once (a failed one is decided again before any inbound
-    // decision, host protocol rule 2): a dated version newer than the one our newest pending write
-    // was built on that shows the base where the write sent another value is Virtuous changing it
-    // back after the write landed (A-B-A). The write's own echo, fetched, would show only this newer
-    // version and never confirm it: take the write as landed (the base moves to what it sent) and
-    // merge the event as the Virtuous change it is. Were the write still on its way, its echo
-    // (fetched, newer) would show it again and be merged the same way.
-    let r = match (event_ms, r.expected_echo.last()) {
-        (Some(t), Some(e))
-            if options.update_mode == UpdateMode::Full
-                && r.state == SyncState::PartnerPending
-                && !e.confirmed
-                && e.after_ms.is_some_and(|a| t > a)
-                && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
-                && e.fields.iter().any(|(k, d)| {
-                    e.sent_field(k)
-                        && remote
-                            .get(k)
-                            .is_some_and(|x| x != d && r.base.get(k) == Some(x))
-                }) =>
-        {
-            let mut landed = r.clone();
-            for e in r.expected_echo.iter().filter(|e| !e.confirmed) {
-                for (k, d) in e.fields.iter().filter(|(k, _)| e.sent_field(k)) {
-                    landed.base.insert(k.clone(), d.clone());
-                }
-            }
-            for e in &mut landed.expected_echo {
-                e.confirmed = true;
-            }
-            landed
-        }
-        _ => r,
-    };
     let newest_landed = newest_lands(options, &r, &remote, event_ms);
     // Echo of one of our live writes. An older entry that matches while our newest write reads
     // back as landed is a coincidence (e.g. the newest restored a value the older one had): the
