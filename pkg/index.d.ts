@@ -679,17 +679,17 @@ export type InboundAction =
   | { tag: "conflict"; val: { items: ConflictItem[]; apply: Record<string, unknown> } }
   | { tag: "ignore" }
   /**
-   * Reason `undated`: the event has no `modifiedDateTimeUtc` and carries values the state does not hold, so it cannot
-   * be ordered. Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
+   * Reason `undated`: the event for a stored record has no `modifiedDateTimeUtc`, so it cannot be ordered (even one
+   * showing what the state holds may be the newest version). Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
    * response body (its `modifiedDateTimeUtc` is read from there). No state changed (`record` absent).
    */
   | { tag: "fetch"; val: SyncRequest }
   /**
    * Reason `unstamped-create`: a create (or an update or merge for a record not found) with no stamp field at all may
-   * be the batch's record of a create of ours. Compare `digests` with the newest `expectedEcho[].fields` of each of your
-   * pending creates of this kind (records without `virtuousId`): on an exact match, call `decideInbound` again with that
-   * record (it confirms). Otherwise make the `lookup` (`GET`; the REST record carries the stamp fields) and call
-   * `decideInbound` again with the response body as the event's `resource`. No state changed.
+   * be the batch's record of a create of ours. Make the `lookup` (`GET`; the REST record carries the stamp fields) and
+   * call `decideInbound` again with the response body as the event's `resource`: the stamp tells whose record it is,
+   * values never do (identical gifts are common), so a pending create handed with the unstamped event is answered
+   * `verify` again. `digests` are the event's mapped values, for logs. No state changed.
    */
   | { tag: "verify"; val: { lookup: SyncRequest; digests: Record<string, string> } };
 

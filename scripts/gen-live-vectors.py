@@ -158,9 +158,16 @@ cases.append(inb("fetched-record-is-decided-by-its-rest-date",
     rec(), dict(delivery(modified=None), resource=current(notes="Call first", modifiedDateTimeUtc="2024-12-16T09:00:00Z")),
     {"action": {"tag": "apply", "val": {"fields": {"notes": "Call first"}}}, "reason": "remote-changed",
      "record": {"virtuousModifiedMs": 1734339600000}}))
-cases.append(inb("undated-delivery-the-state-already-holds-is-decided",
-    "An undated delivery that carries nothing new needs no fetch.",
-    rec(), delivery(modified=None), {"action": {"tag": "skip"}, "reason": "no-change"}))
+cases.append(inb("undated-delivery-the-state-already-holds-is-fetched-too",
+    "An undated delivery showing exactly what the state holds may still be the newest version: staff changed a field and back (A-B-A) and the B's dated delivery is still to come. Decided as is, it would leave no trace and the B would be applied over it (simulation seed 475, live); the fetched record's date orders the B as stale.",
+    rec(), delivery(modified=None), {"action": {"tag": "fetch", "val": GET}, "reason": "undated", "record": None}))
+cases.append(inb("undated-delivery-showing-the-base-under-a-pending-write-is-fetched",
+    "A write of ours (notes) is in flight: an undated delivery showing the base's notes may predate the write or be staff changing notes back after it landed (A-B-A); only the fetched record can tell (simulation seed 135, live: the revert was taken as an old echo and lost).",
+    rec(state="partner-pending", pendingSinceMs=NOW - 60000, pendingExpiresMs=NOW + 86400000,
+        expectedEcho=[{"fields": dict(BASE, notes="1111111111111111"), "sent": ["notes"], "writtenMs": NOW - 60000,
+                       "afterMs": T_KNOWN, "expiresMs": NOW + 86400000}]),
+    delivery(modified=None),
+    {"action": {"tag": "fetch", "val": GET}, "reason": "undated", "record": None}))
 cases.append(inb("undated-events-decide-switch",
     "undatedEvents: decide (deliveries known to arrive in order) decides the undated delivery as is.",
     rec(), delivery(modified=None, notes="Call first"),
@@ -211,15 +218,19 @@ cases.append(out("a-non-date-is-refused",
 gc = delivery(event="GiftCreate", drop=("transactionSource", "transactionId"))
 DIG = dict(BASE)
 cases.append(inb("unstamped-create-is-verified-not-created",
-    "A GiftCreate with no stamp field at all may be the batch's record of a create of ours: never created blindly; the host gets the digests to match its pending creates against and the lookup that tells.",
+    "A GiftCreate with no stamp field at all may be the batch's record of a create of ours: never created blindly; the host gets the lookup that tells (the digests are the event's values, for logs).",
     None, gc, {"action": {"tag": "verify", "val": {"lookup": GET, "digests": DIG}}, "reason": "unstamped-create", "record": None}))
 pc = {"version": 1, "customerId": "cust-1", "kind": "gift", "partnerId": "donation-9421", "state": "partner-pending",
       "externalRef": {"source": "YourPlatform", "id": "donation-9421"}, "pendingSinceMs": NOW - 86400000,
       "pendingExpiresMs": NOW + 43200000,
       "expectedEcho": [{"fields": dict(BASE), "writtenMs": NOW - 86400000, "expiresMs": NOW + 43200000}]}
-cases.append(inb("unstamped-create-matching-a-pending-create-confirms-it",
-    "Decided again with the pending create whose expected values it shows, the unstamped create confirms it (Virtuous id captured), never a second record.",
-    pc, gc, {"action": {"tag": "confirm", "val": {"virtuousId": "78421"}}, "reason": "confirmed", "record": {"state": "in-sync", "virtuousId": "78421"}}))
+cases.append(inb("unstamped-create-showing-a-pending-create-is-still-verified",
+    "Handed the pending create whose expected values it shows exactly, an unstamped create is still verified, never confirmed on its values: two pending creates (or a staff gift) can show the same values, and confirming the wrong one leaves a create of ours unlinked (simulation seed 36, live profile).",
+    pc, gc, {"action": {"tag": "verify", "val": {"lookup": GET, "digests": DIG}}, "reason": "unstamped-create", "record": None}))
+cases.append(inb("looked-up-record-with-our-stamp-confirms-the-pending-create",
+    "The lookup's REST record carries our stamp (found by external-ref): decided with that pending create, it confirms it.",
+    pc, dict(delivery(event="GiftCreate"), resource=current()),
+    {"action": {"tag": "confirm", "val": {"virtuousId": "78421"}}, "reason": "confirmed", "record": {"state": "in-sync", "virtuousId": "78421"}}))
 cases.append(inb("unstamped-create-not-matching-the-pending-create-is-verified",
     "Handed a pending create whose values it does not show, an unstamped create still needs the lookup.",
     pc, delivery(event="GiftCreate", drop=("transactionSource", "transactionId"), notes="Other"),
@@ -255,6 +266,12 @@ cases.append(out("same-tick-landed-write-is-confirmed-by-the-fetch-and-the-undo-
      "reason": "partner-changed",
      "record": {"base": dict(BASE, notes="de9e4020d0fe7c98"),
                 "expectedEcho": [{"confirmed": True}, {"sent": ["notes"], "fields": dict(BASE)}]}}))
+cases.append(out("in-flight-value-the-fetched-record-shows-is-not-sent-again",
+    "Simulation (live profile, seeds 135, 228): our pending write's notes already show in the fetched record (an inbound event applied them as the base: Virtuous holds them), and the partner changes giftType. The notes are in the body (a full record) but not counted as sent again: nothing to protect against an older record, and a field Virtuous just gave the partner (under cooldown) is never claimed as a partner change.",
+    dict(pend_notes, base=dict(BASE, notes="de9e4020d0fe7c98")),
+    change(partner(notes="X", giftType="Stock"), current(notes="X", modifiedDateTimeUtc="2024-12-16T09:58:00Z")),
+    {"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/78421", "body": {"notes": "X", "giftType": "Stock"}}},
+     "reason": "partner-changed", "record": {"expectedEcho": [{"sent": ["notes"]}, {"sent": ["giftType"]}]}}))
 conflict_rec = rec(state="conflict", base=dict(BASE), held={"giftType": "5e1f5b8462e50a40"},
     conflict=[{"field": "giftType", "base": "4d59f75de7119de2", "localDigest": "d8becb7fb6cdd1f2", "remote": "Stock",
                "remoteDigest": "5e1f5b8462e50a40", "localModifiedMs": NOW - 3600000, "remoteModifiedMs": 1734339600000,

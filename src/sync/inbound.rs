@@ -79,10 +79,10 @@ pub enum InboundAction {
     /// is the fetched body (its `modifiedDateTimeUtc` is read from there). No state changed.
     Fetch(Request),
     /// A create (or an update for a record not found) with no stamp field at all (reason
-    /// `unstamped-create`) may be the batch's record of a create of ours. Match `digests` against the newest `expectedEcho` entry of each of
-    /// your pending creates of this kind (no Virtuous id yet): on a match, decide the event again
-    /// with that record (it confirms). Otherwise fetch `lookup` (its REST shape carries the stamp
-    /// fields) and decide the event again with the fetched body as `resource`. No state changed.
+    /// `unstamped-create`) may be the batch's record of a create of ours. Fetch `lookup` (its REST
+    /// shape carries the stamp fields) and decide the event again with the fetched body as
+    /// `resource`: the stamp, never the values, tells which record it is (identical gifts are
+    /// common). `digests` are the event's mapped values (for logs). No state changed.
     Verify {
         /// `GET /api/Gift/{id}` or `GET /api/Contact/{id}`.
         lookup: Request,
@@ -616,21 +616,21 @@ fn decide(
         .filter(|(k, d)| r.base.get(*k) != Some(*d))
         .map(|(k, _)| k.clone())
         .collect();
-    // An undated event cannot be ordered against what we know: a reordered older delivery would
-    // put old values back. Unless it holds nothing new, decide the record as fetched instead.
-    // What the state takes Virtuous to hold: the base, and the Virtuous side of open conflict
-    // items (an undated old value there would otherwise replace a newer one in the inbox).
-    let mut known = r.base.clone();
-    for item in &r.conflict {
-        if let Some(d) = &item.remote_digest {
-            known.insert(item.field.clone(), d.clone());
-        }
-    }
-    if event_ms.is_none()
-        && !fetched
-        && options.undated_events == UndatedEvents::Fetch
-        && remote.iter().any(|(k, d)| known.get(k) != Some(d))
+    // Handed a record without a Virtuous id (a pending create of ours) for an event without any
+    // stamp: only the stamp can tell whether it is that create. Values never do: two pending
+    // creates, or a staff record, can show exactly the values a create of ours sent.
+    if r.virtuous_id.is_none()
+        && may_be_ours
+        && options.unstamped_creates == UnstampedCreates::Verify
     {
+        return Ok(verify(&inputs));
+    }
+    // An undated event cannot be ordered against what we know: a reordered older delivery would
+    // put old values back, and one showing exactly what the state holds may be the newest version
+    // (Virtuous changing a field and back, A-B-A, with the B's dated delivery still to come: the
+    // undated A would leave no trace, and the B would then be applied over it). Decide the record
+    // as fetched instead: its `modifiedDateTimeUtc` orders everything delivered later.
+    if event_ms.is_none() && !fetched && options.undated_events == UndatedEvents::Fetch {
         let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
         return Ok(decision(
             InboundAction::Fetch(lookup_request(kind, &id)),
@@ -804,15 +804,6 @@ fn decide(
     };
     let confirming_create =
         r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
-    if r.virtuous_id.is_none()
-        && may_be_ours
-        && options.unstamped_creates == UnstampedCreates::Verify
-    {
-        // Handed a pending create for a create event without any stamp that does not show what
-        // the create sent: only a lookup can tell whether it is ours.
-        return Ok(verify(&inputs));
-    }
-
     let mut next = r.clone();
     let (base, mut local) = if confirming_create {
         let written = r

@@ -1014,8 +1014,8 @@ struct FullPlan {
 
 /// GET-then-PUT: the fetched record, read-only properties removed, the changed mapped fields
 /// written at their update pointers, stamped. Values our unconfirmed writes sent that the
-/// partner still holds are written too (the fetched record may predate them landing, and a full
-/// replacement must not put the older value back); they count as sent. The expected echo is what
+/// partner still holds and the fetched record does not show are written too (it may predate them
+/// landing, and a full replacement must not put the older value back); they count as sent. The expected echo is what
 /// Virtuous will hold: the fetched values overlaid with what is sent.
 fn full_update(
     options: &SyncOptions,
@@ -1039,6 +1039,9 @@ fn full_update(
             && !plan.suppressed.contains(f)
             && !plan.owned.contains(f)
             && plan.digests.get(f) == Some(d)
+            // Already in the fetched record: nothing to protect, and the partner may hold it
+            // only because Virtuous just gave it back (never a partner change then).
+            && plan.current_digests.get(f) != Some(d)
         {
             sent.push(f.clone());
         }
