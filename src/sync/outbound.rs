@@ -617,36 +617,22 @@ pub fn decide_outbound(
             // body would overwrite what changed in Virtuous since the fetch); the host decides
             // again. Only the fetched record tells whether that write landed: if it does not show
             // it, the write is re-issued, built on the fresh record.
-            if let (Some(e), true) = (in_flight_already, full) {
-                match &current {
-                    None => {
-                        return Ok(done(
-                            OutboundAction::Fetch(fetch_request(
-                                kind,
-                                linked.as_deref().unwrap_or(""),
-                            )),
-                            Reason::NeedsCurrent,
-                            &inputs,
-                            None,
-                            vec![],
-                            None,
-                        ))
-                    }
-                    Some((_, cd)) if !shows_write(e, cd) => {}
-                    Some(_) => {
-                        next.held = held_digests();
-                        next.follow_up |= !awaiting.is_empty();
-                        return Ok(done(
-                            OutboundAction::Coalesce,
-                            Reason::Coalesced,
-                            &inputs,
-                            Some(next),
-                            suppressed,
-                            retry,
-                        ));
-                    }
+            let coalesce = match (in_flight_already, full, &current) {
+                (None, ..) => false,
+                (Some(_), false, _) => true,
+                (Some(_), true, None) => {
+                    return Ok(done(
+                        OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
+                        Reason::NeedsCurrent,
+                        &inputs,
+                        None,
+                        vec![],
+                        None,
+                    ));
                 }
-            } else if in_flight_already.is_some() {
+                (Some(e), true, Some((_, cd))) => shows_write(e, cd),
+            };
+            if coalesce {
                 next.held = held_digests();
                 next.follow_up |= !awaiting.is_empty();
                 return Ok(done(
