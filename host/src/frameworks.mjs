@@ -48,7 +48,8 @@ export function rawBodyOf(req, framework = "express") {
   return undefined;
 }
 
-function readStream(req, limit = MAX_BODY) {
+/** The raw body of a Node request stream, refused past `limit` bytes (413). */
+export function readBody(req, limit = MAX_BODY) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let n = 0;
@@ -59,7 +60,7 @@ function readStream(req, limit = MAX_BODY) {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -76,7 +77,7 @@ export function fastifyHandler(host) {
     if (!customerId) return reply.code(404).send({ error: "not-found" });
     let r;
     try {
-      const body = rawBodyOf(request, "fastify") ?? (await readStream(request.raw));
+      const body = rawBodyOf(request, "fastify") ?? (await readBody(request.raw));
       r = await host.receive(customerId, body, request.headers);
     } catch (e) {
       if (e instanceof RawBodyError) r = refuse(host, "fastify", customerId, e);
@@ -93,7 +94,7 @@ export function nextPagesHandler(host, { param = "customerId" } = {}) {
     if (req.method !== "POST" || !customerId) return res.status(404).json({ error: "not-found" });
     let r;
     try {
-      const body = rawBodyOf(req, "next") ?? (await readStream(req));
+      const body = rawBodyOf(req, "next") ?? (await readBody(req));
       r = await host.receive(String(customerId), body, req.headers);
     } catch (e) {
       if (e instanceof RawBodyError) r = refuse(host, "next", customerId, e);

@@ -4,7 +4,7 @@
 //   fetchHandler(host, customerId?)       Request -> Response (Hono, Workers, Deno, Bun)
 //   expressHandler(host)                  for app.post("/webhooks/virtuous/:customerId", expressHandler(host));
 //                                         works with express.raw({type: "*/*"}) before it or with no body parser
-import { rawBodyOf, RawBodyError } from "./frameworks.mjs";
+import { rawBodyOf, RawBodyError, readBody } from "./frameworks.mjs";
 
 const MAX_BODY = 1 << 20;
 const ROUTE = /^\/webhooks\/virtuous\/([^/?#]+)\/?(?:\?.*)?$/;
@@ -18,22 +18,6 @@ export function customerIdFromPath(path) {
   } catch {
     return undefined;
   }
-}
-
-function readBody(req, limit = MAX_BODY) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let n = 0;
-    req.on("data", (c) => {
-      n += c.length;
-      if (n > limit) {
-        reject(Object.assign(new Error("body too large"), { status: 413 }));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function send(res, status, body) {
