@@ -19,7 +19,7 @@ export const QUEUES = Object.freeze({ deliveries: "virtuous-deliveries", reconci
 export function layOutWorker(dir) {
   rmSync(dir, { recursive: true, force: true });
   const pkg = join(HOST, "node_modules", "virtuous-sync");
-  for (const f of ["package.json", "edge.mjs", "dist/web"]) cpSync(join(pkg, f), join(dir, "virtuous-sync", f), { recursive: true });
+  for (const f of ["package.json", "edge.mjs", "error.mjs", "dist/web"]) cpSync(join(pkg, f), join(dir, "virtuous-sync", f), { recursive: true });
   for (const f of FILES) {
     const out = join(dir, f);
     mkdirSync(dirname(out), { recursive: true });
