@@ -50,12 +50,13 @@ export async function firstGift(w) {
 /** Step 4: staff and the partner edit the gift's note at the same moment; resolves once the conflict is listed. */
 export async function conflictOnNote(w, giftId) {
   const admin = w.sim.admin;
-  const puts = async () => (await admin.requests({ method: "PUT" })).filter((r) => /^\/api\/(Gift|Contact)\/\d+$/i.test(r.path)).length;
-  const before = await puts();
-  await admin.hold(); // the staff edit's webhook is in flight while the partner's write goes out
+  const reads = async () => (await admin.requests({ method: "GET" })).filter((r) => r.path === `/api/Gift/${giftId}`).length;
+  const before = await reads();
+  await admin.hold(); // the staff edit's webhook is still in flight when the partner's change is written
   await admin.editGift(giftId, { notes: "Staff: thank-you call made" });
   await w.partnerCall("PATCH", "/donations/don-1", { fields: { notes: "Donor: please no calls" } });
-  await until(async () => (await puts()) > before, { what: "the partner's write" });
+  // GET-then-PUT: the host's read already shows the staff's note, so the core finds the conflict before writing.
+  await until(async () => (await reads()) > before, { what: "the host's read before writing" });
   await admin.release("fifo");
   await until(async () => (await w.status()).openConflicts > 0, { what: "the conflict" });
 }
