@@ -293,6 +293,18 @@ fn note_partner_times(r: &mut RecordState, change: &PartnerChange) {
     r.partner_field_modified_ms = change.field_modified_ms.clone();
 }
 
+/// The external reference our writes stamp: the one the record already has, else the partner's
+/// external id (or its partner id) under our platform name.
+fn our_ref(options: &SyncOptions, r: &RecordState, change: &PartnerChange) -> ExternalRef {
+    r.external_ref.clone().unwrap_or_else(|| ExternalRef {
+        source: options.platform_name.clone(),
+        id: change
+            .external_id
+            .clone()
+            .unwrap_or_else(|| change.partner_id.clone()),
+    })
+}
+
 fn stamp_keys(kind: ResourceKind) -> (&'static str, &'static str) {
     match kind {
         ResourceKind::Gift => ("transactionSource", "transactionId"),
@@ -739,13 +751,7 @@ pub fn decide_outbound(
     let mut next = record
         .clone()
         .unwrap_or_else(|| RecordState::new(&options.customer_id, kind));
-    let ext = next.external_ref.clone().unwrap_or_else(|| ExternalRef {
-        source: options.platform_name.clone(),
-        id: change
-            .external_id
-            .clone()
-            .unwrap_or_else(|| change.partner_id.clone()),
-    });
+    let ext = our_ref(options, &next, change);
     let (src_key, id_key) = stamp_keys(kind);
     let mut body = Map::new();
     if linked.is_none() {
@@ -1053,13 +1059,7 @@ fn full_update(
         }
         next.overridden.remove(&s.name);
     }
-    let ext = next.external_ref.clone().unwrap_or_else(|| ExternalRef {
-        source: options.platform_name.clone(),
-        id: change
-            .external_id
-            .clone()
-            .unwrap_or_else(|| change.partner_id.clone()),
-    });
+    let ext = our_ref(options, &next, change);
     let (src_key, id_key) = stamp_keys(kind);
     body.insert(src_key.into(), Value::String(ext.source.clone()));
     body.insert(id_key.into(), Value::String(ext.id.clone()));
