@@ -9,33 +9,47 @@
     )
 )]
 
+#[path = "receive/config.rs"]
 pub mod config;
 #[cfg(feature = "sync")]
+#[path = "reconcile/cursor.rs"]
 pub mod cursor;
+#[path = "receive/dedupe.rs"]
 pub mod dedupe;
 #[cfg(feature = "sync")]
+#[path = "reconcile/deletion.rs"]
 pub mod deletion;
+#[path = "receive/envelope.rs"]
 pub mod envelope;
 pub mod event;
 pub mod headers;
 #[cfg(feature = "sync")]
 pub mod id;
 #[cfg(feature = "sync")]
+#[path = "reconcile/matcher.rs"]
 pub mod matcher;
 #[cfg(feature = "sync")]
+#[path = "reconcile/merge.rs"]
 pub mod merge;
 #[cfg(feature = "sync")]
 pub mod ops;
 #[cfg(feature = "sync")]
+#[path = "reconcile/ratelimit.rs"]
 pub mod ratelimit;
+#[path = "receive/mod.rs"]
 pub mod receive;
 #[cfg(feature = "sync")]
+#[path = "reconcile/plan.rs"]
 pub mod reconcile;
 #[cfg(feature = "sync")]
+#[path = "reconcile/response.rs"]
 pub mod response;
+#[path = "receive/secret.rs"]
 pub mod secret;
+#[path = "receive/signature/mod.rs"]
 pub mod signature;
 #[cfg(feature = "sync")]
+#[path = "reconcile/subscription.rs"]
 pub mod subscription;
 #[cfg(feature = "sync")]
 pub mod sync;
