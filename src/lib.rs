@@ -9,61 +9,38 @@
     )
 )]
 
-#[path = "receive/config.rs"]
-pub mod config;
-#[cfg(feature = "sync")]
-#[path = "reconcile/cursor.rs"]
-pub mod cursor;
-#[path = "receive/dedupe.rs"]
-pub mod dedupe;
-#[cfg(feature = "sync")]
-#[path = "reconcile/deletion.rs"]
-pub mod deletion;
-#[path = "receive/envelope.rs"]
-pub mod envelope;
+// Leaves: imported by everything above, importing nothing of the crate but each other's errors.
+mod error;
 pub mod event;
-pub mod headers;
+mod headers;
 #[cfg(feature = "sync")]
-pub mod id;
-#[cfg(feature = "sync")]
-#[path = "reconcile/matcher.rs"]
-pub mod matcher;
-#[cfg(feature = "sync")]
-#[path = "reconcile/merge.rs"]
-pub mod merge;
-#[cfg(feature = "sync")]
-pub mod ops;
-#[cfg(feature = "sync")]
-#[path = "reconcile/ratelimit.rs"]
-pub mod ratelimit;
-#[path = "receive/mod.rs"]
-pub mod receive;
-#[cfg(feature = "sync")]
-#[path = "reconcile/plan.rs"]
-pub mod reconcile;
-#[cfg(feature = "sync")]
-#[path = "reconcile/response.rs"]
-pub mod response;
-#[path = "receive/secret.rs"]
-pub mod secret;
-#[path = "receive/signature/mod.rs"]
-pub mod signature;
-#[cfg(feature = "sync")]
-#[path = "reconcile/subscription.rs"]
-pub mod subscription;
-#[cfg(feature = "sync")]
-pub mod sync;
+mod id;
+mod json;
 pub mod timestamp;
 
-pub use config::{Config, ConfigError, ConfigErrorCode};
-pub use envelope::{EnvelopeError, Limits};
+// Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk).
+pub mod receive;
+#[cfg(feature = "sync")]
+pub mod reconcile;
+#[cfg(feature = "sync")]
+pub mod sync;
+
+// The facade that combines the capabilities, and the operation table above it (for the adapters).
+mod facade;
+#[cfg(feature = "sync")]
+pub mod ops;
+
+pub use error::{ConfigError, ConfigErrorCode};
 pub use event::{Action, Event, EventType, ResourceKind};
+pub use facade::{CoreConfig, SyncCore};
 pub use headers::Headers;
-pub use receive::{Receipt, ReceiptReason, SyncCore};
-pub use secret::{
+pub use receive::config::Config;
+pub use receive::envelope::{EnvelopeError, Limits};
+pub use receive::secret::{
     format_secret, secret_len_requested, SecretEntry, SecretFormat, MIN_SECRET_BYTES,
 };
-pub use signature::{
+pub use receive::signature::{
     sign_body, sign_body_json, verify_signature_json, Encoding, Notice, Replay, Scheme,
     SignOptions, SignatureError, SignatureFormat, Signed, SignedContent, Verification, Verifier,
 };
+pub use receive::{Receipt, ReceiptReason, Receiver};

@@ -7,11 +7,10 @@
 //! field (`rows[3].modifiedDateTimeUtc`).
 
 use crate::event::Event;
-use crate::receive::SyncCore;
+use crate::facade::SyncCore;
+use crate::reconcile::{self, cursor, deletion, matcher, merge, ratelimit, response, subscription};
 use crate::sync::{self, Choice, PartnerChange, RecordState, ResolveInput, SyncOptions, Trigger};
-use crate::{
-    cursor, deletion, matcher, merge, ratelimit, reconcile, response, subscription, timestamp,
-};
+use crate::timestamp;
 use core::fmt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -168,8 +167,8 @@ impl From<sync::OptionsError> for OpError {
     }
 }
 
-impl From<crate::config::ConfigError> for OpError {
-    fn from(e: crate::config::ConfigError) -> OpError {
+impl From<crate::error::ConfigError> for OpError {
+    fn from(e: crate::error::ConfigError) -> OpError {
         OpError {
             code: e.code().to_owned(),
             module: "config",

@@ -197,8 +197,8 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
 
 #[test]
 fn receipt_and_verification_codes_are_listed() {
+    use virtuous_sync::receive::signature::SignatureError;
     use virtuous_sync::receive::ReceiptReason;
-    use virtuous_sync::signature::SignatureError;
     let dts = read("pkg/index.d.ts");
     let wit = read("wit/world.wit");
     let reasons: BTreeSet<String> = ReceiptReason::ALL

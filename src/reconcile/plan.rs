@@ -21,12 +21,12 @@
 //!   policies; an inconclusive case is a `conflict`, never a coin flip;
 //! * `fetch-full-record`: a field the decision needs is absent from the (abbreviated) query row:
 //!   absent is unknown, never blank, so the plan asks for the full record instead of guessing;
-//! * `merged-away`: the row carries `mergedIntoContactId` (see [`crate::merge`]).
+//! * `merged-away`: the row carries `mergedIntoContactId` (see [`super::merge`]).
 //!
-//! Absence of a stored record from the page means nothing (see [`crate::deletion`]).
+//! Absence of a stored record from the page means nothing (see [`super::deletion`]).
 
-use crate::cursor::{row_id, row_modified, QueryResource};
-use crate::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
+use super::cursor::{row_id, row_modified, QueryResource};
+use super::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
 use crate::event::{Event, EventType, ResourceKind};
 use crate::sync::resolve::{merge_field, FieldInput, Outcome};
 use crate::sync::units::{composite, group_list, remote_composite};

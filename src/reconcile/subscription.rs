@@ -7,9 +7,9 @@
 //! An inactive subscription drops events rather than queueing them, so resuming always
 //! reconciles from the pause time.
 
-use crate::cursor::QueryCursor;
+use super::cursor::QueryCursor;
+use super::plan::{encode_component, HttpRequest};
 use crate::event::EventType;
-use crate::reconcile::{encode_component, HttpRequest};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -3,9 +3,9 @@
 //! converts the result. No decisions are taken here: every rule lives in the core, identically on every surface.
 
 use serde_json::{Map, Value};
-use virtuous_sync::matcher::{InitialMatcher as Matcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
+use virtuous_sync::reconcile::matcher::{InitialMatcher as Matcher, MatchRecord};
+use virtuous_sync::reconcile::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{json_arg, now_ms, optional_json_arg, string_arg, to_js};
@@ -197,7 +197,7 @@ fn records(value: &JsValue) -> Result<Vec<MatchRecord>, JsValue> {
     ops::input(&json_arg(value, "records")?, "records").map_err(op_error)
 }
 
-fn matcher_error(e: virtuous_sync::matcher::MatchError) -> JsValue {
+fn matcher_error(e: virtuous_sync::reconcile::matcher::MatchError) -> JsValue {
     op_error(OpError::from(e))
 }
 
