@@ -118,7 +118,8 @@ fn rust_error_codes() -> BTreeSet<String> {
     }
     // Raised by the dispatcher and the adapters directly.
     for rel in [
-        "src/ops.rs",
+        "src/ops/mod.rs",
+        "src/ops/error.rs",
         "bindings/js/src/lib.rs",
         "bindings/js/src/convert.rs",
         "bindings/wasi/src/reconcile.rs",

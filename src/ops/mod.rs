@@ -1,197 +1,71 @@
-//! Every JSON-shaped operation by its npm name, in one place.
+//! The operation table: every JSON-shaped operation by its npm name, in one place.
 //!
-//! The JS and WIT adapters, and every vector runner, call [`call`] (or the typed helpers
-//! [`input`] / [`output`]) instead of wiring each planner themselves: an operation is added here
-//! once and appears identically on every surface, and the adapters stay pure conversions.
-//! Inputs that do not deserialise fail with `invalid-argument` naming the path of the offending
-//! field (`rows[3].modifiedDateTimeUtc`).
+//! Each operation has one typed input and one typed output ([`Operation`]). One table,
+//! [`operation_table!`](crate::operation_table), lists them; from it come the by-name [`call`] and
+//! [`core_call`] the vector runners and the WIT adapter use, the [`OPERATIONS`] list, and (through
+//! the same macro) the npm adapter's exports, so the compiler checks every surface against one
+//! list. Inputs that do not deserialise fail with `invalid-argument` naming the path of the
+//! offending field (`rows[3].modifiedDateTimeUtc`).
+//!
+//! Only the adapters and the test runners import this module; the capabilities and the facade
+//! below it know nothing of operation names.
 
-use crate::event::Event;
+mod error;
+mod inputs;
+mod table;
+
+pub use error::OpError;
+pub use inputs::{
+    DecideInboundInput, DecideOutboundInput, LookupKeysInput, MergeSubscriptionInput,
+    ParseTimeInput, PauseInput, ResolveConflictInput, ResolveOpInput, ResumeInput, TransitionInput,
+};
+
 use crate::facade::SyncCore;
-use crate::reconcile::{self, cursor, deletion, matcher, merge, ratelimit, response, subscription};
-use crate::sync::{self, Choice, PartnerChange, RecordState, ResolveInput, SyncOptions, Trigger};
-use crate::timestamp;
-use core::fmt;
+use crate::reconcile::{self, cursor, deletion, merge, ratelimit, response, subscription};
+use crate::sync::{self, RecordState, SyncOptions};
+use crate::timestamp::{self, ParsedTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
-/// A failed operation: a stable `code`, the `module` that raised it, the `field` at fault when
-/// known, and a sentence. Never carries secret material.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpError {
-    /// Stable kebab-case code (`invalid-argument`, `merge-cycle`, ...).
-    pub code: String,
-    /// The module that raised it (`ops`, `matcher`, `sync`, ...).
-    pub module: &'static str,
-    /// Path of the offending input field, or `""`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
+/// One operation: its typed input (read from the JSON-shaped object every surface hands over,
+/// naming the field at fault) and its typed output.
+pub trait Operation {
+    /// What the operation takes.
+    type Input;
+    /// What it returns.
+    type Output: Serialize;
+    /// Reads the input object.
+    fn read(value: &Value) -> Result<Self::Input, OpError>;
+    /// Runs the operation.
+    fn run(input: &Self::Input) -> Result<Self::Output, OpError>;
 }
 
-impl OpError {
-    /// An error about an input field.
-    pub fn invalid_argument(field: impl Into<String>, message: impl Into<String>) -> OpError {
-        OpError {
-            code: "invalid-argument".into(),
-            module: "ops",
-            field: field.into(),
-            message: message.into(),
-        }
+/// A sync decision: it reads the sync options, given inline (`options`) to the free operation or
+/// taken from a configured [`SyncCore`] by the core's method.
+pub trait SyncOperation {
+    /// What the operation takes besides the options.
+    type Input;
+    /// What it returns.
+    type Output: Serialize;
+    /// Reads the input object (an `options` key is the free form's and is skipped here).
+    fn read(value: &Value) -> Result<Self::Input, OpError>;
+    /// Runs the decision under `options`.
+    fn run(options: &SyncOptions, input: &Self::Input) -> Result<Self::Output, OpError>;
+    /// A check of the raw input before the options are read (free form) or after the core's
+    /// options are found (`bound`: the core's method).
+    fn precheck(_value: &Value, _bound: bool) -> Result<(), OpError> {
+        Ok(())
     }
-
-    fn coded(module: &'static str, code: &str, message: String) -> OpError {
-        OpError {
-            code: code.to_owned(),
-            module,
-            field: String::new(),
-            message,
-        }
-    }
-}
-
-impl fmt::Display for OpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{} ({})", self.message, self.code)
-        } else {
-            write!(f, "{}: {} ({})", self.field, self.message, self.code)
-        }
-    }
-}
-
-impl std::error::Error for OpError {}
-
-macro_rules! from_module_error {
-    ($($module:literal => $t:ty),* $(,)?) => {$(
-        impl From<$t> for OpError {
-            fn from(e: $t) -> OpError {
-                OpError::coded($module, e.code(), e.to_string())
-            }
-        }
-    )*};
-}
-
-from_module_error!(
-    "cursor" => cursor::CursorError,
-    "matcher" => matcher::MatchError,
-    "merge" => merge::MergeError,
-    "deletion" => deletion::DeletionError,
-    "subscription" => subscription::SubscriptionError,
-    "response" => response::ResponseError,
-    "timestamp" => timestamp::TimeError,
-);
-
-impl From<ratelimit::RateError> for OpError {
-    fn from(e: ratelimit::RateError) -> OpError {
-        OpError {
-            field: e.field().to_owned(),
-            ..OpError::coded("ratelimit", e.code(), e.to_string())
-        }
-    }
-}
-
-/// `prefix.field`, or `field` alone when `prefix` is empty.
-fn join_path(prefix: &str, field: &str) -> String {
-    match (prefix.is_empty(), field.is_empty()) {
-        (true, _) => field.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{field}"),
-    }
-}
-
-/// A rate budget from its configuration object (`null` = defaults); `name` prefixes error paths.
-pub fn rate_budget(config: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
-    let config: ratelimit::RateBudgetConfig = if config.is_null() {
-        ratelimit::RateBudgetConfig::default()
-    } else {
-        input(config, name)?
-    };
-    ratelimit::RateBudget::new(config).map_err(|e| {
-        let mut op = OpError::from(e);
-        op.field = join_path(name, &op.field);
-        op
-    })
-}
-
-/// A rate budget loaded back from its stored JSON state; `name` prefixes error paths.
-pub fn restore_rate_budget(state: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
-    let state: ratelimit::RateBudget = input(state, name)?;
-    ratelimit::RateBudget::restore(state).map_err(|e| {
-        let mut op = OpError::from(e);
-        op.field = join_path(&join_path(name, "config"), &op.field);
-        op
-    })
-}
-
-impl From<reconcile::ReconcileError> for OpError {
-    fn from(e: reconcile::ReconcileError) -> OpError {
-        OpError {
-            field: e.field(),
-            ..OpError::coded("reconcile", e.code(), e.to_string())
-        }
-    }
-}
-
-impl From<sync::SyncError> for OpError {
-    fn from(e: sync::SyncError) -> OpError {
-        OpError {
-            code: e.code().to_owned(),
-            module: "sync",
-            field: e.field().unwrap_or("").to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<sync::TransitionError> for OpError {
-    fn from(e: sync::TransitionError) -> OpError {
-        OpError::coded("sync", e.code(), e.to_string())
-    }
-}
-
-impl From<sync::OptionsError> for OpError {
-    fn from(e: sync::OptionsError) -> OpError {
-        let field = match &e {
-            sync::OptionsError::Invalid { field, .. } => format!("options.{field}"),
-            _ => "options".to_owned(),
-        };
-        OpError {
-            code: e.code().to_owned(),
-            module: "sync",
-            field,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<crate::error::ConfigError> for OpError {
-    fn from(e: crate::error::ConfigError) -> OpError {
-        OpError {
-            code: e.code().to_owned(),
-            module: "config",
-            field: e.field().to_owned(),
-            message: e.message().to_owned(),
-        }
-    }
+    /// What to say when a core without a `sync` section is asked.
+    const NOT_CONFIGURED: &'static str = "this core has no `sync` configuration (customerId, field maps, policy): add it to the config";
 }
 
 /// Deserialises an operation's input, naming the offending field on failure. `name` prefixes the
 /// path (`records[2].email`); pass `""` for a whole-input object.
 pub fn input<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T, OpError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let path = match (name.is_empty(), inner == ".") {
-            (true, true) => String::new(),
-            (true, false) => inner,
-            (false, true) => name.to_owned(),
-            (false, false) if inner.starts_with('[') => format!("{name}{inner}"),
-            (false, false) => format!("{name}.{inner}"),
-        };
-        OpError::invalid_argument(path, e.into_inner().to_string())
-    })
+    crate::json::typed(value, name)
+        .map_err(|(field, message)| OpError::invalid_argument(field, message))
 }
 
 /// Serialises an operation's output.
@@ -204,251 +78,288 @@ pub fn output<T: Serialize>(value: &T) -> Result<Value, OpError> {
     })
 }
 
-fn run<I: DeserializeOwned, O: Serialize, E: Into<OpError>>(
-    value: &Value,
-    f: impl FnOnce(&I) -> Result<O, E>,
-) -> Result<Value, OpError> {
-    let parsed: I = input(value, "")?;
-    output(&f(&parsed).map_err(Into::into)?)
-}
-
-fn run_infallible<I: DeserializeOwned, O: Serialize>(
-    value: &Value,
-    f: impl FnOnce(&I) -> O,
-) -> Result<Value, OpError> {
-    let parsed: I = input(value, "")?;
-    output(&f(&parsed))
-}
-
-/// Reads and validates sync options.
+/// Reads and validates sync options; `name` prefixes error paths.
 pub fn sync_options(value: &Value, name: &str) -> Result<SyncOptions, OpError> {
     let o: SyncOptions = input(value, name)?;
     o.validate()?;
     Ok(o)
 }
 
-/// Reads a stored record state (`null` or absent: no record), migrating older versions.
-pub fn record_state(value: Option<&Value>, name: &str) -> Result<Option<RecordState>, OpError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            let r: RecordState = input(v, name)?;
-            Ok(Some(r.migrated()?))
-        }
+/// A rate budget from its configuration object (`null` = defaults); `name` prefixes error paths.
+pub fn rate_budget(config: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
+    let config: ratelimit::RateBudgetConfig = if config.is_null() {
+        ratelimit::RateBudgetConfig::default()
+    } else {
+        input(config, name)?
+    };
+    ratelimit::RateBudget::new(config).map_err(|e| OpError::from(e).under(name))
+}
+
+/// A rate budget loaded back from its stored JSON state; `name` prefixes error paths.
+pub fn restore_rate_budget(state: &Value, name: &str) -> Result<ratelimit::RateBudget, OpError> {
+    let state: ratelimit::RateBudget = input(state, name)?;
+    let prefix = if name.is_empty() {
+        "config".to_owned()
+    } else {
+        format!("{name}.config")
+    };
+    ratelimit::RateBudget::restore(state).map_err(|e| OpError::from(e).under(&prefix))
+}
+
+/// A stored record state as the sync decisions take it: migrated from older versions.
+fn migrated(record: Option<&RecordState>) -> Result<Option<RecordState>, OpError> {
+    record
+        .map(|r| r.clone().migrated())
+        .transpose()
+        .map_err(OpError::from)
+}
+
+/// The stored record an operation cannot run without.
+fn required(record: Option<&RecordState>) -> Result<RecordState, OpError> {
+    migrated(record)?
+        .ok_or_else(|| OpError::invalid_argument("record", "a stored record state is required"))
+}
+
+impl SyncOperation for LookupKeys {
+    type Input = LookupKeysInput;
+    type Output = sync::LookupKeys;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["options", "event"])
+    }
+    fn run(options: &SyncOptions, i: &Self::Input) -> Result<Self::Output, OpError> {
+        Ok(sync::lookup_keys(options, &i.event))
     }
 }
 
-fn required_record(value: Option<&Value>, name: &str) -> Result<RecordState, OpError> {
-    record_state(value, name)?
-        .ok_or_else(|| OpError::invalid_argument(name, "a stored record state is required"))
-}
-
-fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
-    obj.get(key)
-}
-
-fn now(obj: &Value) -> Result<i64, OpError> {
-    match field(obj, "nowMs") {
-        Some(v) => input(v, "nowMs"),
-        None => Err(OpError::invalid_argument(
-            "nowMs",
-            "missing: the host's clock, ms since the epoch",
-        )),
+impl SyncOperation for DecideInbound {
+    type Input = DecideInboundInput;
+    type Output = sync::InboundDecision;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["options", "event", "record", "nowMs"])
+    }
+    fn run(options: &SyncOptions, i: &Self::Input) -> Result<Self::Output, OpError> {
+        let record = migrated(i.record.as_ref())?;
+        Ok(sync::decide_inbound(
+            options,
+            &i.event,
+            record.as_ref(),
+            i.now_ms,
+        )?)
     }
 }
 
-fn object(value: &Value) -> Result<&serde_json::Map<String, Value>, OpError> {
-    value
-        .as_object()
-        .ok_or_else(|| OpError::invalid_argument("", "the input must be an object"))
+impl SyncOperation for DecideOutbound {
+    type Input = DecideOutboundInput;
+    type Output = sync::OutboundDecision;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["options", "record", "change", "nowMs"])
+    }
+    fn run(options: &SyncOptions, i: &Self::Input) -> Result<Self::Output, OpError> {
+        let record = migrated(i.record.as_ref())?;
+        Ok(sync::decide_outbound(
+            options,
+            record.as_ref(),
+            &i.change,
+            i.now_ms,
+        )?)
+    }
 }
 
-fn only(value: &Value, known: &[&str]) -> Result<(), OpError> {
-    for k in object(value)?.keys() {
-        if !known.contains(&k.as_str()) {
+impl SyncOperation for Resolve {
+    type Input = ResolveOpInput;
+    type Output = sync::Resolution;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["options", "input"])
+    }
+    fn run(options: &SyncOptions, i: &Self::Input) -> Result<Self::Output, OpError> {
+        Ok(sync::resolve(options, &i.input))
+    }
+}
+
+impl SyncOperation for PlanReconciliation {
+    type Input = reconcile::ReconcileInput;
+    type Output = reconcile::ReconciliationPlan;
+    const NOT_CONFIGURED: &'static str = "reconciliation reads the core's `sync` configuration (customerId, field maps, policy, pendingExpiryMs): add it to the config";
+    /// The core's method takes its options from the core, never inline; the free form refuses an
+    /// input in the version-1 shape naming the key to change, before anything else.
+    fn precheck(value: &Value, bound: bool) -> Result<(), OpError> {
+        if !bound {
+            reconcile::check_input_version(value)?;
+        } else if value.get("options").is_some() {
             return Err(OpError::invalid_argument(
-                k.clone(),
-                format!("unknown input field; expected one of: {}", known.join(", ")),
+                "options",
+                "the core's `sync` configuration is used; pass the options to the free operation instead",
             ));
         }
+        Ok(())
     }
-    Ok(())
-}
-
-/// The sync decisions, given their options explicitly (`{ options, ... }` inputs).
-fn sync_call(op: &str, options: &SyncOptions, v: &Value) -> Result<Value, OpError> {
-    match op {
-        "lookupKeys" => {
-            only(v, &["options", "event"])?;
-            let event: Event = input(field(v, "event").unwrap_or(&Value::Null), "event")?;
-            output(&sync::lookup_keys(options, &event))
-        }
-        "decideInbound" => {
-            only(v, &["options", "event", "record", "nowMs"])?;
-            let event: Event = input(field(v, "event").unwrap_or(&Value::Null), "event")?;
-            let record = record_state(field(v, "record"), "record")?;
-            output(&sync::decide_inbound(
-                options,
-                &event,
-                record.as_ref(),
-                now(v)?,
-            )?)
-        }
-        "decideOutbound" => {
-            only(v, &["options", "record", "change", "nowMs"])?;
-            let record = record_state(field(v, "record"), "record")?;
-            let change: PartnerChange =
-                input(field(v, "change").unwrap_or(&Value::Null), "change")?;
-            output(&sync::decide_outbound(
-                options,
-                record.as_ref(),
-                &change,
-                now(v)?,
-            )?)
-        }
-        "resolve" => {
-            only(v, &["options", "input"])?;
-            let ri: ResolveInput = input(field(v, "input").unwrap_or(&Value::Null), "input")?;
-            output(&sync::resolve(options, &ri))
-        }
-        _ => Err(OpError::invalid_argument(
-            "op",
-            format!("`{op}` takes no sync options"),
-        )),
+    /// An input in the version-1 shape is refused naming the key to change, before the typed read.
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        reconcile::check_input_version(value)?;
+        let mut rest = inputs::object(value)?.clone();
+        rest.remove("options");
+        input(&Value::Object(rest), "")
+    }
+    fn run(options: &SyncOptions, i: &Self::Input) -> Result<Self::Output, OpError> {
+        Ok(reconcile::plan_reconciliation(options, i)?)
     }
 }
 
-fn transition_call(v: &Value) -> Result<Value, OpError> {
-    only(v, &["record", "trigger", "nowMs"])?;
-    let record = required_record(field(v, "record"), "record")?;
-    let trigger: Trigger = input(field(v, "trigger").unwrap_or(&Value::Null), "trigger")?;
-    output(&sync::transition(&record, trigger, now(v)?)?)
+impl Operation for Transition {
+    type Input = TransitionInput;
+    type Output = RecordState;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["record", "trigger", "nowMs"])
+    }
+    fn run(i: &Self::Input) -> Result<Self::Output, OpError> {
+        Ok(sync::transition(
+            &required(i.record.as_ref())?,
+            i.trigger,
+            i.now_ms,
+        )?)
+    }
 }
 
-fn resolve_conflict_call(v: &Value) -> Result<Value, OpError> {
-    only(v, &["record", "choices", "nowMs", "options"])?;
-    let record = required_record(field(v, "record"), "record")?;
-    let choices: BTreeMap<String, Choice> =
-        input(field(v, "choices").unwrap_or(&Value::Null), "choices")?;
-    output(&sync::resolve_conflict(&record, &choices, now(v)?)?)
+impl Operation for ResolveConflict {
+    type Input = ResolveConflictInput;
+    type Output = sync::ConflictResolution;
+    fn read(value: &Value) -> Result<Self::Input, OpError> {
+        inputs::read_fields(value, &["record", "choices", "nowMs", "options"])
+    }
+    fn run(i: &Self::Input) -> Result<Self::Output, OpError> {
+        let record = required(i.record.as_ref())?;
+        Ok(sync::resolve_conflict(&record, &i.choices, i.now_ms)?)
+    }
 }
 
-/// The operations bound to a configured [`SyncCore`] (npm `core.decideInbound(...)` and so on):
-/// the same as [`call`], with the core's sync options instead of an `options` input.
-pub fn core_call(core: &SyncCore, op: &str, v: &Value) -> Result<Value, OpError> {
-    match op {
-        "lookupKeys" | "decideInbound" | "decideOutbound" | "resolve" => {
-            let options = core.sync_options().ok_or_else(|| OpError {
-                code: "sync-not-configured".into(),
-                module: "ops",
-                field: "sync".into(),
-                message: "this core has no `sync` configuration (customerId, field maps, policy): add it to the config".into(),
-            })?;
-            sync_call(op, options, v)
-        }
-        "resolveConflict" => resolve_conflict_call(v),
-        "planReconciliation" => {
-            let options = core.sync_options().ok_or_else(|| OpError {
-                code: "sync-not-configured".into(),
-                module: "ops",
-                field: "sync".into(),
-                message: "reconciliation reads the core's `sync` configuration (customerId, field maps, policy, pendingExpiryMs): add it to the config".into(),
-            })?;
-            if field(v, "options").is_some() {
-                return Err(OpError::invalid_argument(
-                    "options",
-                    "the core's `sync` configuration is used; pass the options to the free operation instead",
-                ));
+/// An operation whose input type is read as one object and whose planner is one function.
+macro_rules! planners {
+    ($($op:ident($input:ty) -> $output:ty = $run:expr;)*) => {$(
+        impl Operation for $op {
+            type Input = $input;
+            type Output = $output;
+            fn read(value: &Value) -> Result<Self::Input, OpError> {
+                input(value, "")
             }
-            reconcile_call(options, v)
+            fn run(i: &Self::Input) -> Result<Self::Output, OpError> {
+                #[allow(clippy::redundant_closure_call)]
+                ($run)(i)
+            }
         }
-        other => Err(OpError::invalid_argument(
-            "op",
-            format!("`{other}` is not a core operation"),
-        )),
-    }
+    )*};
 }
 
-/// A reconciliation plan under `options`: an input in the version-1 shape is refused naming the
-/// key to change, before the typed read.
-fn reconcile_call(options: &SyncOptions, v: &Value) -> Result<Value, OpError> {
-    reconcile::check_input_version(v)?;
-    let mut rest = object(v)?.clone();
-    rest.remove("options");
-    let parsed: reconcile::ReconcileInput = input(&Value::Object(rest), "")?;
-    output(&reconcile::plan_reconciliation(options, &parsed)?)
+planners! {
+    StartQueryRun(cursor::StartRunInput) -> cursor::RunStep =
+        |i| Ok(cursor::start_query_run(i)?);
+    AcceptQueryPage(cursor::AcceptPageInput) -> cursor::RunStep =
+        |i| Ok(cursor::accept_query_page(i)?);
+    FinishQueryRun(cursor::QueryRun) -> cursor::QueryCursor =
+        |i| Ok(cursor::finish_query_run(i)?);
+    PlanMergeRemap(merge::MergeInput) -> merge::MergeRemapPlan =
+        |i| Ok(merge::plan_merge_remap(i)?);
+    PlanDeletions(deletion::DeletionInput) -> deletion::DeletionPlan =
+        |i| Ok(deletion::plan_deletions(i)?);
+    MergeSubscription(MergeSubscriptionInput) -> subscription::SubscriptionPlan =
+        |i: &MergeSubscriptionInput| Ok(subscription::merge_subscription(&i.current, &i.change)?);
+    PlanPause(PauseInput) -> subscription::PausePlan = |i: &PauseInput| {
+        Ok(subscription::PausePlan {
+            steps: subscription::plan_pause(&i.webhook_id, i.now_ms)?,
+            paused_at_ms: i.now_ms,
+        })
+    };
+    PlanResume(ResumeInput) -> subscription::ResumePlan = |i: &ResumeInput| {
+        Ok(subscription::plan_resume(&i.webhook_id, i.paused_at_ms, i.stored_cursor.as_ref())?)
+    };
+    PlanSecretRotation(subscription::RotationInput) -> subscription::RotationPlan =
+        |i| Ok(subscription::plan_secret_rotation(i)?);
+    PricePlan(ratelimit::PlanSize) -> ratelimit::PlanPrice =
+        |i| Ok(ratelimit::price_plan(i));
+    ClassifyResponse(response::ResponseInput) -> response::ResponseClassification =
+        |i| Ok(response::classify_response(i)?);
+    ParseModifiedTime(ParseTimeInput) -> ParsedTime = |i: &ParseTimeInput| {
+        let ms = timestamp::parse_time(&i.text)?;
+        Ok(ParsedTime { ms, iso: timestamp::format_time(ms) })
+    };
 }
 
-/// Sync options given inline as `options`, as the free functions and the vectors pass them.
-fn inline_sync(op: &str, v: &Value) -> Result<Value, OpError> {
-    let options = sync_options(field(v, "options").unwrap_or(&Value::Null), "options")?;
-    sync_call(op, &options, v)
+/// Runs an operation on its input object, typed output.
+pub fn run<O: Operation>(value: &Value) -> Result<O::Output, OpError> {
+    O::run(&O::read(value)?)
 }
 
-/// The stateless operations [`call`] knows, by npm name.
-pub const OPERATIONS: &[&str] = &[
-    "lookupKeys",
-    "decideInbound",
-    "decideOutbound",
-    "transition",
-    "resolve",
-    "resolveConflict",
-    "planReconciliation",
-    "startQueryRun",
-    "acceptQueryPage",
-    "finishQueryRun",
-    "queryScript",
-    "initialMatcher",
-    "planMergeRemap",
-    "planDeletions",
-    "mergeSubscription",
-    "planPause",
-    "planResume",
-    "planSecretRotation",
-    "rateBudget",
-    "pricePlan",
-    "classifyResponse",
-    "parseModifiedTime",
-];
+/// Runs a free sync decision: the options are the input's `options`, read first.
+pub fn run_free<O: SyncOperation>(value: &Value) -> Result<O::Output, OpError> {
+    O::precheck(value, false)?;
+    let options = sync_options(value.get("options").unwrap_or(&Value::Null), "options")?;
+    O::run(&options, &O::read(value)?)
+}
 
-/// Runs the stateless operation `op` on its JSON input object.
-pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
-    match op {
-        "lookupKeys" | "decideInbound" | "decideOutbound" | "resolve" => inline_sync(op, value),
-        "transition" => transition_call(value),
-        "resolveConflict" => resolve_conflict_call(value),
-        "planReconciliation" => {
-            reconcile::check_input_version(value)?;
-            let options = sync_options(field(value, "options").unwrap_or(&Value::Null), "options")?;
-            reconcile_call(&options, value)
+/// Runs a sync decision under a core's `sync` section (npm `core.decideInbound(...)`).
+pub fn run_bound<O: SyncOperation>(core: &SyncCore, value: &Value) -> Result<O::Output, OpError> {
+    let options = core.sync_options().ok_or_else(|| OpError {
+        code: "sync-not-configured".into(),
+        module: "ops",
+        field: "sync".into(),
+        message: O::NOT_CONFIGURED.into(),
+    })?;
+    O::precheck(value, true)?;
+    O::run(options, &O::read(value)?)
+}
+
+/// Defines the operation types, the list and the by-name dispatch from the table.
+macro_rules! dispatch {
+    ($( $(#[$doc:meta])* $kind:ident $name:ident $op:ident $shape:tt; )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $op;
+            impl $op {
+                /// The operation's npm name.
+                pub const NAME: &'static str = stringify!($name);
+            }
+        )*
+
+        /// The operations [`call`] knows, by npm name.
+        pub const OPERATIONS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Runs the free operation `op` on its JSON input object.
+        pub fn call(op: &str, value: &Value) -> Result<Value, OpError> {
+            match op {
+                $(stringify!($name) => dispatch!(@free $kind $op value),)*
+                other => Err(OpError::invalid_argument(
+                    "op",
+                    format!(
+                        "unknown operation `{other}`; expected one of: {}",
+                        OPERATIONS.join(", ")
+                    ),
+                )),
+            }
         }
-        "startQueryRun" => run(value, cursor::start_query_run),
-        "acceptQueryPage" => run(value, cursor::accept_query_page),
-        "finishQueryRun" => run(value, cursor::finish_query_run),
-        // Consecutive runs over fixed pages (what the vectors drive, as a host's loop would).
-        "queryScript" => run(value, cursor::run_query_script),
-        // The class as one call: chunks fed in order, then finish (what the vectors drive).
-        "initialMatcher" => run(value, matcher::match_chunks),
-        "planMergeRemap" => run(value, merge::plan_merge_remap),
-        "planDeletions" => run(value, deletion::plan_deletions),
-        "mergeSubscription" => run(value, subscription::merge_subscription_input),
-        "planPause" => run(value, subscription::plan_pause_input),
-        "planResume" => run(value, subscription::plan_resume_input),
-        "planSecretRotation" => run(value, subscription::plan_secret_rotation),
-        // The class as one call: a script of observe/spend/decide steps.
-        "rateBudget" => run(value, ratelimit::run_rate_script),
-        "pricePlan" => run_infallible(value, ratelimit::price_plan),
-        "classifyResponse" => run(value, response::classify_response),
-        "parseModifiedTime" => run(value, timestamp::parse_time_input),
-        other => Err(OpError::invalid_argument(
-            "op",
-            format!(
-                "unknown operation `{other}`; expected one of: {}",
-                OPERATIONS.join(", ")
-            ),
-        )),
-    }
+
+        /// The operations bound to a configured [`SyncCore`] (npm `core.decideInbound(...)` and
+        /// so on): the same as [`call`], with the core's sync options instead of an `options`
+        /// input.
+        pub fn core_call(core: &SyncCore, op: &str, value: &Value) -> Result<Value, OpError> {
+            match op {
+                $(stringify!($name) => dispatch!(@core $kind $op core value),)*
+                other => Err(OpError::invalid_argument(
+                    "op",
+                    format!("`{other}` is not a core operation"),
+                )),
+            }
+        }
+    };
+    (@free sync $op:ident $v:ident) => { output(&run_free::<$op>($v)?) };
+    (@free $kind:ident $op:ident $v:ident) => { output(&run::<$op>($v)?) };
+    (@core sync $op:ident $core:ident $v:ident) => { output(&run_bound::<$op>($core, $v)?) };
+    (@core method $op:ident $core:ident $v:ident) => { output(&run::<$op>($v)?) };
+    (@core $kind:ident $op:ident $core:ident $v:ident) => {
+        Err(OpError::invalid_argument("op", format!("`{}` is not a core operation", $op::NAME)))
+    };
 }
+
+crate::operation_table!(dispatch);
 
 #[cfg(test)]
 mod tests {
@@ -518,10 +429,21 @@ mod tests {
 
     #[test]
     fn a_misspelt_match_field_is_refused_not_ignored() {
-        let e = call("initialMatcher", &json!({"chunks": [{"side": "partner", "records": [{"id": "p1", "email": "a@x.org"}]}]}))
-            .unwrap_err();
+        // The adapters read a matcher chunk exactly so.
+        let e = input::<Vec<crate::reconcile::matcher::MatchRecord>>(
+            &json!([{"id": "p1", "email": "a@x.org"}]),
+            "records",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "invalid-argument");
-        assert!(e.field.starts_with("chunks[0].records[0]"), "{}", e.field);
+        assert!(e.field.starts_with("records[0]"), "{}", e.field);
+        // An unknown key of a typed input is refused too, and so is an unknown operation.
+        let e = call(
+            "planPause",
+            &json!({"webhookId": "1", "nowMs": 0, "nowMS": 1}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "invalid-argument");
     }
 
     #[test]

@@ -869,39 +869,6 @@ impl InitialMatcher {
     }
 }
 
-/// One chunk for [`match_chunks`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MatchChunk {
-    /// Which side the records come from.
-    pub side: Side,
-    /// The records.
-    #[serde(default)]
-    pub records: Vec<MatchRecord>,
-}
-
-/// Input of [`match_chunks`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialMatchInput {
-    /// Chunks in feeding order.
-    #[serde(default)]
-    pub chunks: Vec<MatchChunk>,
-}
-
-/// Feeds chunks in order and finishes (one-shot form of [`InitialMatcher`], for vectors and
-/// small inputs).
-pub fn match_chunks(input: &InitialMatchInput) -> Result<MatchPlan, MatchError> {
-    let mut m = InitialMatcher::new();
-    for c in &input.chunks {
-        match c.side {
-            Side::Partner => m.add_partner_chunk(&c.records)?,
-            Side::Virtuous => m.add_virtuous_chunk(&c.records)?,
-        }
-    }
-    Ok(m.finish())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,7 +144,7 @@ fn d_delay() -> i64 {
 
 /// A response to classify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseInput {
     /// HTTP status; absent for a network failure (timeout, reset, DNS, TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
