@@ -313,46 +313,71 @@ impl Verifier {
 
         let mut warnings = Vec::new();
         // Authentic; now freshness.
-        let replay = match (ts_secs, now_ms) {
+        let replay = match self.freshness(ts_secs, now_ms, &mut warnings) {
+            Ok(replay) => replay,
+            Err((error, detail)) => {
+                let mut v = Verification::fail(error, Some(detail), Replay::Checked);
+                v.secret_index = u32::try_from(index).ok();
+                return v;
+            }
+        };
+        self.accepted(index, presented, now_ms, replay, warnings, delivery_id)
+    }
+
+    /// The replay check of an authentic delivery: how it was checked, or the failure (and its
+    /// detail) when the signed timestamp is outside the tolerance window.
+    fn freshness(
+        &self,
+        ts_secs: Option<i64>,
+        now_ms: Option<i64>,
+        warnings: &mut Vec<Notice>,
+    ) -> Result<Replay, CandidateError> {
+        match (ts_secs, now_ms) {
             (Some(ts), Some(now)) => {
                 let now_s = now.div_euclid(1000);
                 let age = i128::from(now_s) - i128::from(ts);
-                if age > i128::from(self.scheme.tolerance_past_secs) {
-                    let mut v = Verification::fail(
+                let (error, detail) = if age > i128::from(self.scheme.tolerance_past_secs) {
+                    (
                         SignatureError::TimestampTooOld,
-                        Some(format!(
+                        format!(
                             "{age} s old, tolerance {} s",
                             self.scheme.tolerance_past_secs
-                        )),
-                        Replay::Checked,
-                    );
-                    v.secret_index = u32::try_from(index).ok();
-                    return v;
-                }
-                if -age > i128::from(self.scheme.tolerance_future_secs) {
-                    let mut v = Verification::fail(
+                        ),
+                    )
+                } else if -age > i128::from(self.scheme.tolerance_future_secs) {
+                    (
                         SignatureError::TimestampTooNew,
-                        Some(format!(
+                        format!(
                             "{} s ahead, tolerance {} s",
                             -age, self.scheme.tolerance_future_secs
-                        )),
-                        Replay::Checked,
-                    );
-                    v.secret_index = u32::try_from(index).ok();
-                    return v;
-                }
-                Replay::Checked
+                        ),
+                    )
+                } else {
+                    return Ok(Replay::Checked);
+                };
+                Err((error, detail))
             }
             (Some(_), None) => {
                 warnings.push(Notice::new(
                     "replay-not-checked",
                     "no current time was given, so the signed timestamp was not checked against the tolerance window",
                 ));
-                Replay::NotChecked
+                Ok(Replay::NotChecked)
             }
-            (None, _) => Replay::Unavailable,
-        };
+            (None, _) => Ok(Replay::Unavailable),
+        }
+    }
 
+    /// The success: which secret matched, with the remarks a host should see.
+    fn accepted(
+        &self,
+        index: usize,
+        presented: &Presented<'_>,
+        now_ms: Option<i64>,
+        replay: Replay,
+        mut warnings: Vec<Notice>,
+        delivery_id: Option<String>,
+    ) -> Verification {
         let matched = self.secrets.get(index);
         if let (Some(s), Some(now)) = (matched, now_ms) {
             if s.not_after_ms.is_some_and(|na| now > na) {
