@@ -6,7 +6,14 @@ use super::verify::{decode_b64, decode_hex, match_any, tag_matches, Content, Not
 use super::{Encoding, Scheme, SignatureFormat, TAG_LEN};
 use crate::receive::secret::{self, SecretFormat};
 
+// The diagnostics are methods of the verifier (which calls them on a failure only); this file
+// imports the verification's parts, never the other way round.
 impl Verifier {
+    /// On a malformed signature header only: what format the header looks like instead.
+    pub(super) fn malformed_diagnostics(&self, raw: &[&str]) -> Vec<Notice> {
+        header_diagnostics(raw, &self.scheme)
+    }
+
     /// On a mismatch only: re-run known corruptions and say which one fits. Bounded work: a few
     /// extra HMACs per secret over a body that already passed the host's size limit.
     pub(super) fn mismatch_diagnostics(
@@ -129,7 +136,7 @@ fn looks_reserialized(body: &[u8]) -> bool {
 }
 
 /// Remarks on a header that looks like another scheme's format.
-pub(super) fn header_diagnostics(values: &[&str], scheme: &Scheme) -> Vec<Notice> {
+fn header_diagnostics(values: &[&str], scheme: &Scheme) -> Vec<Notice> {
     let mut out = Vec::new();
     let mut say = |code: &str, msg: String| {
         if !out.iter().any(|n: &Notice| n.code == code) {

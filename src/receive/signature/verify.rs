@@ -1,7 +1,6 @@
 //! Verification: the presented signatures decoded, every prepared secret tried in constant
 //! time, then freshness where the scheme signs a timestamp.
 
-use super::diagnostics::header_diagnostics;
 use super::{
     Encoding, Scheme, SignatureFormat, SignedContent, MAX_SIGNATURES, MAX_SIGNATURE_HEADER_BYTES,
     TAG_LEN,
@@ -270,7 +269,7 @@ impl Verifier {
             Err((err, detail)) => {
                 let mut v = Verification::fail(err, Some(detail), pending);
                 if self.diagnostics && err == SignatureError::MalformedSignature {
-                    v.diagnostics = header_diagnostics(&presented.signatures, &self.scheme);
+                    v.diagnostics = self.malformed_diagnostics(&presented.signatures);
                 }
                 return v;
             }
