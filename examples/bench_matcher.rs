@@ -11,7 +11,7 @@
 )]
 
 use std::time::Instant;
-use virtuous_sync::matcher::{ExternalRef, InitialMatcher, MatchRecord};
+use virtuous_sync::reconcile::matcher::{ExternalRef, InitialMatcher, MatchRecord};
 
 const CHUNK: usize = 10_000;
 

@@ -1,6 +1,6 @@
 //! The normalised CRM+ webhook event: what a delivery says happened, independent of the wire shape
 //! Virtuous used (`{"event":"GiftCreate","gift":{..}}`, the documented `eventType`/`data` envelope, or
-//! dotted names). Parsing lives in [`crate::envelope`]; this module only names things.
+//! dotted names). Parsing lives in [`crate::receive::envelope`]; this module only names things.
 
 use serde::{Deserialize, Serialize};
 

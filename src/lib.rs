@@ -9,47 +9,38 @@
     )
 )]
 
-pub mod config;
-#[cfg(feature = "sync")]
-pub mod cursor;
-pub mod dedupe;
-#[cfg(feature = "sync")]
-pub mod deletion;
-pub mod envelope;
+// Leaves: imported by everything above, importing nothing of the crate but each other's errors.
+mod error;
 pub mod event;
-pub mod headers;
+mod headers;
 #[cfg(feature = "sync")]
-pub mod id;
-#[cfg(feature = "sync")]
-pub mod matcher;
-#[cfg(feature = "sync")]
-pub mod merge;
-#[cfg(feature = "sync")]
-pub mod ops;
-#[cfg(feature = "sync")]
-pub mod ratelimit;
+mod id;
+mod json;
+pub mod timestamp;
+
+// Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk).
 pub mod receive;
 #[cfg(feature = "sync")]
 pub mod reconcile;
 #[cfg(feature = "sync")]
-pub mod response;
-pub mod secret;
-pub mod signature;
-#[cfg(feature = "sync")]
-pub mod subscription;
-#[cfg(feature = "sync")]
 pub mod sync;
-pub mod timestamp;
 
-pub use config::{Config, ConfigError, ConfigErrorCode};
-pub use envelope::{EnvelopeError, Limits};
+// The facade that combines the capabilities, and the operation table above it (for the adapters).
+mod facade;
+#[cfg(feature = "sync")]
+pub mod ops;
+
+pub use error::{ConfigError, ConfigErrorCode};
 pub use event::{Action, Event, EventType, ResourceKind};
+pub use facade::{CoreConfig, SyncCore};
 pub use headers::Headers;
-pub use receive::{Receipt, ReceiptReason, SyncCore};
-pub use secret::{
+pub use receive::config::Config;
+pub use receive::envelope::{EnvelopeError, Limits};
+pub use receive::secret::{
     format_secret, secret_len_requested, SecretEntry, SecretFormat, MIN_SECRET_BYTES,
 };
-pub use signature::{
+pub use receive::signature::{
     sign_body, sign_body_json, verify_signature_json, Encoding, Notice, Replay, Scheme,
     SignOptions, SignatureError, SignatureFormat, Signed, SignedContent, Verification, Verifier,
 };
+pub use receive::{Receipt, ReceiptReason, Receiver};

@@ -168,14 +168,6 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     Ok(secs * 1000 + millis)
 }
 
-/// Input of [`parse_time_input`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ParseTimeInput {
-    /// The date-time text.
-    pub text: String,
-}
-
 /// The parsed time.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -184,15 +176,6 @@ pub struct ParsedTime {
     pub ms: i64,
     /// The same instant, normalised (`YYYY-MM-DDTHH:MM:SS.sssZ`).
     pub iso: String,
-}
-
-/// [`parse_time`] in the npm/WIT shape (npm `parseModifiedTime`).
-pub fn parse_time_input(input: &ParseTimeInput) -> Result<ParsedTime, TimeError> {
-    let ms = parse_time(&input.text)?;
-    Ok(ParsedTime {
-        ms,
-        iso: format_time(ms),
-    })
 }
 
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.sssZ`.

@@ -34,7 +34,7 @@ fn run_family(family: &str, min_cases: usize) {
             total += 1;
             let name = case["name"].as_str().unwrap();
             assert!(case["why"].is_string(), "{name}: why");
-            let result = virtuous_sync::ops::call(case["op"].as_str().unwrap(), &case["input"]).map_err(|e| {
+            let result = common::scripted::call(case["op"].as_str().unwrap(), &case["input"]).map_err(|e| {
                 json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module})
             });
             let problems = common::check(case, result);

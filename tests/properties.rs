@@ -10,8 +10,8 @@
 use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::json;
-use virtuous_sync::envelope::{parse, Limits};
-use virtuous_sync::signature::{hmac_sha256, verify_tag};
+use virtuous_sync::receive::envelope::{parse, Limits};
+use virtuous_sync::receive::signature::{hmac_sha256, verify_tag};
 use virtuous_sync::{sign_body_json, verify_signature_json, Headers, SyncCore};
 
 const SECRET: &str = "property-test-secret-0123456789abcdefgh";

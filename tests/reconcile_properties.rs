@@ -11,10 +11,12 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use virtuous_sync::cursor::{CursorConfig, QueryCursor, QueryRun};
-use virtuous_sync::matcher::{ExternalRef, InitialMatcher, MatchPlan, MatchRecord};
-use virtuous_sync::merge::{plan_merge_remap, MergeError, MergeGraph, MergeInput, MergeLink};
-use virtuous_sync::ratelimit::{
+use virtuous_sync::reconcile::cursor::{CursorConfig, QueryCursor, QueryRun};
+use virtuous_sync::reconcile::matcher::{ExternalRef, InitialMatcher, MatchPlan, MatchRecord};
+use virtuous_sync::reconcile::merge::{
+    plan_merge_remap, MergeError, MergeGraph, MergeInput, MergeLink,
+};
+use virtuous_sync::reconcile::ratelimit::{
     Priority, RateBudget, RateBudgetConfig, RateHeaders, RateObservation, RateRequest,
 };
 use virtuous_sync::timestamp::{format_time, parse_time};
@@ -451,7 +453,7 @@ proptest! {
         text in ".{0,30}",
         status in proptest::option::of(any::<u16>()),
     ) {
-        use virtuous_sync::{deletion, ratelimit, reconcile, response, subscription};
+        use virtuous_sync::reconcile::{self, deletion, ratelimit, response, subscription};
         let options = virtuous_sync::sync::SyncOptions::from_json(
             r#"{"platformName":"P","customerId":"c","fieldMaps":{"contact":[{"name":"a","pointer":"/a"},{"name":"c","pointer":"/b/c"}]},
                 "policy":{"default":"most-recent-wins"}}"#).unwrap();

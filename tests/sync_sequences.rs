@@ -106,7 +106,7 @@ impl Host {
     }
 
     fn run(&mut self, op: &str, input: Value) -> Value {
-        let out = virtuous_sync::ops::call(op, &input)
+        let out = common::scripted::call(op, &input)
             .unwrap_or_else(|e| panic!("{op} failed: {} {}", e.code, e.message));
         if let Some(r) = out.get("record").filter(|r| r.is_object()) {
             let mut r = r.clone();
@@ -143,7 +143,7 @@ impl Host {
             input["record"] = self.record.clone().unwrap_or(Value::Null);
         }
         let case = json!({"name": name, "why": why, "op": op, "input": input, "expect": expect});
-        let result = virtuous_sync::ops::call(op, &case["input"]).map_err(
+        let result = common::scripted::call(op, &case["input"]).map_err(
             |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
         );
         let problems = common::check(&case, result);
@@ -451,7 +451,7 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "input": {"record": record, "nowMs": T0 + MIN,
                   "choices": {"amount": {"tag": "partner"}, "giftDesignations": {"tag": "virtuous"}}},
         "expectError": {"code": "group-choice-mismatch", "field": "amount"}});
-    let result = virtuous_sync::ops::call("resolveConflict", &case["input"]).map_err(
+    let result = common::scripted::call("resolveConflict", &case["input"]).map_err(
         |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
     );
     let problems = common::check(&case, result);
@@ -467,7 +467,7 @@ fn group_choices_and_options(all: &mut Vec<Value>, failures: &mut Vec<String>) {
         "op": "decideOutbound",
         "input": {"options": opts, "record": null, "change": change(&gift("1.00", &[], "Cash"), T0), "nowMs": T0},
         "expectError": {"code": "invalid-option"}});
-    let result = virtuous_sync::ops::call("decideOutbound", &case["input"]).map_err(
+    let result = common::scripted::call("decideOutbound", &case["input"]).map_err(
         |e| json!({"code": e.code, "field": e.field, "message": e.message, "module": e.module}),
     );
     let problems = common::check(&case, result);

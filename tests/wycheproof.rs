@@ -10,7 +10,7 @@
 
 mod common;
 
-use virtuous_sync::signature::{hmac_sha256, verify_tag};
+use virtuous_sync::receive::signature::{hmac_sha256, verify_tag};
 
 #[test]
 fn wycheproof_hmac_sha256() {

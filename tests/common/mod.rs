@@ -8,6 +8,9 @@
     clippy::panic
 )]
 
+#[cfg(feature = "sync")]
+pub mod scripted;
+
 use base64::Engine as _;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 
 use js_sys::{Array, ArrayBuffer, Object, SharedArrayBuffer, Uint8Array};
 use serde::Serialize;
-use virtuous_sync::headers::Headers;
+use virtuous_sync::Headers;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{invalid_argument, VirtuousSyncError};

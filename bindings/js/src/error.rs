@@ -2,9 +2,9 @@
 //! `message`.
 
 use js_sys::Reflect;
-use virtuous_sync::config::ConfigError;
 #[cfg(feature = "sync")]
 use virtuous_sync::ops::OpError;
+use virtuous_sync::ConfigError;
 use wasm_bindgen::JsValue;
 
 /// Code of every failure to convert a JS argument (wrong type or shape).

@@ -9,7 +9,7 @@ mod error;
 #[cfg(feature = "sync")]
 mod ops;
 
-use virtuous_sync::receive::SyncCore as Core;
+use virtuous_sync::SyncCore as Core;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, to_js};
@@ -59,9 +59,13 @@ pub fn verify_signature(
     let header_value = string_arg(&header_value, "headerValue")?;
     let secrets = json_arg(&secrets, "secrets")?;
     let options = options_with_now(&options, "options")?;
-    let verification =
-        virtuous_sync::signature::verify_signature_json(&bytes, &header_value, &secrets, &options)
-            .map_err(|e| config_error(&e))?;
+    let verification = virtuous_sync::receive::signature::verify_signature_json(
+        &bytes,
+        &header_value,
+        &secrets,
+        &options,
+    )
+    .map_err(|e| config_error(&e))?;
     to_js(&verification)
 }
 
@@ -71,7 +75,7 @@ pub fn sign_body(body: JsValue, secret: JsValue, options: JsValue) -> Result<JsV
     let bytes = body_bytes(&body, "body")?;
     let secret = json_arg(&secret, "secret")?;
     let options = convert::optional_json_arg(&options, "options")?;
-    let signed = virtuous_sync::signature::sign_body_json(&bytes, &secret, &options)
+    let signed = virtuous_sync::receive::signature::sign_body_json(&bytes, &secret, &options)
         .map_err(|e| config_error(&e))?;
     to_js(&signed)
 }
@@ -80,8 +84,8 @@ pub fn sign_body(body: JsValue, secret: JsValue, options: JsValue) -> Result<JsV
 #[wasm_bindgen(js_name = generateSecret)]
 pub fn generate_secret(options: JsValue) -> Result<String, JsValue> {
     let options = convert::optional_json_arg(&options, "options")?;
-    let len =
-        virtuous_sync::secret::secret_len_requested(&options).map_err(|e| config_error(&e))?;
+    let len = virtuous_sync::receive::secret::secret_len_requested(&options)
+        .map_err(|e| config_error(&e))?;
     let mut random = vec![0u8; len];
     getrandom::getrandom(&mut random).map_err(|e| {
         VirtuousSyncError::new(
@@ -91,8 +95,8 @@ pub fn generate_secret(options: JsValue) -> Result<String, JsValue> {
         )
         .into_js()
     })?;
-    let secret =
-        virtuous_sync::secret::format_secret(&random, &options).map_err(|e| config_error(&e));
+    let secret = virtuous_sync::receive::secret::format_secret(&random, &options)
+        .map_err(|e| config_error(&e));
     random.fill(0);
     secret
 }

@@ -1,11 +1,11 @@
-//! The sync, reconciliation and planning operations: each builds its input object from the JS arguments, calls
-//! [`virtuous_sync::ops::call`] / [`virtuous_sync::ops::core_call`] (or a core class for the stateful ones) and
-//! converts the result. No decisions are taken here: every rule lives in the core, identically on every surface.
+//! The sync, reconciliation and planning operations, generated from the core's operation table (each builds its
+//! input object from the JS arguments and runs it through [`virtuous_sync::ops`]), and the two stateful classes.
+//! No decisions are taken here: every rule lives in the core, identically on every surface.
 
 use serde_json::{Map, Value};
-use virtuous_sync::matcher::{InitialMatcher as Matcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
+use virtuous_sync::reconcile::matcher::{InitialMatcher as Matcher, MatchRecord};
+use virtuous_sync::reconcile::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{json_arg, now_ms, optional_json_arg, string_arg, to_js};
@@ -22,156 +22,76 @@ fn object(fields: Vec<(&str, Value)>) -> Value {
     Value::Object(map)
 }
 
-fn free_call(op: &str, input: &Value) -> Result<JsValue, JsValue> {
-    to_js(&ops::call(op, input).map_err(op_error)?)
+/// One JS argument as the input object's JSON value, by its kind in the operation table.
+macro_rules! arg {
+    (json $v:ident) => {
+        json_arg(&$v, stringify!($v))?
+    };
+    (opt $v:ident) => {
+        optional_json_arg(&$v, stringify!($v))?
+    };
+    (now $v:ident) => {
+        Value::from(now_ms(&$v, stringify!($v))?)
+    };
+    (text $v:ident) => {
+        Value::String(string_arg(&$v, stringify!($v))?)
+    };
 }
 
-/// A whole-input operation: the argument is the operation's input object.
-fn whole(op: &str, input: &JsValue) -> Result<JsValue, JsValue> {
-    free_call(op, &json_arg(input, "")?)
+/// The npm exports, generated from the core's operation table (`virtuous_sync::operation_table!`): a `sync`
+/// operation or a `method` is a `SyncCore` method, a `free` one a free function. Each builds its input object from
+/// its JS arguments (named as in the table), runs it through the table's typed entry point and converts the typed
+/// result to JS once.
+macro_rules! js_exports {
+    ($( $(#[$doc:meta])* $kind:ident $name:ident $op:ident $shape:tt; )*) => {
+        $( js_exports!(@shape [$(#[$doc])*] $kind $name $op $shape); )*
+    };
+    (@shape $doc:tt $kind:ident $name:ident $op:ident whole) => {
+        js_exports!(@fn $doc $kind $name $op [input] { json_arg(&input, "")? });
+    };
+    (@shape $doc:tt $kind:ident $name:ident $op:ident ($($arg:ident: $conv:ident),*)) => {
+        js_exports!(@fn $doc $kind $name $op [$($arg),*] {
+            object(vec![$((stringify!($arg), arg!($conv $arg))),*])
+        });
+    };
+    (@fn [$($doc:tt)*] sync $name:ident $op:ident [$($p:ident),*] $value:block) => {
+        #[wasm_bindgen(js_class = SyncCore)]
+        impl JsSyncCore {
+            $($doc)*
+            #[allow(non_snake_case)]
+            pub fn $name(&self, $($p: JsValue),*) -> Result<JsValue, JsValue> {
+                let value = $value;
+                to_js(&ops::run_bound::<ops::$op>(&self.inner, &value).map_err(op_error)?)
+            }
+        }
+    };
+    (@fn [$($doc:tt)*] method $name:ident $op:ident [$($p:ident),*] $value:block) => {
+        #[wasm_bindgen(js_class = SyncCore)]
+        impl JsSyncCore {
+            $($doc)*
+            #[allow(non_snake_case)]
+            pub fn $name(&self, $($p: JsValue),*) -> Result<JsValue, JsValue> {
+                let value = $value;
+                to_js(&ops::run::<ops::$op>(&value).map_err(op_error)?)
+            }
+        }
+    };
+    (@fn [$($doc:tt)*] free $name:ident $op:ident [$($p:ident),*] $value:block) => {
+        $($doc)*
+        #[wasm_bindgen]
+        #[allow(non_snake_case)]
+        pub fn $name($($p: JsValue),*) -> Result<JsValue, JsValue> {
+            let value = $value;
+            to_js(&ops::run::<ops::$op>(&value).map_err(op_error)?)
+        }
+    };
 }
+
+virtuous_sync::operation_table!(js_exports);
 
 fn now(value: &JsValue) -> Result<Value, JsValue> {
     Ok(Value::from(now_ms(value, "nowMs")?))
 }
-
-#[wasm_bindgen(js_class = SyncCore)]
-impl JsSyncCore {
-    fn core_op(&self, op: &str, input: &Value) -> Result<JsValue, JsValue> {
-        to_js(&ops::core_call(&self.inner, op, input).map_err(op_error)?)
-    }
-
-    /// The keys that find the stored record for an event, in order (Virtuous id, our external reference, the
-    /// merge survivor): `{kind, keys: [{tag, val}]}`.
-    #[wasm_bindgen(js_name = lookupKeys)]
-    pub fn lookup_keys(&self, event: JsValue) -> Result<JsValue, JsValue> {
-        let input = object(vec![("event", json_arg(&event, "event")?)]);
-        self.core_op("lookupKeys", &input)
-    }
-
-    /// Decides what to do with one inbound event given the stored record state (`null` when none), under the
-    /// config's `sync` section. `nowMs` defaults to `Date.now()`.
-    #[wasm_bindgen(js_name = decideInbound)]
-    pub fn decide_inbound(
-        &self,
-        event: JsValue,
-        record: JsValue,
-        now_ms: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let input = object(vec![
-            ("event", json_arg(&event, "event")?),
-            ("record", optional_json_arg(&record, "record")?),
-            ("nowMs", now(&now_ms)?),
-        ]);
-        self.core_op("decideInbound", &input)
-    }
-
-    /// Decides what to do with one partner-side change given the stored record state (`null` when none).
-    #[wasm_bindgen(js_name = decideOutbound)]
-    pub fn decide_outbound(
-        &self,
-        record: JsValue,
-        change: JsValue,
-        now_ms: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let input = object(vec![
-            ("record", optional_json_arg(&record, "record")?),
-            ("change", json_arg(&change, "change")?),
-            ("nowMs", now(&now_ms)?),
-        ]);
-        self.core_op("decideOutbound", &input)
-    }
-
-    /// The three-way merge of one record's fields against the base, under the config's policy.
-    pub fn resolve(&self, input: JsValue) -> Result<JsValue, JsValue> {
-        let input = object(vec![("input", json_arg(&input, "input")?)]);
-        self.core_op("resolve", &input)
-    }
-
-    /// Settles a record in conflict by hand: `choices` maps each conflicting field to the chosen side or value.
-    #[wasm_bindgen(js_name = resolveConflict)]
-    pub fn resolve_conflict(
-        &self,
-        record: JsValue,
-        choices: JsValue,
-        now_ms: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let input = object(vec![
-            ("record", optional_json_arg(&record, "record")?),
-            ("choices", json_arg(&choices, "choices")?),
-            ("nowMs", now(&now_ms)?),
-        ]);
-        self.core_op("resolveConflict", &input)
-    }
-
-    /// Plans one page of a periodic reconciliation against the host's stored records.
-    #[wasm_bindgen(js_name = planReconciliation)]
-    pub fn plan_reconciliation(&self, input: JsValue) -> Result<JsValue, JsValue> {
-        self.core_op("planReconciliation", &json_arg(&input, "")?)
-    }
-}
-
-/// Applies one trigger to a stored record state (the documented state table); a transition outside the table
-/// throws. `nowMs` defaults to `Date.now()`.
-#[wasm_bindgen]
-pub fn transition(record: JsValue, trigger: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
-    let input = object(vec![
-        ("record", optional_json_arg(&record, "record")?),
-        ("trigger", json_arg(&trigger, "trigger")?),
-        ("nowMs", now(&now_ms)?),
-    ]);
-    free_call("transition", &input)
-}
-
-/// The GET-then-PUT merge of a webhook subscription: the full record to PUT.
-#[wasm_bindgen(js_name = mergeSubscription)]
-pub fn merge_subscription(current: JsValue, change: JsValue) -> Result<JsValue, JsValue> {
-    let input = object(vec![
-        ("current", json_arg(&current, "current")?),
-        ("change", json_arg(&change, "change")?),
-    ]);
-    free_call("mergeSubscription", &input)
-}
-
-/// Parses a Virtuous `modifiedDateTimeUtc` (or any date-time the core accepts).
-#[wasm_bindgen(js_name = parseModifiedTime)]
-pub fn parse_modified_time(text: JsValue) -> Result<JsValue, JsValue> {
-    let input = object(vec![("text", Value::String(string_arg(&text, "text")?))]);
-    free_call("parseModifiedTime", &input)
-}
-
-macro_rules! whole_input_ops {
-    ($($(#[$doc:meta])* $rust:ident => $js:literal),* $(,)?) => {$(
-        $(#[$doc])*
-        #[wasm_bindgen(js_name = $js)]
-        pub fn $rust(input: JsValue) -> Result<JsValue, JsValue> {
-            whole($js, &input)
-        }
-    )*};
-}
-
-whole_input_ops!(
-    /// The remap plan for merged contacts: chains followed to the survivor, cycles refused.
-    plan_merge_remap => "planMergeRemap",
-    /// The ordered plan that pauses a customer's sync.
-    plan_pause => "planPause",
-    /// The ordered plan that resumes a customer's sync, with a reconciliation from the pause time.
-    plan_resume => "planResume",
-    /// The secret rotation plan (new secret first, old one kept until no receipt reports it).
-    plan_secret_rotation => "planSecretRotation",
-    /// Two-phase tombstones and the breaker for a run's deletions and overwrites.
-    plan_deletions => "planDeletions",
-    /// What a host should do with one Virtuous response.
-    classify_response => "classifyResponse",
-    /// Starts a query run from the stored cursor: the first query body.
-    start_query_run => "startQueryRun",
-    /// Accepts one page of query results into a run.
-    accept_query_page => "acceptQueryPage",
-    /// Ends a run: the next cursor (advanced only after a complete run).
-    finish_query_run => "finishQueryRun",
-    /// The price of a plan in requests.
-    price_plan => "pricePlan",
-);
 
 /// Streaming initial match of both sides: feed chunks from either side, then `finish()` for the plan.
 #[wasm_bindgen(js_name = InitialMatcher)]
@@ -197,7 +117,7 @@ fn records(value: &JsValue) -> Result<Vec<MatchRecord>, JsValue> {
     ops::input(&json_arg(value, "records")?, "records").map_err(op_error)
 }
 
-fn matcher_error(e: virtuous_sync::matcher::MatchError) -> JsValue {
+fn matcher_error(e: virtuous_sync::reconcile::matcher::MatchError) -> JsValue {
     op_error(OpError::from(e))
 }
 

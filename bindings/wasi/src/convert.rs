@@ -3,8 +3,8 @@
 
 use crate::bindings::exports::virtuous::sync::receiver as wit;
 use serde_json::{Map, Value};
-use virtuous_sync::config::ConfigError;
-use virtuous_sync::headers::Headers;
+use virtuous_sync::ConfigError;
+use virtuous_sync::Headers;
 
 /// A JSON object under construction that only receives the options that are set.
 #[derive(Default)]
@@ -160,19 +160,21 @@ fn serde_name<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-fn notice(n: virtuous_sync::signature::Notice) -> wit::Notice {
+fn notice(n: virtuous_sync::receive::signature::Notice) -> wit::Notice {
     wit::Notice {
         code: n.code,
         message: n.message,
     }
 }
 
-fn notices(list: Vec<virtuous_sync::signature::Notice>) -> Vec<wit::Notice> {
+fn notices(list: Vec<virtuous_sync::receive::signature::Notice>) -> Vec<wit::Notice> {
     list.into_iter().map(notice).collect()
 }
 
 /// A verification result.
-pub(crate) fn verification(v: virtuous_sync::signature::Verification) -> wit::Verification {
+pub(crate) fn verification(
+    v: virtuous_sync::receive::signature::Verification,
+) -> wit::Verification {
     wit::Verification {
         ok: v.ok,
         code: v.code.map(str::to_owned),
@@ -186,7 +188,7 @@ pub(crate) fn verification(v: virtuous_sync::signature::Verification) -> wit::Ve
 }
 
 /// A signature and its headers (sorted by name, as the core's map is).
-pub(crate) fn signed(s: virtuous_sync::signature::Signed) -> wit::Signed {
+pub(crate) fn signed(s: virtuous_sync::receive::signature::Signed) -> wit::Signed {
     wit::Signed {
         signature: s.signature,
         headers: s.headers.into_iter().collect(),

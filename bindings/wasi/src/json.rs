@@ -66,7 +66,7 @@ pub(crate) fn call_text(op: &str, input_json: &str) -> Result<String, wit::Error
 
 /// Runs an operation bound to a configured core.
 pub(crate) fn core_call(
-    core: &virtuous_sync::receive::SyncCore,
+    core: &virtuous_sync::SyncCore,
     op: &str,
     input: &Value,
 ) -> Result<String, wit::Error> {

@@ -34,17 +34,17 @@ use bindings::exports::virtuous::sync::receiver::{
     Verification, VerifyOptions,
 };
 use bindings::wasi::random::random::get_random_bytes;
-use virtuous_sync::config::{ConfigError, ConfigErrorCode};
+use virtuous_sync::{ConfigError, ConfigErrorCode};
 
 /// The component's exports (`receiver` here, `sync` and `reconcile` in their modules).
 struct Component;
 
-/// The `core` resource: a configured [`virtuous_sync::receive::SyncCore`].
-struct Core(virtuous_sync::receive::SyncCore);
+/// The `core` resource: a configured [`virtuous_sync::SyncCore`].
+struct Core(virtuous_sync::SyncCore);
 
 impl GuestCore for Core {
     fn new(config: Config) -> Result<Core, Error> {
-        virtuous_sync::receive::SyncCore::from_json(&convert::config(&config)?)
+        virtuous_sync::SyncCore::from_json(&convert::config(&config)?)
             .map(Core)
             .map_err(convert::error)
     }
@@ -127,9 +127,14 @@ impl Guest for Component {
         let options = options
             .as_ref()
             .map_or(serde_json::Value::Null, convert::verify_options);
-        virtuous_sync::signature::verify_signature_json(&body, &header_value, &secrets, &options)
-            .map(convert::verification)
-            .map_err(convert::error)
+        virtuous_sync::receive::signature::verify_signature_json(
+            &body,
+            &header_value,
+            &secrets,
+            &options,
+        )
+        .map(convert::verification)
+        .map_err(convert::error)
     }
 
     fn sign_body(
@@ -140,16 +145,21 @@ impl Guest for Component {
         let options = options
             .as_ref()
             .map_or(serde_json::Value::Null, convert::sign_options);
-        virtuous_sync::signature::sign_body_json(&body, &convert::secret(&secret), &options)
-            .map(convert::signed)
-            .map_err(convert::error)
+        virtuous_sync::receive::signature::sign_body_json(
+            &body,
+            &convert::secret(&secret),
+            &options,
+        )
+        .map(convert::signed)
+        .map_err(convert::error)
     }
 
     fn generate_secret(options: Option<SecretOptions>) -> Result<String, Error> {
         let options = options
             .as_ref()
             .map_or(serde_json::Value::Null, convert::secret_options);
-        let len = virtuous_sync::secret::secret_len_requested(&options).map_err(convert::error)?;
+        let len = virtuous_sync::receive::secret::secret_len_requested(&options)
+            .map_err(convert::error)?;
         let len = u64::try_from(len).map_err(|_| {
             convert::error(ConfigError::new(
                 ConfigErrorCode::InvalidOption,
@@ -157,7 +167,7 @@ impl Guest for Component {
                 "too many bytes requested",
             ))
         })?;
-        virtuous_sync::secret::format_secret(&get_random_bytes(len), &options)
+        virtuous_sync::receive::secret::format_secret(&get_random_bytes(len), &options)
             .map_err(convert::error)
     }
 }

@@ -1,7 +1,7 @@
 //! `virtuous:sync/reconcile`: the issue-4 planners as functions taking their operation's input
 //! object as JSON text (through `virtuous_sync::ops::call`), and the two stateful classes as
-//! resources: `initial-matcher` (`virtuous_sync::matcher::InitialMatcher`) and `rate-budget`
-//! (`virtuous_sync::ratelimit::RateBudget`).
+//! resources: `initial-matcher` (`virtuous_sync::reconcile::matcher::InitialMatcher`) and `rate-budget`
+//! (`virtuous_sync::reconcile::ratelimit::RateBudget`).
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
     Error, Guest, GuestInitialMatcher, GuestRateBudget, RateBudget as RateBudgetHandle,
@@ -10,9 +10,9 @@ use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
-use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
+use virtuous_sync::reconcile::matcher::{self, InitialMatcher, MatchRecord};
+use virtuous_sync::reconcile::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 
 /// The resource's state is borrowed once per call and calls never re-enter, so a failed borrow
 /// cannot happen; it is still an error rather than a panic.

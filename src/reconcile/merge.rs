@@ -109,7 +109,7 @@ pub struct StoredReference {
 
 /// Input of [`plan_merge_remap`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MergeInput {
     /// Known merge links (contacts without `mergedIntoContactId` may be included or left out).
     #[serde(default)]

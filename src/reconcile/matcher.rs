@@ -673,170 +673,228 @@ impl InitialMatcher {
 
     /// Computes the plan. The matcher can keep being fed and finished again.
     pub fn finish(&self) -> MatchPlan {
-        let np = self.partner.ids.len();
-        let nv = self.virtuous.ids.len();
-        let mut pstat = vec![Status::Open; np];
-        let mut vstat = vec![Status::Open; nv];
-        let offset = u32::try_from(np).unwrap_or(u32::MAX);
-        let total = np.saturating_add(nv);
-        let mut dsu = Dsu {
-            parent: (0..u32::try_from(total).unwrap_or(u32::MAX)).collect(),
-        };
-        let mut pairs = Vec::new();
-        let mut review = Vec::new();
-        let mut counts = MatchCounts {
-            partner_records: np as u64,
-            virtuous_records: nv as u64,
-            ..MatchCounts::default()
-        };
+        let mut f = Finishing::new(self);
         for (ti, tier) in [Tier::Reference, Tier::Email, Tier::StrongSignal]
             .into_iter()
             .enumerate()
         {
-            // Union the open records sharing each key of this tier (when both sides have one).
-            let mut key_roots: Vec<(u32, &str)> = Vec::new();
-            let mut touched: Vec<u32> = Vec::new();
-            for (key, posting) in &self.index {
-                let Some(sig) = key.as_bytes().first().and_then(|&t| Signal::from_tag(t)) else {
-                    continue;
-                };
-                if sig.tier() != tier || matches!(posting, Posting::One(_)) {
-                    continue;
-                }
-                let (mut has_p, mut has_v) = (false, false);
-                posting.for_each(|e| {
-                    let open = if e & VBIT == 0 {
-                        pstat.get(e as usize) == Some(&Status::Open)
-                    } else {
-                        vstat.get((e & !VBIT) as usize) == Some(&Status::Open)
-                    };
-                    if open {
-                        has_p |= e & VBIT == 0;
-                        has_v |= e & VBIT != 0;
-                    }
-                });
-                if !(has_p && has_v) {
-                    continue;
-                }
-                let mut first: Option<u32> = None;
-                posting.for_each(|e| {
-                    let (open, g) = if e & VBIT == 0 {
-                        (pstat.get(e as usize) == Some(&Status::Open), e)
-                    } else {
-                        let j = e & !VBIT;
-                        (
-                            vstat.get(j as usize) == Some(&Status::Open),
-                            offset.saturating_add(j),
-                        )
-                    };
-                    if open {
-                        match first {
-                            None => first = Some(g),
-                            Some(f) => dsu.union(f, g),
-                        }
-                        touched.push(g);
-                    }
-                });
-                if let Some(f) = first {
-                    key_roots.push((f, key));
-                }
+            f.tier(ti, tier);
+        }
+        f.plan()
+    }
+}
+
+/// Whether posting entry `e` (a partner position, or a Virtuous one tagged with [`VBIT`]) is
+/// still open.
+fn is_open(pstat: &[Status], vstat: &[Status], e: u32) -> bool {
+    if e & VBIT == 0 {
+        pstat.get(e as usize) == Some(&Status::Open)
+    } else {
+        vstat.get((e & !VBIT) as usize) == Some(&Status::Open)
+    }
+}
+
+/// One run of [`InitialMatcher::finish`]: the records' status, the union-find over both sides
+/// (Virtuous positions after the partner's, at `offset`), and the plan so far.
+struct Finishing<'m> {
+    m: &'m InitialMatcher,
+    pstat: Vec<Status>,
+    vstat: Vec<Status>,
+    offset: u32,
+    dsu: Dsu,
+    pairs: Vec<MatchedPair>,
+    review: Vec<ReviewItem>,
+    counts: MatchCounts,
+}
+
+impl<'m> Finishing<'m> {
+    fn new(m: &'m InitialMatcher) -> Finishing<'m> {
+        let np = m.partner.ids.len();
+        let nv = m.virtuous.ids.len();
+        let total = np.saturating_add(nv);
+        Finishing {
+            m,
+            pstat: vec![Status::Open; np],
+            vstat: vec![Status::Open; nv],
+            offset: u32::try_from(np).unwrap_or(u32::MAX),
+            dsu: Dsu {
+                parent: (0..u32::try_from(total).unwrap_or(u32::MAX)).collect(),
+            },
+            pairs: Vec::new(),
+            review: Vec::new(),
+            counts: MatchCounts {
+                partner_records: np as u64,
+                virtuous_records: nv as u64,
+                ..MatchCounts::default()
+            },
+        }
+    }
+
+    /// One tier: union the open records sharing its keys, then pair or hold each component.
+    fn tier(&mut self, ti: usize, tier: Tier) {
+        let (mut touched, key_roots) = self.union_keys(tier);
+        touched.sort_unstable();
+        touched.dedup();
+        // Group members and keys by component root (sorted vectors, no per-group maps).
+        let mut members: Vec<(u32, u32)> = touched.iter().map(|&m| (self.dsu.find(m), m)).collect();
+        members.sort_unstable();
+        let mut keys: Vec<(u32, &str)> = key_roots
+            .iter()
+            .map(|&(f, k)| (self.dsu.find(f), k))
+            .collect();
+        keys.sort_unstable();
+        let mut ki = 0usize;
+        for group in members.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(root, _)) = group.first() else {
+                continue;
+            };
+            while keys.get(ki).is_some_and(|k| k.0 < root) {
+                ki += 1;
             }
-            touched.sort_unstable();
-            touched.dedup();
-            // Group members and keys by component root (sorted vectors, no per-group maps).
-            let mut members: Vec<(u32, u32)> = touched.iter().map(|&m| (dsu.find(m), m)).collect();
-            members.sort_unstable();
-            let mut keys: Vec<(u32, &str)> =
-                key_roots.iter().map(|&(f, k)| (dsu.find(f), k)).collect();
-            keys.sort_unstable();
-            let mut ki = 0usize;
-            for group in members.chunk_by(|a, b| a.0 == b.0) {
-                let Some(&(root, _)) = group.first() else {
-                    continue;
-                };
-                while keys.get(ki).is_some_and(|k| k.0 < root) {
-                    ki += 1;
+            let mut evidence: Vec<Evidence> = Vec::new();
+            while let Some(&(r, k)) = keys.get(ki) {
+                if r != root {
+                    break;
                 }
-                let mut evidence: Vec<Evidence> = Vec::new();
-                while let Some(&(r, k)) = keys.get(ki) {
-                    if r != root {
-                        break;
-                    }
-                    if let (Some(sig), Some(value)) = (
-                        k.as_bytes().first().and_then(|&t| Signal::from_tag(t)),
-                        k.get(1..),
-                    ) {
-                        evidence.push(Evidence {
-                            signal: sig,
-                            value: value.to_string(),
-                        });
-                    }
-                    ki += 1;
-                }
-                evidence.sort();
-                let (ps, vs): (Vec<u32>, Vec<u32>) =
-                    group.iter().map(|&(_, m)| m).partition(|&m| m < offset);
-                if let ([p], [v]) = (ps.as_slice(), vs.as_slice()) {
-                    let vi = v.saturating_sub(offset);
-                    if let Some(s) = pstat.get_mut(*p as usize) {
-                        *s = Status::Paired;
-                    }
-                    if let Some(s) = vstat.get_mut(vi as usize) {
-                        *s = Status::Paired;
-                    }
-                    if let Some(c) = counts.pairs_by_tier.get_mut(ti) {
-                        *c = c.saturating_add(1);
-                    }
-                    let hexd = |d: Option<&Option<[u8; 32]>>| d.copied().flatten().map(hex::encode);
-                    pairs.push(MatchedPair {
-                        partner_id: self.partner.id(*p),
-                        virtuous_id: self.virtuous.id(vi),
-                        tier,
-                        state: PairState::InSync,
-                        evidence,
-                        partner_digest: hexd(self.partner.digests.get(*p as usize)),
-                        virtuous_digest: hexd(self.virtuous.digests.get(vi as usize)),
-                    });
-                } else {
-                    let mut partner_ids: Vec<String> = ps
-                        .iter()
-                        .map(|&p| {
-                            if let Some(s) = pstat.get_mut(p as usize) {
-                                *s = Status::Held;
-                            }
-                            self.partner.id(p)
-                        })
-                        .collect();
-                    let mut virtuous_ids: Vec<String> = vs
-                        .iter()
-                        .map(|&v| {
-                            let vi = v.saturating_sub(offset);
-                            if let Some(s) = vstat.get_mut(vi as usize) {
-                                *s = Status::Held;
-                            }
-                            self.virtuous.id(vi)
-                        })
-                        .collect();
-                    partner_ids.sort();
-                    virtuous_ids.sort();
-                    counts.review_partner = counts.review_partner.saturating_add(ps.len() as u64);
-                    counts.review_virtuous = counts.review_virtuous.saturating_add(vs.len() as u64);
-                    review.push(ReviewItem {
-                        tier,
-                        reason: "shared-value".into(),
-                        partner_ids,
-                        virtuous_ids,
-                        evidence,
+                if let (Some(sig), Some(value)) = (
+                    k.as_bytes().first().and_then(|&t| Signal::from_tag(t)),
+                    k.get(1..),
+                ) {
+                    evidence.push(Evidence {
+                        signal: sig,
+                        value: value.to_string(),
                     });
                 }
+                ki += 1;
             }
-            // Reset the touched slots for the next tier.
-            for &m in &touched {
-                if let Some(slot) = dsu.parent.get_mut(m as usize) {
-                    *slot = m;
-                }
+            evidence.sort();
+            self.settle(ti, tier, group, evidence);
+        }
+        // Reset the touched slots for the next tier.
+        for &m in &touched {
+            if let Some(slot) = self.dsu.parent.get_mut(m as usize) {
+                *slot = m;
             }
         }
+    }
+
+    /// Unions the open records sharing each key of `tier` (when both sides have one): the
+    /// records touched, and one member per key.
+    fn union_keys(&mut self, tier: Tier) -> (Vec<u32>, Vec<(u32, &'m str)>) {
+        let mut key_roots: Vec<(u32, &'m str)> = Vec::new();
+        let mut touched: Vec<u32> = Vec::new();
+        let m = self.m;
+        for (key, posting) in &m.index {
+            let Some(sig) = key.as_bytes().first().and_then(|&t| Signal::from_tag(t)) else {
+                continue;
+            };
+            if sig.tier() != tier || matches!(posting, Posting::One(_)) {
+                continue;
+            }
+            let (mut has_p, mut has_v) = (false, false);
+            posting.for_each(|e| {
+                if is_open(&self.pstat, &self.vstat, e) {
+                    has_p |= e & VBIT == 0;
+                    has_v |= e & VBIT != 0;
+                }
+            });
+            if !(has_p && has_v) {
+                continue;
+            }
+            let mut first: Option<u32> = None;
+            posting.for_each(|e| {
+                if is_open(&self.pstat, &self.vstat, e) {
+                    let g = if e & VBIT == 0 {
+                        e
+                    } else {
+                        self.offset.saturating_add(e & !VBIT)
+                    };
+                    match first {
+                        None => first = Some(g),
+                        Some(f) => self.dsu.union(f, g),
+                    }
+                    touched.push(g);
+                }
+            });
+            if let Some(f) = first {
+                key_roots.push((f, key));
+            }
+        }
+        (touched, key_roots)
+    }
+
+    /// One component: exactly one record per side is a pair; anything else is held for review.
+    fn settle(&mut self, ti: usize, tier: Tier, group: &[(u32, u32)], evidence: Vec<Evidence>) {
+        let offset = self.offset;
+        let (ps, vs): (Vec<u32>, Vec<u32>) =
+            group.iter().map(|&(_, m)| m).partition(|&m| m < offset);
+        let (m, counts) = (self.m, &mut self.counts);
+        if let ([p], [v]) = (ps.as_slice(), vs.as_slice()) {
+            let vi = v.saturating_sub(offset);
+            if let Some(s) = self.pstat.get_mut(*p as usize) {
+                *s = Status::Paired;
+            }
+            if let Some(s) = self.vstat.get_mut(vi as usize) {
+                *s = Status::Paired;
+            }
+            if let Some(c) = counts.pairs_by_tier.get_mut(ti) {
+                *c = c.saturating_add(1);
+            }
+            let hexd = |d: Option<&Option<[u8; 32]>>| d.copied().flatten().map(hex::encode);
+            self.pairs.push(MatchedPair {
+                partner_id: m.partner.id(*p),
+                virtuous_id: m.virtuous.id(vi),
+                tier,
+                state: PairState::InSync,
+                evidence,
+                partner_digest: hexd(m.partner.digests.get(*p as usize)),
+                virtuous_digest: hexd(m.virtuous.digests.get(vi as usize)),
+            });
+            return;
+        }
+        let mut partner_ids: Vec<String> = ps
+            .iter()
+            .map(|&p| {
+                if let Some(s) = self.pstat.get_mut(p as usize) {
+                    *s = Status::Held;
+                }
+                m.partner.id(p)
+            })
+            .collect();
+        let mut virtuous_ids: Vec<String> = vs
+            .iter()
+            .map(|&v| {
+                let vi = v.saturating_sub(offset);
+                if let Some(s) = self.vstat.get_mut(vi as usize) {
+                    *s = Status::Held;
+                }
+                m.virtuous.id(vi)
+            })
+            .collect();
+        partner_ids.sort();
+        virtuous_ids.sort();
+        counts.review_partner = counts.review_partner.saturating_add(ps.len() as u64);
+        counts.review_virtuous = counts.review_virtuous.saturating_add(vs.len() as u64);
+        self.review.push(ReviewItem {
+            tier,
+            reason: "shared-value".into(),
+            partner_ids,
+            virtuous_ids,
+            evidence,
+        });
+    }
+
+    /// The plan: pairs by partner id, review items in order, the records left open per side.
+    fn plan(self) -> MatchPlan {
+        let Finishing {
+            m,
+            pstat,
+            vstat,
+            mut pairs,
+            mut review,
+            counts,
+            ..
+        } = self;
         pairs.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
         review.sort_by(|a, b| {
             (a.tier, &a.partner_ids, &a.virtuous_ids).cmp(&(
@@ -845,61 +903,24 @@ impl InitialMatcher {
                 &b.virtuous_ids,
             ))
         });
-        let mut partner_only: Vec<String> = pstat
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s == Status::Open)
-            .map(|(i, _)| self.partner.id(u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        let mut virtuous_only: Vec<String> = vstat
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s == Status::Open)
-            .map(|(i, _)| self.virtuous.id(u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        partner_only.sort();
-        virtuous_only.sort();
+        let open = |stat: &[Status], ids: &SideStore| -> Vec<String> {
+            let mut out: Vec<String> = stat
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == Status::Open)
+                .map(|(i, _)| ids.id(u32::try_from(i).unwrap_or(u32::MAX)))
+                .collect();
+            out.sort();
+            out
+        };
         MatchPlan {
             pairs,
-            virtuous_only,
-            partner_only,
+            virtuous_only: open(&vstat, &m.virtuous),
+            partner_only: open(&pstat, &m.partner),
             review,
             counts,
         }
     }
-}
-
-/// One chunk for [`match_chunks`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MatchChunk {
-    /// Which side the records come from.
-    pub side: Side,
-    /// The records.
-    #[serde(default)]
-    pub records: Vec<MatchRecord>,
-}
-
-/// Input of [`match_chunks`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct InitialMatchInput {
-    /// Chunks in feeding order.
-    #[serde(default)]
-    pub chunks: Vec<MatchChunk>,
-}
-
-/// Feeds chunks in order and finishes (one-shot form of [`InitialMatcher`], for vectors and
-/// small inputs).
-pub fn match_chunks(input: &InitialMatchInput) -> Result<MatchPlan, MatchError> {
-    let mut m = InitialMatcher::new();
-    for c in &input.chunks {
-        match c.side {
-            Side::Partner => m.add_partner_chunk(&c.records)?,
-            Side::Virtuous => m.add_virtuous_chunk(&c.records)?,
-        }
-    }
-    Ok(m.finish())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use serde_json::Value;
 /// Longest message kept from a body.
 pub const MAX_MESSAGE_CHARS: usize = 500;
 /// Longest `Retry-After` passed on (one hour, the rate limit's window): longer values are clamped.
-pub const MAX_RETRY_AFTER_MS: i64 = crate::ratelimit::HOUR_MS;
+pub const MAX_RETRY_AFTER_MS: i64 = super::ratelimit::HOUR_MS;
 
 /// A caller mistake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub enum ResponseClass {
 pub enum HostAction {
     /// Carry on.
     Proceed,
-    /// Retry with jittered backoff ([`crate::ratelimit::RateBudget::backoff_ms`]).
+    /// Retry with jittered backoff ([`super::ratelimit::RateBudget::backoff_ms`]).
     RetryWithBackoff,
     /// Wait `retryAfterMs` (feed the response to the `RateBudget`), then retry.
     WaitRetryAfter,
@@ -144,7 +144,7 @@ fn d_delay() -> i64 {
 
 /// A response to classify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseInput {
     /// HTTP status; absent for a network failure (timeout, reset, DNS, TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,7 +259,7 @@ pub fn classify_response(input: &ResponseInput) -> Result<ResponseClassification
     let retry_after_ms = input
         .retry_after
         .as_deref()
-        .and_then(|s| crate::ratelimit::retry_after_ms(s, input.now_ms, MAX_RETRY_AFTER_MS));
+        .and_then(|s| super::ratelimit::retry_after_ms(s, input.now_ms, MAX_RETRY_AFTER_MS));
     let ctx = input.context;
     let (class, action, reason) = match input.status {
         None => (C::Transient, A::RetryWithBackoff, "network-error"),

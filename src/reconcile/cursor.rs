@@ -239,7 +239,7 @@ pub struct QueryRequest {
 
 /// A run over the query pages; the host persists it between pages to resume after a crash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRun {
     /// The query configuration.
     pub config: CursorConfig,
@@ -597,7 +597,7 @@ impl QueryRun {
 
 /// Input of [`start_query_run`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartRunInput {
     /// The committed cursor (empty for the first run: a full export).
     #[serde(default)]
@@ -623,7 +623,7 @@ pub struct RunStep {
 
 /// Input of [`accept_query_page`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptPageInput {
     /// The run state.
     pub run: QueryRun,
@@ -656,87 +656,6 @@ pub fn accept_query_page(input: &AcceptPageInput) -> Result<RunStep, CursorError
 /// The cursor to store after the last page (npm `finishQueryRun`); `run-incomplete` before.
 pub fn finish_query_run(run: &QueryRun) -> Result<QueryCursor, CursorError> {
     run.finish()
-}
-
-/// One run of a [`QueryScript`]: the pages the server answered, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ScriptRun {
-    /// Each page's rows (`list`), answering the run's requests in turn.
-    #[serde(default)]
-    pub pages: Vec<Vec<Value>>,
-}
-
-/// Consecutive runs fed fixed pages, each starting from the cursor the previous one stored (the
-/// vectors' shape of a host's loop: `startQueryRun`, `acceptQueryPage`..., `finishQueryRun`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryScript {
-    /// The cursor the first run starts from.
-    #[serde(default)]
-    pub cursor: QueryCursor,
-    /// The query configuration.
-    #[serde(default)]
-    pub config: CursorConfig,
-    /// The runs.
-    #[serde(default)]
-    pub runs: Vec<ScriptRun>,
-}
-
-/// What one scripted run asked and stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScriptRunResult {
-    /// Every request the run made: the first from `startQueryRun`, then each page's `next`.
-    pub requests: Vec<QueryRequest>,
-    /// What each page contained.
-    pub pages: Vec<PageResult>,
-    /// Every fresh row id handed on, in order.
-    pub fresh_ids: Vec<String>,
-    /// The cursor stored after the last page (absent if the pages ran out first: the stored
-    /// cursor stays, and the next run starts from it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<QueryCursor>,
-}
-
-/// The answers of a [`QueryScript`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryScriptResult {
-    /// One result per run.
-    pub runs: Vec<ScriptRunResult>,
-}
-
-/// Runs a [`QueryScript`].
-pub fn run_query_script(script: &QueryScript) -> Result<QueryScriptResult, CursorError> {
-    let mut cursor = script.cursor.clone();
-    let mut runs = Vec::new();
-    for r in &script.runs {
-        let mut run = QueryRun::start(&cursor, &script.config)?;
-        let mut requests: Vec<QueryRequest> = run.next_request().into_iter().collect();
-        let mut pages = Vec::new();
-        let mut fresh_ids = Vec::new();
-        for rows in &r.pages {
-            let page = run.accept_page(rows)?;
-            requests.extend(page.next.clone());
-            fresh_ids.extend(page.fresh_ids.iter().cloned());
-            pages.push(page);
-        }
-        let stored = if run.done {
-            let c = run.finish()?;
-            cursor = c.clone();
-            Some(c)
-        } else {
-            None
-        };
-        runs.push(ScriptRunResult {
-            requests,
-            pages,
-            fresh_ids,
-            cursor: stored,
-        });
-    }
-    Ok(QueryScriptResult { runs })
 }
 
 /// Builds the query request for a window lower bound and skip.

@@ -21,12 +21,12 @@
 //!   policies; an inconclusive case is a `conflict`, never a coin flip;
 //! * `fetch-full-record`: a field the decision needs is absent from the (abbreviated) query row:
 //!   absent is unknown, never blank, so the plan asks for the full record instead of guessing;
-//! * `merged-away`: the row carries `mergedIntoContactId` (see [`crate::merge`]).
+//! * `merged-away`: the row carries `mergedIntoContactId` (see [`super::merge`]).
 //!
-//! Absence of a stored record from the page means nothing (see [`crate::deletion`]).
+//! Absence of a stored record from the page means nothing (see [`super::deletion`]).
 
-use crate::cursor::{row_id, row_modified, QueryResource};
-use crate::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
+use super::cursor::{row_id, row_modified, QueryResource};
+use super::deletion::{check_breaker, BreakerConfig, BreakerVerdict};
 use crate::event::{Event, EventType, ResourceKind};
 use crate::sync::resolve::{merge_field, FieldInput, Outcome};
 use crate::sync::units::{composite, group_list, remote_composite};
@@ -783,7 +783,41 @@ pub fn plan_reconciliation(
     options: &SyncOptions,
     input: &ReconcileInput,
 ) -> Result<ReconciliationPlan, ReconcileError> {
-    if let Some(v) = input.version {
+    check_version(input.version)?;
+    let cfg = &input.config;
+    validate(options, cfg)?;
+    let fields = compared_fields(options, cfg)?;
+    let kind = kind_of(cfg.resource);
+    let records = stored_records(options, input, kind)?;
+    let index = StoredIndex::build(&records)?;
+    let newest = newest_rows(&input.rows);
+    let mut page = Page {
+        options,
+        cfg,
+        fields: &fields,
+        kind,
+        now: input.now_ms,
+        records: &records,
+        stored: &input.stored,
+        items: Vec::new(),
+        counts: ReconcileCounts {
+            rows: input.rows.len() as u64,
+            ..ReconcileCounts::default()
+        },
+        request_cost: 0,
+        handled: vec![false; records.len()],
+        claimed: vec![false; records.len()],
+    };
+    for (i, row) in input.rows.iter().enumerate() {
+        page.row(&index, &newest, i, row);
+    }
+    page.pending();
+    Ok(page.finish())
+}
+
+/// Version 2 only: a newer input is refused, an older one named as the shape to change.
+fn check_version(version: Option<u64>) -> Result<(), ReconcileError> {
+    if let Some(v) = version {
         if v > u64::from(RECONCILE_INPUT_VERSION) {
             return Err(ReconcileError::UnsupportedVersion { version: v });
         }
@@ -794,13 +828,16 @@ pub fn plan_reconciliation(
             });
         }
     }
-    let cfg = &input.config;
-    validate(options, cfg)?;
-    let fields = compared_fields(options, cfg)?;
-    let kind = kind_of(cfg.resource);
-    let now = input.now_ms;
-    // The records as the sync decisions see them: migrated, tenant-checked, time-driven
-    // transitions applied (a lapsed cooldown ends, an expired pending write is flagged).
+    Ok(())
+}
+
+/// The records as the sync decisions see them: migrated, tenant-checked, time-driven
+/// transitions applied (a lapsed cooldown ends, an expired pending write is flagged).
+fn stored_records(
+    options: &SyncOptions,
+    input: &ReconcileInput,
+    kind: ResourceKind,
+) -> Result<Vec<RecordState>, ReconcileError> {
     let mut records = Vec::with_capacity(input.stored.len());
     for (index, s) in input.stored.iter().enumerate() {
         let r = crate::sync::check_record(options, &s.record)
@@ -814,30 +851,46 @@ pub fn plan_reconciliation(
                 },
             });
         }
-        records.push(crate::sync::refresh(r, now));
+        records.push(crate::sync::refresh(r, input.now_ms));
     }
-    let mut by_vid: HashMap<&str, usize> = HashMap::new();
-    let mut by_ref: HashMap<String, usize> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(v) = r
-            .virtuous_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            if by_vid.insert(v, i).is_some() {
-                return Err(ReconcileError::DuplicateStoredRecord {
-                    virtuous_id: v.to_string(),
-                });
+    Ok(records)
+}
+
+/// The stored records by Virtuous id (unique) and by external reference (the first wins).
+struct StoredIndex<'a> {
+    by_vid: HashMap<&'a str, usize>,
+    by_ref: HashMap<String, usize>,
+}
+
+impl<'a> StoredIndex<'a> {
+    fn build(records: &'a [RecordState]) -> Result<StoredIndex<'a>, ReconcileError> {
+        let mut by_vid: HashMap<&str, usize> = HashMap::new();
+        let mut by_ref: HashMap<String, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(v) = r
+                .virtuous_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                if by_vid.insert(v, i).is_some() {
+                    return Err(ReconcileError::DuplicateStoredRecord {
+                        virtuous_id: v.to_string(),
+                    });
+                }
+            }
+            if let Some(x) = &r.external_ref {
+                by_ref.entry(ref_key(&x.source, &x.id)).or_insert(i);
             }
         }
-        if let Some(x) = &r.external_ref {
-            by_ref.entry(ref_key(&x.source, &x.id)).or_insert(i);
-        }
+        Ok(StoredIndex { by_vid, by_ref })
     }
-    // Newest row per id wins within the page.
+}
+
+/// Newest row per id wins within the page: the row index and modification time per id.
+fn newest_rows(rows: &[Value]) -> HashMap<String, (usize, Option<i64>)> {
     let mut newest: HashMap<String, (usize, Option<i64>)> = HashMap::new();
-    for (i, row) in input.rows.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
         if let Some(id) = row_id(row) {
             let m = row_modified(row);
             match newest.get(&id) {
@@ -848,75 +901,116 @@ pub fn plan_reconciliation(
             }
         }
     }
-    let mut items = Vec::new();
-    let mut counts = ReconcileCounts {
-        rows: input.rows.len() as u64,
-        ..ReconcileCounts::default()
-    };
-    let mut request_cost = 0u64;
-    let mut handled = vec![false; records.len()];
-    let mut claimed = vec![false; records.len()];
-    for (i, row) in input.rows.iter().enumerate() {
+    newest
+}
+
+/// One page being planned: what every row and pending record is decided against, and the plan
+/// so far.
+struct Page<'a> {
+    options: &'a SyncOptions,
+    cfg: &'a ReconcileConfig,
+    fields: &'a [&'a FieldSpec],
+    kind: ResourceKind,
+    now: i64,
+    records: &'a [RecordState],
+    stored: &'a [StoredRecord],
+    items: Vec<ReconcileItem>,
+    counts: ReconcileCounts,
+    request_cost: u64,
+    /// Stored records a row settled (the pending checks skip them).
+    handled: Vec<bool>,
+    /// Stored records a row has linked (a second row claiming one is a duplicate).
+    claimed: Vec<bool>,
+}
+
+impl<'a> Page<'a> {
+    /// One query row: malformed, an older duplicate, unknown locally, or matched to a stored record.
+    fn row(
+        &mut self,
+        index: &StoredIndex<'_>,
+        newest: &HashMap<String, (usize, Option<i64>)>,
+        i: usize,
+        row: &Value,
+    ) {
         let pos = u32::try_from(i).ok();
         let Some(id) = row_id(row) else {
             let mut it = item(ItemKind::MalformedRow, ItemReason::RowWithoutId);
             it.row = pos;
-            items.push(it);
-            continue;
+            self.items.push(it);
+            return;
         };
         if newest.get(&id).map(|(j, _)| *j) != Some(i) {
-            counts.unchanged = counts.unchanged.saturating_add(1);
-            continue;
+            self.counts.unchanged = self.counts.unchanged.saturating_add(1);
+            return;
         }
-        let modified = row_modified(row);
-        let by_id = by_vid.get(id.as_str()).copied();
+        let by_id = index.by_vid.get(id.as_str()).copied();
         let stored_idx = by_id.or_else(|| {
             row_references(row)
                 .iter()
-                .find_map(|k| by_ref.get(k).copied())
+                .find_map(|k| index.by_ref.get(k).copied())
         });
         let mut it = item(ItemKind::MissedChange, ItemReason::UnknownLocally);
         it.row = pos;
         it.virtuous_id = Some(id.clone());
-        let Some(si) = stored_idx else {
-            it.event = Some(event_from_row(cfg.resource, row, &id, true));
-            if cfg.row_shape == RowShape::Abbreviated {
-                // A record created from an abbreviated row would start without the fields the row
-                // left out: name them and the full read, so the host can create it whole.
-                it.unknown_fields = fields
-                    .iter()
-                    .filter(|f| row.pointer(&f.pointer).is_none())
-                    .map(|f| f.name.clone())
-                    .collect();
-                if !it.unknown_fields.is_empty() {
-                    it.request = Some(full_record_request(cfg.resource, &id));
-                    request_cost = request_cost.saturating_add(1);
-                }
+        match stored_idx {
+            None => self.unknown_locally(it, row, &id),
+            Some(si) => self.matched(it, si, by_id.is_some(), row, &id),
+        }
+    }
+
+    /// The names of the compared fields the row leaves out.
+    fn absent_fields(&self, row: &Value) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|f| row.pointer(&f.pointer).is_none())
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
+    /// A full-record read costs one request.
+    fn fetch_full(&mut self, it: &mut ReconcileItem, id: &str) {
+        it.request = Some(full_record_request(self.cfg.resource, id));
+        self.request_cost = self.request_cost.saturating_add(1);
+    }
+
+    /// A Virtuous record the host does not hold: a missed create.
+    fn unknown_locally(&mut self, mut it: ReconcileItem, row: &Value, id: &str) {
+        it.event = Some(event_from_row(self.cfg.resource, row, id, true));
+        if self.cfg.row_shape == RowShape::Abbreviated {
+            // A record created from an abbreviated row would start without the fields the row
+            // left out: name them and the full read, so the host can create it whole.
+            it.unknown_fields = self.absent_fields(row);
+            if !it.unknown_fields.is_empty() {
+                self.fetch_full(&mut it, id);
             }
-            items.push(it);
-            continue;
-        };
-        let (Some(st), Some(stored)) = (records.get(si), input.stored.get(si)) else {
-            continue;
+        }
+        self.items.push(it);
+    }
+
+    /// A row matched to stored record `si` (by id when `by_id`, else by external reference).
+    fn matched(&mut self, mut it: ReconcileItem, si: usize, by_id: bool, row: &Value, id: &str) {
+        let (records, stored) = (self.records, self.stored);
+        let (Some(st), Some(stored)) = (records.get(si), stored.get(si)) else {
+            return;
         };
         it.partner_id = st.partner_id.clone();
-        let linked_elsewhere = by_id.is_none()
+        let linked_elsewhere = !by_id
             && st
                 .virtuous_id
                 .as_deref()
                 .is_some_and(|v| !v.trim().is_empty() && v.trim() != id);
-        if linked_elsewhere || claimed.get(si).copied().unwrap_or(false) {
+        if linked_elsewhere || self.claimed.get(si).copied().unwrap_or(false) {
             // Two Virtuous records carry the same external reference (a regenerated or repeated
             // Transaction): a duplicate for a person to resolve, never a second link.
             it.kind = ItemKind::DuplicateInVirtuous;
             it.reason = ItemReason::ReferenceClaimedTwice;
-            items.push(it);
-            continue;
+            self.items.push(it);
+            return;
         }
-        if let Some(c) = claimed.get_mut(si) {
+        if let Some(c) = self.claimed.get_mut(si) {
             *c = true;
         }
-        if let Some(h) = handled.get_mut(si) {
+        if let Some(h) = self.handled.get_mut(si) {
             *h = true;
         }
         if let Some(target) = row.get("mergedIntoContactId").and_then(value_text) {
@@ -924,87 +1018,97 @@ pub fn plan_reconciliation(
                 it.kind = ItemKind::MergedAway;
                 it.reason = ItemReason::MergedAway;
                 it.survivor_id = Some(target);
-                it.event = Some(event_from_row(cfg.resource, row, &id, false));
-                items.push(it);
-                continue;
+                it.event = Some(event_from_row(self.cfg.resource, row, id, false));
+                self.items.push(it);
+                return;
             }
         }
         if st.state == SyncState::PartnerPending && st.virtuous_id.is_none() {
             it.kind = ItemKind::ConfirmPending;
             it.reason = ItemReason::ConfirmedByQuery;
             it.next_state = Some(SyncState::InSync);
-            it.record = confirmed(st, Some(&id), now);
-            items.push(it);
-            continue;
+            it.record = confirmed(st, Some(id), self.now);
+            self.items.push(it);
+            return;
         }
+        let modified = row_modified(row);
         let newer = match (modified, st.virtuous_modified_ms) {
             (Some(m), Some(last)) => m > last,
             (_, None) => true,
             (None, Some(_)) => false,
         };
         if newer {
-            it.reason = ItemReason::NewerInVirtuous;
-            let lacking: Vec<String> = if cfg.row_shape == RowShape::Abbreviated {
-                fields
-                    .iter()
-                    .filter(|f| row.pointer(&f.pointer).is_none())
-                    .map(|f| f.name.clone())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            if lacking.is_empty() {
-                it.event = Some(event_from_row(cfg.resource, row, &id, false));
-            } else {
-                // An event from this row would tell `decideInbound` the record's newer time while
-                // leaving out the fields the row lacks: a change to one of those would be passed
-                // for good. Decide the full record instead.
-                it.kind = ItemKind::FetchFullRecord;
-                it.request = Some(full_record_request(cfg.resource, &id));
-                it.unknown_fields = lacking;
-                request_cost = request_cost.saturating_add(1);
-            }
-            items.push(it);
-            continue;
+            return self.newer_in_virtuous(it, row, id);
         }
         match st.state {
             SyncState::PartnerPending => {
                 // Our own write is still on its way (drift now would be that change): leave the
                 // record to the pending checks below.
-                if let Some(h) = handled.get_mut(si) {
+                if let Some(h) = self.handled.get_mut(si) {
                     *h = false;
                 }
-                continue;
             }
-            SyncState::InSync => {}
+            SyncState::InSync => self.drift(it, st, stored, row, id, modified),
             // Awaiting manual resolution, or inside the inbound cooldown: no drift fixing.
-            _ => {
-                counts.skipped = counts.skipped.saturating_add(1);
-                continue;
-            }
+            _ => self.counts.skipped = self.counts.skipped.saturating_add(1),
         }
+    }
+
+    /// Virtuous has a version the host never applied: the event to decide, or the full read
+    /// when the row lacks fields.
+    fn newer_in_virtuous(&mut self, mut it: ReconcileItem, row: &Value, id: &str) {
+        it.reason = ItemReason::NewerInVirtuous;
+        let lacking = if self.cfg.row_shape == RowShape::Abbreviated {
+            self.absent_fields(row)
+        } else {
+            Vec::new()
+        };
+        if lacking.is_empty() {
+            it.event = Some(event_from_row(self.cfg.resource, row, id, false));
+        } else {
+            // An event from this row would tell `decideInbound` the record's newer time while
+            // leaving out the fields the row lacks: a change to one of those would be passed
+            // for good. Decide the full record instead.
+            it.kind = ItemKind::FetchFullRecord;
+            self.fetch_full(&mut it, id);
+            it.unknown_fields = lacking;
+        }
+        self.items.push(it);
+    }
+
+    /// Both sides hold the record, in sync as far as the host knows: compare the fields.
+    fn drift(
+        &mut self,
+        mut it: ReconcileItem,
+        st: &RecordState,
+        stored: &StoredRecord,
+        row: &Value,
+        id: &str,
+        modified: Option<i64>,
+    ) {
         let d = field_drift(
-            options,
-            &fields,
-            kind,
-            row,
-            st,
-            stored.partner.as_ref(),
-            modified,
-            now,
+            &DriftCtx {
+                options: self.options,
+                fields: self.fields,
+                kind: self.kind,
+                row,
+                st,
+                partner: stored.partner.as_ref(),
+                modified,
+            },
+            self.now,
         );
-        if !d.unknown.is_empty() && cfg.row_shape == RowShape::Abbreviated {
+        if !d.unknown.is_empty() && self.cfg.row_shape == RowShape::Abbreviated {
             it.kind = ItemKind::FetchFullRecord;
             it.reason = ItemReason::FieldsNotInRow;
-            it.request = Some(full_record_request(cfg.resource, &id));
+            self.fetch_full(&mut it, id);
             it.unknown_fields = d.unknown;
-            request_cost = request_cost.saturating_add(1);
-            items.push(it);
-            continue;
+            self.items.push(it);
+            return;
         }
         if d.fields.is_empty() {
-            counts.unchanged = counts.unchanged.saturating_add(1);
-            continue;
+            self.counts.unchanged = self.counts.unchanged.saturating_add(1);
+            return;
         }
         it.unknown_fields = d.unknown;
         if d.fields
@@ -1021,16 +1125,31 @@ pub fn plan_reconciliation(
         }
         it.record = Some(d.record);
         it.fields = d.fields;
-        items.push(it);
+        self.items.push(it);
     }
-    for (si, st) in records.iter().enumerate() {
-        if handled.get(si).copied().unwrap_or(true) || st.state != SyncState::PartnerPending {
-            continue;
+
+    /// The pending writes no row settled: confirm, wait, look up or surface each.
+    fn pending(&mut self) {
+        let records = self.records;
+        for (si, st) in records.iter().enumerate() {
+            if self.handled.get(si).copied().unwrap_or(true)
+                || st.state != SyncState::PartnerPending
+            {
+                continue;
+            }
+            let Some(since) = st.pending_since_ms else {
+                continue;
+            };
+            if let Some(it) = self.pending_item(si, st, since) {
+                self.items.push(it);
+            }
         }
-        let Some(since) = st.pending_since_ms else {
-            continue;
-        };
-        let lookup = input.stored.get(si).and_then(|s| s.lookup.as_ref());
+    }
+
+    /// One pending write pending since `since`; `None` when it is not stuck yet (counted).
+    fn pending_item(&mut self, si: usize, st: &RecordState, since: i64) -> Option<ReconcileItem> {
+        let (options, cfg, now) = (self.options, self.cfg, self.now);
+        let lookup = self.stored.get(si).and_then(|s| s.lookup.as_ref());
         let age = now.saturating_sub(since);
         let mut it = item(ItemKind::KeepWaiting, ItemReason::WithinWindow);
         it.partner_id = st.partner_id.clone();
@@ -1046,8 +1165,8 @@ pub fn plan_reconciliation(
                 it.record = confirmed(st, it.virtuous_id.as_deref(), now);
             }
             _ if !is_stuck(options, st, now) => {
-                counts.pending_not_stuck = counts.pending_not_stuck.saturating_add(1);
-                continue;
+                self.counts.pending_not_stuck = self.counts.pending_not_stuck.saturating_add(1);
+                return None;
             }
             (Some(l), _) if l.at_ms >= since && age >= cfg.unmatched_after_ms => {
                 it.kind = ItemKind::SurfaceUnmatched;
@@ -1058,14 +1177,14 @@ pub fn plan_reconciliation(
                 it.kind = ItemKind::LookUpPending;
                 it.reason = ItemReason::StuckPending;
                 it.request = Some(lookup_request(cfg.resource, r));
-                request_cost = request_cost.saturating_add(1);
+                self.request_cost = self.request_cost.saturating_add(1);
             }
             (Some(_), _) => {}
             (None, Some(r)) => {
                 it.kind = ItemKind::LookUpPending;
                 it.reason = ItemReason::StuckPending;
                 it.request = Some(lookup_request(cfg.resource, r));
-                request_cost = request_cost.saturating_add(1);
+                self.request_cost = self.request_cost.saturating_add(1);
             }
             (None, None) => {
                 it.kind = if age >= cfg.unmatched_after_ms {
@@ -1076,36 +1195,47 @@ pub fn plan_reconciliation(
                 it.reason = ItemReason::NoReferenceToLookUp;
             }
         }
-        items.push(it);
+        Some(it)
     }
-    let overwrites = items
-        .iter()
-        .filter(|i| i.kind == ItemKind::ResolveDrift)
-        .count() as u64;
-    let breaker = cfg
-        .total_records
-        .map(|t| check_breaker(0, overwrites, t, &cfg.breaker));
-    let halted = breaker.as_ref().is_some_and(|b| b.tripped);
-    if halted {
-        for it in &mut items {
-            if it.kind == ItemKind::ResolveDrift {
-                it.kind = ItemKind::Held;
-                it.reason = ItemReason::MassChangeBreaker;
-                it.next_state = None;
-                it.record = None;
+
+    /// The breaker over the run's overwrites (held when tripped), and the counts per kind.
+    fn finish(self) -> ReconciliationPlan {
+        let Page {
+            cfg,
+            mut items,
+            mut counts,
+            request_cost,
+            ..
+        } = self;
+        let overwrites = items
+            .iter()
+            .filter(|i| i.kind == ItemKind::ResolveDrift)
+            .count() as u64;
+        let breaker = cfg
+            .total_records
+            .map(|t| check_breaker(0, overwrites, t, &cfg.breaker));
+        let halted = breaker.as_ref().is_some_and(|b| b.tripped);
+        if halted {
+            for it in &mut items {
+                if it.kind == ItemKind::ResolveDrift {
+                    it.kind = ItemKind::Held;
+                    it.reason = ItemReason::MassChangeBreaker;
+                    it.next_state = None;
+                    it.record = None;
+                }
             }
         }
+        for it in &items {
+            *counts.items.entry(it.kind).or_insert(0) += 1;
+        }
+        ReconciliationPlan {
+            items,
+            counts,
+            request_cost,
+            breaker,
+            halted,
+        }
     }
-    for it in &items {
-        *counts.items.entry(it.kind).or_insert(0) += 1;
-    }
-    Ok(ReconciliationPlan {
-        items,
-        counts,
-        request_cost,
-        breaker,
-        halted,
-    })
 }
 
 /// The record after a confirmation: the sync state machine's `confirmed`, with the Virtuous id.
@@ -1140,142 +1270,38 @@ struct Drift {
     record: RecordState,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn field_drift(
-    options: &SyncOptions,
-    fields: &[&FieldSpec],
+/// What one stored record's fields are compared against: the row and the partner's values.
+struct DriftCtx<'a> {
+    options: &'a SyncOptions,
+    fields: &'a [&'a FieldSpec],
     kind: ResourceKind,
-    row: &Value,
-    st: &RecordState,
-    partner: Option<&SideValues>,
+    row: &'a Value,
+    st: &'a RecordState,
+    partner: Option<&'a SideValues>,
     modified: Option<i64>,
-    now_ms: i64,
-) -> Drift {
+}
+
+/// One unit's merge: the outcome for all its members, and why.
+struct UnitMerge {
+    outcome: Outcome,
+    reason: crate::sync::Reason,
+    policy: crate::sync::FieldPolicy,
+    group: Vec<String>,
+    local_ms: Option<i64>,
+}
+
+fn field_drift(cx: &DriftCtx<'_>, now_ms: i64) -> Drift {
     let mut out = Drift {
         fields: Vec::new(),
         unknown: Vec::new(),
-        record: st.clone(),
+        record: cx.st.clone(),
     };
-    let local_ms = partner
-        .and_then(|p| p.modified_ms)
-        .or(st.partner_modified_ms);
     let mut conflicts = Vec::new();
     // A field group (amount + designations by default) is judged as one unit, as `decideInbound`
     // does: its members take one side together, so drift never hands the partner an amount with
     // designations summing to another.
-    for unit in options.units(kind) {
-        let specs: Vec<&FieldSpec> = unit
-            .iter()
-            .filter_map(|n| fields.iter().find(|f| &f.name == n).copied())
-            .collect();
-        let mut local: BTreeMap<String, String> = BTreeMap::new();
-        let mut remote: BTreeMap<String, String> = BTreeMap::new();
-        let mut absent: Vec<String> = Vec::new();
-        for spec in &specs {
-            if let Some(v) = partner.and_then(|p| p.values.get(&spec.name)) {
-                local.insert(spec.name.clone(), field_digest(v, spec.field_type));
-            }
-            // Absent is unknown, never blank: only a field present in the row (even `null`) is
-            // Virtuous's value.
-            match row.pointer(&spec.pointer) {
-                Some(rv) => {
-                    remote.insert(spec.name.clone(), field_digest(rv, spec.field_type));
-                }
-                None => absent.push(spec.name.clone()),
-            }
-        }
-        if !absent.is_empty() {
-            // A member the row lacks leaves the unit undecided: ask for it when the partner's
-            // side has moved (a present member that moved is decided once the row is complete).
-            let moved = specs.iter().any(|s| {
-                let b = st.base.get(&s.name);
-                local.get(&s.name).is_some_and(|l| Some(l) != b)
-                    || remote.get(&s.name).is_some_and(|r| Some(r) != b)
-            });
-            if moved {
-                out.unknown.extend(absent);
-            }
-            continue;
-        }
-        if specs.is_empty() {
-            continue;
-        }
-        let (lc, _) = remote_composite(&local, &st.base, &unit);
-        let (rc, _) = remote_composite(&remote, &st.base, &unit);
-        let bc = composite(&st.base, &unit);
-        let Some(head) = unit.first() else { continue };
-        let policy = options.policy.for_field(kind, head);
-        let (outcome, reason) = merge_field(&FieldInput {
-            policy,
-            base: bc.as_deref(),
-            local: if local.is_empty() {
-                None
-            } else {
-                lc.as_deref()
-            },
-            remote: rc.as_deref(),
-            local_ms,
-            remote_ms: modified,
-            skew_ms: options.policy.skew_window_ms,
-        });
-        let group = group_list(&unit);
-        for spec in &specs {
-            let name = spec.name.as_str();
-            let lv = partner.and_then(|p| p.values.get(name));
-            let ld = local.get(name);
-            let Some((rv, rd)) = row.pointer(&spec.pointer).zip(remote.get(name)) else {
-                continue;
-            };
-            let base = st.base.get(name).map(String::as_str);
-            let mut drift = FieldDrift {
-                field: name.to_string(),
-                virtuous_value: Some(rv.clone()),
-                partner_value: lv.cloned(),
-                base: base.map(str::to_string),
-                resolution: Resolution::Conflict,
-                reason,
-                policy,
-                proposed: None,
-            };
-            match outcome {
-                Outcome::Unchanged => {}
-                Outcome::Same => {
-                    out.record.base.insert(name.to_string(), rd.clone());
-                }
-                Outcome::TakeRemote => {
-                    out.record.base.insert(name.to_string(), rd.clone());
-                    if ld != Some(rd) {
-                        drift.resolution = Resolution::TakeVirtuous;
-                        out.fields.push(drift);
-                    }
-                }
-                Outcome::KeepLocal => {
-                    // Written through `decideOutbound`, which compares with the base: the base
-                    // stays.
-                    if lv.is_some() && ld != Some(rd) {
-                        drift.resolution = Resolution::TakePartner;
-                        out.fields.push(drift);
-                    }
-                }
-                Outcome::Conflict(proposed) => {
-                    drift.proposed = Some(proposed);
-                    conflicts.push(ConflictItem {
-                        field: name.to_string(),
-                        base: base.map(str::to_string),
-                        local: lv.cloned(),
-                        local_digest: ld.cloned(),
-                        remote: Some(rv.clone()),
-                        remote_digest: Some(rd.clone()),
-                        local_modified_ms: local_ms,
-                        remote_modified_ms: modified,
-                        policy,
-                        proposed,
-                        group: group.clone(),
-                    });
-                    out.fields.push(drift);
-                }
-            }
-        }
+    for unit in cx.options.units(cx.kind) {
+        unit_drift(cx, &unit, &mut out, &mut conflicts);
     }
     if !conflicts.is_empty() {
         if let Ok(mut next) = transition(&out.record, Trigger::Ambiguous, now_ms) {
@@ -1286,6 +1312,150 @@ fn field_drift(
         out.record.last_sync_ms = Some(now_ms);
     }
     out
+}
+
+/// One unit (a field, or a group judged as one): its members' digests on both sides, merged.
+fn unit_drift(
+    cx: &DriftCtx<'_>,
+    unit: &[String],
+    out: &mut Drift,
+    conflicts: &mut Vec<ConflictItem>,
+) {
+    let st = cx.st;
+    let specs: Vec<&FieldSpec> = unit
+        .iter()
+        .filter_map(|n| cx.fields.iter().find(|f| &f.name == n).copied())
+        .collect();
+    let mut local: BTreeMap<String, String> = BTreeMap::new();
+    let mut remote: BTreeMap<String, String> = BTreeMap::new();
+    let mut absent: Vec<String> = Vec::new();
+    for spec in &specs {
+        if let Some(v) = cx.partner.and_then(|p| p.values.get(&spec.name)) {
+            local.insert(spec.name.clone(), field_digest(v, spec.field_type));
+        }
+        // Absent is unknown, never blank: only a field present in the row (even `null`) is
+        // Virtuous's value.
+        match cx.row.pointer(&spec.pointer) {
+            Some(rv) => {
+                remote.insert(spec.name.clone(), field_digest(rv, spec.field_type));
+            }
+            None => absent.push(spec.name.clone()),
+        }
+    }
+    if !absent.is_empty() {
+        // A member the row lacks leaves the unit undecided: ask for it when the partner's
+        // side has moved (a present member that moved is decided once the row is complete).
+        let moved = specs.iter().any(|s| {
+            let b = st.base.get(&s.name);
+            local.get(&s.name).is_some_and(|l| Some(l) != b)
+                || remote.get(&s.name).is_some_and(|r| Some(r) != b)
+        });
+        if moved {
+            out.unknown.extend(absent);
+        }
+        return;
+    }
+    if specs.is_empty() {
+        return;
+    }
+    let local_ms = cx
+        .partner
+        .and_then(|p| p.modified_ms)
+        .or(st.partner_modified_ms);
+    let (lc, _) = remote_composite(&local, &st.base, unit);
+    let (rc, _) = remote_composite(&remote, &st.base, unit);
+    let bc = composite(&st.base, unit);
+    let Some(head) = unit.first() else { return };
+    let policy = cx.options.policy.for_field(cx.kind, head);
+    let (outcome, reason) = merge_field(&FieldInput {
+        policy,
+        base: bc.as_deref(),
+        local: if local.is_empty() {
+            None
+        } else {
+            lc.as_deref()
+        },
+        remote: rc.as_deref(),
+        local_ms,
+        remote_ms: cx.modified,
+        skew_ms: cx.options.policy.skew_window_ms,
+    });
+    let merge = UnitMerge {
+        outcome,
+        reason,
+        policy,
+        group: group_list(unit),
+        local_ms,
+    };
+    for spec in &specs {
+        member_drift(cx, spec, &merge, (&local, &remote), out, conflicts);
+    }
+}
+
+/// One member of a merged unit: the base it settles on, and the drift or conflict it shows.
+fn member_drift(
+    cx: &DriftCtx<'_>,
+    spec: &FieldSpec,
+    merge: &UnitMerge,
+    (local, remote): (&BTreeMap<String, String>, &BTreeMap<String, String>),
+    out: &mut Drift,
+    conflicts: &mut Vec<ConflictItem>,
+) {
+    let name = spec.name.as_str();
+    let lv = cx.partner.and_then(|p| p.values.get(name));
+    let ld = local.get(name);
+    let Some((rv, rd)) = cx.row.pointer(&spec.pointer).zip(remote.get(name)) else {
+        return;
+    };
+    let base = cx.st.base.get(name).map(String::as_str);
+    let mut drift = FieldDrift {
+        field: name.to_string(),
+        virtuous_value: Some(rv.clone()),
+        partner_value: lv.cloned(),
+        base: base.map(str::to_string),
+        resolution: Resolution::Conflict,
+        reason: merge.reason,
+        policy: merge.policy,
+        proposed: None,
+    };
+    match merge.outcome {
+        Outcome::Unchanged => {}
+        Outcome::Same => {
+            out.record.base.insert(name.to_string(), rd.clone());
+        }
+        Outcome::TakeRemote => {
+            out.record.base.insert(name.to_string(), rd.clone());
+            if ld != Some(rd) {
+                drift.resolution = Resolution::TakeVirtuous;
+                out.fields.push(drift);
+            }
+        }
+        Outcome::KeepLocal => {
+            // Written through `decideOutbound`, which compares with the base: the base
+            // stays.
+            if lv.is_some() && ld != Some(rd) {
+                drift.resolution = Resolution::TakePartner;
+                out.fields.push(drift);
+            }
+        }
+        Outcome::Conflict(proposed) => {
+            drift.proposed = Some(proposed);
+            conflicts.push(ConflictItem {
+                field: name.to_string(),
+                base: base.map(str::to_string),
+                local: lv.cloned(),
+                local_digest: ld.cloned(),
+                remote: Some(rv.clone()),
+                remote_digest: Some(rd.clone()),
+                local_modified_ms: merge.local_ms,
+                remote_modified_ms: cx.modified,
+                policy: merge.policy,
+                proposed,
+                group: merge.group.clone(),
+            });
+            out.fields.push(drift);
+        }
+    }
 }
 
 #[cfg(test)]

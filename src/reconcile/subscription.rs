@@ -7,9 +7,9 @@
 //! An inactive subscription drops events rather than queueing them, so resuming always
 //! reconciles from the pause time.
 
-use crate::cursor::QueryCursor;
+use super::cursor::QueryCursor;
+use super::plan::{encode_component, HttpRequest};
 use crate::event::EventType;
-use crate::reconcile::{encode_component, HttpRequest};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -386,7 +386,7 @@ fn default_drain() -> i64 {
 
 /// Where a secret rotation stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotationInput {
     /// The webhook id.
     pub webhook_id: String,
@@ -469,34 +469,6 @@ pub fn plan_secret_rotation(input: &RotationInput) -> Result<RotationPlan, Subsc
     }
 }
 
-/// Input of [`merge_subscription_input`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MergeSubscriptionInput {
-    /// The GET body.
-    pub current: Value,
-    /// The change.
-    #[serde(default)]
-    pub change: SubscriptionChange,
-}
-
-/// [`merge_subscription`] taking one input object (the npm/WIT shape).
-pub fn merge_subscription_input(
-    input: &MergeSubscriptionInput,
-) -> Result<SubscriptionPlan, SubscriptionError> {
-    merge_subscription(&input.current, &input.change)
-}
-
-/// Input of [`plan_pause_input`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PauseInput {
-    /// The webhook id.
-    pub webhook_id: String,
-    /// Now (the pause time).
-    pub now_ms: i64,
-}
-
 /// The pause plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -505,36 +477,6 @@ pub struct PausePlan {
     pub steps: Vec<PlanStep>,
     /// The pause time to store (the resume reconciles from it).
     pub paused_at_ms: i64,
-}
-
-/// [`plan_pause`] taking one input object.
-pub fn plan_pause_input(input: &PauseInput) -> Result<PausePlan, SubscriptionError> {
-    Ok(PausePlan {
-        steps: plan_pause(&input.webhook_id, input.now_ms)?,
-        paused_at_ms: input.now_ms,
-    })
-}
-
-/// Input of [`plan_resume_input`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResumeInput {
-    /// The webhook id.
-    pub webhook_id: String,
-    /// When the customer was paused.
-    pub paused_at_ms: i64,
-    /// The stored query cursor, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stored_cursor: Option<QueryCursor>,
-}
-
-/// [`plan_resume`] taking one input object.
-pub fn plan_resume_input(input: &ResumeInput) -> Result<ResumePlan, SubscriptionError> {
-    plan_resume(
-        &input.webhook_id,
-        input.paused_at_ms,
-        input.stored_cursor.as_ref(),
-    )
 }
 
 #[cfg(test)]

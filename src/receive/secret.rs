@@ -4,7 +4,8 @@
 //! The key bytes never leave this module in a printable form: `Debug` is redacted, errors name the
 //! list position (`secrets[1]`), never the value.
 
-use crate::config::{self, ConfigError, ConfigErrorCode};
+use crate::error::{ConfigError, ConfigErrorCode};
+use crate::json;
 use base64::Engine as _;
 use core::fmt;
 use hmac::{Hmac, KeyInit};
@@ -76,18 +77,18 @@ impl SecretEntry {
         match v {
             Value::String(s) => Ok(SecretEntry::new(s.clone())),
             Value::Object(obj) => {
-                config::only_keys(obj, field, &["id", "secret", "notAfter"])?;
-                let secret = config::opt_str(obj, field, "secret")?.ok_or_else(|| {
+                json::only_keys(obj, field, &["id", "secret", "notAfter"])?;
+                let secret = json::opt_str(obj, field, "secret")?.ok_or_else(|| {
                     ConfigError::new(
                         ConfigErrorCode::InvalidSecret,
-                        config::join(field, "secret"),
+                        json::join(field, "secret"),
                         "missing: each secret object needs a `secret` string",
                     )
                 })?;
                 Ok(SecretEntry {
-                    id: config::opt_str(obj, field, "id")?.map(str::to_owned),
+                    id: json::opt_str(obj, field, "id")?.map(str::to_owned),
                     secret: secret.to_owned(),
-                    not_after_ms: config::opt_i64(obj, field, "notAfter")?,
+                    not_after_ms: json::opt_i64(obj, field, "notAfter")?,
                 })
             }
             _ => Err(ConfigError::new(
@@ -270,12 +271,12 @@ impl GenerateOptions {
         if v.is_null() {
             return Ok(o);
         }
-        let obj = config::as_object(v, "options")?;
-        config::only_keys(obj, "options", &["bytes", "format"])?;
-        if let Some(n) = config::opt_u64(obj, "options", "bytes")? {
+        let obj = json::as_object(v, "options")?;
+        json::only_keys(obj, "options", &["bytes", "format"])?;
+        if let Some(n) = json::opt_u64(obj, "options", "bytes")? {
             o.bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
-        if let Some(f) = config::opt_str(obj, "options", "format")? {
+        if let Some(f) = json::opt_str(obj, "options", "format")? {
             o.format = match f {
                 "base64url" => GeneratedFormat::Base64Url,
                 "hex" => GeneratedFormat::Hex,

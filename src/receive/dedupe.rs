@@ -63,7 +63,7 @@ pub fn dedupe_key(event: Option<&Event>, delivery_id: Option<&str>, body: &[u8])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::{parse, Limits};
+    use crate::receive::envelope::{parse, Limits};
 
     fn ev(s: &str) -> Event {
         parse(s.as_bytes(), &Limits::default()).unwrap()

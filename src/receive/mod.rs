@@ -1,4 +1,9 @@
-//! The receipt: from raw bytes and headers to one answer a webhook endpoint can act on.
+//! Receiving a webhook delivery: from raw bytes and headers to one answer an endpoint can act on.
+//!
+//! This capability knows nothing of the sync decisions or reconciliation: it imports only the
+//! shared leaves (errors, JSON readers, headers, the event vocabulary). Its parts: the receiver's
+//! [`config`], the [`signature`] scheme and its verification, the webhook [`secret`]s, the
+//! [`envelope`] parser and the [`dedupe`] key.
 //!
 //! Virtuous retries every non-2xx answer, a deliberate 401 included, so the status is chosen for
 //! what a retry would achieve:
@@ -12,14 +17,20 @@
 //! | authentic, type unknown to this version | 200 | `unknown-event-type` | tolerated: acknowledge and keep the event for logs |
 //! | authentic but unreadable (empty, too large, not UTF-8, malformed, too deep, no type) | 202 | `dead-letter` | a retry sends the same bytes and fails the same way, so retrying only delays; acknowledge and keep the raw body for inspection (`deadLetter: true`) so nothing is lost |
 
-use crate::config::{Config, ConfigError};
-use crate::dedupe;
-use crate::envelope::{self, Limits};
+pub mod config;
+pub(crate) mod dedupe;
+pub mod envelope;
+pub mod secret;
+pub mod signature;
+
+use crate::error::ConfigError;
 use crate::event::{Event, EventType};
 use crate::headers::Headers;
-use crate::signature::{Notice, Presented, Replay, Verifier};
+use config::Config;
+use envelope::Limits;
 use serde::Serialize;
 use serde_json::Value;
+use signature::{Notice, Presented, Replay, Verifier};
 
 /// Why the receipt says what it says; the code is stable on every surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -34,23 +45,23 @@ pub enum ReceiptReason {
     UnknownEventType,
     /// Authentic, but the body cannot be read: store it for inspection.
     DeadLetter,
-    /// See [`crate::signature::SignatureError::MissingSignature`].
+    /// See [`signature::SignatureError::MissingSignature`].
     MissingSignature,
-    /// See [`crate::signature::SignatureError::MalformedSignature`].
+    /// See [`signature::SignatureError::MalformedSignature`].
     MalformedSignature,
-    /// See [`crate::signature::SignatureError::SignatureMismatch`].
+    /// See [`signature::SignatureError::SignatureMismatch`].
     SignatureMismatch,
-    /// See [`crate::signature::SignatureError::MissingTimestamp`].
+    /// See [`signature::SignatureError::MissingTimestamp`].
     MissingTimestamp,
-    /// See [`crate::signature::SignatureError::MalformedTimestamp`].
+    /// See [`signature::SignatureError::MalformedTimestamp`].
     MalformedTimestamp,
-    /// See [`crate::signature::SignatureError::TimestampTooOld`].
+    /// See [`signature::SignatureError::TimestampTooOld`].
     TimestampTooOld,
-    /// See [`crate::signature::SignatureError::TimestampTooNew`].
+    /// See [`signature::SignatureError::TimestampTooNew`].
     TimestampTooNew,
-    /// See [`crate::signature::SignatureError::MissingId`].
+    /// See [`signature::SignatureError::MissingId`].
     MissingId,
-    /// See [`crate::signature::SignatureError::NoSecrets`].
+    /// See [`signature::SignatureError::NoSecrets`].
     NoSecrets,
 }
 
@@ -91,8 +102,8 @@ impl ReceiptReason {
         }
     }
 
-    fn from_signature(e: crate::signature::SignatureError) -> ReceiptReason {
-        use crate::signature::SignatureError as S;
+    fn from_signature(e: signature::SignatureError) -> ReceiptReason {
+        use signature::SignatureError as S;
         match e {
             S::NoSecrets => ReceiptReason::NoSecrets,
             S::MissingSignature => ReceiptReason::MissingSignature,
@@ -144,18 +155,16 @@ pub struct Receipt {
 
 /// A configured receiver: secrets prepared once, then `receive` per delivery.
 #[derive(Debug, Clone)]
-pub struct SyncCore {
+pub struct Receiver {
     verifier: Verifier,
     platform_name: String,
     limits: Limits,
     subscribed: Option<Vec<EventType>>,
-    #[cfg(feature = "sync")]
-    sync: Option<crate::sync::SyncOptions>,
 }
 
-impl SyncCore {
+impl Receiver {
     /// Validates the configuration and prepares the keyed HMAC state of every secret.
-    pub fn new(config: Config) -> Result<SyncCore, ConfigError> {
+    pub fn new(config: Config) -> Result<Receiver, ConfigError> {
         config.validate()?;
         let verifier = Verifier::new(
             config.scheme,
@@ -163,30 +172,22 @@ impl SyncCore {
             config.allow_weak_secrets,
             config.diagnostics,
         )?;
-        Ok(SyncCore {
+        Ok(Receiver {
             verifier,
             platform_name: config.platform_name.trim().to_owned(),
             limits: config.limits,
             subscribed: config.subscribed_events,
-            #[cfg(feature = "sync")]
-            sync: config.sync,
         })
     }
 
-    /// [`SyncCore::new`] from the JSON-shaped configuration every surface uses.
-    pub fn from_json(config: &Value) -> Result<SyncCore, ConfigError> {
-        SyncCore::new(Config::from_json(config)?)
+    /// [`Receiver::new`] from the JSON-shaped configuration (without a `sync` section).
+    pub fn from_json(config: &Value) -> Result<Receiver, ConfigError> {
+        Receiver::new(Config::from_json(config)?)
     }
 
     /// Our platform name (trimmed).
     pub fn platform_name(&self) -> &str {
         &self.platform_name
-    }
-
-    /// The sync options, when the configuration has a `sync` section.
-    #[cfg(feature = "sync")]
-    pub fn sync_options(&self) -> Option<&crate::sync::SyncOptions> {
-        self.sync.as_ref()
     }
 
     /// The verifier, for callers that verify without receiving.

@@ -543,78 +543,6 @@ pub struct BudgetSlice {
     pub more_windows: u64,
 }
 
-/// One step of a [`RateScript`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
-pub enum RateStep {
-    /// [`RateBudget::observe`].
-    Observe(RateObservation),
-    /// [`RateBudget::spend`].
-    Spend(u32),
-    /// [`RateBudget::decide`].
-    Decide(RateRequest),
-    /// [`RateBudget::schedule`].
-    Schedule(ScheduleRequest),
-    /// Stored and loaded back with [`RateBudget::restore`], as a stateless host does between
-    /// requests (the npm and component runners go through the JSON text).
-    Reload,
-}
-
-/// A question for [`RateBudget::schedule`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduleRequest {
-    /// Requests the plan still needs.
-    pub remaining_requests: u64,
-    /// Now.
-    pub now_ms: i64,
-}
-
-/// A budget and a sequence of calls on it (the vectors' and adapters' shape of the npm class).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct RateScript {
-    /// Settings for a new budget.
-    #[serde(default)]
-    pub config: RateBudgetConfig,
-    /// Calls, in order.
-    #[serde(default)]
-    pub steps: Vec<RateStep>,
-}
-
-/// The answers of a [`RateScript`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RateScriptResult {
-    /// One answer per `decide` step, in order.
-    pub decisions: Vec<RateDecision>,
-    /// One answer per `schedule` step, in order.
-    pub slices: Vec<BudgetSlice>,
-    /// The budget afterwards.
-    pub budget: RateBudget,
-}
-
-/// Runs a [`RateScript`] (npm: `new RateBudget(config)` then the calls).
-pub fn run_rate_script(script: &RateScript) -> Result<RateScriptResult, RateError> {
-    let mut budget = RateBudget::new(script.config.clone())?;
-    let mut decisions = Vec::new();
-    let mut slices = Vec::new();
-    for step in &script.steps {
-        match step {
-            RateStep::Observe(o) => budget.observe(o),
-            RateStep::Spend(n) => budget.spend(*n),
-            RateStep::Decide(r) => decisions.push(budget.decide(r)),
-            RateStep::Schedule(s) => slices.push(budget.schedule(s.remaining_requests, s.now_ms)),
-            RateStep::Reload => budget = RateBudget::restore(budget)?,
-        }
-    }
-    Ok(RateScriptResult {
-        decisions,
-        slices,
-        budget,
-    })
-}
-
 fn d_take() -> u32 {
     1000
 }
@@ -624,7 +552,7 @@ fn d_batch() -> u32 {
 
 /// What a plan has to do, for pricing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanSize {
     /// Rows to read through query endpoints (all resources together).
     #[serde(default)]

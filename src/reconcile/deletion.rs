@@ -251,7 +251,7 @@ pub struct DeletionDecision {
 
 /// Input of [`plan_deletions`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeletionInput {
     /// Records with signals.
     pub candidates: Vec<DeletionCandidate>,

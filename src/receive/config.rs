@@ -1,0 +1,150 @@
+//! The receiver's configuration: secrets, platform name, scheme, limits, subscribed events.
+//! Read once from the JSON-shaped configuration every surface uses, naming the field of any error.
+
+use super::envelope::{self, Limits};
+use super::secret::SecretEntry;
+use super::signature::Scheme;
+use crate::error::{ConfigError, ConfigErrorCode};
+use crate::event::EventType;
+use crate::json::{as_object, only_keys, opt_bool, opt_str, opt_str_list, opt_u64};
+use serde_json::{Map, Value};
+
+/// Largest configurable body limit (64 MiB); Virtuous deliveries embed a single record.
+pub const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The keys of the receiver's configuration object.
+pub(crate) const KEYS: [&str; 8] = [
+    "secrets",
+    "platformName",
+    "scheme",
+    "maxBodyBytes",
+    "maxDepth",
+    "subscribedEvents",
+    "allowWeakSecrets",
+    "diagnostics",
+];
+
+/// Everything a [`Receiver`](super::Receiver) is built from. Validated once, at construction.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Current and recent webhook secrets, newest first by convention (rotation).
+    pub secrets: Vec<SecretEntry>,
+    /// Our platform's name, as stamped in `transactionSource` / `referenceSource` on every write.
+    pub platform_name: String,
+    /// The signing scheme (default: the `virtuous` preset).
+    pub scheme: Scheme,
+    /// Body size and JSON depth limits.
+    pub limits: Limits,
+    /// Event types the host handles; others are acknowledged (2xx) and dropped. `None`: all 15.
+    pub subscribed_events: Option<Vec<EventType>>,
+    /// Accept secrets shorter than [`super::secret::MIN_SECRET_BYTES`] (for existing secrets that cannot be changed yet).
+    pub allow_weak_secrets: bool,
+    /// Run failure diagnostics (on failures only; never weakens a check). Default on.
+    pub diagnostics: bool,
+}
+
+impl Config {
+    /// A configuration with the Virtuous scheme and default limits.
+    pub fn new(platform_name: impl Into<String>, secrets: Vec<SecretEntry>) -> Config {
+        Config {
+            secrets,
+            platform_name: platform_name.into(),
+            scheme: Scheme::virtuous(),
+            limits: Limits::default(),
+            subscribed_events: None,
+            allow_weak_secrets: false,
+            diagnostics: true,
+        }
+    }
+
+    /// Reads `{ secrets, platformName, scheme?, maxBodyBytes?, maxDepth?, subscribedEvents?,
+    /// allowWeakSecrets?, diagnostics? }`, naming the field of any error.
+    pub fn from_json(v: &Value) -> Result<Config, ConfigError> {
+        let o = as_object(v, "")?;
+        only_keys(o, "", &KEYS)?;
+        let c = Config::read(o)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Reads the receiver's keys of `o` (the caller has refused unknown keys), without
+    /// [`validate`](Config::validate): the facade reads its own section between the two.
+    pub(crate) fn read(o: &Map<String, Value>) -> Result<Config, ConfigError> {
+        let secrets =
+            SecretEntry::list_from_json(o.get("secrets").unwrap_or(&Value::Null), "secrets")?;
+        let platform_name = opt_str(o, "", "platformName")?
+            .ok_or_else(|| {
+                ConfigError::new(
+                    ConfigErrorCode::InvalidPlatformName,
+                    "platformName",
+                    "missing: the name stamped in transactionSource/referenceSource on every write",
+                )
+            })?
+            .to_owned();
+        let scheme = Scheme::from_json(o.get("scheme").unwrap_or(&Value::Null), "scheme")?;
+        let mut limits = Limits::default();
+        if let Some(n) = opt_u64(o, "", "maxBodyBytes")? {
+            limits.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = opt_u64(o, "", "maxDepth")? {
+            limits.max_depth = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Ok(Config {
+            secrets,
+            platform_name,
+            scheme,
+            limits,
+            subscribed_events: subscribed_events(o)?,
+            allow_weak_secrets: opt_bool(o, "", "allowWeakSecrets")?.unwrap_or(false),
+            diagnostics: opt_bool(o, "", "diagnostics")?.unwrap_or(true),
+        })
+    }
+
+    /// Checks the fields that are not checked while preparing secrets.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let name = self.platform_name.trim();
+        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+            return Err(ConfigError::new(
+                ConfigErrorCode::InvalidPlatformName,
+                "platformName",
+                "expected 1 to 128 printable characters",
+            ));
+        }
+        if !(1..=MAX_BODY_LIMIT).contains(&self.limits.max_body_bytes) {
+            return Err(ConfigError::new(
+                ConfigErrorCode::InvalidOption,
+                "maxBodyBytes",
+                format!("expected 1 to {MAX_BODY_LIMIT}"),
+            ));
+        }
+        if !(1..=envelope::MAX_DEPTH_LIMIT).contains(&self.limits.max_depth) {
+            return Err(ConfigError::new(
+                ConfigErrorCode::InvalidOption,
+                "maxDepth",
+                format!("expected 1 to {}", envelope::MAX_DEPTH_LIMIT),
+            ));
+        }
+        self.scheme.validate("scheme")
+    }
+}
+
+/// `subscribedEvents`: event type names in either spelling (`gift-create`, `giftCreate`).
+fn subscribed_events(o: &Map<String, Value>) -> Result<Option<Vec<EventType>>, ConfigError> {
+    let Some(names) = opt_str_list(o, "", "subscribedEvents")? else {
+        return Ok(None);
+    };
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            envelope::normalize_event_type(n).ok_or_else(|| {
+                ConfigError::new(
+                    ConfigErrorCode::InvalidOption,
+                    format!("subscribedEvents[{i}]"),
+                    "not one of the 15 CRM+ event types (e.g. \"gift-create\", \"giftCreate\")",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
