@@ -9,19 +9,20 @@
 //! ignored (`own-stamp-unlinked`) for reconciliation to link by external id.
 
 use super::digest::spec_digest;
-use super::options::{FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
+use super::options::{FieldPolicy, FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
 use super::outbound::Request;
 use super::payload::read_field;
 use super::reason::{DecisionInputs, Reason};
-use super::record::{ConflictItem, RecordState, Side, SyncState, Tombstone};
+use super::record::{ConflictItem, EchoEntry, RecordState, Side, SyncState, Tombstone};
 use super::resolve::{merge_field, FieldInput, Outcome};
 use super::state::{transition, Trigger};
 use super::units::{composite, consistent, group_list, remote_composite, touches};
 use super::{check_record, parse_utc_ms, refresh, SyncError};
-use crate::event::{Action, Event, ResourceKind};
+use crate::event::{Action, Event, EventType, ResourceKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 /// What the host should do locally.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,10 +216,7 @@ fn newest_entry_lands(
                 e.after_ms.is_none_or(|a| t > a)
                     && t.saturating_add(options.policy.skew_window_ms) >= e.written_ms
             })
-            && e.fields
-                .iter()
-                .filter(|(k, _)| e.sent_field(k))
-                .all(|(k, d)| remote.get(k) == Some(d))
+            && e.shows_in(remote)
     })
 }
 
@@ -227,9 +225,7 @@ fn newest_entry_lands(
 fn newer_carries(r: &RecordState, field: &str, digest: &str) -> bool {
     r.expected_echo
         .iter()
-        .rposition(|e| {
-            e.sent_field(field) && e.fields.get(field).map(String::as_str) == Some(digest)
-        })
+        .rposition(|e| e.sent(field, digest))
         .is_some_and(|i| {
             r.expected_echo
                 .iter()
@@ -392,6 +388,9 @@ fn lookup_request(kind: ResourceKind, id: &str) -> Request {
     }
 }
 
+/// The phases of an inbound decision, in order: guards, tombstones, new record, conflict, stale,
+/// echo, create-echo/merge, finalise. Each phase either decides or hands on to the next, so a
+/// phase only sees events every earlier phase let through.
 fn decide(
     options: &SyncOptions,
     event: &Event,
@@ -399,6 +398,108 @@ fn decide(
     now_ms: i64,
     fetched: bool,
 ) -> Result<InboundDecision, SyncError> {
+    let (mut cx, record) = match guards(options, event, record, now_ms, fetched)? {
+        ControlFlow::Break(d) => return Ok(d),
+        ControlFlow::Continue(go) => go,
+    };
+    if let Some(d) = cx.removed(record.as_ref())? {
+        return Ok(d);
+    }
+    let Some(res) = cx.resource else {
+        return Ok(cx.decision(InboundAction::Ignore, Reason::UnsupportedEvent, record));
+    };
+    if let Some(d) = cx.merged_away(record.as_ref(), res)? {
+        return Ok(d);
+    }
+    let body = cx.read_body(res);
+    let Some(r) = record else {
+        return cx.new_record(body);
+    };
+    cx.inputs.changed_fields = body
+        .remote
+        .iter()
+        .filter(|(k, d)| r.base.get(*k) != Some(*d))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if let Some(d) = cx.needs_lookup(&body, &r) {
+        return Ok(d);
+    }
+    // Conflict: hold everything, keep the items' Virtuous side current.
+    if r.state == SyncState::Conflict {
+        let (action, next) = decide_in_conflict(
+            options,
+            cx.kind,
+            cx.fields,
+            r,
+            &body.remote,
+            &body.values,
+            cx.event_ms,
+        );
+        return Ok(cx.decision(action, Reason::InConflict, Some(next)));
+    }
+    if let Some(d) = cx.stale(&body, &r)? {
+        return Ok(d);
+    }
+    let newest_landed = newest_lands(options, &r, &body.remote, cx.event_ms);
+    if let Some(d) = cx.echo(&body, &r, newest_landed)? {
+        return Ok(d);
+    }
+    let merged = cx.merge(&body, &r);
+    cx.finalise(&body, merged, newest_landed)
+}
+
+/// What every phase of one inbound decision reads: the checked event, and what the decision has
+/// looked at so far (`inputs` grows as the phases read more of the event).
+struct Inbound<'a> {
+    options: &'a SyncOptions,
+    now_ms: i64,
+    /// The event is a record the host just fetched (see [`decide_fetched`]).
+    fetched: bool,
+    event_type: EventType,
+    kind: ResourceKind,
+    fields: &'a [FieldSpec],
+    resource: Option<&'a Value>,
+    resource_id: String,
+    event_ms: Option<i64>,
+    inputs: DecisionInputs,
+}
+
+/// The event's body as the sync reads it: the stamp, and the mapped fields' values and digests.
+struct Body {
+    stamp: Option<(String, Option<String>)>,
+    /// The stamp names us.
+    ours: bool,
+    values: BTreeMap<String, Value>,
+    remote: BTreeMap<String, String>,
+    /// No stamp field at all: it may be the batch's record of a create of ours.
+    may_be_ours: bool,
+}
+
+fn decision(
+    action: InboundAction,
+    reason: Reason,
+    inputs: &DecisionInputs,
+    record: Option<RecordState>,
+) -> InboundDecision {
+    InboundDecision {
+        action,
+        reason,
+        inputs: inputs.clone(),
+        record,
+        reassert_fields: Vec::new(),
+    }
+}
+
+/// Guards: the options and the stored record are valid and belong to this event (else an error);
+/// an event the sync cannot use is ignored with its reason. Hands on the context and the record,
+/// refreshed to `now_ms`.
+fn guards<'a>(
+    options: &'a SyncOptions,
+    event: &'a Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<ControlFlow<InboundDecision, (Inbound<'a>, Option<RecordState>)>, SyncError> {
     options.validate()?;
     let record = match record {
         Some(r) => Some(refresh(check_record(options, r)?, now_ms)),
@@ -421,21 +522,11 @@ fn decide(
         event_type: event.event_type,
         ..DecisionInputs::from_record(record.as_ref(), now_ms)
     };
-    let decision =
-        |action, reason, inputs: &DecisionInputs, record: Option<RecordState>| InboundDecision {
-            action,
-            reason,
-            inputs: inputs.clone(),
-            record,
-            reassert_fields: Vec::new(),
-        };
+    let ignore = |reason, inputs: &DecisionInputs, record| {
+        ControlFlow::Break(decision(InboundAction::Ignore, reason, inputs, record))
+    };
     let Some(event_type) = event.event_type else {
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::UnsupportedEvent,
-            &inputs,
-            record,
-        ));
+        return Ok(ignore(Reason::UnsupportedEvent, &inputs, record));
     };
     let kind = event_type.resource_kind();
     if let Some(r) = &record {
@@ -447,12 +538,7 @@ fn decide(
         }
     }
     let Some(fields) = options.fields(kind) else {
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::NotSynced,
-            &inputs,
-            record,
-        ));
+        return Ok(ignore(Reason::NotSynced, &inputs, record));
     };
     let resource = event.resource.as_ref().filter(|v| v.is_object());
     let resource_id = event
@@ -460,12 +546,7 @@ fn decide(
         .clone()
         .or_else(|| resource.and_then(|r| r.get("id")).and_then(json_id));
     let Some(resource_id) = resource_id else {
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::UnsupportedEvent,
-            &inputs,
-            record,
-        ));
+        return Ok(ignore(Reason::UnsupportedEvent, &inputs, record));
     };
     if let Some(vid) = record.as_ref().and_then(|r| r.virtuous_id.as_ref()) {
         if *vid != resource_id {
@@ -476,262 +557,306 @@ fn decide(
             });
         }
     }
+    let event_ms = event_time(event, resource)?;
+    inputs.event_modified_ms = event_ms;
+    let cx = Inbound {
+        options,
+        now_ms,
+        fetched,
+        event_type,
+        kind,
+        fields,
+        resource,
+        resource_id,
+        event_ms,
+        inputs,
+    };
+    Ok(ControlFlow::Continue((cx, record)))
+}
+
+/// The event's `modifiedDateTimeUtc` (the envelope's, else the resource's); absent: undated.
+fn event_time(event: &Event, resource: Option<&Value>) -> Result<Option<i64>, SyncError> {
     let modified_text = event.modified_date_time_utc.clone().or_else(|| {
         resource
             .and_then(|r| str_at(r, "modifiedDateTimeUtc"))
             .map(str::to_string)
     });
-    let event_ms = match modified_text {
-        Some(t) => Some(parse_utc_ms(&t).map_err(|error| SyncError::BadTime {
-            field: "modifiedDateTimeUtc".into(),
-            error,
-        })?),
-        None => None,
-    };
-    inputs.event_modified_ms = event_ms;
-    if record.as_ref().is_some_and(|r| r.tombstone.is_some()) {
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::Tombstoned,
-            &inputs,
-            record,
-        ));
+    match modified_text {
+        Some(t) => Ok(Some(parse_utc_ms(&t).map_err(|error| {
+            SyncError::BadTime {
+                field: "modifiedDateTimeUtc".into(),
+                error,
+            }
+        })?)),
+        None => Ok(None),
+    }
+}
+
+impl Inbound<'_> {
+    /// A decision recording what the phases have looked at so far.
+    fn decision(
+        &self,
+        action: InboundAction,
+        reason: Reason,
+        record: Option<RecordState>,
+    ) -> InboundDecision {
+        decision(action, reason, &self.inputs, record)
     }
 
-    // Deletes and merges: the record is tombstoned (also when we never had it, so an older,
-    // reordered event never creates or resurrects it).
-    let tombstoned = |record: Option<RecordState>, resource_id: String, tombstone| {
-        let mut next = match record {
-            Some(r) => transition(&r, Trigger::Removed, now_ms)?,
-            None => RecordState::new(&options.customer_id, kind),
-        };
-        next.tombstone = Some(tombstone);
-        next.virtuous_id = Some(resource_id);
-        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-        Ok::<_, SyncError>(Some(next))
-    };
-    if event_type.action() == Action::Delete {
+    /// Tombstones: a tombstoned record ignores every later event. A delete tombstones the record,
+    /// also when we never had it, so an older, reordered event never creates or resurrects it.
+    fn removed(&self, record: Option<&RecordState>) -> Result<Option<InboundDecision>, SyncError> {
+        if record.is_some_and(|r| r.tombstone.is_some()) {
+            return Ok(Some(self.decision(
+                InboundAction::Ignore,
+                Reason::Tombstoned,
+                record.cloned(),
+            )));
+        }
+        if self.event_type.action() != Action::Delete {
+            return Ok(None);
+        }
         let (action, reason) = match record {
             Some(_) => (InboundAction::Delete, Reason::Deleted),
             None => (InboundAction::Ignore, Reason::UnknownRecord),
         };
-        let next = tombstoned(record, resource_id, Tombstone::Deleted)?;
-        return Ok(decision(action, reason, &inputs, next));
+        let next = self.tombstoned(record.cloned(), Tombstone::Deleted)?;
+        Ok(Some(self.decision(action, reason, next)))
     }
-    let Some(res) = resource else {
-        return Ok(decision(
-            InboundAction::Ignore,
-            Reason::UnsupportedEvent,
-            &inputs,
-            record,
-        ));
-    };
-    if kind == ResourceKind::Contact {
-        if let Some(survivor) = res.get("mergedIntoContactId").and_then(json_id) {
-            if survivor != resource_id {
-                if record.is_none()
-                    && unstamped(kind, res)
-                    && options.unstamped_creates == UnstampedCreates::Verify
-                {
-                    // Merged away before we saw it: without a stamp it may be the batch's record
-                    // of a create of ours, which must learn of the merge (the lookup carries the
-                    // stamp).
-                    let (_, digests) = remote_values(fields, res);
-                    return Ok(decision(
-                        InboundAction::Verify {
-                            lookup: lookup_request(kind, &resource_id),
-                            digests,
-                        },
-                        Reason::UnstampedCreate,
-                        &inputs,
-                        None,
-                    ));
-                }
-                // Nothing local to remap without a record; the tombstone is still stored.
-                let action = match record {
-                    Some(_) => InboundAction::Remap {
-                        survivor_id: survivor.clone(),
-                    },
-                    None => InboundAction::Ignore,
-                };
-                let next = tombstoned(record, resource_id, Tombstone::MergedInto(survivor))?;
-                return Ok(decision(action, Reason::MergedAway, &inputs, next));
-            }
+
+    /// Tombstones: a contact merged away is tombstoned with its survivor (the tombstone is stored
+    /// even without a local record to remap).
+    fn merged_away(
+        &self,
+        record: Option<&RecordState>,
+        res: &Value,
+    ) -> Result<Option<InboundDecision>, SyncError> {
+        if self.kind != ResourceKind::Contact {
+            return Ok(None);
+        }
+        let survivor = res.get("mergedIntoContactId").and_then(json_id);
+        let Some(survivor) = survivor.filter(|s| *s != self.resource_id) else {
+            return Ok(None);
+        };
+        if record.is_none()
+            && unstamped(self.kind, res)
+            && self.options.unstamped_creates == UnstampedCreates::Verify
+        {
+            // Merged away before we saw it: without a stamp it may be the batch's record of a
+            // create of ours, which must learn of the merge (the lookup carries the stamp).
+            let (_, digests) = remote_values(self.fields, res);
+            return Ok(Some(self.decision(
+                InboundAction::Verify {
+                    lookup: lookup_request(self.kind, &self.resource_id),
+                    digests,
+                },
+                Reason::UnstampedCreate,
+                None,
+            )));
+        }
+        let action = match record {
+            Some(_) => InboundAction::Remap {
+                survivor_id: survivor.clone(),
+            },
+            None => InboundAction::Ignore,
+        };
+        let next = self.tombstoned(record.cloned(), Tombstone::MergedInto(survivor))?;
+        Ok(Some(self.decision(action, Reason::MergedAway, next)))
+    }
+
+    /// The record (a fresh one when we never had it) with the tombstone set.
+    fn tombstoned(
+        &self,
+        record: Option<RecordState>,
+        tombstone: Tombstone,
+    ) -> Result<Option<RecordState>, SyncError> {
+        let mut next = match record {
+            Some(r) => transition(&r, Trigger::Removed, self.now_ms)?,
+            None => RecordState::new(&self.options.customer_id, self.kind),
+        };
+        next.tombstone = Some(tombstone);
+        next.virtuous_id = Some(self.resource_id.clone());
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, self.event_ms);
+        Ok(Some(next))
+    }
+
+    /// Reads the stamp and the mapped fields; the inputs record the stamp.
+    fn read_body(&mut self, res: &Value) -> Body {
+        let stamp = stamp(self.options, self.kind, res);
+        let ours = stamp.as_ref().is_some_and(|(s, _)| {
+            self.options
+                .name_match
+                .matches(&self.options.platform_name, s)
+        });
+        self.inputs.stamp = stamp.as_ref().map(|(s, _)| s.clone());
+        self.inputs.ours = ours;
+        let (values, remote) = remote_values(self.fields, res);
+        Body {
+            stamp,
+            ours,
+            values,
+            remote,
+            may_be_ours: unstamped(self.kind, res),
         }
     }
 
-    let stamp = stamp(options, kind, res);
-    let ours = stamp
-        .as_ref()
-        .is_some_and(|(s, _)| options.name_match.matches(&options.platform_name, s));
-    inputs.stamp = stamp.as_ref().map(|(s, _)| s.clone());
-    inputs.ours = ours;
-    let (values, remote) = remote_values(fields, res);
-
-    // A create (or an update overtaking its create) without any stamp field may be the batch's
-    // record of a create of ours.
-    let may_be_ours = unstamped(kind, res);
-    let verify = |inputs: &DecisionInputs| {
-        decision(
+    /// A create (or an update overtaking its create) without any stamp field may be the batch's
+    /// record of a create of ours: only the REST record's stamp tells.
+    fn verify(&self, body: &Body) -> InboundDecision {
+        self.decision(
             InboundAction::Verify {
-                lookup: lookup_request(kind, &resource_id),
-                digests: remote.clone(),
+                lookup: lookup_request(self.kind, &self.resource_id),
+                digests: body.remote.clone(),
             },
             Reason::UnstampedCreate,
-            inputs,
             None,
         )
-    };
+    }
 
-    // No local record: create, unless it is ours (or may be: no stamp field at all).
-    let Some(r) = record else {
-        if ours {
-            return Ok(decision(
-                InboundAction::Ignore,
-                Reason::OwnStampUnlinked,
-                &inputs,
+    /// New record: no local record, so create it, unless it is ours (or may be: no stamp field at
+    /// all).
+    fn new_record(&mut self, body: Body) -> Result<InboundDecision, SyncError> {
+        if body.ours {
+            return Ok(self.decision(InboundAction::Ignore, Reason::OwnStampUnlinked, None));
+        }
+        if body.may_be_ours && self.options.unstamped_creates == UnstampedCreates::Verify {
+            return Ok(self.verify(&body));
+        }
+        self.inputs.changed_fields = body.values.keys().cloned().collect();
+        let mut next = RecordState::new(&self.options.customer_id, self.kind);
+        next.virtuous_id = Some(self.resource_id.clone());
+        next.virtuous_modified_ms = self.event_ms;
+        next.base = body.remote;
+        let mut next = transition(&next, Trigger::InboundApplied, self.now_ms)?;
+        start_cooldown(&mut next, self.options, &body.values, self.now_ms);
+        Ok(self.decision(
+            InboundAction::Create {
+                fields: body.values,
+            },
+            Reason::NewRecord,
+            Some(next),
+        ))
+    }
+
+    /// Guards of a known record: an event that cannot be decided as it is asks for a lookup.
+    fn needs_lookup(&self, body: &Body, r: &RecordState) -> Option<InboundDecision> {
+        // Handed a record without a Virtuous id (a pending create of ours) for an event without
+        // any stamp: only the stamp can tell whether it is that create. Values never do: two
+        // pending creates, or a staff record, can show exactly the values a create of ours sent.
+        if r.virtuous_id.is_none()
+            && body.may_be_ours
+            && self.options.unstamped_creates == UnstampedCreates::Verify
+        {
+            return Some(self.verify(body));
+        }
+        // An undated event cannot be ordered against what we know: a reordered older delivery
+        // would put old values back, and one showing exactly what the state holds may be the
+        // newest version (Virtuous changing a field and back, A-B-A, with the B's dated delivery
+        // still to come: the undated A would leave no trace, and the B would then be applied over
+        // it). Decide the record as fetched instead: its `modifiedDateTimeUtc` orders everything
+        // delivered later.
+        if self.event_ms.is_none()
+            && !self.fetched
+            && self.options.undated_events == UndatedEvents::Fetch
+        {
+            let id = r
+                .virtuous_id
+                .clone()
+                .unwrap_or_else(|| self.resource_id.clone());
+            return Some(self.decision(
+                InboundAction::Fetch(lookup_request(self.kind, &id)),
+                Reason::Undated,
                 None,
             ));
         }
-        if may_be_ours && options.unstamped_creates == UnstampedCreates::Verify {
-            return Ok(verify(&inputs));
+        None
+    }
+
+    /// Stale: older than the newest Virtuous version we already saw. Same timestamp: with our
+    /// writes in play, two versions within one clock tick cannot be ordered; the event is treated
+    /// as not newer (a same-tick staff edit is left to reconciliation).
+    fn stale(&self, body: &Body, r: &RecordState) -> Result<Option<InboundDecision>, SyncError> {
+        let (Some(e), Some(k)) = (self.event_ms, r.virtuous_modified_ms) else {
+            return Ok(None);
+        };
+        let stale = e < k || (e == k && !r.expected_echo.is_empty());
+        if !stale {
+            return Ok(None);
         }
-        inputs.changed_fields = values.keys().cloned().collect();
-        let mut next = RecordState::new(&options.customer_id, kind);
-        next.virtuous_id = Some(resource_id);
-        next.virtuous_modified_ms = event_ms;
-        next.base = remote;
-        let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
-        start_cooldown(&mut next, options, &values, now_ms);
-        return Ok(decision(
-            InboundAction::Create { fields: values },
-            Reason::NewRecord,
-            &inputs,
-            Some(next),
-        ));
-    };
-
-    inputs.changed_fields = remote
-        .iter()
-        .filter(|(k, d)| r.base.get(*k) != Some(*d))
-        .map(|(k, _)| k.clone())
-        .collect();
-    // Handed a record without a Virtuous id (a pending create of ours) for an event without any
-    // stamp: only the stamp can tell whether it is that create. Values never do: two pending
-    // creates, or a staff record, can show exactly the values a create of ours sent.
-    if r.virtuous_id.is_none()
-        && may_be_ours
-        && options.unstamped_creates == UnstampedCreates::Verify
-    {
-        return Ok(verify(&inputs));
-    }
-    // An undated event cannot be ordered against what we know: a reordered older delivery would
-    // put old values back, and one showing exactly what the state holds may be the newest version
-    // (Virtuous changing a field and back, A-B-A, with the B's dated delivery still to come: the
-    // undated A would leave no trace, and the B would then be applied over it). Decide the record
-    // as fetched instead: its `modifiedDateTimeUtc` orders everything delivered later.
-    if event_ms.is_none() && !fetched && options.undated_events == UndatedEvents::Fetch {
-        let id = r.virtuous_id.clone().unwrap_or_else(|| resource_id.clone());
-        return Ok(decision(
-            InboundAction::Fetch(lookup_request(kind, &id)),
-            Reason::Undated,
-            &inputs,
-            None,
-        ));
-    }
-
-    // Conflict: hold everything, keep the items' Virtuous side current.
-    if r.state == SyncState::Conflict {
-        let (action, next) =
-            decide_in_conflict(options, kind, fields, r, &remote, &values, event_ms);
-        return Ok(decision(action, Reason::InConflict, &inputs, Some(next)));
-    }
-
-    // Stale: older than the newest Virtuous version we already saw.
-    if let (Some(e), Some(k)) = (event_ms, r.virtuous_modified_ms) {
-        // Same timestamp: with our writes in play, two versions within one clock tick cannot be
-        // ordered; treat the event as not newer (a same-tick staff edit is left to reconciliation).
-        if e < k || (e == k && !r.expected_echo.is_empty()) {
-            // A late echo of our newest pending write: it landed before (or in the same tick as)
-            // the state we already know; confirm it. Only a same-tick one moves the base.
-            if newest_lands(options, &r, &remote, event_ms) {
-                let mut next = r.clone();
-                // Virtuous moved past our write: if it now holds something else for a field we
-                // wrote (a newer Virtuous change, or a partner-owned field awaiting
-                // re-assertion), let the host re-check the partner side.
-                let follow_up = next.follow_up
-                    || (e < k
-                        && r.expected_echo.last().is_some_and(|en| {
-                            en.fields
-                                .iter()
-                                .any(|(f, d)| en.sent_field(f) && r.base.get(f) != Some(d))
-                        }));
-                let mut apply = BTreeMap::new();
-                if e == k {
-                    if let Some(en) = r.expected_echo.last() {
-                        for (f, d) in &en.fields {
-                            if en.sent_field(f) {
-                                next.base.insert(f.clone(), d.clone());
-                            }
-                        }
-                    }
-                    apply = take_overridden(&mut next, &remote, &values);
-                }
-                for en in &mut next.expected_echo {
-                    en.confirmed = true;
-                }
-                next.overridden.clear();
-                let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
-                return Ok(decision(action, Reason::Confirmed, &inputs, Some(next)));
-            }
-            return Ok(decision(
-                InboundAction::Skip,
-                Reason::Stale,
-                &inputs,
-                Some(r),
-            ));
+        if newest_lands(self.options, r, &body.remote, self.event_ms) {
+            return self.late_echo(body, r, e < k).map(Some);
         }
+        Ok(Some(self.decision(
+            InboundAction::Skip,
+            Reason::Stale,
+            Some(r.clone()),
+        )))
     }
 
-    let newest_landed = newest_lands(options, &r, &remote, event_ms);
-    // Echo of one of our live writes. An older entry that matches while our newest write reads
-    // back as landed is a coincidence (e.g. the newest restored a value the older one had): the
-    // event shows the newest write, and older writes can no longer land after it (one outbox
-    // entry per record), so it is merged below and confirms them all. The newest entry matching
-    // without showing it landed (see `newest_lands`) is merged too, and confirms nothing.
-    // An entry's unsent fields are the base when the write was decided. A dated event newer than
-    // everything known that shows one of them while the base has moved on (a Virtuous change was
-    // applied since) is Virtuous changing that field back, not only our write: merged below.
-    let explained = |e: &super::record::EchoEntry| {
-        event_ms.is_none()
-            || e.fields
-                .iter()
-                .filter(|(k, _)| !e.sent_field(k))
-                .all(|(k, d)| remote.get(k) != Some(d) || r.base.get(k) == Some(d))
-    };
-    let matched = r
-        .expected_echo
-        .iter()
-        .rposition(|e| {
-            (!e.confirmed || event_ms.is_none()) && echo_matches(&e.fields, &remote) && explained(e)
-        })
-        .filter(|&i| {
-            let newest = i + 1 == r.expected_echo.len();
-            r.expected_echo.get(i).is_some_and(|e| e.confirmed) || newest == newest_landed
-        });
-    if let Some(i) = matched {
+    /// Stale: a late echo of our newest pending write. It landed before (`older`) or in the same
+    /// tick as the state we already know; confirm it. Only a same-tick one moves the base.
+    fn late_echo(
+        &self,
+        body: &Body,
+        r: &RecordState,
+        older: bool,
+    ) -> Result<InboundDecision, SyncError> {
         let mut next = r.clone();
-        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
+        // Virtuous moved past our write: if it now holds something else for a field we wrote (a
+        // newer Virtuous change, or a partner-owned field awaiting re-assertion), let the host
+        // re-check the partner side.
+        let follow_up = next.follow_up
+            || (older
+                && r.expected_echo
+                    .last()
+                    .is_some_and(|en| en.sent_fields().any(|(f, d)| r.base.get(f) != Some(d))));
+        let mut apply = BTreeMap::new();
+        if !older {
+            if let Some(en) = r.expected_echo.last() {
+                for (f, d) in en.sent_fields() {
+                    next.base.insert(f.clone(), d.clone());
+                }
+            }
+            apply = take_overridden(&mut next, &body.remote, &body.values);
+        }
+        for en in &mut next.expected_echo {
+            en.confirmed = true;
+        }
+        next.overridden.clear();
+        let (action, next) = confirm(
+            next,
+            self.options,
+            apply,
+            follow_up,
+            self.resource_id.clone(),
+            self.now_ms,
+        )?;
+        Ok(self.decision(action, Reason::Confirmed, Some(next)))
+    }
+
+    /// Echo: the event is one of our live writes coming back (see [`Inbound::matched_echo`]). It
+    /// settles that write and every older one; a newer write of ours still on its way keeps its
+    /// fields.
+    fn echo(
+        &self,
+        body: &Body,
+        r: &RecordState,
+        newest_landed: bool,
+    ) -> Result<Option<InboundDecision>, SyncError> {
+        let Some(i) = self.matched_echo(body, r, newest_landed) else {
+            return Ok(None);
+        };
+        let mut next = r.clone();
+        next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, self.event_ms);
         let superseded = next.expected_echo.iter().skip(i).any(|e| e.confirmed);
         if superseded {
             // A late or duplicate delivery of a write already confirmed (or overtaken by a
             // confirmed newer one): the base already reflects it.
-            return Ok(decision(
+            return Ok(Some(self.decision(
                 InboundAction::Skip,
                 Reason::Echo,
-                &inputs,
                 Some(next),
-            ));
+            )));
         }
         let newest = i + 1 == next.expected_echo.len();
         let mut base = next
@@ -739,26 +864,20 @@ fn decide(
             .get(i)
             .map(|e| e.fields.clone())
             .unwrap_or_default();
-        base.extend(remote.clone());
+        base.extend(body.remote.clone());
         next.base = base;
         for e in next.expected_echo.iter_mut().take(i + 1) {
             e.confirmed = true;
         }
-        next.virtuous_id = Some(resource_id.clone());
-        let mut apply = take_overridden(&mut next, &remote, &values);
+        next.virtuous_id = Some(self.resource_id.clone());
+        let mut apply = take_overridden(&mut next, &body.remote, &body.values);
         // Fields a newer in-flight write of ours carries: the partner's newer value is on its
         // way to Virtuous; do not pull the older one back.
         let newer_sent: Vec<String> = r
             .expected_echo
             .iter()
             .skip(i + 1)
-            .flat_map(|e| {
-                e.fields
-                    .keys()
-                    .filter(|f| e.sent_field(f))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|e| e.sent_fields().map(|(f, _)| f.clone()))
             .collect();
         apply.retain(|f, _| !newer_sent.contains(f));
         for f in &newer_sent {
@@ -769,42 +888,283 @@ fn decide(
         if !newest && !apply.is_empty() {
             // An older write of ours landed over a Virtuous change we had applied: Virtuous now
             // holds our older value; mirror it (a newer write is still pending).
-            let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
-            start_cooldown(&mut next, options, &apply, now_ms);
-            return Ok(decision(
+            let mut next = transition(&next, Trigger::InboundApplied, self.now_ms)?;
+            start_cooldown(&mut next, self.options, &apply, self.now_ms);
+            return Ok(Some(self.decision(
                 InboundAction::Apply { fields: apply },
                 Reason::RemoteChanged,
-                &inputs,
                 Some(next),
-            ));
+            )));
         }
         if next.state == SyncState::PartnerPending && newest {
             let follow_up = next.follow_up;
-            let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
-            return Ok(decision(action, Reason::Confirmed, &inputs, Some(next)));
+            let (action, next) = confirm(
+                next,
+                self.options,
+                apply,
+                follow_up,
+                self.resource_id.clone(),
+                self.now_ms,
+            )?;
+            return Ok(Some(self.decision(action, Reason::Confirmed, Some(next))));
         }
-        return Ok(decision(
+        Ok(Some(self.decision(
             InboundAction::Skip,
             Reason::Echo,
-            &inputs,
             Some(next),
-        ));
+        )))
     }
 
-    // The create-echo of our pending Transaction whose content Virtuous changed: still a
-    // confirmation (never a create); the differences are merged as Virtuous changes against
-    // what we wrote.
-    let ext_matches = match (
-        &r.external_ref,
-        stamp.as_ref().and_then(|(_, id)| id.as_ref()),
-    ) {
-        (Some(x), Some(id)) => x.id == *id,
-        (None, _) => true,
-        (Some(_), None) => false,
-    };
-    let confirming_create =
-        r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && ours && ext_matches;
-    let mut next = r.clone();
+    /// Echo: the newest of our live writes the event echoes, if any. An older entry that matches
+    /// while our newest write reads back as landed is a coincidence (e.g. the newest restored a
+    /// value the older one had): the event shows the newest write, and older writes can no
+    /// longer land after it (one outbox entry per record), so it is merged instead and confirms
+    /// them all. The newest entry matching without showing it landed (see [`newest_lands`]) is
+    /// merged too, and confirms nothing. An entry's unsent fields are the base when the write was
+    /// decided. A dated event newer than everything known that shows one of them while the base
+    /// has moved on (a Virtuous change was applied since) is Virtuous changing that field back,
+    /// not only our write: merged too.
+    fn matched_echo(&self, body: &Body, r: &RecordState, newest_landed: bool) -> Option<usize> {
+        let explained = |e: &EchoEntry| {
+            self.event_ms.is_none()
+                || e.unsent_fields()
+                    .all(|(k, d)| body.remote.get(k) != Some(d) || r.base.get(k) == Some(d))
+        };
+        r.expected_echo
+            .iter()
+            .rposition(|e| {
+                (!e.confirmed || self.event_ms.is_none())
+                    && echo_matches(&e.fields, &body.remote)
+                    && explained(e)
+            })
+            .filter(|&i| {
+                let newest = i + 1 == r.expected_echo.len();
+                r.expected_echo.get(i).is_some_and(|e| e.confirmed) || newest == newest_landed
+            })
+    }
+
+    /// Create-echo: the create-echo of our pending Transaction whose content Virtuous changed is
+    /// still a confirmation (never a create); the differences are merged as Virtuous changes
+    /// against what we wrote.
+    fn confirms_create(&self, body: &Body, r: &RecordState) -> bool {
+        let ext_matches = match (
+            &r.external_ref,
+            body.stamp.as_ref().and_then(|(_, id)| id.as_ref()),
+        ) {
+            (Some(x), Some(id)) => x.id == *id,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        r.state == SyncState::PartnerPending && r.virtuous_id.is_none() && body.ours && ext_matches
+    }
+
+    /// Merge: every unit of a non-echo event, three-way against the base (see [`merge_unit`]).
+    fn merge<'r>(&self, body: &Body, r: &'r RecordState) -> Merged<'r> {
+        let confirming_create = self.confirms_create(body, r);
+        let (base, local) = merge_sides(r, confirming_create);
+        let unconfirmed: Vec<&EchoEntry> = if confirming_create {
+            Vec::new()
+        } else {
+            r.expected_echo.iter().filter(|e| !e.confirmed).collect()
+        };
+        // Confirmed writes still count as ours only for an undated event: a dated one newer than
+        // everything known that equals an old write is Virtuous changing back (a revert).
+        let ours_writes: Vec<&EchoEntry> = if confirming_create {
+            Vec::new()
+        } else {
+            r.expected_echo
+                .iter()
+                .filter(|e| !e.confirmed || self.event_ms.is_none())
+                .collect()
+        };
+        let mut m = Merged {
+            next: r.clone(),
+            apply: BTreeMap::new(),
+            items: Vec::new(),
+            reassert: Vec::new(),
+            owned_only: false,
+            confirming_create,
+            unconfirmed,
+        };
+        for unit in self.options.units(self.kind) {
+            merge_unit(
+                &UnitCtx {
+                    options: self.options,
+                    kind: self.kind,
+                    specs: self.fields,
+                    r,
+                    base: &base,
+                    local: &local,
+                    remote: &body.remote,
+                    values: &body.values,
+                    ours_writes: &ours_writes,
+                    unconfirmed: &m.unconfirmed,
+                    event_ms: self.event_ms,
+                    confirming_create,
+                },
+                &unit,
+                &mut UnitOut {
+                    next: &mut m.next,
+                    apply: &mut m.apply,
+                    items: &mut m.items,
+                    reassert: &mut m.reassert,
+                    owned_only: &mut m.owned_only,
+                },
+            );
+        }
+        m.next.virtuous_modified_ms = max_opt(m.next.virtuous_modified_ms, self.event_ms);
+        m.next.virtuous_id = Some(self.resource_id.clone());
+        // Virtuous moved on past our confirmed writes: a later event equal to one of them is a
+        // staff edit (e.g. a revert), not an echo.
+        if !m.apply.is_empty() || !m.items.is_empty() {
+            m.next.expected_echo.retain(|e| !e.confirmed);
+        }
+        m
+    }
+
+    /// Finalise: the merged outcome becomes the decision: a confirmed create, our newest write
+    /// confirmed alongside Virtuous changes, a conflict, changes to apply, or nothing to do.
+    fn finalise(
+        &self,
+        body: &Body,
+        m: Merged<'_>,
+        newest_landed: bool,
+    ) -> Result<InboundDecision, SyncError> {
+        if m.confirming_create {
+            return self.confirm_create(m);
+        }
+        if newest_landed && m.items.is_empty() {
+            return self.confirm_landed(body, m);
+        }
+        let Merged {
+            next,
+            apply,
+            items,
+            reassert,
+            owned_only,
+            ..
+        } = m;
+        let mut d = if !items.is_empty() {
+            let mut next = transition(&next, Trigger::Ambiguous, self.now_ms)?;
+            next.conflict = items.clone();
+            start_cooldown(&mut next, self.options, &apply, self.now_ms);
+            self.decision(
+                InboundAction::Conflict { items, apply },
+                Reason::BothChanged,
+                Some(next),
+            )
+        } else if !apply.is_empty() {
+            let mut next = transition(&next, Trigger::InboundApplied, self.now_ms)?;
+            start_cooldown(&mut next, self.options, &apply, self.now_ms);
+            self.decision(
+                InboundAction::Apply { fields: apply },
+                Reason::RemoteChanged,
+                Some(next),
+            )
+        } else if owned_only {
+            self.decision(InboundAction::Ignore, Reason::OwnedByOther, Some(next))
+        } else {
+            self.decision(InboundAction::Skip, Reason::NoChange, Some(next))
+        };
+        d.reassert_fields = reassert;
+        Ok(d)
+    }
+
+    /// Finalise: our pending create confirmed. Fields still ambiguous after confirmation take
+    /// Virtuous's value (it changed what we wrote, nobody else has edited the new record yet).
+    fn confirm_create(&self, m: Merged<'_>) -> Result<InboundDecision, SyncError> {
+        let Merged {
+            mut next,
+            mut apply,
+            items,
+            reassert,
+            ..
+        } = m;
+        let follow_up = next.follow_up;
+        next.follow_up = false;
+        next.expected_echo.clear();
+        let mut next = transition(&next, Trigger::Confirmed, self.now_ms)?;
+        if !apply.is_empty() {
+            next = transition(&next, Trigger::InboundApplied, self.now_ms)?;
+            start_cooldown(&mut next, self.options, &apply, self.now_ms);
+        }
+        for item in items {
+            if let (Some(v), Some(d)) = (item.remote, item.remote_digest) {
+                next.base.insert(item.field.clone(), d);
+                apply.insert(item.field, v);
+            }
+        }
+        let mut d = self.decision(
+            InboundAction::Confirm {
+                virtuous_id: self.resource_id.clone(),
+                apply,
+                follow_up,
+            },
+            Reason::Confirmed,
+            Some(next),
+        );
+        d.reassert_fields = reassert;
+        Ok(d)
+    }
+
+    /// Finalise: our newest in-flight write landed alongside other Virtuous changes: confirm it,
+    /// then apply the rest.
+    fn confirm_landed(&self, body: &Body, m: Merged<'_>) -> Result<InboundDecision, SyncError> {
+        let Merged {
+            mut next,
+            mut apply,
+            reassert,
+            unconfirmed,
+            ..
+        } = m;
+        if let Some(e) = unconfirmed.last() {
+            for (k, d) in e.sent_fields() {
+                next.base.insert(k.clone(), d.clone());
+            }
+        }
+        if !apply.is_empty() {
+            next.expected_echo.retain(|e| !e.confirmed);
+        }
+        for e in &mut next.expected_echo {
+            e.confirmed = true;
+        }
+        apply.extend(take_overridden(&mut next, &body.remote, &body.values));
+        let follow_up = next.follow_up;
+        let (action, next) = confirm(
+            next,
+            self.options,
+            apply,
+            follow_up,
+            self.resource_id.clone(),
+            self.now_ms,
+        )?;
+        let mut d = self.decision(action, Reason::Confirmed, Some(next));
+        d.reassert_fields = reassert;
+        Ok(d)
+    }
+}
+
+/// What the merge phase leaves for finalisation.
+struct Merged<'r> {
+    next: RecordState,
+    apply: BTreeMap<String, Value>,
+    items: Vec<ConflictItem>,
+    reassert: Vec<String>,
+    /// Only fields the other side owns differed.
+    owned_only: bool,
+    confirming_create: bool,
+    /// Our writes not yet confirmed (none when confirming a create), oldest first.
+    unconfirmed: Vec<&'r EchoEntry>,
+}
+
+/// The merge's base and partner side. Confirming a create: both are what we wrote. With writes
+/// in flight, the partner side is the base overlaid with what they sent (newest last), then with
+/// Virtuous values applied over them since. Held-back partner values are the partner's real
+/// current values.
+fn merge_sides(
+    r: &RecordState,
+    confirming_create: bool,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let (base, mut local) = if confirming_create {
         let written = r
             .expected_echo
@@ -813,14 +1173,10 @@ fn decide(
             .unwrap_or_else(|| r.base.clone());
         (written.clone(), written)
     } else if r.state == SyncState::PartnerPending {
-        // The partner's current values: the base, overlaid with what our in-flight writes sent
-        // (newest last), then with Virtuous values applied over them since.
         let mut local = r.base.clone();
         for e in r.expected_echo.iter().filter(|e| !e.confirmed) {
-            for (k, d) in &e.fields {
-                if e.sent_field(k) {
-                    local.insert(k.clone(), d.clone());
-                }
+            for (k, d) in e.sent_fields() {
+                local.insert(k.clone(), d.clone());
             }
         }
         for (k, d) in &r.overridden {
@@ -830,155 +1186,10 @@ fn decide(
     } else {
         (r.base.clone(), r.base.clone())
     };
-    // Held-back partner values are the partner's real current values.
     for (k, d) in &r.held {
         local.insert(k.clone(), d.clone());
     }
-    let mut apply = BTreeMap::new();
-    let mut items = Vec::new();
-    let mut owned_only = false;
-    let mut reassert: Vec<String> = Vec::new();
-    let unconfirmed: Vec<&super::record::EchoEntry> = if confirming_create {
-        Vec::new()
-    } else {
-        r.expected_echo.iter().filter(|e| !e.confirmed).collect()
-    };
-    // Confirmed writes still count as ours only for an undated event: a dated one newer than
-    // everything known that equals an old write is Virtuous changing back (a revert).
-    let ours_writes: Vec<&super::record::EchoEntry> = if confirming_create {
-        Vec::new()
-    } else {
-        r.expected_echo
-            .iter()
-            .filter(|e| !e.confirmed || event_ms.is_none())
-            .collect()
-    };
-    for unit in options.units(kind) {
-        merge_unit(
-            &UnitCtx {
-                options,
-                kind,
-                specs: fields,
-                r: &r,
-                base: &base,
-                local: &local,
-                remote: &remote,
-                values: &values,
-                ours_writes: &ours_writes,
-                unconfirmed: &unconfirmed,
-                event_ms,
-                confirming_create,
-            },
-            &unit,
-            &mut UnitOut {
-                next: &mut next,
-                apply: &mut apply,
-                items: &mut items,
-                reassert: &mut reassert,
-                owned_only: &mut owned_only,
-            },
-        );
-    }
-    next.virtuous_modified_ms = max_opt(next.virtuous_modified_ms, event_ms);
-    next.virtuous_id = Some(resource_id.clone());
-    // Virtuous moved on past our confirmed writes: a later event equal to one of them is a
-    // staff edit (e.g. a revert), not an echo.
-    if !apply.is_empty() || !items.is_empty() {
-        next.expected_echo.retain(|e| !e.confirmed);
-    }
-
-    if confirming_create {
-        let follow_up = next.follow_up;
-        next.follow_up = false;
-        next.expected_echo.clear();
-        let mut next = transition(&next, Trigger::Confirmed, now_ms)?;
-        if !apply.is_empty() {
-            next = transition(&next, Trigger::InboundApplied, now_ms)?;
-            start_cooldown(&mut next, options, &apply, now_ms);
-        }
-        // Fields still ambiguous after confirmation: Virtuous's value is applied (it changed
-        // what we wrote, nobody else has edited the new record yet).
-        for item in items {
-            if let (Some(v), Some(d)) = (item.remote, item.remote_digest) {
-                next.base.insert(item.field.clone(), d);
-                apply.insert(item.field, v);
-            }
-        }
-        let mut d = decision(
-            InboundAction::Confirm {
-                virtuous_id: resource_id,
-                apply,
-                follow_up,
-            },
-            Reason::Confirmed,
-            &inputs,
-            Some(next),
-        );
-        d.reassert_fields = reassert;
-        return Ok(d);
-    }
-    // Our newest in-flight write landed alongside other Virtuous changes: confirm it, then apply
-    // the rest.
-    if newest_landed && items.is_empty() {
-        if let Some(e) = unconfirmed.last() {
-            for (k, d) in &e.fields {
-                if e.sent_field(k) {
-                    next.base.insert(k.clone(), d.clone());
-                }
-            }
-        }
-        if !apply.is_empty() {
-            next.expected_echo.retain(|e| !e.confirmed);
-        }
-        for e in &mut next.expected_echo {
-            e.confirmed = true;
-        }
-        let mut apply = apply;
-        apply.extend(take_overridden(&mut next, &remote, &values));
-        let follow_up = next.follow_up;
-        let (action, next) = confirm(next, options, apply, follow_up, resource_id, now_ms)?;
-        let mut d = decision(action, Reason::Confirmed, &inputs, Some(next));
-        d.reassert_fields = reassert;
-        return Ok(d);
-    }
-    if !items.is_empty() {
-        let mut next = transition(&next, Trigger::Ambiguous, now_ms)?;
-        next.conflict = items.clone();
-        start_cooldown(&mut next, options, &apply, now_ms);
-        let mut d = decision(
-            InboundAction::Conflict { items, apply },
-            Reason::BothChanged,
-            &inputs,
-            Some(next),
-        );
-        d.reassert_fields = reassert;
-        return Ok(d);
-    }
-    if !apply.is_empty() {
-        let mut next = transition(&next, Trigger::InboundApplied, now_ms)?;
-        start_cooldown(&mut next, options, &apply, now_ms);
-        let mut d = decision(
-            InboundAction::Apply { fields: apply },
-            Reason::RemoteChanged,
-            &inputs,
-            Some(next),
-        );
-        d.reassert_fields = reassert;
-        return Ok(d);
-    }
-    let reason = if owned_only {
-        Reason::OwnedByOther
-    } else {
-        Reason::NoChange
-    };
-    let action = if owned_only {
-        InboundAction::Ignore
-    } else {
-        InboundAction::Skip
-    };
-    let mut d = decision(action, reason, &inputs, Some(next));
-    d.reassert_fields = reassert;
-    Ok(d)
+    (base, local)
 }
 
 /// What [`merge_unit`] reads: the event, the record before it and the three sides' digests.
@@ -991,8 +1202,8 @@ struct UnitCtx<'a> {
     local: &'a BTreeMap<String, String>,
     remote: &'a BTreeMap<String, String>,
     values: &'a BTreeMap<String, Value>,
-    ours_writes: &'a [&'a super::record::EchoEntry],
-    unconfirmed: &'a [&'a super::record::EchoEntry],
+    ours_writes: &'a [&'a EchoEntry],
+    unconfirmed: &'a [&'a EchoEntry],
     event_ms: Option<i64>,
     confirming_create: bool,
 }
@@ -1015,6 +1226,38 @@ fn unit_is_ours(c: &UnitCtx<'_>, unit: &[String]) -> bool {
             unit.iter().any(|m| e.sent_field(m))
                 && present.iter().all(|m| e.fields.get(*m) == c.remote.get(*m))
         })
+}
+
+/// The sides of the conflict items a unit becomes.
+struct ItemSides<'a> {
+    base: &'a BTreeMap<String, String>,
+    local: &'a BTreeMap<String, String>,
+    remote: &'a BTreeMap<String, String>,
+    values: &'a BTreeMap<String, Value>,
+    local_ms: Option<i64>,
+    remote_ms: Option<i64>,
+    policy: FieldPolicy,
+}
+
+impl ItemSides<'_> {
+    /// One conflict item per member of the unit (a group's items carry the whole group).
+    fn push(&self, unit: &[String], proposed: Side, items: &mut Vec<ConflictItem>) {
+        for m in unit {
+            items.push(ConflictItem {
+                field: m.clone(),
+                base: self.base.get(m).cloned(),
+                local: None,
+                local_digest: self.local.get(m).cloned(),
+                remote: self.values.get(m).cloned(),
+                remote_digest: self.remote.get(m).cloned(),
+                local_modified_ms: self.local_ms,
+                remote_modified_ms: self.remote_ms,
+                policy: self.policy,
+                proposed,
+                group: group_list(unit),
+            });
+        }
+    }
 }
 
 /// Merge one unit (a field, or a field group as one value) of a non-echo event: three-way against
@@ -1063,22 +1306,14 @@ fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
         remote_ms: c.event_ms,
         skew_ms: c.options.policy.skew_window_ms,
     });
-    let to_items = |out: &mut UnitOut<'_>, proposed: Side| {
-        for m in unit {
-            out.items.push(ConflictItem {
-                field: m.clone(),
-                base: c.base.get(m).cloned(),
-                local: None,
-                local_digest: c.local.get(m).cloned(),
-                remote: c.values.get(m).cloned(),
-                remote_digest: c.remote.get(m).cloned(),
-                local_modified_ms: c.r.partner_unit_ms(unit),
-                remote_modified_ms: c.event_ms,
-                policy,
-                proposed,
-                group: group_list(unit),
-            });
-        }
+    let sides = ItemSides {
+        base: c.base,
+        local: c.local,
+        remote: c.remote,
+        values: c.values,
+        local_ms: c.r.partner_unit_ms(unit),
+        remote_ms: c.event_ms,
+        policy,
     };
     match outcome {
         Outcome::TakeRemote => {
@@ -1089,63 +1324,82 @@ fn merge_unit(c: &UnitCtx<'_>, unit: &[String], out: &mut UnitOut<'_>) {
                 // Virtuous's values of the group disagree (designations not summing to the
                 // amount): taking them would hand the partner a record outbound validation
                 // rejects, so a human decides.
-                to_items(out, Side::Virtuous);
+                sides.push(unit, Side::Virtuous, out.items);
                 return;
             }
-            let differs = present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
-            let sent = c
-                .unconfirmed
-                .iter()
-                .any(|e| unit.iter().any(|m| e.sent_field(m)));
-            for (m, d) in &present {
-                if differs {
-                    if let Some(v) = c.values.get(*m) {
-                        out.apply.insert((*m).clone(), v.clone());
-                    }
-                }
-                if sent {
-                    out.next.overridden.insert((*m).clone(), (*d).clone());
-                }
-                out.next.base.insert((*m).clone(), (*d).clone());
-            }
+            take_remote_unit(c, unit, &present, out);
         }
         Outcome::Same | Outcome::Unchanged => {
             for (m, d) in &present {
                 out.next.base.insert((*m).clone(), (*d).clone());
             }
         }
-        Outcome::KeepLocal => {
-            if reason == Reason::OwnedByOther {
-                *out.owned_only = true;
-            }
-            // The partner value wins over a Virtuous change (it owns the unit, or its edit is
-            // the later one): record what Virtuous holds so decideOutbound restores the partner
-            // value there, even if the partner later undoes its edit back to the old base. A unit
-            // Virtuous did not change (`local-only`) needs no re-assertion: the partner's value
-            // is already on its way (pending write) or waits for `retryAtMs` (held).
-            let virtuous_changed = reason != Reason::LocalOnly;
-            let reasserted = virtuous_changed
-                && (reason == Reason::OwnedByOther || !c.confirming_create)
-                && present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
-            if reasserted {
-                for (m, d) in &present {
-                    out.next.base.insert((*m).clone(), (*d).clone());
-                }
-                for m in unit {
-                    if !out.reassert.contains(m) {
-                        out.reassert.push(m.clone());
-                    }
-                }
-            }
-            if c.confirming_create && !reasserted {
-                for m in unit {
-                    if let Some(d) = c.local.get(m) {
-                        out.next.base.insert(m.clone(), d.clone());
-                    }
-                }
+        Outcome::KeepLocal => keep_local_unit(c, unit, &present, reason, out),
+        Outcome::Conflict(proposed) => sides.push(unit, proposed, out.items),
+    }
+}
+
+/// [`merge_unit`]: Virtuous's value of the unit is taken. If our write of the unit is still in
+/// flight and lands later, its echo brings our value back (see `overridden`).
+fn take_remote_unit(
+    c: &UnitCtx<'_>,
+    unit: &[String],
+    present: &[(&String, &String)],
+    out: &mut UnitOut<'_>,
+) {
+    let differs = present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
+    let sent = c
+        .unconfirmed
+        .iter()
+        .any(|e| unit.iter().any(|m| e.sent_field(m)));
+    for (m, d) in present {
+        if differs {
+            if let Some(v) = c.values.get(*m) {
+                out.apply.insert((*m).clone(), v.clone());
             }
         }
-        Outcome::Conflict(proposed) => to_items(out, proposed),
+        if sent {
+            out.next.overridden.insert((*m).clone(), (*d).clone());
+        }
+        out.next.base.insert((*m).clone(), (*d).clone());
+    }
+}
+
+/// [`merge_unit`]: the partner value wins over a Virtuous change (it owns the unit, or its edit is
+/// the later one): record what Virtuous holds so decideOutbound restores the partner value there,
+/// even if the partner later undoes its edit back to the old base. A unit Virtuous did not change
+/// (`local-only`) needs no re-assertion: the partner's value is already on its way (pending
+/// write) or waits for `retryAtMs` (held).
+fn keep_local_unit(
+    c: &UnitCtx<'_>,
+    unit: &[String],
+    present: &[(&String, &String)],
+    reason: Reason,
+    out: &mut UnitOut<'_>,
+) {
+    if reason == Reason::OwnedByOther {
+        *out.owned_only = true;
+    }
+    let virtuous_changed = reason != Reason::LocalOnly;
+    let reasserted = virtuous_changed
+        && (reason == Reason::OwnedByOther || !c.confirming_create)
+        && present.iter().any(|(m, d)| c.local.get(*m) != Some(*d));
+    if reasserted {
+        for (m, d) in present {
+            out.next.base.insert((*m).clone(), (*d).clone());
+        }
+        for m in unit {
+            if !out.reassert.contains(m) {
+                out.reassert.push(m.clone());
+            }
+        }
+    }
+    if c.confirming_create && !reasserted {
+        for m in unit {
+            if let Some(d) = c.local.get(m) {
+                out.next.base.insert(m.clone(), d.clone());
+            }
+        }
     }
 }
 
@@ -1163,11 +1417,11 @@ fn complete_unit(
     }
 }
 
-/// Decided case 6: an event for a record in `conflict`. The items' Virtuous side is kept current;
-/// every other unit keeps flowing in, as outside a conflict: our writes' echoes are ours (the
-/// newest one landing settles every pending write, decided case 8, and a partner edit held back
-/// since survives it, decided case 7), a staff change is applied, a unit the partner also changed
-/// (`held`) goes through the policy.
+/// Conflict: an event for a record in `conflict` (decided case 6). The items' Virtuous side is
+/// kept current; every other unit keeps flowing in, as outside a conflict: our writes' echoes are
+/// ours (the newest one landing settles every pending write, decided case 8, and a partner edit
+/// held back since survives it, decided case 7), a staff change is applied, a unit the partner
+/// also changed (`held`) goes through the policy.
 fn decide_in_conflict(
     options: &SyncOptions,
     kind: ResourceKind,
@@ -1178,162 +1432,43 @@ fn decide_in_conflict(
     event_ms: Option<i64>,
 ) -> (InboundAction, RecordState) {
     let mut next = r.clone();
-    for item in &mut next.conflict {
-        let newer = match (event_ms, item.remote_modified_ms) {
-            (Some(e), Some(k)) => e >= k,
-            _ => true,
-        };
-        // A group's items take Virtuous's side only from an event carrying the whole group.
-        let whole = item.group.iter().all(|m| values.contains_key(m));
-        if let (true, true, Some(v)) = (newer, whole, values.get(&item.field)) {
-            item.remote_digest = remote.get(&item.field).cloned();
-            item.remote = Some(v.clone());
-            item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
-        }
-    }
+    refresh_items(&mut next, remote, values, event_ms);
     let fresh = match (event_ms, next.virtuous_modified_ms) {
         (Some(e), Some(k)) => e > k,
         _ => true,
     };
     let landed = newest_entry_lands(options, &r, remote, event_ms);
     let in_flight = r.in_flight();
-    let pending: Vec<&super::record::EchoEntry> =
-        r.expected_echo.iter().filter(|e| !e.confirmed).collect();
     // The partner's side: the base, what our in-flight writes sent, Virtuous values applied over
     // them since, then its held-back edits.
     let mut local = r.base.clone();
     local.extend(in_flight.clone());
     local.extend(r.overridden.clone());
     local.extend(r.held.clone());
-    let mut apply = BTreeMap::new();
-    let mut items = Vec::new();
+    let c = ConflictCtx {
+        options,
+        kind,
+        specs,
+        remote,
+        values,
+        event_ms,
+        local,
+        in_flight,
+        pending: r.expected_echo.iter().filter(|e| !e.confirmed).collect(),
+    };
+    let mut out = ConflictOut {
+        next,
+        apply: BTreeMap::new(),
+        items: Vec::new(),
+    };
     for unit in options.units(kind).into_iter().filter(|_| fresh) {
-        if next.conflict.iter().any(|i| unit.contains(&i.field)) {
-            continue;
-        }
-        let present: Vec<(&String, &String)> = unit
-            .iter()
-            .filter_map(|m| remote.get(m).map(|d| (m, d)))
-            .collect();
-        if present.is_empty() {
-            continue;
-        }
-        let group = unit.len() > 1;
-        let policy = options
-            .policy
-            .for_field(kind, unit.first().map_or("", String::as_str));
-        let (remote_c, partial) = remote_composite(remote, &next.base, &unit);
-        let to_items = |items: &mut Vec<ConflictItem>, next: &RecordState, proposed| {
-            for m in &unit {
-                items.push(ConflictItem {
-                    field: m.clone(),
-                    base: next.base.get(m).cloned(),
-                    local: None,
-                    local_digest: local.get(m).cloned(),
-                    remote: values.get(m).cloned(),
-                    remote_digest: remote.get(m).cloned(),
-                    local_modified_ms: next.partner_unit_ms(&unit),
-                    remote_modified_ms: event_ms,
-                    policy,
-                    proposed,
-                    group: group_list(&unit),
-                });
-            }
-        };
-        let ours = pending.iter().any(|e| {
-            unit.iter().any(|m| e.sent_field(m))
-                && present.iter().all(|(m, d)| e.fields.get(*m) == Some(*d))
-        });
-        if ours {
-            // Our write's echo, not a staff change: the base moves to it unless a newer write of
-            // ours carries the unit (its value is on its way), and a partner edit held back since
-            // stays held: it is newer than the write and goes out after the resolution.
-            let held = touches(&next.held, &unit);
-            let before = apply.len();
-            for (m, d) in &present {
-                if !newer_carries(&next, m, d) {
-                    settle_our_value(&mut next, false, held, m, d, values.get(*m), &mut apply);
-                }
-            }
-            if apply.len() != before {
-                complete_unit(&mut apply, &unit, values);
-            }
-            continue;
-        }
-        if group && partial {
-            // The event lacks a member: Virtuous's group cannot be read whole (see merge_unit).
-            continue;
-        }
-        let consistent_remote = !group || consistent(specs, &unit, values);
-        if touches(&next.held, &unit) {
-            // The partner changed it too (held back): the policy decides, as for any unit
-            // changed on both sides.
-            let mut held_side = next.base.clone();
-            held_side.extend(next.held.clone());
-            let (outcome, _) = merge_field(&FieldInput {
-                policy,
-                base: composite(&next.base, &unit).as_deref(),
-                local: composite(&held_side, &unit).as_deref(),
-                remote: remote_c.as_deref(),
-                local_ms: next.partner_unit_ms(&unit),
-                remote_ms: event_ms,
-                skew_ms: options.policy.skew_window_ms,
-            });
-            match outcome {
-                Outcome::TakeRemote if !consistent_remote => {
-                    to_items(&mut items, &next, Side::Virtuous);
-                }
-                Outcome::TakeRemote | Outcome::Same => {
-                    if composite(&held_side, &unit) != remote_c {
-                        for (m, _) in &present {
-                            if let Some(v) = values.get(*m) {
-                                apply.insert((*m).clone(), v.clone());
-                            }
-                        }
-                    }
-                    for (m, d) in &present {
-                        next.held.remove(*m);
-                        next.base.insert((*m).clone(), (*d).clone());
-                    }
-                }
-                // The held value is written after resolution: it differs from what Virtuous
-                // holds now.
-                Outcome::KeepLocal => {
-                    for (m, d) in &present {
-                        next.base.insert((*m).clone(), (*d).clone());
-                    }
-                }
-                Outcome::Unchanged => {}
-                Outcome::Conflict(proposed) => to_items(&mut items, &next, proposed),
-            }
-            continue;
-        }
-        if policy == super::options::FieldPolicy::PartnerOwns {
-            // The partner value is re-asserted after resolution.
-            for (m, d) in &present {
-                next.base.insert((*m).clone(), (*d).clone());
-            }
-            continue;
-        }
-        if composite(&next.base, &unit) != remote_c {
-            if !consistent_remote {
-                to_items(&mut items, &next, Side::Virtuous);
-                continue;
-            }
-            // A staff change: apply it; if our write of the unit is still in flight and lands
-            // later, its echo brings our value back (see `overridden`).
-            let sent = touches(&in_flight, &unit);
-            for (m, d) in &present {
-                next.base.insert((*m).clone(), (*d).clone());
-                if sent {
-                    next.overridden.insert((*m).clone(), (*d).clone());
-                }
-                if let Some(v) = values.get(*m) {
-                    apply.insert((*m).clone(), v.clone());
-                }
-            }
-        }
+        conflict_unit(&c, &unit, &mut out);
     }
+    let ConflictOut {
+        mut next,
+        apply,
+        items,
+    } = out;
     if landed {
         // Our newest write landed: older ones can no longer land after it (one outbox entry per
         // record), so every pending write is settled, exactly as outside a conflict.
@@ -1352,4 +1487,216 @@ fn decide_in_conflict(
         }
     };
     (action, next)
+}
+
+/// Conflict: the items show Virtuous's side as of the newest event. A group's items take
+/// Virtuous's side only from an event carrying the whole group.
+fn refresh_items(
+    next: &mut RecordState,
+    remote: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Value>,
+    event_ms: Option<i64>,
+) {
+    for item in &mut next.conflict {
+        let newer = match (event_ms, item.remote_modified_ms) {
+            (Some(e), Some(k)) => e >= k,
+            _ => true,
+        };
+        let whole = item.group.iter().all(|m| values.contains_key(m));
+        if let (true, true, Some(v)) = (newer, whole, values.get(&item.field)) {
+            item.remote_digest = remote.get(&item.field).cloned();
+            item.remote = Some(v.clone());
+            item.remote_modified_ms = event_ms.or(item.remote_modified_ms);
+        }
+    }
+}
+
+/// What [`conflict_unit`] reads.
+struct ConflictCtx<'a> {
+    options: &'a SyncOptions,
+    kind: ResourceKind,
+    specs: &'a [FieldSpec],
+    remote: &'a BTreeMap<String, String>,
+    values: &'a BTreeMap<String, Value>,
+    event_ms: Option<i64>,
+    /// The partner's side (see [`decide_in_conflict`]).
+    local: BTreeMap<String, String>,
+    /// What our unconfirmed writes will leave in Virtuous.
+    in_flight: BTreeMap<String, String>,
+    /// Our unconfirmed writes, oldest first.
+    pending: Vec<&'a EchoEntry>,
+}
+
+/// What [`conflict_unit`] decides into.
+struct ConflictOut {
+    next: RecordState,
+    apply: BTreeMap<String, Value>,
+    items: Vec<ConflictItem>,
+}
+
+impl ConflictCtx<'_> {
+    /// New conflict items for the unit (the base and partner time as the record holds them now).
+    fn push_items(
+        &self,
+        next: &RecordState,
+        unit: &[String],
+        policy: FieldPolicy,
+        proposed: Side,
+        items: &mut Vec<ConflictItem>,
+    ) {
+        let sides = ItemSides {
+            base: &next.base,
+            local: &self.local,
+            remote: self.remote,
+            values: self.values,
+            local_ms: next.partner_unit_ms(unit),
+            remote_ms: self.event_ms,
+            policy,
+        };
+        sides.push(unit, proposed, items);
+    }
+}
+
+/// Conflict: one unit outside the conflict items, decided as outside a conflict.
+fn conflict_unit(c: &ConflictCtx<'_>, unit: &[String], out: &mut ConflictOut) {
+    if out.next.conflict.iter().any(|i| unit.contains(&i.field)) {
+        return;
+    }
+    let present: Vec<(&String, &String)> = unit
+        .iter()
+        .filter_map(|m| c.remote.get(m).map(|d| (m, d)))
+        .collect();
+    if present.is_empty() {
+        return;
+    }
+    let group = unit.len() > 1;
+    let policy = c
+        .options
+        .policy
+        .for_field(c.kind, unit.first().map_or("", String::as_str));
+    let (remote_c, partial) = remote_composite(c.remote, &out.next.base, unit);
+    let ours = c.pending.iter().any(|e| {
+        unit.iter().any(|m| e.sent_field(m))
+            && present.iter().all(|(m, d)| e.fields.get(*m) == Some(*d))
+    });
+    if ours {
+        settle_ours_in_conflict(c, unit, &present, out);
+        return;
+    }
+    if group && partial {
+        // The event lacks a member: Virtuous's group cannot be read whole (see merge_unit).
+        return;
+    }
+    let consistent_remote = !group || consistent(c.specs, unit, c.values);
+    if touches(&out.next.held, unit) {
+        held_in_conflict(c, unit, &present, policy, remote_c, consistent_remote, out);
+        return;
+    }
+    if policy == FieldPolicy::PartnerOwns {
+        // The partner value is re-asserted after resolution.
+        for (m, d) in &present {
+            out.next.base.insert((*m).clone(), (*d).clone());
+        }
+        return;
+    }
+    if composite(&out.next.base, unit) == remote_c {
+        return;
+    }
+    if !consistent_remote {
+        c.push_items(&out.next, unit, policy, Side::Virtuous, &mut out.items);
+        return;
+    }
+    // A staff change: apply it; if our write of the unit is still in flight and lands later, its
+    // echo brings our value back (see `overridden`).
+    let sent = touches(&c.in_flight, unit);
+    for (m, d) in &present {
+        out.next.base.insert((*m).clone(), (*d).clone());
+        if sent {
+            out.next.overridden.insert((*m).clone(), (*d).clone());
+        }
+        if let Some(v) = c.values.get(*m) {
+            out.apply.insert((*m).clone(), v.clone());
+        }
+    }
+}
+
+/// Conflict: our write's echo, not a staff change. The base moves to it unless a newer write of
+/// ours carries the unit (its value is on its way), and a partner edit held back since stays
+/// held: it is newer than the write and goes out after the resolution.
+fn settle_ours_in_conflict(
+    c: &ConflictCtx<'_>,
+    unit: &[String],
+    present: &[(&String, &String)],
+    out: &mut ConflictOut,
+) {
+    let held = touches(&out.next.held, unit);
+    let before = out.apply.len();
+    for (m, d) in present {
+        if !newer_carries(&out.next, m, d) {
+            settle_our_value(
+                &mut out.next,
+                false,
+                held,
+                m,
+                d,
+                c.values.get(*m),
+                &mut out.apply,
+            );
+        }
+    }
+    if out.apply.len() != before {
+        complete_unit(&mut out.apply, unit, c.values);
+    }
+}
+
+/// Conflict: the partner changed the unit too (held back): the policy decides, as for any unit
+/// changed on both sides.
+fn held_in_conflict(
+    c: &ConflictCtx<'_>,
+    unit: &[String],
+    present: &[(&String, &String)],
+    policy: FieldPolicy,
+    remote_c: Option<String>,
+    consistent_remote: bool,
+    out: &mut ConflictOut,
+) {
+    let mut held_side = out.next.base.clone();
+    held_side.extend(out.next.held.clone());
+    let (outcome, _) = merge_field(&FieldInput {
+        policy,
+        base: composite(&out.next.base, unit).as_deref(),
+        local: composite(&held_side, unit).as_deref(),
+        remote: remote_c.as_deref(),
+        local_ms: out.next.partner_unit_ms(unit),
+        remote_ms: c.event_ms,
+        skew_ms: c.options.policy.skew_window_ms,
+    });
+    match outcome {
+        Outcome::TakeRemote if !consistent_remote => {
+            c.push_items(&out.next, unit, policy, Side::Virtuous, &mut out.items);
+        }
+        Outcome::TakeRemote | Outcome::Same => {
+            if composite(&held_side, unit) != remote_c {
+                for (m, _) in present {
+                    if let Some(v) = c.values.get(*m) {
+                        out.apply.insert((*m).clone(), v.clone());
+                    }
+                }
+            }
+            for (m, d) in present {
+                out.next.held.remove(*m);
+                out.next.base.insert((*m).clone(), (*d).clone());
+            }
+        }
+        // The held value is written after resolution: it differs from what Virtuous holds now.
+        Outcome::KeepLocal => {
+            for (m, d) in present {
+                out.next.base.insert((*m).clone(), (*d).clone());
+            }
+        }
+        Outcome::Unchanged => {}
+        Outcome::Conflict(proposed) => {
+            c.push_items(&out.next, unit, policy, proposed, &mut out.items);
+        }
+    }
 }
