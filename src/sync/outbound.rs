@@ -232,24 +232,7 @@ fn wire_value(v: &Value, t: FieldType) -> Value {
             Err(_) => v.clone(),
         },
         FieldType::Designations => match v {
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|item| match item {
-                        Value::Object(map) => {
-                            let mut m = map.clone();
-                            if let Some(a) = map.get("amountDesignated") {
-                                m.insert(
-                                    "amountDesignated".into(),
-                                    wire_value(a, FieldType::Money),
-                                );
-                            }
-                            Value::Object(m)
-                        }
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
+            Value::Array(items) => Value::Array(items.iter().map(wire_designation).collect()),
             other => other.clone(),
         },
         FieldType::Date => match v.as_str().and_then(calendar_day) {
@@ -257,6 +240,20 @@ fn wire_value(v: &Value, t: FieldType) -> Value {
             None => v.clone(),
         },
         FieldType::Plain => v.clone(),
+    }
+}
+
+/// One designation on the wire: its `amountDesignated` as money.
+fn wire_designation(item: &Value) -> Value {
+    match item {
+        Value::Object(map) => {
+            let mut m = map.clone();
+            if let Some(a) = map.get("amountDesignated") {
+                m.insert("amountDesignated".into(), wire_value(a, FieldType::Money));
+            }
+            Value::Object(m)
+        }
+        other => other.clone(),
     }
 }
 
@@ -720,22 +717,27 @@ impl Outbound<'_> {
                     r.expected_echo.iter().filter(|e| !e.confirmed).collect();
                 self.changed
                     .iter()
-                    .filter(|f| {
-                        let Some(d) = self
-                            .digests
-                            .get(*f)
-                            .filter(|_| self.in_flight.contains_key(*f))
-                        else {
-                            return false;
-                        };
-                        !pending.last().is_some_and(|e| e.sent(f, d))
-                            && (r.base.get(*f) == Some(d) || pending.iter().any(|e| e.sent(f, d)))
-                    })
+                    .filter(|f| self.shown_before_newest(r, &pending, f))
                     .cloned()
                     .collect()
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Awaiting an echo: whether the partner's value of `f` is one Virtuous may show from a state
+    /// before our newest pending write (`pending`: our unconfirmed writes, oldest first), and that
+    /// write does not carry it.
+    fn shown_before_newest(&self, r: &RecordState, pending: &[&EchoEntry], f: &str) -> bool {
+        let Some(d) = self
+            .digests
+            .get(f)
+            .filter(|_| self.in_flight.contains_key(f))
+        else {
+            return false;
+        };
+        !pending.last().is_some_and(|e| e.sent(f, d))
+            && (r.base.get(f) == Some(d) || pending.iter().any(|e| e.sent(f, d)))
     }
 
     /// Split: what a write would send, what is held back (cooldown, undo awaiting an echo), what
