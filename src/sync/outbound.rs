@@ -21,6 +21,7 @@ use crate::event::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 /// A change on the partner side: the record's current values of the mapped fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,24 +232,7 @@ fn wire_value(v: &Value, t: FieldType) -> Value {
             Err(_) => v.clone(),
         },
         FieldType::Designations => match v {
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|item| match item {
-                        Value::Object(map) => {
-                            let mut m = map.clone();
-                            if let Some(a) = map.get("amountDesignated") {
-                                m.insert(
-                                    "amountDesignated".into(),
-                                    wire_value(a, FieldType::Money),
-                                );
-                            }
-                            Value::Object(m)
-                        }
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
+            Value::Array(items) => Value::Array(items.iter().map(wire_designation).collect()),
             other => other.clone(),
         },
         FieldType::Date => match v.as_str().and_then(calendar_day) {
@@ -256,6 +240,20 @@ fn wire_value(v: &Value, t: FieldType) -> Value {
             None => v.clone(),
         },
         FieldType::Plain => v.clone(),
+    }
+}
+
+/// One designation on the wire: its `amountDesignated` as money.
+fn wire_designation(item: &Value) -> Value {
+    match item {
+        Value::Object(map) => {
+            let mut m = map.clone();
+            if let Some(a) = map.get("amountDesignated") {
+                m.insert("amountDesignated".into(), wire_value(a, FieldType::Money));
+            }
+            Value::Object(m)
+        }
+        other => other.clone(),
     }
 }
 
@@ -313,12 +311,112 @@ fn stamp_keys(kind: ResourceKind) -> (&'static str, &'static str) {
 }
 
 /// Decide whether to write a partner change to Virtuous, and build the request.
+///
+/// The phases, in order: guards, held record (tombstone, conflict), a fetched record confirming
+/// our newest write first, undos awaiting an echo, the split of the changed fields, a pending
+/// write, nothing to send, then the write itself (full-record or partial/create). Each phase
+/// either decides or hands on to the next.
 pub fn decide_outbound(
     options: &SyncOptions,
     record: Option<&RecordState>,
     change: &PartnerChange,
     now_ms: i64,
 ) -> Result<OutboundDecision, SyncError> {
+    let mut cx = match guards(options, record, change, now_ms)? {
+        ControlFlow::Break(d) => return Ok(d),
+        ControlFlow::Continue(cx) => cx,
+    };
+    if let Some(d) = cx.held_record() {
+        return Ok(d);
+    }
+    cx.read_current()?;
+    if let Some(d) = cx.confirm_first()? {
+        return Ok(d);
+    }
+    let awaiting = cx.awaiting();
+    // Whether an undo must wait for our pending write's echo depends on whether that write landed:
+    // with full-record updates only the fetched record tells (see `Outbound::awaiting`).
+    if cx.full && cx.current.is_none() && !awaiting.is_empty() {
+        return Ok(cx.fetch());
+    }
+    let split = cx.split(&awaiting);
+    if let Some(d) = cx.pending(&split)? {
+        return Ok(d);
+    }
+    let to_send: Vec<String> = if cx.linked.is_none() {
+        // A create carries the whole record.
+        cx.digests.keys().cloned().collect()
+    } else {
+        split.send.clone()
+    };
+    if to_send.is_empty() {
+        return Ok(cx.nothing_to_send(split));
+    }
+    if cx.full {
+        return cx.full_write(to_send, split);
+    }
+    cx.write(to_send, split)
+}
+
+/// What every phase of one outbound decision reads: the checked change, the stored record and
+/// the changed fields.
+struct Outbound<'a> {
+    options: &'a SyncOptions,
+    change: &'a PartnerChange,
+    now_ms: i64,
+    kind: ResourceKind,
+    specs: &'a [FieldSpec],
+    /// The stored record, refreshed to `now_ms`.
+    record: Option<RecordState>,
+    inputs: DecisionInputs,
+    units: Vec<Vec<String>>,
+    /// Field → digest of the partner's value.
+    digests: BTreeMap<String, String>,
+    /// What our unconfirmed writes will leave in Virtuous (see [`RecordState::in_flight`]).
+    in_flight: BTreeMap<String, String>,
+    /// The changed fields, a field group widened to all its members the partner holds.
+    changed: Vec<String>,
+    /// The Virtuous id of a linked record (absent: the write is a create).
+    linked: Option<String>,
+    /// Full-record update (GET-then-PUT) of a linked record.
+    full: bool,
+    /// The record as just fetched, for a full-record update, when the host passed it.
+    current: Option<Fetched>,
+}
+
+/// One split of the changed fields for every path after it.
+struct Split {
+    /// What a write would send.
+    send: Vec<String>,
+    /// What is held back (cooldown, undo awaiting an echo).
+    suppressed: Vec<String>,
+    /// What Virtuous owns (never written).
+    owned: Vec<String>,
+    /// What waits for our newest pending write's echo (see [`hold_all_while_awaiting`]).
+    awaiting: Vec<String>,
+    /// When to call again for the held-back fields (none when all await an echo).
+    retry: Option<i64>,
+}
+
+impl Split {
+    /// The held-back partner values, field → digest (stored as `held`).
+    fn held(&self, digests: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        self.suppressed
+            .iter()
+            .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
+            .collect()
+    }
+}
+
+/// Guards: the options, the stored record and the change belong together and are valid (else an
+/// error); a kind the sync does not map is nothing to do. Hands on the context with the changed
+/// fields.
+fn guards<'a>(
+    options: &'a SyncOptions,
+    record: Option<&RecordState>,
+    change: &'a PartnerChange,
+    now_ms: i64,
+) -> Result<ControlFlow<OutboundDecision, Outbound<'a>>, SyncError> {
     options.validate()?;
     if change.customer_id != options.customer_id {
         return Err(SyncError::TenantMismatch {
@@ -332,28 +430,7 @@ pub fn decide_outbound(
     };
     let kind = change.kind;
     if let Some(r) = &record {
-        if r.kind != kind {
-            return Err(SyncError::KindMismatch {
-                expected: r.kind,
-                found: kind,
-            });
-        }
-        if let Some(pid) = r.partner_id.as_ref().filter(|p| **p != change.partner_id) {
-            return Err(SyncError::RecordMismatch {
-                field: "partnerId".into(),
-                expected: pid.clone(),
-                found: change.partner_id.clone(),
-            });
-        }
-        if let (Some(x), Some(id)) = (&r.external_ref, &change.external_id) {
-            if x.id != *id {
-                return Err(SyncError::RecordMismatch {
-                    field: "externalId".into(),
-                    expected: x.id.clone(),
-                    found: id.clone(),
-                });
-            }
-        }
+        check_same_record(r, change)?;
     }
     if change.partner_id.trim().is_empty() {
         return Err(SyncError::MissingField {
@@ -366,36 +443,86 @@ pub fn decide_outbound(
         partner_modified_ms: Some(change.modified_ms),
         ..DecisionInputs::from_record(record.as_ref(), now_ms)
     };
-    let done = |action,
-                reason,
-                inputs: &DecisionInputs,
-                record: Option<RecordState>,
-                suppressed: Vec<String>,
-                retry: Option<i64>| {
-        OutboundDecision {
-            action,
-            reason,
-            inputs: inputs.clone(),
-            suppressed_fields: suppressed,
-            retry_at_ms: retry,
-            record,
-        }
-    };
     let Some(specs) = options.fields(kind) else {
-        return Ok(done(
+        return Ok(ControlFlow::Break(decision(
             OutboundAction::Nothing,
             Reason::NotSynced,
             &inputs,
             record,
             vec![],
             None,
-        ));
+        )));
     };
     if !matches!(kind, ResourceKind::Gift | ResourceKind::Contact) {
         return Err(SyncError::UnsupportedKind { kind });
     }
     validate_change(specs, change)?;
+    let units = options.units(kind);
+    let (digests, in_flight, changed) = changes(specs, &units, record.as_ref(), change);
+    inputs.changed_fields = changed.clone();
+    let linked = record.as_ref().and_then(|r| r.virtuous_id.clone());
+    let full = options.update_mode == UpdateMode::Full && linked.is_some();
+    Ok(ControlFlow::Continue(Outbound {
+        options,
+        change,
+        now_ms,
+        kind,
+        specs,
+        record,
+        inputs,
+        units,
+        digests,
+        in_flight,
+        changed,
+        linked,
+        full,
+        current: None,
+    }))
+}
 
+/// Guards: the change is for the stored record (same kind, partner id and external id).
+fn check_same_record(r: &RecordState, change: &PartnerChange) -> Result<(), SyncError> {
+    if r.kind != change.kind {
+        return Err(SyncError::KindMismatch {
+            expected: r.kind,
+            found: change.kind,
+        });
+    }
+    if let Some(pid) = r.partner_id.as_ref().filter(|p| **p != change.partner_id) {
+        return Err(SyncError::RecordMismatch {
+            field: "partnerId".into(),
+            expected: pid.clone(),
+            found: change.partner_id.clone(),
+        });
+    }
+    if let (Some(x), Some(id)) = (&r.external_ref, &change.external_id) {
+        if x.id != *id {
+            return Err(SyncError::RecordMismatch {
+                field: "externalId".into(),
+                expected: x.id.clone(),
+                found: id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The partner's digests, what our unconfirmed writes will leave in Virtuous, and the changed
+/// fields. Changed: differs from the agreed base, or from what our unconfirmed writes will leave
+/// in Virtuous (a partner edit reverting an in-flight value back to the base is a change too). A
+/// field whose partner value came from Virtuous over our in-flight write (`overridden`) is
+/// settled by that write's echo, not by a new write. A field group is written, held and compared
+/// as one unit: a change to any member carries every member the partner holds.
+fn changes(
+    specs: &[FieldSpec],
+    units: &[Vec<String>],
+    record: Option<&RecordState>,
+    change: &PartnerChange,
+) -> (
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    Vec<String>,
+) {
     let mut digests = BTreeMap::new();
     for s in specs {
         if let Some(v) = change.fields.get(&s.name) {
@@ -403,16 +530,9 @@ pub fn decide_outbound(
         }
     }
     let empty = BTreeMap::new();
-    let base = record.as_ref().map_or(&empty, |r| &r.base);
-    let in_flight = record
-        .as_ref()
-        .map(RecordState::in_flight)
-        .unwrap_or_default();
-    let overridden = record.as_ref().map_or(&empty, |r| &r.overridden);
-    // Changed: differs from the agreed base, or from what our unconfirmed writes will leave in
-    // Virtuous (a partner edit reverting an in-flight value back to the base is a change too).
-    // A field whose partner value came from Virtuous over our in-flight write (`overridden`) is
-    // settled by that write's echo, not by a new write.
+    let base = record.map_or(&empty, |r| &r.base);
+    let in_flight = record.map(RecordState::in_flight).unwrap_or_default();
+    let overridden = record.map_or(&empty, |r| &r.overridden);
     let changed: Vec<String> = digests
         .iter()
         .filter(|(k, d)| {
@@ -422,393 +542,494 @@ pub fn decide_outbound(
         })
         .map(|(k, _)| k.clone())
         .collect();
-    // A field group is written, held and compared as one unit: a change to any member carries
-    // every member the partner holds.
-    let units = options.units(kind);
-    let changed: Vec<String> = widen(&units, &changed)
+    let changed: Vec<String> = widen(units, &changed)
         .into_iter()
         .filter(|f| digests.contains_key(f))
         .collect();
-    inputs.changed_fields = changed.clone();
+    (digests, in_flight, changed)
+}
 
-    if let Some(r) = &record {
+fn decision(
+    action: OutboundAction,
+    reason: Reason,
+    inputs: &DecisionInputs,
+    record: Option<RecordState>,
+    suppressed: Vec<String>,
+    retry: Option<i64>,
+) -> OutboundDecision {
+    OutboundDecision {
+        action,
+        reason,
+        inputs: inputs.clone(),
+        suppressed_fields: suppressed,
+        retry_at_ms: retry,
+        record,
+    }
+}
+
+impl Outbound<'_> {
+    /// A decision recording what the phases looked at.
+    fn done(
+        &self,
+        action: OutboundAction,
+        reason: Reason,
+        record: Option<RecordState>,
+        suppressed: Vec<String>,
+        retry: Option<i64>,
+    ) -> OutboundDecision {
+        decision(action, reason, &self.inputs, record, suppressed, retry)
+    }
+
+    /// Ask for the linked record (`GET`) for a full-record update. Nothing decided, no state
+    /// changed.
+    fn fetch(&self) -> OutboundDecision {
+        self.done(
+            OutboundAction::Fetch(fetch_request(
+                self.kind,
+                self.linked.as_deref().unwrap_or(""),
+            )),
+            Reason::NeedsCurrent,
+            None,
+            vec![],
+            None,
+        )
+    }
+
+    /// Held record: a tombstoned record takes no write. In conflict everything changed is held
+    /// back until resolution, and the conflict items show the partner's latest value.
+    fn held_record(&self) -> Option<OutboundDecision> {
+        let r = self.record.as_ref()?;
         if r.tombstone.is_some() {
-            return Ok(done(
+            return Some(self.done(
                 OutboundAction::Nothing,
                 Reason::Tombstoned,
-                &inputs,
-                record,
+                self.record.clone(),
                 vec![],
                 None,
             ));
         }
-        if r.state == SyncState::Conflict {
-            let mut next = r.clone();
-            // The conflict items show the partner's latest value.
-            for item in &mut next.conflict {
-                if let Some(d) = digests.get(&item.field) {
-                    item.local_digest = Some(d.clone());
-                    item.local = change.fields.get(&item.field).cloned();
-                    item.local_modified_ms = Some(
-                        change
-                            .field_modified_ms
-                            .get(&item.field)
-                            .copied()
-                            .unwrap_or(change.modified_ms),
-                    );
-                }
-            }
-            note_partner_times(&mut next, change);
-            next.held = changed
-                .iter()
-                .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
-                .collect();
-            return Ok(done(
-                OutboundAction::Suppress,
-                Reason::InConflict,
-                &inputs,
-                Some(next),
-                changed,
-                None,
-            ));
+        if r.state != SyncState::Conflict {
+            return None;
         }
+        let change = self.change;
+        let mut next = r.clone();
+        for item in &mut next.conflict {
+            if let Some(d) = self.digests.get(&item.field) {
+                item.local_digest = Some(d.clone());
+                item.local = change.fields.get(&item.field).cloned();
+                item.local_modified_ms = Some(
+                    change
+                        .field_modified_ms
+                        .get(&item.field)
+                        .copied()
+                        .unwrap_or(change.modified_ms),
+                );
+            }
+        }
+        note_partner_times(&mut next, change);
+        next.held = self
+            .changed
+            .iter()
+            .filter_map(|f| self.digests.get(f).map(|d| (f.clone(), d.clone())))
+            .collect();
+        Some(self.done(
+            OutboundAction::Suppress,
+            Reason::InConflict,
+            Some(next),
+            self.changed.clone(),
+            None,
+        ))
     }
-    let linked = record.as_ref().and_then(|r| r.virtuous_id.clone());
-    let pending = record
-        .as_ref()
-        .is_some_and(|r| r.state == SyncState::PartnerPending);
 
-    // A value Virtuous may show from a state before our newest pending write (the base, or a value
-    // an older pending write sent) cannot be written yet, unless that newest write carries it: the
-    // echo of a write made now could not be told from that state. Two cases: an undo of a pending
-    // value, and a value only an older pending write carries (a newer one held the field back, and
-    // the older may have been superseded in the outbox). It waits for the newest write's echo
-    // (`followUp` then asks for this decision again); by then the older writes have landed or never
-    // will, and the base says which.
-    // Full-record updates: the record as just fetched, when the host passed it.
-    let full = options.update_mode == UpdateMode::Full && linked.is_some();
-    let current = match (&linked, change.current.as_ref()) {
-        (Some(id), Some(c)) if full => Some(check_current(specs, id, c)?),
-        _ => None,
-    };
-    // A fetched record that shows our newest pending write landed confirms it first (the echo may
-    // never be told apart: a same-tick timestamp reads as stale); the decision then goes on from
-    // the confirmed state, or carries the confirmation when the partner must apply something.
-    if let (Some((cur, cd)), Some(r)) = (&current, &record) {
+    /// Full-record updates: the record as just fetched, when the host passed it (checked).
+    fn read_current(&mut self) -> Result<(), SyncError> {
+        self.current = match (&self.linked, self.change.current.as_ref()) {
+            (Some(id), Some(c)) if self.full => Some(check_current(self.specs, id, c)?),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    /// Confirm first: a fetched record that shows our newest pending write landed confirms it
+    /// first (the echo may never be told apart: a same-tick timestamp reads as stale); the
+    /// decision then goes on from the confirmed state, or carries the confirmation when the
+    /// partner must apply something.
+    fn confirm_first(&self) -> Result<Option<OutboundDecision>, SyncError> {
+        let (Some((cur, cd)), Some(r)) = (&self.current, &self.record) else {
+            return Ok(None);
+        };
         let landed = r
             .expected_echo
             .last()
-            .is_some_and(|e| !e.confirmed && shows_write(e, cd));
-        if landed && !unexplained(r, cd) {
-            let unsent: Vec<String> = changed
-                .iter()
-                .filter(|f| options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns)
-                .cloned()
-                .collect();
-            let d = inbound_first(options, r, change, &unsent, &digests, cur, now_ms)?;
-            let quiet = d.reassert_fields.is_empty()
-                && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
-                    if apply.is_empty() && !follow_up);
-            match d.record {
-                Some(confirmed) if quiet && d.reason == Reason::Confirmed => {
-                    return decide_outbound(options, Some(&confirmed), change, now_ms);
-                }
-                _ => return Ok(apply_inbound(d, &changed, &inputs)),
+            .is_some_and(|e| !e.confirmed && e.shows_in(cd));
+        if !landed || unexplained(r, cd) {
+            return Ok(None);
+        }
+        let unsent: Vec<String> = self
+            .changed
+            .iter()
+            .filter(|f| self.options.policy.for_field(self.kind, f) != FieldPolicy::VirtuousOwns)
+            .cloned()
+            .collect();
+        let d = inbound_first(
+            self.options,
+            r,
+            self.change,
+            &unsent,
+            &self.digests,
+            cur,
+            self.now_ms,
+        )?;
+        let quiet = d.reassert_fields.is_empty()
+            && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
+                if apply.is_empty() && !follow_up);
+        match d.record {
+            Some(confirmed) if quiet && d.reason == Reason::Confirmed => {
+                decide_outbound(self.options, Some(&confirmed), self.change, self.now_ms).map(Some)
             }
+            _ => Ok(Some(apply_inbound(d, &self.changed, &self.inputs))),
         }
     }
-    // A full-record `PUT` is sent at once and never resent later, so a fetched record that does
-    // not show our newest write means it did not land: nothing of ours is still on its way, and
-    // the write built now (the whole record) supersedes it. Nothing waits for its echo.
-    let superseded = current.as_ref().is_some_and(|(_, cd)| {
-        record.as_ref().is_some_and(|r| {
-            r.expected_echo
-                .last()
-                .is_some_and(|e| !e.confirmed && !shows_write(e, cd))
-        })
-    });
-    let awaiting: Vec<String> = match (&record, &linked) {
-        (Some(_), Some(_)) if superseded => Vec::new(),
-        (Some(r), Some(_)) => {
-            let pending: Vec<&EchoEntry> =
-                r.expected_echo.iter().filter(|e| !e.confirmed).collect();
-            let sent =
-                |e: &EchoEntry, f: &str, d: &String| e.sent_field(f) && e.fields.get(f) == Some(d);
-            changed
+
+    /// Awaiting an echo: a value Virtuous may show from a state before our newest pending write
+    /// (the base, or a value an older pending write sent) cannot be written yet, unless that
+    /// newest write carries it: the echo of a write made now could not be told from that state.
+    /// Two cases: an undo of a pending value, and a value only an older pending write carries (a
+    /// newer one held the field back, and the older may have been superseded in the outbox). It
+    /// waits for the newest write's echo (`followUp` then asks for this decision again); by then
+    /// the older writes have landed or never will, and the base says which.
+    fn awaiting(&self) -> Vec<String> {
+        // A full-record `PUT` is sent at once and never resent later, so a fetched record that
+        // does not show our newest write means it did not land: nothing of ours is still on its
+        // way, and the write built now (the whole record) supersedes it. Nothing waits for its
+        // echo.
+        let superseded = self.current.as_ref().is_some_and(|(_, cd)| {
+            self.record.as_ref().is_some_and(|r| {
+                r.expected_echo
+                    .last()
+                    .is_some_and(|e| !e.confirmed && !e.shows_in(cd))
+            })
+        });
+        match (&self.record, &self.linked) {
+            (Some(_), Some(_)) if superseded => Vec::new(),
+            (Some(r), Some(_)) => {
+                let pending: Vec<&EchoEntry> =
+                    r.expected_echo.iter().filter(|e| !e.confirmed).collect();
+                self.changed
+                    .iter()
+                    .filter(|f| self.shown_before_newest(r, &pending, f))
+                    .cloned()
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Awaiting an echo: whether the partner's value of `f` is one Virtuous may show from a state
+    /// before our newest pending write (`pending`: our unconfirmed writes, oldest first), and that
+    /// write does not carry it.
+    fn shown_before_newest(&self, r: &RecordState, pending: &[&EchoEntry], f: &str) -> bool {
+        let Some(d) = self
+            .digests
+            .get(f)
+            .filter(|_| self.in_flight.contains_key(f))
+        else {
+            return false;
+        };
+        !pending.last().is_some_and(|e| e.sent(f, d))
+            && (r.base.get(f) == Some(d) || pending.iter().any(|e| e.sent(f, d)))
+    }
+
+    /// Split: what a write would send, what is held back (cooldown, undo awaiting an echo), what
+    /// Virtuous owns. A create carries everything.
+    fn split(&self, awaiting: &[String]) -> Split {
+        let cooling_fields: Vec<String> = self
+            .record
+            .as_ref()
+            .map(|r| widen(&self.units, &r.cooldown_fields))
+            .unwrap_or_default();
+        // Fields our newest pending write already carries with the partner's value: never sent
+        // again.
+        let carried: Vec<String> = match &self.record {
+            Some(r) => self
+                .changed
                 .iter()
                 .filter(|f| {
-                    let Some(d) = digests.get(*f).filter(|_| in_flight.contains_key(*f)) else {
-                        return false;
-                    };
-                    !pending.last().is_some_and(|e| sent(e, f, d))
-                        && (base.get(*f) == Some(d) || pending.iter().any(|e| sent(e, f, d)))
+                    r.expected_echo.last().is_some_and(|e| {
+                        !e.confirmed && self.digests.get(*f).is_some_and(|d| e.sent(f, d))
+                    })
                 })
                 .cloned()
-                .collect()
+                .collect(),
+            None => Vec::new(),
+        };
+        let awaiting = hold_all_while_awaiting(
+            self.options,
+            self.kind,
+            &self.changed,
+            &widen(&self.units, awaiting),
+            &[cooling_fields.clone(), carried].concat(),
+        );
+        let cooling = self
+            .record
+            .as_ref()
+            .filter(|r| self.linked.is_some() && r.cooldown_active(self.now_ms));
+        let (mut send, mut suppressed, mut owned) = (Vec::new(), Vec::new(), Vec::new());
+        for f in &self.changed {
+            if self.linked.is_some()
+                && self.options.policy.for_field(self.kind, f) == FieldPolicy::VirtuousOwns
+            {
+                owned.push(f.clone());
+            } else if awaiting.contains(f) || (cooling.is_some() && cooling_fields.contains(f)) {
+                suppressed.push(f.clone());
+            } else {
+                send.push(f.clone());
+            }
         }
-        _ => Vec::new(),
-    };
-    // Whether an undo must wait for our pending write's echo depends on whether that write landed:
-    // with full-record updates only the fetched record tells (see `superseded`).
-    if full && current.is_none() && !awaiting.is_empty() {
-        return Ok(done(
-            OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
-            Reason::NeedsCurrent,
-            &inputs,
-            None,
-            vec![],
-            None,
-        ));
-    }
-    let cooling_fields: Vec<String> = record
-        .as_ref()
-        .map(|r| widen(&units, &r.cooldown_fields))
-        .unwrap_or_default();
-    // Fields our newest pending write already carries with the partner's value: never sent again.
-    let carried: Vec<String> = match &record {
-        Some(r) => changed
-            .iter()
-            .filter(|f| {
-                r.expected_echo.last().is_some_and(|e| {
-                    !e.confirmed && e.sent_field(f) && e.fields.get(*f) == digests.get(*f)
-                })
-            })
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
-    let awaiting = hold_all_while_awaiting(
-        options,
-        kind,
-        &changed,
-        &widen(&units, &awaiting),
-        &[cooling_fields.clone(), carried].concat(),
-    );
-    // One split of the changed fields for every path below: what a write would send, what is held
-    // back (cooldown, undo awaiting an echo), what Virtuous owns. A create carries everything.
-    let cooling = record
-        .as_ref()
-        .filter(|r| linked.is_some() && r.cooldown_active(now_ms));
-    let (mut send, mut suppressed, mut owned) = (Vec::new(), Vec::new(), Vec::new());
-    for f in &changed {
-        if linked.is_some() && options.policy.for_field(kind, f) == FieldPolicy::VirtuousOwns {
-            owned.push(f.clone());
-        } else if awaiting.contains(f) || (cooling.is_some() && cooling_fields.contains(f)) {
-            suppressed.push(f.clone());
+        let retry = if suppressed.iter().all(|f| awaiting.contains(f)) {
+            None
         } else {
-            send.push(f.clone());
-        }
-    }
-    let held_digests = || -> BTreeMap<String, String> {
-        suppressed
-            .iter()
-            .filter_map(|f| digests.get(f).map(|d| (f.clone(), d.clone())))
-            .collect()
-    };
-    let retry = if suppressed.iter().all(|f| awaiting.contains(f)) {
-        None
-    } else {
-        record.as_ref().and_then(|r| r.cooldown_until_ms)
-    };
-
-    if pending {
-        if let Some(r) = &record {
-            let mut next = r.clone();
-            note_partner_times(&mut next, change);
-            next.held.clear();
-            let in_flight_already = r.expected_echo.last().filter(|e| {
-                // Everything sendable that differs from the base is already in flight,
-                // unchanged: a second identical write could not be told from the first.
-                !e.confirmed
-                    && !send.is_empty()
-                    && send
-                        .iter()
-                        .all(|f| e.sent_field(f) && e.fields.get(f) == digests.get(f))
-            });
-            // Full-record updates: a failed or unacknowledged `PUT` is never resent later (its
-            // body would overwrite what changed in Virtuous since the fetch); the host decides
-            // again. Only the fetched record tells whether that write landed: if it does not show
-            // it, the write is re-issued, built on the fresh record.
-            let coalesce = match (in_flight_already, full, &current) {
-                (None, ..) => false,
-                (Some(_), false, _) => true,
-                (Some(_), true, None) => {
-                    return Ok(done(
-                        OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
-                        Reason::NeedsCurrent,
-                        &inputs,
-                        None,
-                        vec![],
-                        None,
-                    ));
-                }
-                (Some(e), true, Some((_, cd))) => shows_write(e, cd),
-            };
-            if coalesce {
-                next.held = held_digests();
-                next.follow_up |= !awaiting.is_empty();
-                return Ok(done(
-                    OutboundAction::Coalesce,
-                    Reason::Coalesced,
-                    &inputs,
-                    Some(next),
-                    suppressed,
-                    retry,
-                ));
-            }
-            if linked.is_none() {
-                next.follow_up = true;
-                return Ok(done(
-                    OutboundAction::Coalesce,
-                    Reason::PendingCreate,
-                    &inputs,
-                    Some(next),
-                    vec![],
-                    None,
-                ));
-            }
+            self.record.as_ref().and_then(|r| r.cooldown_until_ms)
+        };
+        Split {
+            send,
+            suppressed,
+            owned,
+            awaiting,
+            retry,
         }
     }
 
-    let to_send: Vec<String> = if linked.is_none() {
-        // A create carries the whole record.
-        digests.keys().cloned().collect()
-    } else {
-        send
-    };
-    if to_send.is_empty() {
-        let next = record.clone().map(|mut r| {
-            r.partner_id = Some(change.partner_id.clone());
-            note_partner_times(&mut r, change);
-            r.held = held_digests();
-            r.follow_up |= !awaiting.is_empty();
+    /// Pending: our write is in flight. A change it already carries, unchanged, is coalesced
+    /// into it (a second identical write could not be told from the first); a pending create
+    /// takes no update before its confirmation (`followUp` asks again then).
+    fn pending(&self, split: &Split) -> Result<Option<OutboundDecision>, SyncError> {
+        let Some(r) = self
+            .record
+            .as_ref()
+            .filter(|r| r.state == SyncState::PartnerPending)
+        else {
+            return Ok(None);
+        };
+        let mut next = r.clone();
+        note_partner_times(&mut next, self.change);
+        next.held.clear();
+        let in_flight_already = r.expected_echo.last().filter(|e| {
+            !e.confirmed
+                && !split.send.is_empty()
+                && split
+                    .send
+                    .iter()
+                    .all(|f| self.digests.get(f).is_some_and(|d| e.sent(f, d)))
+        });
+        // Full-record updates: a failed or unacknowledged `PUT` is never resent later (its body
+        // would overwrite what changed in Virtuous since the fetch); the host decides again. Only
+        // the fetched record tells whether that write landed: if it does not show it, the write
+        // is re-issued, built on the fresh record.
+        let coalesce = match (in_flight_already, self.full, &self.current) {
+            (None, ..) => false,
+            (Some(_), false, _) => true,
+            (Some(_), true, None) => return Ok(Some(self.fetch())),
+            (Some(e), true, Some((_, cd))) => e.shows_in(cd),
+        };
+        if coalesce {
+            next.held = split.held(&self.digests);
+            next.follow_up |= !split.awaiting.is_empty();
+            return Ok(Some(self.done(
+                OutboundAction::Coalesce,
+                Reason::Coalesced,
+                Some(next),
+                split.suppressed.clone(),
+                split.retry,
+            )));
+        }
+        if self.linked.is_none() {
+            next.follow_up = true;
+            return Ok(Some(self.done(
+                OutboundAction::Coalesce,
+                Reason::PendingCreate,
+                Some(next),
+                vec![],
+                None,
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Nothing to send: the record notes the partner's times and held-back values; the reason
+    /// says why (held back, owned by Virtuous, or no change).
+    fn nothing_to_send(&self, split: Split) -> OutboundDecision {
+        let next = self.record.clone().map(|mut r| {
+            r.partner_id = Some(self.change.partner_id.clone());
+            note_partner_times(&mut r, self.change);
+            r.held = split.held(&self.digests);
+            r.follow_up |= !split.awaiting.is_empty();
             r
         });
-        let (action, reason) = if !suppressed.is_empty() {
-            let reason = if suppressed.iter().all(|f| awaiting.contains(f)) {
+        let (action, reason) = if !split.suppressed.is_empty() {
+            let reason = if split.suppressed.iter().all(|f| split.awaiting.contains(f)) {
                 Reason::AwaitingEcho
             } else {
                 Reason::Cooldown
             };
             (OutboundAction::Suppress, reason)
-        } else if !owned.is_empty() {
+        } else if !split.owned.is_empty() {
             (OutboundAction::Nothing, Reason::OwnedByOther)
         } else {
             (OutboundAction::Nothing, Reason::NoChange)
         };
-        return Ok(done(action, reason, &inputs, next, suppressed, retry));
+        self.done(action, reason, next, split.suppressed, split.retry)
     }
 
-    if full {
-        let Some((current, current_digests)) = current else {
-            return Ok(done(
-                OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
-                Reason::NeedsCurrent,
-                &inputs,
-                None,
-                vec![],
-                None,
-            ));
+    /// Full-record write (GET-then-PUT): without the fetched record, ask for it; a Virtuous
+    /// change the state did not know is decided inbound first (see [`remote_first`]); else the
+    /// whole record is written (see [`full_update`]).
+    fn full_write(
+        &self,
+        to_send: Vec<String>,
+        split: Split,
+    ) -> Result<OutboundDecision, SyncError> {
+        let Some((current, current_digests)) = &self.current else {
+            return Ok(self.fetch());
         };
-        if let Some(r) = &record {
+        if let Some(r) = &self.record {
             if let Some(d) = remote_first(
-                options,
+                self.options,
                 r,
-                change,
-                &changed,
-                &owned,
-                &digests,
-                &current,
-                &current_digests,
-                &inputs,
-                now_ms,
+                self.change,
+                &self.changed,
+                &split.owned,
+                &self.digests,
+                current,
+                current_digests,
+                &self.inputs,
+                self.now_ms,
             )? {
                 return Ok(d);
             }
         }
-        return full_update(
-            options,
-            specs,
-            record.as_ref(),
-            change,
+        full_update(
+            self.options,
+            self.specs,
+            self.record.as_ref(),
+            self.change,
             FullPlan {
-                current,
-                current_digests,
-                digests,
-                in_flight,
+                current: current.clone(),
+                current_digests: current_digests.clone(),
+                digests: self.digests.clone(),
+                in_flight: self.in_flight.clone(),
                 to_send,
-                suppressed,
-                owned,
-                awaiting,
-                retry,
+                suppressed: split.suppressed,
+                owned: split.owned,
+                awaiting: split.awaiting,
+                retry: split.retry,
             },
-            inputs,
-            now_ms,
-        );
+            self.inputs.clone(),
+            self.now_ms,
+        )
     }
 
-    // Build the request.
-    let mut next = record
-        .clone()
-        .unwrap_or_else(|| RecordState::new(&options.customer_id, kind));
-    let ext = our_ref(options, &next, change);
-    let (src_key, id_key) = stamp_keys(kind);
-    let mut body = Map::new();
-    if linked.is_none() {
-        if let Some(extra) = &change.extra {
-            for (k, v) in extra {
-                body.insert(k.clone(), v.clone());
+    /// Write: a create (the whole record through the Transaction endpoint, with `extra`) or a
+    /// partial update (only the changed fields, so a concurrent staff edit to another field is
+    /// not overwritten), stamped. The expected echo is what Virtuous should hold once the write
+    /// lands: the base overlaid with what is sent.
+    fn write(&self, to_send: Vec<String>, split: Split) -> Result<OutboundDecision, SyncError> {
+        let change = self.change;
+        let mut next = self
+            .record
+            .clone()
+            .unwrap_or_else(|| RecordState::new(&self.options.customer_id, self.kind));
+        let ext = our_ref(self.options, &next, change);
+        let body = self.request_body(&to_send, &ext);
+        let (method, path) = match (&self.linked, self.kind) {
+            (None, ResourceKind::Gift) => ("POST", "/api/v2/Gift/Transaction".to_string()),
+            (None, _) => ("POST", "/api/Contact/Transaction".to_string()),
+            (Some(id), ResourceKind::Gift) => ("PUT", format!("/api/Gift/{id}")),
+            (Some(id), _) => ("PUT", format!("/api/Contact/{id}")),
+        };
+        let mut expected = if self.linked.is_none() {
+            BTreeMap::new()
+        } else {
+            next.base.clone()
+        };
+        for f in &to_send {
+            if let Some(d) = self.digests.get(f) {
+                expected.insert(f.clone(), d.clone());
+            }
+            // This write is now the newest for the field: an older write's echo no longer
+            // decides it.
+            next.overridden.remove(f);
+        }
+        next.partner_id = Some(change.partner_id.clone());
+        next.external_ref = Some(ext);
+        next.held = split.held(&self.digests);
+        note_partner_times(&mut next, change);
+        next.follow_up |= !split.awaiting.is_empty();
+        let sent = if self.linked.is_none() {
+            Vec::new()
+        } else {
+            to_send
+        };
+        let next = pending_write(&next, self.options, self.now_ms, expected, sent)?;
+        let request = Request {
+            method: method.into(),
+            path,
+            body: Value::Object(body),
+        };
+        Ok(self.done(
+            OutboundAction::Submit(request),
+            Reason::PartnerChanged,
+            Some(next),
+            split.suppressed,
+            split.retry,
+        ))
+    }
+
+    /// Write: the body of a create or partial update: a create's `extra`, the fields sent at
+    /// their write pointers, and the stamp.
+    fn request_body(&self, to_send: &[String], ext: &ExternalRef) -> Map<String, Value> {
+        let (src_key, id_key) = stamp_keys(self.kind);
+        let mut body = Map::new();
+        if self.linked.is_none() {
+            if let Some(extra) = &self.change.extra {
+                for (k, v) in extra {
+                    body.insert(k.clone(), v.clone());
+                }
             }
         }
-    }
-    for s in specs {
-        if !to_send.contains(&s.name) {
-            continue;
+        for s in self.specs {
+            if !to_send.contains(&s.name) {
+                continue;
+            }
+            if let Some(v) = self.change.fields.get(&s.name) {
+                write_pointer(&mut body, s.write_path(), wire_value(v, s.field_type));
+            }
         }
-        if let Some(v) = change.fields.get(&s.name) {
-            write_pointer(&mut body, s.write_path(), wire_value(v, s.field_type));
-        }
+        body.insert(src_key.into(), Value::String(ext.source.clone()));
+        body.insert(id_key.into(), Value::String(ext.id.clone()));
+        body
     }
-    body.insert(src_key.into(), Value::String(ext.source.clone()));
-    body.insert(id_key.into(), Value::String(ext.id.clone()));
-    let (method, path) = match (&linked, kind) {
-        (None, ResourceKind::Gift) => ("POST", "/api/v2/Gift/Transaction".to_string()),
-        (None, _) => ("POST", "/api/Contact/Transaction".to_string()),
-        (Some(id), ResourceKind::Gift) => ("PUT", format!("/api/Gift/{id}")),
-        (Some(id), _) => ("PUT", format!("/api/Contact/{id}")),
-    };
+}
 
-    // What Virtuous should hold once the write lands: base overlaid with what we send.
-    let mut expected = if linked.is_none() {
-        BTreeMap::new()
-    } else {
-        next.base.clone()
-    };
-    for f in &to_send {
-        if let Some(d) = digests.get(f) {
-            expected.insert(f.clone(), d.clone());
-        }
-        // This write is now the newest for the field: an older write's echo no longer decides it.
-        next.overridden.remove(f);
-    }
-    next.partner_id = Some(change.partner_id.clone());
-    next.external_ref = Some(ext);
-    next.held = held_digests();
-    note_partner_times(&mut next, change);
-    next.follow_up |= !awaiting.is_empty();
-    let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
+/// Our write is now pending: `partner_pending` with a fresh expiry, and its expected echo (what
+/// Virtuous will hold once it lands, and the fields it sent) as the newest entry; only the newest
+/// [`MAX_ECHO_ENTRIES`] are kept.
+fn pending_write(
+    next: &RecordState,
+    options: &SyncOptions,
+    now_ms: i64,
+    fields: BTreeMap<String, String>,
+    sent: Vec<String>,
+) -> Result<RecordState, SyncError> {
+    let mut next = transition(next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms
         .checked_add(options.pending_expiry_ms)
         .unwrap_or(i64::MAX);
     next.pending_expires_ms = Some(expires);
     next.stuck = false;
     next.expected_echo.push(EchoEntry {
-        fields: expected,
-        sent: if linked.is_none() {
-            Vec::new()
-        } else {
-            to_send.clone()
-        },
+        fields,
+        sent,
         written_ms: now_ms,
         after_ms: next.virtuous_modified_ms,
         expires_ms: expires,
@@ -817,19 +1038,7 @@ pub fn decide_outbound(
     while next.expected_echo.len() > MAX_ECHO_ENTRIES {
         next.expected_echo.remove(0);
     }
-    let request = Request {
-        method: method.into(),
-        path,
-        body: Value::Object(body),
-    };
-    Ok(done(
-        OutboundAction::Submit(request),
-        Reason::PartnerChanged,
-        &inputs,
-        Some(next),
-        suppressed,
-        retry,
-    ))
+    Ok(next)
 }
 
 /// `GET` of a linked record, for a full-record update (the body is `null`).
@@ -878,24 +1087,12 @@ fn check_current(specs: &[FieldSpec], linked: &str, current: &Value) -> Result<F
     Ok((map.clone(), payload_digests(specs, current)))
 }
 
-/// Whether a fetched record shows every field the write sent, as sent.
-fn shows_write(e: &EchoEntry, current: &BTreeMap<String, String>) -> bool {
-    e.fields
-        .iter()
-        .filter(|(f, _)| e.sent_field(f))
-        .all(|(f, d)| current.get(f) == Some(d))
-}
-
 /// Whether the fetched record holds, for a mapped field, a value the stored state cannot account
 /// for (neither the base nor a value one of our unconfirmed writes sent): a Virtuous change it
 /// did not know.
 fn unexplained(r: &RecordState, current_digests: &BTreeMap<String, String>) -> bool {
     current_digests.iter().any(|(f, d)| {
-        r.base.get(f) != Some(d)
-            && !r
-                .expected_echo
-                .iter()
-                .any(|e| !e.confirmed && e.sent_field(f) && e.fields.get(f) == Some(d))
+        r.base.get(f) != Some(d) && !r.expected_echo.iter().any(|e| !e.confirmed && e.sent(f, d))
     })
 }
 
@@ -1073,24 +1270,8 @@ fn full_update(
     next.held = held;
     next.partner_modified_ms = Some(change.modified_ms);
     next.follow_up |= !plan.awaiting.is_empty();
-    let mut next = transition(&next, Trigger::PartnerWrite, now_ms)?;
-    let expires = now_ms
-        .checked_add(options.pending_expiry_ms)
-        .unwrap_or(i64::MAX);
-    next.pending_expires_ms = Some(expires);
-    next.stuck = false;
     sent.sort();
-    next.expected_echo.push(EchoEntry {
-        fields: expected,
-        sent,
-        written_ms: now_ms,
-        after_ms: next.virtuous_modified_ms,
-        expires_ms: expires,
-        confirmed: false,
-    });
-    while next.expected_echo.len() > MAX_ECHO_ENTRIES {
-        next.expected_echo.remove(0);
-    }
+    let next = pending_write(&next, options, now_ms, expected, sent)?;
     let path = match kind {
         ResourceKind::Gift => format!("/api/Gift/{id}"),
         _ => format!("/api/Contact/{id}"),

@@ -254,6 +254,7 @@ pub struct RecordState {
 /// At most this many writes are remembered for echo detection.
 pub const MAX_ECHO_ENTRIES: usize = 8;
 
+/// The questions every decision asks of one of our writes.
 impl EchoEntry {
     /// Whether this write sent `field`.
     pub fn sent_field(&self, field: &str) -> bool {
@@ -262,6 +263,27 @@ impl EchoEntry {
         } else {
             self.sent.iter().any(|f| f == field)
         }
+    }
+
+    /// Whether this write sent `digest` for `field`: Virtuous showing that value may be its doing.
+    pub(crate) fn sent(&self, field: &str, digest: &str) -> bool {
+        self.sent_field(field) && self.fields.get(field).is_some_and(|d| d == digest)
+    }
+
+    /// The fields this write sent, with their digests.
+    pub(crate) fn sent_fields(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.fields.iter().filter(|(f, _)| self.sent_field(f))
+    }
+
+    /// The fields this write did not send: the base when the write was decided.
+    pub(crate) fn unsent_fields(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.fields.iter().filter(|(f, _)| !self.sent_field(f))
+    }
+
+    /// Whether `digests` (an event or a fetched record) shows every field this write sent, as
+    /// sent: the write landed (or something put the same values back).
+    pub(crate) fn shows_in(&self, digests: &BTreeMap<String, String>) -> bool {
+        self.sent_fields().all(|(f, d)| digests.get(f) == Some(d))
     }
 }
 
@@ -340,10 +362,8 @@ impl RecordState {
     pub fn in_flight(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for e in self.expected_echo.iter().filter(|e| !e.confirmed) {
-            for (f, d) in &e.fields {
-                if e.sent_field(f) {
-                    out.insert(f.clone(), d.clone());
-                }
+            for (f, d) in e.sent_fields() {
+                out.insert(f.clone(), d.clone());
             }
         }
         out
