@@ -501,6 +501,7 @@ impl std::error::Error for SignatureError {}
 
 /// A coded, human-readable remark: a warning on success or a diagnostic on failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 pub struct Notice {
     /// Stable kebab-case code.
     pub code: String,
@@ -519,6 +520,7 @@ impl Notice {
 
 /// Whether freshness was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ReplayCheck"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Replay {
     /// The signed timestamp was within the tolerance window.
@@ -532,12 +534,14 @@ pub enum Replay {
 
 /// The outcome of a signature check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// Whether the delivery is authentic (and fresh, where the scheme can tell).
     pub ok: bool,
     /// The failure code (`signature-mismatch`, ...), absent on success.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "VerificationCode"))]
     pub code: Option<&'static str>,
     /// The failure sentence, absent on success.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1186,6 +1190,7 @@ pub struct SignOptions {
 
 /// A signature and the headers to send it in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 pub struct Signed {
     /// The signature header's value.
     pub signature: String,

@@ -170,6 +170,7 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
 
 /// Input of [`parse_time_input`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ParseTimeInput {
     /// The date-time text.
@@ -178,6 +179,7 @@ pub struct ParseTimeInput {
 
 /// The parsed time.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ParsedTime {
     /// Milliseconds since the epoch.

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 /// What the host should do locally.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(
     tag = "tag",
     content = "val",
@@ -93,6 +94,7 @@ pub enum InboundAction {
 
 /// The inbound decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct InboundDecision {
     /// What to do.
@@ -108,6 +110,7 @@ pub struct InboundDecision {
     /// edit is the later one): call `decideOutbound`, which writes the partner value back (their
     /// base now records the Virtuous value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub reassert_fields: Vec<String>,
 }
 
