@@ -5,6 +5,12 @@
 //!
 //! `cargo test --features ts --test ts_types` fails when the committed file is not what the Rust types
 //! produce; `TS_WRITE_TYPES=1` rewrites it after a deliberate change (scripts/test runs the check).
+//!
+//! A serde type the package hands over carries `#[cfg_attr(feature = "ts", derive(ts_rs::TS),
+//! ts(optional_fields))]` (an `Option` field becomes `name?: T`); a field with a serde default that
+//! inputs may omit, `ts(optional = nullable)` (`name?: T`, no `null` unless the type says so); a `String`
+//! holding a closed set of codes, `ts(type = "\"a\" | \"b\"")`, so the union stays closed. A type
+//! reachable from `roots` without the derive does not compile.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
