@@ -22,9 +22,11 @@ import type {
   MergeInput,
   MergeRemapPlan,
   OutboundDecision,
+  ParsedTime,
   PartnerChange,
+  PausePlan,
+  PlanPrice,
   PlanSize,
-  PlanStep,
   QueryCursor,
   QueryRun,
   RateBudgetConfig,
@@ -40,7 +42,9 @@ import type {
   ResolveInput,
   ResponseClassification,
   ResponseInput,
+  ResumePlan,
   RotationInput,
+  RotationPlan,
   RunStep,
   Signed,
   SubscriptionChange,
@@ -407,18 +411,15 @@ export interface Subscription {
 /** The GET-then-PUT merge of a subscription. */
 export declare function mergeSubscription(current: Subscription, change: SubscriptionChange): SubscriptionPlan;
 
-export declare function planPause(input: { webhookId: string; nowMs: number }): { steps: PlanStep[]; pausedAtMs: number };
+export declare function planPause(input: { webhookId: string; nowMs: number }): PausePlan;
 export declare function planResume(input: {
   webhookId: string;
   pausedAtMs: number;
   storedCursor?: QueryCursor;
-}): { steps: PlanStep[]; reconcileFrom: QueryCursor };
+}): ResumePlan;
 
 /** Secret rotation: new secret first in the verifier, old one kept until no receipt reports it. */
-export declare function planSecretRotation(input: RotationInput): {
-  phase: "not-started" | "draining" | "ready-to-retire" | (string & {});
-  steps: PlanStep[];
-};
+export declare function planSecretRotation(input: RotationInput): RotationPlan;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Rate limits and responses
@@ -448,10 +449,10 @@ export declare class RateBudget {
 }
 
 /** A plan's price in requests. */
-export declare function pricePlan(size: PlanSize): { total: number; remaining: number; queryPages: number; writes: number };
+export declare function pricePlan(size: PlanSize): PlanPrice;
 
 /** What a host should do with one Virtuous response. */
 export declare function classifyResponse(input: ResponseInput): ResponseClassification;
 
 /** Parses a `modifiedDateTimeUtc`: milliseconds since the epoch and the normalised ISO text. */
-export declare function parseModifiedTime(text: string): { ms: number; iso: string };
+export declare function parseModifiedTime(text: string): ParsedTime;

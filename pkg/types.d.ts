@@ -2125,7 +2125,7 @@ export type RotationPlan = {
   /**
    * `not-started`, `draining` or `ready-to-retire`.
    */
-  phase: string,
+  phase: "not-started" | "draining" | "ready-to-retire",
   /**
    * The remaining steps, in order.
    */

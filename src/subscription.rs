@@ -426,6 +426,10 @@ pub struct RotationInput {
 #[serde(rename_all = "camelCase")]
 pub struct RotationPlan {
     /// `not-started`, `draining` or `ready-to-retire`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"not-started\" | \"draining\" | \"ready-to-retire\"")
+    )]
     pub phase: String,
     /// The remaining steps, in order.
     pub steps: Vec<PlanStep>,
