@@ -1,5 +1,61 @@
-// Type definitions for virtuous-sync 0.1 (hand-written; the contract every surface follows).
+// Type definitions for virtuous-sync 0.1: the classes and functions, and the inputs no Rust type describes (bytes,
+// headers, secrets, the receiver's configuration, stored states of older versions). The data types are generated
+// from the Rust types into ./types.d.ts (tests/ts_types.rs) and re-exported here.
 // Optional properties are absent (undefined) in results, never null.
+
+import type {
+  BreakerVerdict,
+  BudgetSlice,
+  Choice,
+  ConflictItem,
+  ConflictResolution,
+  CursorConfig,
+  DeletionDecision,
+  DeletionInput,
+  DeletionPlan,
+  Event,
+  EventType,
+  InboundDecision,
+  LookupKeys,
+  MatchPlan,
+  MatchRecord,
+  MergeInput,
+  MergeRemapPlan,
+  OutboundDecision,
+  ParsedTime,
+  PartnerChange,
+  PausePlan,
+  PlanPrice,
+  PlanSize,
+  QueryCursor,
+  QueryRun,
+  RateBudgetConfig,
+  RateBudgetState,
+  RateDecision,
+  RateObservation,
+  RateRequest,
+  Receipt,
+  ReconcileInput,
+  ReconciliationPlan,
+  RecordState,
+  Resolution,
+  ResolveInput,
+  ResponseClassification,
+  ResponseInput,
+  ResumePlan,
+  RotationInput,
+  RotationPlan,
+  RunStep,
+  Signed,
+  SubscriptionChange,
+  SubscriptionPlan,
+  SyncOptions,
+  SyncState,
+  Trigger,
+  Verification,
+} from "./types";
+
+export * from "./types";
 
 /** A raw delivery body. Byte input is used exactly as given; a string is encoded as UTF-8. */
 export type Body = Uint8Array | ArrayBuffer | ArrayBufferView | string;
@@ -55,27 +111,6 @@ export interface SchemeObject {
   secretFormat?: "raw" | "whsec";
 }
 
-/** The 15 CRM+ event types, normalised to kebab-case. */
-export type EventType =
-  | "contact-create"
-  | "contact-update"
-  | "gift-create"
-  | "gift-update"
-  | "gift-delete"
-  | "project-create"
-  | "project-update"
-  | "project-delete"
-  | "form-submission"
-  | "contact-note-create"
-  | "contact-note-update"
-  | "contact-note-delete"
-  | "event-create"
-  | "event-update"
-  | "event-delete";
-
-/** The kind of CRM+ record an event is about. */
-export type ResourceKind = "contact" | "gift" | "project" | "form-submission" | "contact-note" | "event";
-
 /** Configuration of a {@link SyncCore}, validated once by the constructor. */
 export interface SyncConfig {
   /** One or more secrets; several while rotating. */
@@ -101,84 +136,6 @@ export interface SyncConfig {
   sync?: SyncSettings;
 }
 
-/** A warning or diagnostic: a stable kebab-case code and a human sentence. */
-export interface Notice {
-  code: string;
-  message: string;
-}
-
-/** Whether the replay window was checked, could not be (the scheme signs no timestamp), or was not reached. */
-export type ReplayCheck = "checked" | "unavailable" | "not-checked";
-
-/** One parsed, normalised delivery. Only `rawEventType` is always present. */
-export interface Event {
-  /** The recognised type, absent for a type this version does not know. */
-  eventType?: EventType;
-  /** The event type exactly as the delivery spelled it (`GiftCreate`, `gift.created`, ...). */
-  rawEventType: string;
-  resourceKind?: ResourceKind;
-  eventId?: string;
-  timestamp?: string;
-  organizationId?: string;
-  /** The embedded record's id as a string. */
-  resourceId?: string;
-  modifiedDateTimeUtc?: string;
-  /** The embedded record as received (unknown fields kept). */
-  resource?: Record<string, unknown>;
-}
-
-/** Why a receipt came out as it did (closed set). */
-export type ReceiptReason =
-  | "accepted"
-  | "unsubscribed-event"
-  | "unknown-event-type"
-  | "dead-letter"
-  | "missing-signature"
-  | "malformed-signature"
-  | "signature-mismatch"
-  | "missing-timestamp"
-  | "malformed-timestamp"
-  | "timestamp-too-old"
-  | "timestamp-too-new"
-  | "missing-id"
-  | "no-secrets";
-
-/** Why a signature check failed (closed set). */
-export type VerificationCode =
-  | "no-secrets"
-  | "missing-signature"
-  | "malformed-signature"
-  | "signature-mismatch"
-  | "missing-timestamp"
-  | "malformed-timestamp"
-  | "timestamp-too-old"
-  | "timestamp-too-new"
-  | "missing-id";
-
-/** What to answer to one delivery, and why. */
-export interface Receipt {
-  /** The HTTP status to answer: 2xx for authentic deliveries (even dropped ones), 401 for failed authentication. */
-  status: number;
-  /** A stable kebab-case reason code. */
-  reason: ReceiptReason;
-  /** True when the signature verified. */
-  authentic: boolean;
-  /** Authentic but unusable (e.g. unparseable): acknowledged so Virtuous stops retrying; keep it for inspection. */
-  deadLetter: boolean;
-  event?: Event;
-  /** A stable key to deduplicate retries of the same delivery. */
-  dedupeKey?: string;
-  /** Index in `config.secrets` of the secret that matched. */
-  secretIndex?: number;
-  /** `id` of the secret that matched, when it has one. */
-  secretId?: string;
-  replay: ReplayCheck;
-  warnings: Notice[];
-  diagnostics: Notice[];
-  /** The failure, when the delivery was not accepted. */
-  error?: Notice;
-}
-
 /** Options of {@link verifySignature}. */
 export interface VerifyOptions {
   scheme?: PresetName | SchemeObject;
@@ -192,19 +149,6 @@ export interface VerifyOptions {
   diagnostics?: boolean;
 }
 
-/** The result of {@link verifySignature}. */
-export interface Verification {
-  ok: boolean;
-  /** Why it failed (absent when `ok`). */
-  code?: VerificationCode;
-  message?: string;
-  secretIndex?: number;
-  secretId?: string;
-  replay: ReplayCheck;
-  warnings: Notice[];
-  diagnostics: Notice[];
-}
-
 /** Options of {@link signBody}. */
 export interface SignOptions {
   scheme?: PresetName | SchemeObject;
@@ -215,12 +159,6 @@ export interface SignOptions {
   encoding?: "hex" | "base64";
   /** Allow signing with a secret shorter than 32 bytes. */
   allowWeakSecrets?: boolean;
-}
-
-/** The result of {@link signBody}: the signature and every header to send with the body. */
-export interface Signed {
-  signature: string;
-  headers: Record<string, string>;
 }
 
 /** Options of {@link generateSecret}. */
@@ -394,209 +332,8 @@ export declare function generateSecret(options?: GenerateSecretOptions): string;
 // Sync decisions (issue 3)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A record's sync state. Stored states written as `in_sync` etc. still load. */
-export type SyncState = "in-sync" | "partner-pending" | "virtuous-pending" | "conflict";
-
-/** Which system. */
-export type Side = "partner" | "virtuous";
-
-/**
- * How a mapped field's value is compared and written. `designations`: an order-insensitive set of
- * (project, `amountDesignated`), the project identified by `itemKeys` (default `["projectCode"]`), every other
- * property (`projectId`, ids) ignored. `date`: `2026-11-20`, `11/20/2026` (M/D/YYYY, `giftDateFormatted`) and a
- * date-time at midnight UTC are the same day; written as `YYYY-MM-DD`.
- */
-export type FieldType = "plain" | "money" | "designations" | "date";
-
-/** One mapped field: a logical name and where it lives in the Virtuous record. */
-export interface FieldSpec {
-  /** Logical field name (the key in `PartnerChange.fields`, the base, the echo digests). */
-  name: string;
-  /** JSON pointer into the Virtuous record as webhooks and queries return it (`/amount`). */
-  pointer: string;
-  /** JSON pointer in the write body when it differs from `pointer`. */
-  writePointer?: string;
-  type?: FieldType;
-  /** Outbound writes fail validation without it. */
-  required?: boolean;
-  /** Pointers read, in order, when `pointer` is absent (default gift map: `giftDate` also from `/giftDateFormatted`). */
-  alsoRead?: string[];
-  /** Where a full-record update (`PUT` built on the fetched record) carries the value (default `writePointer`, else `pointer`). */
-  updatePointer?: string;
-  /** For `designations`: the element properties identifying the project (default `["projectCode"]`). */
-  itemKeys?: string[];
-  /**
-   * Fields sharing a group name are compared, merged, held, written and put in conflict items as one unit. Without
-   * any `group` in a kind's map, its designations field is grouped with the money field it sums to (`amount` +
-   * `giftDesignations` by default); a designations field outside its amount's group is `invalid-option`.
-   */
-  group?: string;
-}
-
-/** A key to find a stored record state by (see {@link SyncCore.lookupKeys}). */
-export type LookupKey =
-  | { tag: "virtuous-id"; val: string }
-  | { tag: "external-ref"; val: ExternalRef }
-  | { tag: "merged-into"; val: string };
-
-/** The result of {@link SyncCore.lookupKeys}: the keys in the order to try them. */
-export interface LookupKeys {
-  /** The record kind (absent for an event of a kind that does not sync). */
-  kind?: ResourceKind;
-  keys: LookupKey[];
-}
-
-/**
- * How an update of a linked record is written. `full` (default): GET-then-PUT, the body is the fetched record
- * (`PartnerChange.current`) with the changed fields written and the read-only properties removed (Virtuous documents
- * `PUT` as a full replacement). `partial`: only the changed fields; relies on an unconfirmed behaviour (PUT acting
- * like PATCH) and blanks the rest of the record if PUT replaces it as documented.
- */
-export type UpdateMode = "full" | "partial";
-
-/** Inbound events without `modifiedDateTimeUtc`: `fetch` (default) the record and decide that, or `decide` as delivered. */
-export type UndatedEvents = "fetch" | "decide";
-
-/** Events carrying no stamp field at all for a record not found: `verify` (default, never created blindly) or `create`. */
-export type UnstampedCreates = "verify" | "create";
-
-/** How the platform name in a stamp (`transactionSource` / `referenceSource`) is compared. */
-export type NameMatch = "trimmed-case-insensitive" | "trimmed" | "exact";
-
-/** Who wins a field changed on both sides. */
-export type FieldPolicy = "most-recent-wins" | "partner-owns" | "virtuous-owns" | "virtuous-canonical" | "manual";
-
-/** Policy overrides for one record kind. */
-export interface KindPolicy {
-  default?: FieldPolicy;
-  fields?: Record<string, FieldPolicy>;
-}
-
-/** The conflict policy. */
-export interface Policy {
-  /** Default `virtuous-canonical` (Virtuous wins a field both sides changed; one-sided changes flow both ways). */
-  default?: FieldPolicy;
-  /** Edits closer than this are ambiguous under most-recent-wins (default 600,000 ms: ±10 min clock skew). */
-  skewWindowMs?: number;
-  kinds?: Partial<Record<ResourceKind, KindPolicy>>;
-}
-
 /** `config.sync`: the sync decisions' options (the platform name comes from `config.platformName`). */
-export interface SyncSettings {
-  /** The customer (tenant) this core decides for; every record and change must carry it. */
-  customerId: string;
-  /** Virtuous organisation id, checked against events when given. */
-  organizationId?: string;
-  /** How long after an applied inbound change the touched fields are not pushed back (ms, default 10 min). */
-  cooldownMs?: number;
-  /** How long a `partner-pending` write may wait (Virtuous's nightly batch) before it is flagged stuck (ms, default 36 h). */
-  pendingExpiryMs?: number;
-  nameMatch?: NameMatch;
-  /** Mapped fields per record kind (defaults cover gifts and contacts). */
-  fieldMaps?: Partial<Record<ResourceKind, FieldSpec[]>>;
-  policy?: Policy;
-  /** Default `full` (GET-then-PUT). */
-  updateMode?: UpdateMode;
-  /**
-   * Per kind, JSON pointers removed from a fetched record before it is sent back in a full `PUT` (`*` matches every
-   * array element). Default gift: `/id`, `/createDateTimeUtc`, `/createdByUser`, `/modifiedDateTimeUtc`,
-   * `/modifiedByUser`, `/giftDateFormatted`; contact: the same audit fields and `/mergedIntoContactId`. A kind given
-   * replaces its defaults.
-   */
-  readOnly?: Partial<Record<ResourceKind, string[]>>;
-  /** Default `fetch`. */
-  undatedEvents?: UndatedEvents;
-  /** Default `verify`. */
-  unstampedCreates?: UnstampedCreates;
-}
-
-/** An external reference pair (`transactionSource`/`transactionId`, `referenceSource`/`referenceId`). */
-export interface ExternalRef {
-  source: string;
-  id: string;
-}
-
-/** Digests of what we last wrote, to recognise its echo. */
-export interface EchoEntry {
-  /** Field name -> digest of the value written. */
-  fields: Record<string, string>;
-  /** Fields actually sent (absent when all of `fields`). */
-  sent?: string[];
-  writtenMs: number;
-  /** Newest Virtuous modification time known when the write was decided (Virtuous's clock). */
-  afterMs?: number;
-  expiresMs: number;
-  /** Set once Virtuous confirmed the write. */
-  confirmed?: true;
-}
-
-/** Why a record is gone. */
-export type Tombstone = { tag: "deleted" } | { tag: "merged-into"; val: string };
-
-/** A field changed on both sides that no rule settled. */
-export interface ConflictItem {
-  field: string;
-  /** Digest of the base value. */
-  base?: string;
-  local?: unknown;
-  localDigest?: string;
-  remote?: unknown;
-  remoteDigest?: string;
-  localModifiedMs?: number;
-  remoteModifiedMs?: number;
-  policy: FieldPolicy;
-  /** The resolution the core would propose. */
-  proposed: Side;
-  /** Every field of this item's field group (this one included); absent for a field in no group. */
-  group?: string[];
-}
-
-/** A manual choice for one conflicting field. */
-export type Choice = { tag: "partner" } | { tag: "virtuous" } | { tag: "value"; val: unknown };
-
-/** A recorded manual resolution. */
-export interface ResolutionRecord {
-  atMs: number;
-  items: ConflictItem[];
-  choices: Record<string, Choice>;
-}
-
-/**
- * Per-record sync state: the host stores it as JSON (as returned, unchanged) and hands it back on the next
- * decision; the core owns its meaning. Versioned: older stored versions still load.
- */
-export interface RecordState {
-  /** Format version (the current one in every result). */
-  version: number;
-  customerId: string;
-  kind: ResourceKind;
-  partnerId?: string;
-  virtuousId?: string;
-  state: SyncState;
-  partnerModifiedMs?: number;
-  /** Per-field partner times from `PartnerChange.fieldModifiedMs`. */
-  partnerFieldModifiedMs?: Record<string, number>;
-  virtuousModifiedMs?: number;
-  lastSyncMs?: number;
-  cooldownUntilMs?: number;
-  /** Fields the cooldown covers (empty: the whole record). */
-  cooldownFields?: string[];
-  externalRef?: ExternalRef;
-  /** Field name -> digest of the value both sides last agreed on. */
-  base: Record<string, string>;
-  expectedEcho?: EchoEntry[];
-  pendingSinceMs?: number;
-  pendingExpiresMs?: number;
-  /** A partner write waited past `pendingExpiryMs`: reconciliation looks it up. */
-  stuck?: true;
-  /** A follow-up write is owed (fields changed again while a write was pending). */
-  followUp?: true;
-  overridden?: Record<string, string>;
-  held?: Record<string, string>;
-  tombstone?: Tombstone;
-  conflict?: ConflictItem[];
-  lastResolution?: ResolutionRecord;
-}
+export type SyncSettings = Omit<SyncOptions, "platformName">;
 
 /** State spellings accepted in a stored record (older versions wrote `in_sync`, ...). */
 export type SyncStateInput = SyncState | "in_sync" | "partner_pending" | "virtuous_pending";
@@ -610,226 +347,6 @@ export type StoredRecordState = Omit<RecordState, "version" | "state" | "base"> 
   base?: Record<string, string>;
 } & ({ state: SyncStateInput } | { syncState: SyncStateInput });
 
-/** Stable reason codes, one taxonomy for every decision and surface. */
-export type Reason =
-  | "new-record"
-  | "remote-changed"
-  | "confirmed"
-  | "echo"
-  | "stale"
-  | "no-change"
-  | "merged-away"
-  | "deleted"
-  | "tombstoned"
-  | "both-changed"
-  | "owned-by-other"
-  | "in-conflict"
-  | "unsupported-event"
-  | "not-synced"
-  | "own-stamp-unlinked"
-  | "unknown-record"
-  | "partner-changed"
-  | "cooldown"
-  | "coalesced"
-  | "awaiting-echo"
-  | "needs-current"
-  | "remote-first"
-  | "undated"
-  | "unstamped-create"
-  | "pending-create"
-  | "stuck-pending"
-  | "manual-resolution"
-  | "unchanged"
-  | "local-only"
-  | "remote-only"
-  | "same-change"
-  | "most-recent"
-  | "virtuous-canonical"
-  | "merged";
-
-/** The inputs a decision used, so a host can show why a record did or did not sync. */
-export interface DecisionInputs {
-  customerId: string;
-  kind?: ResourceKind;
-  stateBefore?: SyncState;
-  eventType?: EventType;
-  eventModifiedMs?: number;
-  knownVirtuousModifiedMs?: number;
-  partnerModifiedMs?: number;
-  /** The stamp (`transactionSource` / `referenceSource`) the event carried. */
-  stamp?: string;
-  /** Whether the stamp names our platform. */
-  ours: boolean;
-  changedFields: string[];
-  echoEntries: number;
-  cooldownUntilMs?: number;
-  cooldownFields: string[];
-  stuck: boolean;
-  nowMs: number;
-}
-
-/** What to do locally with an inbound event (`tag` names the action; `val` its details). */
-export type InboundAction =
-  | { tag: "create"; val: { fields: Record<string, unknown> } }
-  | { tag: "apply"; val: { fields: Record<string, unknown> } }
-  | { tag: "confirm"; val: { virtuousId: string; apply: Record<string, unknown>; followUp: boolean } }
-  | { tag: "skip" }
-  | { tag: "remap"; val: { survivorId: string } }
-  | { tag: "delete" }
-  | { tag: "conflict"; val: { items: ConflictItem[]; apply: Record<string, unknown> } }
-  | { tag: "ignore" }
-  /**
-   * Reason `undated`: the event for a stored record has no `modifiedDateTimeUtc`, so it cannot be ordered (even one
-   * showing what the state holds may be the newest version). Make the `GET` (no body), then call `decideInbound` again with the same event whose `resource` is the
-   * response body (its `modifiedDateTimeUtc` is read from there). No state changed (`record` absent).
-   */
-  | { tag: "fetch"; val: SyncRequest }
-  /**
-   * Reason `unstamped-create`: a create (or an update or merge for a record not found) with no stamp field at all may
-   * be the batch's record of a create of ours. Make the `lookup` (`GET`; the REST record carries the stamp fields) and
-   * call `decideInbound` again with the response body as the event's `resource`: the stamp tells whose record it is,
-   * values never do (identical gifts are common), so a pending create handed with the unstamped event is answered
-   * `verify` again. `digests` are the event's mapped values, for logs. No state changed.
-   */
-  | { tag: "verify"; val: { lookup: SyncRequest; digests: Record<string, string> } };
-
-/** The result of {@link SyncCore.decideInbound}. */
-export interface InboundDecision {
-  action: InboundAction;
-  reason: Reason;
-  inputs: DecisionInputs;
-  /** The next record state to store (absent: store nothing / keep none). */
-  record?: RecordState;
-  /**
-   * Fields Virtuous changed where the partner value wins (partner-owned, or the later edit): call decideOutbound to
-   * write it back. Only fields Virtuous changed, under every policy: a partner value Virtuous did not touch is
-   * already on its way (pending write) or waits for `retryAtMs` (held).
-   */
-  reassertFields?: string[];
-}
-
-/** A change on the partner side. */
-export interface PartnerChange {
-  customerId: string;
-  kind: ResourceKind;
-  partnerId: string;
-  /** When the partner last modified the record (partner clock). */
-  modifiedMs: number;
-  /**
-   * When the partner last modified each field, when known: most-recent-wins then compares each field's (or field
-   * group's) own time with Virtuous's. Without it every field counts as modified at `modifiedMs`, so a later edit
-   * of another field makes an older held value look newer than a staff edit made in between.
-   */
-  fieldModifiedMs?: Record<string, number>;
-  /** Logical field name -> value (money as decimal strings, e.g. "25.00"). */
-  fields: Record<string, unknown>;
-  /** Extra body fields passed through to the write. */
-  extra?: Record<string, unknown>;
-  /** A stable external id (default: derived from `partnerId`; never regenerated across retries). */
-  externalId?: string;
-  /**
-   * The linked Virtuous record exactly as `GET /api/Gift/{id}` / `GET /api/Contact/{id}` just returned it, for a
-   * full-record update (`updateMode: "full"`). Asked for by a `fetch` decision; ignored for creates and partial updates.
-   */
-  current?: Record<string, unknown>;
-}
-
-/** An HTTP request to make, exactly. */
-export interface SyncRequest {
-  /** `POST`, `PUT` or `GET`. */
-  method: "POST" | "PUT" | "GET";
-  /** Path under the API host (`/api/Gift/78421`). */
-  path: string;
-  /** JSON body; absent for a `GET`. */
-  body?: unknown;
-}
-
-/** What to do with a partner change. */
-export type OutboundAction =
-  | { tag: "submit"; val: SyncRequest }
-  | { tag: "suppress" }
-  | { tag: "coalesce" }
-  | { tag: "nothing" }
-  /**
-   * Reason `needs-current`: a full-record update needs the record as Virtuous holds it now. Make this `GET` (no body)
-   * and call `decideOutbound` again with the same change plus `current` = the response body. No state changed
-   * (`record` absent). A full `PUT` body is a snapshot: send it at once, and never resend it later (after a failure or
-   * a lost acknowledgement, decide again: the core asks for a fresh fetch and re-issues the write if it did not land).
-   */
-  | { tag: "fetch"; val: SyncRequest }
-  /**
-   * Reason `remote-first`: the fetched record shows a Virtuous change the stored state did not know; it is decided as
-   * an inbound change first (never overwritten blindly). Carry out this inbound decision's action on the partner side,
-   * store `record`, then call `decideOutbound` again with the partner's values as they are then and the same `current`.
-   */
-  | { tag: "apply-inbound"; val: InboundDecision };
-
-/** The result of {@link SyncCore.decideOutbound}. */
-export interface OutboundDecision {
-  action: OutboundAction;
-  reason: Reason;
-  inputs: DecisionInputs;
-  /** Fields held back (cooldown, conflict, owned by Virtuous). */
-  suppressedFields: string[];
-  /** When the suppressed fields may be pushed. */
-  retryAtMs?: number;
-  record?: RecordState;
-}
-
-/** A trigger of the documented state table. */
-export type Trigger =
-  | "partner-write"
-  | "inbound-applied"
-  | "confirmed"
-  | "cooldown-elapsed"
-  | "ambiguous"
-  | "manual-resolution"
-  | "pending-expired"
-  | "removed";
-
-/** One side's values for {@link SyncCore.resolve}. */
-export interface SideValues {
-  values?: Record<string, unknown>;
-  modifiedMs?: number;
-}
-
-/** Input of {@link SyncCore.resolve}: `local` is the partner side, `remote` Virtuous. */
-export interface ResolveInput {
-  kind: ResourceKind;
-  /** Field name -> digest of the agreed base value. */
-  base?: Record<string, string>;
-  local: SideValues;
-  remote: SideValues;
-}
-
-/** How one field was settled. */
-export interface FieldResolution {
-  field: string;
-  reason: Reason;
-  winner?: Side;
-}
-
-/** The result of {@link SyncCore.resolve}. */
-export interface Resolution {
-  reason: Reason;
-  fields: FieldResolution[];
-  merged: Record<string, unknown>;
-  /** Values to write on the partner side. */
-  applyLocal: Record<string, unknown>;
-  /** Values to push to Virtuous. */
-  pushRemote: Record<string, unknown>;
-  conflicts: ConflictItem[];
-}
-
-/** The result of {@link SyncCore.resolveConflict}. */
-export interface ConflictResolution {
-  reason: Reason;
-  record: RecordState;
-  applyLocal: Record<string, unknown>;
-  /** Fields to push to Virtuous (through {@link SyncCore.decideOutbound}). */
-  pushFields: string[];
-}
-
 /**
  * Applies one trigger to a stored record state, exactly as the documented table allows; any other transition
  * throws `invalid-transition`. `nowMs` defaults to `Date.now()`.
@@ -840,253 +357,8 @@ export declare function transition(record: StoredRecordState, trigger: Trigger, 
 // Reconciliation, cursor, deletions (issue 4)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** `POST /api/Contact/Query` or `POST /api/Gift/Query`. */
-export type QueryResource = "contact" | "gift";
-
-/** A request without a body. */
-export interface HttpRequest {
-  method: string;
-  path: string;
-}
-
-/** The result of the host's `GET /api/Gift/{source}/{id}` lookup of a stuck write. */
-export interface LookupResult {
-  found: boolean;
-  atMs: number;
-  virtuousId?: string;
-}
-
-/**
- * One stored record for reconciliation: the same sync state the host stores for `decideInbound` /
- * `decideOutbound` (one state per record), the partner's current values of the mapped fields (by field-map name;
- * absent fields are unknown), and a lookup made for it.
- */
-export interface StoredRecord {
-  record: StoredRecordState;
-  partner?: SideValues;
-  lookup?: LookupResult;
-}
-
-/** The mass-change breaker. */
-export interface BreakerConfig {
-  /** Largest share of the customer's records one run may delete or overwrite (default 0.05). */
-  maxShare?: number;
-  /** Runs touching at most this many records never trip (default 10). */
-  minCount?: number;
-}
-
-/**
- * What the query rows hold. `abbreviated` (default): `POST /api/Contact/Query` / `POST /api/Gift/Query` rows; a
- * mapped field absent from a row is unknown, and a `fetch-full-record` item asks for it when a decision needs it.
- * `full`: rows from `POST /api/Contact/Query/FullContact` or `GET /api/{Kind}/{id}`; absent fields stay unknown.
- */
-export type RowShape = "abbreviated" | "full";
-
-/**
- * Reconciliation settings beyond the core's `sync` section (field maps, `policy` with its `skewWindowMs`, and
- * `pendingExpiryMs`, after which a pending write is stuck, all come from there).
- */
-export interface ReconcileConfig {
-  resource?: QueryResource;
-  /** Field-map names compared for drift (default: every mapped field of the kind). */
-  fields?: string[];
-  rowShape?: RowShape;
-  /** A pending write still not found this long after submission is surfaced (default 48 h, at least `pendingExpiryMs`). */
-  unmatchedAfterMs?: number;
-  totalRecords?: number;
-  breaker?: BreakerConfig;
-}
-
-/**
- * Input of {@link SyncCore.planReconciliation}: one page of query rows and the stored records. Version 2; a
- * version-1 input (`partnerValues`, `baseValues`, `config.policies`, `stuckAfterMs`, ...) throws
- * `legacy-reconcile-input` naming the key and what replaces it.
- */
-export interface ReconcileInput {
-  version?: 2;
-  config?: ReconcileConfig;
-  /** Query result rows as Virtuous returned them. */
-  rows?: Record<string, unknown>[];
-  stored?: StoredRecord[];
-  nowMs: number;
-}
-
-export type ReconcileItemKind =
-  | "missed-change"
-  | "confirm-pending"
-  | "look-up-pending"
-  | "keep-waiting"
-  | "surface-unmatched"
-  | "resolve-drift"
-  | "conflict"
-  | "merged-away"
-  | "held"
-  | "duplicate-in-virtuous"
-  | "malformed-row"
-  | "fetch-full-record";
-
-/** Why a reconciliation item was planned (closed set). */
-export type ReconcileItemReason =
-  | "unknown-locally"
-  | "newer-in-virtuous"
-  | "merged-away"
-  | "confirmed-by-query"
-  | "confirmed-by-lookup"
-  | "stuck-pending"
-  | "within-window"
-  | "no-reference-to-look-up"
-  | "needs-update-bucket"
-  | "drift"
-  | "field-conflict"
-  | "mass-change-breaker"
-  | "reference-claimed-twice"
-  | "row-without-id"
-  | "fields-not-in-row";
-
-/** One field that differs between the sides, merged three-way with the sync policies. */
-export interface FieldDrift {
-  field: string;
-  /** Virtuous's value (present in the row; `null` when the row says null). */
-  virtuousValue?: unknown;
-  /** The partner's value, when given. */
-  partnerValue?: unknown;
-  /** Digest of the last agreed value. */
-  base?: string;
-  resolution: "take-virtuous" | "take-partner" | "conflict";
-  /** The sync per-field reason. */
-  reason: Reason;
-  policy: FieldPolicy;
-  /** For a conflict: the side proposed. */
-  proposed?: Side;
-}
-
-/** One planned action. */
-export interface ReconcileItem {
-  kind: ReconcileItemKind;
-  reason: ReconcileItemReason;
-  virtuousId?: string;
-  partnerId?: string;
-  nextState?: SyncState;
-  /** The record state to store once the item is applied (confirmations, drift, conflicts). */
-  record?: RecordState;
-  /** For `missed-change`: the event to feed to {@link SyncCore.decideInbound}. */
-  event?: Event;
-  /** For `look-up-pending` and `fetch-full-record`: the request to make. */
-  request?: HttpRequest;
-  fields?: FieldDrift[];
-  /** Mapped fields absent from the row whose decision needs Virtuous's value: unknown, never blank. */
-  unknownFields?: string[];
-  survivorId?: string;
-  /** Index of the row in the page. */
-  row?: number;
-}
-
 /** Why the breaker decided as it did (closed set). */
-export type BreakerReason = "within-threshold" | "below-minimum" | "mass-change";
-
-/** The breaker's verdict. */
-export interface BreakerVerdict {
-  tripped: boolean;
-  reason: BreakerReason;
-  changes: number;
-  totalRecords: number;
-  allowed: number;
-}
-
-/** The result of {@link SyncCore.planReconciliation}. */
-export interface ReconciliationPlan {
-  items: ReconcileItem[];
-  counts: {
-    rows: number;
-    unchanged: number;
-    pendingNotStuck: number;
-    skipped: number;
-    items: Partial<Record<ReconcileItemKind, number>>;
-  };
-  /** Requests the plan needs (lookups and full-record fetches). */
-  requestCost: number;
-  breaker?: BreakerVerdict;
-  /** The breaker tripped: apply nothing, tell the customer. */
-  halted: boolean;
-}
-
-/** Query paging settings. */
-export interface CursorConfig {
-  resource?: QueryResource;
-  /** Rows per page, at most 1000 (default 1000). */
-  take?: number;
-  /** Closed lower bound overlap (ms, default 15 min). */
-  overlapMs?: number;
-  /** The query parameter filtered on (default `Last Modified Date`). */
-  modifiedParameter?: string;
-  /**
-   * The most rows the server returns per page whatever `take` asks, 2..=1000 (default 100, the lower of the two
-   * documented caps): a page holding at least `min(take, pageCap)` rows is not the last one.
-   */
-  pageCap?: number;
-}
-
-/** The stored reconciliation cursor. */
-export interface QueryCursor {
-  highWaterMs?: number;
-  /** Ids seen at exactly `highWaterMs`. */
-  boundaryIds?: string[];
-  cappedAtMs?: number;
-}
-
-/** One query to send. */
-export interface QueryRequest {
-  method: string;
-  path: string;
-  skip: number;
-  take: number;
-  body: unknown;
-}
-
-/** A run in progress: pass it back unchanged to {@link acceptQueryPage} and {@link finishQueryRun}. */
-export interface QueryRun {
-  config: CursorConfig;
-  start: QueryCursor;
-  lowerMs?: number;
-  skip?: number;
-  maxSeenMs?: number;
-  idsAtMax?: string[];
-  window?: [string, number][];
-  anchor?: [string, number];
-  /** The `skip` at which the anchor was read. */
-  anchorAt?: number;
-  restarts?: number;
-  /** Steps back in a row (rows moved out of the walked second) without a fresh row since. */
-  stepBacks?: number;
-  /** The run gave up on a walk whose rows were reordered before its position. */
-  unstableOrder?: boolean;
-  rewindToMs?: number;
-  pages?: number;
-  freshRows?: number;
-  done?: boolean;
-}
-
-/** What one page held. */
-export interface PageResult {
-  /** Indexes of rows not seen before in this run. */
-  fresh: number[];
-  freshIds: string[];
-  duplicates: number;
-  /** Rows of a page asked for again one page further back (rows left the walked second): not processed now. */
-  discarded: number;
-  malformed: number[];
-  undated: number[];
-  done: boolean;
-  next?: QueryRequest;
-}
-
-/** The result of {@link startQueryRun} and {@link acceptQueryPage}. */
-export interface RunStep {
-  run: QueryRun;
-  /** The next query to send (absent when the run is done). */
-  request?: QueryRequest;
-  page?: PageResult;
-}
+export type BreakerReason = BreakerVerdict["reason"];
 
 /** Starts a query run from the stored cursor. */
 export declare function startQueryRun(input: { cursor?: QueryCursor; config?: CursorConfig }): RunStep;
@@ -1095,57 +367,8 @@ export declare function acceptQueryPage(input: { run: QueryRun; rows?: Record<st
 /** Ends a run: the cursor to store (advanced only after a complete run; a failed run keeps the old one). */
 export declare function finishQueryRun(run: QueryRun): QueryCursor;
 
-export type DeletionSignal = "absent-from-page" | "absent-from-full-scan" | "delete-event" | "not-found-on-lookup" | "found-on-lookup";
-
-export interface PendingTombstone {
-  firstSeenMs: number;
-  signal: DeletionSignal;
-}
-
-export interface DeletionCandidate {
-  virtuousId: string;
-  partnerId?: string;
-  signal: DeletionSignal;
-  observedAtMs: number;
-  lastEditMs?: number;
-  pending?: PendingTombstone;
-}
-
-export interface DeletionInput {
-  candidates: DeletionCandidate[];
-  totalRecords: number;
-  /** Overwrites planned in the same run (counted by the breaker). */
-  overwrites?: number;
-  confirmAfterMs?: number;
-  breaker?: BreakerConfig;
-}
-
 /** Why a deletion decision was taken (closed set). */
-export type DeletionReason =
-  | "absence-is-not-deletion"
-  | "first-signal"
-  | "awaiting-confirmation"
-  | "confirm-by-lookup"
-  | "confirmed-by-lookup"
-  | "newer-edit"
-  | "found-on-lookup"
-  | "mass-change-breaker";
-
-export interface DeletionDecision {
-  virtuousId: string;
-  partnerId?: string;
-  action: "no-action" | "mark-pending" | "keep-pending" | "look-up" | "confirm-delete" | "clear-tombstone" | "held";
-  reason: DeletionReason;
-  /** The tombstone to store. */
-  pending?: PendingTombstone;
-  confirmNotBeforeMs?: number;
-}
-
-export interface DeletionPlan {
-  decisions: DeletionDecision[];
-  breaker: BreakerVerdict;
-  halted: boolean;
-}
+export type DeletionReason = DeletionDecision["reason"];
 
 /** Two-phase tombstones and the mass-change breaker. */
 export declare function planDeletions(input: DeletionInput): DeletionPlan;
@@ -1153,66 +376,6 @@ export declare function planDeletions(input: DeletionInput): DeletionPlan;
 // ---------------------------------------------------------------------------------------------------------------
 // Initial match
 // ---------------------------------------------------------------------------------------------------------------
-
-/** A record of either side for {@link InitialMatcher}. At most 32 values of each kind. */
-export interface MatchRecord {
-  /** Text or an integer; returned in the plan exactly as given (an integer as its decimal text). */
-  id: string | number;
-  references?: ExternalRef[];
-  emails?: string[];
-  names?: string[];
-  postalCodes?: string[];
-  phones?: string[];
-  /** The mapped field values whose SHA-256 becomes the pair's sync base digest. */
-  data?: unknown;
-}
-
-export type MatchSignal = "reference" | "email" | "name-postal" | "name-phone";
-export type MatchTier = "reference" | "email" | "strong-signal";
-
-export interface Evidence {
-  signal: MatchSignal;
-  /** The normalised shared value (`source\u001fid`, `email`, `name|postal`, `name|phone`). */
-  value: string;
-}
-
-export interface MatchedPair {
-  partnerId: string;
-  virtuousId: string;
-  tier: MatchTier;
-  state: "in-sync";
-  evidence: Evidence[];
-  partnerDigest?: string;
-  virtuousDigest?: string;
-}
-
-/** Records sharing a value with no one-to-one reading (households): never linked automatically. */
-export interface ReviewItem {
-  tier: MatchTier;
-  reason: "shared-value";
-  partnerIds: string[];
-  virtuousIds: string[];
-  evidence: Evidence[];
-}
-
-/** The initial sync plan. */
-export interface MatchPlan {
-  /** Linked pairs, sorted by partner id. */
-  pairs: MatchedPair[];
-  /** Create these on the partner side. */
-  virtuousOnly: string[];
-  /** Submit these to Virtuous (`partner-pending`). */
-  partnerOnly: string[];
-  review: ReviewItem[];
-  counts: {
-    partnerRecords: number;
-    virtuousRecords: number;
-    /** Reference, email, strong signal. */
-    pairsByTier: [number, number, number];
-    reviewPartner: number;
-    reviewVirtuous: number;
-  };
-}
 
 /** Streaming initial match: feed chunks from either side in any order, then {@link InitialMatcher.finish}. */
 export declare class InitialMatcher {
@@ -1233,31 +396,6 @@ export declare class InitialMatcher {
 // Merged contacts, subscriptions
 // ---------------------------------------------------------------------------------------------------------------
 
-export type ReferenceKind = "contact-link" | "gift" | "note" | "queued-write" | "other";
-
-export interface MergeInput {
-  /** Contacts with their `mergedIntoContactId`, as webhooks and queries report them. */
-  contacts?: { contactId: string | number; mergedIntoContactId?: string | number | null }[];
-  /** Every stored reference to a contact. Ids come back in the plan exactly as given (an integer as its decimal text). */
-  references?: { kind: ReferenceKind; holderId: string | number; contactId: string | number }[];
-}
-
-export interface MergeRemapPlan {
-  /** Merged-away contact id -> surviving contact id (chains followed). */
-  survivors: Record<string, string>;
-  tombstones: { contactId: string; survivorId: string; hops: number }[];
-  remaps: {
-    kind: ReferenceKind;
-    holderId: string;
-    fromContactId: string;
-    toContactId: string;
-    action: "remap" | "readdress-queued-write";
-    reason: "merged-away";
-  }[];
-  /** References that already point at a survivor. */
-  unchanged: number;
-}
-
 /** The remap plan for merged contacts. @throws {VirtuousSyncError} `merge-cycle`. */
 export declare function planMergeRemap(input: MergeInput): MergeRemapPlan;
 
@@ -1270,132 +408,22 @@ export interface Subscription {
   [field: string]: unknown;
 }
 
-export interface SubscriptionChange {
-  add?: EventType[];
-  remove?: EventType[];
-  /** Must be HTTPS. */
-  payloadUrl?: string;
-  secret?: string;
-}
-
-/** The PUT that applies a change without disabling other selections. */
-export interface SubscriptionPlan {
-  request: HttpRequest;
-  /** The full record to PUT (omitted toggles would become false). */
-  body: Record<string, unknown>;
-  enabled: EventType[];
-  disabled: EventType[];
-  changed: boolean;
-  notices: string[];
-}
-
 /** The GET-then-PUT merge of a subscription. */
 export declare function mergeSubscription(current: Subscription, change: SubscriptionChange): SubscriptionPlan;
 
-/** One ordered step of a plan. */
-export interface PlanStep {
-  order: number;
-  action: string;
-  request?: HttpRequest;
-  atMs?: number;
-}
-
-export declare function planPause(input: { webhookId: string; nowMs: number }): { steps: PlanStep[]; pausedAtMs: number };
+export declare function planPause(input: { webhookId: string; nowMs: number }): PausePlan;
 export declare function planResume(input: {
   webhookId: string;
   pausedAtMs: number;
   storedCursor?: QueryCursor;
-}): { steps: PlanStep[]; reconcileFrom: QueryCursor };
-
-export interface RotationInput {
-  webhookId: string;
-  oldSecretId: string;
-  newSecretId: string;
-  rotatedAtMs?: number;
-  /** When a receipt last reported the old secret. */
-  lastOldReceiptMs?: number;
-  drainMs?: number;
-  nowMs: number;
-}
+}): ResumePlan;
 
 /** Secret rotation: new secret first in the verifier, old one kept until no receipt reports it. */
-export declare function planSecretRotation(input: RotationInput): {
-  phase: "not-started" | "draining" | "ready-to-retire" | (string & {});
-  steps: PlanStep[];
-};
+export declare function planSecretRotation(input: RotationInput): RotationPlan;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Rate limits and responses
 // ---------------------------------------------------------------------------------------------------------------
-
-export interface RateBudgetConfig {
-  /** Requests per window (default 5000). */
-  limit?: number;
-  /** Requests kept for live work (default 500). */
-  liveHeadroom?: number;
-  baseBackoffMs?: number;
-  maxBackoffMs?: number;
-  windowMs?: number;
-}
-
-/** One response's rate-limit headers, as strings. */
-export interface RateObservation {
-  /** The HTTP status; absent or null for a network failure. */
-  status?: number | null;
-  headers?: {
-    /** `X-RateLimit-Limit`. */
-    limit?: string;
-    /** `X-RateLimit-Remaining`. */
-    remaining?: string;
-    /** `X-RateLimit-Reset` (Unix seconds). */
-    reset?: string;
-    /** `Retry-After`. */
-    retryAfter?: string;
-  };
-  /** Default `Date.now()`. */
-  nowMs?: number;
-  /** A random u32 from the host, for jitter. */
-  random?: number;
-}
-
-export type Priority = "live" | "background";
-
-export interface RateRequest {
-  /** Requests about to be sent (default 1). */
-  cost?: number;
-  /** Default `background`. */
-  priority?: Priority;
-  nowMs?: number;
-  random?: number;
-}
-
-export interface RateDecision {
-  go: boolean;
-  waitMs: number;
-  reason: "within-budget" | "window-reset" | "retry-after" | "backoff" | "budget-exhausted" | "reserved-for-live";
-  available: number;
-}
-
-export interface BudgetSlice {
-  allowedNow: number;
-  leftAfter: number;
-  resumeAtMs?: number;
-  moreWindows: number;
-}
-
-export interface RateBudgetState {
-  config: Required<RateBudgetConfig>;
-  limit: number;
-  /** The lowest `X-RateLimit-Remaining` reported for the current window. */
-  remaining?: number;
-  /** Requests spent whose responses have not been observed yet. */
-  inFlight?: number;
-  resetAtMs?: number;
-  blockedUntilMs?: number;
-  failures: number;
-  /** The current block is a 429's (`retry-after`), not a backoff. */
-  rateLimited?: boolean;
-}
 
 /** The per-organisation request budget (shared by every credential of an organisation). */
 export declare class RateBudget {
@@ -1420,81 +448,11 @@ export declare class RateBudget {
   free(): void;
 }
 
-export interface PlanSize {
-  queryRows?: number;
-  take?: number;
-  lookups?: number;
-  singleWrites?: number;
-  batchedWrites?: number;
-  batchSize?: number;
-  /** Requests already made (to resume). */
-  doneRequests?: number;
-}
-
 /** A plan's price in requests. */
-export declare function pricePlan(size: PlanSize): { total: number; remaining: number; queryPages: number; writes: number };
-
-export type RequestContext =
-  | "read"
-  | "query"
-  | "create"
-  | "transaction-submit"
-  | "read-after-create"
-  | "transaction-lookup"
-  | "update"
-  | "delete";
-
-export interface ResponseInput {
-  /** Absent or null: a network failure. */
-  status?: number | null;
-  body?: string;
-  retryAfter?: string;
-  context?: RequestContext;
-  createdAtMs?: number;
-  nowMs?: number;
-  indexingDelayMs?: number;
-}
-
-export interface ResponseClassification {
-  class: "success" | "transient" | "permanent" | "authentication" | "context-dependent";
-  action:
-    | "proceed"
-    | "retry-with-backoff"
-    | "wait-retry-after"
-    | "fail-record"
-    | "fail-and-alert"
-    | "pause-and-reauthenticate"
-    | "retry-after-delay"
-    | "keep-pending"
-    | "treat-as-not-found"
-    | "look-up-existing"
-    | "refetch-and-retry";
-  reason:
-    | "ok"
-    | "network-error"
-    | "timeout"
-    | "server-error"
-    | "rate-limited"
-    | "bad-request"
-    | "unprocessable"
-    | "forbidden"
-    | "unauthenticated"
-    | "not-found-after-create"
-    | "not-yet-matched"
-    | "already-deleted"
-    | "not-found"
-    | "already-exists"
-    | "conflict"
-    | "unexpected-status";
-  retryable: boolean;
-  retryAfterMs?: number;
-  errorCode?: string;
-  message?: string;
-  details?: { field?: string; code?: string; message?: string }[];
-}
+export declare function pricePlan(size: PlanSize): PlanPrice;
 
 /** What a host should do with one Virtuous response. */
 export declare function classifyResponse(input: ResponseInput): ResponseClassification;
 
 /** Parses a `modifiedDateTimeUtc`: milliseconds since the epoch and the normalised ISO text. */
-export declare function parseModifiedTime(text: string): { ms: number; iso: string };
+export declare function parseModifiedTime(text: string): ParsedTime;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/vectors/{receive,events,config,verify,sign}.json.
+"""Writes tests/vectors/{receive,events,config,verify,sign}.json (the shared schema: tests/vectors/README.md).
 
 Signatures are computed here with Python's own hmac/hashlib, independently of the Rust code, so the
 vectors are an outside oracle rather than a recording of what the implementation happens to do.
@@ -49,10 +49,15 @@ REJECT = {"status": 401, "authentic": False, "deadLetter": False, "event": None,
           "secretIndex": None}
 
 
-def case(cases, name, why, **kw):
+def case(cases, name, why, op, expect=None, expectError=None, **inputs):
+    """One case in the shared schema: {name, why, op, input, expect | expectError} (tests/vectors/README.md)."""
     assert not any(c["name"] == name for c in cases), name
-    c = {"name": name, "why": why}
-    c.update(kw)
+    assert (expect is None) != (expectError is None), name
+    c = {"name": name, "why": why, "op": op, "input": inputs}
+    if expect is not None:
+        c["expect"] = expect
+    else:
+        c["expectError"] = expectError
     cases.append(c)
 
 
@@ -358,9 +363,9 @@ def verify_cases():
     c = []
     body = GIFT
     tag = mac(S1, body)
-    def v(name, why, header, secrets, expect, options=None, b=body):
+    def v(name, why, header, secrets, expect, options=None, b=body, error=None):
         case(c, name, why, op="verifySignature", body=body_spec(b), headerValue=header, secrets=secrets,
-             options=dict({"nowMs": NOW_MS}, **(options or {})), expect=expect)
+             options=dict({"nowMs": NOW_MS}, **(options or {})), expect=expect, expectError=error)
     v("verify-ok", "default scheme, one secret", b64(tag), [S1], {"ok": True, "secretIndex": 0, "code": None, "replay": "unavailable"})
     v("verify-ok-second-secret", "rotation list", tag.hex(), [{"id": "a", "secret": S2}, {"id": "b", "secret": S1}],
       {"ok": True, "secretIndex": 1, "secretId": "b"})
@@ -376,12 +381,12 @@ def verify_cases():
     v("verify-sw-numeric-timestamp", "a numeric timestamp option is accepted",
       "v1," + b64(mac(WHSEC_KEY, f"msg_1.{NOW_S}.".encode() + body)), [WHSEC],
       {"ok": True}, options={"scheme": "standard-webhooks", "timestamp": NOW_S, "id": "msg_1"})
-    v("verify-weak-secret-refused", "weak secrets throw unless allowed", b64(mac("short", body)), ["short"], None)
-    c[-1].pop("expect"); c[-1]["expectError"] = {"code": "weak-secret", "field": "secrets[0]"}
+    v("verify-weak-secret-refused", "weak secrets throw unless allowed", b64(mac("short", body)), ["short"], None,
+      error={"code": "weak-secret", "field": "secrets[0]"})
     v("verify-weak-secret-allowed", "allowWeakSecrets", b64(mac("short", body)), ["short"], {"ok": True},
       options={"allowWeakSecrets": True})
-    v("verify-bad-option", "an unknown option is an error", b64(tag), [S1], None, options={"tolerance": 5})
-    c[-1].pop("expect"); c[-1]["expectError"] = {"code": "invalid-config", "field": "options.tolerance"}
+    v("verify-bad-option", "an unknown option is an error", b64(tag), [S1], None, options={"tolerance": 5},
+      error={"code": "invalid-config", "field": "options.tolerance"})
     return c
 
 

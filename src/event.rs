@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The kind of CRM+ record an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ResourceKind {
     /// A Contact (a household, organisation or foundation, with individuals inside).
@@ -60,6 +61,7 @@ impl ResourceKind {
 
 /// What happened to the resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// The record was created.
@@ -78,6 +80,7 @@ pub enum Action {
 /// subscription field name (`giftCreate`) and [`EventType::live_name`] the PascalCase value seen in
 /// live deliveries (`GiftCreate`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
 pub enum EventType {
@@ -225,6 +228,7 @@ impl EventType {
 /// Every field but `raw_event_type` is optional because Virtuous publishes no payload schema:
 /// what is absent stays absent rather than being invented.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The recognised event type, or `None` for a type this version does not know (tolerated).
@@ -253,5 +257,6 @@ pub struct Event {
     pub modified_date_time_utc: Option<String>,
     /// The embedded record as received (unknown fields kept), when the delivery has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub resource: Option<serde_json::Value>,
 }

@@ -170,6 +170,7 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
 
 /// The parsed time.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ParsedTime {
     /// Milliseconds since the epoch.

@@ -1,5 +1,5 @@
 //! Every code and reason a caller can branch on is a closed set, listed where callers read it:
-//! the TypeScript unions in `pkg/index.d.ts` and the WIT docs in `wit/world.wit`.
+//! the TypeScript unions in `pkg/index.d.ts` / `pkg/types.d.ts` and the WIT docs in `wit/world.wit`.
 //!
 //! The Rust side is derived from the code, not restated here: error codes from the match arms of
 //! every `fn code` of an `…Error` / `…ErrorCode` type in `src/` plus the literal codes the
@@ -137,12 +137,17 @@ fn rust_error_codes() -> BTreeSet<String> {
     codes
 }
 
+/// The package's declarations: the hand-written `pkg/index.d.ts` and the generated `pkg/types.d.ts`.
+fn dts() -> String {
+    read("pkg/index.d.ts") + &read("pkg/types.d.ts")
+}
+
 /// The string members of `export type <name> = ...;` in the d.ts.
 fn ts_union(dts: &str, name: &str) -> BTreeSet<String> {
     let head = format!("export type {name} =");
     let i = dts
         .find(&head)
-        .unwrap_or_else(|| panic!("pkg/index.d.ts has no `{head}`"));
+        .unwrap_or_else(|| panic!("pkg/index.d.ts and pkg/types.d.ts have no `{head}`"));
     let body = &dts[i + head.len()..];
     let end = body.find(';').unwrap();
     literals(&body[..end]).into_iter().collect()
@@ -187,7 +192,7 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
         rust.contains("legacy-reconcile-input") && rust.contains("size-hint-too-large"),
         "{rust:?}"
     );
-    let dts = read("pkg/index.d.ts");
+    let dts = dts();
     assert_same("ErrorCode", &rust, &ts_union(&dts, "ErrorCode"));
     let wit = read("wit/world.wit");
     // `random-unavailable` comes from the npm adapter's host randomness only (WIT's is infallible).
@@ -200,7 +205,7 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
 fn receipt_and_verification_codes_are_listed() {
     use virtuous_sync::receive::signature::SignatureError;
     use virtuous_sync::receive::ReceiptReason;
-    let dts = read("pkg/index.d.ts");
+    let dts = dts();
     let wit = read("wit/world.wit");
     let reasons: BTreeSet<String> = ReceiptReason::ALL
         .iter()
@@ -223,7 +228,7 @@ fn receipt_and_verification_codes_are_listed() {
 #[test]
 fn reconciliation_kinds_and_reasons_are_listed() {
     use virtuous_sync::reconcile::{ItemKind, ItemReason};
-    let dts = read("pkg/index.d.ts");
+    let dts = dts();
     let wit = read("wit/world.wit");
     let kinds = codes_of(&ItemKind::ALL);
     assert_same(
@@ -248,7 +253,7 @@ fn sync_reasons_are_listed() {
         .find(|(_, ty, _)| ty == "Reason")
         .expect("Reason::code");
     let reasons: BTreeSet<String> = lits.into_iter().collect();
-    let dts = read("pkg/index.d.ts");
+    let dts = dts();
     assert_same("Reason", &reasons, &ts_union(&dts, "Reason"));
     assert_in_wit("sync reasons", &reasons, &read("wit/world.wit"));
 }

@@ -284,7 +284,24 @@ proptest! {
                 Err(e) => {
                     let guarded = matches!(e, TransitionError::CooldownActive { .. } | TransitionError::NotExpired { .. });
                     prop_assert!(guarded || table(r.state, t).is_none(), "{:?} refused {:?}: {}", r.state, t, e);
-                    prop_assert!(!e.code().is_empty());
+                    // The refusal names what refused it: the table's own row, or the guard of the timed trigger.
+                    match &e {
+                        TransitionError::Invalid { from, trigger } => {
+                            prop_assert_eq!((*from, *trigger), (r.state, t));
+                            prop_assert_eq!(e.code(), "invalid-transition");
+                        }
+                        TransitionError::CooldownActive { until_ms } => {
+                            prop_assert_eq!(t, Trigger::CooldownElapsed);
+                            prop_assert!(now < *until_ms && Some(*until_ms) == r.cooldown_until_ms);
+                            prop_assert_eq!(e.code(), "cooldown-active");
+                        }
+                        TransitionError::NotExpired { expires_ms } => {
+                            prop_assert_eq!(t, Trigger::PendingExpired);
+                            prop_assert!(expires_ms.is_none_or(|x| now < x) && *expires_ms == r.pending_expires_ms);
+                            prop_assert_eq!(e.code(), "pending-not-expired");
+                        }
+                        other => prop_assert!(false, "a refusal this test does not know: {:?}", other),
+                    }
                 }
             }
         }

@@ -34,6 +34,7 @@ use signature::{Notice, Presented, Replay, Verifier};
 
 /// Why the receipt says what it says; the code is stable on every surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ReceiptReason {
@@ -120,6 +121,7 @@ impl ReceiptReason {
 
 /// The answer to one delivery.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
     /// The HTTP status to answer with.

@@ -89,6 +89,7 @@ impl std::error::Error for CursorError {}
 
 /// Which query endpoint a cursor walks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum QueryResource {
     /// `POST /api/Contact/Query`.
@@ -123,24 +124,30 @@ fn default_page_cap() -> u32 {
 
 /// How a run queries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct CursorConfig {
     /// Contacts or gifts.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub resource: QueryResource,
     /// Page size, 2..=1000 (default 1000; at least 2 because skip walks overlap by one row).
     #[serde(default = "default_take")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub take: u32,
     /// How far before the committed high-water mark each run starts (default 15 min, at least 1 s).
     #[serde(default = "default_overlap")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub overlap_ms: i64,
     /// The query parameter holding the modification time (default `Last Modified Date`; check
     /// `GET /api/Contact/QueryOptions` for the organisation).
     #[serde(default = "default_parameter")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub modified_parameter: String,
     /// The most rows the server may return per page however large `take` is, 2..=1000 (default
     /// 100): a page shorter than `take` but holding at least this many rows is not the last one.
     #[serde(default = "default_page_cap")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub page_cap: u32,
 }
 
@@ -194,6 +201,7 @@ impl CursorConfig {
 
 /// The committed cursor the host stores per organisation and resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct QueryCursor {
     /// Highest `modifiedDateTimeUtc` (ms) seen by a complete run; `None` before the first one.
@@ -201,6 +209,7 @@ pub struct QueryCursor {
     pub high_water_ms: Option<i64>,
     /// Ids already processed at exactly `highWaterMs` (sorted).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub boundary_ids: Vec<String>,
     /// Set when the last run was held back at this time because a skip walk could not be
     /// verified; a second run held at the same point advances anyway if it saw the tie order
@@ -223,6 +232,7 @@ impl QueryCursor {
 
 /// The HTTP request for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct QueryRequest {
     /// Always `POST`.
@@ -239,6 +249,7 @@ pub struct QueryRequest {
 
 /// A run over the query pages; the host persists it between pages to resume after a crash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRun {
     /// The query configuration.
@@ -250,15 +261,18 @@ pub struct QueryRun {
     pub lower_ms: Option<i64>,
     /// Rows to skip within the window (only inside one dense second).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub skip: u64,
     /// Highest modification time seen in this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seen_ms: Option<i64>,
     /// Ids seen at exactly `maxSeenMs`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub ids_at_max: Vec<String>,
     /// `(id, modifiedMs)` seen in the window's second or later, for dropping re-read rows.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub window: Vec<(String, i64)>,
     /// During a skip walk: the last row of the previous page, expected first on the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,25 +283,31 @@ pub struct QueryRun {
     pub anchor_at: Option<u64>,
     /// Restarts of the skip walk at the current lower bound.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub restarts: u32,
     /// Steps back in a row (pages holding no row read before) without a fresh row since.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub step_backs: u32,
     /// The run gave up verifying a walk whose rows were reordered or inserted before its
     /// position (not merely moved out of the second).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub unstable_order: bool,
     /// If set, the run commits no further than this time (a skip walk could not be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewind_to_ms: Option<i64>,
     /// Pages accepted so far.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub pages: u32,
     /// Rows handed on as fresh so far.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub fresh_rows: u64,
     /// Whether the last (short) page has been seen.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub done: bool,
 }
 
@@ -304,6 +324,7 @@ enum Walk {
 
 /// What one page contained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PageResult {
     /// Positions (in the page) of rows to process, in page order.
@@ -597,6 +618,7 @@ impl QueryRun {
 
 /// Input of [`start_query_run`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartRunInput {
     /// The committed cursor (empty for the first run: a full export).
@@ -609,6 +631,7 @@ pub struct StartRunInput {
 
 /// A run and its next request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RunStep {
     /// The run state to keep.
@@ -623,6 +646,7 @@ pub struct RunStep {
 
 /// Input of [`accept_query_page`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptPageInput {
     /// The run state.

@@ -58,13 +58,16 @@ fn default_confirm() -> i64 {
 
 /// The mass-change breaker's threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct BreakerConfig {
     /// Largest share (0..=1) of the customer's records one run may delete or overwrite (default 0.05).
     #[serde(default = "default_max_share")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_share: f64,
     /// Runs touching at most this many records never trip (default 10), so tiny customers work.
     #[serde(default = "default_min_count")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub min_count: u64,
 }
 
@@ -92,11 +95,16 @@ impl BreakerConfig {
 
 /// The breaker's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct BreakerVerdict {
     /// Whether the run must halt.
     pub tripped: bool,
     /// `within-threshold`, `below-minimum` or `mass-change`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"within-threshold\" | \"below-minimum\" | \"mass-change\"")
+    )]
     pub reason: String,
     /// Deletions plus overwrites the run would make.
     pub changes: u64,
@@ -161,6 +169,7 @@ pub fn check_breaker(
 
 /// What suggested the record is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum DeletionSignal {
     /// Missing from one query page (never acted on).
@@ -177,6 +186,7 @@ pub enum DeletionSignal {
 
 /// A tombstone not yet confirmed, as the host stored it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PendingTombstone {
     /// When the first signal was seen.
@@ -187,6 +197,7 @@ pub struct PendingTombstone {
 
 /// One record with a deletion signal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct DeletionCandidate {
     /// The Virtuous id.
@@ -208,6 +219,7 @@ pub struct DeletionCandidate {
 
 /// The decision for one candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum DeletionAction {
     /// Do nothing.
@@ -228,6 +240,7 @@ pub enum DeletionAction {
 
 /// A decision with its reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct DeletionDecision {
     /// The Virtuous id.
@@ -240,6 +253,12 @@ pub struct DeletionDecision {
     /// Stable reason: `absence-is-not-deletion`, `first-signal`, `awaiting-confirmation`,
     /// `confirm-by-lookup`, `confirmed-by-lookup`, `newer-edit`, `found-on-lookup`,
     /// `mass-change-breaker`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(
+            type = "\"absence-is-not-deletion\" | \"first-signal\" | \"awaiting-confirmation\" | \"confirm-by-lookup\" | \"confirmed-by-lookup\" | \"newer-edit\" | \"found-on-lookup\" | \"mass-change-breaker\""
+        )
+    )]
     pub reason: String,
     /// The pending tombstone to store (for `mark-pending`, `keep-pending`, `look-up`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +270,7 @@ pub struct DeletionDecision {
 
 /// Input of [`plan_deletions`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeletionInput {
     /// Records with signals.
@@ -259,17 +279,21 @@ pub struct DeletionInput {
     pub total_records: u64,
     /// Overwrites the same run plans (from reconciliation), counted by the breaker.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub overwrites: u64,
     /// Minimum time between the first signal and the confirming lookup (default 1 h).
     #[serde(default = "default_confirm")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub confirm_after_ms: i64,
     /// The breaker threshold.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub breaker: BreakerConfig,
 }
 
 /// The deletion plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct DeletionPlan {
     /// One decision per candidate, in input order.

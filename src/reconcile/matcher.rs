@@ -108,6 +108,7 @@ impl std::error::Error for MatchError {}
 
 /// Which system a record comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "MatchSide"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Side {
     /// The partner platform.
@@ -128,6 +129,11 @@ impl Side {
 
 /// An external reference pair (`referenceSource`/`referenceId`, `transactionSource`/`transactionId`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(optional_fields, rename = "MatchReference")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalRef {
     /// The source (platform name).
@@ -139,27 +145,34 @@ pub struct ExternalRef {
 /// One record offered for matching, from either side. Unknown keys are refused (`email` for
 /// `emails` would otherwise silently match nothing).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchRecord {
     /// The record's id on its own side (text or an integer), returned in the plan exactly as
     /// given; two ids equal but for surrounding whitespace are the same id (`duplicate-id`).
     #[serde(deserialize_with = "crate::id::text")]
+    #[cfg_attr(feature = "ts", ts(type = "string | number"))]
     pub id: String,
     /// External reference pairs it carries (a partner record: its own source and id; a Virtuous
     /// contact: its `contactReferences`).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub references: Vec<ExternalRef>,
     /// Email addresses (a Virtuous household: every individual's).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub emails: Vec<String>,
     /// Full person names (`first last`) of the individuals.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub names: Vec<String>,
     /// Postal codes.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub postal_codes: Vec<String>,
     /// Phone numbers.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub phones: Vec<String>,
     /// The mapped field values to digest as the pair's sync base (SHA-256 of its canonical JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +181,7 @@ pub struct MatchRecord {
 
 /// Which kind of value linked two records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "MatchSignal"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Signal {
     /// External reference pair.
@@ -209,6 +223,7 @@ impl Signal {
 
 /// Match tiers, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "MatchTier"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     /// External reference pair.
@@ -221,6 +236,7 @@ pub enum Tier {
 
 /// The sync state a matched pair starts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum PairState {
     /// Both sides hold the record and agree on the base.
@@ -229,6 +245,7 @@ pub enum PairState {
 
 /// One shared normalised value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// Which kind of value.
@@ -239,6 +256,7 @@ pub struct Evidence {
 
 /// A linked pair: both ids, marked `in-sync`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MatchedPair {
     /// Partner record id.
@@ -261,11 +279,13 @@ pub struct MatchedPair {
 
 /// A group of records sharing values at one tier without a one-to-one reading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewItem {
     /// The tier where the ambiguity showed.
     pub tier: Tier,
     /// Always `shared-value`.
+    #[cfg_attr(feature = "ts", ts(type = "\"shared-value\""))]
     pub reason: String,
     /// Partner ids in the group (sorted).
     pub partner_ids: Vec<String>,
@@ -277,6 +297,7 @@ pub struct ReviewItem {
 
 /// Counts of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MatchCounts {
     /// Partner records fed.
@@ -293,6 +314,7 @@ pub struct MatchCounts {
 
 /// The initial sync plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MatchPlan {
     /// Linked pairs (`in-sync`), sorted by partner id.

@@ -63,10 +63,12 @@ impl std::error::Error for MergeError {}
 
 /// One contact as seen in a query row or event: its id and `mergedIntoContactId`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MergeLink {
     /// The contact id (text or an integer).
     #[serde(deserialize_with = "crate::id::text")]
+    #[cfg_attr(feature = "ts", ts(type = "string | number"))]
     pub contact_id: String,
     /// The contact it was merged into, if any (text or an integer).
     #[serde(
@@ -74,11 +76,13 @@ pub struct MergeLink {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::id::opt_text"
     )]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "string | number | null"))]
     pub merged_into_contact_id: Option<String>,
 }
 
 /// What kind of stored thing points at a contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReferenceKind {
     /// The partner record's link to its Virtuous contact.
@@ -95,32 +99,39 @@ pub enum ReferenceKind {
 
 /// A stored reference to a Virtuous contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredReference {
     /// What holds the reference.
     pub kind: ReferenceKind,
     /// The host's id of the holder (gift id, note id, queue entry id...; text or an integer).
     #[serde(deserialize_with = "crate::id::text")]
+    #[cfg_attr(feature = "ts", ts(type = "string | number"))]
     pub holder_id: String,
     /// The contact it points at (text or an integer).
     #[serde(deserialize_with = "crate::id::text")]
+    #[cfg_attr(feature = "ts", ts(type = "string | number"))]
     pub contact_id: String,
 }
 
 /// Input of [`plan_merge_remap`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MergeInput {
     /// Known merge links (contacts without `mergedIntoContactId` may be included or left out).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub contacts: Vec<MergeLink>,
     /// Stored references to re-address.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub references: Vec<StoredReference>,
 }
 
 /// A merged-away contact kept as a tombstone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MergeTombstone {
     /// The merged-away id.
@@ -133,6 +144,7 @@ pub struct MergeTombstone {
 
 /// What to do with one stored reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RemapAction {
     /// Point the stored reference at the survivor.
@@ -143,6 +155,7 @@ pub enum RemapAction {
 
 /// One re-addressing step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Remap {
     /// What holds the reference.
@@ -156,11 +169,13 @@ pub struct Remap {
     /// The action.
     pub action: RemapAction,
     /// Stable reason code: `merged-away`.
+    #[cfg_attr(feature = "ts", ts(type = "\"merged-away\""))]
     pub reason: String,
 }
 
 /// The remap plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MergeRemapPlan {
     /// Merged-away id → final survivor, for every merged-away id (sorted by id).

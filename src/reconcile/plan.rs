@@ -143,6 +143,7 @@ impl std::error::Error for ReconcileError {}
 
 /// The result of a direct lookup the host made for a pending write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LookupResult {
     /// Whether Virtuous answered 200 (`true`) or 404 (`false`).
@@ -157,9 +158,11 @@ pub struct LookupResult {
 /// One stored record: the sync state the host keeps anyway, the partner's current values, and a
 /// lookup made for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoredRecord {
     /// The record's sync state, as stored for the sync decisions (any version they load).
+    #[cfg_attr(feature = "ts", ts(type = "StoredRecordState"))]
     pub record: RecordState,
     /// The partner's current values of the mapped fields, by field name (absent fields are
     /// unknown), and when the partner last modified the record.
@@ -172,6 +175,7 @@ pub struct StoredRecord {
 
 /// What the query rows hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RowShape {
     /// `POST /api/Contact/Query` and `POST /api/Gift/Query` rows: abbreviated (the default).
@@ -191,26 +195,31 @@ fn default_unmatched() -> i64 {
 
 /// Reconciliation settings beyond the sync options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileConfig {
     /// Contacts or gifts.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub resource: QueryResource,
     /// Names of the kind's field-map fields compared for drift (absent: every mapped field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<String>>,
     /// What the rows hold (default `abbreviated`).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub row_shape: RowShape,
     /// A pending write still not found this long after submission is surfaced (default 48 h:
     /// two nightly batches; at least the sync options' `pendingExpiryMs`).
     #[serde(default = "default_unmatched")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub unmatched_after_ms: i64,
     /// The customer's record count; when given, the breaker checks the planned overwrites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_records: Option<u64>,
     /// The breaker threshold.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub breaker: BreakerConfig,
 }
 
@@ -230,19 +239,24 @@ impl Default for ReconcileConfig {
 /// Input of [`plan_reconciliation`] (the sync options come separately: the core's `sync`
 /// section, or `options` in the free operation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileInput {
     /// [`RECONCILE_INPUT_VERSION`]; absent means current.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "2"))]
     pub version: Option<u64>,
     /// Settings.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub config: ReconcileConfig,
     /// One page of query rows (`list`), as returned.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "Array<Record<string, unknown>>"))]
     pub rows: Vec<Value>,
     /// The host's stored records for those rows plus every `partner-pending` record.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub stored: Vec<StoredRecord>,
     /// The host's current time.
     pub now_ms: i64,
@@ -250,6 +264,7 @@ pub struct ReconcileInput {
 
 /// What an item asks of the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ReconcileItemKind"))]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemKind {
     /// Feed `event` to the inbound decision. For a record unknown locally whose abbreviated row
@@ -302,6 +317,7 @@ impl ItemKind {
 
 /// Why an item was planned: a closed set of stable codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ReconcileItemReason"))]
 #[serde(rename_all = "kebab-case")]
 pub enum ItemReason {
     /// A row for a record the host does not have.
@@ -359,6 +375,7 @@ impl ItemReason {
 
 /// Which value a field takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "DriftResolution"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Resolution {
     /// Write the Virtuous value to the partner side.
@@ -371,6 +388,7 @@ pub enum Resolution {
 
 /// One differing field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDrift {
     /// The field name (the field map's).
@@ -398,6 +416,7 @@ pub struct FieldDrift {
 
 /// A planned step for one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileItem {
     /// What to do.
@@ -425,10 +444,12 @@ pub struct ReconcileItem {
     pub request: Option<HttpRequest>,
     /// For drift and conflict: the fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub fields: Vec<FieldDrift>,
     /// Mapped fields absent from the row whose decision needs Virtuous's value (the partner's
     /// differs from the base): unknown, never taken as blank.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub unknown_fields: Vec<String>,
     /// For `merged-away`: the contact it was merged into.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -440,6 +461,7 @@ pub struct ReconcileItem {
 
 /// An HTTP request the host should make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRequest {
     /// Method.
@@ -450,6 +472,7 @@ pub struct HttpRequest {
 
 /// Counts per item kind plus rows unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileCounts {
     /// Rows in the page.
@@ -467,6 +490,7 @@ pub struct ReconcileCounts {
 
 /// The reconciliation plan (npm `core.planReconciliation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ReconciliationPlan {
     /// Steps, row-driven ones first in page order, then pending records in input order.

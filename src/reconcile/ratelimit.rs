@@ -113,22 +113,28 @@ fn d_window() -> i64 {
 
 /// Budget settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RateBudgetConfig {
     /// The limit until a response reports one (default 5000).
     #[serde(default = "d_limit")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub limit: u32,
     /// Requests per window reserved for live work (default 500).
     #[serde(default = "d_headroom")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub live_headroom: u32,
     /// First backoff step (default 1 s).
     #[serde(default = "d_base")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub base_backoff_ms: i64,
     /// Longest backoff (default 5 min).
     #[serde(default = "d_max")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub max_backoff_ms: i64,
     /// The limit's window when no reset time is known (default 1 h).
     #[serde(default = "d_window")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub window_ms: i64,
 }
 
@@ -146,6 +152,7 @@ impl Default for RateBudgetConfig {
 
 /// Raw header values of one response (absent = `None`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RateHeaders {
     /// `X-RateLimit-Limit`.
@@ -164,23 +171,29 @@ pub struct RateHeaders {
 
 /// One response as the budget sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RateObservation {
     /// HTTP status; `None` for a network failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub status: Option<u16>,
     /// The rate headers.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub headers: RateHeaders,
     /// When the response arrived.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub now_ms: i64,
     /// Host randomness for the backoff jitter (any u32).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub random: u32,
 }
 
 /// Who wants to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Priority {
     /// Live work: may use the headroom.
@@ -192,18 +205,23 @@ pub enum Priority {
 
 /// A question to the budget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RateRequest {
     /// Requests about to be made.
     #[serde(default = "one")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cost: u32,
     /// Live or background.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub priority: Priority,
     /// Now.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub now_ms: i64,
     /// Host randomness for jitter.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub random: u32,
 }
 
@@ -213,6 +231,7 @@ fn one() -> u32 {
 
 /// Go, or wait how long.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RateDecision {
     /// Whether to send now.
@@ -221,6 +240,12 @@ pub struct RateDecision {
     pub wait_ms: i64,
     /// `within-budget`, `window-reset`, `retry-after`, `backoff`, `budget-exhausted`,
     /// `reserved-for-live`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(
+            type = "\"within-budget\" | \"window-reset\" | \"retry-after\" | \"backoff\" | \"budget-exhausted\" | \"reserved-for-live\""
+        )
+    )]
     pub reason: String,
     /// Requests this priority may still spend in the current window.
     pub available: u32,
@@ -228,9 +253,15 @@ pub struct RateDecision {
 
 /// The budget (npm `RateBudget`); serialisable so the host can keep one per organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(optional_fields, rename = "RateBudgetState")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RateBudget {
     /// Settings.
+    #[cfg_attr(feature = "ts", ts(type = "Required<RateBudgetConfig>"))]
     pub config: RateBudgetConfig,
     /// The limit last reported.
     pub limit: u32,
@@ -241,6 +272,7 @@ pub struct RateBudget {
     /// Requests spent and not yet answered: counted against the window, since a response that
     /// reported `remaining` may have been processed before them.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub in_flight: u32,
     /// When the window resets (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +285,7 @@ pub struct RateBudget {
     pub failures: u32,
     /// Whether the current block is a 429's (reason `retry-after`) rather than a backoff.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub rate_limited: bool,
 }
 
@@ -530,6 +563,7 @@ impl RateBudget {
 
 /// The slice of a plan that may run now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct BudgetSlice {
     /// Requests to make now.
@@ -552,33 +586,42 @@ fn d_batch() -> u32 {
 
 /// What a plan has to do, for pricing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanSize {
     /// Rows to read through query endpoints (all resources together).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub query_rows: u64,
     /// Query page size (default 1000).
     #[serde(default = "d_take")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub take: u32,
     /// Single lookups (`GET /api/Gift/{source}/{id}`...).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub lookups: u64,
     /// Records written one request each.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub single_writes: u64,
     /// Records written through batch endpoints (`/api/v2/Gift/Transactions`, `/api/Contact/Batch`).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub batched_writes: u64,
     /// Records per batch request (default 100).
     #[serde(default = "d_batch")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub batch_size: u32,
     /// Requests already made (for resuming).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub done_requests: u64,
 }
 
 /// The price of a plan in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanPrice {
     /// Requests for the whole plan.

@@ -58,6 +58,7 @@ impl std::error::Error for ResponseError {}
 
 /// What the request was for; decides 404 and 409.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RequestContext {
     /// A plain read.
@@ -81,6 +82,7 @@ pub enum RequestContext {
 
 /// The response class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum ResponseClass {
     /// 2xx.
@@ -97,6 +99,7 @@ pub enum ResponseClass {
 
 /// What the host should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum HostAction {
     /// Carry on.
@@ -125,6 +128,7 @@ pub enum HostAction {
 
 /// One field error from the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// The field.
@@ -144,10 +148,12 @@ fn d_delay() -> i64 {
 
 /// A response to classify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseInput {
     /// HTTP status; absent for a network failure (timeout, reset, DNS, TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub status: Option<u16>,
     /// The body as text, if read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +163,7 @@ pub struct ResponseInput {
     pub retry_after: Option<String>,
     /// What the request was for.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub context: RequestContext,
     /// For `read-after-create`: when the create succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,11 +173,13 @@ pub struct ResponseInput {
     pub now_ms: Option<i64>,
     /// How long after a create a 404 still means "not indexed yet" (default 60 s).
     #[serde(default = "d_delay")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub indexing_delay_ms: i64,
 }
 
 /// The classification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseClassification {
     /// The class.
@@ -181,6 +190,12 @@ pub struct ResponseClassification {
     /// `bad-request`, `unprocessable`, `forbidden`, `unauthenticated`, `not-found-after-create`,
     /// `not-yet-matched`, `already-deleted`, `not-found`, `already-exists`, `conflict`,
     /// `unexpected-status`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(
+            type = "\"ok\" | \"network-error\" | \"timeout\" | \"server-error\" | \"rate-limited\" | \"bad-request\" | \"unprocessable\" | \"forbidden\" | \"unauthenticated\" | \"not-found-after-create\" | \"not-yet-matched\" | \"already-deleted\" | \"not-found\" | \"already-exists\" | \"conflict\" | \"unexpected-status\""
+        )
+    )]
     pub reason: String,
     /// Whether the same request may be sent again.
     pub retryable: bool,
@@ -195,6 +210,7 @@ pub struct ResponseClassification {
     pub message: Option<String>,
     /// Field errors.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub details: Vec<ErrorDetail>,
 }
 

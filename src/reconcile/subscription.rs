@@ -91,6 +91,7 @@ pub fn validate_payload_url(url: &str) -> Result<(), SubscriptionError> {
 
 /// The subscription as stored by Virtuous (`GET /api/Webhook/{id}`), typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// The webhook id.
@@ -98,12 +99,14 @@ pub struct Subscription {
     pub id: Option<String>,
     /// Where deliveries go (HTTPS).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub payload_url: String,
     /// The signing secret, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// Whether deliveries are sent (an inactive subscription drops events).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub active: bool,
     /// The 15 toggles, in Virtuous's table order.
     #[serde(default)]
@@ -153,13 +156,16 @@ pub fn parse_subscription(current: &Value) -> Result<Subscription, SubscriptionE
 
 /// The requested change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionChange {
     /// Toggles to turn on.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub add: Vec<EventType>,
     /// Toggles to turn off.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub remove: Vec<EventType>,
     /// A new payload URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,11 +177,13 @@ pub struct SubscriptionChange {
 
 /// The PUT to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionPlan {
     /// `PUT /api/Webhook/{id}`.
     pub request: HttpRequest,
     /// The full body: the GET body with the change applied and all 15 toggles explicit.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub body: Value,
     /// Toggles this PUT turns on.
     pub enabled: Vec<EventType>,
@@ -282,6 +290,7 @@ pub fn merge_subscription(
 
 /// One step of an ordered plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanStep {
     /// 1-based position; run in order, each after the previous succeeded.
@@ -341,6 +350,7 @@ pub fn plan_pause(webhook_id: &str, now_ms: i64) -> Result<Vec<PlanStep>, Subscr
 
 /// The resume plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ResumePlan {
     /// Ordered steps.
@@ -386,6 +396,7 @@ fn default_drain() -> i64 {
 
 /// Where a secret rotation stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotationInput {
     /// The webhook id.
@@ -403,6 +414,7 @@ pub struct RotationInput {
     /// How long without a receipt on the old secret before it is retired (default 72 h: covers
     /// Virtuous's retries of deliveries signed before the switch).
     #[serde(default = "default_drain")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub drain_ms: i64,
     /// The host's current time.
     pub now_ms: i64,
@@ -410,9 +422,14 @@ pub struct RotationInput {
 
 /// The rotation plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RotationPlan {
     /// `not-started`, `draining` or `ready-to-retire`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"not-started\" | \"draining\" | \"ready-to-retire\"")
+    )]
     pub phase: String,
     /// The remaining steps, in order.
     pub steps: Vec<PlanStep>,
@@ -471,6 +488,7 @@ pub fn plan_secret_rotation(input: &RotationInput) -> Result<RotationPlan, Subsc
 
 /// The pause plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PausePlan {
     /// Ordered steps.

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// One key to look a stored record state up by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum LookupKey {
@@ -35,6 +36,7 @@ pub enum LookupKey {
 
 /// The keys for one event, in the order to try them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct LookupKeys {
     /// The record kind (records are stored per kind); absent for an event type not synced.

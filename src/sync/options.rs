@@ -32,6 +32,7 @@ pub const DEFAULT_SKEW_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// How a field value is canonicalised before digesting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FieldType {
@@ -51,6 +52,7 @@ pub enum FieldType {
 
 /// One synced field of a record kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FieldSpec {
     /// The field's name in decisions, partner changes, digests and policies.
@@ -62,9 +64,11 @@ pub struct FieldSpec {
     pub write_pointer: Option<String>,
     /// How the value is compared.
     #[serde(default, rename = "type")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub field_type: FieldType,
     /// Whether outbound writes must carry a non-null, non-empty value.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub required: bool,
     /// Fields that must stay consistent share a group name: they are compared, merged, held,
     /// written, confirmed and put in conflict items as one unit, so no decision hands either side
@@ -77,6 +81,7 @@ pub struct FieldSpec {
     /// `giftDate` from `/giftDate`, else `/giftDateFormatted`, as live deliveries carry only the
     /// latter).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub also_read: Vec<String>,
     /// Where a full-record update (`PUT` built on the fetched record) carries the value, when it
     /// differs from `writePointer` (a create body's name): contacts are read and updated in the
@@ -247,6 +252,7 @@ fn default_field_maps() -> BTreeMap<ResourceKind, Vec<FieldSpec>> {
 
 /// How the platform name in `transactionSource`/`referenceSource` is compared with ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum NameMatch {
@@ -273,6 +279,7 @@ impl NameMatch {
 
 /// What settles a field changed on both sides since the base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FieldPolicy {
@@ -291,6 +298,7 @@ pub enum FieldPolicy {
 
 /// Per-kind policy: a default and per-field overrides.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KindPolicy {
     /// Policy for this kind's fields not listed in `fields`.
@@ -298,22 +306,27 @@ pub struct KindPolicy {
     pub default: Option<FieldPolicy>,
     /// Per-field policies by field name.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub fields: BTreeMap<String, FieldPolicy>,
 }
 
 /// Conflict policy for all kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Policy {
     /// Policy for fields nothing more specific covers. Default `virtuous-canonical`, the docs'
     /// "safest default" for shared fields (staff using Virtuous daily are authoritative).
     #[serde(default = "default_field_policy")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub default: FieldPolicy,
     /// Clock-skew window ε in ms for most-recent-wins. Default [`DEFAULT_SKEW_WINDOW_MS`].
     #[serde(default = "default_skew")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub skew_window_ms: i64,
     /// Per-kind overrides.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub kinds: BTreeMap<ResourceKind, KindPolicy>,
 }
 
@@ -357,6 +370,7 @@ impl Policy {
 
 /// How an update of a linked record is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum UpdateMode {
@@ -374,6 +388,7 @@ pub enum UpdateMode {
 /// What an inbound event without `modifiedDateTimeUtc` (live deliveries often lack it) does when
 /// it carries mapped values the stored state does not already hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum UndatedEvents {
@@ -391,6 +406,7 @@ pub enum UndatedEvents {
 /// found for it. Live deliveries are not documented to carry the stamp, so such a create may be
 /// the batch's record of a create of ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum UnstampedCreates {
@@ -426,6 +442,7 @@ pub fn default_read_only() -> BTreeMap<ResourceKind, Vec<String>> {
 
 /// Everything a host configures, passed to every decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncOptions {
     /// Our platform name, stamped into `transactionSource`/`referenceSource` of every write.
@@ -438,33 +455,42 @@ pub struct SyncOptions {
     pub organization_id: Option<String>,
     /// Per-field cooldown after an inbound apply, ms. Default [`DEFAULT_COOLDOWN_MS`].
     #[serde(default = "default_cooldown")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cooldown_ms: i64,
     /// How long a write waits for its echo before the record is flagged stuck, ms.
     /// Default [`DEFAULT_PENDING_EXPIRY_MS`].
     #[serde(default = "default_pending_expiry")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub pending_expiry_ms: i64,
     /// Platform-name comparison. Default trimmed, ASCII case-insensitive.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub name_match: NameMatch,
     /// Synced fields per kind. Omitted: gifts and contacts with [`default_gift_fields`] and
     /// [`default_contact_fields`]. Given: only the listed kinds sync.
     #[serde(default = "default_field_maps")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub field_maps: BTreeMap<ResourceKind, Vec<FieldSpec>>,
     /// Conflict policy.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub policy: Policy,
     /// How updates of linked records are written. Default `full` (GET-then-PUT).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub update_mode: UpdateMode,
     /// Per kind, pointers removed from a fetched record before it is sent back as a full `PUT`.
     /// Default [`default_read_only`]. Given: replaces the defaults for the kinds listed.
     #[serde(default = "default_read_only")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub read_only: BTreeMap<ResourceKind, Vec<String>>,
     /// Inbound events without `modifiedDateTimeUtc`. Default `fetch`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub undated_events: UndatedEvents,
     /// Create events without any stamp field and no local record. Default `verify`.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub unstamped_creates: UnstampedCreates,
 }
 

@@ -25,6 +25,7 @@ use std::ops::ControlFlow;
 
 /// A change on the partner side: the record's current values of the mapped fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartnerChange {
     /// The customer the record belongs to.
@@ -40,6 +41,7 @@ pub struct PartnerChange {
     /// later edit of another field does not make an older value look newer. Fields absent here
     /// use `modifiedMs`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub field_modified_ms: BTreeMap<String, i64>,
     /// Current value of every mapped field the partner holds (by field name).
     pub fields: BTreeMap<String, Value>,
@@ -55,24 +57,33 @@ pub struct PartnerChange {
     /// `GET /api/Contact/{id}`), for a full-record update (`updateMode: "full"`, the default).
     /// Without it, an update asks for the fetch (`fetch`). Ignored for creates and partial updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub current: Option<Value>,
 }
 
 /// An HTTP request to make against the Virtuous API (a `GET` has a `null` body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(optional_fields, rename = "SyncRequest")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     /// `POST`, `PUT` or `GET`.
+    #[cfg_attr(feature = "ts", ts(type = "\"POST\" | \"PUT\" | \"GET\""))]
     pub method: String,
     /// Path under the API host (`/api/v2/Gift/Transaction`).
     pub path: String,
     /// JSON body (absent for a `GET`).
     #[serde(default, skip_serializing_if = "Value::is_null")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub body: Value,
 }
 
 /// What the host should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum OutboundAction {
@@ -96,6 +107,7 @@ pub enum OutboundAction {
 
 /// The outbound decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct OutboundDecision {
     /// What to do.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Caller mistakes are not reasons but errors (`tenant-mismatch`, `invalid-transition`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Reason {
@@ -138,6 +139,7 @@ impl Reason {
 
 /// The inputs a decision used, reported with it so a host can explain it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionInputs {
     /// The customer the decision is for.

@@ -21,6 +21,7 @@ pub const RECORD_VERSION: u32 = 1;
 
 /// The four sync states of Virtuous's two-way sync table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum SyncState {
@@ -51,6 +52,7 @@ impl SyncState {
 /// The external reference pair we stamp: (`transactionSource`, `transactionId`) for gifts,
 /// (`referenceSource`, `referenceId`) for contacts. Never changes once set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalRef {
     /// Our platform name as written.
@@ -61,12 +63,14 @@ pub struct ExternalRef {
 
 /// What we last wrote: digests of every mapped field as the partner held it, with an expiry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct EchoEntry {
     /// Field name → digest.
     pub fields: BTreeMap<String, String>,
     /// The fields the write actually sent (empty: all of `fields`, as for a create).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub sent: Vec<String>,
     /// When the write was decided.
     pub written_ms: i64,
@@ -79,11 +83,13 @@ pub struct EchoEntry {
     /// Virtuous has confirmed this write (or a newer one). Kept until expiry so late duplicate
     /// deliveries of it are recognised; dropped once a non-echo Virtuous change is applied.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "true"))]
     pub confirmed: bool,
 }
 
 /// Why a record no longer syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Tombstone {
@@ -95,6 +101,7 @@ pub enum Tombstone {
 
 /// A side of the sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Side {
     /// The partner platform.
@@ -105,6 +112,7 @@ pub enum Side {
 
 /// One ambiguous field awaiting a human.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ConflictItem {
     /// Field name.
@@ -138,11 +146,13 @@ pub struct ConflictItem {
     /// for a field in no group. The group's items are settled together: one side for all of them,
     /// or a value for each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub group: Vec<String>,
 }
 
 /// A manual choice for one conflict item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "tag", content = "val", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Choice {
@@ -156,6 +166,7 @@ pub enum Choice {
 
 /// The audit record of a manual resolution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ResolutionRecord {
     /// When it was resolved.
@@ -168,6 +179,7 @@ pub struct ResolutionRecord {
 
 /// The sync state of one record, owned by the core, stored by the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RecordState {
     /// Format version (see module docs); absent = 0.
@@ -194,6 +206,7 @@ pub struct RecordState {
     /// falls back to `partnerModifiedMs`, so a later edit of an unrelated field does not make an
     /// older held value look newer.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub partner_field_modified_ms: BTreeMap<String, i64>,
     /// Newest Virtuous `modifiedDateTimeUtc` applied or confirmed (Virtuous clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +219,7 @@ pub struct RecordState {
     pub cooldown_until_ms: Option<i64>,
     /// Fields the cooldown covers (those the last inbound changes touched).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cooldown_fields: Vec<String>,
     /// Our external reference pair, once assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +229,7 @@ pub struct RecordState {
     pub base: BTreeMap<String, String>,
     /// Our writes awaiting their echo, oldest first (at most [`MAX_ECHO_ENTRIES`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub expected_echo: Vec<EchoEntry>,
     /// When the current pending write started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,27 +239,32 @@ pub struct RecordState {
     pub pending_expires_ms: Option<i64>,
     /// The pending write outlived its expiry; reconciliation should look it up.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "true"))]
     pub stuck: bool,
     /// The partner changed the record while our create waited for the batch: call
     /// `decideOutbound` again once confirmed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "true"))]
     pub follow_up: bool,
     /// Fields where a Virtuous change was applied locally over our still-pending write. If that
     /// write lands afterwards it overwrote the winner in Virtuous, so its confirmation asks for a
     /// follow-up write of the partner (winning) value.
     /// Field → digest of the value the partner holds for it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub overridden: BTreeMap<String, String>,
     /// Partner values held back by a cooldown or conflict (field → digest): the partner's real
     /// current value for those fields, not yet written. Inbound merges treat them as the local
     /// side so an inbound decision never silently overwrites them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub held: BTreeMap<String, String>,
     /// Deleted or merged away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tombstone: Option<Tombstone>,
     /// Open conflict items (state `conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub conflict: Vec<ConflictItem>,
     /// The last manual resolution.
     #[serde(default, skip_serializing_if = "Option::is_none")]

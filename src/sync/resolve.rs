@@ -116,10 +116,12 @@ pub(crate) fn merge_field(f: &FieldInput<'_>) -> (Outcome, Reason) {
 
 /// One side's values of a record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct SideValues {
     /// Field name → value (fields absent are unknown, not null).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub values: BTreeMap<String, Value>,
     /// When this side last modified the record (ms, its own clock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,12 +130,14 @@ pub struct SideValues {
 
 /// Input of [`resolve`]: the base digests (from a [`RecordState`]) and both sides' values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ResolveInput {
     /// Record kind (selects field types and policies).
     pub kind: ResourceKind,
     /// Field → digest of the last agreed value.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub base: BTreeMap<String, String>,
     /// The partner side.
     pub local: SideValues,
@@ -143,6 +147,7 @@ pub struct ResolveInput {
 
 /// What happened to one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct FieldResolution {
     /// Field name.
@@ -157,6 +162,7 @@ pub struct FieldResolution {
 
 /// Result of a three-way merge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Resolution {
     /// `merged`, or `both-changed` when conflict items remain.
@@ -297,6 +303,7 @@ pub fn resolve(options: &SyncOptions, input: &ResolveInput) -> Resolution {
 
 /// The outcome of [`resolve_conflict`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ConflictResolution {
     /// Always `manual-resolution`.

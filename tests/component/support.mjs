@@ -124,7 +124,7 @@ export function config(v, path = "config") {
   };
 }
 
-/** VerifyOptions (with the case's top-level nowMs, as the JS runner does) -> WIT `verify-options`. */
+/** VerifyOptions (with the input's nowMs, as the JS runner does) -> WIT `verify-options`. */
 export function verifyOptions(c) {
   const o = c.options ?? {};
   if (!isObject(o)) nope("options", "not a record");
@@ -316,7 +316,7 @@ export const OPS = {
   initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input),
   queryScript: (api, c) => driveQueryScript(api.reconcile, c.input),
-  receive({ receiver: rx }, c) {
+  receive({ receiver: rx }, { input: c }) {
     const core = new rx.Core(config(c.config));
     try {
       return receiptToJs(core.receive(decodeBody(c.body), headerPairs(c.headers), s64(c.nowMs ?? 0, "nowMs")));
@@ -324,16 +324,16 @@ export const OPS = {
       core[Symbol.dispose]?.();
     }
   },
-  newCore({ receiver: rx }, c) {
+  newCore({ receiver: rx }, { input: c }) {
     const core = new rx.Core(config(c.config));
     core[Symbol.dispose]?.();
     return {};
   },
-  verifySignature({ receiver: rx }, c) {
+  verifySignature({ receiver: rx }, { input: c }) {
     const secrets = list(c.secrets, "secrets", secret);
     return clean(rx.verifySignature(decodeBody(c.body), str(c.headerValue, "headerValue"), secrets, verifyOptions(c)));
   },
-  signBody({ receiver: rx }, c) {
+  signBody({ receiver: rx }, { input: c }) {
     return signedToJs(rx.signBody(decodeBody(c.body), secret(c.secret), signOptions(c.options)));
   },
 };

@@ -393,6 +393,7 @@ def subset_mismatches(actual, expected, path="$"):
 
 
 def op_receive(host, c):
+    c = c["input"]
     core = host.new_core(w_config(c.get("config")))
     try:
         body = decode_body(c.get("body"))
@@ -402,17 +403,20 @@ def op_receive(host, c):
 
 
 def op_new_core(host, c):
+    c = c["input"]
     host.drop(host.new_core(w_config(c.get("config"))))
     return {}
 
 
 def op_verify(host, c):
+    c = c["input"]
     secrets = w_list(c.get("secrets"), "secrets", w_secret)
     return host.verify_signature(decode_body(c.get("body")), w_str(c.get("headerValue"), "headerValue"), secrets,
                                  w_verify_options(c))
 
 
 def op_sign(host, c):
+    c = c["input"]
     return signed_to_js(host.sign_body(decode_body(c.get("body")), w_secret(c.get("secret")), w_sign_options(c.get("options"))))
 
 

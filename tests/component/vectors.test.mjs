@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { COMPONENT_FAMILIES, checkOutcome, loadComponent, loadVectorFiles, runCase } from "./support.mjs";
+import { familyOf } from "../js/support/vectors.mjs";
 
 const api = await loadComponent();
 const rx = api.receiver;
@@ -12,7 +13,6 @@ const files = loadVectorFiles();
 const tally = { passed: 0, failed: 0, skipped: 0 };
 /** Cases run per family (receive = the top-level files). */
 const families = {};
-const familyOf = (file) => (file.includes("/") ? file.split("/")[0] : "receive");
 
 test("there are vectors to run, in every family", () => {
   assert.ok(files.reduce((n, f) => n + f.cases.length, 0) > 0, "no vector cases found in tests/vectors/");

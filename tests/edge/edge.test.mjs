@@ -13,7 +13,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const OWNED = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "expect"]);
 function httpSafe(c) {
   if (c.op !== "receive") return false;
-  const pairs = c.headers ?? [];
+  const pairs = c.input.headers ?? [];
   const names = pairs.map(([n]) => n.toLowerCase());
   if (new Set(names).size !== names.length) return false;
   let total = 0;
@@ -26,11 +26,11 @@ function httpSafe(c) {
 }
 function bodyBytes(c) {
   // Decoded in Node only for the HTTP transport; the JSON transport decodes inside the worker.
-  const spec = c.body ?? { utf8: "" };
+  const spec = c.input.body ?? { utf8: "" };
   if ("utf8" in spec) return Buffer.from(spec.utf8, "utf8");
   if ("base64" in spec) return Buffer.from(spec.base64, "base64");
   if ("hex" in spec) return Buffer.from(spec.hex, "hex");
-  const unit = bodyBytes({ body: { ...spec.repeat, count: undefined } });
+  const unit = bodyBytes({ input: { body: { ...spec.repeat, count: undefined } } });
   return Buffer.concat(Array(spec.repeat.count).fill(unit));
 }
 
@@ -51,9 +51,9 @@ async function runInWorker(c) {
   let res;
   if (httpSafe(c)) {
     transports.http++;
-    const { body, headers, ...rest } = c;
+    const { body, headers, ...rest } = c.input;
     const url = new URL("/http-case", base);
-    url.searchParams.set("case", JSON.stringify(rest));
+    url.searchParams.set("case", JSON.stringify({ ...c, input: rest }));
     res = await mf.dispatchFetch(url, { method: "POST", body: bodyBytes(c), headers });
   } else {
     transports.json++;

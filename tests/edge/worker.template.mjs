@@ -11,7 +11,7 @@ export default {
     if (url.pathname === "/case") {
       // JSON transport: the whole case in the body (body spec, header pairs, ...).
       const c = await request.json();
-      return Response.json(runCase(api, c, { headers: c.headers }));
+      return Response.json(runCase(api, c, { headers: c.input?.headers }));
     }
     if (url.pathname === "/http-case") {
       // Real HTTP transport: the delivery is this request's raw body and real headers; the rest of the case

@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { fuzzExports } from "../js/support/fuzz.mjs";
 import { checkOutcome } from "../js/support/match.mjs";
 import { runCase } from "../js/support/ops.mjs";
-import { loadVectorFiles } from "../js/support/vectors.mjs";
+import { countByFamily, familyOf, loadVectorFiles } from "../js/support/vectors.mjs";
 
 const runtime = globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : globalThis.Bun ? `bun ${globalThis.Bun.version}` : null;
 if (!runtime) throw new Error("run this under Deno or Bun (Node has its own runner: tests/js/vectors.test.mjs)");
@@ -44,10 +44,12 @@ for (const [specifier, topLevelOnly] of [
   }
   console.log(`# ${specifier} -> ${api.resolvedEntry.slice(api.resolvedEntry.lastIndexOf("/virtuous-sync/") + 1)}`);
   let n = 0;
-  for (const { file, cases } of files) {
-    if (topLevelOnly && file.includes("/")) continue;
+  const ran = {};
+  const entryFiles = topLevelOnly ? files.filter((f) => !f.file.includes("/")) : files;
+  for (const { file, cases } of entryFiles) {
     for (const c of cases) {
       n++;
+      ran[familyOf(file)] = (ran[familyOf(file)] ?? 0) + 1;
       let problems;
       try {
         problems = checkOutcome(c, runCase(api, c));
@@ -62,12 +64,17 @@ for (const [specifier, topLevelOnly] of [
       }
     }
   }
-  if (n === 0) {
+  // Every case of every family the entry serves ran (a dropped family fails here).
+  const want = countByFamily(entryFiles);
+  const counts = (o) => Object.entries(o).sort().map(([f, k]) => `${f} ${k}`).join(", ");
+  if (n === 0 || counts(ran) !== counts(want)) {
     failed++;
-    console.log(`not ok - ${specifier}: no vector cases found`);
+    console.log(`not ok - ${specifier}: ran ${counts(ran) || "no cases"}, expected ${counts(want)}`);
+  } else {
+    console.log(`# ${specifier}: vectors ${counts(ran)}`);
   }
   // Random input to every export of the entry: a value or a VirtuousSyncError, never a trap.
-  const fuzz = fuzzExports(api, topLevelOnly ? files.filter((f) => !f.file.includes("/")) : files, { seed: 0x165667b1, rounds: 1 });
+  const fuzz = fuzzExports(api, entryFiles, { seed: 0x165667b1, rounds: 1 });
   if (fuzz.traps.length > 0) {
     failed++;
     console.log(`not ok - ${specifier}: ${fuzz.traps.length} of ${fuzz.calls} fuzzed calls trapped\n  ${fuzz.traps.slice(0, 5).join("\n  ")}`);

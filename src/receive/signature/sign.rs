@@ -28,6 +28,7 @@ pub struct SignOptions {
 
 /// A signature and the headers to send it in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 pub struct Signed {
     /// The signature header's value.
     pub signature: String,

@@ -95,6 +95,7 @@ impl std::error::Error for SignatureError {}
 
 /// A coded, human-readable remark: a warning on success or a diagnostic on failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 pub struct Notice {
     /// Stable kebab-case code.
     pub code: String,
@@ -113,6 +114,7 @@ impl Notice {
 
 /// Whether freshness was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ReplayCheck"))]
 #[serde(rename_all = "kebab-case")]
 pub enum Replay {
     /// The signed timestamp was within the tolerance window.
@@ -126,12 +128,14 @@ pub enum Replay {
 
 /// The outcome of a signature check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// Whether the delivery is authentic (and fresh, where the scheme can tell).
     pub ok: bool,
     /// The failure code (`signature-mismatch`, ...), absent on success.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "VerificationCode"))]
     pub code: Option<&'static str>,
     /// The failure sentence, absent on success.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -34,6 +34,7 @@ use std::ops::ControlFlow;
 
 /// What the host should do locally.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(
     tag = "tag",
     content = "val",
@@ -102,6 +103,7 @@ pub enum InboundAction {
 
 /// The inbound decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct InboundDecision {
     /// What to do.
@@ -117,6 +119,7 @@ pub struct InboundDecision {
     /// edit is the later one): call `decideOutbound`, which writes the partner value back (their
     /// base now records the Virtuous value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub reassert_fields: Vec<String>,
 }
 

@@ -62,16 +62,16 @@ export function fuzzExports(api, files, { seed = 0x5eed, rounds = 2 } = {}) {
   const cases = files.flatMap((f) => f.cases.map((c) => ({ file: f.file, c })));
   for (let round = 0; round < rounds; round++) {
     for (const { file, c } of cases) {
-      const i = mutate(c.input ?? c);
+      const i = mutate(c.input);
       const g = (k) => (i && typeof i === "object" ? i[k] : undefined);
       const tag = `${file} / ${c.name} (seed ${seed}, round ${round})`;
       // The receive surface, on every entry.
-      call(`SyncCore ${tag}`, () => new api.SyncCore(maybe(c.config ?? { secrets: [SECRET], platformName: "P" })));
+      call(`SyncCore ${tag}`, () => new api.SyncCore(maybe(c.input.config ?? { secrets: [SECRET], platformName: "P" })));
       const rc = core(undefined);
-      call(`receive ${tag}`, () => rc.receive(pick([c.body?.utf8 ?? "{}", pick(HOSTILE)]), pick([{}, { "x-virtuous-signature": pick(HOSTILE) }, pick(HOSTILE)]), pick(HOSTILE)));
+      call(`receive ${tag}`, () => rc.receive(pick([c.input.body?.utf8 ?? "{}", pick(HOSTILE)]), pick([{}, { "x-virtuous-signature": pick(HOSTILE) }, pick(HOSTILE)]), pick(HOSTILE)));
       free(rc);
-      call(`verifySignature ${tag}`, () => api.verifySignature(pick(["{}", pick(HOSTILE)]), pick(["sha256=00", pick(HOSTILE)]), pick([[SECRET], pick(HOSTILE)]), maybe(c.options ?? {})));
-      call(`signBody ${tag}`, () => api.signBody(pick(["{}", pick(HOSTILE)]), pick([SECRET, pick(HOSTILE)]), maybe(c.options ?? {})));
+      call(`verifySignature ${tag}`, () => api.verifySignature(pick(["{}", pick(HOSTILE)]), pick(["sha256=00", pick(HOSTILE)]), pick([[SECRET], pick(HOSTILE)]), maybe(c.input.options ?? {})));
+      call(`signBody ${tag}`, () => api.signBody(pick(["{}", pick(HOSTILE)]), pick([SECRET, pick(HOSTILE)]), maybe(c.input.options ?? {})));
       call(`generateSecret ${tag}`, () => api.generateSecret(pick([undefined, { bytes: pick(HOSTILE) }, { format: pick(HOSTILE) }, pick(HOSTILE)])));
       if (!api.InitialMatcher) continue; // the receive-only build ends here
       const sc = core(maybe(g("options")));

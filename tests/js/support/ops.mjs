@@ -49,37 +49,38 @@ export function pairsToObject(pairs) {
   return out;
 }
 
-/** verifySignature options: the case's top-level nowMs goes inside options unless options already has one. */
-function verifyOptions(c) {
-  if (c.nowMs === undefined) return c.options;
-  const options = { ...(c.options ?? {}) };
-  if (options.nowMs === undefined) options.nowMs = c.nowMs;
+/** verifySignature options: the input's nowMs goes inside options unless options already has one. */
+function verifyOptions(i) {
+  if (i.nowMs === undefined) return i.options;
+  const options = { ...(i.options ?? {}) };
+  if (options.nowMs === undefined) options.nowMs = i.nowMs;
   return options;
 }
 
 /**
- * The ops. Each takes (api, case, context) and returns the value to match against `expect`.
+ * The ops. Each takes (api, case, context) and returns the value to match against `expect`; a case's arguments
+ * are its `input` (the one schema of every vector file: tests/vectors/README.md).
  * context.headers, when given, overrides how headers are passed (the edge worker hands over a real Fetch Headers).
  */
 export const OPS = {
-  receive(api, c, ctx = {}) {
-    const core = new api.SyncCore(c.config);
+  receive(api, { input: i }, ctx = {}) {
+    const core = new api.SyncCore(i.config);
     try {
-      return core.receive(ctx.body ?? decodeBody(c.body), ctx.headers ?? pairsToObject(c.headers), c.nowMs);
+      return core.receive(ctx.body ?? decodeBody(i.body), ctx.headers ?? pairsToObject(i.headers), i.nowMs);
     } finally {
       core.free?.();
     }
   },
-  newCore(api, c) {
-    const core = new api.SyncCore(c.config);
+  newCore(api, { input: i }) {
+    const core = new api.SyncCore(i.config);
     core.free?.();
     return {};
   },
-  verifySignature(api, c, ctx = {}) {
-    return api.verifySignature(ctx.body ?? decodeBody(c.body), c.headerValue, c.secrets, verifyOptions(c));
+  verifySignature(api, { input: i }, ctx = {}) {
+    return api.verifySignature(ctx.body ?? decodeBody(i.body), i.headerValue, i.secrets, verifyOptions(i));
   },
-  signBody(api, c, ctx = {}) {
-    return api.signBody(ctx.body ?? decodeBody(c.body), c.secret, c.options);
+  signBody(api, { input: i }, ctx = {}) {
+    return api.signBody(ctx.body ?? decodeBody(i.body), i.secret, i.options);
   },
 
   // sync/: the options-taking decisions through a SyncCore configured from the case's options.
