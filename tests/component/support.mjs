@@ -8,16 +8,18 @@
 // WIT's types cannot express at all (a number where WIT has a string, an unknown key, a missing
 // required field) is reported as unrepresentable and skipped: the type system rules that mistake out.
 //
-// The `sync` and `reconcile` families (tests/vectors/sync/, tests/vectors/reconcile/) cross the
-// component as JSON text: each case's input is split into the named function's parameters (JSON
-// text per data parameter, typed scalars for now-ms and the trigger), the result text is parsed
-// and deep-subset matched. `initialMatcher` and `rateBudget` cases drive the `initial-matcher` and
-// `rate-budget` resources call by call.
+// The `sync` family (tests/vectors/sync/) crosses typed WIT: each case's input object becomes the
+// named function's arguments and the typed result becomes the npm shape again, both directed by the
+// WIT types (wit-values.mjs; the same convention as test_wasmtime.py). The `reconcile` family
+// (tests/vectors/reconcile/) still crosses as JSON text: the input object as text, the result text
+// parsed. `initialMatcher` and `rateBudget` cases drive the `initial-matcher` and `rate-budget`
+// resources call by call. Everything is then deep-subset matched.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { decodeBody } from "../js/support/ops.mjs";
 import { subsetMismatches } from "../js/support/match.mjs";
 import { ROOT } from "../js/support/vectors.mjs";
+import { Unrepresentable, loadWit } from "./wit-values.mjs";
 
 export { subsetMismatches };
 
@@ -26,11 +28,11 @@ export const COMPONENT_JS = join(ROOT, "build", "component", "js", "virtuous_syn
 /** Vector folders the component runs: the same families as the npm runner ("" = the top-level files). */
 export { FAMILY_DIRS as COMPONENT_FAMILIES, loadVectorFiles } from "../js/support/vectors.mjs";
 
-/** The component's three exports, instantiated once for the whole process. */
+/** The component's three exports, instantiated once for the whole process, and its WIT types. */
 export async function loadComponent() {
   if (!existsSync(COMPONENT_JS)) throw new Error(`${COMPONENT_JS} missing: run scripts/build-component`);
   const mod = await import(COMPONENT_JS);
-  return { receiver: mod.receiver, sync: mod.sync, reconcile: mod.reconcile };
+  return { receiver: mod.receiver, sync: mod.sync, reconcile: mod.reconcile, wit: loadWit() };
 }
 
 /** The component's `virtuous:sync/receiver` export. */
@@ -38,8 +40,14 @@ export async function loadReceiver() {
   return (await loadComponent()).receiver;
 }
 
-/** A vector input WIT's types cannot express. */
-export class Unrepresentable extends Error {}
+export { Unrepresentable };
+/** The WIT types, for the receiver's enums (loaded lazily: build/component/wit.json). */
+let WIT;
+const wit = () => (WIT ??= loadWit());
+/** A case of a `receiver` or `types` enum, checked against the WIT. */
+function en(name, iface = "receiver") {
+  return (v, path) => wit().toWit(wit().named(iface, name), v, path);
+}
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const absent = (v) => v === undefined || v === null;
@@ -84,7 +92,7 @@ export function secret(v, path = "secret") {
 
 /** PresetName | SchemeObject -> WIT `scheme-spec`. */
 export function schemeSpec(v, path = "scheme") {
-  if (typeof v === "string") return { tag: "preset", val: v };
+  if (typeof v === "string") return { tag: "preset", val: en("preset")(v, path) };
   if (!isObject(v)) nope(path, "a scheme is a preset name or a record");
   const keys = ["preset", "headers", "encoding", "prefix", "prefixRequired", "format", "version",
     "signedContent", "timestampHeader", "idHeader", "tolerance", "secretFormat"];
@@ -93,6 +101,7 @@ export function schemeSpec(v, path = "scheme") {
   for (const k of keys) {
     const p = `${path}.${k}`;
     if (k === "headers") s[k] = opt(v[k], p, (x) => list(x, p, str));
+    else if (ENUMS[k]) s[k] = opt(v[k], p, en(ENUMS[k]));
     else if (k === "prefixRequired") s[k] = opt(v[k], p, bool);
     else if (k === "tolerance") {
       s[k] = opt(v[k], p, (t) => {
@@ -100,10 +109,16 @@ export function schemeSpec(v, path = "scheme") {
         onlyKeys(t, p, ["pastSeconds", "futureSeconds"]);
         return { pastSeconds: opt(t.pastSeconds, `${p}.pastSeconds`, u32), futureSeconds: opt(t.futureSeconds, `${p}.futureSeconds`, u32) };
       });
+    } else if (k === "signedContent") {
+      s[k] = opt(v[k], p, (x) => (typeof x === "string" && SIGNED_CONTENT[x]) || nope(p, `${JSON.stringify(x)} is not a case of the WIT enum`));
     } else s[k] = opt(v[k], p, str);
   }
   return { tag: "custom", val: s };
 }
+/** Scheme fields that are WIT enums. */
+const ENUMS = { preset: "preset", encoding: "encoding", format: "signature-format", secretFormat: "secret-format" };
+/** `signedContent` strings -> the WIT enum's case names. */
+const SIGNED_CONTENT = { body: "body", "timestamp.body": "timestamp-body", "id.timestamp.body": "id-timestamp-body" };
 
 /** SyncConfig -> WIT `config`. */
 export function config(v, path = "config") {
@@ -116,11 +131,13 @@ export function config(v, path = "config") {
     scheme: opt(v.scheme, `${path}.scheme`, schemeSpec),
     maxBodyBytes: opt(v.maxBodyBytes, `${path}.maxBodyBytes`, u32),
     maxDepth: opt(v.maxDepth, `${path}.maxDepth`, u32),
-    subscribedEvents: opt(v.subscribedEvents, `${path}.subscribedEvents`, (x, p) => list(x, p, str)),
+    // The JS API also accepts `giftCreate` / `GiftCreate`; WIT has the kebab-case enum case.
+    subscribedEvents: opt(v.subscribedEvents, `${path}.subscribedEvents`, (x, p) =>
+      list(x, p, (n, q) => en("event-type", "types")(typeof n === "string" ? n.replace(/(?<=[a-z])([A-Z])/g, "-$1").toLowerCase() : n, q))),
     allowWeakSecrets: opt(v.allowWeakSecrets, `${path}.allowWeakSecrets`, bool),
     diagnostics: opt(v.diagnostics, `${path}.diagnostics`, bool),
     // The sync section crosses as JSON text.
-    syncJson: absent(v.sync) ? undefined : JSON.stringify(v.sync),
+    sync: absent(v.sync) ? undefined : JSON.stringify(v.sync),
   };
 }
 
@@ -149,7 +166,7 @@ export function signOptions(o) {
     scheme: opt(o.scheme, "options.scheme", schemeSpec),
     timestamp: opt(o.timestamp, "options.timestamp", s64),
     id: opt(o.id, "options.id", str),
-    encoding: opt(o.encoding, "options.encoding", str),
+    encoding: opt(o.encoding, "options.encoding", en("tag-encoding")),
     allowWeakSecrets: opt(o.allowWeakSecrets, "options.allowWeakSecrets", bool),
   };
 }
@@ -171,13 +188,10 @@ function clean(v) {
   return out;
 }
 
-/** WIT `receipt` -> the contract's Receipt (event.resourceJson parsed into event.resource). */
+/** WIT `receipt` -> the contract's Receipt (event.resource, JSON text, parsed). */
 export function receiptToJs(r) {
   const out = clean(r);
-  if (out.event && out.event.resourceJson !== undefined) {
-    out.event.resource = JSON.parse(out.event.resourceJson);
-    delete out.event.resourceJson;
-  }
+  if (out.event && out.event.resource !== undefined) out.event.resource = JSON.parse(out.event.resource);
   return out;
 }
 
@@ -193,42 +207,15 @@ const Jopt = (v) => (absent(v) ? undefined : JSON.stringify(v));
 function u64(v, path) {
   return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : nope(path, `${JSON.stringify(v)} where WIT has a u64`);
 }
-/** A sync case's input object, restricted to the keys the WIT function has parameters for. */
-function syncInput(c, keys) {
-  const i = c.input ?? {};
-  if (!isObject(i)) nope("input", "not an object");
-  onlyKeys(i, "input", keys);
-  return i;
-}
-const now = (i) => s64(i.nowMs, "nowMs");
 
-/** `sync` family: case -> (sync export) -> parsed result. */
-const SYNC_OPS = {
-  lookupKeys: (sy, c) => {
-    const i = syncInput(c, ["options", "event"]);
-    return sy.lookupKeys(J(i.options), J(i.event));
-  },
-  decideInbound: (sy, c) => {
-    const i = syncInput(c, ["options", "event", "record", "nowMs"]);
-    return sy.decideInbound(J(i.options), J(i.event), Jopt(i.record), now(i));
-  },
-  decideOutbound: (sy, c) => {
-    const i = syncInput(c, ["options", "record", "change", "nowMs"]);
-    return sy.decideOutbound(J(i.options), Jopt(i.record), J(i.change), now(i));
-  },
-  transition: (sy, c) => {
-    const i = syncInput(c, ["record", "trigger", "nowMs"]);
-    return sy.transition(J(i.record), str(i.trigger, "trigger"), now(i));
-  },
-  resolve: (sy, c) => {
-    const i = syncInput(c, ["options", "input"]);
-    return sy.resolve(J(i.options), J(i.input));
-  },
-  resolveConflict: (sy, c) => {
-    const i = syncInput(c, ["record", "choices", "nowMs"]);
-    return sy.resolveConflict(J(i.record), J(i.choices), now(i));
-  },
-};
+/** `sync` family: the case's input object -> the typed arguments -> the typed result -> npm shape. */
+const SYNC_FNS = { lookupKeys: "lookup-keys", decideInbound: "decide-inbound", decideOutbound: "decide-outbound",
+  transition: "transition", resolve: "resolve", resolveConflict: "resolve-conflict" };
+export function callSync(api, op, input) {
+  const f = api.wit.func("sync", SYNC_FNS[op]);
+  const args = api.wit.args(f, input ?? {});
+  return api.wit.fromWit(api.wit.okType(f.result), api.sync[op](...args));
+}
 
 /** `reconcile` free functions, by op name (input object as JSON text). */
 const RECONCILE_FNS = ["planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun",
@@ -311,7 +298,7 @@ export function driveBudget(rc, input) {
 
 /** The ops: (component exports, case) -> the value to match. Throws what the component throws. */
 export const OPS = {
-  ...Object.fromEntries(Object.entries(SYNC_OPS).map(([op, f]) => [op, (api, c) => JSON.parse(f(api.sync, c))])),
+  ...Object.fromEntries(Object.keys(SYNC_FNS).map((op) => [op, (api, c) => callSync(api, op, c.input)])),
   ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
   initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input),
@@ -368,5 +355,23 @@ export function checkOutcome(c, outcome) {
   if (outcome.error) {
     return [`unexpected error: ${outcome.error.code}/${outcome.error.field}: ${outcome.error.message}`];
   }
-  return subsetMismatches(outcome.value, c.expect ?? {});
+  return subsetMismatches(emptyListsAsAbsent(outcome.value, c.expect ?? {}), c.expect ?? {});
+}
+
+/**
+ * A WIT list cannot be absent: where a vector expects a key absent (`null`) and the typed result
+ * has an empty list (the npm package omits empty lists such as `reassertFields`), the key is
+ * dropped before matching. Nothing else is changed.
+ */
+function emptyListsAsAbsent(actual, expected) {
+  if (!isObject(actual) || !isObject(expected)) {
+    if (Array.isArray(actual) && Array.isArray(expected)) return actual.map((x, i) => emptyListsAsAbsent(x, expected[i]));
+    return actual;
+  }
+  const out = { ...actual };
+  for (const [k, e] of Object.entries(expected)) {
+    if (e === null && Array.isArray(out[k]) && out[k].length === 0) delete out[k];
+    else if (k in out) out[k] = emptyListsAsAbsent(out[k], e);
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
 //! (`virtuous_sync::ratelimit::RateBudget`).
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
-    Error, Guest, GuestInitialMatcher, GuestRateBudget, RateBudget as RateBudgetHandle,
+    Error, Guest, GuestInitialMatcher, GuestRateBudget, Json, RateBudget as RateBudgetHandle,
 };
 use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
@@ -33,44 +33,44 @@ impl Guest for Component {
     type InitialMatcher = Matcher;
     type RateBudget = RateBudget;
 
-    fn plan_reconciliation(input_json: String) -> Result<String, Error> {
-        call_text("planReconciliation", &input_json)
+    fn plan_reconciliation(input: Json) -> Result<Json, Error> {
+        call_text("planReconciliation", &input)
     }
-    fn start_query_run(input_json: String) -> Result<String, Error> {
-        call_text("startQueryRun", &input_json)
+    fn start_query_run(input: Json) -> Result<Json, Error> {
+        call_text("startQueryRun", &input)
     }
-    fn accept_query_page(input_json: String) -> Result<String, Error> {
-        call_text("acceptQueryPage", &input_json)
+    fn accept_query_page(input: Json) -> Result<Json, Error> {
+        call_text("acceptQueryPage", &input)
     }
-    fn finish_query_run(input_json: String) -> Result<String, Error> {
-        call_text("finishQueryRun", &input_json)
+    fn finish_query_run(input: Json) -> Result<Json, Error> {
+        call_text("finishQueryRun", &input)
     }
-    fn plan_merge_remap(input_json: String) -> Result<String, Error> {
-        call_text("planMergeRemap", &input_json)
+    fn plan_merge_remap(input: Json) -> Result<Json, Error> {
+        call_text("planMergeRemap", &input)
     }
-    fn plan_deletions(input_json: String) -> Result<String, Error> {
-        call_text("planDeletions", &input_json)
+    fn plan_deletions(input: Json) -> Result<Json, Error> {
+        call_text("planDeletions", &input)
     }
-    fn merge_subscription(input_json: String) -> Result<String, Error> {
-        call_text("mergeSubscription", &input_json)
+    fn merge_subscription(input: Json) -> Result<Json, Error> {
+        call_text("mergeSubscription", &input)
     }
-    fn plan_pause(input_json: String) -> Result<String, Error> {
-        call_text("planPause", &input_json)
+    fn plan_pause(input: Json) -> Result<Json, Error> {
+        call_text("planPause", &input)
     }
-    fn plan_resume(input_json: String) -> Result<String, Error> {
-        call_text("planResume", &input_json)
+    fn plan_resume(input: Json) -> Result<Json, Error> {
+        call_text("planResume", &input)
     }
-    fn plan_secret_rotation(input_json: String) -> Result<String, Error> {
-        call_text("planSecretRotation", &input_json)
+    fn plan_secret_rotation(input: Json) -> Result<Json, Error> {
+        call_text("planSecretRotation", &input)
     }
-    fn price_plan(input_json: String) -> Result<String, Error> {
-        call_text("pricePlan", &input_json)
+    fn price_plan(input: Json) -> Result<Json, Error> {
+        call_text("pricePlan", &input)
     }
-    fn classify_response(input_json: String) -> Result<String, Error> {
-        call_text("classifyResponse", &input_json)
+    fn classify_response(input: Json) -> Result<Json, Error> {
+        call_text("classifyResponse", &input)
     }
-    fn parse_modified_time(input_json: String) -> Result<String, Error> {
-        call_text("parseModifiedTime", &input_json)
+    fn parse_modified_time(input: Json) -> Result<Json, Error> {
+        call_text("parseModifiedTime", &input)
     }
 }
 
@@ -100,12 +100,12 @@ impl GuestInitialMatcher for Matcher {
         Matcher(RefCell::new(m))
     }
 
-    fn add_partner_chunk(&self, records_json: String) -> Result<(), Error> {
-        self.add(&records_json, true)
+    fn add_partner_chunk(&self, records: Json) -> Result<(), Error> {
+        self.add(&records, true)
     }
 
-    fn add_virtuous_chunk(&self, records_json: String) -> Result<(), Error> {
-        self.add(&records_json, false)
+    fn add_virtuous_chunk(&self, records: Json) -> Result<(), Error> {
+        self.add(&records, false)
     }
 
     fn size(&self) -> (u64, u64) {
@@ -114,7 +114,7 @@ impl GuestInitialMatcher for Matcher {
         (n(p), n(v))
     }
 
-    fn finish(&self) -> Result<String, Error> {
+    fn finish(&self) -> Result<Json, Error> {
         let m = self.0.try_borrow().map_err(|_| busy("matcher"))?;
         to_text(&m.finish())
     }
@@ -124,8 +124,8 @@ impl GuestInitialMatcher for Matcher {
 pub(crate) struct RateBudget(RefCell<Budget>);
 
 impl GuestRateBudget for RateBudget {
-    fn new(config_json: Option<String>) -> Result<RateBudget, Error> {
-        let config = match config_json {
+    fn new(config: Option<Json>) -> Result<RateBudget, Error> {
+        let config = match config {
             Some(text) => parse(&text, "")?,
             None => Value::Null,
         };
@@ -134,13 +134,13 @@ impl GuestRateBudget for RateBudget {
             .map_err(json::error)
     }
 
-    fn from_json(state_json: String) -> Result<RateBudgetHandle, Error> {
-        let state = ops::restore_rate_budget(&parse(&state_json, "")?, "").map_err(json::error)?;
+    fn from_json(state: Json) -> Result<RateBudgetHandle, Error> {
+        let state = ops::restore_rate_budget(&parse(&state, "")?, "").map_err(json::error)?;
         Ok(RateBudgetHandle::new(RateBudget(RefCell::new(state))))
     }
 
-    fn observe(&self, observation_json: String) -> Result<(), Error> {
-        let obs: RateObservation = input(&observation_json, "")?;
+    fn observe(&self, observation: Json) -> Result<(), Error> {
+        let obs: RateObservation = input(&observation, "")?;
         let mut b = self.0.try_borrow_mut().map_err(|_| busy("rate budget"))?;
         b.observe(&obs);
         Ok(())
@@ -152,13 +152,13 @@ impl GuestRateBudget for RateBudget {
         }
     }
 
-    fn decide(&self, request_json: String) -> Result<String, Error> {
-        let req: RateRequest = input(&request_json, "")?;
+    fn decide(&self, request: Json) -> Result<Json, Error> {
+        let req: RateRequest = input(&request, "")?;
         let b = self.0.try_borrow().map_err(|_| busy("rate budget"))?;
         to_text(&b.decide(&req))
     }
 
-    fn schedule(&self, remaining_requests: u64, now_ms: i64) -> String {
+    fn schedule(&self, remaining_requests: u64, now_ms: i64) -> Json {
         self.0.try_borrow().map_or_else(
             |_| Value::Null.to_string(),
             |b| to_text(&b.schedule(remaining_requests, now_ms)).unwrap_or_default(),
@@ -171,7 +171,7 @@ impl GuestRateBudget for RateBudget {
             .map_or(0, |b| b.backoff_ms(attempt, random))
     }
 
-    fn to_json(&self) -> String {
+    fn to_json(&self) -> Json {
         self.0.try_borrow().map_or_else(
             |_| Value::Null.to_string(),
             |b| to_text(&*b).unwrap_or_default(),
