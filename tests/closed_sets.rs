@@ -1,5 +1,7 @@
 //! Every code and reason a caller can branch on is a closed set, listed where callers read it:
-//! the TypeScript unions in `pkg/index.d.ts` and the WIT docs in `wit/world.wit`.
+//! the TypeScript unions in `pkg/index.d.ts`, and in `wit/world.wit` the WIT enums (error codes,
+//! receipt reasons, verification codes, sync reasons) or, for the still-JSON reconcile results,
+//! the WIT docs.
 //!
 //! The Rust side is derived from the code, not restated here: error codes from the match arms of
 //! every `fn code` of an `…Error` / `…ErrorCode` type in `src/` plus the literal codes the
@@ -168,6 +170,23 @@ fn assert_same(what: &str, rust: &BTreeSet<String>, listed: &BTreeSet<String>) {
     );
 }
 
+/// The cases of `enum <name> { ... }` in the WIT (comments skipped).
+fn wit_enum(wit: &str, name: &str) -> BTreeSet<String> {
+    let head = format!("enum {name} {{");
+    let i = wit
+        .find(&head)
+        .unwrap_or_else(|| panic!("wit/world.wit has no `{head}`"));
+    let body = &wit[i + head.len()..];
+    let body = &body[..body.find('}').unwrap()];
+    body.lines()
+        .map(|l| l.split("//").next().unwrap())
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn assert_in_wit(what: &str, rust: &BTreeSet<String>, wit: &str) {
     let missing: Vec<_> = rust
         .iter()
@@ -192,7 +211,7 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
     // `random-unavailable` comes from the npm adapter's host randomness only (WIT's is infallible).
     let mut wit_codes = rust.clone();
     wit_codes.remove("random-unavailable");
-    assert_in_wit("error codes", &wit_codes, &wit);
+    assert_same("WIT enum error-code", &wit_codes, &wit_enum(&wit, "error-code"));
 }
 
 #[test]
@@ -206,7 +225,11 @@ fn receipt_and_verification_codes_are_listed() {
         .map(|r| r.code().to_string())
         .collect();
     assert_same("ReceiptReason", &reasons, &ts_union(&dts, "ReceiptReason"));
-    assert_in_wit("receipt reasons", &reasons, &wit);
+    assert_same(
+        "WIT enum receipt-reason",
+        &reasons,
+        &wit_enum(&wit, "receipt-reason"),
+    );
     let codes: BTreeSet<String> = SignatureError::ALL
         .iter()
         .map(|r| r.code().to_string())
@@ -216,7 +239,11 @@ fn receipt_and_verification_codes_are_listed() {
         &codes,
         &ts_union(&dts, "VerificationCode"),
     );
-    assert_in_wit("verification codes", &codes, &wit);
+    assert_same(
+        "WIT enum verification-code",
+        &codes,
+        &wit_enum(&wit, "verification-code"),
+    );
 }
 
 #[test]
@@ -249,5 +276,20 @@ fn sync_reasons_are_listed() {
     let reasons: BTreeSet<String> = lits.into_iter().collect();
     let dts = read("pkg/index.d.ts");
     assert_same("Reason", &reasons, &ts_union(&dts, "Reason"));
-    assert_in_wit("sync reasons", &reasons, &read("wit/world.wit"));
+    assert_same(
+        "WIT enum reason",
+        &reasons,
+        &wit_enum(&read("wit/world.wit"), "reason"),
+    );
+}
+
+#[test]
+fn wit_enums_are_read_and_compared() {
+    // The check above can fail: a case missing from, or added to, a WIT enum is reported.
+    let wit = "enum e {\n  // a comment\n  a-b,\n  c, // why\n  d\n}";
+    let cases = wit_enum(wit, "e");
+    assert_eq!(cases.len(), 3, "{cases:?}");
+    let rust: BTreeSet<String> = ["a-b", "c", "x"].iter().map(|s| s.to_string()).collect();
+    let result = std::panic::catch_unwind(|| assert_same("e", &rust, &cases));
+    assert!(result.is_err(), "a differing WIT enum must fail the check");
 }
