@@ -211,7 +211,11 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
     // `random-unavailable` comes from the npm adapter's host randomness only (WIT's is infallible).
     let mut wit_codes = rust.clone();
     wit_codes.remove("random-unavailable");
-    assert_same("WIT enum error-code", &wit_codes, &wit_enum(&wit, "error-code"));
+    assert_same(
+        "WIT enum error-code",
+        &wit_codes,
+        &wit_enum(&wit, "error-code"),
+    );
 }
 
 #[test]

@@ -158,9 +158,9 @@ pub(crate) fn config(c: &wit::Config) -> Result<Value, Error> {
         .opt_num("maxBodyBytes", c.max_body_bytes)
         .opt_num("maxDepth", c.max_depth)
         .opt("subscribedEvents", c.subscribed_events.as_ref(), |e| {
-            let names = e.iter().map(|t| {
-                Value::from(crate::types::core_event_type(*t).as_str())
-            });
+            let names = e
+                .iter()
+                .map(|t| Value::from(crate::types::core_event_type(*t).as_str()));
             Value::Array(names.collect())
         })
         .opt_bool("allowWeakSecrets", c.allow_weak_secrets)

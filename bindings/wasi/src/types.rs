@@ -57,7 +57,6 @@ macro_rules! from_wit {
     };
 }
 
-
 to_wit!(reason, CReason => WReason, [
     NewRecord, RemoteChanged, Confirmed, Echo, Stale, NoChange, MergedAway, Deleted, Tombstoned,
     BothChanged, OwnedByOther, InConflict, UnsupportedEvent, NotSynced, OwnStampUnlinked,
