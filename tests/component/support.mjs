@@ -217,10 +217,34 @@ export function callSync(api, op, input) {
   return api.wit.fromWit(api.wit.okType(f.result), api.sync[op](...args));
 }
 
+/** A `core` sync method on a vector input object (no `options`: the core's own). */
+export function callCore(api, core, op, input) {
+  const f = api.wit.func("receiver", `[method]core.${SYNC_FNS[op]}`);
+  const args = api.wit.args(f, input ?? {}, 1);
+  return api.wit.fromWit(api.wit.okType(f.result), core[op](...args));
+}
+
+/** Typed `reconcile` functions: the case's input object is the function's one argument. */
+const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time" };
+export function callReconcileTyped(api, op, input) {
+  const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
+  const arg = api.wit.toWit(f.params[0].type, input ?? {}, "input");
+  return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](arg));
+}
+
+/** A typed resource method's one argument from a vector value, and its result in the npm shape. */
+export function method(wit, name) {
+  const f = wit.func("reconcile", name);
+  return {
+    arg: (v, path) => wit.toWit(f.params[1].type, v, path),
+    out: (v) => wit.fromWit(wit.okType(f.result), v),
+  };
+}
+
 /** `reconcile` free functions, by op name (input object as JSON text). */
 const RECONCILE_FNS = ["planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun",
   "planMergeRemap", "planDeletions", "mergeSubscription", "planPause", "planResume", "planSecretRotation",
-  "pricePlan", "classifyResponse", "parseModifiedTime"];
+  "pricePlan"];
 
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
 export function driveMatcher(rc, input) {
@@ -267,7 +291,10 @@ export function driveQueryScript(rc, input) {
 }
 
 /** `rateBudget`: the `rate-budget` resource driven step by step (ratelimit::run_rate_script). */
-export function driveBudget(rc, input) {
+export function driveBudget(rc, input, wit) {
+  const observe = method(wit, "[method]rate-budget.observe");
+  const decide = method(wit, "[method]rate-budget.decide");
+  const schedule = method(wit, "[method]rate-budget.schedule");
   const i = input ?? {};
   if (!isObject(i)) nope("input", "not an object");
   let b = new rc.RateBudget(Jopt(i.config));
@@ -278,12 +305,13 @@ export function driveBudget(rc, input) {
       const p = `steps[${n}]`;
       if (!isObject(step)) nope(p, "not an object");
       const { tag, val } = step;
-      if (tag === "observe") b.observe(J(val));
+      if (tag === "observe") b.observe(observe.arg(val, `${p}.val`));
       else if (tag === "spend") b.spend(u32(val, `${p}.val`));
-      else if (tag === "decide") decisions.push(JSON.parse(b.decide(J(val))));
+      else if (tag === "decide") decisions.push(decide.out(b.decide(decide.arg(val, `${p}.val`))));
       else if (tag === "schedule") {
         if (!isObject(val)) nope(`${p}.val`, "not an object");
-        slices.push(JSON.parse(b.schedule(u64(val.remainingRequests, `${p}.val.remainingRequests`), s64(val.nowMs, `${p}.val.nowMs`))));
+        onlyKeys(val, `${p}.val`, ["remainingRequests", "nowMs"]);
+        slices.push(schedule.out(b.schedule(u64(val.remainingRequests, `${p}.val.remainingRequests`), s64(val.nowMs, `${p}.val.nowMs`))));
       } else if (tag === "reload") {
         const stored = b.toJson();
         b[Symbol.dispose]?.();
@@ -301,7 +329,8 @@ export const OPS = {
   ...Object.fromEntries(Object.keys(SYNC_FNS).map((op) => [op, (api, c) => callSync(api, op, c.input)])),
   ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
   initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
-  rateBudget: (api, c) => driveBudget(api.reconcile, c.input),
+  ...Object.fromEntries(Object.keys(RECONCILE_TYPED).map((op) => [op, (api, c) => callReconcileTyped(api, op, c.input)])),
+  rateBudget: (api, c) => driveBudget(api.reconcile, c.input, api.wit),
   queryScript: (api, c) => driveQueryScript(api.reconcile, c.input),
   receive({ receiver: rx }, c) {
     const core = new rx.Core(config(c.config));

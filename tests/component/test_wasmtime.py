@@ -95,7 +95,7 @@ class Host:
         self.core_methods = {m: func(f"[method]core.{m}") for m in
                              ["lookup-keys", "decide-inbound", "decide-outbound", "resolve", "resolve-conflict", "plan-reconciliation"]}
         self.sync = {n: func(n, SYNC) for n in ["lookup-keys", "decide-inbound", "decide-outbound", "transition", "resolve", "resolve-conflict"]}
-        self.reconcile = {n: func(n, RECONCILE) for n in RECONCILE_FNS.values()}
+        self.reconcile = {n: func(n, RECONCILE) for n in [*RECONCILE_FNS.values(), *RECONCILE_TYPED.values()]}
         for m in ["[constructor]initial-matcher", "[method]initial-matcher.add-partner-chunk",
                   "[method]initial-matcher.add-virtuous-chunk", "[method]initial-matcher.size",
                   "[method]initial-matcher.finish", "[constructor]rate-budget", "[static]rate-budget.from-json",
@@ -172,6 +172,34 @@ class Host:
     def sync_call(self, name, inp, override=None):
         """A `sync` function on a vector input object."""
         return self.typed(self.sync[name], self.wit.func("sync", name), inp, override=override)
+
+    def rc_typed(self, name, inp):
+        """A typed `reconcile` function on a vector input object (its one parameter)."""
+        f, wf = self.reconcile[name], self.wit.func("reconcile", name)
+        ftype = f.type(self.store)
+        arg = self.wit.to_wit(wf["params"][0]["type"], ftype.params[0][1], inp, "input")
+        return self.typed_result(f, wf, ftype, self._call(f, arg))
+
+    def method_arg(self, name, v, path):
+        """A vector value as the one argument of a typed resource method."""
+        wf = self.wit.func("reconcile", name)
+        return self.wit.to_wit(wf["params"][1]["type"], self.reconcile[name].type(self.store).params[1][1], v, path)
+
+    def method_call(self, name, *args):
+        """A typed resource method; its result in the npm shape."""
+        f, wf = self.reconcile[name], self.wit.func("reconcile", name)
+        return self.typed_result(f, wf, f.type(self.store), self._call(f, *args))
+
+    def typed_result(self, f, wit_f, ftype, value):
+        rt = ftype.result
+        ok_t = self.wit.resolve(wit_f["result"])["result"]["ok"]
+        if rt._tagged():
+            if value.tag == "err":
+                raise ComponentErr(from_wit(value.payload))
+            value = value.payload
+        elif isinstance(value, Record) and "record" not in self.wit.resolve(ok_t):
+            raise ComponentErr(from_wit(value))
+        return self.wit.from_wit(ok_t, rt.ok, value)
 
     def core_call(self, core, name, inp, override=None):
         """A `core` sync method on a vector input object (the options are the core's)."""
@@ -488,8 +516,9 @@ def sync_op(op):
 # The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
 RECONCILE_FNS = {op: kebab(op) for op in [
     "planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
-    "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan", "classifyResponse",
-    "parseModifiedTime"]}
+    "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan"]}
+# Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
+RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time"}
 
 
 def reconcile_op(op):
@@ -557,17 +586,20 @@ def op_rate_budget(host, c):
                 nope(p, "not an object")
             tag, val = step.get("tag"), step.get("val")
             if tag == "observe":
-                host.unit_call(host.reconcile["[method]rate-budget.observe"], b, J(val))
+                host.unit_call(host.reconcile["[method]rate-budget.observe"], b,
+                               host.method_arg("[method]rate-budget.observe", val, f"{p}.val"))
             elif tag == "spend":
                 host.rc("[method]rate-budget.spend", b, w_u32(val, f"{p}.val"))
             elif tag == "decide":
-                decisions.append(host.json_call(host.reconcile["[method]rate-budget.decide"], b, J(val)))
+                decisions.append(host.method_call("[method]rate-budget.decide", b,
+                                                  host.method_arg("[method]rate-budget.decide", val, f"{p}.val")))
             elif tag == "schedule":
                 if not isinstance(val, dict):
                     nope(f"{p}.val", "not an object")
-                slices.append(json.loads(host.rc("[method]rate-budget.schedule", b,
-                                                 w_u64(val.get("remainingRequests"), f"{p}.val.remainingRequests"),
-                                                 w_s64(val.get("nowMs"), f"{p}.val.nowMs"))))
+                only_keys(val, f"{p}.val", ["remainingRequests", "nowMs"])
+                slices.append(host.method_call("[method]rate-budget.schedule", b,
+                                               w_u64(val.get("remainingRequests"), f"{p}.val.remainingRequests"),
+                                               w_s64(val.get("nowMs"), f"{p}.val.nowMs")))
             elif tag == "reload":
                 stored = host.rc("[method]rate-budget.to-json", b)
                 host.drop(b)
@@ -582,7 +614,8 @@ def op_rate_budget(host, c):
 OPS = {"receive": op_receive, "newCore": op_new_core, "verifySignature": op_verify, "signBody": op_sign,
        **{op: sync_op(op) for op in SYNC_FNS},
        "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget, "queryScript": op_query_script,
-       **{op: reconcile_op(op) for op in RECONCILE_FNS}}
+       **{op: reconcile_op(op) for op in RECONCILE_FNS},
+       **{op: (lambda name: lambda host, c: host.rc_typed(name, c.get("input") or {}))(name) for op, name in RECONCILE_TYPED.items()}}
 
 
 def load_vector_files():
@@ -783,10 +816,11 @@ class SyncAndReconcile(unittest.TestCase):
             h._unwrap(h.rc("[constructor]rate-budget", '{"limit":1500,"liveHeadroom":1500}'), ResourceAny)
         self.assertEqual((cm.exception.payload["code"], cm.exception.payload["field"]), ("invalid-rate-config", "liveHeadroom"))
         b = h._unwrap(h.rc("[constructor]rate-budget", None), ResourceAny)
-        h.unit_call(h.reconcile["[method]rate-budget.observe"], b,
-                    J({"status": 429, "headers": {"retryAfter": "30"}, "nowMs": 1700000000000}))
-        d = h.json_call(h.reconcile["[method]rate-budget.decide"], b, '{"nowMs":1700000000000}')
+        h.unit_call(h.reconcile["[method]rate-budget.observe"], b, h.method_arg(
+            "[method]rate-budget.observe", {"status": 429, "headers": {"retryAfter": "30"}, "nowMs": 1700000000000}, "o"))
+        d = h.method_call("[method]rate-budget.decide", b, h.method_arg("[method]rate-budget.decide", {"nowMs": 1700000000000}, "r"))
         self.assertFalse(d["go"])
+        self.assertEqual(d["reason"], "retry-after")
         for attempt in [0, 1, 2, 31, U32_MAX]:
             self.assertTrue(0 < h.rc("[method]rate-budget.backoff-ms", b, attempt, U32_MAX) <= 300000)
         state = h.rc("[method]rate-budget.to-json", b)
@@ -862,10 +896,14 @@ class SyncAndReconcile(unittest.TestCase):
                         b = h._unwrap(h.rc("[constructor]rate-budget", None), ResourceAny)
                         for st in g("steps") if isinstance(g("steps"), list) else [g("steps")]:
                             val = st.get("val") if isinstance(st, dict) else st
-                            attempt(lambda: h.unit_call(h.reconcile["[method]rate-budget.observe"], b, text(val)))
-                            attempt(lambda: h.json_call(h.reconcile["[method]rate-budget.decide"], b, text(val)))
+                            attempt(lambda: h.unit_call(h.reconcile["[method]rate-budget.observe"], b,
+                                                        h.method_arg("[method]rate-budget.observe", val, "val")))
+                            attempt(lambda: h.method_call("[method]rate-budget.decide", b,
+                                                          h.method_arg("[method]rate-budget.decide", val, "val")))
+                            attempt(lambda: h.method_call("[method]rate-budget.decide", b, h.method_arg(
+                                "[method]rate-budget.decide", {"cost": rnd.choice([0, U32_MAX]), "nowMs": now}, "val")))
                             h.rc("[method]rate-budget.spend", b, rnd.choice([0, U32_MAX]))
-                            json.loads(h.rc("[method]rate-budget.schedule", b, rnd.choice([0, U64_MAX]), now))
+                            h.method_call("[method]rate-budget.schedule", b, rnd.choice([0, U64_MAX]), now)
                             h.rc("[method]rate-budget.backoff-ms", b, rnd.choice([0, U32_MAX]), rnd.choice([0, U32_MAX]))
                         h.drop(b)
                     elif op == "queryScript":
@@ -873,12 +911,16 @@ class SyncAndReconcile(unittest.TestCase):
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
                                 attempt(lambda: h.json_call(h.reconcile["accept-query-page"], text({"run": {}, "rows": rows})))
+                    elif op in RECONCILE_TYPED:
+                        attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
                     else:
                         attempt(lambda: h.json_call(h.reconcile[RECONCILE_FNS[op]], text(i)))
                     calls += 1
         for t in hostile_text:
             for name in RECONCILE_FNS.values():
                 attempt(lambda: h.json_call(h.reconcile[name], t))
+            attempt(lambda: h.rc_typed("parse-modified-time", {"text": t}))
+            attempt(lambda: h.rc_typed("classify-response", {"status": 200, "body": t, "retryAfter": t}))
             attempt(lambda: h.sync_call("resolve", {"input": {"kind": "gift", "local": {}, "remote": {}}},
                                         override={"options": t}))
             attempt(lambda: h.rc("[static]rate-budget.from-json", t))
@@ -892,8 +934,7 @@ class ZzAfterAll(unittest.TestCase):
     def test_instance_survived_every_vector(self):
         """The one instance served every case without a trap."""
         self.assertRegex(host().generate_secret(), r"^[A-Za-z0-9_-]{43}$")
-        self.assertEqual(host().json_call(host().reconcile["parse-modified-time"], '{"text":"2024-03-05T14:02:11Z"}')["ms"],
-                         1709647331000)
+        self.assertEqual(host().rc_typed("parse-modified-time", {"text": "2024-03-05T14:02:11Z"})["ms"], 1709647331000)
 
 
 def tearDownModule():

@@ -9,34 +9,34 @@ use virtuous_sync::headers::Headers;
 
 /// A JSON object under construction that only receives the options that are set.
 #[derive(Default)]
-struct Obj(Map<String, Value>);
+pub(crate) struct Obj(Map<String, Value>);
 
 impl Obj {
-    fn set(mut self, key: &str, value: Value) -> Self {
+    pub(crate) fn set(mut self, key: &str, value: Value) -> Self {
         self.0.insert(key.to_owned(), value);
         self
     }
 
-    fn opt<T>(mut self, key: &str, value: Option<&T>, to_json: impl FnOnce(&T) -> Value) -> Self {
+    pub(crate) fn opt<T>(mut self, key: &str, value: Option<&T>, to_json: impl FnOnce(&T) -> Value) -> Self {
         if let Some(v) = value {
             self.0.insert(key.to_owned(), to_json(v));
         }
         self
     }
 
-    fn opt_str(self, key: &str, value: Option<&String>) -> Self {
+    pub(crate) fn opt_str(self, key: &str, value: Option<&String>) -> Self {
         self.opt(key, value, |s| Value::String(s.clone()))
     }
 
-    fn opt_bool(self, key: &str, value: Option<bool>) -> Self {
+    pub(crate) fn opt_bool(self, key: &str, value: Option<bool>) -> Self {
         self.opt(key, value.as_ref(), |b| Value::Bool(*b))
     }
 
-    fn opt_num<N: Copy + Into<serde_json::Number>>(self, key: &str, value: Option<N>) -> Self {
+    pub(crate) fn opt_num<N: Copy + Into<serde_json::Number>>(self, key: &str, value: Option<N>) -> Self {
         self.opt(key, value.as_ref(), |n| Value::Number((*n).into()))
     }
 
-    fn done(self) -> Value {
+    pub(crate) fn done(self) -> Value {
         Value::Object(self.0)
     }
 }

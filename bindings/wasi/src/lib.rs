@@ -26,6 +26,32 @@ mod bindings {
     export!(Component);
 }
 
+// Enum conversions between the core's and wit-bindgen's same-named unit enums.
+/// Same-named unit enums: core -> WIT (fallible: the core's enums are `#[non_exhaustive]`).
+macro_rules! to_wit {
+    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
+        pub(crate) fn $name(v: $from) -> Result<$to, $crate::bindings::exports::virtuous::sync::types::Error> {
+            #[allow(unreachable_patterns)]
+            match v {
+                $($from::$v => Ok($to::$v),)*
+                _ => Err($crate::types::unmapped(stringify!($name))),
+            }
+        }
+    };
+}
+
+/// Same-named unit enums: WIT -> core (total).
+macro_rules! from_wit {
+    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
+        pub(crate) fn $name(v: $from) -> $to {
+            match v {
+                $($from::$v => $to::$v,)*
+            }
+        }
+    };
+}
+
+
 mod convert;
 mod json;
 mod reconcile;

@@ -1,18 +1,35 @@
 //! `virtuous:sync/reconcile`: the issue-4 planners as functions taking their operation's input
-//! object as JSON text (through `virtuous_sync::ops::call`), and the two stateful classes as
-//! resources: `initial-matcher` (`virtuous_sync::matcher::InitialMatcher`) and `rate-budget`
-//! (`virtuous_sync::ratelimit::RateBudget`).
+//! object as JSON text (through `virtuous_sync::ops::call`), `classify-response` and
+//! `parse-modified-time` typed, and the two stateful classes as resources: `initial-matcher`
+//! (`virtuous_sync::matcher::InitialMatcher`) and `rate-budget`
+//! (`virtuous_sync::ratelimit::RateBudget`, typed observations, decisions and slices).
+//!
+//! Typed inputs whose defaults the core defines in serde attributes (`cost` 1, the indexing
+//! delay, ...) are read through serde from an object of the fields the host set, so the defaults
+//! and the field paths stay the core's.
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
-    Error, Guest, GuestInitialMatcher, GuestRateBudget, Json, RateBudget as RateBudgetHandle,
+    BudgetReason, BudgetSlice as WBudgetSlice, Error, ErrorDetail, Guest,
+    GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction, Json, ParsedTime,
+    Priority, RateBudget as RateBudgetHandle, RateDecision as WRateDecision, RateObservation,
+    RateRequest as WRateRequest, RequestContext, Response, ResponseClass as WResponseClass,
+    ResponseClassification, ResponseReason, TimeText,
 };
+use crate::convert::Obj;
 use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
 use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
+use virtuous_sync::ratelimit::{
+    BudgetSlice, RateBudget as Budget, RateDecision, RateObservation as CRateObservation,
+    RateRequest,
+};
+use virtuous_sync::response::{
+    HostAction as CHostAction, ResponseClass as CResponseClass, ResponseInput,
+};
+use virtuous_sync::timestamp::ParseTimeInput;
 
 /// The resource's state is borrowed once per call and calls never re-enter, so a failed borrow
 /// cannot happen; it is still an error rather than a panic.
@@ -66,11 +83,160 @@ impl Guest for Component {
     fn price_plan(input: Json) -> Result<Json, Error> {
         call_text("pricePlan", &input)
     }
-    fn classify_response(input: Json) -> Result<Json, Error> {
-        call_text("classifyResponse", &input)
+    fn classify_response(input: Response) -> Result<ResponseClassification, Error> {
+        let input: ResponseInput = typed_input(response_input(&input))?;
+        let c = virtuous_sync::response::classify_response(&input).map_err(json::op_error)?;
+        Ok(ResponseClassification {
+            class: response_class(c.class)?,
+            action: host_action(c.action)?,
+            reason: response_reason(&c.reason)?,
+            retryable: c.retryable,
+            retry_after_ms: c.retry_after_ms,
+            error_code: c.error_code,
+            message: c.message,
+            details: c
+                .details
+                .into_iter()
+                .map(|d| ErrorDetail {
+                    field: d.field,
+                    code: d.code,
+                    message: d.message,
+                })
+                .collect(),
+        })
     }
-    fn parse_modified_time(input: Json) -> Result<Json, Error> {
-        call_text("parseModifiedTime", &input)
+    fn parse_modified_time(input: TimeText) -> Result<ParsedTime, Error> {
+        let t = virtuous_sync::timestamp::parse_time_input(&ParseTimeInput { text: input.text })
+            .map_err(json::op_error)?;
+        Ok(ParsedTime {
+            ms: t.ms,
+            iso: t.iso,
+        })
+    }
+}
+
+/// A typed input as the core's input type, read through serde (the core's defaults and
+/// `invalid-argument` field paths).
+fn typed_input<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, Error> {
+    ops::input(&v, "").map_err(json::error)
+}
+
+fn context_name(c: RequestContext) -> Value {
+    Value::from(match c {
+        RequestContext::Read => "read",
+        RequestContext::Query => "query",
+        RequestContext::Create => "create",
+        RequestContext::TransactionSubmit => "transaction-submit",
+        RequestContext::ReadAfterCreate => "read-after-create",
+        RequestContext::TransactionLookup => "transaction-lookup",
+        RequestContext::Update => "update",
+        RequestContext::Delete => "delete",
+    })
+}
+
+fn response_input(r: &Response) -> Value {
+    Obj::default()
+        .opt_num("status", r.status)
+        .opt_str("body", r.body.as_ref())
+        .opt_str("retryAfter", r.retry_after.as_ref())
+        .opt("context", r.context.as_ref(), |c| context_name(*c))
+        .opt_num("createdAtMs", r.created_at_ms)
+        .opt_num("nowMs", r.now_ms)
+        .opt_num("indexingDelayMs", r.indexing_delay_ms)
+        .done()
+}
+
+to_wit!(response_class, CResponseClass => WResponseClass, [
+    Success, Transient, Permanent, Authentication, ContextDependent,
+]);
+to_wit!(host_action, CHostAction => WHostAction, [
+    Proceed, RetryWithBackoff, WaitRetryAfter, FailRecord, FailAndAlert, PauseAndReauthenticate,
+    RetryAfterDelay, KeepPending, TreatAsNotFound, LookUpExisting, RefetchAndRetry,
+]);
+
+/// The core's response reason (a closed set of `&'static str`s) as the WIT enum.
+fn response_reason(reason: &str) -> Result<ResponseReason, Error> {
+    use ResponseReason as R;
+    Ok(match reason {
+        "ok" => R::Ok,
+        "network-error" => R::NetworkError,
+        "timeout" => R::Timeout,
+        "server-error" => R::ServerError,
+        "rate-limited" => R::RateLimited,
+        "bad-request" => R::BadRequest,
+        "unprocessable" => R::Unprocessable,
+        "forbidden" => R::Forbidden,
+        "unauthenticated" => R::Unauthenticated,
+        "not-found-after-create" => R::NotFoundAfterCreate,
+        "not-yet-matched" => R::NotYetMatched,
+        "already-deleted" => R::AlreadyDeleted,
+        "not-found" => R::NotFound,
+        "already-exists" => R::AlreadyExists,
+        "conflict" => R::Conflict,
+        "unexpected-status" => R::UnexpectedStatus,
+        _ => return Err(crate::types::unmapped("response reason")),
+    })
+}
+
+/// The core's budget reason as the WIT enum.
+fn budget_reason(reason: &str) -> Result<BudgetReason, Error> {
+    use BudgetReason as R;
+    Ok(match reason {
+        "within-budget" => R::WithinBudget,
+        "window-reset" => R::WindowReset,
+        "retry-after" => R::RetryAfter,
+        "backoff" => R::Backoff,
+        "budget-exhausted" => R::BudgetExhausted,
+        "reserved-for-live" => R::ReservedForLive,
+        _ => return Err(crate::types::unmapped("budget reason")),
+    })
+}
+
+fn observation(o: &RateObservation) -> Value {
+    Obj::default()
+        .opt_num("status", o.status)
+        .opt("headers", o.headers.as_ref(), |h| {
+            Obj::default()
+                .opt_str("limit", h.limit.as_ref())
+                .opt_str("remaining", h.remaining.as_ref())
+                .opt_str("reset", h.reset.as_ref())
+                .opt_str("retryAfter", h.retry_after.as_ref())
+                .done()
+        })
+        .set("nowMs", Value::from(o.now_ms))
+        .opt_num("random", o.random)
+        .done()
+}
+
+fn rate_request(r: &WRateRequest) -> Value {
+    Obj::default()
+        .opt_num("cost", r.cost)
+        .opt("priority", r.priority.as_ref(), |p| {
+            Value::from(match p {
+                Priority::Live => "live",
+                Priority::Background => "background",
+            })
+        })
+        .set("nowMs", Value::from(r.now_ms))
+        .opt_num("random", r.random)
+        .done()
+}
+
+fn rate_decision(d: RateDecision) -> Result<WRateDecision, Error> {
+    Ok(WRateDecision {
+        go: d.go,
+        wait_ms: d.wait_ms,
+        reason: budget_reason(&d.reason)?,
+        available: d.available,
+    })
+}
+
+fn budget_slice(s: BudgetSlice) -> WBudgetSlice {
+    WBudgetSlice {
+        allowed_now: s.allowed_now,
+        left_after: s.left_after,
+        resume_at_ms: s.resume_at_ms,
+        more_windows: s.more_windows,
     }
 }
 
@@ -139,8 +305,8 @@ impl GuestRateBudget for RateBudget {
         Ok(RateBudgetHandle::new(RateBudget(RefCell::new(state))))
     }
 
-    fn observe(&self, observation: Json) -> Result<(), Error> {
-        let obs: RateObservation = input(&observation, "")?;
+    fn observe(&self, obs: RateObservation) -> Result<(), Error> {
+        let obs: CRateObservation = typed_input(observation(&obs))?;
         let mut b = self.0.try_borrow_mut().map_err(|_| busy("rate budget"))?;
         b.observe(&obs);
         Ok(())
@@ -152,17 +318,15 @@ impl GuestRateBudget for RateBudget {
         }
     }
 
-    fn decide(&self, request: Json) -> Result<Json, Error> {
-        let req: RateRequest = input(&request, "")?;
+    fn decide(&self, request: WRateRequest) -> Result<WRateDecision, Error> {
+        let req: RateRequest = typed_input(rate_request(&request))?;
         let b = self.0.try_borrow().map_err(|_| busy("rate budget"))?;
-        to_text(&b.decide(&req))
+        rate_decision(b.decide(&req))
     }
 
-    fn schedule(&self, remaining_requests: u64, now_ms: i64) -> Json {
-        self.0.try_borrow().map_or_else(
-            |_| Value::Null.to_string(),
-            |b| to_text(&b.schedule(remaining_requests, now_ms)).unwrap_or_default(),
-        )
+    fn schedule(&self, remaining_requests: u64, now_ms: i64) -> Result<WBudgetSlice, Error> {
+        let b = self.0.try_borrow().map_err(|_| busy("rate budget"))?;
+        Ok(budget_slice(b.schedule(remaining_requests, now_ms)))
     }
 
     fn backoff_ms(&self, attempt: u32, random: u32) -> i64 {

@@ -24,37 +24,13 @@ use wit::{
 
 /// A core value this adapter has no WIT case for. The WIT enums and variants list every case of
 /// the core's (`#[non_exhaustive]`) enums, so this is never returned; it is an error, not a trap.
-fn unmapped(what: &str) -> Error {
+pub(crate) fn unmapped(what: &str) -> Error {
     json::error(OpError {
         code: "internal".into(),
         module: "ops",
         field: String::new(),
         message: format!("a {what} the WIT interface does not list"),
     })
-}
-
-/// Same-named unit enums: core -> WIT (fallible: the core's enums are `#[non_exhaustive]`).
-macro_rules! to_wit {
-    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
-        pub(crate) fn $name(v: $from) -> Result<$to, Error> {
-            #[allow(unreachable_patterns)]
-            match v {
-                $($from::$v => Ok($to::$v),)*
-                _ => Err(unmapped(stringify!($name))),
-            }
-        }
-    };
-}
-
-/// Same-named unit enums: WIT -> core (total).
-macro_rules! from_wit {
-    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
-        pub(crate) fn $name(v: $from) -> $to {
-            match v {
-                $($from::$v => $to::$v,)*
-            }
-        }
-    };
 }
 
 to_wit!(reason, CReason => WReason, [

@@ -62,19 +62,322 @@ export function planSecretRotation(input: Json): Json;
  */
 export function pricePlan(input: Json): Json;
 /**
- * What to do with a Virtuous response: `{status, body?, retryAfter?, context?, ...}`. Its
- * `reason` is one of `ok`, `network-error`, `timeout`, `server-error`, `rate-limited`,
- * `bad-request`, `unprocessable`, `forbidden`, `unauthenticated`, `not-found-after-create`,
- * `not-yet-matched`, `already-deleted`, `not-found`, `already-exists`, `conflict`,
- * `unexpected-status`.
+ * What to do with a Virtuous response (or a network failure).
  */
-export function classifyResponse(input: Json): Json;
+export function classifyResponse(input: Response): ResponseClassification;
 /**
- * Parses a `modifiedDateTimeUtc` text: `{text}` -> `{ms, ...}`.
+ * Parses a `modifiedDateTimeUtc` text (`malformed-time`, `time-out-of-range` otherwise).
  */
-export function parseModifiedTime(input: Json): Json;
+export function parseModifiedTime(input: TimeText): ParsedTime;
 export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
+/**
+ * What a request to Virtuous was for; decides what a 404 or 409 means.
+ * # Variants
+ * 
+ * ## `"read"`
+ * 
+ * A plain read (the default).
+ * ## `"query"`
+ * 
+ * A query page.
+ * ## `"create"`
+ * 
+ * A direct create (`POST /api/Contact`, `POST /api/Gift`).
+ * ## `"transaction-submit"`
+ * 
+ * A Transaction submission (`POST /api/v2/Gift/Transaction`, `/api/Contact/Transaction`).
+ * ## `"read-after-create"`
+ * 
+ * A read of a record the host created moments ago.
+ * ## `"transaction-lookup"`
+ * 
+ * `GET /api/Gift/{transactionSource}/{transactionId}` for a pending write.
+ * ## `"update"`
+ * 
+ * An update (`PUT`).
+ * ## `"delete"`
+ * 
+ * A delete.
+ */
+export type RequestContext = 'read' | 'query' | 'create' | 'transaction-submit' | 'read-after-create' | 'transaction-lookup' | 'update' | 'delete';
+/**
+ * A Virtuous response (or its absence) to classify.
+ */
+export interface Response {
+  /**
+   * The HTTP status; absent for a network failure (no response).
+   */
+  status?: number,
+  /**
+   * The response body as text, when there is one.
+   */
+  body?: string,
+  /**
+   * The `Retry-After` header value, as received.
+   */
+  retryAfter?: string,
+  /**
+   * What the request was for (default `read`).
+   */
+  context?: RequestContext,
+  /**
+   * When the host created the record, for `read-after-create` (ms).
+   */
+  createdAtMs?: bigint,
+  /**
+   * The host's clock (ms).
+   */
+  nowMs?: bigint,
+  /**
+   * How long a new record may stay invisible to reads (ms; the core's default when absent).
+   */
+  indexingDelayMs?: bigint,
+}
+/**
+ * The kind of outcome.
+ * # Variants
+ * 
+ * ## `"success"`
+ * 
+ * ## `"transient"`
+ * 
+ * ## `"permanent"`
+ * 
+ * ## `"authentication"`
+ * 
+ * ## `"context-dependent"`
+ */
+export type ResponseClass = 'success' | 'transient' | 'permanent' | 'authentication' | 'context-dependent';
+/**
+ * What the host should do.
+ * # Variants
+ * 
+ * ## `"proceed"`
+ * 
+ * ## `"retry-with-backoff"`
+ * 
+ * ## `"wait-retry-after"`
+ * 
+ * ## `"fail-record"`
+ * 
+ * ## `"fail-and-alert"`
+ * 
+ * ## `"pause-and-reauthenticate"`
+ * 
+ * ## `"retry-after-delay"`
+ * 
+ * ## `"keep-pending"`
+ * 
+ * ## `"treat-as-not-found"`
+ * 
+ * ## `"look-up-existing"`
+ * 
+ * ## `"refetch-and-retry"`
+ */
+export type HostAction = 'proceed' | 'retry-with-backoff' | 'wait-retry-after' | 'fail-record' | 'fail-and-alert' | 'pause-and-reauthenticate' | 'retry-after-delay' | 'keep-pending' | 'treat-as-not-found' | 'look-up-existing' | 'refetch-and-retry';
+/**
+ * Why (docs/reconciliation.md describes each).
+ * # Variants
+ * 
+ * ## `"ok"`
+ * 
+ * ## `"network-error"`
+ * 
+ * ## `"timeout"`
+ * 
+ * ## `"server-error"`
+ * 
+ * ## `"rate-limited"`
+ * 
+ * ## `"bad-request"`
+ * 
+ * ## `"unprocessable"`
+ * 
+ * ## `"forbidden"`
+ * 
+ * ## `"unauthenticated"`
+ * 
+ * ## `"not-found-after-create"`
+ * 
+ * ## `"not-yet-matched"`
+ * 
+ * ## `"already-deleted"`
+ * 
+ * ## `"not-found"`
+ * 
+ * ## `"already-exists"`
+ * 
+ * ## `"conflict"`
+ * 
+ * ## `"unexpected-status"`
+ */
+export type ResponseReason = 'ok' | 'network-error' | 'timeout' | 'server-error' | 'rate-limited' | 'bad-request' | 'unprocessable' | 'forbidden' | 'unauthenticated' | 'not-found-after-create' | 'not-yet-matched' | 'already-deleted' | 'not-found' | 'already-exists' | 'conflict' | 'unexpected-status';
+/**
+ * One field error of a response body.
+ */
+export interface ErrorDetail {
+  field?: string,
+  code?: string,
+  message?: string,
+}
+/**
+ * What to do with a response.
+ */
+export interface ResponseClassification {
+  'class': ResponseClass,
+  action: HostAction,
+  reason: ResponseReason,
+  /**
+   * Whether the same request may be sent again.
+   */
+  retryable: boolean,
+  /**
+   * From `Retry-After`, in ms (at most one hour).
+   */
+  retryAfterMs?: bigint,
+  /**
+   * The body's error code (`BAD_REQUEST`...), when it has one.
+   */
+  errorCode?: string,
+  /**
+   * The body's message, or its plain text, trimmed and shortened.
+   */
+  message?: string,
+  /**
+   * Field errors.
+   */
+  details: Array<ErrorDetail>,
+}
+/**
+ * A `modifiedDateTimeUtc` text to parse.
+ */
+export interface TimeText {
+  text: string,
+}
+/**
+ * A parsed time.
+ */
+export interface ParsedTime {
+  /**
+   * Milliseconds since the Unix epoch.
+   */
+  ms: bigint,
+  /**
+   * The same instant in ISO-8601 UTC with milliseconds.
+   */
+  iso: string,
+}
+/**
+ * Rate-limit headers of a response, as received (text).
+ */
+export interface RateHeaders {
+  limit?: string,
+  remaining?: string,
+  reset?: string,
+  retryAfter?: string,
+}
+/**
+ * One response fed to a rate budget (failures included).
+ */
+export interface RateObservation {
+  /**
+   * The HTTP status; absent for a network failure.
+   */
+  status?: number,
+  headers?: RateHeaders,
+  /**
+   * The host's clock (ms).
+   */
+  nowMs: bigint,
+  /**
+   * Host randomness for the backoff jitter.
+   */
+  random?: number,
+}
+/**
+ * Whose request it is: live traffic keeps a reserve background work cannot use.
+ * # Variants
+ * 
+ * ## `"live"`
+ * 
+ * ## `"background"`
+ */
+export type Priority = 'live' | 'background';
+/**
+ * A request to send, asking the budget.
+ */
+export interface RateRequest {
+  /**
+   * Requests it costs (default 1).
+   */
+  cost?: number,
+  /**
+   * Default `live`.
+   */
+  priority?: Priority,
+  /**
+   * The host's clock (ms).
+   */
+  nowMs: bigint,
+  /**
+   * Host randomness for the backoff jitter.
+   */
+  random?: number,
+}
+/**
+ * Why the budget said go or wait.
+ * # Variants
+ * 
+ * ## `"within-budget"`
+ * 
+ * ## `"window-reset"`
+ * 
+ * ## `"retry-after"`
+ * 
+ * ## `"backoff"`
+ * 
+ * ## `"budget-exhausted"`
+ * 
+ * ## `"reserved-for-live"`
+ */
+export type BudgetReason = 'within-budget' | 'window-reset' | 'retry-after' | 'backoff' | 'budget-exhausted' | 'reserved-for-live';
+/**
+ * Go, or wait how long.
+ */
+export interface RateDecision {
+  go: boolean,
+  /**
+   * How long to wait first (0 when `go`).
+   */
+  waitMs: bigint,
+  reason: BudgetReason,
+  /**
+   * Requests available now.
+   */
+  available: number,
+}
+/**
+ * How much of a background plan may run now.
+ */
+export interface BudgetSlice {
+  /**
+   * Requests to make now.
+   */
+  allowedNow: bigint,
+  /**
+   * Requests still needed afterwards.
+   */
+  leftAfter: bigint,
+  /**
+   * When to ask again, if anything is left.
+   */
+  resumeAtMs?: bigint,
+  /**
+   * Further full windows (hours) the rest needs at the background rate.
+   */
+  moreWindows: bigint,
+}
 
 export class InitialMatcher implements Disposable {
   /**
@@ -118,26 +421,22 @@ export class RateBudget implements Disposable {
   */
   static fromJson(state: Json): RateBudget;
   /**
-  * Feeds one response: `{status?, headers: {limit?, remaining?, reset?, retryAfter?}, nowMs,
-  * random?}` (header values as received, text).
+  * Feeds one response (header values as received, text).
   */
-  observe(observation: Json): void;
+  observe(observation: RateObservation): void;
   /**
   * Counts `requests` sent: held against the window until `observe` sees their responses
   * (one `observe` per request, failures included).
   */
   spend(requests: number): void;
   /**
-  * Go or wait: `{cost?, priority?: "live" | "background", nowMs, random?}` ->
-  * `{go, waitMs, reason, available}`, `reason` one of `within-budget`, `window-reset`,
-  * `retry-after`, `backoff`, `budget-exhausted`, `reserved-for-live`.
+  * Go, or wait how long.
   */
-  decide(request: Json): Json;
+  decide(request: RateRequest): RateDecision;
   /**
-  * How much of a background plan of `remaining-requests` may run now ->
-  * `{allowedNow, leftAfter, resumeAtMs?, moreWindows}`.
+  * How much of a background plan of `remaining-requests` may run now.
   */
-  schedule(remainingRequests: bigint, nowMs: bigint): Json;
+  schedule(remainingRequests: bigint, nowMs: bigint): BudgetSlice;
   /**
   * The jittered backoff before retry number `attempt` (1-based), from host randomness.
   */
