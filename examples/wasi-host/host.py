@@ -92,6 +92,13 @@ def partner_change(c):
                external_id=c.get("externalId"), current=text(c.get("current")))
 
 
+def observation(status, headers):
+    """A response's status and rate-limit headers as the WIT `rate-observation` record."""
+    return rec(status=status, headers=rec(limit=headers.get("limit"), remaining=headers.get("remaining"),
+                                          reset=headers.get("reset"), retry_after=headers.get("retryAfter")),
+               now_ms=now_ms(), random=random.getrandbits(32))
+
+
 class CoreError(Exception):
     """The component's `error` record (a refused decision or a bad argument): retrying cannot help."""
 
@@ -165,8 +172,11 @@ class SyncComponent:
                          partner_change(change), at_ms)
         return typed(self._ok(out, Record))
 
-    def classify(self, **inp):
-        return json.loads(self._ok(self._call("classify-response", json.dumps(inp)), str))
+    def classify(self, *, status, body=None, retry_after=None, context=None, created_at_ms=None, now_ms=None):
+        """What to do with a Virtuous response: the typed `response-classification` as a dict."""
+        r = rec(status=status, body=body, retry_after=retry_after, context=context, created_at_ms=created_at_ms,
+                now_ms=now_ms, indexing_delay_ms=None)
+        return typed(self._ok(self._call("classify-response", r), Record))
 
     def budget(self, state_json, fn):
         """Loads the rate budget from its stored JSON (or new), runs `fn(call)`, returns (result, new JSON)."""
@@ -517,7 +527,7 @@ class WasiHost:
 
     def gate(self):
         def decide(call):
-            d = json.loads(SyncComponent._ok(call("decide", json.dumps({"cost": 1, "priority": "live", "nowMs": now_ms(), "random": random.getrandbits(32)})), str))
+            d = typed(SyncComponent._ok(call("decide", rec(cost=1, priority="live", now_ms=now_ms(), random=random.getrandbits(32))), Record))
             if d["go"]:
                 call("spend", 1)
             return d
@@ -530,8 +540,7 @@ class WasiHost:
                 break
             time.sleep(min(g["waitMs"], 1000) / 1000)
         res = self.virtuous.send(req["method"], req["path"], req.get("body"))
-        self.budget_step(lambda call: SyncComponent._ok(call("observe", json.dumps(
-            {"status": res[0], "headers": res[1], "nowMs": now_ms(), "random": random.getrandbits(32)})), type(None)))
+        self.budget_step(lambda call: SyncComponent._ok(call("observe", observation(res[0], res[1])), type(None)))
         return res
 
     def submit_due(self):
@@ -544,13 +553,10 @@ class WasiHost:
                 self.tx(lambda db: self.count(db, budgetWaits=1))
                 continue
             status, headers, text, _ = self.virtuous.send(req["method"], req["path"], req.get("body"))
-            self.budget_step(lambda call: SyncComponent._ok(call("observe", json.dumps(
-                {"status": status, "headers": headers, "nowMs": now_ms(), "random": random.getrandbits(32)})), type(None)))
+            self.budget_step(lambda call: SyncComponent._ok(call("observe", observation(status, headers)), type(None)))
             context = {"POST": "transaction-submit", "PUT": "update", "DELETE": "delete"}.get(req["method"], "read")
-            inp = {"status": status, "body": text, "context": context, "createdAtMs": queued, "nowMs": now_ms()}
-            if headers.get("retryAfter") is not None:
-                inp["retryAfter"] = headers["retryAfter"]
-            cls = self.core.classify(**inp)
+            cls = self.core.classify(status=status, body=text, retry_after=headers.get("retryAfter"), context=context,
+                                     created_at_ms=queued, now_ms=now_ms())
             action = cls["action"]
 
             def finish(db, action=action, cls=cls, key=key, request=request, attempts=attempts, status=status):
