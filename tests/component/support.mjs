@@ -225,11 +225,24 @@ export function callCore(api, core, op, input) {
 }
 
 /** Typed `reconcile` functions: the case's input object is the function's one argument. */
-const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time" };
+const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time",
+  planReconciliation: "plan-reconciliation" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
-  const arg = api.wit.toWit(f.params[0].type, input ?? {}, "input");
-  return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](arg));
+  return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));
+}
+/** The arguments of a typed reconcile function: the input object, less `options` when the function takes them apart. */
+function reconcileArgs(wit, f, input) {
+  if (f.params.length === 2 && f.params[0].name === "options") {
+    const { options, ...rest } = isObject(input) ? input : nope("input", "not an object");
+    return [wit.toWit(f.params[0].type, options, "options"), wit.toWit(f.params[1].type, rest, "input")];
+  }
+  return [wit.toWit(f.params[0].type, input, "input")];
+}
+/** The core's `plan-reconciliation` on a vector input (no `options`: the core's own). */
+export function callCorePlan(api, core, input) {
+  const f = api.wit.func("receiver", "[method]core.plan-reconciliation");
+  return api.wit.fromWit(api.wit.okType(f.result), core.planReconciliation(api.wit.toWit(f.params[1].type, input, "input")));
 }
 
 /** A typed resource method's one argument from a vector value, and its result in the npm shape. */
@@ -242,7 +255,7 @@ export function method(wit, name) {
 }
 
 /** `reconcile` free functions, by op name (input object as JSON text). */
-const RECONCILE_FNS = ["planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun",
+const RECONCILE_FNS = ["startQueryRun", "acceptQueryPage", "finishQueryRun",
   "planMergeRemap", "planDeletions", "mergeSubscription", "planPause", "planResume", "planSecretRotation",
   "pricePlan"];
 

@@ -177,8 +177,16 @@ class Host:
         """A typed `reconcile` function on a vector input object (its one parameter)."""
         f, wf = self.reconcile[name], self.wit.func("reconcile", name)
         ftype = f.type(self.store)
-        arg = self.wit.to_wit(wf["params"][0]["type"], ftype.params[0][1], inp, "input")
-        return self.typed_result(f, wf, ftype, self._call(f, arg))
+        if len(wf["params"]) == 2 and wf["params"][0]["name"] == "options":
+            # plan-reconciliation(options, input): the vector input object less `options`
+            if not isinstance(inp, dict):
+                nope("input", "not an object")
+            rest = {k: v for k, v in inp.items() if k != "options"}
+            args = [self.wit.to_wit(wf["params"][0]["type"], ftype.params[0][1], inp.get("options"), "options"),
+                    self.wit.to_wit(wf["params"][1]["type"], ftype.params[1][1], rest, "input")]
+        else:
+            args = [self.wit.to_wit(wf["params"][0]["type"], ftype.params[0][1], inp, "input")]
+        return self.typed_result(f, wf, ftype, self._call(f, *args))
 
     def method_arg(self, name, v, path):
         """A vector value as the one argument of a typed resource method."""
@@ -515,10 +523,11 @@ def sync_op(op):
 
 # The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
 RECONCILE_FNS = {op: kebab(op) for op in [
-    "planReconciliation", "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
+    "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
     "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan"]}
 # Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
-RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time"}
+RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time",
+                   "planReconciliation": "plan-reconciliation"}
 
 
 def reconcile_op(op):
@@ -920,6 +929,7 @@ class SyncAndReconcile(unittest.TestCase):
             for name in RECONCILE_FNS.values():
                 attempt(lambda: h.json_call(h.reconcile[name], t))
             attempt(lambda: h.rc_typed("parse-modified-time", {"text": t}))
+            attempt(lambda: h.rc_typed("plan-reconciliation", {"options": t, "config": t, "rows": [], "stored": [], "nowMs": 0}))
             attempt(lambda: h.rc_typed("classify-response", {"status": 200, "body": t, "retryAfter": t}))
             attempt(lambda: h.sync_call("resolve", {"input": {"kind": "gift", "local": {}, "remote": {}}},
                                         override={"options": t}))

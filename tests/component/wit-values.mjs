@@ -6,7 +6,7 @@
 //   variant           <-> {tag, val} (a unit case: {tag})
 //   enum              <-> its case name
 //   option            <-> absent / null, or the value
-//   list<tuple<string, T>> <-> object (a map)
+//   list<tuple<K, T>>  <-> object (a map), K a string or an enum
 //   `json` (type alias of string) <-> any JSON value (stringified / parsed)
 //   s64, u64          <-> number (jco: BigInt)
 // A vector value the WIT type cannot hold (an unknown key, a missing required field, a string where
@@ -68,11 +68,12 @@ export class Wit {
     return k.result ? k.result.ok : t;
   }
 
-  /** A tuple<string, T> element type of a list, when the list is a map. */
+  /** The value type of a list of tuple<string | enum, T>, a map; undefined for any other list. */
   mapValue(elem) {
     const k = this.resolve(elem);
-    if (k.tuple && k.tuple.types.length === 2 && this.resolve(k.tuple.types[0]).prim === "string") return k.tuple.types[1];
-    return undefined;
+    if (!k.tuple || k.tuple.types.length !== 2) return undefined;
+    const key = this.resolve(k.tuple.types[0]);
+    return key.prim === "string" || key.enum ? k.tuple.types[1] : undefined;
   }
 
   /** Vector JSON -> jco value of WIT type `t`. */
@@ -108,7 +109,8 @@ export class Wit {
       const mv = this.mapValue(k.list);
       if (mv !== undefined) {
         if (!isObject(v)) nope(path, "not an object (a WIT list of pairs)");
-        return Object.entries(v).map(([key, x]) => [key, this.toWit(mv, x, `${path}.${key}`)]);
+        const kt = this.resolve(k.list).tuple.types[0];
+        return Object.entries(v).map(([key, x]) => [this.toWit(kt, key, `${path}.${key}`), this.toWit(mv, x, `${path}.${key}`)]);
       }
       if (!Array.isArray(v)) nope(path, "not a list");
       return v.map((x, i) => this.toWit(k.list, x, `${path}[${i}]`));

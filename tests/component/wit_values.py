@@ -8,7 +8,7 @@ rendering of the component's WIT types: the same convention as tests/component/w
                               which the runtime type tells (`_tagged()`)
   enum                    <-> its case name
   option                  <-> absent / None, or the value
-  list<tuple<string, T>>  <-> dict (a map)
+  list<tuple<K, T>>       <-> dict (a map), K a string or an enum
   `json` (alias of string) <-> any JSON value (dumped / parsed)
 
 The WIT JSON (build/component/wit.json, from `wasm-tools component wit wit/ --json`) gives the
@@ -73,9 +73,10 @@ class Wit:
 
     def map_value(self, elem):
         k = self.resolve(elem)
-        if "tuple" in k and len(k["tuple"]["types"]) == 2 and self.resolve(k["tuple"]["types"][0]).get("prim") == "string":
-            return k["tuple"]["types"][1]
-        return None
+        if "tuple" not in k or len(k["tuple"]["types"]) != 2:
+            return None
+        key = self.resolve(k["tuple"]["types"][0])
+        return k["tuple"]["types"][1] if key.get("prim") == "string" or "enum" in key else None
 
     def to_wit(self, t, rt, v, path):
         """Vector JSON -> wasmtime-py value of WIT type `t` (runtime type `rt`)."""
@@ -132,8 +133,10 @@ class Wit:
             if mv is not None:
                 if not isinstance(v, dict):
                     nope(path, "not an object (a WIT list of pairs)")
-                vrt = rt.element.elements[1]
-                return [(key, self.to_wit(mv, vrt, x, f"{path}.{key}")) for key, x in v.items()]
+                krt, vrt = rt.element.elements
+                kt = self.resolve(k["list"])["tuple"]["types"][0]
+                return [(self.to_wit(kt, krt, key, f"{path}.{key}"), self.to_wit(mv, vrt, x, f"{path}.{key}"))
+                        for key, x in v.items()]
             if not isinstance(v, list):
                 nope(path, "not a list")
             return [self.to_wit(k["list"], rt.element, x, f"{path}[{n}]") for n, x in enumerate(v)]

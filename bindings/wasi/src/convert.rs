@@ -17,7 +17,12 @@ impl Obj {
         self
     }
 
-    pub(crate) fn opt<T>(mut self, key: &str, value: Option<&T>, to_json: impl FnOnce(&T) -> Value) -> Self {
+    pub(crate) fn opt<T>(
+        mut self,
+        key: &str,
+        value: Option<&T>,
+        to_json: impl FnOnce(&T) -> Value,
+    ) -> Self {
         if let Some(v) = value {
             self.0.insert(key.to_owned(), to_json(v));
         }
@@ -32,7 +37,11 @@ impl Obj {
         self.opt(key, value.as_ref(), |b| Value::Bool(*b))
     }
 
-    pub(crate) fn opt_num<N: Copy + Into<serde_json::Number>>(self, key: &str, value: Option<N>) -> Self {
+    pub(crate) fn opt_num<N: Copy + Into<serde_json::Number>>(
+        self,
+        key: &str,
+        value: Option<N>,
+    ) -> Self {
         self.opt(key, value.as_ref(), |n| Value::Number((*n).into()))
     }
 

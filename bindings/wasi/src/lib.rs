@@ -51,7 +51,6 @@ macro_rules! from_wit {
     };
 }
 
-
 mod convert;
 mod json;
 mod reconcile;
@@ -64,7 +63,7 @@ use bindings::exports::virtuous::sync::receiver::{
 };
 use bindings::exports::virtuous::sync::types::{
     Choice, ConflictResolution, Error, Event, InboundDecision, OutboundDecision, PartnerChange,
-    RecordLookup, Resolution, ResolveInput,
+    ReconcileInput, ReconciliationPlan, RecordLookup, Resolution, ResolveInput,
 };
 use bindings::wasi::random::random::get_random_bytes;
 use virtuous_sync::config::{ConfigError, ConfigErrorCode};
@@ -121,10 +120,8 @@ impl GuestCore for Core {
         sync::resolve_conflict(record, choices, now_ms)
     }
 
-    fn plan_reconciliation(&self, input: Json) -> Result<Json, Error> {
-        virtuous_sync::ops::core_call(&self.0, "planReconciliation", &json::parse(&input, "")?)
-            .map(|v| v.to_string())
-            .map_err(json::error)
+    fn plan_reconciliation(&self, input: ReconcileInput) -> Result<ReconciliationPlan, Error> {
+        reconcile::plan(self.options()?, input)
     }
 }
 

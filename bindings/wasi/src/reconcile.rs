@@ -9,11 +9,11 @@
 //! and the field paths stay the core's.
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
-    BudgetReason, BudgetSlice as WBudgetSlice, Error, ErrorDetail, Guest,
-    GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction, Json, ParsedTime,
-    Priority, RateBudget as RateBudgetHandle, RateDecision as WRateDecision, RateObservation,
-    RateRequest as WRateRequest, RequestContext, Response, ResponseClass as WResponseClass,
-    ResponseClassification, ResponseReason, TimeText,
+    BudgetReason, BudgetSlice as WBudgetSlice, Error, ErrorDetail, Guest, GuestInitialMatcher,
+    GuestRateBudget, HostAction as WHostAction, Json, ParsedTime, Priority,
+    RateBudget as RateBudgetHandle, RateDecision as WRateDecision, RateObservation,
+    RateRequest as WRateRequest, ReconcileInput, ReconciliationPlan, RequestContext, Response,
+    ResponseClass as WResponseClass, ResponseClassification, ResponseReason, TimeText,
 };
 use crate::convert::Obj;
 use crate::json::{self, call_text, parse, to_text};
@@ -50,8 +50,11 @@ impl Guest for Component {
     type InitialMatcher = Matcher;
     type RateBudget = RateBudget;
 
-    fn plan_reconciliation(input: Json) -> Result<Json, Error> {
-        call_text("planReconciliation", &input)
+    fn plan_reconciliation(
+        options: Json,
+        input: ReconcileInput,
+    ) -> Result<ReconciliationPlan, Error> {
+        plan(&crate::types::options(&options)?, input)
     }
     fn start_query_run(input: Json) -> Result<Json, Error> {
         call_text("startQueryRun", &input)
@@ -113,6 +116,17 @@ impl Guest for Component {
             iso: t.iso,
         })
     }
+}
+
+/// A reconciliation plan under `options` (the free function's, or a core's `sync` section).
+pub(crate) fn plan(
+    options: &virtuous_sync::sync::SyncOptions,
+    input: ReconcileInput,
+) -> Result<ReconciliationPlan, Error> {
+    let input = crate::types::reconcile_input(input)?;
+    let plan =
+        virtuous_sync::reconcile::plan_reconciliation(options, &input).map_err(json::op_error)?;
+    crate::types::reconciliation_plan(plan)
 }
 
 /// A typed input as the core's input type, read through serde (the core's defaults and

@@ -381,3 +381,146 @@ pub(crate) fn conflict_resolution(r: ConflictResolution) -> Result<wit::Conflict
         push_fields: r.push_fields,
     })
 }
+
+// ---- reconciliation ----
+
+use virtuous_sync::deletion::BreakerVerdict;
+use virtuous_sync::reconcile::{
+    FieldDrift, ItemKind as CItemKind, ItemReason as CItemReason, ReconcileInput, ReconcileItem,
+    ReconciliationPlan, Resolution as CDriftResolution,
+};
+use wit::{DriftResolution as WDriftResolution, ItemKind as WItemKind, ItemReason as WItemReason};
+
+to_wit!(item_kind, CItemKind => WItemKind, [
+    MissedChange, ConfirmPending, LookUpPending, KeepWaiting, SurfaceUnmatched, ResolveDrift,
+    Conflict, MergedAway, Held, DuplicateInVirtuous, MalformedRow, FetchFullRecord,
+]);
+to_wit!(item_reason, CItemReason => WItemReason, [
+    UnknownLocally, NewerInVirtuous, MergedAway, ConfirmedByQuery, ConfirmedByLookup,
+    StuckPending, WithinWindow, NoReferenceToLookUp, NeedsUpdateBucket, Drift, FieldConflict,
+    MassChangeBreaker, ReferenceClaimedTwice, RowWithoutId, FieldsNotInRow,
+]);
+to_wit!(drift_resolution, CDriftResolution => WDriftResolution, [
+    TakeVirtuous, TakePartner, Conflict,
+]);
+
+/// The reconciliation input as the core's JSON shape, read by the core through serde (its
+/// defaults, its version check and its field paths: `stored[0].record.customerId`).
+pub(crate) fn reconcile_input(i: wit::ReconcileInput) -> Result<ReconcileInput, Error> {
+    let mut obj = serde_json::Map::new();
+    if let Some(v) = i.version {
+        obj.insert("version".into(), Value::from(v));
+    }
+    if let Some(c) = i.config {
+        obj.insert("config".into(), parse(&c, "config")?);
+    }
+    let rows = i
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(n, r)| parse(r, &format!("rows[{n}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    obj.insert("rows".into(), Value::Array(rows));
+    let mut stored = Vec::with_capacity(i.stored.len());
+    for (n, s) in i.stored.into_iter().enumerate() {
+        let mut entry = serde_json::Map::new();
+        entry.insert(
+            "record".into(),
+            parse(&s.record, &format!("stored[{n}].record"))?,
+        );
+        if let Some(p) = s.partner {
+            let values = core_field_values(p.values, &format!("stored[{n}].partner.values"))?;
+            let mut side = serde_json::Map::new();
+            side.insert("values".into(), Value::Object(values.into_iter().collect()));
+            if let Some(ms) = p.modified_ms {
+                side.insert("modifiedMs".into(), Value::from(ms));
+            }
+            entry.insert("partner".into(), Value::Object(side));
+        }
+        if let Some(l) = s.lookup {
+            let mut lookup = serde_json::Map::new();
+            lookup.insert("found".into(), Value::Bool(l.found));
+            lookup.insert("atMs".into(), Value::from(l.at_ms));
+            if let Some(id) = l.virtuous_id {
+                lookup.insert("virtuousId".into(), Value::String(id));
+            }
+            entry.insert("lookup".into(), Value::Object(lookup));
+        }
+        stored.push(Value::Object(entry));
+    }
+    obj.insert("stored".into(), Value::Array(stored));
+    obj.insert("nowMs".into(), Value::from(i.now_ms));
+    let value = Value::Object(obj);
+    virtuous_sync::reconcile::check_input_version(&value).map_err(json::op_error)?;
+    ops::input(&value, "").map_err(json::error)
+}
+
+fn field_drift(f: FieldDrift) -> Result<wit::FieldDrift, Error> {
+    Ok(wit::FieldDrift {
+        field: f.field,
+        virtuous_value: f.virtuous_value.as_ref().map(text),
+        partner_value: f.partner_value.as_ref().map(text),
+        base: f.base,
+        resolution: drift_resolution(f.resolution)?,
+        reason: reason(f.reason)?,
+        policy: field_policy(f.policy)?,
+        proposed: opt_map(f.proposed, side)?,
+    })
+}
+
+fn reconcile_item(i: ReconcileItem) -> Result<wit::ReconcileItem, Error> {
+    Ok(wit::ReconcileItem {
+        kind: item_kind(i.kind)?,
+        reason: item_reason(i.reason)?,
+        virtuous_id: i.virtuous_id,
+        partner_id: i.partner_id,
+        next_state: opt_map(i.next_state, sync_state)?,
+        record: opt_map(i.record.as_ref(), record_text)?,
+        event: opt_map(i.event, wit_event)?,
+        request: i.request.map(|r| wit::Request {
+            method: r.method,
+            path: r.path,
+            body: None,
+        }),
+        fields: list(i.fields, field_drift)?,
+        unknown_fields: i.unknown_fields,
+        survivor_id: i.survivor_id,
+        row: i.row,
+    })
+}
+
+fn breaker_verdict(b: BreakerVerdict) -> Result<wit::BreakerVerdict, Error> {
+    let reason = match b.reason.as_str() {
+        "within-threshold" => wit::BreakerReason::WithinThreshold,
+        "below-minimum" => wit::BreakerReason::BelowMinimum,
+        "mass-change" => wit::BreakerReason::MassChange,
+        _ => return Err(unmapped("breaker reason")),
+    };
+    Ok(wit::BreakerVerdict {
+        tripped: b.tripped,
+        reason,
+        changes: b.changes,
+        total_records: b.total_records,
+        allowed: b.allowed,
+    })
+}
+
+/// The reconciliation plan as WIT.
+pub(crate) fn reconciliation_plan(p: ReconciliationPlan) -> Result<wit::ReconciliationPlan, Error> {
+    let counts = wit::ReconcileCounts {
+        rows: p.counts.rows,
+        unchanged: p.counts.unchanged,
+        pending_not_stuck: p.counts.pending_not_stuck,
+        skipped: p.counts.skipped,
+        items: list(p.counts.items.into_iter().collect(), |(k, n)| {
+            Ok((item_kind(k)?, n))
+        })?,
+    };
+    Ok(wit::ReconciliationPlan {
+        items: list(p.items, reconcile_item)?,
+        counts,
+        request_cost: p.request_cost,
+        breaker: opt_map(p.breaker, breaker_verdict)?,
+        halted: p.halted,
+    })
+}

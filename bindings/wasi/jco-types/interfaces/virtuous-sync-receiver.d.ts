@@ -16,6 +16,8 @@ export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
 export type Event = import('./virtuous-sync-types.js').Event;
 export type EventType = import('./virtuous-sync-types.js').EventType;
+export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;
+export type ReconciliationPlan = import('./virtuous-sync-types.js').ReconciliationPlan;
 export type RecordLookup = import('./virtuous-sync-types.js').RecordLookup;
 export type InboundDecision = import('./virtuous-sync-types.js').InboundDecision;
 export type OutboundDecision = import('./virtuous-sync-types.js').OutboundDecision;
@@ -546,9 +548,8 @@ export class Core implements Disposable {
   resolveConflict(record: Json, choices: Array<[string, Choice]>, nowMs: bigint): ConflictResolution;
   /**
   * Plans a reconciliation run under this core's `sync` section (field maps, policy and
-  * skew window, `pendingExpiryMs`): `input` is `{version?, config, rows, stored, nowMs}`
-  * with `stored` entries `{record, partner?, lookup?}` (see `reconcile.plan-reconciliation`).
+  * skew window, `pendingExpiryMs`); see `reconcile.plan-reconciliation`.
   */
-  planReconciliation(input: Json): Json;
+  planReconciliation(input: ReconcileInput): ReconciliationPlan;
   [Symbol.dispose](): void;
 }

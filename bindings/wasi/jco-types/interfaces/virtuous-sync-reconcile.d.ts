@@ -1,23 +1,9 @@
 /** @module Interface virtuous:sync/reconcile@0.1.0 **/
 /**
- * Plans a reconciliation run: `{options, version?, config, rows, stored, nowMs}` -> per-record
- * items. `options` are the sync options (as in `sync`), `stored` entries are `{record,
- * partner?: {values, modifiedMs?}, lookup?}` with `record` the stored sync record state; a
- * version-1 input fails with `legacy-reconcile-input` naming the key to change.
- * 
- * Closed sets in the result: item `kind` is one of `missed-change`, `confirm-pending`,
- * `look-up-pending`, `keep-waiting`, `surface-unmatched`, `resolve-drift`, `conflict`,
- * `merged-away`, `held`, `duplicate-in-virtuous`, `malformed-row`, `fetch-full-record`; item
- * `reason` one of `unknown-locally`, `newer-in-virtuous`, `merged-away`,
- * `confirmed-by-query`, `confirmed-by-lookup`, `stuck-pending`, `within-window`,
- * `no-reference-to-look-up`, `needs-update-bucket`, `drift`, `field-conflict`,
- * `mass-change-breaker`, `reference-claimed-twice`, `row-without-id`, `fields-not-in-row`;
- * a field's `resolution` one of `take-virtuous`, `take-partner`, `conflict`, its `reason` the
- * sync per-field reasons (`remote-only`, `local-only`, `owned-by-other`, `virtuous-canonical`,
- * `most-recent`, `both-changed`); the breaker's `reason` one of `within-threshold`,
- * `below-minimum`, `mass-change`.
+ * Plans a reconciliation run under the sync options (`options`, as in `sync`): per-record
+ * items. A version-1 configuration fails with `legacy-reconcile-input` naming the key to change.
  */
-export function planReconciliation(input: Json): Json;
+export function planReconciliation(options: Json, input: ReconcileInput): ReconciliationPlan;
 /**
  * Starts a query run from a stored cursor: `{config?, cursor?}` -> the run and the first query body.
  */
@@ -71,6 +57,8 @@ export function classifyResponse(input: Response): ResponseClassification;
 export function parseModifiedTime(input: TimeText): ParsedTime;
 export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
+export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;
+export type ReconciliationPlan = import('./virtuous-sync-types.js').ReconciliationPlan;
 /**
  * What a request to Virtuous was for; decides what a 404 or 409 means.
  * # Variants

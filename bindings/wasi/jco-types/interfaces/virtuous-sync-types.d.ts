@@ -944,3 +944,244 @@ export interface ConflictResolution {
    */
   pushFields: Array<string>,
 }
+/**
+ * ---- reconciliation (interface `reconcile`, and the `core`'s `plan-reconciliation`) ----
+ * What a reconciliation item asks of the host.
+ * # Variants
+ * 
+ * ## `"missed-change"`
+ * 
+ * ## `"confirm-pending"`
+ * 
+ * ## `"look-up-pending"`
+ * 
+ * ## `"keep-waiting"`
+ * 
+ * ## `"surface-unmatched"`
+ * 
+ * ## `"resolve-drift"`
+ * 
+ * ## `"conflict"`
+ * 
+ * ## `"merged-away"`
+ * 
+ * ## `"held"`
+ * 
+ * ## `"duplicate-in-virtuous"`
+ * 
+ * ## `"malformed-row"`
+ * 
+ * ## `"fetch-full-record"`
+ */
+export type ItemKind = 'missed-change' | 'confirm-pending' | 'look-up-pending' | 'keep-waiting' | 'surface-unmatched' | 'resolve-drift' | 'conflict' | 'merged-away' | 'held' | 'duplicate-in-virtuous' | 'malformed-row' | 'fetch-full-record';
+/**
+ * Why (docs/reconciliation.md describes each).
+ * # Variants
+ * 
+ * ## `"unknown-locally"`
+ * 
+ * ## `"newer-in-virtuous"`
+ * 
+ * ## `"merged-away"`
+ * 
+ * ## `"confirmed-by-query"`
+ * 
+ * ## `"confirmed-by-lookup"`
+ * 
+ * ## `"stuck-pending"`
+ * 
+ * ## `"within-window"`
+ * 
+ * ## `"no-reference-to-look-up"`
+ * 
+ * ## `"needs-update-bucket"`
+ * 
+ * ## `"drift"`
+ * 
+ * ## `"field-conflict"`
+ * 
+ * ## `"mass-change-breaker"`
+ * 
+ * ## `"reference-claimed-twice"`
+ * 
+ * ## `"row-without-id"`
+ * 
+ * ## `"fields-not-in-row"`
+ */
+export type ItemReason = 'unknown-locally' | 'newer-in-virtuous' | 'merged-away' | 'confirmed-by-query' | 'confirmed-by-lookup' | 'stuck-pending' | 'within-window' | 'no-reference-to-look-up' | 'needs-update-bucket' | 'drift' | 'field-conflict' | 'mass-change-breaker' | 'reference-claimed-twice' | 'row-without-id' | 'fields-not-in-row';
+/**
+ * How a drifted field is settled.
+ * # Variants
+ * 
+ * ## `"take-virtuous"`
+ * 
+ * ## `"take-partner"`
+ * 
+ * ## `"conflict"`
+ */
+export type DriftResolution = 'take-virtuous' | 'take-partner' | 'conflict';
+/**
+ * One field that differs between Virtuous and the partner.
+ */
+export interface FieldDrift {
+  field: string,
+  /**
+   * The Virtuous value, when the row has it.
+   */
+  virtuousValue?: Json,
+  /**
+   * The partner value, when the host gave it.
+   */
+  partnerValue?: Json,
+  /**
+   * Digest of the last agreed value.
+   */
+  base?: string,
+  resolution: DriftResolution,
+  /**
+   * The sync per-field reason (`remote-only`, `local-only`, `owned-by-other`,
+   * `virtuous-canonical`, `most-recent`, `both-changed`).
+   */
+  reason: Reason,
+  policy: FieldPolicy,
+  /**
+   * The side the engine would pick if forced (conflicts).
+   */
+  proposed?: Side,
+}
+/**
+ * One thing for the host to do about one record.
+ */
+export interface ReconcileItem {
+  kind: ItemKind,
+  reason: ItemReason,
+  virtuousId?: string,
+  partnerId?: string,
+  /**
+   * The state the record moves to when the host carries the item out.
+   */
+  nextState?: SyncState,
+  /**
+   * The record state to store (opaque JSON text).
+   */
+  record?: Json,
+  /**
+   * A synthetic event to decide with `decide-inbound` (missed changes).
+   */
+  event?: Event,
+  /**
+   * A request to make (a lookup, a full-record fetch; no body).
+   */
+  request?: Request,
+  /**
+   * Drifted fields.
+   */
+  fields: Array<FieldDrift>,
+  /**
+   * Compared fields the row did not carry (unknown, not empty).
+   */
+  unknownFields: Array<string>,
+  /**
+   * The surviving contact (merged away).
+   */
+  survivorId?: string,
+  /**
+   * The row's position in `rows` (malformed rows, duplicates).
+   */
+  row?: number,
+}
+/**
+ * Counts of a plan.
+ */
+export interface ReconcileCounts {
+  rows: bigint,
+  unchanged: bigint,
+  pendingNotStuck: bigint,
+  skipped: bigint,
+  /**
+   * Items per kind.
+   */
+  items: Array<[ItemKind, bigint]>,
+}
+/**
+ * Why the mass-change breaker did or did not trip.
+ * # Variants
+ * 
+ * ## `"within-threshold"`
+ * 
+ * ## `"below-minimum"`
+ * 
+ * ## `"mass-change"`
+ */
+export type BreakerReason = 'within-threshold' | 'below-minimum' | 'mass-change';
+/**
+ * The mass-change breaker's verdict.
+ */
+export interface BreakerVerdict {
+  tripped: boolean,
+  reason: BreakerReason,
+  changes: bigint,
+  totalRecords: bigint,
+  allowed: bigint,
+}
+/**
+ * A reconciliation plan.
+ */
+export interface ReconciliationPlan {
+  items: Array<ReconcileItem>,
+  counts: ReconcileCounts,
+  /**
+   * Requests the plan's lookups and fetches cost.
+   */
+  requestCost: bigint,
+  breaker?: BreakerVerdict,
+  /**
+   * The breaker tripped: nothing but `held` items.
+   */
+  halted: boolean,
+}
+/**
+ * What a lookup of a pending write found.
+ */
+export interface LookupResult {
+  found: boolean,
+  atMs: bigint,
+  virtuousId?: string,
+}
+/**
+ * One stored record to reconcile.
+ */
+export interface StoredRecord {
+  /**
+   * The stored sync record state (opaque JSON text, as stored).
+   */
+  record: Json,
+  /**
+   * The partner's current values, when the host has them.
+   */
+  partner?: SideValues,
+  /**
+   * The result of a lookup the plan asked for.
+   */
+  lookup?: LookupResult,
+}
+/**
+ * The input of a reconciliation run.
+ */
+export interface ReconcileInput {
+  /**
+   * The input format version (absent: the current one).
+   */
+  version?: bigint,
+  /**
+   * The run's configuration (`{resource?, fields?, rowShape?, unmatchedAfterMs?,
+   * totalRecords?, breaker?}`): JSON, like the sync options.
+   */
+  config?: Json,
+  /**
+   * The query rows, as Virtuous returned them.
+   */
+  rows: Array<Json>,
+  stored: Array<StoredRecord>,
+  nowMs: bigint,
+}
