@@ -348,6 +348,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           resolveConflict: () => [typed("resolveConflict")(), sync.resolveConflict(texts(g("record")), [["amount", { tag: "value", val: texts(g("choices")) }]], now)],
           classifyResponse: () => callReconcileTyped(api, "classifyResponse", i),
           parseModifiedTime: () => callReconcileTyped(api, "parseModifiedTime", i),
+          planDeletions: () => callReconcileTyped(api, "planDeletions", i),
           planReconciliation: () => {
             tryCall(() => callReconcileTyped(api, "planReconciliation", i));
             const { options: _, ...rest } = i && typeof i === "object" && !Array.isArray(i) ? i : {};
@@ -394,7 +395,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
   }
   for (const t of HOSTILE_TEXT) {
     tryCall(() => reconcile.planReconciliation(t, { rows: [t], stored: [{ record: t }], config: t, nowMs: 0n }));
-    for (const f of ["startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
+    for (const f of ["startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap",
       "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan"]) {
       tryCall(() => reconcile[f](t));
     }

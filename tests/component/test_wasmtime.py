@@ -523,11 +523,11 @@ def sync_op(op):
 
 # The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
 RECONCILE_FNS = {op: kebab(op) for op in [
-    "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap", "planDeletions",
+    "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap",
     "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan"]}
 # Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
 RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time",
-                   "planReconciliation": "plan-reconciliation"}
+                   "planReconciliation": "plan-reconciliation", "planDeletions": "plan-deletions"}
 
 
 def reconcile_op(op):

@@ -174,6 +174,8 @@ function prim(kind, v, path) {
       return Number.isSafeInteger(v) ? BigInt(v) : nope(path, `${JSON.stringify(v)} where WIT has an s64`);
     case "u64":
       return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : nope(path, `${JSON.stringify(v)} where WIT has a u64`);
+    case "f64":
+      return typeof v === "number" && Number.isFinite(v) ? v : nope(path, `${JSON.stringify(v)} where WIT has an f64`);
     case "u32":
     case "u16":
     case "u8": {

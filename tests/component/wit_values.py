@@ -89,6 +89,9 @@ class Wit:
                 return v if isinstance(v, str) else nope(path, f"{json.dumps(v)} where WIT has a string")
             if p == "bool":
                 return v if isinstance(v, bool) else nope(path, f"{json.dumps(v)} where WIT has a bool")
+            if p == "f64":
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) != float("inf")
+                return float(v) if ok else nope(path, f"{json.dumps(v)} where WIT has an f64")
             lo, hi = LIMITS[p]
             return v if is_int(v) and lo <= v <= hi else nope(path, f"{json.dumps(v)} where WIT has a {p}")
         if "option" in k:

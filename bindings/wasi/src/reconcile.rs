@@ -9,17 +9,24 @@
 //! and the field paths stay the core's.
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
-    BudgetReason, BudgetSlice as WBudgetSlice, Error, ErrorDetail, Guest, GuestInitialMatcher,
-    GuestRateBudget, HostAction as WHostAction, Json, ParsedTime, Priority,
-    RateBudget as RateBudgetHandle, RateDecision as WRateDecision, RateObservation,
-    RateRequest as WRateRequest, ReconcileInput, ReconciliationPlan, RequestContext, Response,
-    ResponseClass as WResponseClass, ResponseClassification, ResponseReason, TimeText,
+    BudgetReason, BudgetSlice as WBudgetSlice, DeletionAction as WDeletionAction, DeletionDecision,
+    DeletionInput, DeletionPlan, DeletionReason, DeletionSignal as WDeletionSignal, Error,
+    ErrorDetail, Guest, GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction, Json,
+    ParsedTime, PendingTombstone, Priority, RateBudget as RateBudgetHandle,
+    RateDecision as WRateDecision, RateObservation, RateRequest as WRateRequest, ReconcileInput,
+    ReconciliationPlan, RequestContext, Response, ResponseClass as WResponseClass,
+    ResponseClassification, ResponseReason, TimeText,
 };
 use crate::convert::Obj;
 use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
+use virtuous_sync::deletion::{
+    DeletionAction as CDeletionAction, DeletionDecision as CDeletionDecision,
+    DeletionInput as CDeletionInput, DeletionSignal as CDeletionSignal,
+    PendingTombstone as CPendingTombstone,
+};
 use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord};
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::ratelimit::{
@@ -68,8 +75,18 @@ impl Guest for Component {
     fn plan_merge_remap(input: Json) -> Result<Json, Error> {
         call_text("planMergeRemap", &input)
     }
-    fn plan_deletions(input: Json) -> Result<Json, Error> {
-        call_text("planDeletions", &input)
+    fn plan_deletions(input: DeletionInput) -> Result<DeletionPlan, Error> {
+        let input: CDeletionInput = typed_input(deletion_input(&input))?;
+        let p = virtuous_sync::deletion::plan_deletions(&input).map_err(json::op_error)?;
+        Ok(DeletionPlan {
+            decisions: p
+                .decisions
+                .into_iter()
+                .map(deletion_decision)
+                .collect::<Result<_, _>>()?,
+            breaker: crate::types::breaker_verdict(p.breaker)?,
+            halted: p.halted,
+        })
     }
     fn merge_subscription(input: Json) -> Result<Json, Error> {
         call_text("mergeSubscription", &input)
@@ -252,6 +269,89 @@ fn budget_slice(s: BudgetSlice) -> WBudgetSlice {
         resume_at_ms: s.resume_at_ms,
         more_windows: s.more_windows,
     }
+}
+
+to_wit!(deletion_signal, CDeletionSignal => WDeletionSignal, [
+    AbsentFromPage, AbsentFromFullScan, DeleteEvent, NotFoundOnLookup, FoundOnLookup,
+]);
+to_wit!(deletion_action, CDeletionAction => WDeletionAction, [
+    NoAction, MarkPending, KeepPending, LookUp, ConfirmDelete, ClearTombstone, Held,
+]);
+
+fn signal_name(s: WDeletionSignal) -> Value {
+    Value::from(match s {
+        WDeletionSignal::AbsentFromPage => "absent-from-page",
+        WDeletionSignal::AbsentFromFullScan => "absent-from-full-scan",
+        WDeletionSignal::DeleteEvent => "delete-event",
+        WDeletionSignal::NotFoundOnLookup => "not-found-on-lookup",
+        WDeletionSignal::FoundOnLookup => "found-on-lookup",
+    })
+}
+
+fn tombstone_json(p: &PendingTombstone) -> Value {
+    Obj::default()
+        .set("firstSeenMs", Value::from(p.first_seen_ms))
+        .set("signal", signal_name(p.signal))
+        .done()
+}
+
+fn deletion_input(i: &DeletionInput) -> Value {
+    let candidates = i.candidates.iter().map(|c| {
+        Obj::default()
+            .set("virtuousId", Value::from(c.virtuous_id.clone()))
+            .opt_str("partnerId", c.partner_id.as_ref())
+            .set("signal", signal_name(c.signal))
+            .set("observedAtMs", Value::from(c.observed_at_ms))
+            .opt_num("lastEditMs", c.last_edit_ms)
+            .opt("pending", c.pending.as_ref(), tombstone_json)
+            .done()
+    });
+    Obj::default()
+        .set("candidates", Value::Array(candidates.collect()))
+        .set("totalRecords", Value::from(i.total_records))
+        .opt_num("overwrites", i.overwrites)
+        .opt_num("confirmAfterMs", i.confirm_after_ms)
+        .opt("breaker", i.breaker.as_ref(), |b| {
+            Obj::default()
+                .opt("maxShare", b.max_share.as_ref(), |x| Value::from(*x))
+                .opt_num("minCount", b.min_count)
+                .done()
+        })
+        .done()
+}
+
+fn tombstone(p: CPendingTombstone) -> Result<PendingTombstone, Error> {
+    Ok(PendingTombstone {
+        first_seen_ms: p.first_seen_ms,
+        signal: deletion_signal(p.signal)?,
+    })
+}
+
+/// A deletion reason (the core's closed set of `&'static str`s) as the WIT enum.
+fn deletion_reason(reason: &str) -> Result<DeletionReason, Error> {
+    use DeletionReason as R;
+    Ok(match reason {
+        "absence-is-not-deletion" => R::AbsenceIsNotDeletion,
+        "first-signal" => R::FirstSignal,
+        "awaiting-confirmation" => R::AwaitingConfirmation,
+        "confirm-by-lookup" => R::ConfirmByLookup,
+        "confirmed-by-lookup" => R::ConfirmedByLookup,
+        "newer-edit" => R::NewerEdit,
+        "found-on-lookup" => R::FoundOnLookup,
+        "mass-change-breaker" => R::MassChangeBreaker,
+        _ => return Err(crate::types::unmapped("deletion reason")),
+    })
+}
+
+fn deletion_decision(d: CDeletionDecision) -> Result<DeletionDecision, Error> {
+    Ok(DeletionDecision {
+        virtuous_id: d.virtuous_id,
+        partner_id: d.partner_id,
+        action: deletion_action(d.action)?,
+        reason: deletion_reason(&d.reason)?,
+        pending: d.pending.map(tombstone).transpose()?,
+        confirm_not_before_ms: d.confirm_not_before_ms,
+    })
 }
 
 /// The `initial-matcher` resource.

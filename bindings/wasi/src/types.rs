@@ -489,7 +489,7 @@ fn reconcile_item(i: ReconcileItem) -> Result<wit::ReconcileItem, Error> {
     })
 }
 
-fn breaker_verdict(b: BreakerVerdict) -> Result<wit::BreakerVerdict, Error> {
+pub(crate) fn breaker_verdict(b: BreakerVerdict) -> Result<wit::BreakerVerdict, Error> {
     let reason = match b.reason.as_str() {
         "within-threshold" => wit::BreakerReason::WithinThreshold,
         "below-minimum" => wit::BreakerReason::BelowMinimum,

@@ -21,12 +21,9 @@ export function finishQueryRun(input: Json): Json;
  */
 export function planMergeRemap(input: Json): Json;
 /**
- * Two-phase tombstones with a breaker: `{candidates, totalRecords, confirmAfterMs?, breaker?, ...}`.
- * A decision's `reason` is one of `absence-is-not-deletion`, `first-signal`,
- * `awaiting-confirmation`, `confirm-by-lookup`, `confirmed-by-lookup`, `newer-edit`,
- * `found-on-lookup`, `mass-change-breaker`.
+ * Two-phase tombstones with a mass-change breaker.
  */
-export function planDeletions(input: Json): Json;
+export function planDeletions(input: DeletionInput): DeletionPlan;
 /**
  * The GET-then-PUT subscription merge: `{current, change}` -> the PUT body.
  */
@@ -59,6 +56,149 @@ export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
 export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;
 export type ReconciliationPlan = import('./virtuous-sync-types.js').ReconciliationPlan;
+export type BreakerVerdict = import('./virtuous-sync-types.js').BreakerVerdict;
+/**
+ * What suggested a record is gone.
+ * # Variants
+ * 
+ * ## `"absent-from-page"`
+ * 
+ * ## `"absent-from-full-scan"`
+ * 
+ * ## `"delete-event"`
+ * 
+ * ## `"not-found-on-lookup"`
+ * 
+ * ## `"found-on-lookup"`
+ */
+export type DeletionSignal = 'absent-from-page' | 'absent-from-full-scan' | 'delete-event' | 'not-found-on-lookup' | 'found-on-lookup';
+/**
+ * A tombstone awaiting confirmation.
+ */
+export interface PendingTombstone {
+  /**
+   * When the first signal was seen (ms).
+   */
+  firstSeenMs: bigint,
+  signal: DeletionSignal,
+}
+/**
+ * A record that may have been deleted in Virtuous.
+ */
+export interface DeletionCandidate {
+  virtuousId: string,
+  partnerId?: string,
+  signal: DeletionSignal,
+  observedAtMs: bigint,
+  /**
+   * The newest edit on either side (ms), when known.
+   */
+  lastEditMs?: bigint,
+  /**
+   * The record's pending tombstone, when it has one.
+   */
+  pending?: PendingTombstone,
+}
+/**
+ * The mass-change breaker (defaults: 5% and 10 records).
+ */
+export interface BreakerConfig {
+  /**
+   * The share of the customer's records a run may delete or overwrite.
+   */
+  maxShare?: number,
+  /**
+   * Below this many changes the breaker never trips.
+   */
+  minCount?: bigint,
+}
+/**
+ * The input of `plan-deletions`.
+ */
+export interface DeletionInput {
+  candidates: Array<DeletionCandidate>,
+  /**
+   * The customer's record count (the breaker's base).
+   */
+  totalRecords: bigint,
+  /**
+   * Overwrites the same run makes (counted by the breaker).
+   */
+  overwrites?: bigint,
+  /**
+   * How long after the first signal a lookup may confirm (default one hour).
+   */
+  confirmAfterMs?: bigint,
+  breaker?: BreakerConfig,
+}
+/**
+ * What to do about a candidate.
+ * # Variants
+ * 
+ * ## `"no-action"`
+ * 
+ * ## `"mark-pending"`
+ * 
+ * ## `"keep-pending"`
+ * 
+ * ## `"look-up"`
+ * 
+ * ## `"confirm-delete"`
+ * 
+ * ## `"clear-tombstone"`
+ * 
+ * ## `"held"`
+ */
+export type DeletionAction = 'no-action' | 'mark-pending' | 'keep-pending' | 'look-up' | 'confirm-delete' | 'clear-tombstone' | 'held';
+/**
+ * Why.
+ * # Variants
+ * 
+ * ## `"absence-is-not-deletion"`
+ * 
+ * ## `"first-signal"`
+ * 
+ * ## `"awaiting-confirmation"`
+ * 
+ * ## `"confirm-by-lookup"`
+ * 
+ * ## `"confirmed-by-lookup"`
+ * 
+ * ## `"newer-edit"`
+ * 
+ * ## `"found-on-lookup"`
+ * 
+ * ## `"mass-change-breaker"`
+ */
+export type DeletionReason = 'absence-is-not-deletion' | 'first-signal' | 'awaiting-confirmation' | 'confirm-by-lookup' | 'confirmed-by-lookup' | 'newer-edit' | 'found-on-lookup' | 'mass-change-breaker';
+/**
+ * The decision for one candidate.
+ */
+export interface DeletionDecision {
+  virtuousId: string,
+  partnerId?: string,
+  action: DeletionAction,
+  reason: DeletionReason,
+  /**
+   * The tombstone to store (pending), when there is one.
+   */
+  pending?: PendingTombstone,
+  /**
+   * The earliest time a confirming lookup counts.
+   */
+  confirmNotBeforeMs?: bigint,
+}
+/**
+ * The deletion plan.
+ */
+export interface DeletionPlan {
+  decisions: Array<DeletionDecision>,
+  breaker: BreakerVerdict,
+  /**
+   * The breaker tripped: every delete is `held`.
+   */
+  halted: boolean,
+}
 /**
  * What a request to Virtuous was for; decides what a 404 or 409 means.
  * # Variants
