@@ -226,7 +226,8 @@ export function callCore(api, core, op, input) {
 
 /** Typed `reconcile` functions: the case's input object is the function's one argument. */
 const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time",
-  planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions" };
+  planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
+  planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));
@@ -256,8 +257,7 @@ export function method(wit, name) {
 
 /** `reconcile` free functions, by op name (input object as JSON text). */
 const RECONCILE_FNS = ["startQueryRun", "acceptQueryPage", "finishQueryRun",
-  "planMergeRemap", "mergeSubscription", "planPause", "planResume", "planSecretRotation",
-  "pricePlan"];
+  "planMergeRemap", "pricePlan"];
 
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
 export function driveMatcher(rc, input) {

@@ -524,10 +524,12 @@ def sync_op(op):
 # The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
 RECONCILE_FNS = {op: kebab(op) for op in [
     "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap",
-    "mergeSubscription", "planPause", "planResume", "planSecretRotation", "pricePlan"]}
+    "pricePlan"]}
 # Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
 RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time",
-                   "planReconciliation": "plan-reconciliation", "planDeletions": "plan-deletions"}
+                   "planReconciliation": "plan-reconciliation", "planDeletions": "plan-deletions",
+                   "mergeSubscription": "merge-subscription", "planPause": "plan-pause", "planResume": "plan-resume",
+                   "planSecretRotation": "plan-secret-rotation"}
 
 
 def reconcile_op(op):

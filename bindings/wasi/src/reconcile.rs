@@ -9,6 +9,10 @@
 //! and the field paths stay the core's.
 
 use crate::bindings::exports::virtuous::sync::reconcile::{
+    self as wit, MergeSubscriptionInput, PauseInput, PausePlan, PlanStep, QueryCursor, ResumeInput,
+    ResumePlan, RotationInput, RotationPhase, RotationPlan, StepAction, SubscriptionPlan,
+};
+use crate::bindings::exports::virtuous::sync::reconcile::{
     BudgetReason, BudgetSlice as WBudgetSlice, DeletionAction as WDeletionAction, DeletionDecision,
     DeletionInput, DeletionPlan, DeletionReason, DeletionSignal as WDeletionSignal, Error,
     ErrorDetail, Guest, GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction, Json,
@@ -36,6 +40,7 @@ use virtuous_sync::ratelimit::{
 use virtuous_sync::response::{
     HostAction as CHostAction, ResponseClass as CResponseClass, ResponseInput,
 };
+use virtuous_sync::subscription as sub;
 use virtuous_sync::timestamp::ParseTimeInput;
 
 /// The resource's state is borrowed once per call and calls never re-enter, so a failed borrow
@@ -88,17 +93,66 @@ impl Guest for Component {
             halted: p.halted,
         })
     }
-    fn merge_subscription(input: Json) -> Result<Json, Error> {
-        call_text("mergeSubscription", &input)
+    fn merge_subscription(input: MergeSubscriptionInput) -> Result<SubscriptionPlan, Error> {
+        let input: sub::MergeSubscriptionInput = typed_input(merge_subscription_input(&input)?)?;
+        let p = sub::merge_subscription_input(&input).map_err(json::op_error)?;
+        Ok(SubscriptionPlan {
+            request: http_request(p.request),
+            body: p.body.to_string(),
+            enabled: event_types(p.enabled)?,
+            disabled: event_types(p.disabled)?,
+            changed: p.changed,
+            notices: p.notices,
+        })
     }
-    fn plan_pause(input: Json) -> Result<Json, Error> {
-        call_text("planPause", &input)
+    fn plan_pause(input: PauseInput) -> Result<PausePlan, Error> {
+        let input = sub::PauseInput {
+            webhook_id: input.webhook_id,
+            now_ms: input.now_ms,
+        };
+        let p = sub::plan_pause_input(&input).map_err(json::op_error)?;
+        Ok(PausePlan {
+            steps: plan_steps(p.steps)?,
+            paused_at_ms: p.paused_at_ms,
+        })
     }
-    fn plan_resume(input: Json) -> Result<Json, Error> {
-        call_text("planResume", &input)
+    fn plan_resume(input: ResumeInput) -> Result<ResumePlan, Error> {
+        let input: sub::ResumeInput = typed_input(
+            Obj::default()
+                .set("webhookId", Value::from(input.webhook_id))
+                .set("pausedAtMs", Value::from(input.paused_at_ms))
+                .opt("storedCursor", input.stored_cursor.as_ref(), cursor_json)
+                .done(),
+        )?;
+        let p = sub::plan_resume_input(&input).map_err(json::op_error)?;
+        Ok(ResumePlan {
+            steps: plan_steps(p.steps)?,
+            reconcile_from: query_cursor(p.reconcile_from),
+        })
     }
-    fn plan_secret_rotation(input: Json) -> Result<Json, Error> {
-        call_text("planSecretRotation", &input)
+    fn plan_secret_rotation(input: RotationInput) -> Result<RotationPlan, Error> {
+        let input: sub::RotationInput = typed_input(
+            Obj::default()
+                .set("webhookId", Value::from(input.webhook_id))
+                .set("oldSecretId", Value::from(input.old_secret_id))
+                .set("newSecretId", Value::from(input.new_secret_id))
+                .opt_num("rotatedAtMs", input.rotated_at_ms)
+                .opt_num("lastOldReceiptMs", input.last_old_receipt_ms)
+                .opt_num("drainMs", input.drain_ms)
+                .set("nowMs", Value::from(input.now_ms))
+                .done(),
+        )?;
+        let p = sub::plan_secret_rotation(&input).map_err(json::op_error)?;
+        let phase = match p.phase.as_str() {
+            "not-started" => RotationPhase::NotStarted,
+            "draining" => RotationPhase::Draining,
+            "ready-to-retire" => RotationPhase::ReadyToRetire,
+            _ => return Err(crate::types::unmapped("rotation phase")),
+        };
+        Ok(RotationPlan {
+            phase,
+            steps: plan_steps(p.steps)?,
+        })
     }
     fn price_plan(input: Json) -> Result<Json, Error> {
         call_text("pricePlan", &input)
@@ -352,6 +406,94 @@ fn deletion_decision(d: CDeletionDecision) -> Result<DeletionDecision, Error> {
         pending: d.pending.map(tombstone).transpose()?,
         confirm_not_before_ms: d.confirm_not_before_ms,
     })
+}
+
+fn http_request(r: virtuous_sync::reconcile::HttpRequest) -> wit::Request {
+    wit::Request {
+        method: r.method,
+        path: r.path,
+        body: None,
+    }
+}
+
+fn event_types(list: Vec<virtuous_sync::event::EventType>) -> Result<Vec<wit::EventType>, Error> {
+    list.into_iter().map(crate::types::event_type).collect()
+}
+
+fn event_names(list: &[wit::EventType]) -> Value {
+    let names = list
+        .iter()
+        .map(|t| Value::from(crate::types::core_event_type(*t).as_str()));
+    Value::Array(names.collect())
+}
+
+fn merge_subscription_input(i: &MergeSubscriptionInput) -> Result<Value, Error> {
+    Ok(Obj::default()
+        .set("current", crate::json::parse(&i.current, "current")?)
+        .opt("change", i.change.as_ref(), |c| {
+            Obj::default()
+                .set("add", event_names(&c.add))
+                .set("remove", event_names(&c.remove))
+                .opt_str("payloadUrl", c.payload_url.as_ref())
+                .opt_str("secret", c.secret.as_ref())
+                .done()
+        })
+        .done())
+}
+
+fn cursor_json(c: &QueryCursor) -> Value {
+    Obj::default()
+        .opt_num("highWaterMs", c.high_water_ms)
+        .set(
+            "boundaryIds",
+            Value::Array(c.boundary_ids.iter().cloned().map(Value::from).collect()),
+        )
+        .opt_num("cappedAtMs", c.capped_at_ms)
+        .done()
+}
+
+fn query_cursor(c: virtuous_sync::cursor::QueryCursor) -> QueryCursor {
+    QueryCursor {
+        high_water_ms: c.high_water_ms,
+        boundary_ids: c.boundary_ids,
+        capped_at_ms: c.capped_at_ms,
+    }
+}
+
+/// A plan step's action (the core's closed set of `&'static str`s) as the WIT enum.
+fn step_action(action: &str) -> Result<StepAction, Error> {
+    use StepAction as A;
+    Ok(match action {
+        "deactivate-webhook" => A::DeactivateWebhook,
+        "stop-submitter" => A::StopSubmitter,
+        "stop-poller" => A::StopPoller,
+        "record-pause-time" => A::RecordPauseTime,
+        "activate-webhook" => A::ActivateWebhook,
+        "reconcile-from-pause" => A::ReconcileFromPause,
+        "start-poller" => A::StartPoller,
+        "start-submitter" => A::StartSubmitter,
+        "add-new-secret-first" => A::AddNewSecretFirst,
+        "get-webhook" => A::GetWebhook,
+        "put-webhook-with-new-secret" => A::PutWebhookWithNewSecret,
+        "record-rotation-time" => A::RecordRotationTime,
+        "wait-for-old-secret-drain" => A::WaitForOldSecretDrain,
+        "remove-old-secret" => A::RemoveOldSecret,
+        _ => return Err(crate::types::unmapped("plan step action")),
+    })
+}
+
+fn plan_steps(steps: Vec<sub::PlanStep>) -> Result<Vec<PlanStep>, Error> {
+    steps
+        .into_iter()
+        .map(|s| {
+            Ok(PlanStep {
+                order: s.order,
+                action: step_action(&s.action)?,
+                request: s.request.map(http_request),
+                at_ms: s.at_ms,
+            })
+        })
+        .collect()
 }
 
 /// The `initial-matcher` resource.

@@ -25,21 +25,21 @@ export function planMergeRemap(input: Json): Json;
  */
 export function planDeletions(input: DeletionInput): DeletionPlan;
 /**
- * The GET-then-PUT subscription merge: `{current, change}` -> the PUT body.
+ * The GET-then-PUT subscription merge: the PUT body.
  */
-export function mergeSubscription(input: Json): Json;
+export function mergeSubscription(input: MergeSubscriptionInput): SubscriptionPlan;
 /**
- * Pausing a customer as an ordered plan: `{webhookId, nowMs}`.
+ * Pausing a customer as an ordered plan.
  */
-export function planPause(input: Json): Json;
+export function planPause(input: PauseInput): PausePlan;
 /**
  * Resuming a customer, with a reconciliation from the pause time.
  */
-export function planResume(input: Json): Json;
+export function planResume(input: ResumeInput): ResumePlan;
 /**
- * A secret rotation plan: `{webhookId, oldSecretId, newSecretId, nowMs, ...}`.
+ * A secret rotation plan.
  */
-export function planSecretRotation(input: Json): Json;
+export function planSecretRotation(input: RotationInput): RotationPlan;
 /**
  * The requests a plan needs: `{queryRows, take?, lookups?, batchedWrites?, ...}`.
  */
@@ -57,6 +57,192 @@ export type Error = import('./virtuous-sync-types.js').Error;
 export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;
 export type ReconciliationPlan = import('./virtuous-sync-types.js').ReconciliationPlan;
 export type BreakerVerdict = import('./virtuous-sync-types.js').BreakerVerdict;
+export type EventType = import('./virtuous-sync-types.js').EventType;
+export type Request = import('./virtuous-sync-types.js').Request;
+/**
+ * A stored query cursor: where the next query run starts.
+ */
+export interface QueryCursor {
+  /**
+   * The newest `modifiedDateTimeUtc` fully read (ms).
+   */
+  highWaterMs?: bigint,
+  /**
+   * Ids already read at exactly `high-water-ms`.
+   */
+  boundaryIds: Array<string>,
+  /**
+   * Set when a run stopped at a cap (ms).
+   */
+  cappedAtMs?: bigint,
+}
+/**
+ * One step of an operational plan, in order.
+ * # Variants
+ * 
+ * ## `"deactivate-webhook"`
+ * 
+ * ## `"stop-submitter"`
+ * 
+ * ## `"stop-poller"`
+ * 
+ * ## `"record-pause-time"`
+ * 
+ * ## `"activate-webhook"`
+ * 
+ * ## `"reconcile-from-pause"`
+ * 
+ * ## `"start-poller"`
+ * 
+ * ## `"start-submitter"`
+ * 
+ * ## `"add-new-secret-first"`
+ * 
+ * ## `"get-webhook"`
+ * 
+ * ## `"put-webhook-with-new-secret"`
+ * 
+ * ## `"record-rotation-time"`
+ * 
+ * ## `"wait-for-old-secret-drain"`
+ * 
+ * ## `"remove-old-secret"`
+ */
+export type StepAction = 'deactivate-webhook' | 'stop-submitter' | 'stop-poller' | 'record-pause-time' | 'activate-webhook' | 'reconcile-from-pause' | 'start-poller' | 'start-submitter' | 'add-new-secret-first' | 'get-webhook' | 'put-webhook-with-new-secret' | 'record-rotation-time' | 'wait-for-old-secret-drain' | 'remove-old-secret';
+/**
+ * One step of a pause, resume or rotation plan.
+ */
+export interface PlanStep {
+  order: number,
+  action: StepAction,
+  /**
+   * The request to make, for steps that make one (no body).
+   */
+  request?: Request,
+  /**
+   * The time the step refers to (ms), when it has one.
+   */
+  atMs?: bigint,
+}
+/**
+ * Input of `plan-pause`.
+ */
+export interface PauseInput {
+  webhookId: string,
+  nowMs: bigint,
+}
+/**
+ * A pause plan.
+ */
+export interface PausePlan {
+  steps: Array<PlanStep>,
+  /**
+   * Store it: `plan-resume` reconciles from here.
+   */
+  pausedAtMs: bigint,
+}
+/**
+ * Input of `plan-resume`.
+ */
+export interface ResumeInput {
+  webhookId: string,
+  pausedAtMs: bigint,
+  /**
+   * The stored query cursor, when there is one.
+   */
+  storedCursor?: QueryCursor,
+}
+/**
+ * A resume plan.
+ */
+export interface ResumePlan {
+  steps: Array<PlanStep>,
+  /**
+   * The cursor the catch-up reconciliation starts from.
+   */
+  reconcileFrom: QueryCursor,
+}
+/**
+ * Input of `plan-secret-rotation`.
+ */
+export interface RotationInput {
+  webhookId: string,
+  oldSecretId: string,
+  newSecretId: string,
+  /**
+   * When the webhook was switched to the new secret (absent: not yet).
+   */
+  rotatedAtMs?: bigint,
+  /**
+   * The last delivery the old secret verified (ms).
+   */
+  lastOldReceiptMs?: bigint,
+  /**
+   * How long the old secret keeps verifying after the switch (default 72 hours).
+   */
+  drainMs?: bigint,
+  nowMs: bigint,
+}
+/**
+ * Where a rotation stands.
+ * # Variants
+ * 
+ * ## `"not-started"`
+ * 
+ * ## `"draining"`
+ * 
+ * ## `"ready-to-retire"`
+ */
+export type RotationPhase = 'not-started' | 'draining' | 'ready-to-retire';
+/**
+ * A secret rotation plan.
+ */
+export interface RotationPlan {
+  phase: RotationPhase,
+  steps: Array<PlanStep>,
+}
+/**
+ * A change to a webhook subscription.
+ */
+export interface SubscriptionChange {
+  add: Array<EventType>,
+  remove: Array<EventType>,
+  payloadUrl?: string,
+  secret?: string,
+}
+/**
+ * Input of `merge-subscription`.
+ */
+export interface MergeSubscriptionInput {
+  /**
+   * The webhook as `GET /api/Webhook/{id}` returned it (Virtuous's shape, kept whole).
+   */
+  current: Json,
+  change?: SubscriptionChange,
+}
+/**
+ * The GET-then-PUT subscription merge.
+ */
+export interface SubscriptionPlan {
+  /**
+   * The `PUT` to make.
+   */
+  request: Request,
+  /**
+   * Its body: the current webhook with the change applied (unknown fields kept).
+   */
+  body: Json,
+  enabled: Array<EventType>,
+  disabled: Array<EventType>,
+  /**
+   * Whether anything changed.
+   */
+  changed: boolean,
+  /**
+   * Remarks for logs.
+   */
+  notices: Array<string>,
+}
 /**
  * What suggested a record is gone.
  * # Variants
