@@ -231,7 +231,7 @@ test("sync/reconcile errors: not-JSON text names the parameter; shapes name the 
   const c = errorOf(() => reconcile.classifyResponse({ status: 99 }));
   assert.deepEqual([c.code, c.module], ["invalid-status", "response"]);
   assert.deepEqual(callReconcileTyped(api, "classifyResponse", { status: 409, context: "transaction-submit" }).action, "look-up-existing");
-  assert.equal(errorOf(() => reconcile.pricePlan("")).field, "");
+  assert.equal(callReconcileTyped(api, "pricePlan", { queryRows: 2500, take: 1000 }).queryPages, 3);
 });
 
 test("initial-matcher: chunk by chunk, chunk order does not matter, finish is repeatable", () => {
@@ -353,6 +353,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           planPause: () => callReconcileTyped(api, "planPause", i),
           planResume: () => callReconcileTyped(api, "planResume", i),
           planSecretRotation: () => callReconcileTyped(api, "planSecretRotation", i),
+          pricePlan: () => callReconcileTyped(api, "pricePlan", i),
           planReconciliation: () => {
             tryCall(() => callReconcileTyped(api, "planReconciliation", i));
             const { options: _, ...rest } = i && typeof i === "object" && !Array.isArray(i) ? i : {};
@@ -368,9 +369,10 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
             m[Symbol.dispose]();
           },
           queryScript: () => {
-            tryCall(() => reconcile.startQueryRun(texts(i)));
+            tryCall(() => callReconcileTyped(api, "startQueryRun", i));
+            tryCall(() => reconcile.startQueryRun({ config: texts(g("config")) }));
             for (const r of Array.isArray(g("runs")) ? g("runs") : [g("runs")]) {
-              for (const rows of Array.isArray(r?.pages) ? r.pages : [r]) tryCall(() => reconcile.acceptQueryPage(texts({ run: {}, rows })));
+              for (const rows of Array.isArray(r?.pages) ? r.pages : [r]) tryCall(() => reconcile.acceptQueryPage({ run: texts({}), rows: Array.isArray(rows) ? rows.map((x) => texts(x)) : [texts(rows)] }));
             }
           },
           rateBudget: () => {
@@ -391,7 +393,8 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
             b[Symbol.dispose]();
           },
         };
-        const fn = fns[c.op] ?? (() => reconcile[c.op](texts(i)));
+        // The rest: plan-merge-remap takes JSON text; every other reconcile function is typed.
+        const fn = fns[c.op] ?? (() => (c.op === "planMergeRemap" ? reconcile[c.op](texts(i)) : callReconcileTyped(api, c.op, i)));
         tryCall(fn);
         calls++;
       }
@@ -399,10 +402,10 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
   }
   for (const t of HOSTILE_TEXT) {
     tryCall(() => reconcile.planReconciliation(t, { rows: [t], stored: [{ record: t }], config: t, nowMs: 0n }));
-    for (const f of ["startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap",
-      "pricePlan"]) {
-      tryCall(() => reconcile[f](t));
-    }
+    tryCall(() => reconcile.planMergeRemap(t));
+    tryCall(() => reconcile.finishQueryRun(t));
+    tryCall(() => reconcile.acceptQueryPage({ run: t, rows: [t] }));
+    tryCall(() => reconcile.startQueryRun({ config: t }));
     tryCall(() => reconcile.parseModifiedTime({ text: t }));
     tryCall(() => reconcile.classifyResponse({ status: 200, body: t, retryAfter: t }));
     tryCall(() => sync.resolve(t, MERGE_INPUT));

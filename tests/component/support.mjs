@@ -227,7 +227,8 @@ export function callCore(api, core, op, input) {
 /** Typed `reconcile` functions: the case's input object is the function's one argument. */
 const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time",
   planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
-  planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation" };
+  planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
+  startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));
@@ -256,8 +257,7 @@ export function method(wit, name) {
 }
 
 /** `reconcile` free functions, by op name (input object as JSON text). */
-const RECONCILE_FNS = ["startQueryRun", "acceptQueryPage", "finishQueryRun",
-  "planMergeRemap", "pricePlan"];
+const RECONCILE_FNS = ["planMergeRemap"];
 
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
 export function driveMatcher(rc, input) {
@@ -279,25 +279,25 @@ export function driveMatcher(rc, input) {
 }
 
 /** `queryScript`: consecutive query runs over fixed pages (cursor::run_query_script), through the free functions. */
-export function driveQueryScript(rc, input) {
+export function driveQueryScript(api, input) {
   const i = input ?? {};
   if (!isObject(i)) nope("input", "not an object");
   let cursor = i.cursor ?? {};
   const runs = [];
   for (const [n, r] of (i.runs ?? []).entries()) {
     if (!isObject(r)) nope(`runs[${n}]`, "not an object");
-    let step = JSON.parse(rc.startQueryRun(J({ cursor, config: i.config ?? {} })));
+    let step = callReconcileTyped(api, "startQueryRun", { cursor, config: i.config ?? {} });
     const requests = step.request === undefined ? [] : [step.request];
     const pages = [];
     const freshIds = [];
     for (const rows of r.pages ?? []) {
-      step = JSON.parse(rc.acceptQueryPage(J({ run: step.run, rows })));
+      step = callReconcileTyped(api, "acceptQueryPage", { run: step.run, rows });
       if (step.page.next !== undefined) requests.push(step.page.next);
       freshIds.push(...step.page.freshIds);
       pages.push(step.page);
     }
     const out = { requests, pages, freshIds };
-    if (step.run.done) out.cursor = cursor = JSON.parse(rc.finishQueryRun(J(step.run)));
+    if (step.run.done) out.cursor = cursor = callReconcileTyped(api, "finishQueryRun", step.run);
     runs.push(out);
   }
   return { runs };
@@ -344,7 +344,7 @@ export const OPS = {
   initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
   ...Object.fromEntries(Object.keys(RECONCILE_TYPED).map((op) => [op, (api, c) => callReconcileTyped(api, op, c.input)])),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input, api.wit),
-  queryScript: (api, c) => driveQueryScript(api.reconcile, c.input),
+  queryScript: (api, c) => driveQueryScript(api, c.input),
   receive({ receiver: rx }, c) {
     const core = new rx.Core(config(c.config));
     try {

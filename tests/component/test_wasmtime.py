@@ -523,13 +523,14 @@ def sync_op(op):
 
 # The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
 RECONCILE_FNS = {op: kebab(op) for op in [
-    "startQueryRun", "acceptQueryPage", "finishQueryRun", "planMergeRemap",
-    "pricePlan"]}
+    "planMergeRemap"]}
 # Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
 RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time",
                    "planReconciliation": "plan-reconciliation", "planDeletions": "plan-deletions",
                    "mergeSubscription": "merge-subscription", "planPause": "plan-pause", "planResume": "plan-resume",
-                   "planSecretRotation": "plan-secret-rotation"}
+                   "planSecretRotation": "plan-secret-rotation", "pricePlan": "price-plan",
+                   "startQueryRun": "start-query-run", "acceptQueryPage": "accept-query-page",
+                   "finishQueryRun": "finish-query-run"}
 
 
 def reconcile_op(op):
@@ -566,11 +567,11 @@ def op_query_script(host, c):
     for n, r in enumerate(i.get("runs") or []):
         if not isinstance(r, dict):
             nope(f"runs[{n}]", "not an object")
-        step = host.json_call(host.reconcile["start-query-run"], J({"cursor": cursor, "config": i.get("config") or {}}))
+        step = host.rc_typed("start-query-run", {"cursor": cursor, "config": i.get("config") or {}})
         requests = [step["request"]] if "request" in step else []
         pages, fresh = [], []
         for rows in r.get("pages") or []:
-            step = host.json_call(host.reconcile["accept-query-page"], J({"run": step["run"], "rows": rows}))
+            step = host.rc_typed("accept-query-page", {"run": step["run"], "rows": rows})
             page = step["page"]
             if "next" in page:
                 requests.append(page["next"])
@@ -578,7 +579,7 @@ def op_query_script(host, c):
             pages.append(page)
         out = {"requests": requests, "pages": pages, "freshIds": fresh}
         if step["run"].get("done"):
-            cursor = out["cursor"] = host.json_call(host.reconcile["finish-query-run"], J(step["run"]))
+            cursor = out["cursor"] = host.rc_typed("finish-query-run", step["run"])
         runs.append(out)
     return {"runs": runs}
 
@@ -918,10 +919,10 @@ class SyncAndReconcile(unittest.TestCase):
                             h.rc("[method]rate-budget.backoff-ms", b, rnd.choice([0, U32_MAX]), rnd.choice([0, U32_MAX]))
                         h.drop(b)
                     elif op == "queryScript":
-                        attempt(lambda: h.json_call(h.reconcile["start-query-run"], text(i)))
+                        attempt(lambda: h.rc_typed("start-query-run", i))
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
-                                attempt(lambda: h.json_call(h.reconcile["accept-query-page"], text({"run": {}, "rows": rows})))
+                                attempt(lambda: h.rc_typed("accept-query-page", {"run": {}, "rows": rows}))
                     elif op in RECONCILE_TYPED:
                         attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
                     else:

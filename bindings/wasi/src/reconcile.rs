@@ -26,6 +26,7 @@ use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
+use virtuous_sync::cursor;
 use virtuous_sync::deletion::{
     DeletionAction as CDeletionAction, DeletionDecision as CDeletionDecision,
     DeletionInput as CDeletionInput, DeletionSignal as CDeletionSignal,
@@ -68,14 +69,33 @@ impl Guest for Component {
     ) -> Result<ReconciliationPlan, Error> {
         plan(&crate::types::options(&options)?, input)
     }
-    fn start_query_run(input: Json) -> Result<Json, Error> {
-        call_text("startQueryRun", &input)
+    fn start_query_run(input: wit::StartRunInput) -> Result<wit::RunStep, Error> {
+        let input: cursor::StartRunInput = typed_input(
+            Obj::default()
+                .opt("cursor", input.cursor.as_ref(), cursor_json)
+                .set("config", json::parse_opt(input.config.as_ref(), "config")?)
+                .done(),
+        )?;
+        run_step(cursor::start_query_run(&input).map_err(json::op_error)?)
     }
-    fn accept_query_page(input: Json) -> Result<Json, Error> {
-        call_text("acceptQueryPage", &input)
+    fn accept_query_page(input: wit::AcceptPageInput) -> Result<wit::RunStep, Error> {
+        let rows = input
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(n, r)| parse(r, &format!("rows[{n}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = cursor::AcceptPageInput {
+            run: ops::input(&parse(&input.run, "run")?, "run").map_err(json::error)?,
+            rows,
+        };
+        run_step(cursor::accept_query_page(&input).map_err(json::op_error)?)
     }
-    fn finish_query_run(input: Json) -> Result<Json, Error> {
-        call_text("finishQueryRun", &input)
+    fn finish_query_run(run: Json) -> Result<QueryCursor, Error> {
+        let run: cursor::QueryRun = ops::input(&parse(&run, "")?, "").map_err(json::error)?;
+        Ok(query_cursor(
+            cursor::finish_query_run(&run).map_err(json::op_error)?,
+        ))
     }
     fn plan_merge_remap(input: Json) -> Result<Json, Error> {
         call_text("planMergeRemap", &input)
@@ -154,8 +174,25 @@ impl Guest for Component {
             steps: plan_steps(p.steps)?,
         })
     }
-    fn price_plan(input: Json) -> Result<Json, Error> {
-        call_text("pricePlan", &input)
+    fn price_plan(input: wit::PlanSize) -> Result<wit::PlanPrice, Error> {
+        let size: virtuous_sync::ratelimit::PlanSize = typed_input(
+            Obj::default()
+                .opt_num("queryRows", input.query_rows)
+                .opt_num("take", input.take)
+                .opt_num("lookups", input.lookups)
+                .opt_num("singleWrites", input.single_writes)
+                .opt_num("batchedWrites", input.batched_writes)
+                .opt_num("batchSize", input.batch_size)
+                .opt_num("doneRequests", input.done_requests)
+                .done(),
+        )?;
+        let p = virtuous_sync::ratelimit::price_plan(&size);
+        Ok(wit::PlanPrice {
+            total: p.total,
+            remaining: p.remaining,
+            query_pages: p.query_pages,
+            writes: p.writes,
+        })
     }
     fn classify_response(input: Response) -> Result<ResponseClassification, Error> {
         let input: ResponseInput = typed_input(response_input(&input))?;
@@ -439,6 +476,33 @@ fn merge_subscription_input(i: &MergeSubscriptionInput) -> Result<Value, Error> 
                 .done()
         })
         .done())
+}
+
+fn query_request(r: cursor::QueryRequest) -> wit::QueryRequest {
+    wit::QueryRequest {
+        method: r.method,
+        path: r.path,
+        skip: r.skip,
+        take: r.take,
+        body: r.body.to_string(),
+    }
+}
+
+fn run_step(s: cursor::RunStep) -> Result<wit::RunStep, Error> {
+    Ok(wit::RunStep {
+        run: to_text(&s.run)?,
+        request: s.request.map(query_request),
+        page: s.page.map(|p| wit::PageResult {
+            fresh: p.fresh,
+            fresh_ids: p.fresh_ids,
+            duplicates: p.duplicates,
+            discarded: p.discarded,
+            malformed: p.malformed,
+            undated: p.undated,
+            done: p.done,
+            next: p.next.map(query_request),
+        }),
+    })
 }
 
 fn cursor_json(c: &QueryCursor) -> Value {

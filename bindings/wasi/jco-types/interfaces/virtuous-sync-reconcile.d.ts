@@ -5,17 +5,17 @@
  */
 export function planReconciliation(options: Json, input: ReconcileInput): ReconciliationPlan;
 /**
- * Starts a query run from a stored cursor: `{config?, cursor?}` -> the run and the first query body.
+ * Starts a query run from a stored cursor: the run and the first query.
  */
-export function startQueryRun(input: Json): Json;
+export function startQueryRun(input: StartRunInput): RunStep;
 /**
- * Accepts one page of query rows: `{run, rows}` -> the new run, the fresh rows, the next query.
+ * Accepts one page of query rows: the new run, the fresh rows, the next query.
  */
-export function acceptQueryPage(input: Json): Json;
+export function acceptQueryPage(input: AcceptPageInput): RunStep;
 /**
- * Finishes a complete run: `{config, start, maxSeenMs, idsAtMax, done}` -> the advanced cursor.
+ * Finishes a complete run (its state from the last step): the advanced cursor to store.
  */
-export function finishQueryRun(input: Json): Json;
+export function finishQueryRun(run: Json): QueryCursor;
 /**
  * Remaps stored references of merged-away contacts: `{contacts, references?}`.
  */
@@ -41,9 +41,9 @@ export function planResume(input: ResumeInput): ResumePlan;
  */
 export function planSecretRotation(input: RotationInput): RotationPlan;
 /**
- * The requests a plan needs: `{queryRows, take?, lookups?, batchedWrites?, ...}`.
+ * The requests a plan needs.
  */
-export function pricePlan(input: Json): Json;
+export function pricePlan(input: PlanSize): PlanPrice;
 /**
  * What to do with a Virtuous response (or a network failure).
  */
@@ -60,6 +60,36 @@ export type BreakerVerdict = import('./virtuous-sync-types.js').BreakerVerdict;
 export type EventType = import('./virtuous-sync-types.js').EventType;
 export type Request = import('./virtuous-sync-types.js').Request;
 /**
+ * The size of a background plan, to price in requests.
+ */
+export interface PlanSize {
+  queryRows?: bigint,
+  /**
+   * Rows per query page (default 1000, at most 1000).
+   */
+  take?: number,
+  lookups?: bigint,
+  singleWrites?: bigint,
+  batchedWrites?: bigint,
+  /**
+   * Writes per batch (default the core's).
+   */
+  batchSize?: number,
+  /**
+   * Requests already made.
+   */
+  doneRequests?: bigint,
+}
+/**
+ * A plan's price in requests.
+ */
+export interface PlanPrice {
+  total: bigint,
+  remaining: bigint,
+  queryPages: bigint,
+  writes: bigint,
+}
+/**
  * A stored query cursor: where the next query run starts.
  */
 export interface QueryCursor {
@@ -75,6 +105,100 @@ export interface QueryCursor {
    * Set when a run stopped at a cap (ms).
    */
   cappedAtMs?: bigint,
+}
+/**
+ * Input of `start-query-run`.
+ */
+export interface StartRunInput {
+  /**
+   * The stored cursor (absent: from the beginning).
+   */
+  cursor?: QueryCursor,
+  /**
+   * How the run queries (`{resource?, take?, overlapMs?, modifiedParameter?, pageCap?}`):
+   * JSON, like the other configurations.
+   */
+  config?: Json,
+}
+/**
+ * A query request to make (`POST /api/.../Query?skip=&take=`).
+ */
+export interface QueryRequest {
+  method: string,
+  path: string,
+  skip: bigint,
+  take: number,
+  /**
+   * The query body (Virtuous's query shape).
+   */
+  body: Json,
+}
+/**
+ * What one page contained.
+ */
+export interface PageResult {
+  /**
+   * Positions (in the page) of rows to process, in page order.
+   */
+  fresh: Uint32Array,
+  /**
+   * Their ids, same order.
+   */
+  freshIds: Array<string>,
+  /**
+   * Rows dropped as already processed.
+   */
+  duplicates: number,
+  /**
+   * Rows of a page asked for again further back (they come again).
+   */
+  discarded: number,
+  /**
+   * Positions of rows without a usable `id` (not processed).
+   */
+  malformed: Uint32Array,
+  /**
+   * Positions of fresh rows without a readable `modifiedDateTimeUtc`.
+   */
+  undated: Uint32Array,
+  /**
+   * Whether paging is done: call `finish-query-run` next.
+   */
+  done: boolean,
+  /**
+   * The next request, unless done.
+   */
+  next?: QueryRequest,
+}
+/**
+ * A query run's next step.
+ */
+export interface RunStep {
+  /**
+   * The run's state (opaque JSON text: keep it and pass it back; `finish-query-run` takes it).
+   */
+  run: Json,
+  /**
+   * The request to make, unless done.
+   */
+  request?: QueryRequest,
+  /**
+   * What the accepted page contained (absent for the first step).
+   */
+  page?: PageResult,
+}
+/**
+ * Input of `accept-query-page`.
+ */
+export interface AcceptPageInput {
+  /**
+   * The run state from the previous step.
+   */
+  run: Json,
+  /**
+   * The page's rows, as Virtuous returned them.
+   */
+  rows: Array<Json>,
 }
 /**
  * One step of an operational plan, in order.
