@@ -237,11 +237,12 @@ test("sync/reconcile errors: not-JSON text names the parameter; shapes name the 
 test("initial-matcher: chunk by chunk, chunk order does not matter, finish is repeatable", () => {
   const partner = [{ id: "p1", emails: ["Ann@Example.org "] }, { id: "p2", emails: ["bob@example.org"] }, { id: "p3" }];
   const virtuous = [{ id: "v1", emails: ["ann@example.org"] }, { id: "v2", emails: ["bob@example.org"] }, { id: "v9" }];
+  const add = method(api.wit, "[method]initial-matcher.add-partner-chunk");
   const run = (order, sizes = [undefined, undefined]) => {
     const m = new reconcile.InitialMatcher(...sizes);
-    for (const [side, recs] of order) (side === "p" ? m.addPartnerChunk : m.addVirtuousChunk).call(m, JSON.stringify(recs));
-    const plan = JSON.parse(m.finish());
-    assert.deepEqual(JSON.parse(m.finish()), plan);
+    for (const [side, recs] of order) (side === "p" ? m.addPartnerChunk : m.addVirtuousChunk).call(m, add.arg(recs, "records"));
+    const plan = m.finish();
+    assert.deepEqual(m.finish(), plan);
     assert.deepEqual(m.size(), [3n, 3n]);
     m[Symbol.dispose]();
     return plan;
@@ -251,12 +252,13 @@ test("initial-matcher: chunk by chunk, chunk order does not matter, finish is re
   const b = run([["v", virtuous.slice(1)], ["p", partner.slice(2)], ["v", virtuous.slice(0, 1)], ["p", partner.slice(0, 2)]], [3, 4294967295]);
   assert.deepEqual(a, b);
   assert.equal(a.pairs.length, 2);
+  assert.deepEqual([a.pairs[0].tier, a.pairs[0].state], ["email", "in-sync"]);
   const m = new reconcile.InitialMatcher(undefined, undefined);
-  m.addPartnerChunk('[{"id":"p1"}]');
-  const dup = errorOf(() => m.addPartnerChunk('[{"id":" p1 "}]'));
+  m.addPartnerChunk(add.arg([{ id: "p1" }], "records"));
+  const dup = errorOf(() => m.addPartnerChunk(add.arg([{ id: " p1 " }], "records")));
   assert.deepEqual([dup.code, dup.module], ["duplicate-id", "matcher"]);
-  assert.equal(errorOf(() => m.addVirtuousChunk('[{"id":1.5}]')).field, "records[0].id"); // text or an integer only
-  assert.equal(errorOf(() => m.addVirtuousChunk("[")).field, "records");
+  assert.equal(errorOf(() => m.addVirtuousChunk(add.arg([{ id: "v1", data: 1 }, { id: " " }], "records"))).code, "blank-id");
+  assert.equal(errorOf(() => m.addVirtuousChunk([{ ...add.arg([{ id: "v2" }], "records")[0], data: "{" }])).field, "records[0].data");
   assert.deepEqual(m.size(), [1n, 0n], "a failed chunk adds nothing");
   m[Symbol.dispose]();
 });
@@ -361,9 +363,10 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           },
           initialMatcher: () => {
             const m = new reconcile.InitialMatcher(undefined, undefined);
+            const add = method(api.wit, "[method]initial-matcher.add-partner-chunk");
             for (const ch of Array.isArray(g("chunks")) ? g("chunks") : [g("chunks")]) {
-              tryCall(() => m.addPartnerChunk(texts(ch?.records)));
-              tryCall(() => m.addVirtuousChunk(texts(ch?.records)));
+              tryCall(() => m.addPartnerChunk(add.arg(ch?.records, "records")));
+              tryCall(() => m.addVirtuousChunk(add.arg(ch?.records, "records")));
             }
             tryCall(() => m.finish());
             m[Symbol.dispose]();

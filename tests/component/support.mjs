@@ -260,19 +260,24 @@ export function method(wit, name) {
 const RECONCILE_FNS = ["planMergeRemap"];
 
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
-export function driveMatcher(rc, input) {
+export function driveMatcher(api, input) {
+  const rc = api.reconcile;
+  const add = method(api.wit, "[method]initial-matcher.add-partner-chunk");
+  const finish = api.wit.func("reconcile", "[method]initial-matcher.finish");
   const i = input ?? {};
   if (!isObject(i)) nope("input", "not an object");
+  onlyKeys(i, "input", ["chunks"]);
   const m = new rc.InitialMatcher();
   try {
     for (const [n, chunk] of (i.chunks ?? []).entries()) {
       if (!isObject(chunk)) nope(`chunks[${n}]`, "not an object");
-      const records = J(chunk.records ?? []);
+      onlyKeys(chunk, `chunks[${n}]`, ["side", "records"]);
+      const records = add.arg(chunk.records ?? [], `chunks[${n}].records`);
       if (chunk.side === "partner") m.addPartnerChunk(records);
       else if (chunk.side === "virtuous") m.addVirtuousChunk(records);
       else nope(`chunks[${n}].side`, "neither partner nor virtuous: no such resource method");
     }
-    return JSON.parse(m.finish());
+    return api.wit.fromWit(api.wit.okType(finish.result), m.finish());
   } finally {
     m[Symbol.dispose]?.();
   }
@@ -341,7 +346,7 @@ export function driveBudget(rc, input, wit) {
 export const OPS = {
   ...Object.fromEntries(Object.keys(SYNC_FNS).map((op) => [op, (api, c) => callSync(api, op, c.input)])),
   ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
-  initialMatcher: (api, c) => driveMatcher(api.reconcile, c.input),
+  initialMatcher: (api, c) => driveMatcher(api, c.input),
   ...Object.fromEntries(Object.keys(RECONCILE_TYPED).map((op) => [op, (api, c) => callReconcileTyped(api, op, c.input)])),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input, api.wit),
   queryScript: (api, c) => driveQueryScript(api, c.input),

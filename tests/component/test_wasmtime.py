@@ -542,16 +542,20 @@ def op_initial_matcher(host, c):
     i = c.get("input") or {}
     if not isinstance(i, dict):
         nope("input", "not an object")
+    only_keys(i, "input", ["chunks"])
     m = host.rc("[constructor]initial-matcher", None, None)
     try:
         for n, chunk in enumerate(i.get("chunks") or []):
             if not isinstance(chunk, dict):
                 nope(f"chunks[{n}]", "not an object")
+            only_keys(chunk, f"chunks[{n}]", ["side", "records"])
             side = chunk.get("side")
             if side not in ("partner", "virtuous"):
                 nope(f"chunks[{n}].side", "neither partner nor virtuous: no such resource method")
-            host.unit_call(host.reconcile[f"[method]initial-matcher.add-{side}-chunk"], m, J(chunk.get("records") or []))
-        return host.json_call(host.reconcile["[method]initial-matcher.finish"], m)
+            name = f"[method]initial-matcher.add-{side}-chunk"
+            records = host.method_arg(name, chunk.get("records") or [], f"chunks[{n}].records")
+            host.unit_call(host.reconcile[name], m, records)
+        return host.method_call("[method]initial-matcher.finish", m)
     finally:
         host.drop(m)
 
@@ -808,18 +812,21 @@ class SyncAndReconcile(unittest.TestCase):
         h = host()
         h.drop(h.rc("[constructor]initial-matcher", U32_MAX, U32_MAX))  # size hints are capped, never trap
         m = h.rc("[constructor]initial-matcher", 1, None)
-        h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, '[{"id":"p1","emails":["A@x.org"]}]')
-        h.unit_call(h.reconcile["[method]initial-matcher.add-virtuous-chunk"], m, '[{"id":"v1","emails":["a@x.org "]}]')
+        add_p, add_v = "[method]initial-matcher.add-partner-chunk", "[method]initial-matcher.add-virtuous-chunk"
+        h.unit_call(h.reconcile[add_p], m, h.method_arg(add_p, [{"id": "p1", "emails": ["A@x.org"]}], "records"))
+        h.unit_call(h.reconcile[add_v], m, h.method_arg(add_v, [{"id": "v1", "emails": ["a@x.org "]}], "records"))
         with self.assertRaises(ComponentErr) as cm:
-            h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, '[{"id":" p1 "}]')
+            h.unit_call(h.reconcile[add_p], m, h.method_arg(add_p, [{"id": " p1 "}], "records"))
         self.assertEqual((cm.exception.payload["code"], cm.exception.payload["module"]), ("duplicate-id", "matcher"))
-        with self.assertRaises(ComponentErr) as cm:
-            h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, "[")
-        self.assertEqual(cm.exception.payload["field"], "records")
+        with self.assertRaises(ComponentErr) as cm:  # `data` is JSON text: text that is not JSON names it
+            h.unit_call(h.reconcile[add_p], m, [rec(id="p8", references=[], emails=[], names=[], postal_codes=[],
+                                                     phones=[], data="{")])
+        self.assertEqual(cm.exception.payload["field"], "records[0].data")
         self.assertEqual(h.rc("[method]initial-matcher.size", m), (1, 1))
-        plan = h.json_call(h.reconcile["[method]initial-matcher.finish"], m)
+        plan = h.method_call("[method]initial-matcher.finish", m)
         self.assertEqual(len(plan["pairs"]), 1)
-        self.assertEqual(h.json_call(h.reconcile["[method]initial-matcher.finish"], m), plan)
+        self.assertEqual(plan["pairs"][0]["tier"], "email")
+        self.assertEqual(h.method_call("[method]initial-matcher.finish", m), plan)
         h.drop(m)
 
     def test_rate_budget_resource(self):
@@ -900,9 +907,10 @@ class SyncAndReconcile(unittest.TestCase):
                         m = h.rc("[constructor]initial-matcher", None, None)
                         for ch in g("chunks") if isinstance(g("chunks"), list) else [g("chunks")]:
                             recs = ch.get("records") if isinstance(ch, dict) else ch
-                            attempt(lambda: h.unit_call(h.reconcile["[method]initial-matcher.add-partner-chunk"], m, text(recs)))
-                            attempt(lambda: h.unit_call(h.reconcile["[method]initial-matcher.add-virtuous-chunk"], m, text(recs)))
-                        attempt(lambda: h.json_call(h.reconcile["[method]initial-matcher.finish"], m))
+                            for side in ("partner", "virtuous"):
+                                name = f"[method]initial-matcher.add-{side}-chunk"
+                                attempt(lambda: h.unit_call(h.reconcile[name], m, h.method_arg(name, recs, "records")))
+                        attempt(lambda: h.method_call("[method]initial-matcher.finish", m))
                         h.drop(m)
                     elif op == "rateBudget":
                         b = h._unwrap(h.rc("[constructor]rate-budget", None), ResourceAny)

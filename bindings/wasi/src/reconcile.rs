@@ -21,6 +21,9 @@ use crate::bindings::exports::virtuous::sync::reconcile::{
     ReconciliationPlan, RequestContext, Response, ResponseClass as WResponseClass,
     ResponseClassification, ResponseReason, TimeText,
 };
+use crate::bindings::exports::virtuous::sync::reconcile::{
+    MatchSignal as WSignal, MatchTier as WTier,
+};
 use crate::convert::Obj;
 use crate::json::{self, call_text, parse, to_text};
 use crate::Component;
@@ -32,7 +35,7 @@ use virtuous_sync::deletion::{
     DeletionInput as CDeletionInput, DeletionSignal as CDeletionSignal,
     PendingTombstone as CPendingTombstone,
 };
-use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord};
+use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord, Signal as CSignal, Tier as CTier};
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::ratelimit::{
     BudgetSlice, RateBudget as Budget, RateDecision, RateObservation as CRateObservation,
@@ -53,10 +56,6 @@ fn busy(what: &str) -> Error {
         field: String::new(),
         message: format!("the {what} is already in use by another call"),
     })
-}
-
-fn input<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Result<T, Error> {
-    ops::input(&parse(text, name)?, name).map_err(json::error)
 }
 
 impl Guest for Component {
@@ -560,12 +559,103 @@ fn plan_steps(steps: Vec<sub::PlanStep>) -> Result<Vec<PlanStep>, Error> {
         .collect()
 }
 
+fn match_record(r: wit::MatchRecord, n: usize) -> Result<MatchRecord, Error> {
+    Ok(MatchRecord {
+        id: r.id,
+        references: r
+            .references
+            .into_iter()
+            .map(|x| matcher::ExternalRef {
+                source: x.source,
+                id: x.id,
+            })
+            .collect(),
+        emails: r.emails,
+        names: r.names,
+        postal_codes: r.postal_codes,
+        phones: r.phones,
+        data: r
+            .data
+            .map(|d| parse(&d, &format!("records[{n}].data")))
+            .transpose()?,
+    })
+}
+
+to_wit!(match_signal, CSignal => WSignal, [Reference, Email, NamePostal, NamePhone]);
+to_wit!(match_tier, CTier => WTier, [Reference, Email, StrongSignal]);
+
+fn evidence(list: Vec<matcher::Evidence>) -> Result<Vec<wit::Evidence>, Error> {
+    list.into_iter()
+        .map(|e| {
+            Ok(wit::Evidence {
+                signal: match_signal(e.signal)?,
+                value: e.value,
+            })
+        })
+        .collect()
+}
+
+fn match_plan(p: matcher::MatchPlan) -> Result<wit::MatchPlan, Error> {
+    let pairs = p
+        .pairs
+        .into_iter()
+        .map(|x| {
+            Ok(wit::MatchedPair {
+                partner_id: x.partner_id,
+                virtuous_id: x.virtuous_id,
+                tier: match_tier(x.tier)?,
+                state: match x.state {
+                    matcher::PairState::InSync => wit::PairState::InSync,
+                },
+                evidence: evidence(x.evidence)?,
+                partner_digest: x.partner_digest,
+                virtuous_digest: x.virtuous_digest,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let review = p
+        .review
+        .into_iter()
+        .map(|x| {
+            let reason = match x.reason.as_str() {
+                "shared-value" => wit::ReviewReason::SharedValue,
+                _ => return Err(crate::types::unmapped("review reason")),
+            };
+            Ok(wit::ReviewItem {
+                tier: match_tier(x.tier)?,
+                reason,
+                partner_ids: x.partner_ids,
+                virtuous_ids: x.virtuous_ids,
+                evidence: evidence(x.evidence)?,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    let [a, b, c] = p.counts.pairs_by_tier;
+    Ok(wit::MatchPlan {
+        pairs,
+        virtuous_only: p.virtuous_only,
+        partner_only: p.partner_only,
+        review,
+        counts: wit::MatchCounts {
+            partner_records: p.counts.partner_records,
+            virtuous_records: p.counts.virtuous_records,
+            pairs_by_tier: (a, b, c),
+            review_partner: p.counts.review_partner,
+            review_virtuous: p.counts.review_virtuous,
+        },
+    })
+}
+
 /// The `initial-matcher` resource.
 pub(crate) struct Matcher(RefCell<InitialMatcher>);
 
 impl Matcher {
-    fn add(&self, records_json: &str, partner: bool) -> Result<(), Error> {
-        let records: Vec<MatchRecord> = input(records_json, "records")?;
+    fn add(&self, records: Vec<wit::MatchRecord>, partner: bool) -> Result<(), Error> {
+        let records = records
+            .into_iter()
+            .enumerate()
+            .map(|(n, r)| match_record(r, n))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut m = self.0.try_borrow_mut().map_err(|_| busy("matcher"))?;
         let added = if partner {
             m.add_partner_chunk(&records)
@@ -586,12 +676,12 @@ impl GuestInitialMatcher for Matcher {
         Matcher(RefCell::new(m))
     }
 
-    fn add_partner_chunk(&self, records: Json) -> Result<(), Error> {
-        self.add(&records, true)
+    fn add_partner_chunk(&self, records: Vec<wit::MatchRecord>) -> Result<(), Error> {
+        self.add(records, true)
     }
 
-    fn add_virtuous_chunk(&self, records: Json) -> Result<(), Error> {
-        self.add(&records, false)
+    fn add_virtuous_chunk(&self, records: Vec<wit::MatchRecord>) -> Result<(), Error> {
+        self.add(records, false)
     }
 
     fn size(&self) -> (u64, u64) {
@@ -600,9 +690,9 @@ impl GuestInitialMatcher for Matcher {
         (n(p), n(v))
     }
 
-    fn finish(&self) -> Result<Json, Error> {
+    fn finish(&self) -> Result<wit::MatchPlan, Error> {
         let m = self.0.try_borrow().map_err(|_| busy("matcher"))?;
-        to_text(&m.finish())
+        match_plan(m.finish())
     }
 }
 

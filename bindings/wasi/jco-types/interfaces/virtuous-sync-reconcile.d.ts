@@ -59,6 +59,118 @@ export type ReconciliationPlan = import('./virtuous-sync-types.js').Reconciliati
 export type BreakerVerdict = import('./virtuous-sync-types.js').BreakerVerdict;
 export type EventType = import('./virtuous-sync-types.js').EventType;
 export type Request = import('./virtuous-sync-types.js').Request;
+export type ExternalRef = import('./virtuous-sync-types.js').ExternalRef;
+/**
+ * One record fed to the initial matcher (either side).
+ */
+export interface MatchRecord {
+  /**
+   * The record's id on its side (non-blank, unique per side).
+   */
+  id: string,
+  /**
+   * External references it carries (`{source, id}`).
+   */
+  references: Array<ExternalRef>,
+  emails: Array<string>,
+  names: Array<string>,
+  postalCodes: Array<string>,
+  phones: Array<string>,
+  /**
+   * Values to digest for the pair (the field map's values), when given.
+   */
+  data?: Json,
+}
+/**
+ * What made two records a pair.
+ * # Variants
+ * 
+ * ## `"reference"`
+ * 
+ * ## `"email"`
+ * 
+ * ## `"name-postal"`
+ * 
+ * ## `"name-phone"`
+ */
+export type MatchSignal = 'reference' | 'email' | 'name-postal' | 'name-phone';
+/**
+ * How strong a pair is.
+ * # Variants
+ * 
+ * ## `"reference"`
+ * 
+ * ## `"email"`
+ * 
+ * ## `"strong-signal"`
+ */
+export type MatchTier = 'reference' | 'email' | 'strong-signal';
+/**
+ * The state a matched pair starts in.
+ * # Variants
+ * 
+ * ## `"in-sync"`
+ */
+export type PairState = 'in-sync';
+/**
+ * One piece of evidence.
+ */
+export interface Evidence {
+  signal: MatchSignal,
+  value: string,
+}
+/**
+ * A matched pair.
+ */
+export interface MatchedPair {
+  partnerId: string,
+  virtuousId: string,
+  tier: MatchTier,
+  state: PairState,
+  evidence: Array<Evidence>,
+  partnerDigest?: string,
+  virtuousDigest?: string,
+}
+/**
+ * Why records need a human.
+ * # Variants
+ * 
+ * ## `"shared-value"`
+ */
+export type ReviewReason = 'shared-value';
+/**
+ * Records a human must match.
+ */
+export interface ReviewItem {
+  tier: MatchTier,
+  reason: ReviewReason,
+  partnerIds: Array<string>,
+  virtuousIds: Array<string>,
+  evidence: Array<Evidence>,
+}
+/**
+ * Counts of a match plan.
+ */
+export interface MatchCounts {
+  partnerRecords: bigint,
+  virtuousRecords: bigint,
+  /**
+   * Pairs per tier: reference, email, strong signal.
+   */
+  pairsByTier: [bigint, bigint, bigint],
+  reviewPartner: bigint,
+  reviewVirtuous: bigint,
+}
+/**
+ * The initial match.
+ */
+export interface MatchPlan {
+  pairs: Array<MatchedPair>,
+  virtuousOnly: Array<string>,
+  partnerOnly: Array<string>,
+  review: Array<ReviewItem>,
+  counts: MatchCounts,
+}
 /**
  * The size of a background plan, to price in requests.
  */
@@ -827,23 +939,23 @@ export class InitialMatcher implements Disposable {
   */
   constructor(expectedPartner: number | undefined, expectedVirtuous: number | undefined)
   /**
-  * Adds partner-side records: a JSON array of `{id, references?, emails?, names?,
-  * postalCodes?, phones?, data?}`. Fails on a blank or repeated id (`module` `matcher`).
+  * Adds partner-side records. Fails on a blank or repeated id (`module` `matcher`); a
+  * failing chunk adds nothing.
   */
-  addPartnerChunk(records: Json): void;
+  addPartnerChunk(records: Array<MatchRecord>): void;
   /**
-  * Adds Virtuous-side records (same shape).
+  * Adds Virtuous-side records.
   */
-  addVirtuousChunk(records: Json): void;
+  addVirtuousChunk(records: Array<MatchRecord>): void;
   /**
   * Records fed so far: (partner, virtuous).
   */
   size(): [bigint, bigint];
   /**
-  * The plan as JSON text: `{pairs, virtuousOnly, partnerOnly, review, counts}`. The matcher
-  * is left as it was: more chunks may follow and `finish` may be called again.
+  * The plan. The matcher is left as it was: more chunks may follow and `finish` may be
+  * called again.
   */
-  finish(): Json;
+  finish(): MatchPlan;
   [Symbol.dispose](): void;
 }
 
