@@ -226,7 +226,7 @@ test("sync/reconcile errors: not-JSON text names the parameter; shapes name the 
   assert.equal(t.code, "invalid-argument");
   // A trigger outside the WIT enum cannot be passed at all: jco refuses it before the call.
   assert.throws(() => sync.transition(JSON.stringify(vectorCases("sync/transition.json")[0].input.record), "nope", 0n), TypeError);
-  const m = errorOf(() => reconcile.planMergeRemap('{"contacts":[{"contactId":"A","mergedIntoContactId":"A"}]}'));
+  const m = errorOf(() => reconcile.planMergeRemap({ contacts: [{ contactId: "A", mergedIntoContactId: "A" }], references: [] }));
   assert.deepEqual([m.code, m.module], ["merge-cycle", "merge"]);
   const c = errorOf(() => reconcile.classifyResponse({ status: 99 }));
   assert.deepEqual([c.code, c.module], ["invalid-status", "response"]);
@@ -397,7 +397,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           },
         };
         // The rest: plan-merge-remap takes JSON text; every other reconcile function is typed.
-        const fn = fns[c.op] ?? (() => (c.op === "planMergeRemap" ? reconcile[c.op](texts(i)) : callReconcileTyped(api, c.op, i)));
+        const fn = fns[c.op] ?? (() => callReconcileTyped(api, c.op, i));
         tryCall(fn);
         calls++;
       }
@@ -405,7 +405,6 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
   }
   for (const t of HOSTILE_TEXT) {
     tryCall(() => reconcile.planReconciliation(t, { rows: [t], stored: [{ record: t }], config: t, nowMs: 0n }));
-    tryCall(() => reconcile.planMergeRemap(t));
     tryCall(() => reconcile.finishQueryRun(t));
     tryCall(() => reconcile.acceptQueryPage({ run: t, rows: [t] }));
     tryCall(() => reconcile.startQueryRun({ config: t }));

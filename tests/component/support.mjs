@@ -200,8 +200,6 @@ export function signedToJs(s) {
   return { signature: s.signature, headers: Object.fromEntries(s.headers) };
 }
 
-/** JSON text of a vector value (absent: `null`, which the core reports as a missing field). */
-const J = (v) => JSON.stringify(v ?? null);
 /** An optional JSON text parameter: none for an absent or null value. */
 const Jopt = (v) => (absent(v) ? undefined : JSON.stringify(v));
 function u64(v, path) {
@@ -228,7 +226,8 @@ export function callCore(api, core, op, input) {
 const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTime: "parse-modified-time",
   planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
   planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
-  startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run" };
+  startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run",
+  planMergeRemap: "plan-merge-remap" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));
@@ -256,8 +255,6 @@ export function method(wit, name) {
   };
 }
 
-/** `reconcile` free functions, by op name (input object as JSON text). */
-const RECONCILE_FNS = ["planMergeRemap"];
 
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
 export function driveMatcher(api, input) {
@@ -345,7 +342,6 @@ export function driveBudget(rc, input, wit) {
 /** The ops: (component exports, case) -> the value to match. Throws what the component throws. */
 export const OPS = {
   ...Object.fromEntries(Object.keys(SYNC_FNS).map((op) => [op, (api, c) => callSync(api, op, c.input)])),
-  ...Object.fromEntries(RECONCILE_FNS.map((op) => [op, (api, c) => JSON.parse(api.reconcile[op](J(c.input)))])),
   initialMatcher: (api, c) => driveMatcher(api, c.input),
   ...Object.fromEntries(Object.keys(RECONCILE_TYPED).map((op) => [op, (api, c) => callReconcileTyped(api, op, c.input)])),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input, api.wit),

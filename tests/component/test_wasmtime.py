@@ -95,7 +95,7 @@ class Host:
         self.core_methods = {m: func(f"[method]core.{m}") for m in
                              ["lookup-keys", "decide-inbound", "decide-outbound", "resolve", "resolve-conflict", "plan-reconciliation"]}
         self.sync = {n: func(n, SYNC) for n in ["lookup-keys", "decide-inbound", "decide-outbound", "transition", "resolve", "resolve-conflict"]}
-        self.reconcile = {n: func(n, RECONCILE) for n in [*RECONCILE_FNS.values(), *RECONCILE_TYPED.values()]}
+        self.reconcile = {n: func(n, RECONCILE) for n in RECONCILE_TYPED.values()}
         for m in ["[constructor]initial-matcher", "[method]initial-matcher.add-partner-chunk",
                   "[method]initial-matcher.add-virtuous-chunk", "[method]initial-matcher.size",
                   "[method]initial-matcher.finish", "[constructor]rate-budget", "[static]rate-budget.from-json",
@@ -521,20 +521,13 @@ def sync_op(op):
     return lambda host, c: host.sync_call(SYNC_FNS[op], c.get("input") or {})
 
 
-# The reconcile free functions: op name -> WIT name; each takes the input object as JSON text.
-RECONCILE_FNS = {op: kebab(op) for op in [
-    "planMergeRemap"]}
-# Typed reconcile functions: op name -> WIT name; the case's input object is the one argument.
+# The reconcile functions: op name -> WIT name; the case's input object is the one argument.
 RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime": "parse-modified-time",
                    "planReconciliation": "plan-reconciliation", "planDeletions": "plan-deletions",
                    "mergeSubscription": "merge-subscription", "planPause": "plan-pause", "planResume": "plan-resume",
                    "planSecretRotation": "plan-secret-rotation", "pricePlan": "price-plan",
                    "startQueryRun": "start-query-run", "acceptQueryPage": "accept-query-page",
-                   "finishQueryRun": "finish-query-run"}
-
-
-def reconcile_op(op):
-    return lambda host, c: host.json_call(host.reconcile[RECONCILE_FNS[op]], J(c.get("input")))
+                   "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap"}
 
 
 def op_initial_matcher(host, c):
@@ -630,7 +623,6 @@ def op_rate_budget(host, c):
 OPS = {"receive": op_receive, "newCore": op_new_core, "verifySignature": op_verify, "signBody": op_sign,
        **{op: sync_op(op) for op in SYNC_FNS},
        "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget, "queryScript": op_query_script,
-       **{op: reconcile_op(op) for op in RECONCILE_FNS},
        **{op: (lambda name: lambda host, c: host.rc_typed(name, c.get("input") or {}))(name) for op, name in RECONCILE_TYPED.items()}}
 
 
@@ -931,14 +923,12 @@ class SyncAndReconcile(unittest.TestCase):
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
                                 attempt(lambda: h.rc_typed("accept-query-page", {"run": {}, "rows": rows}))
-                    elif op in RECONCILE_TYPED:
-                        attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
                     else:
-                        attempt(lambda: h.json_call(h.reconcile[RECONCILE_FNS[op]], text(i)))
+                        attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
                     calls += 1
         for t in hostile_text:
-            for name in RECONCILE_FNS.values():
-                attempt(lambda: h.json_call(h.reconcile[name], t))
+            attempt(lambda: h.rc_typed("finish-query-run", t))
+            attempt(lambda: h.rc_typed("start-query-run", {"config": t}))
             attempt(lambda: h.rc_typed("parse-modified-time", {"text": t}))
             attempt(lambda: h.rc_typed("plan-reconciliation", {"options": t, "config": t, "rows": [], "stored": [], "nowMs": 0}))
             attempt(lambda: h.rc_typed("classify-response", {"status": 200, "body": t, "retryAfter": t}))

@@ -136,10 +136,3 @@ pub(crate) fn parse_opt(text: Option<&String>, field: &str) -> Result<Value, Err
 pub(crate) fn to_text<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     ops::output(v).map(|v| v.to_string()).map_err(error)
 }
-
-/// Runs a free operation whose whole input is one JSON text, and returns its result as JSON text.
-pub(crate) fn call_text(op: &str, input_json: &str) -> Result<String, Error> {
-    ops::call(op, &parse(input_json, "")?)
-        .map(|v| v.to_string())
-        .map_err(error)
-}

@@ -1,8 +1,9 @@
-//! `virtuous:sync/reconcile`: the issue-4 planners as functions taking their operation's input
-//! object as JSON text (through `virtuous_sync::ops::call`), `classify-response` and
-//! `parse-modified-time` typed, and the two stateful classes as resources: `initial-matcher`
-//! (`virtuous_sync::matcher::InitialMatcher`) and `rate-budget`
-//! (`virtuous_sync::ratelimit::RateBudget`, typed observations, decisions and slices).
+//! `virtuous:sync/reconcile`: the issue-4 planners (reconciliation, query cursor, merge remap,
+//! deletions, subscription plans, request pricing, response classification, time parsing) as
+//! typed functions calling the core's typed planners, and the two stateful classes as resources:
+//! `initial-matcher` (`virtuous_sync::matcher::InitialMatcher`) and `rate-budget`
+//! (`virtuous_sync::ratelimit::RateBudget`). Configurations, Virtuous rows and bodies, and the
+//! opaque states (a query run, a rate budget) stay JSON text.
 //!
 //! Typed inputs whose defaults the core defines in serde attributes (`cost` 1, the indexing
 //! delay, ...) are read through serde from an object of the fields the host set, so the defaults
@@ -24,8 +25,11 @@ use crate::bindings::exports::virtuous::sync::reconcile::{
 use crate::bindings::exports::virtuous::sync::reconcile::{
     MatchSignal as WSignal, MatchTier as WTier,
 };
+use crate::bindings::exports::virtuous::sync::reconcile::{
+    ReferenceKind as WReferenceKind, RemapAction as WRemapAction,
+};
 use crate::convert::Obj;
-use crate::json::{self, call_text, parse, to_text};
+use crate::json::{self, parse, to_text};
 use crate::Component;
 use core::cell::RefCell;
 use serde_json::Value;
@@ -36,6 +40,7 @@ use virtuous_sync::deletion::{
     PendingTombstone as CPendingTombstone,
 };
 use virtuous_sync::matcher::{self, InitialMatcher, MatchRecord, Signal as CSignal, Tier as CTier};
+use virtuous_sync::merge::{self, ReferenceKind as CReferenceKind, RemapAction as CRemapAction};
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::ratelimit::{
     BudgetSlice, RateBudget as Budget, RateDecision, RateObservation as CRateObservation,
@@ -96,8 +101,23 @@ impl Guest for Component {
             cursor::finish_query_run(&run).map_err(json::op_error)?,
         ))
     }
-    fn plan_merge_remap(input: Json) -> Result<Json, Error> {
-        call_text("planMergeRemap", &input)
+    fn plan_merge_remap(input: wit::MergeInput) -> Result<wit::MergeRemapPlan, Error> {
+        let input: merge::MergeInput = typed_input(merge_input(&input))?;
+        let p = merge::plan_merge_remap(&input).map_err(json::op_error)?;
+        Ok(wit::MergeRemapPlan {
+            survivors: p.survivors.into_iter().collect(),
+            tombstones: p
+                .tombstones
+                .into_iter()
+                .map(|t| wit::MergeTombstone {
+                    contact_id: t.contact_id,
+                    survivor_id: t.survivor_id,
+                    hops: t.hops,
+                })
+                .collect(),
+            remaps: p.remaps.into_iter().map(remap).collect::<Result<_, _>>()?,
+            unchanged: p.unchanged,
+        })
     }
     fn plan_deletions(input: DeletionInput) -> Result<DeletionPlan, Error> {
         let input: CDeletionInput = typed_input(deletion_input(&input))?;
@@ -557,6 +577,56 @@ fn plan_steps(steps: Vec<sub::PlanStep>) -> Result<Vec<PlanStep>, Error> {
             })
         })
         .collect()
+}
+
+fn reference_kind_name(k: wit::ReferenceKind) -> Value {
+    Value::from(match k {
+        wit::ReferenceKind::ContactLink => "contact-link",
+        wit::ReferenceKind::Gift => "gift",
+        wit::ReferenceKind::Note => "note",
+        wit::ReferenceKind::QueuedWrite => "queued-write",
+        wit::ReferenceKind::Other => "other",
+    })
+}
+
+fn merge_input(i: &wit::MergeInput) -> Value {
+    let contacts = i.contacts.iter().map(|c| {
+        Obj::default()
+            .set("contactId", Value::from(c.contact_id.clone()))
+            .opt_str("mergedIntoContactId", c.merged_into_contact_id.as_ref())
+            .done()
+    });
+    let references = i.references.iter().map(|r| {
+        Obj::default()
+            .set("kind", reference_kind_name(r.kind))
+            .set("holderId", Value::from(r.holder_id.clone()))
+            .set("contactId", Value::from(r.contact_id.clone()))
+            .done()
+    });
+    Obj::default()
+        .set("contacts", Value::Array(contacts.collect()))
+        .set("references", Value::Array(references.collect()))
+        .done()
+}
+
+to_wit!(reference_kind, CReferenceKind => WReferenceKind, [
+    ContactLink, Gift, Note, QueuedWrite, Other,
+]);
+to_wit!(remap_action, CRemapAction => WRemapAction, [Remap, ReaddressQueuedWrite]);
+
+fn remap(r: merge::Remap) -> Result<wit::Remap, Error> {
+    let reason = match r.reason.as_str() {
+        "merged-away" => wit::RemapReason::MergedAway,
+        _ => return Err(crate::types::unmapped("remap reason")),
+    };
+    Ok(wit::Remap {
+        kind: reference_kind(r.kind)?,
+        holder_id: r.holder_id,
+        from_contact_id: r.from_contact_id,
+        to_contact_id: r.to_contact_id,
+        action: remap_action(r.action)?,
+        reason,
+    })
 }
 
 fn match_record(r: wit::MatchRecord, n: usize) -> Result<MatchRecord, Error> {

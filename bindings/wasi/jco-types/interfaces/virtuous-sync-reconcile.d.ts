@@ -17,9 +17,9 @@ export function acceptQueryPage(input: AcceptPageInput): RunStep;
  */
 export function finishQueryRun(run: Json): QueryCursor;
 /**
- * Remaps stored references of merged-away contacts: `{contacts, references?}`.
+ * Remaps stored references of merged-away contacts.
  */
-export function planMergeRemap(input: Json): Json;
+export function planMergeRemap(input: MergeInput): MergeRemapPlan;
 /**
  * Two-phase tombstones with a mass-change breaker.
  */
@@ -60,6 +60,99 @@ export type BreakerVerdict = import('./virtuous-sync-types.js').BreakerVerdict;
 export type EventType = import('./virtuous-sync-types.js').EventType;
 export type Request = import('./virtuous-sync-types.js').Request;
 export type ExternalRef = import('./virtuous-sync-types.js').ExternalRef;
+/**
+ * A contact and, when it was merged away, the contact it was merged into.
+ */
+export interface MergeLink {
+  contactId: string,
+  mergedIntoContactId?: string,
+}
+/**
+ * What holds a reference to a contact.
+ * # Variants
+ * 
+ * ## `"contact-link"`
+ * 
+ * ## `"gift"`
+ * 
+ * ## `"note"`
+ * 
+ * ## `"queued-write"`
+ * 
+ * ## `"other"`
+ */
+export type ReferenceKind = 'contact-link' | 'gift' | 'note' | 'queued-write' | 'other';
+/**
+ * A stored reference to a contact.
+ */
+export interface StoredReference {
+  kind: ReferenceKind,
+  /**
+   * The holder's id (a gift, a note, a queued write, ...).
+   */
+  holderId: string,
+  contactId: string,
+}
+/**
+ * Input of `plan-merge-remap`.
+ */
+export interface MergeInput {
+  contacts: Array<MergeLink>,
+  references: Array<StoredReference>,
+}
+/**
+ * A merged-away contact and its final survivor.
+ */
+export interface MergeTombstone {
+  contactId: string,
+  survivorId: string,
+  /**
+   * Merges between them.
+   */
+  hops: number,
+}
+/**
+ * What to do with a reference.
+ * # Variants
+ * 
+ * ## `"remap"`
+ * 
+ * ## `"readdress-queued-write"`
+ */
+export type RemapAction = 'remap' | 'readdress-queued-write';
+/**
+ * Why a reference moves.
+ * # Variants
+ * 
+ * ## `"merged-away"`
+ */
+export type RemapReason = 'merged-away';
+/**
+ * One reference to re-point.
+ */
+export interface Remap {
+  kind: ReferenceKind,
+  holderId: string,
+  fromContactId: string,
+  toContactId: string,
+  action: RemapAction,
+  reason: RemapReason,
+}
+/**
+ * The merge remap plan.
+ */
+export interface MergeRemapPlan {
+  /**
+   * Contact id -> its final survivor.
+   */
+  survivors: Array<[string, string]>,
+  tombstones: Array<MergeTombstone>,
+  remaps: Array<Remap>,
+  /**
+   * References that stay as they are.
+   */
+  unchanged: bigint,
+}
 /**
  * One record fed to the initial matcher (either side).
  */
