@@ -1,5 +1,6 @@
 //! Every code and reason a caller can branch on is a closed set, listed where callers read it:
-//! the TypeScript unions in `pkg/index.d.ts` / `pkg/types.d.ts` and the WIT docs in `wit/world.wit`.
+//! the TypeScript unions in `pkg/index.d.ts` / `pkg/types.d.ts`, and the WIT enums in `wit/world.wit` (error
+//! codes, receipt reasons, verification codes, sync reasons, reconciliation item kinds and reasons).
 //!
 //! The Rust side is derived from the code, not restated here: error codes from the match arms of
 //! every `fn code` of an `…Error` / `…ErrorCode` type in `src/` plus the literal codes the
@@ -174,15 +175,21 @@ fn assert_same(what: &str, rust: &BTreeSet<String>, listed: &BTreeSet<String>) {
     );
 }
 
-fn assert_in_wit(what: &str, rust: &BTreeSet<String>, wit: &str) {
-    let missing: Vec<_> = rust
-        .iter()
-        .filter(|c| !wit.contains(&format!("`{c}`")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{what}: not listed in wit/world.wit: {missing:?}"
-    );
+/// The cases of `enum <name> { ... }` in the WIT (comments skipped).
+fn wit_enum(wit: &str, name: &str) -> BTreeSet<String> {
+    let head = format!("enum {name} {{");
+    let i = wit
+        .find(&head)
+        .unwrap_or_else(|| panic!("wit/world.wit has no `{head}`"));
+    let body = &wit[i + head.len()..];
+    let body = &body[..body.find('}').unwrap()];
+    body.lines()
+        .map(|l| l.split("//").next().unwrap())
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -198,7 +205,11 @@ fn error_codes_are_listed_in_the_dts_and_the_wit_docs() {
     // `random-unavailable` comes from the npm adapter's host randomness only (WIT's is infallible).
     let mut wit_codes = rust.clone();
     wit_codes.remove("random-unavailable");
-    assert_in_wit("error codes", &wit_codes, &wit);
+    assert_same(
+        "WIT enum error-code",
+        &wit_codes,
+        &wit_enum(&wit, "error-code"),
+    );
 }
 
 #[test]
@@ -212,7 +223,11 @@ fn receipt_and_verification_codes_are_listed() {
         .map(|r| r.code().to_string())
         .collect();
     assert_same("ReceiptReason", &reasons, &ts_union(&dts, "ReceiptReason"));
-    assert_in_wit("receipt reasons", &reasons, &wit);
+    assert_same(
+        "WIT enum receipt-reason",
+        &reasons,
+        &wit_enum(&wit, "receipt-reason"),
+    );
     let codes: BTreeSet<String> = SignatureError::ALL
         .iter()
         .map(|r| r.code().to_string())
@@ -222,7 +237,11 @@ fn receipt_and_verification_codes_are_listed() {
         &codes,
         &ts_union(&dts, "VerificationCode"),
     );
-    assert_in_wit("verification codes", &codes, &wit);
+    assert_same(
+        "WIT enum verification-code",
+        &codes,
+        &wit_enum(&wit, "verification-code"),
+    );
 }
 
 #[test]
@@ -236,14 +255,18 @@ fn reconciliation_kinds_and_reasons_are_listed() {
         &kinds,
         &ts_union(&dts, "ReconcileItemKind"),
     );
-    assert_in_wit("reconcile item kinds", &kinds, &wit);
+    assert_same("WIT enum item-kind", &kinds, &wit_enum(&wit, "item-kind"));
     let reasons = codes_of(&ItemReason::ALL);
     assert_same(
         "ReconcileItemReason",
         &reasons,
         &ts_union(&dts, "ReconcileItemReason"),
     );
-    assert_in_wit("reconcile item reasons", &reasons, &wit);
+    assert_same(
+        "WIT enum item-reason",
+        &reasons,
+        &wit_enum(&wit, "item-reason"),
+    );
 }
 
 #[test]
@@ -255,5 +278,20 @@ fn sync_reasons_are_listed() {
     let reasons: BTreeSet<String> = lits.into_iter().collect();
     let dts = dts();
     assert_same("Reason", &reasons, &ts_union(&dts, "Reason"));
-    assert_in_wit("sync reasons", &reasons, &read("wit/world.wit"));
+    assert_same(
+        "WIT enum reason",
+        &reasons,
+        &wit_enum(&read("wit/world.wit"), "reason"),
+    );
+}
+
+#[test]
+fn wit_enums_are_read_and_compared() {
+    // The check above can fail: a case missing from, or added to, a WIT enum is reported.
+    let wit = "enum e {\n  // a comment\n  a-b,\n  c, // why\n  d\n}";
+    let cases = wit_enum(wit, "e");
+    assert_eq!(cases.len(), 3, "{cases:?}");
+    let rust: BTreeSet<String> = ["a-b", "c", "x"].iter().map(|s| s.to_string()).collect();
+    let result = std::panic::catch_unwind(|| assert_same("e", &rust, &cases));
+    assert!(result.is_err(), "a differing WIT enum must fail the check");
 }

@@ -36,7 +36,11 @@ RECEIVER = "virtuous:sync/receiver@0.1.0"
 RECONCILE = "virtuous:sync/reconcile@0.1.0"
 SYNCED = ("gift", "contact")
 EVENT_FIELDS = ["event-type", "raw-event-type", "resource-kind", "event-id", "timestamp", "organization-id",
-                "resource-id", "modified-date-time-utc", "resource-json"]
+                "resource-id", "modified-date-time-utc", "resource"]
+# In a typed decision, the fields that are JSON text (`json` in the WIT: the stored record state, field and body
+# values) and the maps (`list<tuple<string, ...>>`: field values, digests).
+JSON_FIELDS = {"record", "body", "local", "remote"}
+MAP_FIELDS = {"fields": True, "apply": True, "digests": False}  # name -> values are JSON text
 
 
 def now_ms():
@@ -61,6 +65,38 @@ def from_wit(v):
     if isinstance(v, (list, tuple)):
         return [from_wit(x) for x in v]
     return v
+
+
+def typed(v, key=None):
+    """A typed WIT decision (wasmtime-py: Record, Variant, lists of tuples) as the dict this host works with:
+    variants as {tag, val}, records with camelCase keys, maps as dicts, JSON text parsed."""
+    if isinstance(v, Variant):
+        return {"tag": v.tag} if v.payload is None else {"tag": v.tag, "val": typed(v.payload)}
+    if isinstance(v, Record):
+        return {camel(k): typed(x, k) for k, x in vars(v).items() if x is not None}
+    if key in MAP_FIELDS and isinstance(v, list):
+        return {k: json.loads(x) if MAP_FIELDS[key] else x for k, x in v}
+    if key in JSON_FIELDS and isinstance(v, str):
+        return json.loads(v)
+    if isinstance(v, list):
+        return [typed(x) for x in v]
+    return v
+
+
+def partner_change(c):
+    """A partner change (dict) as the WIT `partner-change` record: field values and bodies as JSON text."""
+    text = (lambda v: None if v is None else json.dumps(v))
+    return rec(customer_id=c["customerId"], kind=c["kind"], partner_id=c["partnerId"], modified_ms=c["modifiedMs"],
+               field_modified_ms=list((c.get("fieldModifiedMs") or {}).items()),
+               fields=[(k, json.dumps(v)) for k, v in c["fields"].items()], extra=text(c.get("extra")),
+               external_id=c.get("externalId"), current=text(c.get("current")))
+
+
+def observation(status, headers):
+    """A response's status and rate-limit headers as the WIT `rate-observation` record."""
+    return rec(status=status, headers=rec(limit=headers.get("limit"), remaining=headers.get("remaining"),
+                                          reset=headers.get("reset"), retry_after=headers.get("retryAfter")),
+               now_ms=now_ms(), random=random.getrandbits(32))
 
 
 class CoreError(Exception):
@@ -99,7 +135,7 @@ class SyncComponent:
             self.f[n] = func(n, RECONCILE)
         config = rec(secrets=[rec(id=s["id"], secret=s["secret"], not_after=None) for s in secrets],
                      platform_name=platform_name, scheme=None, max_body_bytes=None, max_depth=None,
-                     subscribed_events=None, allow_weak_secrets=None, diagnostics=None, sync_json=json.dumps(sync))
+                     subscribed_events=None, allow_weak_secrets=None, diagnostics=None, sync=json.dumps(sync))
         self.core = self._ok(self._call("[constructor]core", config), ResourceAny)
 
     def _call(self, name, *args):
@@ -129,14 +165,18 @@ class SyncComponent:
     def decide_inbound(self, event, state, at_ms):
         ev = rec(**{k.replace("-", "_"): event.get(k) for k in EVENT_FIELDS})
         out = self._call("[method]core.decide-inbound", self.core, ev, None if state is None else json.dumps(state), at_ms)
-        return json.loads(self._ok(out, str))
+        return typed(self._ok(out, Record))
 
     def decide_outbound(self, state, change, at_ms):
-        out = self._call("[method]core.decide-outbound", self.core, None if state is None else json.dumps(state), json.dumps(change), at_ms)
-        return json.loads(self._ok(out, str))
+        out = self._call("[method]core.decide-outbound", self.core, None if state is None else json.dumps(state),
+                         partner_change(change), at_ms)
+        return typed(self._ok(out, Record))
 
-    def classify(self, **inp):
-        return json.loads(self._ok(self._call("classify-response", json.dumps(inp)), str))
+    def classify(self, *, status, body=None, retry_after=None, context=None, created_at_ms=None, now_ms=None):
+        """What to do with a Virtuous response: the typed `response-classification` as a dict."""
+        r = rec(status=status, body=body, retry_after=retry_after, context=context, created_at_ms=created_at_ms,
+                now_ms=now_ms, indexing_delay_ms=None)
+        return typed(self._ok(self._call("classify-response", r), Record))
 
     def budget(self, state_json, fn):
         """Loads the rate budget from its stored JSON (or new), runs `fn(call)`, returns (result, new JSON)."""
@@ -279,7 +319,7 @@ class WasiHost:
     def lookup_keys(self, event):
         """Virtuous id and our external references (the host kit's lookupKeys, in one place)."""
         kind, vid = event.get("resource-kind"), event.get("resource-id")
-        res = json.loads(event.get("resource-json") or "{}")
+        res = json.loads(event.get("resource") or "{}")
         ours, refs = self.platform.strip().lower(), []
 
         def add(source, rid):
@@ -487,7 +527,7 @@ class WasiHost:
 
     def gate(self):
         def decide(call):
-            d = json.loads(SyncComponent._ok(call("decide", json.dumps({"cost": 1, "priority": "live", "nowMs": now_ms(), "random": random.getrandbits(32)})), str))
+            d = typed(SyncComponent._ok(call("decide", rec(cost=1, priority="live", now_ms=now_ms(), random=random.getrandbits(32))), Record))
             if d["go"]:
                 call("spend", 1)
             return d
@@ -500,8 +540,7 @@ class WasiHost:
                 break
             time.sleep(min(g["waitMs"], 1000) / 1000)
         res = self.virtuous.send(req["method"], req["path"], req.get("body"))
-        self.budget_step(lambda call: SyncComponent._ok(call("observe", json.dumps(
-            {"status": res[0], "headers": res[1], "nowMs": now_ms(), "random": random.getrandbits(32)})), type(None)))
+        self.budget_step(lambda call: SyncComponent._ok(call("observe", observation(res[0], res[1])), type(None)))
         return res
 
     def submit_due(self):
@@ -514,13 +553,10 @@ class WasiHost:
                 self.tx(lambda db: self.count(db, budgetWaits=1))
                 continue
             status, headers, text, _ = self.virtuous.send(req["method"], req["path"], req.get("body"))
-            self.budget_step(lambda call: SyncComponent._ok(call("observe", json.dumps(
-                {"status": status, "headers": headers, "nowMs": now_ms(), "random": random.getrandbits(32)})), type(None)))
+            self.budget_step(lambda call: SyncComponent._ok(call("observe", observation(status, headers)), type(None)))
             context = {"POST": "transaction-submit", "PUT": "update", "DELETE": "delete"}.get(req["method"], "read")
-            inp = {"status": status, "body": text, "context": context, "createdAtMs": queued, "nowMs": now_ms()}
-            if headers.get("retryAfter") is not None:
-                inp["retryAfter"] = headers["retryAfter"]
-            cls = self.core.classify(**inp)
+            cls = self.core.classify(status=status, body=text, retry_after=headers.get("retryAfter"), context=context,
+                                     created_at_ms=queued, now_ms=now_ms())
             action = cls["action"]
 
             def finish(db, action=action, cls=cls, key=key, request=request, attempts=attempts, status=status):

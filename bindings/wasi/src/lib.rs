@@ -1,11 +1,13 @@
 //! The `virtuous:sync@0.1.0` WebAssembly component (world `sync-core`, see `wit/world.wit`):
-//! interfaces `receiver` (typed WIT), `sync` and `reconcile` (JSON text, through
-//! `virtuous_sync::ops`; see `json.rs`).
+//! interfaces `types` (the shared vocabulary), `receiver` and `sync` (typed WIT: `types.rs`
+//! converts to and from the core's types and `sync.rs` calls the core's typed decisions), and
+//! `reconcile` (still JSON text, through `virtuous_sync::ops`).
 //!
-//! Conversion only: WIT records in, core call, WIT records out. Configuration and options are
-//! turned into the same JSON shape the npm package hands the core (camelCase keys, absent fields
-//! omitted), so every surface shares one validation path and reports identical error codes and
-//! field paths. Randomness for `generate-secret` comes from the imported `wasi:random`.
+//! Conversion only: WIT values in, core call, WIT values out. The receiver's configuration and
+//! options are turned into the same JSON shape the npm package hands the core (camelCase keys,
+//! absent fields omitted), so every surface shares one validation path and reports identical
+//! error codes and field paths. Randomness for `generate-secret` comes from the imported
+//! `wasi:random`.
 //!
 //! Built for `wasm32-unknown-unknown` and wrapped with `wasm-tools component new`
 //! (`scripts/build-component`): the component's only import is `wasi:random/random@0.2.6`.
@@ -24,14 +26,44 @@ mod bindings {
     export!(Component);
 }
 
+// Enum conversions between the core's and wit-bindgen's same-named unit enums.
+/// Same-named unit enums: core -> WIT (fallible: the core's enums are `#[non_exhaustive]`).
+macro_rules! to_wit {
+    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
+        pub(crate) fn $name(v: $from) -> Result<$to, $crate::bindings::exports::virtuous::sync::types::Error> {
+            #[allow(unreachable_patterns)]
+            match v {
+                $($from::$v => Ok($to::$v),)*
+                _ => Err($crate::types::unmapped(stringify!($name))),
+            }
+        }
+    };
+}
+
+/// Same-named unit enums: WIT -> core (total).
+macro_rules! from_wit {
+    ($name:ident, $from:ident => $to:ident, [$($v:ident),* $(,)?]) => {
+        pub(crate) fn $name(v: $from) -> $to {
+            match v {
+                $($from::$v => $to::$v,)*
+            }
+        }
+    };
+}
+
 mod convert;
 mod json;
 mod reconcile;
 mod sync;
+mod types;
 
 use bindings::exports::virtuous::sync::receiver::{
-    Config, Error, Event, Guest, GuestCore, Receipt, Secret, SecretOptions, SignOptions, Signed,
+    Config, Guest, GuestCore, Json, Receipt, Secret, SecretOptions, SignOptions, Signed,
     Verification, VerifyOptions,
+};
+use bindings::exports::virtuous::sync::types::{
+    Choice, ConflictResolution, Error, Event, InboundDecision, OutboundDecision, PartnerChange,
+    ReconcileInput, ReconciliationPlan, RecordLookup, Resolution, ResolveInput,
 };
 use bindings::wasi::random::random::get_random_bytes;
 use virtuous_sync::{ConfigError, ConfigErrorCode};
@@ -53,64 +85,58 @@ impl GuestCore for Core {
         convert::receipt(self.0.receive(&body, &convert::headers(&headers), now_ms))
     }
 
-    fn lookup_keys(&self, event: Event) -> Result<String, Error> {
-        let input = json::object(vec![("event", json::event(&event)?)]);
-        json::core_call(&self.0, "lookupKeys", &input)
+    fn lookup_keys(&self, event: Event) -> Result<RecordLookup, Error> {
+        sync::lookup_keys(self.options()?, event)
     }
 
     fn decide_inbound(
         &self,
         event: Event,
-        record_json: Option<String>,
+        record: Option<Json>,
         now_ms: i64,
-    ) -> Result<String, Error> {
-        let input = json::object(vec![
-            ("event", json::event(&event)?),
-            ("record", json::parse_opt(record_json.as_ref(), "record")?),
-            ("nowMs", now_ms.into()),
-        ]);
-        json::core_call(&self.0, "decideInbound", &input)
+    ) -> Result<InboundDecision, Error> {
+        sync::decide_inbound(self.options()?, event, record, now_ms)
     }
 
     fn decide_outbound(
         &self,
-        record_json: Option<String>,
-        change_json: String,
+        record: Option<Json>,
+        change: PartnerChange,
         now_ms: i64,
-    ) -> Result<String, Error> {
-        let input = json::object(vec![
-            ("record", json::parse_opt(record_json.as_ref(), "record")?),
-            ("change", json::parse(&change_json, "change")?),
-            ("nowMs", now_ms.into()),
-        ]);
-        json::core_call(&self.0, "decideOutbound", &input)
+    ) -> Result<OutboundDecision, Error> {
+        sync::decide_outbound(self.options()?, record, change, now_ms)
     }
 
-    fn resolve(&self, input_json: String) -> Result<String, Error> {
-        let input = json::object(vec![("input", json::parse(&input_json, "input")?)]);
-        json::core_call(&self.0, "resolve", &input)
+    fn resolve(&self, input: ResolveInput) -> Result<Resolution, Error> {
+        sync::resolve(self.options()?, input)
     }
 
     fn resolve_conflict(
         &self,
-        record_json: String,
-        choices_json: String,
+        record: Json,
+        choices: Vec<(String, Choice)>,
         now_ms: i64,
-    ) -> Result<String, Error> {
-        let input = json::object(vec![
-            ("record", json::parse(&record_json, "record")?),
-            ("choices", json::parse(&choices_json, "choices")?),
-            ("nowMs", now_ms.into()),
-        ]);
-        json::core_call(&self.0, "resolveConflict", &input)
+    ) -> Result<ConflictResolution, Error> {
+        sync::resolve_conflict(record, choices, now_ms)
     }
 
-    fn plan_reconciliation(&self, input_json: String) -> Result<String, Error> {
-        json::core_call(
-            &self.0,
-            "planReconciliation",
-            &json::parse(&input_json, "")?,
-        )
+    fn plan_reconciliation(&self, input: ReconcileInput) -> Result<ReconciliationPlan, Error> {
+        reconcile::plan(self.options()?, input)
+    }
+}
+
+impl Core {
+    /// This core's sync options, or `sync-not-configured` (the same error the npm core's sync
+    /// methods throw).
+    fn options(&self) -> Result<&virtuous_sync::sync::SyncOptions, Error> {
+        self.0.sync_options().ok_or_else(|| {
+            json::coded(
+                "sync-not-configured",
+                "ops",
+                "sync".into(),
+                "this core has no `sync` configuration (customerId, field maps, policy): add it to the config".into(),
+            )
+        })
     }
 }
 
@@ -133,8 +159,8 @@ impl Guest for Component {
             &secrets,
             &options,
         )
-        .map(convert::verification)
         .map_err(convert::error)
+        .and_then(convert::verification)
     }
 
     fn sign_body(
