@@ -30,6 +30,7 @@ import { HostError } from "./errors.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 
 const HOUR = 3_600_000;
+const RECONCILE_RUNS_KEPT = 20;
 export const DEFAULTS = Object.freeze({
   leaseMs: 30_000,
   maxAttempts: 8,
@@ -622,41 +623,80 @@ export class Host {
   /**
    * One complete reconciliation run for a customer: every configured resource paged from its stored cursor, each
    * page planned against the stored records, missed changes fed to the inbox. The cursor is stored only after the
-   * resource's last page; a failing run leaves it where it was.
+   * resource's last page; a failing run leaves it where it was. The run is `reconcileBegin` then `reconcileStep`
+   * until done, one query page per step: the Worker host runs each step from its own Queue message.
    */
   async reconcile(customerId, { process = true } = {}) {
+    let run = await this.reconcileBegin(customerId);
+    while (!run.done) run = await this.reconcileStep(customerId, run);
+    if (process) await this.drain();
+    return run.summary;
+  }
+
+  /** A new run's state (plain JSON: the Worker keeps it in storage and in Queue messages); nothing is fetched yet. */
+  async reconcileBegin(customerId, { runId = randomUUID() } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
+    return { runId, resources, resourceIdx: 0, step: null, counts: null, done: false, summary: { startedMs: this.now(), resources: {}, fed: 0, review: 0, halted: false } };
+  }
+
+  /**
+   * One page of a run: starts the next resource from its stored cursor when none is under way, sends that query
+   * page, plans it and feeds what it found; after a resource's last page stores its cursor, and after the last
+   * resource the run's summary. Returns the next state (the input is not changed). A step that throws changed no
+   * cursor, and running the same step again feeds the same items under the same dedupe keys.
+   */
+  async reconcileStep(customerId, prev) {
     const c = await this.#mustCustomer(customerId);
     const r = c.settings.reconcile ?? {};
-    const started = this.now();
-    const summary = { startedMs: started, resources: {}, fed: 0, review: 0, halted: false };
-    for (const resource of r.resources ?? ["contact", "gift"]) {
-      const cursor = await this.store.kvGet(customerId, `cursor:${resource}`);
-      let step = startQueryRun({ cursor, config: { resource, take: r.take ?? DEFAULTS.take, ...(r.overlapMs != null ? { overlapMs: r.overlapMs } : {}) } });
-      const counts = { pages: 0, rows: 0, items: {} };
-      while (step.request) {
-        const q = step.request;
+    const run = structuredClone(prev);
+    if (run.done) return run;
+    const summary = run.summary;
+    let fetched = false; // one query page per step
+    for (;;) {
+      const resource = run.resources[run.resourceIdx];
+      if (!run.step) {
+        const cursor = await this.store.kvGet(customerId, `cursor:${resource}`);
+        run.step = startQueryRun({ cursor, config: { resource, take: r.take ?? DEFAULTS.take, ...(r.overlapMs != null ? { overlapMs: r.overlapMs } : {}) } });
+        run.counts = { pages: 0, rows: 0, items: {} };
+      }
+      if (run.step.request) {
+        const q = run.step.request;
         const path = queryPath(resource, q.path, r);
         const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
         if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
+        fetched = true;
         const rows = Array.isArray(res.json?.list) ? res.json.list : [];
-        step = acceptQueryPage({ run: step.run, rows });
-        counts.pages++;
+        const step = acceptQueryPage({ run: run.step.run, rows });
+        run.counts.pages++;
         const fresh = step.page.fresh.map((i) => rows[i]);
-        counts.rows += fresh.length;
-        const out = await this.#reconcilePage(c, resource, fresh, counts);
+        run.counts.rows += fresh.length;
+        const out = await this.#reconcilePage(c, resource, fresh, run.counts);
         summary.fed += out.fed;
         summary.review += out.review;
         if (out.halted) summary.halted = true;
+        run.step = { run: step.run, request: step.request };
+        if (run.step.request) return run;
       }
-      const next = finishQueryRun(step.run);
+      const next = finishQueryRun(run.step.run);
       await this.store.kvPut(customerId, `cursor:${resource}`, next);
-      summary.resources[resource] = { ...counts, highWaterMs: next.highWaterMs };
+      summary.resources[resource] = { ...run.counts, highWaterMs: next.highWaterMs };
+      run.step = null;
+      run.counts = null;
+      run.resourceIdx++;
+      if (run.resourceIdx < run.resources.length) {
+        if (fetched) return run;
+        continue;
+      }
+      summary.finishedMs = this.now();
+      const everyMs = reconcileInterval(r.everyMs);
+      await this.store.kvPut(customerId, "reconcile", { lastCompleteMs: summary.finishedMs, nextDueMs: summary.finishedMs + everyMs, last: summary });
+      // The newest runs, newest first (GET .../reconciliation).
+      const runs = (await this.store.kvGet(customerId, "reconcile-runs")) ?? [];
+      await this.store.kvPut(customerId, "reconcile-runs", [{ runId: run.runId, ...summary }, ...runs].slice(0, RECONCILE_RUNS_KEPT));
+      run.done = true;
+      return run;
     }
-    summary.finishedMs = this.now();
-    const everyMs = reconcileInterval(r.everyMs);
-    await this.store.kvPut(customerId, "reconcile", { lastCompleteMs: summary.finishedMs, nextDueMs: summary.finishedMs + everyMs, last: summary });
-    if (process) await this.drain();
-    return summary;
   }
 
   async #reconcilePage(c, resource, rows, counts) {
