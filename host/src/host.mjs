@@ -300,6 +300,9 @@ export class Host {
   /** The inbound unit of work on a locked record; returns what to commit. */
   async #inbound(c, row, entry, now, { redirected = false } = {}) {
     const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    // An earlier unit of work on this record may have applied a create and lost its commit (a crash, a store
+    // error): this delivery's earlier attempt, or another delivery's (the row was locked before and holds no state).
+    work.retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
     // Host protocol 2: partner edits the core has not seen yet go first, so it knows the held values.
     if (row.dirty && row.partnerId) await this.#outboundStep(c, row, work, now);
     let event = entry.event;
@@ -350,6 +353,11 @@ export class Host {
       work.partnerId = String(r.partnerId);
       if (next) next.partnerId = work.partnerId;
       work.counts.applied = 1;
+      // The partner already held the record (`existed`, or this is a retry, for ports that do not say): made by a
+      // lost attempt, with that attempt's values, which may be older than these (a verified create reads Virtuous
+      // again). Bring it to these values, or the state would say the partner holds them and the older ones would
+      // later be pushed back to Virtuous as a partner change.
+      if (r.existed === true || work.retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
     } else if (tag === "apply") await update(val.fields);
     else if (tag === "confirm") await update(val.apply);
     else if (tag === "conflict") await update(val.apply);

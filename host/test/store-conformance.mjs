@@ -162,6 +162,22 @@ export function storeConformance(name, open, { openMany } = {}) {
     assert.equal((await s.dueRecords({ nowMs: 100, limit: 10 })).length, 0, "paused customers are not processed");
   });
 
+  withStore("commit folds the stub the partner's hook made for the record being created, even while another worker holds the stub", async (s) => {
+    // Worker A creates the record from Virtuous; meanwhile the partner's hook made a stub for the new partner id and
+    // worker B locked that stub (the outbound path). A's commit must still succeed (not fail on the partner id's
+    // uniqueness), and B's commit on the stub then finds it gone.
+    const a = await s.lockRecord(C, "contact:v7", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "contact", virtuousId: "7" } });
+    const stubKey = await s.markDirty(C, { kind: "contact", partnerId: "donor-7" }, 2);
+    const b = await s.lockRecord(C, stubKey, { owner: "B", nowMs: 3, leaseMs: 1000 });
+    assert.ok(b, "B holds the stub");
+    await s.commitRecord({ customerId: C, recordKey: "contact:v7", owner: "A", version: a.version, changeSeq: a.changeSeq, nowMs: 4, state: { state: "in-sync", partnerId: "donor-7", virtuousId: "7" }, dirty: false });
+    const r = await s.findRecord(C, { kind: "contact", partnerId: "donor-7" });
+    assert.equal(r.recordKey, "contact:v7");
+    assert.equal(r.dirty, true, "the partner's change is looked at on the real record");
+    assert.equal(await s.findRecord(C, { recordKey: stubKey }), null, "the stub is gone");
+    await assert.rejects(() => s.commitRecord({ customerId: C, recordKey: stubKey, owner: "B", version: b.version, changeSeq: b.changeSeq, nowMs: 5, state: null, dirty: true, recheckMs: 300 }), { code: "lost-lock" });
+  });
+
   withStore("commit: state, log, outbox and inbox completion are one transaction", async (s) => {
     await s.inboxInsert({ customerId: C, dedupeKey: "k1", receivedMs: 1, origin: "webhook", body: "{}", event: {} });
     const [e] = await s.inboxClaim({ owner: "A", nowMs: 1, leaseMs: 1000, limit: 1 });

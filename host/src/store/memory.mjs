@@ -173,9 +173,10 @@ export class MemoryStore {
     if (c.inbox && !this.#claimed(c.inbox.id, c.inbox.owner)) throw new StoreError("lost-lease", c.inbox.id);
     const s = c.state;
     const partnerId = s?.partnerId ?? c.partnerId ?? r.partnerId;
-    // A stub the partner's change hook made for this record while it was being created: folded in.
+    // A stub the partner's change hook made for this record while it was being created: folded in, locked or not
+    // (a worker holding the stub's lock loses it: see sql.mjs commitRecord).
     const stubs = this.#rows(c.customerId).filter(
-      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null && (x.lockOwner == null || x.lockUntilMs < c.nowMs),
+      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null,
     );
     for (const x of stubs) this.records.delete(`${c.customerId}\0${x.recordKey}`);
     const virtuousId = s?.virtuousId ?? r.virtuousId;

@@ -308,13 +308,16 @@ export class SqlStore {
       const s = c.state;
       const pid = s?.partnerId ?? c.partnerId ?? null;
       // The partner's change hook can report a record the host is creating on its side (an inbound create) before
-      // the create is committed; that made a stub row for the partner id. The stub is this record: fold it in.
+      // the create is committed; that made a stub row for the partner id. The stub is this record: fold it in, also
+      // while another worker holds the stub's lock (its commit then finds the row gone: lost-lock, and it marks the
+      // partner id dirty again, which now names this record). Skipping a locked stub failed this commit on the
+      // partner id's uniqueness, and the delivery's retry found the partner record its create had made (bench/hosts.md).
       const folded = pid
         ? await q(
             `DELETE FROM vsh_records WHERE customer_id = $1 AND kind = (SELECT kind FROM vsh_records WHERE customer_id = $1 AND record_key = $2)
-               AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL AND (lock_owner IS NULL OR lock_until_ms < $4)
+               AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL
              RETURNING record_key`,
-            [c.customerId, c.recordKey, String(pid), c.nowMs],
+            [c.customerId, c.recordKey, String(pid)],
           )
         : { rows: [] };
       const ref = s?.externalRef ? { source: String(s.externalRef.source).trim().toLowerCase(), id: String(s.externalRef.id).trim() } : null;
