@@ -11,7 +11,7 @@
 // name and the host reports nothing pending). Results: bench/hosts.md (BENCH_OUT overrides), and stdout.
 //   RECORDS=300 CONCURRENCY=8 ENGINES=worker,pglite,postgres node bench/hosts.mjs
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { signBody } from "../host/node_modules/virtuous-sync/index.mjs";
@@ -160,7 +160,9 @@ for (const e of ENGINES) {
     console.log("postgres: PostgreSQL 15 binaries not found (scripts/setup), skipped");
     continue;
   }
+  const loadBefore = loadavg()[0];
   const r = await runEngine(e);
+  r.load = [loadBefore, loadavg()[0]];
   console.log(JSON.stringify(r));
   rows.push(r);
 }
@@ -175,9 +177,12 @@ const md = [
   "committed. *accepted/s*: webhook answers (2xx only after the delivery is durable); *processed/s*: until the",
   "partner holds every final value and the host reports nothing pending.",
   "",
-  "| engine | deliveries | accepted/s | processed/s | seconds | applied to partner | writes to Virtuous |",
-  "|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${label[r.engine]} | ${r.deliveries}${r.failed ? ` (${r.failed} non-2xx)` : ""} | ${r.acceptedPerS.toFixed(1)} | ${r.settled ? r.processedPerS.toFixed(1) : `did not settle in ${r.seconds.toFixed(0)} s: ${JSON.stringify(r.left)}`} | ${r.seconds.toFixed(1)} | ${r.applied} | ${r.writes} |`),
+  `Measured ${new Date().toISOString().slice(0, 16)} UTC; the machine's 1-minute load average before and after each engine is in the`,
+  "table (2 cores: a load of 10 means each process got about a fifth of a core).",
+  "",
+  "| engine | deliveries | accepted/s | processed/s | seconds | applied to partner | writes to Virtuous | load average |",
+  "|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${label[r.engine]} | ${r.deliveries}${r.failed ? ` (${r.failed} non-2xx)` : ""} | ${r.acceptedPerS.toFixed(1)} | ${r.settled ? r.processedPerS.toFixed(1) : `did not settle in ${r.seconds.toFixed(0)} s: ${JSON.stringify(r.left)}`} | ${r.seconds.toFixed(1)} | ${r.applied} | ${r.writes} | ${r.load.map((x) => x.toFixed(1)).join(" → ")} |`),
   "",
   "Under miniflare every Durable Object, Queue and the Worker share one workerd process on this machine; on Cloudflare",
   "each Object runs where the platform places it, so the Worker figure here is a floor for one machine, not the",
