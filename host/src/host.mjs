@@ -716,7 +716,12 @@ export class Host {
       const k = lookupKeys(c.core, eventFromRecord(resource, row ?? {}, false));
       refs.push(...k.refs);
     }
-    const all = await this.store.listRecords(customerId, { kind: resource });
+    // The stored records this page can concern: a store that can look them up by the page's keys does
+    // (`reconcileCandidates`: the Worker's customer Object, which cannot hand out every record in one call);
+    // otherwise every record of the kind, filtered here.
+    const found = typeof this.store.reconcileCandidates === "function" ? await this.store.reconcileCandidates(customerId, { kind: resource, virtuousIds: ids, refs }) : null;
+    const all = found ? found.records : await this.store.listRecords(customerId, { kind: resource });
+    const total = found ? found.total : all.length;
     const stored = all
       .filter((x) => x.state)
       .filter((x) => ids.includes(x.virtuousId) || x.state.state === "partner-pending" || (x.state.externalRef && refs.some((r) => { const k = refKey(x.state.externalRef.source, x.state.externalRef.id); return k.source === r.source && k.id === r.id; })))
@@ -729,7 +734,7 @@ export class Host {
         resource,
         // Contacts are paged through /Query/FullContact (full rows) unless reconcile.fullContacts is false.
         rowShape: resource === "contact" && rc.fullContacts !== false ? "full" : "abbreviated",
-        totalRecords: rc.totalRecords ?? Math.max(all.length, rows.length),
+        totalRecords: rc.totalRecords ?? Math.max(total, rows.length),
         ...(rc.breaker ? { breaker: rc.breaker } : {}),
       },
       rows,

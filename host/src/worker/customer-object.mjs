@@ -258,6 +258,21 @@ export class CustomerObject extends DurableObject {
     }
     return null;
   }
+  /**
+   * What a reconciliation page is planned against (Host #reconcilePage): the records of `kind` its rows name by
+   * Virtuous id or one of our references, and those waiting for Virtuous's batch (partner-pending), found by index;
+   * and how many records of the kind there are (the mass-change breaker's total). Never every summary at once.
+   */
+  reconcileCandidates({ kind, virtuousIds = [], refs = [] }) {
+    const out = new Map();
+    const add = (list) => {
+      for (const r of list) out.set(r.recordKey, r);
+    };
+    for (const id of virtuousIds) add(this.#rows("kind = ? AND virtuous_id = ?", kind, String(id)));
+    for (const r of refs) add(this.#rows("kind = ? AND ext_source = ? AND ext_id = ?", kind, r.source, r.id));
+    add(this.#rows("kind = ? AND state_name = 'partner-pending'", kind));
+    return { records: [...out.values()], total: this.sql.exec("SELECT COUNT(*) AS n FROM records WHERE kind = ?", kind).one().n };
+  }
   listRecords({ kind, state, partnerIds, virtuousIds } = {}) {
     let rows = this.#rows("(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state_name = ?2)", kind ?? null, state ?? null);
     if (virtuousIds) rows = rows.filter((r) => r.virtuousId && virtuousIds.includes(r.virtuousId));

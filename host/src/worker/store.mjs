@@ -165,6 +165,10 @@ export class DoStore {
   async dueRecords(o) {
     return this.record ? this.record.dueRecords(o) : [];
   }
+  /** A reconciliation page's stored records, looked up by its keys in the customer's Object (see there). */
+  reconcileCandidates(customerId, q) {
+    return this.customer(customerId).reconcileCandidates(q);
+  }
   listRecords(customerId, filter) {
     return this.customer(customerId).listRecords(filter ?? {});
   }
