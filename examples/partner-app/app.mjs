@@ -78,7 +78,7 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
     if (op.action === "create") {
       // Idempotent on the Virtuous id: the host may ask again after a crash before it committed.
       const existing = Object.values(store.data[coll]).find((r) => r.virtuousId === op.virtuousId);
-      if (existing) return { partnerId: existing.id };
+      if (existing) return { partnerId: existing.id, existed: true }; // the host brings it to the create's values
       const id = store.nextId(op.kind === "gift" ? "don" : "donor");
       put(coll, id, op.fields, { virtuousId: op.virtuousId, origin: "virtuous" });
       return { partnerId: id };

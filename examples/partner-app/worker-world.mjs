@@ -10,17 +10,18 @@ import { join } from "node:path";
 import { startWorkerHost } from "../../host/src/worker/miniflare.mjs";
 import { startSim } from "../../sim/src/index.mjs";
 import { startPartnerApp } from "./app.mjs";
-import { PLATFORM } from "./world.mjs";
+import { PLATFORM, until } from "./world.mjs";
 
-export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, hostPort = 0, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue } = {}) {
+export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, hostPort = 0, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue, reconcileQueue, reconcile, apiToken } = {}) {
   const secret = randomBytes(32).toString("base64url");
   const adminToken = randomBytes(16).toString("hex");
   const ownDir = !dir;
   const workDir = dir ?? mkdtempSync(join(tmpdir(), "vs-worker-"));
-  const worker = await startWorkerHost({ dir: workDir, adminToken, testHooks, queue, port: hostPort });
+  const worker = await startWorkerHost({ dir: workDir, adminToken, apiToken, testHooks, queue, reconcileQueue, port: hostPort });
   const api = `${worker.url}/api/v1/customers/${encodeURIComponent(customerId)}`;
   const call = async (method, path, body, headers = {}) => {
-    const res = await fetch(api + path, { method, headers: { ...(body ? { "content-type": "application/json" } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined });
+    const auth = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+    const res = await fetch(api + path, { method, headers: { ...(body ? { "content-type": "application/json" } : {}), ...auth, ...headers }, body: body ? JSON.stringify(body) : undefined });
     const json = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
@@ -50,12 +51,16 @@ export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerF
       partner: { url: partner.url },
       webhookId: sub.id,
       sync: sync ?? { cooldownMs: 2_000 },
-      reconcile: { resources: ["contact", "gift"] },
+      reconcile: { resources: ["contact", "gift"], ...reconcile },
     },
     { authorization: `Bearer ${adminToken}` },
   );
   const host = {
-    reconcile: () => call("POST", "/reconcile"),
+    /** A run through the reconciliation Queue (one message per page); resolves to its summary once it finished. */
+    async reconcile() {
+      const { runId } = await call("POST", "/reconcile");
+      return until(async () => (await call("GET", "/reconciliation")).runs.find((r) => r.runId === runId) ?? null, { what: `reconciliation run ${runId}`, timeoutMs: 60_000 });
+    },
     status: () => call("GET", "/status"),
     store: { listRecords: async () => (await call("GET", "/records")).records },
   };

@@ -30,6 +30,7 @@ import { HostError } from "./errors.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 
 const HOUR = 3_600_000;
+const RECONCILE_RUNS_KEPT = 20;
 export const DEFAULTS = Object.freeze({
   leaseMs: 30_000,
   maxAttempts: 8,
@@ -299,6 +300,9 @@ export class Host {
   /** The inbound unit of work on a locked record; returns what to commit. */
   async #inbound(c, row, entry, now, { redirected = false } = {}) {
     const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    // An earlier unit of work on this record may have applied a create and lost its commit (a crash, a store
+    // error): this delivery's earlier attempt, or another delivery's (the row was locked before and holds no state).
+    work.retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
     // Host protocol 2: partner edits the core has not seen yet go first, so it knows the held values.
     if (row.dirty && row.partnerId) await this.#outboundStep(c, row, work, now);
     let event = entry.event;
@@ -349,6 +353,11 @@ export class Host {
       work.partnerId = String(r.partnerId);
       if (next) next.partnerId = work.partnerId;
       work.counts.applied = 1;
+      // The partner already held the record (`existed`, or this is a retry, for ports that do not say): made by a
+      // lost attempt, with that attempt's values, which may be older than these (a verified create reads Virtuous
+      // again). Bring it to these values, or the state would say the partner holds them and the older ones would
+      // later be pushed back to Virtuous as a partner change.
+      if (r.existed === true || work.retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
     } else if (tag === "apply") await update(val.fields);
     else if (tag === "confirm") await update(val.apply);
     else if (tag === "conflict") await update(val.apply);
@@ -622,41 +631,80 @@ export class Host {
   /**
    * One complete reconciliation run for a customer: every configured resource paged from its stored cursor, each
    * page planned against the stored records, missed changes fed to the inbox. The cursor is stored only after the
-   * resource's last page; a failing run leaves it where it was.
+   * resource's last page; a failing run leaves it where it was. The run is `reconcileBegin` then `reconcileStep`
+   * until done, one query page per step: the Worker host runs each step from its own Queue message.
    */
   async reconcile(customerId, { process = true } = {}) {
+    let run = await this.reconcileBegin(customerId);
+    while (!run.done) run = await this.reconcileStep(customerId, run);
+    if (process) await this.drain();
+    return run.summary;
+  }
+
+  /** A new run's state (plain JSON: the Worker keeps it in storage and in Queue messages); nothing is fetched yet. */
+  async reconcileBegin(customerId, { runId = randomUUID() } = {}) {
+    const c = await this.#mustCustomer(customerId);
+    const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
+    return { runId, resources, resourceIdx: 0, step: null, counts: null, done: false, summary: { startedMs: this.now(), resources: {}, fed: 0, review: 0, halted: false } };
+  }
+
+  /**
+   * One page of a run: starts the next resource from its stored cursor when none is under way, sends that query
+   * page, plans it and feeds what it found; after a resource's last page stores its cursor, and after the last
+   * resource the run's summary. Returns the next state (the input is not changed). A step that throws changed no
+   * cursor, and running the same step again feeds the same items under the same dedupe keys.
+   */
+  async reconcileStep(customerId, prev) {
     const c = await this.#mustCustomer(customerId);
     const r = c.settings.reconcile ?? {};
-    const started = this.now();
-    const summary = { startedMs: started, resources: {}, fed: 0, review: 0, halted: false };
-    for (const resource of r.resources ?? ["contact", "gift"]) {
-      const cursor = await this.store.kvGet(customerId, `cursor:${resource}`);
-      let step = startQueryRun({ cursor, config: { resource, take: r.take ?? DEFAULTS.take, ...(r.overlapMs != null ? { overlapMs: r.overlapMs } : {}) } });
-      const counts = { pages: 0, rows: 0, items: {} };
-      while (step.request) {
-        const q = step.request;
+    const run = structuredClone(prev);
+    if (run.done) return run;
+    const summary = run.summary;
+    let fetched = false; // one query page per step
+    for (;;) {
+      const resource = run.resources[run.resourceIdx];
+      if (!run.step) {
+        const cursor = await this.store.kvGet(customerId, `cursor:${resource}`);
+        run.step = startQueryRun({ cursor, config: { resource, take: r.take ?? DEFAULTS.take, ...(r.overlapMs != null ? { overlapMs: r.overlapMs } : {}) } });
+        run.counts = { pages: 0, rows: 0, items: {} };
+      }
+      if (run.step.request) {
+        const q = run.step.request;
         const path = queryPath(resource, q.path, r);
         const res = await this.#send(c, { method: q.method, path, body: q.body, query: { skip: q.skip, take: q.take } });
         if (res.status !== 200) throw new HostError("query-failed", `${path}: status ${res.status}`);
+        fetched = true;
         const rows = Array.isArray(res.json?.list) ? res.json.list : [];
-        step = acceptQueryPage({ run: step.run, rows });
-        counts.pages++;
+        const step = acceptQueryPage({ run: run.step.run, rows });
+        run.counts.pages++;
         const fresh = step.page.fresh.map((i) => rows[i]);
-        counts.rows += fresh.length;
-        const out = await this.#reconcilePage(c, resource, fresh, counts);
+        run.counts.rows += fresh.length;
+        const out = await this.#reconcilePage(c, resource, fresh, run.counts);
         summary.fed += out.fed;
         summary.review += out.review;
         if (out.halted) summary.halted = true;
+        run.step = { run: step.run, request: step.request };
+        if (run.step.request) return run;
       }
-      const next = finishQueryRun(step.run);
+      const next = finishQueryRun(run.step.run);
       await this.store.kvPut(customerId, `cursor:${resource}`, next);
-      summary.resources[resource] = { ...counts, highWaterMs: next.highWaterMs };
+      summary.resources[resource] = { ...run.counts, highWaterMs: next.highWaterMs };
+      run.step = null;
+      run.counts = null;
+      run.resourceIdx++;
+      if (run.resourceIdx < run.resources.length) {
+        if (fetched) return run;
+        continue;
+      }
+      summary.finishedMs = this.now();
+      const everyMs = reconcileInterval(r.everyMs);
+      await this.store.kvPut(customerId, "reconcile", { lastCompleteMs: summary.finishedMs, nextDueMs: summary.finishedMs + everyMs, last: summary });
+      // The newest runs, newest first (GET .../reconciliation).
+      const runs = (await this.store.kvGet(customerId, "reconcile-runs")) ?? [];
+      await this.store.kvPut(customerId, "reconcile-runs", [{ runId: run.runId, ...summary }, ...runs].slice(0, RECONCILE_RUNS_KEPT));
+      run.done = true;
+      return run;
     }
-    summary.finishedMs = this.now();
-    const everyMs = reconcileInterval(r.everyMs);
-    await this.store.kvPut(customerId, "reconcile", { lastCompleteMs: summary.finishedMs, nextDueMs: summary.finishedMs + everyMs, last: summary });
-    if (process) await this.drain();
-    return summary;
   }
 
   async #reconcilePage(c, resource, rows, counts) {
@@ -668,7 +716,12 @@ export class Host {
       const k = lookupKeys(c.core, eventFromRecord(resource, row ?? {}, false));
       refs.push(...k.refs);
     }
-    const all = await this.store.listRecords(customerId, { kind: resource });
+    // The stored records this page can concern: a store that can look them up by the page's keys does
+    // (`reconcileCandidates`: the Worker's customer Object, which cannot hand out every record in one call);
+    // otherwise every record of the kind, filtered here.
+    const found = typeof this.store.reconcileCandidates === "function" ? await this.store.reconcileCandidates(customerId, { kind: resource, virtuousIds: ids, refs }) : null;
+    const all = found ? found.records : await this.store.listRecords(customerId, { kind: resource });
+    const total = found ? found.total : all.length;
     const stored = all
       .filter((x) => x.state)
       .filter((x) => ids.includes(x.virtuousId) || x.state.state === "partner-pending" || (x.state.externalRef && refs.some((r) => { const k = refKey(x.state.externalRef.source, x.state.externalRef.id); return k.source === r.source && k.id === r.id; })))
@@ -681,7 +734,7 @@ export class Host {
         resource,
         // Contacts are paged through /Query/FullContact (full rows) unless reconcile.fullContacts is false.
         rowShape: resource === "contact" && rc.fullContacts !== false ? "full" : "abbreviated",
-        totalRecords: rc.totalRecords ?? Math.max(all.length, rows.length),
+        totalRecords: rc.totalRecords ?? Math.max(total, rows.length),
         ...(rc.breaker ? { breaker: rc.breaker } : {}),
       },
       rows,

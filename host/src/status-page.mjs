@@ -6,8 +6,13 @@
 //   GET /api/v1/customers                                every customer with a health summary
 //   GET /api/v1/customers/:customerId/decisions?limit=   the newest decisions, newest first, with plain texts
 //   GET /api/v1/customers/:customerId/records?kind=&id=  find a record by Virtuous id, partner id or record key
+//                                                        (without ?id=: every record's row)
+//   GET /api/v1/customers/:customerId/outbox             every pending write (method, path, attempts; never a body)
+//   GET /api/v1/customers/:customerId/reconciliation     the last runs, the run under way, the last error
+// The page and the routes' answers are framework-free (peopleApi, STATUS_PAGE): the Worker host serves the same.
 import { metrics, prometheus } from "./observe.mjs";
 import { REASONS, explain } from "./reasons.mjs";
+import { HostError } from "./errors.mjs";
 
 /** The health a person sees first: paused, action needed, needs attention, healthy. */
 export function health(s) {
@@ -24,63 +29,116 @@ export function health(s) {
 }
 
 const withText = (d) => ({ ...d, explanation: explain(d.reason) });
+const must = async (host, id) => {
+  if (!(await host.customer(id))) throw new HostError("unknown-customer", id);
+};
+
+/** The HTTP status of an API error code (the JSON API's table in docs/host.md). */
+export function statusOfError(e) {
+  const code = e?.code ?? "internal";
+  return API_STATUS[code] ?? (e?.name === "VirtuousSyncError" ? 400 : code === "internal" ? 500 : 400);
+}
+const API_STATUS = {
+  "unknown-customer": 404, "unknown-record": 404, "not-found": 404, "record-busy": 409, "not-in-conflict": 409, "not-empty": 409, "not-drained": 409,
+  "invalid-argument": 400, "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400, unauthorized: 401, internal: 500,
+};
+
+/**
+ * The people routes beyond the core API, framework-free: the Node app (Hono, below) and the Worker host
+ * (worker/index.mjs) serve the same answers from them. `timeline(customerId, recordKey)` reads one record's
+ * history (the Worker asks the record's Durable Object); each throws a HostError for a bad request.
+ */
+export function peopleApi(host, { timeline = (id, key) => host.timeline(id, key) } = {}) {
+  return {
+    /** `GET /api/v1/customers`: every customer with a health summary. */
+    async customers() {
+      const out = [];
+      for (const id of await host.store.listCustomers()) {
+        const s = await host.status(id);
+        out.push({ customerId: id, paused: s.paused, openConflicts: s.openConflicts, health: health(s) });
+      }
+      return { apiVersion: 1, customers: out };
+    },
+    /** `GET .../decisions?limit=`: the newest decisions, newest first, with plain texts. */
+    async decisions(id, limitParam) {
+      await must(host, id);
+      const limit = Math.min(500, Math.max(1, Number(limitParam ?? 50) || 50));
+      return { apiVersion: 1, decisions: (await host.store.recentDecisions(id, { limit })).map(withText) };
+    },
+    /** `GET .../records?kind=&id=`: a record by Virtuous id, partner id or record key, with its history. */
+    async lookup(id, { kind, id: query } = {}) {
+      await must(host, id);
+      const q = String(query ?? "").trim();
+      if (!q) throw new HostError("invalid-argument", "give ?id= (a Virtuous id, a partner id or a record key)");
+      const row =
+        (await host.store.findRecord(id, { recordKey: q })) ??
+        (kind ? (await host.store.findRecord(id, { kind, virtuousId: q })) ?? (await host.store.findRecord(id, { kind, partnerId: q })) : null) ??
+        (!kind ? await firstOf(host, id, q) : null);
+      if (!row) throw new HostError("unknown-record", `no record ${kind ? `${kind} ` : ""}${q}`);
+      const tl = await timeline(id, row.recordKey);
+      return { ...tl, entries: tl.entries.map(withText) };
+    },
+    /** `GET .../records` without `?id=`: every record's stored row (keys, state, dirty mark), by record key. */
+    async records(id, { kind } = {}) {
+      await must(host, id);
+      return { apiVersion: 1, records: await host.store.listRecords(id, kind ? { kind } : {}) };
+    },
+    /** `GET .../outbox`: every pending write, oldest first (method and path; never a body). */
+    async outbox(id) {
+      await must(host, id);
+      const items = (await host.store.listOutbox(id)).map((e) => ({
+        recordKey: e.recordKey, status: e.status === "in-flight" ? "queued" : e.status, attempts: e.attempts, queuedMs: e.queuedMs,
+        lastError: e.lastError, lastStatus: e.lastStatus, method: e.request?.method, path: e.request?.path,
+      }));
+      return { apiVersion: 1, items };
+    },
+    /** `GET .../reconciliation`: the last complete run, the newest runs, the run under way (Worker host), errors. */
+    async reconciliation(id) {
+      await must(host, id);
+      const rec = (await host.store.kvGet(id, "reconcile")) ?? {};
+      // The Worker host keeps its newest run's progress (it runs page by page from its Queue); the Node host none.
+      const r = (await host.store.kvGet(id, "reconcile-run")) ?? null;
+      const latest = r && { runId: r.runId, startedMs: r.startedMs, finishedMs: r.finishedMs, failedMs: r.failedMs, resource: r.resource, page: r.page, lastError: r.lastError, lastErrorMs: r.lastErrorMs };
+      return {
+        apiVersion: 1,
+        lastCompleteMs: rec.lastCompleteMs, nextDueMs: rec.nextDueMs, lastError: rec.lastError, lastErrorMs: rec.lastErrorMs,
+        running: latest && !latest.finishedMs && !latest.failedMs ? latest : null,
+        latest,
+        runs: (await host.store.kvGet(id, "reconcile-runs")) ?? (rec.last ? [rec.last] : []),
+      };
+    },
+    metrics: () => metrics(host),
+    prometheus: async () => prometheus(await metrics(host)),
+  };
+}
 
 /**
  * Adds the page, the extra API routes (on `api`, so they share its token check) and /metrics to the Hono `app`.
  * Call before `app.route("/api...", api)`.
  */
 export function mountStatusPage(app, api, host, { token } = {}) {
-  const fail = (c, e) => {
-    const code = e?.code ?? "internal";
-    return c.json({ error: code, message: e?.name === "HostError" ? e.message : "internal error" }, code === "unknown-customer" || code === "unknown-record" ? 404 : code === "internal" ? 500 : 400);
+  const people = peopleApi(host);
+  const run = (fn) => async (c) => {
+    try {
+      return c.json(await fn(c));
+    } catch (e) {
+      return c.json({ error: e?.code ?? "internal", message: e?.name === "HostError" ? e.message : "internal error" }, statusOfError(e));
+    }
   };
-  api.get("/customers", async (c) => {
-    try {
-      const out = [];
-      for (const id of await host.store.listCustomers()) {
-        const s = await host.status(id);
-        out.push({ customerId: id, paused: s.paused, openConflicts: s.openConflicts, health: health(s) });
-      }
-      return c.json({ apiVersion: 1, customers: out });
-    } catch (e) {
-      return fail(c, e);
-    }
-  });
-  api.get("/customers/:customerId/decisions", async (c) => {
-    try {
-      const id = c.req.param("customerId");
-      if (!(await host.customer(id))) return c.json({ error: "unknown-customer" }, 404);
-      const limit = Math.min(500, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
-      return c.json({ apiVersion: 1, decisions: (await host.store.recentDecisions(id, { limit })).map(withText) });
-    } catch (e) {
-      return fail(c, e);
-    }
-  });
-  api.get("/customers/:customerId/records", async (c) => {
-    try {
-      const id = c.req.param("customerId");
-      if (!(await host.customer(id))) return c.json({ error: "unknown-customer" }, 404);
-      const kind = c.req.query("kind");
-      const q = String(c.req.query("id") ?? "").trim();
-      if (!q) return c.json({ error: "invalid-argument", message: "give ?id= (a Virtuous id, a partner id or a record key)" }, 400);
-      const row =
-        (await host.store.findRecord(id, { recordKey: q })) ??
-        (kind ? (await host.store.findRecord(id, { kind, virtuousId: q })) ?? (await host.store.findRecord(id, { kind, partnerId: q })) : null) ??
-        (!kind ? await firstOf(host, id, q) : null);
-      if (!row) return c.json({ error: "unknown-record", message: `no record ${kind ? `${kind} ` : ""}${q}` }, 404);
-      const tl = await host.timeline(id, row.recordKey);
-      return c.json({ ...tl, entries: tl.entries.map(withText) });
-    } catch (e) {
-      return fail(c, e);
-    }
-  });
-  api.get("/metrics", async (c) => c.json(await metrics(host)));
+  const id = (c) => c.req.param("customerId");
+  api.get("/customers", run(() => people.customers()));
+  api.get("/customers/:customerId/decisions", run((c) => people.decisions(id(c), c.req.query("limit"))));
+  api.get("/customers/:customerId/records", run((c) => (c.req.query("id") == null ? people.records(id(c), { kind: c.req.query("kind") }) : people.lookup(id(c), { kind: c.req.query("kind"), id: c.req.query("id") }))));
+  api.get("/customers/:customerId/outbox", run((c) => people.outbox(id(c))));
+  api.get("/customers/:customerId/reconciliation", run((c) => people.reconciliation(id(c))));
+  api.get("/metrics", run(() => people.metrics()));
   app.get("/metrics", async (c) => {
     if (token && c.req.header("authorization") !== `Bearer ${token}`) return c.text("unauthorized\n", 401);
-    return c.body(prometheus(await metrics(host)), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    return c.body(await people.prometheus(), 200, { "content-type": PROMETHEUS_TYPE });
   });
-  app.get("/status", (c) => c.html(PAGE));
+  app.get("/status", (c) => c.html(STATUS_PAGE));
 }
+export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 async function firstOf(host, customerId, q) {
   for (const kind of ["gift", "contact"]) {
@@ -90,7 +148,8 @@ async function firstOf(host, customerId, q) {
   return null;
 }
 
-const PAGE = `<!doctype html>
+/** The status page: one static HTML page that reads the JSON API (the same on every host). */
+export const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

@@ -223,6 +223,40 @@ export function hostSuite(name, openStore) {
     assert.equal((await store.findRecord(C, { kind: "gift", virtuousId: "601" })).state.state, "virtuous-pending");
   });
 
+  test("a create applied whose commit was lost, retried after Virtuous changed the record: the partner gets the newer values; nothing older is pushed back", async () => {
+    // bench/hosts.md: with three workers on PostgreSQL a create's commit could fail (the partner id's uniqueness,
+    // against the stub the partner's change hook made); its retry read the contact again, newer now, and the
+    // partner's create (idempotent on virtuousId) returned the record the first attempt made, with the old name.
+    const clock = manualClock();
+    let name = "Ada First";
+    let modified = "2026-11-30T11:00:00Z";
+    const { host, store, partner, v } = await setup({
+      clock,
+      extra: { sync: { cooldownMs: 60_000, updateMode: "partial", unstampedCreates: "verify" } }, // a create is verified by a read
+      script: (req) => (req.method === "GET" && req.path === "/api/Contact/801" ? { status: 200, body: { id: 801, name, contactType: "Household", modifiedDateTimeUtc: modified, contactReferences: [] } } : { status: 200, body: {} }),
+    });
+    const commit = store.commitRecord.bind(store);
+    let failures = 1;
+    store.commitRecord = async (c) => {
+      if (c.inbox && failures-- > 0) throw Object.assign(new Error("unique-violation: injected"), { name: "StoreError", code: "unique-violation" });
+      return commit(c);
+    };
+    const d = signed({ event: "ContactCreate", contact: { id: 801, name: "Ada First", contactType: "Household", modifiedDateTimeUtc: "2026-11-30T11:00:00Z" } });
+    await host.receive(C, d.text, d.headers);
+    await host.drain();
+    const [created] = partner.calls.filter((x) => x.action === "create");
+    assert.equal(created?.fields.name, "Ada First", "the first attempt created the partner record");
+    name = "Ada Second"; // staff edit in Virtuous before the retry
+    modified = "2026-11-30T11:05:00Z";
+    clock.advance(10 * 60_000);
+    await settle(host);
+    clock.advance(60 * 60_000);
+    await settle(host);
+    const row = await store.findRecord(C, { kind: "contact", virtuousId: "801" });
+    assert.equal(partner.get("contact", row.partnerId).fields.name, "Ada Second", "the partner holds Virtuous's newer value");
+    assert.deepEqual(v.requests.filter((r) => r.method === "PUT"), [], "nothing pushed back to Virtuous");
+  });
+
   test("a failing partner apply releases the entry with backoff, then dead-letters it after maxAttempts", async () => {
     const clock = manualClock();
     const { host, store, partner } = await setup({ clock, extra: { inbox: { maxAttempts: 3 } } });

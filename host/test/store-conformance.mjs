@@ -2,6 +2,7 @@
 // fresh store from `open()`; `concurrent` (PostgreSQL) adds checks with several workers on separate connections.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { comparableState, exportFromStore, importIntoStore, TransferError } from "../src/transfer.mjs";
 
 const C = "cust-1";
 const settings = { customerId: C, platformName: "Acme" };
@@ -160,6 +161,55 @@ export function storeConformance(name, open, { openMany } = {}) {
     assert.equal((await s.dueRecords({ nowMs: 100, limit: 10 })).length, 1);
     await s.setPaused(C, 50);
     assert.equal((await s.dueRecords({ nowMs: 100, limit: 10 })).length, 0, "paused customers are not processed");
+  });
+
+  withStore("commit folds the stub the partner's hook made for the record being created, even while another worker holds the stub", async (s) => {
+    // Worker A creates the record from Virtuous; meanwhile the partner's hook made a stub for the new partner id and
+    // worker B locked that stub (the outbound path). A's commit must still succeed (not fail on the partner id's
+    // uniqueness), and B's commit on the stub then finds it gone.
+    const a = await s.lockRecord(C, "contact:v7", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "contact", virtuousId: "7" } });
+    const stubKey = await s.markDirty(C, { kind: "contact", partnerId: "donor-7" }, 2);
+    const b = await s.lockRecord(C, stubKey, { owner: "B", nowMs: 3, leaseMs: 1000 });
+    assert.ok(b, "B holds the stub");
+    await s.commitRecord({ customerId: C, recordKey: "contact:v7", owner: "A", version: a.version, changeSeq: a.changeSeq, nowMs: 4, state: { state: "in-sync", partnerId: "donor-7", virtuousId: "7" }, dirty: false });
+    const r = await s.findRecord(C, { kind: "contact", partnerId: "donor-7" });
+    assert.equal(r.recordKey, "contact:v7");
+    assert.equal(r.dirty, true, "the partner's change is looked at on the real record");
+    assert.equal(await s.findRecord(C, { recordKey: stubKey }), null, "the stub is gone");
+    await assert.rejects(() => s.commitRecord({ customerId: C, recordKey: stubKey, owner: "B", version: b.version, changeSeq: b.changeSeq, nowMs: 5, state: null, dirty: true, recheckMs: 300 }), { code: "lost-lock" });
+  });
+
+  withStore("moving a customer: export then import (as another customer id) gives the same state; a second import is refused", async (s) => {
+    // A record in conflict with a queued write, a processed and an unprocessed delivery, cursors, counters, the
+    // budget, a review item and a dead letter.
+    await s.updateBudget(C, () => ({ state: { limit: 5000, remaining: 4990 }, result: null }));
+    await s.kvPut(C, "cursor:contact", { highWaterMs: 123, idsAtMax: ["7"] });
+    await s.countersAdd(C, { applied: 3, echoes: 1 });
+    await s.inboxInsert({ customerId: C, dedupeKey: "done-1", receivedMs: 900_000, origin: "webhook", body: "{}", event: { eventType: "contact-update" } });
+    const [e] = await s.inboxClaim({ owner: "A", nowMs: 900_000, leaseMs: 1000, limit: 1 });
+    const l = await s.lockRecord(C, "contact:v7", { owner: "A", nowMs: 900_000, leaseMs: 1000, create: { kind: "contact", virtuousId: "7" } });
+    const state = { state: "conflict", kind: "contact", partnerId: "donor-7", virtuousId: "7", externalRef: { source: "Acme", id: "donor-7" }, base: { name: "x" } };
+    await s.commitRecord({ customerId: C, recordKey: "contact:v7", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 900_001, state, dirty: false, outbox: [{ put: { method: "PUT", path: "/api/Contact/7", body: { name: "Ada" } } }], inbox: { id: e.id, owner: "A" } });
+    await s.inboxInsert({ customerId: C, dedupeKey: "pending-1", receivedMs: 900_002, origin: "webhook", body: "{}", event: { eventType: "contact-update", resourceId: "7" } });
+    await s.addReview(C, "surface-unmatched", { row: 1 }, 900_003);
+    await s.deadLetter({ customerId: C, origin: "inbox", dedupeKey: "bad-1", body: "{}", error: "invalid-event: x", atMs: 900_004 });
+    const doc = await exportFromStore(s, C, { nowMs: 1_000_000 });
+    assert.equal(doc.records.length, 1);
+    assert.deepEqual(doc.dedupe.map((d) => d.dedupeKey), ["done-1"]);
+    assert.deepEqual(doc.inbox.map((d) => d.dedupeKey), ["pending-1"]);
+    const C2 = "cust-2";
+    await s.putCustomer(C2, { ...settings, customerId: C2 }, 1000);
+    await importIntoStore(s, { ...doc, customerId: C2 });
+    const back = await exportFromStore(s, C2, { nowMs: 1_000_000 });
+    assert.deepEqual({ ...comparableState(back), customerId: C }, comparableState(doc));
+    // The imported record is found by every key (the link index) and its write is due; the dedupe key is known.
+    assert.equal((await s.findRecord(C2, { kind: "contact", refs: [{ source: "acme", id: "donor-7" }] }))?.recordKey, "contact:v7");
+    assert.equal((await s.findRecord(C2, { kind: "contact", partnerId: "donor-7" }))?.recordKey, "contact:v7");
+    assert.equal((await s.inboxInsert({ customerId: C2, dedupeKey: "done-1", receivedMs: 1_000_001, origin: "webhook", body: "{}", event: {} })).inserted, false);
+    assert.equal((await s.getOutbox(C2, "contact:v7")).request.path, "/api/Contact/7");
+    await assert.rejects(() => importIntoStore(s, { ...doc, customerId: C2 }), (err) => err instanceof TransferError && err.code === "not-empty");
+    await assert.rejects(() => importIntoStore(s, { ...doc, customerId: "nobody" }), (err) => err.code === "unknown-customer");
+    await assert.rejects(() => importIntoStore(s, { ...doc, version: 2 }), (err) => err.code === "unknown-version");
   });
 
   withStore("commit: state, log, outbox and inbox completion are one transaction", async (s) => {

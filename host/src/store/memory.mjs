@@ -173,9 +173,10 @@ export class MemoryStore {
     if (c.inbox && !this.#claimed(c.inbox.id, c.inbox.owner)) throw new StoreError("lost-lease", c.inbox.id);
     const s = c.state;
     const partnerId = s?.partnerId ?? c.partnerId ?? r.partnerId;
-    // A stub the partner's change hook made for this record while it was being created: folded in.
+    // A stub the partner's change hook made for this record while it was being created: folded in, locked or not
+    // (a worker holding the stub's lock loses it: see sql.mjs commitRecord).
     const stubs = this.#rows(c.customerId).filter(
-      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null && (x.lockOwner == null || x.lockUntilMs < c.nowMs),
+      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null,
     );
     for (const x of stubs) this.records.delete(`${c.customerId}\0${x.recordKey}`);
     const virtuousId = s?.virtuousId ?? r.virtuousId;
@@ -282,6 +283,69 @@ export class MemoryStore {
           out.inboxEvents++;
         }
     return out;
+  }
+
+  // --- moving a customer between engines (../transfer.mjs) ----------------------------------------------------
+  /** The customer's stored sync state in the transfer format's parts (the dedupe window: processed since `sinceMs`). */
+  async exportCustomer(customerId, { sinceMs = 0 } = {}) {
+    const c = this.customers.get(customerId);
+    const kv = {};
+    for (const [k, v] of this.kv) if (k.startsWith(`${customerId}\0`)) kv[k.slice(customerId.length + 1)] = clone(v);
+    const inbox = [];
+    const dedupe = [];
+    for (const e of this.inbox.values()) {
+      if (e.customerId !== customerId) continue;
+      if (e.status === "pending" || e.status === "claimed") inbox.push(clone({ dedupeKey: e.dedupeKey, receivedMs: e.receivedMs, origin: e.origin, event: e.event, attempts: e.status === "claimed" ? e.attempts - 1 : e.attempts, lastError: e.lastError }));
+      else if ((e.doneMs ?? e.receivedMs) >= sinceMs) dedupe.push({ dedupeKey: e.dedupeKey, atMs: e.doneMs ?? e.receivedMs });
+    }
+    return {
+      paused: c?.pausedAtMs ?? null,
+      budget: clone(c?.budget ?? null),
+      kv,
+      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq })),
+      outbox: [...this.outbox.values()].filter((o) => o.customerId === customerId).map((o) => clone({
+        recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status,
+        lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter,
+      })),
+      inbox,
+      dedupe,
+      review: this.review.filter((r) => r.customerId === customerId && r.status === "open").map(({ kind, item, status, atMs }) => clone({ kind, item, status, atMs })),
+      deadLetters: this.deadLetters.filter((d) => d.customerId === customerId).map(({ origin, dedupeKey, error, atMs }) => ({ origin, dedupeKey, error, atMs })),
+    };
+  }
+  /** Writes a checked transfer document's parts (transfer.mjs importIntoStore checks it and the target first). */
+  async importCustomer(customerId, doc) {
+    const c = this.customers.get(customerId);
+    c.pausedAtMs = doc.paused ?? undefined;
+    if (doc.budget != null) c.budget = clone(doc.budget);
+    for (const [k, v] of Object.entries(doc.kv)) this.kv.set(`${customerId}\0${k}`, clone(v));
+    const now = doc.exportedMs;
+    for (const r of doc.records) {
+      const ext = r.state?.externalRef;
+      this.records.set(`${customerId}\0${r.recordKey}`, {
+        customerId, recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined,
+        extSource: ext ? String(ext.source).trim().toLowerCase() : undefined, extId: ext ? String(ext.id).trim() : undefined,
+        version: 1, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, updatedMs: now,
+      });
+    }
+    for (const o of doc.outbox)
+      this.outbox.set(`${customerId}\0${o.recordKey}`, clone({
+        customerId, recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status,
+        lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter),
+      }));
+    for (const d of doc.dedupe) {
+      const k = `${customerId}\0${d.dedupeKey}`;
+      if (this.inboxKeys.has(k)) continue;
+      const id = String(++this.seq);
+      this.inboxKeys.set(k, id);
+      this.inbox.set(id, { id, customerId, dedupeKey: d.dedupeKey, receivedMs: d.atMs ?? now, origin: "import", status: "done", attempts: 0, dueMs: d.atMs ?? now, doneMs: d.atMs ?? now });
+    }
+    for (const e of doc.inbox) {
+      const r = await this.inboxInsert({ customerId, dedupeKey: e.dedupeKey, receivedMs: e.receivedMs ?? now, origin: e.origin ?? "webhook", event: e.event });
+      if (r.inserted) this.inbox.get(r.id).attempts = e.attempts ?? 0;
+    }
+    for (const r of doc.review) this.review.push({ id: String(++this.seq), customerId, kind: r.kind, item: clone(r.item), status: r.status ?? "open", atMs: r.atMs ?? now });
+    for (const d of doc.deadLetters) this.deadLetters.push({ id: String(++this.seq), customerId, origin: d.origin, dedupeKey: d.dedupeKey, error: d.error, atMs: d.atMs ?? now });
   }
 
   #dropOutbox(customerId, recordKey) {

@@ -308,13 +308,16 @@ export class SqlStore {
       const s = c.state;
       const pid = s?.partnerId ?? c.partnerId ?? null;
       // The partner's change hook can report a record the host is creating on its side (an inbound create) before
-      // the create is committed; that made a stub row for the partner id. The stub is this record: fold it in.
+      // the create is committed; that made a stub row for the partner id. The stub is this record: fold it in, also
+      // while another worker holds the stub's lock (its commit then finds the row gone: lost-lock, and it marks the
+      // partner id dirty again, which now names this record). Skipping a locked stub failed this commit on the
+      // partner id's uniqueness, and the delivery's retry found the partner record its create had made (bench/hosts.md).
       const folded = pid
         ? await q(
             `DELETE FROM vsh_records WHERE customer_id = $1 AND kind = (SELECT kind FROM vsh_records WHERE customer_id = $1 AND record_key = $2)
-               AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL AND (lock_owner IS NULL OR lock_until_ms < $4)
+               AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL
              RETURNING record_key`,
-            [c.customerId, c.recordKey, String(pid), c.nowMs],
+            [c.customerId, c.recordKey, String(pid)],
           )
         : { rows: [] };
       const ref = s?.externalRef ? { source: String(s.externalRef.source).trim().toLowerCase(), id: String(s.externalRef.id).trim() } : null;
@@ -532,6 +535,80 @@ export class SqlStore {
   async listReview(customerId, { status = "open" } = {}) {
     const r = await this.db.query("SELECT * FROM vsh_review WHERE customer_id = $1 AND status = $2 ORDER BY id", [customerId, status]);
     return r.rows.map((x) => ({ id: String(x.id), kind: x.kind, item: x.item, status: x.status, atMs: Number(x.at_ms) }));
+  }
+
+  // --- moving a customer between engines (../transfer.mjs) ----------------------------------------------------
+  /** The customer's stored sync state in the transfer format's parts (the dedupe window: processed since `sinceMs`). */
+  async exportCustomer(customerId, { sinceMs = 0 } = {}) {
+    return this.db.tx(async (q) => {
+      // One transaction (PostgreSQL: REPEATABLE READ would be stricter; the procedure pauses the customer first).
+      const c = (await q("SELECT paused_at_ms, budget FROM vsh_customers WHERE customer_id = $1", [customerId])).rows[0];
+      const kv = {};
+      for (const r of (await q("SELECT key, value FROM vsh_kv WHERE customer_id = $1 ORDER BY key", [customerId])).rows) kv[r.key] = r.value;
+      const inbox = [];
+      const dedupe = [];
+      for (const r of (await q("SELECT * FROM vsh_inbox WHERE customer_id = $1 AND (status IN ('pending','claimed') OR COALESCE(done_ms, received_ms) >= $2) ORDER BY id", [customerId, sinceMs])).rows) {
+        const e = inboxRow(r);
+        if (e.status === "pending" || e.status === "claimed")
+          inbox.push({ dedupeKey: e.dedupeKey, receivedMs: e.receivedMs, origin: e.origin, event: e.event, attempts: e.status === "claimed" ? e.attempts - 1 : e.attempts, lastError: e.lastError });
+        else dedupe.push({ dedupeKey: e.dedupeKey, atMs: num(r.done_ms) ?? e.receivedMs });
+      }
+      return {
+        paused: num(c?.paused_at_ms) ?? null,
+        budget: c?.budget ?? null,
+        kv,
+        records: (await q("SELECT * FROM vsh_records WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map(recordRow).map((r) => ({
+          recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq,
+        })),
+        outbox: (await q("SELECT * FROM vsh_outbox WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map((r) => {
+          const o = outboxRow(r);
+          return { recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: num(r.next_queued_ms), dropAfter: o.dropAfter };
+        }),
+        inbox,
+        dedupe,
+        review: (await q("SELECT kind, item, status, at_ms FROM vsh_review WHERE customer_id = $1 AND status = 'open' ORDER BY id", [customerId])).rows.map((r) => ({ kind: r.kind, item: r.item, status: r.status, atMs: Number(r.at_ms) })),
+        deadLetters: (await q("SELECT origin, dedupe_key, error, at_ms FROM vsh_dead_letters WHERE customer_id = $1 ORDER BY id", [customerId])).rows.map((r) => ({ origin: r.origin, dedupeKey: r.dedupe_key ?? undefined, error: r.error, atMs: Number(r.at_ms) })),
+      };
+    });
+  }
+  /** Writes a checked transfer document's parts in one transaction (transfer.mjs importIntoStore checks first). */
+  async importCustomer(customerId, doc) {
+    const now = doc.exportedMs;
+    await this.db.tx(async (q) => {
+      await q("UPDATE vsh_customers SET paused_at_ms = $2, budget = COALESCE($3::jsonb, budget) WHERE customer_id = $1", [customerId, doc.paused ?? null, json(doc.budget ?? undefined)]);
+      for (const [k, v] of Object.entries(doc.kv))
+        await q("INSERT INTO vsh_kv (customer_id, key, value) VALUES ($1, $2, $3::jsonb) ON CONFLICT (customer_id, key) DO UPDATE SET value = EXCLUDED.value", [customerId, k, json(v)]);
+      for (const r of doc.records) {
+        const ext = r.state?.externalRef;
+        await q(
+          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12)`,
+          [customerId, r.recordKey, r.kind, r.partnerId ?? null, r.virtuousId ?? null, ext ? String(ext.source).trim().toLowerCase() : null, ext ? String(ext.id).trim() : null,
+            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now],
+        );
+      }
+      for (const o of doc.outbox)
+        await q(
+          `INSERT INTO vsh_outbox (customer_id, record_key, request, queued_ms, due_ms, attempts, status, next_request, next_queued_ms, drop_after, last_error, last_status)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)`,
+          [customerId, o.recordKey, json(o.request), o.queuedMs, o.dueMs ?? o.queuedMs, o.attempts ?? 0, o.status, json(o.nextRequest), o.nextQueuedMs ?? null, Boolean(o.dropAfter), o.lastError ?? null, o.lastStatus ?? null],
+        );
+      for (const d of doc.dedupe)
+        await q(
+          `INSERT INTO vsh_inbox (customer_id, dedupe_key, received_ms, origin, status, due_ms, done_ms) VALUES ($1, $2, $3, 'import', 'done', $3, $3)
+           ON CONFLICT (customer_id, dedupe_key) DO NOTHING`,
+          [customerId, d.dedupeKey, d.atMs ?? now],
+        );
+      for (const e of doc.inbox)
+        await q(
+          `INSERT INTO vsh_inbox (customer_id, dedupe_key, received_ms, origin, event, status, attempts, due_ms, last_error) VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $3, $7)
+           ON CONFLICT (customer_id, dedupe_key) DO NOTHING`,
+          [customerId, e.dedupeKey, e.receivedMs ?? now, e.origin ?? "webhook", json(e.event), e.attempts ?? 0, e.lastError ?? null],
+        );
+      for (const r of doc.review) await q("INSERT INTO vsh_review (customer_id, kind, item, status, at_ms) VALUES ($1, $2, $3::jsonb, $4, $5)", [customerId, r.kind, json(r.item), r.status ?? "open", r.atMs ?? now]);
+      for (const d of doc.deadLetters)
+        await q("INSERT INTO vsh_dead_letters (customer_id, origin, dedupe_key, error, at_ms) VALUES ($1, $2, $3, $4, $5)", [customerId, d.origin, d.dedupeKey ?? null, d.error ?? "", d.atMs ?? now]);
+    });
   }
 
   // --- status -----------------------------------------------------------------------------------------------------

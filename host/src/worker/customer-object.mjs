@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, o
 CREATE TABLE IF NOT EXISTS review (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, item TEXT, status TEXT, at_ms INTEGER);
 CREATE TABLE IF NOT EXISTS creating (record_key TEXT PRIMARY KEY, kind TEXT NOT NULL, until_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, record_key TEXT, at_ms INTEGER, entry TEXT);
+CREATE TABLE IF NOT EXISTS imported_dedupe (dedupe_key TEXT PRIMARY KEY, at_ms INTEGER);
 `;
 
 export class CustomerObject extends DurableObject {
@@ -67,6 +68,92 @@ export class CustomerObject extends DurableObject {
     this.#put("kv:counters", c);
   }
 
+  // --- reconciliation runs (one page per RECONCILE message; see consumeReconcile in ./index.mjs) --------------------
+  // The run under way is kept under kv:reconcile-run: {runId, startedMs, updatedMs, page (the next page to run),
+  // resource, state (Host.reconcileStep's input for that page), claim: {untilMs} | null, finishedMs?, failedMs?}.
+  /** Starts `runId` unless another run is under way and has finished a page within `staleMs`. */
+  runStart({ runId, state, nowMs, staleMs }) {
+    const cur = this.#get("kv:reconcile-run");
+    if (cur && !cur.finishedMs && !cur.failedMs && nowMs - cur.updatedMs < staleMs) return { started: false, runId: cur.runId };
+    this.#put("kv:reconcile-run", { runId, startedMs: nowMs, updatedMs: nowMs, page: 0, resource: state.resources[0], state, claim: null });
+    return { started: true, runId };
+  }
+  /**
+   * Claims page `page` of `runId` for `leaseMs`: `{outcome: "claimed", state}`, `"busy"` (another consumer holds
+   * it), `"done"` (already run; `resend`: the next page to enqueue again when the run has not moved on for a lease
+   * since), or `"stale"` (another run, or this one ended).
+   */
+  runClaim({ runId, page, nowMs, leaseMs }) {
+    const cur = this.#get("kv:reconcile-run");
+    if (!cur || cur.runId !== runId || cur.failedMs) return { outcome: "stale" };
+    if (page < cur.page) {
+      const resend = !cur.finishedMs && page === cur.page - 1 && !cur.claim && nowMs - cur.updatedMs > leaseMs ? cur.page : null;
+      return { outcome: "done", resend };
+    }
+    if (page > cur.page || cur.finishedMs) return { outcome: "stale" };
+    if (cur.claim && cur.claim.untilMs > nowMs) return { outcome: "busy", untilMs: cur.claim.untilMs };
+    cur.claim = { untilMs: nowMs + leaseMs };
+    this.#put("kv:reconcile-run", cur);
+    return { outcome: "claimed", state: cur.state };
+  }
+  /** The page failed: its claim is dropped (the Queue retries the message), the error kept. */
+  runRelease({ runId, page, error, nowMs }) {
+    const cur = this.#get("kv:reconcile-run");
+    if (!cur || cur.runId !== runId || cur.page !== page) return false;
+    cur.claim = null;
+    cur.lastError = error;
+    cur.lastErrorMs = nowMs;
+    this.#put("kv:reconcile-run", cur);
+    return true;
+  }
+  /** The page ran: the run's state moves to the next page (or the run is finished). */
+  runAdvance({ runId, page, state, nowMs }) {
+    const cur = this.#get("kv:reconcile-run");
+    if (!cur || cur.runId !== runId || cur.page !== page || cur.failedMs) return { advanced: false };
+    Object.assign(cur, { page: page + 1, state, claim: null, updatedMs: nowMs, resource: state.resources[state.resourceIdx] });
+    if (state.done) cur.finishedMs = nowMs;
+    this.#put("kv:reconcile-run", cur);
+    return { advanced: true };
+  }
+  /** The Queue gave up on a page: the run ends unfinished (its cursors were not moved by the missing pages). */
+  runFail({ runId, nowMs }) {
+    const cur = this.#get("kv:reconcile-run");
+    if (!cur || cur.runId !== runId || cur.finishedMs) return false;
+    cur.failedMs = nowMs;
+    cur.claim = null;
+    this.#put("kv:reconcile-run", cur);
+    return true;
+  }
+
+  // --- moving a customer (./transfer.mjs) ---------------------------------------------------------------------------
+  /** The customer-level parts of a transfer document, the record keys to ask, and how many deliveries are queued. */
+  exportParts({ sinceMs }) {
+    const kv = {};
+    for (const r of this.sql.exec("SELECT k, v FROM kv WHERE k LIKE 'kv:%' ORDER BY k").toArray()) kv[r.k.slice(3)] = JSON.parse(r.v);
+    return {
+      paused: this.#get("meta")?.pausedAtMs ?? null,
+      kv,
+      inflight: this.#get("inflight") ?? 0,
+      recordKeys: this.sql.exec("SELECT record_key FROM records ORDER BY record_key").toArray().map((r) => r.record_key),
+      dedupe: this.sql.exec("SELECT dedupe_key, at_ms FROM imported_dedupe WHERE at_ms >= ? ORDER BY dedupe_key", sinceMs).toArray().map((r) => ({ dedupeKey: r.dedupe_key, atMs: r.at_ms })),
+      review: this.listReview({ status: "open" }).map(({ kind, item, status, atMs }) => ({ kind, item, status, atMs })),
+      deadLetters: this.sql.exec("SELECT origin, dedupe_key, error, at_ms FROM dead_letters ORDER BY id").toArray().map((r) => ({ origin: r.origin, dedupeKey: r.dedupe_key ?? undefined, error: r.error ?? undefined, atMs: r.at_ms })),
+    };
+  }
+  importParts({ paused, kv, review, deadLetters, dedupe, nowMs }) {
+    this.ctx.storage.transactionSync(() => {
+      this.setPaused(paused);
+      for (const [k, v] of Object.entries(kv)) this.#put(`kv:${k}`, v);
+      for (const r of review) this.sql.exec("INSERT INTO review (kind, item, status, at_ms) VALUES (?, ?, ?, ?)", r.kind, JSON.stringify(r.item ?? null), r.status ?? "open", r.atMs ?? nowMs);
+      for (const d of deadLetters) this.deadLetter({ ...d, atMs: d.atMs ?? nowMs });
+      for (const d of dedupe) this.sql.exec("INSERT INTO imported_dedupe (dedupe_key, at_ms) VALUES (?, ?) ON CONFLICT(dedupe_key) DO NOTHING", d.dedupeKey, d.atMs ?? nowMs);
+    });
+  }
+  /** Whether a delivery's dedupe key came with an imported customer (processed on the old engine). */
+  importedDuplicate(dedupeKey) {
+    return this.sql.exec("SELECT 1 AS x FROM imported_dedupe WHERE dedupe_key = ?", dedupeKey).toArray().length > 0;
+  }
+
   // --- deliveries in the Queue (the status API's inbox.pending) ----------------------------------------------------
   enqueued(origin, receivedMs) {
     this.#put("inflight", (this.#get("inflight") ?? 0) + 1);
@@ -87,6 +174,9 @@ export class CustomerObject extends DurableObject {
       .map((r) => ({ id: String(r.id), origin: r.origin, dedupeKey: r.dedupe_key ?? undefined, error: r.error ?? undefined, atMs: r.at_ms }));
   }
   addReview(kind, item, nowMs) {
+    // The same finding filed again (a reconciliation page run twice after a failure) stays one open item.
+    const same = this.sql.exec("SELECT id FROM review WHERE status = 'open' AND kind = ? AND item = ?", kind, JSON.stringify(item ?? null)).toArray()[0];
+    if (same) return String(same.id);
     this.sql.exec("INSERT INTO review (kind, item, status, at_ms) VALUES (?, ?, 'open', ?)", kind, JSON.stringify(item ?? null), nowMs);
     return String(this.sql.exec("SELECT last_insert_rowid() AS id").one().id);
   }
@@ -96,15 +186,29 @@ export class CustomerObject extends DurableObject {
       .toArray()
       .map((r) => ({ id: String(r.id), kind: r.kind, item: JSON.parse(r.item), status: r.status, atMs: r.at_ms }));
   }
+  /**
+   * A decision for the customer's recent-activity list: customer-level ones (unsupported events, reconciliation
+   * notes) and, as records publish them, copies of each record's entries (the record's Object keeps its full log).
+   */
   logDecision(recordKey, atMs, entry) {
     this.sql.exec("INSERT INTO decisions (record_key, at_ms, entry) VALUES (?, ?, ?)", recordKey ?? null, atMs, JSON.stringify(entry));
-    // Customer-level decisions (unsupported events, reconciliation notes) are kept to the newest 10,000.
+    // Kept to the newest 10,000.
     this.sql.exec("DELETE FROM decisions WHERE id <= (SELECT MAX(id) FROM decisions) - 10000");
+  }
+  recentDecisions({ limit = 50 } = {}) {
+    return this.sql
+      .exec("SELECT record_key, at_ms, entry FROM decisions ORDER BY id DESC LIMIT ?", limit)
+      .toArray()
+      .map((r) => {
+        const { direction, action, reason, detail } = JSON.parse(r.entry);
+        return { recordKey: r.record_key ?? undefined, atMs: r.at_ms, direction, action, reason, detail };
+      });
   }
 
   // --- the record index ------------------------------------------------------------------------------------------
   /** A record's summary after its commit: `{recordKey, kind, partnerId, virtuousId, state, dirty, recheckMs, outbox, pubSeq}`. */
-  upsertRecord(s) {
+  upsertRecord(s, entries = []) {
+    for (const e of entries) this.logDecision(s.recordKey, e.atMs, e);
     const ext = s.state?.externalRef;
     this.sql.exec(
       `INSERT INTO records (record_key, kind, partner_id, virtuous_id, ext_source, ext_id, state_name, stuck, dirty, outbox_status, outbox_attempts, outbox_queued_ms, pub_seq, summary)
@@ -153,6 +257,21 @@ export class CustomerObject extends DurableObject {
       if (e) return e;
     }
     return null;
+  }
+  /**
+   * What a reconciliation page is planned against (Host #reconcilePage): the records of `kind` its rows name by
+   * Virtuous id or one of our references, and those waiting for Virtuous's batch (partner-pending), found by index;
+   * and how many records of the kind there are (the mass-change breaker's total). Never every summary at once.
+   */
+  reconcileCandidates({ kind, virtuousIds = [], refs = [] }) {
+    const out = new Map();
+    const add = (list) => {
+      for (const r of list) out.set(r.recordKey, r);
+    };
+    for (const id of virtuousIds) add(this.#rows("kind = ? AND virtuous_id = ?", kind, String(id)));
+    for (const r of refs) add(this.#rows("kind = ? AND ext_source = ? AND ext_id = ?", kind, r.source, r.id));
+    add(this.#rows("kind = ? AND state_name = 'partner-pending'", kind));
+    return { records: [...out.values()], total: this.sql.exec("SELECT COUNT(*) AS n FROM records WHERE kind = ?", kind).one().n };
   }
   listRecords({ kind, state, partnerIds, virtuousIds } = {}) {
     let rows = this.#rows("(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state_name = ?2)", kind ?? null, state ?? null);

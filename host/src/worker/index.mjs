@@ -18,16 +18,19 @@ import { DoStore } from "./store.mjs";
 import { partnerPortFor, RecordObject, unboundFetch } from "./record-object.mjs";
 import { BudgetObject, CustomerObject, DirectoryObject } from "./customer-object.mjs";
 import { OTHER_KEY, objectName, routeKeys } from "./route.mjs";
+import { peopleApi, statusOfError, STATUS_PAGE, PROMETHEUS_TYPE } from "../status-page.mjs";
+import { exportCustomer, importCustomer } from "./transfer.mjs";
 
 export { RecordObject, CustomerObject, BudgetObject, DirectoryObject };
 
-const STATUS = {
-  "unknown-customer": 404, "unknown-record": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
-  "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400, unauthorized: 401,
-};
 const SYNCED = new Set(["gift", "contact"]);
 const hosts = new Map(); // one per isolate and kind: their cores are cached per customer settings revision
 let lastMessages = []; // TEST_HOOKS only: the newest consumed delivery messages, for the redelivery test
+let reconcileHooks = {}; // TEST_HOOKS only: {duplicatePages, crashAfterPage: {page: times}}
+/** How long a reconciliation page's claim holds (a consumer that died mid-page releases it by lapsing). */
+const PAGE_LEASE_MS = 120_000;
+/** A run with no page finished for this long is abandoned; the next cron starts a new one from the cursors. */
+const RUN_STALE_MS = 60 * 60_000;
 
 /** The Worker's Host; `withBudget`: its customers carry the budget state (only the status model reads it). */
 function hostFor(env, { withBudget = false } = {}) {
@@ -57,7 +60,7 @@ async function json(request) {
   return b;
 }
 
-async function api(request, env, parts) {
+async function api(request, env, parts, query) {
   const host = hostFor(env);
   const store = host.store;
   const [, , , customerPart, section, a, b] = parts; // "", api, v1, customers/:id ...
@@ -69,7 +72,16 @@ async function api(request, env, parts) {
     if (s.customerId !== id) throw fail("invalid-argument", "customerId must match the path");
     return { apiVersion: 1, customerId: await host.putCustomer(s) };
   }
+  const people = peopleApi(hostFor(env, { withBudget: true }), { timeline: (cid, key) => recordStub(env, cid, key).recordTimeline(cid, key) });
   if (m === "GET" && section === "status") return hostFor(env, { withBudget: true }).status(id);
+  if (m === "GET" && section === "decisions") return people.decisions(id, query.get("limit"));
+  if (m === "GET" && section === "outbox") return people.outbox(id);
+  if (m === "GET" && section === "reconciliation") return people.reconciliation(id);
+  if ((m === "GET" && section === "export") || (m === "POST" && section === "import")) {
+    if (!env.ADMIN_TOKEN || request.headers.get("authorization") !== `Bearer ${env.ADMIN_TOKEN}`) throw fail("unauthorized", "admin token required");
+    if (m === "GET") return exportCustomer(env, store, id);
+    return importCustomer(env, store, id, await json(request));
+  }
   if (m === "GET" && section === "conflicts" && !a) return { apiVersion: 1, conflicts: await host.conflicts(id) };
   if (m === "POST" && section === "conflicts" && b === "resolve") {
     const body = await json(request);
@@ -86,8 +98,8 @@ async function api(request, env, parts) {
     return recordStub(env, id, key).recordTimeline(id, key);
   }
   if (m === "GET" && section === "records" && !a) {
-    if (!(await store.getCustomer(id))) throw fail("unknown-customer", id);
-    return { apiVersion: 1, records: await store.listRecords(id, {}) };
+    if (query.get("id") != null) return people.lookup(id, { kind: query.get("kind") ?? undefined, id: query.get("id") });
+    return people.records(id, { kind: query.get("kind") ?? undefined });
   }
   if (m === "POST" && section === "pause") return { apiVersion: 1, ...(await host.pause(id)) };
   if (m === "POST" && section === "resume") {
@@ -97,7 +109,8 @@ async function api(request, env, parts) {
   }
   if (m === "POST" && section === "reconcile") {
     if (!(await store.getCustomer(id))) throw fail("unknown-customer", id);
-    return { apiVersion: 1, ...(await host.reconcile(id, { process: false })) };
+    // The run goes through the RECONCILE Queue, one message per page; GET .../reconciliation shows it.
+    return { apiVersion: 1, ...(await startRun(env, id, { force: true })) };
   }
   if (m === "GET" && section === "review") return { apiVersion: 1, items: await store.listReview(id) };
   if (m === "GET" && section === "dead-letters") return { apiVersion: 1, items: await store.listDeadLetters(id) };
@@ -127,6 +140,14 @@ async function testHook(request, env, name) {
     }
     return { sent: body.times ?? 1, dedupeKey: msg.body.dedupeKey };
   }
+  if (name === "reconcile") {
+    reconcileHooks = body.hooks ?? {};
+    return { hooks: reconcileHooks };
+  }
+  if (name === "reconcile-message") {
+    await env.RECONCILE.send(body.message, { contentType: "json" });
+    return { sent: 1 };
+  }
   throw fail("not-found", name);
 }
 
@@ -137,19 +158,31 @@ export default {
     try {
       if (url.pathname.startsWith("/webhooks/virtuous/")) return await fetchHandler(hostFor(env))(request);
       if (url.pathname === "/api/health") return Response.json({ ok: true, apiVersion: 1, engine: "workers" });
+      // The status page is the Node host's own (status-page.mjs); it reads the API below with the person's token.
+      if (url.pathname === "/status" && request.method === "GET") return new Response(STATUS_PAGE, { headers: { "content-type": "text/html; charset=UTF-8" } });
+      const apiAuthorized = !env.API_TOKEN || request.headers.get("authorization") === `Bearer ${env.API_TOKEN}`;
+      if (url.pathname === "/metrics" && request.method === "GET") {
+        if (!apiAuthorized) return new Response("unauthorized\n", { status: 401 });
+        return new Response(await peopleApi(hostFor(env, { withBudget: true })).prometheus(), { headers: { "content-type": PROMETHEUS_TYPE } });
+      }
+      if (request.method === "GET" && (url.pathname === "/api/v1/customers" || url.pathname === "/api/customers" || url.pathname === "/api/v1/metrics" || url.pathname === "/api/metrics")) {
+        if (!apiAuthorized) return Response.json({ error: "unauthorized" }, { status: 401 });
+        const people = peopleApi(hostFor(env, { withBudget: true }));
+        return Response.json(url.pathname.endsWith("/metrics") ? await people.metrics() : await people.customers());
+      }
       if (env.TEST_HOOKS === "1" && parts[1] === "_test" && request.method === "POST") return Response.json(await testHook(request, env, parts[2]));
       if ((parts[1] === "api" && parts[2] === "v1" && parts[3] === "customers" && parts[4]) || (parts[1] === "api" && parts[2] === "customers" && parts[3])) {
         const p = parts[2] === "v1" ? parts : ["", "api", "v1", ...parts.slice(2)];
-        const isAdminPut = request.method === "PUT" && !p[5];
-        if (env.API_TOKEN && !isAdminPut && request.headers.get("authorization") !== `Bearer ${env.API_TOKEN}`)
-          return Response.json({ error: "unauthorized" }, { status: 401 });
-        return Response.json(await api(request, env, ["", "api", "v1", p[4], p[5], p[6], p[7]]));
+        // The admin routes (settings, export, import) check the admin token themselves.
+        const isAdmin = (request.method === "PUT" && !p[5]) || p[5] === "export" || p[5] === "import";
+        if (!apiAuthorized && !isAdmin) return Response.json({ error: "unauthorized" }, { status: 401 });
+        return Response.json(await api(request, env, ["", "api", "v1", p[4], p[5], p[6], p[7]], url.searchParams));
       }
       return Response.json({ error: "not-found" }, { status: 404 });
     } catch (e) {
       const code = e?.code ?? "internal";
-      const known = ["HostError", "VirtuousSyncError", "StoreError", "WorkerApiError"].includes(e?.name);
-      return Response.json({ error: code, message: known ? e.message : "internal error" }, { status: STATUS[code] ?? (code === "not-found" ? 404 : e?.name === "VirtuousSyncError" ? 400 : 500) });
+      const known = ["HostError", "VirtuousSyncError", "StoreError", "WorkerApiError", "TransferError"].includes(e?.name);
+      return Response.json({ error: known ? code : "internal", message: known ? e.message : "internal error" }, { status: known ? statusOfError(e) : 500 });
     }
   },
 
@@ -159,7 +192,7 @@ export default {
     return consumeDeliveries(batch, env);
   },
 
-  /** The cron trigger: every customer whose reconciliation is due gets one message on the RECONCILE Queue. */
+  /** The cron trigger: every customer whose reconciliation is due starts a run: its first page on the RECONCILE Queue. */
   async scheduled(controller, env) {
     const store = hostFor(env).store;
     const now = Date.now();
@@ -168,7 +201,7 @@ export default {
       if (!c || c.pausedAtMs != null || !c.settings.virtuous) continue;
       const rec = await store.kvGet(id, "reconcile");
       if (rec?.nextDueMs != null && rec.nextDueMs > now) continue;
-      await env.RECONCILE.send({ customerId: id }, { contentType: "json" });
+      await startRun(env, id);
     }
   },
 };
@@ -229,7 +262,15 @@ async function consumeDeadLetters(batch, env) {
   const store = hostFor(env).store;
   for (const m of batch.messages) {
     const b = m.body ?? {};
-    if (b.customerId) {
+    if (b.customerId && b.runId) {
+      // A reconciliation page the RECONCILE Queue gave up on: the run is ended (its cursors stay where they were:
+      // the next cron starts a new run from them) and the failure is listed with the dead letters.
+      const now = Date.now();
+      await store.customer(b.customerId).runFail({ runId: b.runId, page: b.page, nowMs: now });
+      await store.customer(b.customerId).deadLetter({ origin: "reconcile", dedupeKey: `reconcile-run:${b.runId}:${b.page}`, error: `reconciliation page ${b.page} of run ${b.runId} failed after its retries`, atMs: now });
+      const rec = await store.kvGet(b.customerId, "reconcile");
+      await store.kvPut(b.customerId, "reconcile", { ...(rec ?? {}), nextDueMs: now + 15 * 60_000 });
+    } else if (b.customerId) {
       // Either the host's own dead letter (origin "inbox": a bad input, or its attempts spent) or a message the
       // deliveries Queue gave up on after its retries (the record's Object kept failing).
       const own = b.origin === "inbox" && b.error != null;
@@ -243,16 +284,78 @@ async function consumeDeadLetters(batch, env) {
   }
 }
 
+/**
+ * Starts a reconciliation run unless one is under way (one that finished no page for RUN_STALE_MS is abandoned):
+ * the run's state goes to the customer's Object, its first page to the RECONCILE Queue.
+ */
+async function startRun(env, customerId, { force = false } = {}) {
+  const host = hostFor(env);
+  const now = Date.now();
+  const state = await host.reconcileBegin(customerId);
+  const r = await host.store.customer(customerId).runStart({ runId: state.runId, state, nowMs: now, staleMs: force ? 0 : RUN_STALE_MS });
+  if (!r.started) return { runId: r.runId, queued: false, running: true };
+  await env.RECONCILE.send({ customerId, runId: state.runId, page: 0 }, { contentType: "json" });
+  return { runId: state.runId, queued: true };
+}
+
+/**
+ * One reconciliation page per message `{customerId, runId, page}`. The customer's Object holds the run (its state
+ * after the last finished page, and which page is next): a message runs only the run's next page and only while
+ * it holds that page's claim; the state advances after the page's items are fed, then the next page is enqueued.
+ * So a message delivered twice runs its page once, a page that fails is retried from the same state (its feed
+ * carries the same dedupe keys, so nothing is applied twice), and no page is skipped. The cursors move only when
+ * a resource's run completes (the core's finishQueryRun, in Host.reconcileStep).
+ */
 async function consumeReconcile(batch, env) {
   const host = hostFor(env);
   for (const m of batch.messages) {
-    const id = m.body?.customerId;
-    const now = Date.now();
+    const { customerId: id, runId, page } = m.body ?? {};
+    if (typeof id !== "string" || typeof runId !== "string" || !Number.isInteger(page)) {
+      m.ack(); // not a page message (an older deployment's {customerId}); the cron starts a run
+      continue;
+    }
+    const cust = host.store.customer(id);
+    let claim;
     try {
-      await host.reconcile(id, { process: false });
+      claim = await cust.runClaim({ runId, page, nowMs: Date.now(), leaseMs: PAGE_LEASE_MS });
+    } catch {
+      m.retry({ delaySeconds: 5 });
+      continue;
+    }
+    if (claim.outcome === "stale") {
+      m.ack();
+      continue;
+    }
+    if (claim.outcome === "done") {
+      // This page finished, but its consumer may have died before enqueueing the next: enqueue it again (the
+      // next page's claim keeps that from running twice).
+      if (claim.resend != null) await env.RECONCILE.send({ customerId: id, runId, page: claim.resend }, { contentType: "json" });
+      m.ack();
+      continue;
+    }
+    if (claim.outcome === "busy") {
+      m.retry({ delaySeconds: Math.min(10, Math.max(1, Math.ceil((claim.untilMs - Date.now()) / 1000))) });
+      continue;
+    }
+    let next;
+    try {
+      next = await host.reconcileStep(id, claim.state);
+      if (env.TEST_HOOKS === "1" && reconcileHooks.crashAfterPage?.[page] > 0) {
+        reconcileHooks.crashAfterPage[page]--;
+        throw new Error(`test hook: the consumer died after page ${page}'s feed`);
+      }
     } catch (err) {
-      const rec = await host.store.kvGet(id, "reconcile");
-      await host.store.kvPut(id, "reconcile", { ...(rec ?? {}), nextDueMs: now + 15 * 60_000, lastError: String(err?.message ?? err), lastErrorMs: now });
+      const now = Date.now();
+      await cust.runRelease({ runId, page, error: String(err?.message ?? err), nowMs: now }).catch(() => {});
+      const rec = await host.store.kvGet(id, "reconcile").catch(() => null);
+      await host.store.kvPut(id, "reconcile", { ...(rec ?? {}), lastError: String(err?.message ?? err), lastErrorMs: now }).catch(() => {});
+      m.retry({ delaySeconds: Math.min(300, 2 ** Math.min(8, m.attempts)) });
+      continue;
+    }
+    const adv = await cust.runAdvance({ runId, page, state: next, nowMs: Date.now() });
+    if (adv.advanced && !next.done) {
+      await env.RECONCILE.send({ customerId: id, runId, page: page + 1 }, { contentType: "json" });
+      if (env.TEST_HOOKS === "1" && reconcileHooks.duplicatePages) await env.RECONCILE.send({ customerId: id, runId, page: page + 1 }, { contentType: "json" });
     }
     m.ack();
   }

@@ -11,7 +11,7 @@ import { Miniflare } from "miniflare";
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), "..");
 const HOST = join(SRC, "..");
-const FILES = ["host.mjs", "keys.mjs", "virtuous.mjs", "errors.mjs", "receive.mjs", "observe.mjs", "frameworks.mjs", "store/contract.mjs", ...readdirSync(join(SRC, "worker")).filter((f) => f.endsWith(".mjs") && f !== "miniflare.mjs").map((f) => `worker/${f}`)];
+const FILES = ["host.mjs", "keys.mjs", "virtuous.mjs", "errors.mjs", "receive.mjs", "observe.mjs", "frameworks.mjs", "status-page.mjs", "reasons.mjs", "transfer.mjs", "store/contract.mjs", ...readdirSync(join(SRC, "worker")).filter((f) => f.endsWith(".mjs") && f !== "miniflare.mjs").map((f) => `worker/${f}`)];
 
 export const QUEUES = Object.freeze({ deliveries: "virtuous-deliveries", reconcile: "virtuous-reconcile", dead: "virtuous-dlq" });
 
@@ -37,8 +37,9 @@ export function layOutWorker(dir) {
  * @param {string} o.adminToken    for PUT /api/v1/customers/:id
  * @param {boolean} [o.testHooks]  the /_test routes (fault tests only)
  * @param {object} [o.queue]       consumer settings for the deliveries Queue
+ * @param {object} [o.reconcileQueue] consumer settings for the reconciliation pages' Queue
  */
-export async function startWorkerHost({ dir, adminToken, apiToken, testHooks = false, port = 0, queue = {} }) {
+export async function startWorkerHost({ dir, adminToken, apiToken, testHooks = false, port = 0, queue = {}, reconcileQueue = {} }) {
   const scriptPath = layOutWorker(dir);
   const consumer = { maxBatchSize: 25, maxBatchTimeout: 0, maxRetries: 10, deadLetterQueue: QUEUES.dead, ...queue };
   const mf = new Miniflare({
@@ -64,7 +65,7 @@ export async function startWorkerHost({ dir, adminToken, apiToken, testHooks = f
     queueProducers: { DELIVERIES: QUEUES.deliveries, RECONCILE: QUEUES.reconcile, DEAD_LETTERS: QUEUES.dead },
     queueConsumers: {
       [QUEUES.deliveries]: consumer,
-      [QUEUES.reconcile]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 },
+      [QUEUES.reconcile]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 5, deadLetterQueue: QUEUES.dead, ...reconcileQueue },
       [QUEUES.dead]: { maxBatchSize: 25, maxBatchTimeout: 0 },
     },
     unsafeTriggerHandlers: true,

@@ -2,7 +2,8 @@
 //   POST {url}/sync/read   body {customerId, kind, partnerId, recordKey}  → 200 {fields, modifiedMs?, extra?, externalId?}
 //                                                                          404 when the record is gone
 //   POST {url}/sync/apply  body: the operation Host hands to partner.apply → 200 {partnerId?}
-// `apply(create)` must be idempotent on `virtuousId` (the host asks again when it lost the outcome before its commit).
+// `apply(create)` must be idempotent on `virtuousId` (the host asks again when it lost the outcome before its commit);
+// answering `{partnerId, existed: true}` for a record already there lets the host update it to the create's values.
 export function httpPartner({ url, token, fetch: f = globalThis.fetch, timeoutMs = 30_000 }) {
   if (!url) throw new TypeError("partner.url is required");
   const base = url.replace(/\/+$/, "");

@@ -41,8 +41,9 @@ export class RecordObject extends DurableObject {
     this.logSeq = 0;
     this.pending = null; // the delivery in hand (its durable copy is the Queue message)
     this.result = null;
-    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, alarmDelayMs
+    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, alarmDelayMs, holdSubmits
     this.needsPublish = false;
+    this.unpublished = []; // decision-log entries not yet copied to the customer's recent activity
     ctx.blockConcurrencyWhile(async () => {
       const m = await ctx.storage.get(["row", "outbox", "logSeq"]);
       this.row = m.get("row") ?? null;
@@ -113,6 +114,36 @@ export class RecordObject extends DurableObject {
     this.#identify(customerId, recordKey);
     return this.getOutbox();
   }
+  /** This record's part of a transfer document (./transfer.mjs): its row, outbox entry and dedupe markers. */
+  async exportState(customerId, recordKey, { sinceMs }) {
+    this.#identify(customerId, recordKey);
+    return this.serial(async () => {
+      const r = this.row;
+      const o = this.outbox;
+      const dedupe = [];
+      for (const [k, atMs] of await this.ctx.storage.list({ prefix: "done:" })) if (atMs >= sinceMs) dedupe.push({ dedupeKey: k.slice(5), atMs });
+      return {
+        record: r ? clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq }) : null,
+        outbox: o ? clone({ recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter }) : null,
+        dedupe,
+      };
+    });
+  }
+  /** A record moved here from another engine: its row and outbox entry in one write, then its summary published. */
+  importState(customerId, recordKey, { record: r, outbox: o, nowMs }) {
+    return this.serial(async () => {
+      this.#identify(customerId, recordKey);
+      if (this.row) throw new StoreError("not-empty", `${customerId}/${recordKey} already exists here`);
+      const row = { customerId, recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs };
+      const outbox = o ? { customerId, recordKey, request: clone(o.request), queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status === "failed" ? "failed" : "queued", lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: clone(o.nextRequest), nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter) } : null;
+      await this.ctx.storage.put(outbox ? { row, outbox } : { row });
+      this.row = row;
+      this.outbox = outbox;
+      await this.#publish();
+      await this.#schedule();
+      return true;
+    });
+  }
   async wake() {
     await this.#schedule();
   }
@@ -123,8 +154,8 @@ export class RecordObject extends DurableObject {
     if (hooks.alarmDelayMs != null) {
       await this.ctx.storage.deleteAlarm();
       this.armedAt = undefined;
-      await this.#schedule();
     }
+    await this.#schedule();
     return { alarmAtMs: await this.ctx.storage.getAlarm() };
   }
 
@@ -133,7 +164,7 @@ export class RecordObject extends DurableObject {
       this.armedAt = undefined;
       if (!this.row) return;
       for (let i = 0; i < 20; i++) {
-        const n = (await this.host.processPartnerChanges({ limit: 1 })) + (await this.host.submitDue({ limit: 1 }));
+        const n = (await this.host.processPartnerChanges({ limit: 1 })) + (this.test.holdSubmits ? 0 : await this.host.submitDue({ limit: 1 }));
         if (!n) break;
       }
       if (this.needsPublish) await this.#publish();
@@ -144,7 +175,7 @@ export class RecordObject extends DurableObject {
   /** Arms the alarm for the next due time (outbox entry, dirty mark, an unpublished summary); none while paused. */
   async #schedule() {
     let due = Infinity;
-    const o = this.outbox;
+    const o = this.test.holdSubmits ? null : this.outbox;
     if (o?.status === "queued") due = Math.min(due, o.dueMs);
     if (o?.status === "in-flight") due = Math.min(due, o.leaseUntilMs);
     if (this.row?.dirty && this.row.recheckMs != null) due = Math.min(due, this.row.recheckMs);
@@ -174,10 +205,13 @@ export class RecordObject extends DurableObject {
       recheckMs: r.recheckMs, pubSeq: r.pubSeq ?? 0,
       outbox: o ? { status: o.status === "in-flight" ? "queued" : o.status, attempts: o.attempts, queuedMs: o.queuedMs, lastError: o.lastError, lastStatus: o.lastStatus, request: { method: o.request.method, path: o.request.path } } : null,
     };
+    const entries = this.unpublished;
+    this.unpublished = [];
     try {
-      await this.store.customer(r.customerId).upsertRecord(summary);
+      await this.store.customer(r.customerId).upsertRecord(summary, entries);
       this.needsPublish = false;
     } catch {
+      this.unpublished = [...entries, ...this.unpublished].slice(-200);
       this.needsPublish = true; // the alarm publishes it again
     }
   }
@@ -290,7 +324,8 @@ export class RecordObject extends DurableObject {
     }
     const puts = { row: next };
     let seq = this.logSeq;
-    for (const e of c.log ?? []) puts[`log:${pad(++seq)}`] = { atMs: c.nowMs, ...clone(e) };
+    const logged = (c.log ?? []).map((e) => ({ atMs: c.nowMs, ...clone(e) }));
+    for (const e of logged) puts[`log:${pad(++seq)}`] = e;
     puts.logSeq = seq;
     if (outbox) puts.outbox = outbox;
     if (c.inbox) puts[`done:${this.pending.dedupeKey}`] = c.nowMs;
@@ -309,6 +344,7 @@ export class RecordObject extends DurableObject {
       this.pending.status = "done";
       this.result = { outcome: "done" };
     }
+    this.unpublished.push(...logged);
     await this.#publish();
     return { version: next.version };
   }
@@ -333,7 +369,10 @@ export class RecordObject extends DurableObject {
   }
   async logDecision(nowMs, entry) {
     const seq = ++this.logSeq;
-    await this.ctx.storage.put({ [`log:${pad(seq)}`]: { atMs: nowMs, ...clone(entry) }, logSeq: seq });
+    const e = { atMs: nowMs, ...clone(entry) };
+    await this.ctx.storage.put({ [`log:${pad(seq)}`]: e, logSeq: seq });
+    this.unpublished.push(e);
+    this.needsPublish = true; // published with the next commit or outbox change, else by the alarm
   }
   getOutbox() {
     return clone(this.outbox);

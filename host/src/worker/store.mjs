@@ -100,6 +100,8 @@ export class DoStore {
   async inboxInsert(entry) {
     if (this.record) throw new StoreError("wrong-scope", "inboxInsert runs in the Worker (it enqueues)");
     const { customerId, dedupeKey, receivedMs, origin, event, body } = entry;
+    // A delivery the engine this customer moved from had already processed (the imported dedupe window).
+    if (await this.customer(customerId).importedDuplicate(dedupeKey)) return { inserted: false };
     const msg = { customerId, dedupeKey, receivedMs, origin, event: JSON.parse(JSON.stringify(event)) };
     // The raw body rides along for dead letters while it is small (a Queue message holds at most 128 KB).
     if (typeof body === "string" && body.length < 48_000) msg.body = body;
@@ -163,12 +165,20 @@ export class DoStore {
   async dueRecords(o) {
     return this.record ? this.record.dueRecords(o) : [];
   }
+  /** A reconciliation page's stored records, looked up by its keys in the customer's Object (see there). */
+  reconcileCandidates(customerId, q) {
+    return this.customer(customerId).reconcileCandidates(q);
+  }
   listRecords(customerId, filter) {
     return this.customer(customerId).listRecords(filter ?? {});
   }
   async timeline(customerId, recordKey, o) {
     if (this.record?.key === recordKey) return this.record.timeline(o);
     return this.recordStub(customerId, recordKey).timelineEntries(customerId, recordKey, o ?? {});
+  }
+  /** The customer's newest decisions, newest first (records publish copies of theirs to the customer's Object). */
+  recentDecisions(customerId, o) {
+    return this.customer(customerId).recentDecisions(o ?? {});
   }
   async logDecision(customerId, recordKey, nowMs, entry) {
     if (recordKey != null && this.record?.key === recordKey) return this.record.logDecision(nowMs, entry);

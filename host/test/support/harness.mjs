@@ -52,7 +52,7 @@ export function memoryPartner({ now = () => Date.now() } = {}) {
       calls.push(structuredClone(op));
       if (op.action === "create") {
         const existing = [...records.entries()].find(([k, r]) => k.startsWith(`${op.kind}:`) && r.virtuousId === op.virtuousId);
-        if (existing) return { partnerId: existing[0].slice(op.kind.length + 1) };
+        if (existing) return { partnerId: existing[0].slice(op.kind.length + 1), existed: true };
         const id = `${op.kind === "gift" ? "don" : "donor"}-${++seq}`;
         records.set(`${op.kind}:${id}`, { fields: structuredClone(op.fields), modifiedMs: now(), virtuousId: op.virtuousId });
         p.bounce(op.kind, id);
