@@ -462,8 +462,29 @@ impl QueryRun {
             out.next = self.next_request();
             return Ok(out);
         }
-        let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
         let mut window: HashSet<(String, i64)> = self.window.iter().cloned().collect();
+        let page_max = self.read_rows(rows, &mut out, &mut window);
+        if out.fresh.len() > out.undated.len() {
+            self.step_backs = 0;
+        }
+        self.walk_on(verdict, given_up, rows, page_max, &mut window);
+        let mut w: Vec<(String, i64)> = window.into_iter().collect();
+        w.sort();
+        self.window = w;
+        out.done = self.done;
+        out.next = self.next_request();
+        Ok(out)
+    }
+
+    /// Reads one page's rows into `out`: the fresh ones (moving the run's newest time), the
+    /// duplicates of rows already read, the malformed and the undated. The newest time on the page.
+    fn read_rows(
+        &mut self,
+        rows: &[Value],
+        out: &mut PageResult,
+        window: &mut HashSet<(String, i64)>,
+    ) -> Option<i64> {
+        let boundary: HashSet<&str> = self.start.boundary_ids.iter().map(String::as_str).collect();
         let mut page_max: Option<i64> = None;
         for (i, row) in rows.iter().enumerate() {
             let pos = u32::try_from(i).unwrap_or(u32::MAX);
@@ -498,9 +519,21 @@ impl QueryRun {
             out.fresh_ids.push(id);
             self.fresh_rows = self.fresh_rows.saturating_add(1);
         }
-        if out.fresh.len() > out.undated.len() {
-            self.step_backs = 0;
-        }
+        page_max
+    }
+
+    /// After a page: start a reordered walk again, or (having given up verifying it) never
+    /// commit past its start; then end the run on a short page, move the window on when the
+    /// page reached a later second, or walk on with `skip`.
+    fn walk_on(
+        &mut self,
+        verdict: Walk,
+        given_up: bool,
+        rows: &[Value],
+        page_max: Option<i64>,
+        window: &mut HashSet<(String, i64)>,
+    ) {
+        let page = u64::from(self.config.full_page());
         let last = rows
             .last()
             .and_then(|r| Some((row_id(r)?, row_modified(r)?)));
@@ -551,12 +584,6 @@ impl QueryRun {
                 }
             }
         }
-        let mut w: Vec<(String, i64)> = window.into_iter().collect();
-        w.sort();
-        self.window = w;
-        out.done = self.done;
-        out.next = self.next_request();
-        Ok(out)
     }
 
     /// The cursor to store after the last page. Errors (and changes nothing) before that.
