@@ -525,6 +525,11 @@ export interface EchoEntry {
   writtenMs: number;
   /** Newest Virtuous modification time known when the write was decided (Virtuous's clock). */
   afterMs?: number;
+  /**
+   * Full-record updates: `modifiedDateTimeUtc` of the fetched record the write was built on (Virtuous's clock). Once
+   * the write's 2xx is reported (`PartnerChange.written`), an event no newer than this shows Virtuous before the write.
+   */
+  builtOnMs?: number;
   expiresMs: number;
   /** Set once Virtuous confirmed the write. */
   confirmed?: true;
@@ -732,6 +737,16 @@ export interface PartnerChange {
    * full-record update (`updateMode: "full"`). Asked for by a `fetch` decision; ignored for creates and partial updates.
    */
   current?: Record<string, unknown>;
+  /**
+   * Our update (`PUT`, exactly as a `submit` gave it) that Virtuous just answered with a 2xx. Report it at once, with the
+   * partner's values as they are then, before deciding any record fetched after that response: the newest pending
+   * write landed and is confirmed, so a record fetched later that does not show it in a field it sent is a Virtuous
+   * change made after it (staff setting the field straight back), which reaches the partner. Without it (a failed
+   * send, a lost response) the write waits for its echo, which such a revert hides until `stuck` and reconciliation.
+   * Ignored unless it is a `PUT` of the linked record whose body shows the newest pending write, and with `updateMode: "partial"`. Answered like any
+   * decision (a `fetch` stored nothing: decide again with `current` and the same `written`).
+   */
+  written?: SyncRequest;
 }
 
 /** An HTTP request to make, exactly. */

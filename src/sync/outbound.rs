@@ -55,6 +55,18 @@ pub struct PartnerChange {
     /// Without it, an update asks for the fetch (`fetch`). Ignored for creates and partial updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Value>,
+    /// The update of ours (the `PUT` exactly as a `submit` decision gave it) that Virtuous just
+    /// answered with a 2xx: our newest pending write landed. Report it before deciding any
+    /// record fetched after that response (call `decideOutbound` with the partner's values as they
+    /// are then plus `written`); a record fetched later that does not show the write in a field
+    /// it sent is then a Virtuous change made after it (staff setting the field back, A-B-A),
+    /// not a write still on its way. Absent (the default, a failed send, a lost response): the
+    /// write waits for its echo as before. Ignored unless it is a `PUT` of the linked record
+    /// whose body shows our newest pending write, and in `updateMode: "partial"` (a queued
+    /// partial write lands long after its decision; only full-record writes, sent at once and
+    /// built on a dated fetch, tell what an acknowledged write makes stale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<Request>,
 }
 
 /// An HTTP request to make against the Virtuous API (a `GET` has a `null` body).
@@ -491,6 +503,57 @@ pub fn decide_outbound(
         (Some(id), Some(c)) if full => Some(check_current(specs, id, c)?),
         _ => None,
     };
+    // Our newest pending write's 2xx, reported by the host (`written`): the write landed, so it is
+    // confirmed first, exactly as an undated echo showing its body would (the body is what the
+    // record held once it landed; its time is unknown, so it is decided undated). Records fetched
+    // afterwards are then merged against it: one showing the old value where the write sent
+    // another is a Virtuous change after it (an A-B-A revert), never our write still in flight.
+    // Anything else (a failed or unacknowledged send reports nothing) waits for the echo.
+    let full_mode = options.update_mode == UpdateMode::Full;
+    if let (Some(w), Some(r), true) = (&change.written, &record, full_mode) {
+        if let Some((body, bd)) = acknowledged(specs, r, kind, w) {
+            let landed = r.state == SyncState::PartnerPending
+                && r.expected_echo
+                    .last()
+                    .is_some_and(|e| !e.confirmed && shows_write(e, &bd));
+            if landed && !unexplained(r, &bd) {
+                let unsent: Vec<String> = changed
+                    .iter()
+                    .filter(|f| options.policy.for_field(kind, f) != FieldPolicy::VirtuousOwns)
+                    .cloned()
+                    .collect();
+                let mut d = inbound_first(options, r, change, &unsent, &digests, &body, now_ms)?;
+                // The write was built on the record as fetched then (`builtOnMs`, else `afterMs`):
+                // an event no newer than that shows Virtuous before the write: stale from now on.
+                let after = r
+                    .expected_echo
+                    .last()
+                    .and_then(|e| e.after_ms.max(e.built_on_ms));
+                if let Some(n) = d.record.as_mut() {
+                    n.virtuous_modified_ms = n.virtuous_modified_ms.max(after);
+                }
+                let quiet = d.reassert_fields.is_empty()
+                    && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
+                        if apply.is_empty() && !follow_up);
+                // Quiet (nothing for the partner to apply): the decision goes on from the
+                // confirmed state, unless it would store nothing (a fetch); then, as whenever the
+                // partner must apply something, the confirmation is handed over to carry out.
+                if let Some(confirmed) = d
+                    .record
+                    .as_ref()
+                    .filter(|_| quiet && d.reason == Reason::Confirmed)
+                {
+                    let mut rest = change.clone();
+                    rest.written = None;
+                    let next = decide_outbound(options, Some(confirmed), &rest, now_ms)?;
+                    if next.record.is_some() {
+                        return Ok(next);
+                    }
+                }
+                return Ok(apply_inbound(d, &changed, &inputs));
+            }
+        }
+    }
     // A fetched record that shows our newest pending write landed confirms it first (the echo may
     // never be told apart: a same-tick timestamp reads as stale); the decision then goes on from
     // the confirmed state, or carries the confirmation when the partner must apply something.
@@ -811,6 +874,7 @@ pub fn decide_outbound(
         },
         written_ms: now_ms,
         after_ms: next.virtuous_modified_ms,
+        built_on_ms: None,
         expires_ms: expires,
         confirmed: false,
     });
@@ -876,6 +940,27 @@ fn check_current(specs: &[FieldSpec], linked: &str, current: &Value) -> Result<F
         });
     }
     Ok((map.clone(), payload_digests(specs, current)))
+}
+
+/// The body of `written` when it is a `PUT` of the record's linked Virtuous id, read as the
+/// record once that write landed: its digests, undated (the write's time is unknown).
+fn acknowledged(
+    specs: &[FieldSpec],
+    r: &RecordState,
+    kind: ResourceKind,
+    written: &Request,
+) -> Option<Fetched> {
+    let id = r.virtuous_id.as_deref()?;
+    if r.tombstone.is_some()
+        || !written.method.eq_ignore_ascii_case("PUT")
+        || written.path != fetch_request(kind, id).path
+    {
+        return None;
+    }
+    let mut body = written.body.as_object()?.clone();
+    body.remove("modifiedDateTimeUtc");
+    let value = Value::Object(body.clone());
+    Some((body, payload_digests(specs, &value)))
 }
 
 /// Whether a fetched record shows every field the write sent, as sent.
@@ -1038,6 +1123,11 @@ fn full_update(
             sent.push(f.clone());
         }
     }
+    let built_on_ms = plan
+        .current
+        .get("modifiedDateTimeUtc")
+        .and_then(Value::as_str)
+        .and_then(|t| super::parse_utc_ms(t).ok());
     let mut body = Value::Object(plan.current);
     if let Some(pointers) = options.read_only.get(&kind) {
         for p in pointers {
@@ -1085,6 +1175,7 @@ fn full_update(
         sent,
         written_ms: now_ms,
         after_ms: next.virtuous_modified_ms,
+        built_on_ms,
         expires_ms: expires,
         confirmed: false,
     });
