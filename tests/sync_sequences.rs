@@ -658,6 +658,28 @@ fn staff_revert_after_acknowledged_full_put(all: &mut Vec<Value>, failures: &mut
     let put = d["action"]["val"].clone();
     assert_eq!(put["body"]["notes"], "partner note", "{d}");
     let pending = h.record.clone();
+    // Asked again with nothing new (the host decides again after a failed send): only the fetched
+    // record tells whether the write landed.
+    h.vector(
+        "full-put-pending-and-nothing-changed-asks-for-the-record",
+        "Live profile seed 1013708: our full PUT is pending (its send failed; the host decides again, as it must: a full body is never resent) and the partner's values are exactly what it sent. Nothing looks changed, but the write may never land: the decision asks for the record (needs-current). Deciding 'nothing' left the partner's undo unsent forever once a staff edit equal to an older failed write's value was taken for that write's echo.",
+        "decideOutbound",
+        json!({"options": opts, "change": change(&values, T0), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "fetch", "val": {"method": "GET", "path": "/api/Gift/501"}},
+               "reason": "needs-current", "record": null}),
+    );
+    let mut again = change(&values, T0);
+    again["current"] = fetched_gift("staff note", T0 - 10 * MIN);
+    h.vector(
+        "full-put-that-did-not-land-is-re-issued-on-the-fresh-record",
+        "The fetched record does not show the pending full PUT (it failed): nothing of ours is on its way, so the write is made again, built on the fresh record.",
+        "decideOutbound",
+        json!({"options": opts, "change": again, "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501",
+                                                   "body": {"notes": "partner note"}}},
+               "reason": "partner-changed"}),
+    );
+    h.record = pending.clone();
     // Without the report (a failed send, a lost response, a host that does not report): the
     // fetched record showing the old note could be from before the write landed; nothing is
     // applied and the write waits for its echo.

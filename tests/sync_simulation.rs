@@ -1957,7 +1957,7 @@ fn simulation_seeds() {
     let keep_going = std::env::var("SYNC_SIM_KEEP_GOING").is_ok_and(|v| v == "1");
     let mut failed = Vec::new();
     for seed in from..from.saturating_add(n) {
-        if keep_going && seed > from && (seed - from) % 10_000 == 0 {
+        if keep_going && seed > from && (seed - from).is_multiple_of(10_000) {
             eprintln!(
                 "progress: seeds {from}..{seed} done, {} failed",
                 failed.len()

@@ -739,6 +739,25 @@ pub fn decide_outbound(
     } else {
         send
     };
+    // Full-record updates: nothing to send only because our newest pending write carries the
+    // partner's values. Its body is never resent, and a decision is asked for again after a failed
+    // or unacknowledged send, so only the fetched record tells whether it landed (if not, it is
+    // re-issued on the fresh record, see `superseded`); never assume it is on its way.
+    let unsure = pending
+        && record
+            .as_ref()
+            .and_then(|r| r.expected_echo.last())
+            .is_some_and(|e| !e.confirmed);
+    if to_send.is_empty() && full && current.is_none() && unsure {
+        return Ok(done(
+            OutboundAction::Fetch(fetch_request(kind, linked.as_deref().unwrap_or(""))),
+            Reason::NeedsCurrent,
+            &inputs,
+            None,
+            vec![],
+            None,
+        ));
+    }
     if to_send.is_empty() {
         let next = record.clone().map(|mut r| {
             r.partner_id = Some(change.partner_id.clone());
