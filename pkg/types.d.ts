@@ -379,6 +379,12 @@ export type EchoEntry = {
    */
   afterMs?: number,
   /**
+   * Full-record updates: the `modifiedDateTimeUtc` of the fetched record the write was built
+   * on (Virtuous's clock). Once the host reports the write's 2xx (`PartnerChange.written`), an
+   * event no newer than this shows Virtuous before the write.
+   */
+  builtOnMs?: number,
+  /**
    * After this the entry no longer identifies echoes.
    */
   expiresMs: number,
@@ -1103,7 +1109,20 @@ export type PartnerChange = {
    * `GET /api/Contact/{id}`), for a full-record update (`updateMode: "full"`, the default).
    * Without it, an update asks for the fetch (`fetch`). Ignored for creates and partial updates.
    */
-  current?: Record<string, unknown>, };
+  current?: Record<string, unknown>,
+  /**
+   * The update of ours (the `PUT` exactly as a `submit` decision gave it) that Virtuous just
+   * answered with a 2xx: our newest pending write landed. Report it before deciding any
+   * record fetched after that response (call `decideOutbound` with the partner's values as they
+   * are then plus `written`); a record fetched later that does not show the write in a field
+   * it sent is then a Virtuous change made after it (staff setting the field back, A-B-A),
+   * not a write still on its way. Absent (the default, a failed send, a lost response): the
+   * write waits for its echo as before. Ignored unless it is a `PUT` of the linked record
+   * whose body shows our newest pending write, and in `updateMode: "partial"` (a queued
+   * partial write lands long after its decision; only full-record writes, sent at once and
+   * built on a dated fetch, tell what an acknowledged write makes stale).
+   */
+  written?: SyncRequest, };
 
 /**
  * The pause plan.

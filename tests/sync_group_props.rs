@@ -160,6 +160,7 @@ impl World {
             extra: None,
             external_id: None,
             current: None,
+            written: None,
         }
     }
 

@@ -139,6 +139,7 @@ fn gift_event(
 fn change(values: &BTreeMap<String, Value>, modified: i64) -> PartnerChange {
     PartnerChange {
         current: None,
+        written: None,
         customer_id: "cust-1".into(),
         kind: ResourceKind::Gift,
         partner_id: "d-1".into(),
@@ -254,6 +255,7 @@ fn arb_record() -> impl Strategy<Value = RecordState> {
                         sent: vec![],
                         written_ms: 0,
                         after_ms: None,
+                        built_on_ms: None,
                         expires_ms: exp,
                         confirmed,
                     })

@@ -592,6 +592,146 @@ fn lookup(all: &mut Vec<Value>, failures: &mut Vec<String>) {
     failures.extend(h.failures);
 }
 
+/// A gift as `GET /api/Gift/{id}` returns it (reference section 6): REST dates, enriched
+/// designations, unmapped properties, no stamp (staff created it), dated `ms`.
+fn fetched_gift(notes: &str, ms: i64) -> Value {
+    json!({"id": 501, "amount": 25.5, "currencyCode": "USD", "giftType": "Cash",
+           "giftDate": "2025-11-20T00:00:00", "giftDateFormatted": "11/20/2025", "notes": notes,
+           "giftDesignations": [{"id": 9, "projectId": 429, "projectCode": "GEN", "amountDesignated": 25.5}],
+           "contactId": 4001, "segmentCode": "SEG1", "transactionSource": null, "transactionId": null,
+           "createDateTimeUtc": "2025-11-01T00:00:00Z", "modifiedDateTimeUtc": iso(ms)})
+}
+
+/// A live delivery: no `modifiedDateTimeUtc`, only the formatted date (decided by fetching).
+fn undated_update(notes: &str) -> Value {
+    json!({"eventType": "gift-update", "rawEventType": "GiftUpdate", "resourceKind": "gift",
+           "resourceId": "501",
+           "resource": {"id": 501, "amount": 25.5, "currencyCode": "USD", "giftType": "Cash",
+                        "giftDateFormatted": "11/20/2025", "notes": notes,
+                        "giftDesignations": [{"id": 9, "projectId": 429, "projectCode": "GEN", "amountDesignated": 25.5}]}})
+}
+
+/// Issue 9 (live profile, seeds 135, 604, 1205, 1293, 1683, 2166, 3881 and about 0.2 % of all
+/// live schedules): our full `PUT` lands and staff sets the field straight back; both undated
+/// deliveries are fetched after the revert, so the write's echo never shows. The host reports
+/// the `PUT`'s 2xx (`change.written`); the revert then reaches the partner.
+fn staff_revert_after_acknowledged_full_put(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1",
+                      "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
+    let mut h = Host::new("virtuous-canonical");
+    h.options = opts.clone();
+    let base = fetched_gift("staff note", T0 - 60 * MIN);
+    let mut created = base.clone();
+    created.as_object_mut().unwrap().remove("giftDate");
+    h.inbound(json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
+                     "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
+              T0 - 60 * MIN);
+    let mut values = Map::new();
+    for (k, v) in [
+        ("amount", json!("25.50")),
+        ("giftDate", json!("2025-11-20")),
+        ("giftType", json!("Cash")),
+        ("currencyCode", json!("USD")),
+        ("notes", json!("partner note")),
+        (
+            "giftDesignations",
+            json!([{"projectCode": "GEN", "amountDesignated": "25.50"}]),
+        ),
+    ] {
+        values.insert(k.into(), v);
+    }
+    let mut ch = change(&values, T0);
+    let d = h.run(
+        "decideOutbound",
+        json!({"options": opts, "record": h.record, "change": ch, "nowMs": T0}),
+    );
+    assert_eq!(d["action"]["tag"], "fetch", "{d}");
+    // Fetched for the write: an unmapped property changed since (nothing to decide first).
+    let mut current = fetched_gift("staff note", T0 - 10 * MIN);
+    current["segmentCode"] = json!("SEG2");
+    ch["current"] = current;
+    let d = h.run(
+        "decideOutbound",
+        json!({"options": opts, "record": h.record, "change": ch, "nowMs": T0}),
+    );
+    assert_eq!(d["action"]["tag"], "submit", "{d}");
+    let put = d["action"]["val"].clone();
+    assert_eq!(put["body"]["notes"], "partner note", "{d}");
+    let pending = h.record.clone();
+    // Asked again with nothing new (the host decides again after a failed send): only the fetched
+    // record tells whether the write landed.
+    h.vector(
+        "full-put-pending-and-nothing-changed-asks-for-the-record",
+        "Live profile seed 1013708: our full PUT is pending (its send failed; the host decides again, as it must: a full body is never resent) and the partner's values are exactly what it sent. Nothing looks changed, but the write may never land: the decision asks for the record (needs-current). Deciding 'nothing' left the partner's undo unsent forever once a staff edit equal to an older failed write's value was taken for that write's echo.",
+        "decideOutbound",
+        json!({"options": opts, "change": change(&values, T0), "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "fetch", "val": {"method": "GET", "path": "/api/Gift/501"}},
+               "reason": "needs-current", "record": null}),
+    );
+    let mut again = change(&values, T0);
+    again["current"] = fetched_gift("staff note", T0 - 10 * MIN);
+    h.vector(
+        "full-put-that-did-not-land-is-re-issued-on-the-fresh-record",
+        "The fetched record does not show the pending full PUT (it failed): nothing of ours is on its way, so the write is made again, built on the fresh record.",
+        "decideOutbound",
+        json!({"options": opts, "change": again, "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501",
+                                                   "body": {"notes": "partner note"}}},
+               "reason": "partner-changed"}),
+    );
+    h.record = pending.clone();
+    // Without the report (a failed send, a lost response, a host that does not report): the
+    // fetched record showing the old note could be from before the write landed; nothing is
+    // applied and the write waits for its echo.
+    let revert = fetched_gift("staff note", T0 + 2 * MIN);
+    let d = h.inbound(undated_update("staff note"), T0 + 2 * MIN);
+    assert_eq!(d["action"]["tag"], "fetch", "{d}");
+    let mut ev = undated_update("staff note");
+    ev["resource"] = revert.clone();
+    h.vector(
+        "full-put-without-its-2xx-a-fetched-old-value-keeps-the-write-pending",
+        "Full-record update: our PUT (notes 'partner note') was submitted but its 2xx was not reported (it may have failed: the host decides again with a fresh fetch). The record fetched for an undated delivery shows the old note, newer than the record the PUT was built from. That may be Virtuous before our write, so it is not applied (the partner's edit is never lost, seeds 29 and 270 of an earlier attempt); the write stays pending.",
+        "decideInbound",
+        json!({"options": opts, "event": ev, "nowMs": T0 + 2 * MIN}),
+        json!({"action": {"tag": "skip"}, "reason": "no-change", "record": {"state": "partner-pending"}}),
+    );
+    // With the report: the write landed.
+    h.record = pending;
+    let mut acked = change(&values, T0);
+    acked["written"] = put.clone();
+    h.vector(
+        "full-put-2xx-reported-confirms-the-write",
+        "The host reports our full PUT's 2xx (change.written = the request as submitted) with the partner's values unchanged: the newest pending write landed, so it is confirmed (base = what it sent, state in-sync) and nothing more is sent. The known Virtuous time moves to the record the PUT was built on (fetched at T0-10 min, expectedEcho[].builtOnMs): anything older shows Virtuous before the write. Without the report (the code before it: an unknown field) the write waited for an echo that a staff revert right after it hides.",
+        "decideOutbound",
+        json!({"options": opts, "change": acked, "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "nothing"}, "reason": "no-change",
+               "record": {"state": "in-sync", "pendingSinceMs": null,
+                          "virtuousModifiedMs": T0 - 10 * MIN}}),
+    );
+    let mut late = undated_update("staff note");
+    late["modifiedDateTimeUtc"] = json!(iso(T0 - 20 * MIN));
+    late["resource"]["modifiedDateTimeUtc"] = json!(iso(T0 - 20 * MIN));
+    h.vector(
+        "event-older-than-the-record-a-reported-full-put-was-built-on-is-stale",
+        "Live profile seeds 527, 658, 2568, 2892 (found with a first version of the 2xx report that did not move the known Virtuous time): after the reported PUT, a dated delivery from before the record the PUT was built on (fetched at T0-10 min) shows the old note. It shows Virtuous before our write, so it is stale: applying it lost the partner's edit, since Virtuous holds our write.",
+        "decideInbound",
+        json!({"options": opts, "event": late, "nowMs": T0 + 2 * MIN}),
+        json!({"action": {"tag": "skip"}, "reason": "stale"}),
+    );
+    let d = h.inbound(undated_update("staff note"), T0 + 2 * MIN);
+    assert_eq!(d["action"]["tag"], "fetch", "{d}");
+    h.vector(
+        "fetched-revert-after-a-reported-full-put-is-a-virtuous-change",
+        "Live profile seeds 135, 604, 1205, 1293, 1683, 2166, 3881 (about 0.2 % of live schedules): our full PUT landed (its 2xx reported) and staff set the note straight back; both deliveries are undated and fetched after the revert, so the write's echo never shows. The fetched record, read after the write landed, shows the old note: staff changed it after our write (A-B-A), a Virtuous change the partner takes (virtuous-canonical). Before the report existed, the write stayed pending and the sides diverged until stuck and reconciliation.",
+        "decideInbound",
+        json!({"options": opts, "event": ev, "nowMs": T0 + 2 * MIN}),
+        json!({"action": {"tag": "apply", "val": {"fields": {"notes": "staff note"}}},
+               "reason": "remote-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 #[test]
 fn issue_10_sequences() {
     let mut cases = Vec::new();
@@ -607,9 +747,10 @@ fn issue_10_sequences() {
     partial_and_inconsistent_groups(&mut cases, &mut failures);
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
+    staff_revert_after_acknowledged_full_put(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let file = json!({
-        "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys.",
+        "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys; issue 9's live-profile simulation failures (full-record updates).",
         "cases": cases,
     });
     let path = common::vectors_dir().join("sync").join("sequences.json");

@@ -737,6 +737,7 @@ impl World {
             extra: None,
             external_id: None,
             current: None,
+            written: None,
         };
         if let Err(e) = validate_change(self.opts.fields(p.kind).unwrap(), &change) {
             panic!(
@@ -945,9 +946,17 @@ impl World {
     }
 
     fn push_one(&mut self, i: usize, force: bool) {
+        self.push_one_written(i, force, None);
+    }
+
+    /// `written`: the live full `PUT` Virtuous just answered with 2xx, reported at once (host
+    /// protocol: before any later fetch is decided), with the partner's values as they are.
+    fn push_one_written(&mut self, i: usize, force: bool, written: Option<Request>) {
         {
             let p = &self.partner[i];
-            if !p.dirty || p.merged || (!force && p.retry_at.is_some_and(|t| t > self.now)) {
+            if written.is_none()
+                && (!p.dirty || p.merged || (!force && p.retry_at.is_some_and(|t| t > self.now)))
+            {
                 return;
             }
         }
@@ -982,6 +991,7 @@ impl World {
                     None
                 },
                 external_id: None,
+                written: written.clone(),
             };
             let d = match decide_outbound(&self.opts, p.state.as_ref(), &change, self.now) {
                 Ok(d) => d,
@@ -1091,7 +1101,7 @@ impl World {
                         // GET-then-PUT: the full-record body is sent as soon as it is built
                         // (Virtuous has no conditional writes; the window between fetch and
                         // write is the host's to keep short). See `flush` for failures.
-                        self.outbox.push((pid, req));
+                        self.outbox.push((pid.clone(), req.clone()));
                         // One send in six fails, one in six loses its acknowledgement.
                         let bits = match self.fresh() % 6 {
                             0 => 0,
@@ -1099,6 +1109,12 @@ impl World {
                             _ => 2,
                         };
                         self.flush_one_live(bits);
+                        if bits == 2 {
+                            // The 2xx is reported at once (`written`), before anything else is
+                            // decided for the record.
+                            self.trace.push(format!("    2xx reported for p{pid}"));
+                            self.push_one_written(i, true, Some(req));
+                        }
                     } else {
                         self.outbox.push((pid, req));
                     }
@@ -1903,11 +1919,11 @@ fn profiles() -> Vec<bool> {
     }
 }
 
-/// The open live-profile divergence of docs/sync.md's "Known limitations" (a full `PUT` reverted by
-/// staff right after it lands, both undated deliveries fetched after the revert: the write's echo
-/// never shows and the record waits for `stuck` and reconciliation). Pinned, not skipped: each of
-/// these seeds must still diverge, and every other seed must converge.
-const KNOWN_LIVE_DIVERGENCES: [u64; 6] = [135, 604, 1205, 1293, 1683, 2166];
+/// Live-profile seeds known to diverge (docs/sync.md's "Known limitations"), pinned, not skipped:
+/// each must still diverge, and every other seed must converge. Empty: the six seeds of the
+/// full `PUT` reverted by staff at once (135, 604, 1205, 1293, 1683, 2166) converge since the host
+/// reports the write's 2xx (`PartnerChange.written`).
+const KNOWN_LIVE_DIVERGENCES: [u64; 0] = [];
 
 #[test]
 fn simulation_seeds() {
@@ -1917,6 +1933,13 @@ fn simulation_seeds() {
             let (cfg, steps) = gen_schedule(seed, live);
             let (res, trace) = run(cfg, &steps);
             println!("{}", trace.join("\n"));
+            if res.is_err() {
+                // The shrunk schedule too: usually far shorter to read.
+                println!(
+                    "\n==== shrunk ====\n{}",
+                    check_seed(seed, live).unwrap_err()
+                );
+            }
             res.unwrap();
         }
         return;
@@ -1929,10 +1952,24 @@ fn simulation_seeds() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    // `SYNC_SIM_KEEP_GOING=1`: a long run logs every failing seed (shrunk) and goes on, failing at
+    // the end, so one run finds every failure of its range.
+    let keep_going = std::env::var("SYNC_SIM_KEEP_GOING").is_ok_and(|v| v == "1");
+    let mut failed = Vec::new();
     for seed in from..from.saturating_add(n) {
+        if keep_going && seed > from && (seed - from).is_multiple_of(10_000) {
+            eprintln!(
+                "progress: seeds {from}..{seed} done, {} failed",
+                failed.len()
+            );
+        }
         for live in profiles() {
             let known = live && KNOWN_LIVE_DIVERGENCES.contains(&seed);
             match (check_seed(seed, live), known) {
+                (Err(msg), false) if keep_going => {
+                    eprintln!("FAILED {msg}\n---");
+                    failed.push((seed, live));
+                }
                 (Err(msg), false) => panic!("{msg}"),
                 // Strict: a pinned seed that converges must leave the list (docs/sync.md too).
                 (Ok(()), true) => panic!(
@@ -1943,6 +1980,8 @@ fn simulation_seeds() {
             }
         }
     }
+    assert!(failed.is_empty(), "failing seeds (seed, live): {failed:?}");
+    eprintln!("done: seeds {from}..{} passed", from.saturating_add(n));
     // The default run must reach issue 10's scenario classes (conflicts only arise under
     // most-recent-wins (p1) and manual (p2)).
     let counts = REACHED.with(|r| r.borrow().clone());

@@ -59,6 +59,18 @@ pub struct PartnerChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub current: Option<Value>,
+    /// The update of ours (the `PUT` exactly as a `submit` decision gave it) that Virtuous just
+    /// answered with a 2xx: our newest pending write landed. Report it before deciding any
+    /// record fetched after that response (call `decideOutbound` with the partner's values as they
+    /// are then plus `written`); a record fetched later that does not show the write in a field
+    /// it sent is then a Virtuous change made after it (staff setting the field back, A-B-A),
+    /// not a write still on its way. Absent (the default, a failed send, a lost response): the
+    /// write waits for its echo as before. Ignored unless it is a `PUT` of the linked record
+    /// whose body shows our newest pending write, and in `updateMode: "partial"` (a queued
+    /// partial write lands long after its decision; only full-record writes, sent at once and
+    /// built on a dated fetch, tell what an acknowledged write makes stale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written: Option<Request>,
 }
 
 /// An HTTP request to make against the Virtuous API (a `GET` has a `null` body).
@@ -342,6 +354,9 @@ pub fn decide_outbound(
         return Ok(d);
     }
     cx.read_current()?;
+    if let Some(d) = cx.acknowledged_first()? {
+        return Ok(d);
+    }
     if let Some(d) = cx.confirm_first()? {
         return Ok(d);
     }
@@ -361,6 +376,13 @@ pub fn decide_outbound(
     } else {
         split.send.clone()
     };
+    // Full-record updates: nothing to send only because our newest pending write carries the
+    // partner's values. Its body is never resent, and a decision is asked for again after a failed
+    // or unacknowledged send, so only the fetched record tells whether it landed (if not, it is
+    // re-issued on the fresh record, see `Outbound::awaiting`); never assume it is on its way.
+    if to_send.is_empty() && cx.full && cx.current.is_none() && cx.newest_write_unconfirmed() {
+        return Ok(cx.fetch());
+    }
     if to_send.is_empty() {
         return Ok(cx.nothing_to_send(split));
     }
@@ -660,6 +682,81 @@ impl Outbound<'_> {
             _ => None,
         };
         Ok(())
+    }
+
+    /// Our newest pending write's 2xx, reported by the host (`written`): the write landed, so it
+    /// is confirmed first, exactly as an undated echo showing its body would (the body is what the
+    /// record held once it landed; its time is unknown, so it is decided undated). Records fetched
+    /// afterwards are then merged against it: one showing the old value where the write sent
+    /// another is a Virtuous change after it (an A-B-A revert), never our write still in flight.
+    /// Anything else (a failed or unacknowledged send reports nothing) waits for the echo.
+    fn acknowledged_first(&self) -> Result<Option<OutboundDecision>, SyncError> {
+        let full_mode = self.options.update_mode == UpdateMode::Full;
+        let (Some(w), Some(r), true) = (&self.change.written, &self.record, full_mode) else {
+            return Ok(None);
+        };
+        let Some((body, bd)) = acknowledged(self.specs, r, self.kind, w) else {
+            return Ok(None);
+        };
+        let landed = r.state == SyncState::PartnerPending
+            && r.expected_echo
+                .last()
+                .is_some_and(|e| !e.confirmed && e.shows_in(&bd));
+        if !landed || unexplained(r, &bd) {
+            return Ok(None);
+        }
+        let unsent: Vec<String> = self
+            .changed
+            .iter()
+            .filter(|f| self.options.policy.for_field(self.kind, f) != FieldPolicy::VirtuousOwns)
+            .cloned()
+            .collect();
+        let mut d = inbound_first(
+            self.options,
+            r,
+            self.change,
+            &unsent,
+            &self.digests,
+            &body,
+            self.now_ms,
+        )?;
+        // The write was built on the record as fetched then (`builtOnMs`, else `afterMs`): an
+        // event no newer than that shows Virtuous before the write: stale from now on.
+        let after = r
+            .expected_echo
+            .last()
+            .and_then(|e| e.after_ms.max(e.built_on_ms));
+        if let Some(n) = d.record.as_mut() {
+            n.virtuous_modified_ms = n.virtuous_modified_ms.max(after);
+        }
+        let quiet = d.reassert_fields.is_empty()
+            && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
+                if apply.is_empty() && !follow_up);
+        // Quiet (nothing for the partner to apply): the decision goes on from the confirmed
+        // state, unless it would store nothing (a fetch); then, as whenever the partner must
+        // apply something, the confirmation is handed over to carry out.
+        if let Some(confirmed) = d
+            .record
+            .as_ref()
+            .filter(|_| quiet && d.reason == Reason::Confirmed)
+        {
+            let mut rest = self.change.clone();
+            rest.written = None;
+            let next = decide_outbound(self.options, Some(confirmed), &rest, self.now_ms)?;
+            if next.record.is_some() {
+                return Ok(Some(next));
+            }
+        }
+        Ok(Some(apply_inbound(d, &self.changed, &self.inputs)))
+    }
+
+    /// The stored record waits on our newest write (partner-pending, its newest expected echo
+    /// unconfirmed).
+    fn newest_write_unconfirmed(&self) -> bool {
+        self.record.as_ref().is_some_and(|r| {
+            r.state == SyncState::PartnerPending
+                && r.expected_echo.last().is_some_and(|e| !e.confirmed)
+        })
     }
 
     /// Confirm first: a fetched record that shows our newest pending write landed confirms it
@@ -982,7 +1079,7 @@ impl Outbound<'_> {
         } else {
             to_send
         };
-        let next = pending_write(&next, self.options, self.now_ms, expected, sent)?;
+        let next = pending_write(&next, self.options, self.now_ms, expected, sent, None)?;
         let request = Request {
             method: method.into(),
             path,
@@ -1032,6 +1129,7 @@ fn pending_write(
     now_ms: i64,
     fields: BTreeMap<String, String>,
     sent: Vec<String>,
+    built_on_ms: Option<i64>,
 ) -> Result<RecordState, SyncError> {
     let mut next = transition(next, Trigger::PartnerWrite, now_ms)?;
     let expires = now_ms
@@ -1044,6 +1142,7 @@ fn pending_write(
         sent,
         written_ms: now_ms,
         after_ms: next.virtuous_modified_ms,
+        built_on_ms,
         expires_ms: expires,
         confirmed: false,
     });
@@ -1101,6 +1200,27 @@ fn check_current(specs: &[FieldSpec], linked: &str, current: &Value) -> Result<F
 
 /// Whether the fetched record holds, for a mapped field, a value the stored state cannot account
 /// for (neither the base nor a value one of our unconfirmed writes sent): a Virtuous change it
+/// The body of `written` when it is a `PUT` of the record's linked Virtuous id, read as the
+/// record once that write landed: its digests, undated (the write's time is unknown).
+fn acknowledged(
+    specs: &[FieldSpec],
+    r: &RecordState,
+    kind: ResourceKind,
+    written: &Request,
+) -> Option<Fetched> {
+    let id = r.virtuous_id.as_deref()?;
+    if r.tombstone.is_some()
+        || !written.method.eq_ignore_ascii_case("PUT")
+        || written.path != fetch_request(kind, id).path
+    {
+        return None;
+    }
+    let mut body = written.body.as_object()?.clone();
+    body.remove("modifiedDateTimeUtc");
+    let value = Value::Object(body.clone());
+    Some((body, payload_digests(specs, &value)))
+}
+
 /// did not know.
 fn unexplained(r: &RecordState, current_digests: &BTreeMap<String, String>) -> bool {
     current_digests.iter().any(|(f, d)| {
@@ -1247,6 +1367,11 @@ fn full_update(
             sent.push(f.clone());
         }
     }
+    let built_on_ms = plan
+        .current
+        .get("modifiedDateTimeUtc")
+        .and_then(Value::as_str)
+        .and_then(|t| super::parse_utc_ms(t).ok());
     let mut body = Value::Object(plan.current);
     if let Some(pointers) = options.read_only.get(&kind) {
         for p in pointers {
@@ -1283,7 +1408,7 @@ fn full_update(
     next.partner_modified_ms = Some(change.modified_ms);
     next.follow_up |= !plan.awaiting.is_empty();
     sent.sort();
-    let next = pending_write(&next, options, now_ms, expected, sent)?;
+    let next = pending_write(&next, options, now_ms, expected, sent, built_on_ms)?;
     let path = match kind {
         ResourceKind::Gift => format!("/api/Gift/{id}"),
         _ => format!("/api/Contact/{id}"),

@@ -78,6 +78,11 @@ pub struct EchoEntry {
     /// clock): an event no newer than this shows a state from before the write, whatever it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_ms: Option<i64>,
+    /// Full-record updates: the `modifiedDateTimeUtc` of the fetched record the write was built
+    /// on (Virtuous's clock). Once the host reports the write's 2xx (`PartnerChange.written`), an
+    /// event no newer than this shows Virtuous before the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_on_ms: Option<i64>,
     /// After this the entry no longer identifies echoes.
     pub expires_ms: i64,
     /// Virtuous has confirmed this write (or a newer one). Kept until expiry so late duplicate

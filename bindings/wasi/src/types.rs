@@ -308,6 +308,19 @@ pub(crate) fn partner_change(c: wit::PartnerChange) -> Result<PartnerChange, Err
         extra,
         external_id: c.external_id,
         current: opt_map(c.current, |t| parse(&t, "change.current"))?,
+        written: opt_map(c.written, core_request)?,
+    })
+}
+
+/// WIT `request` -> the core's request (the body JSON text parsed; absent: `null`, a `GET`).
+fn core_request(r: wit::Request) -> Result<Request, Error> {
+    Ok(Request {
+        method: r.method,
+        path: r.path,
+        body: match r.body {
+            Some(t) => parse(&t, "change.written.body")?,
+            None => Value::Null,
+        },
     })
 }
 

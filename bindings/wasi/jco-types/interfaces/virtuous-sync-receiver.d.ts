@@ -535,7 +535,10 @@ export class Core implements Disposable {
   decideInbound(event: Event, record: Json | undefined, nowMs: bigint): InboundDecision;
   /**
   * Decides an outbound partner change against the stored record state. A `fetch` action is
-  * answered by calling again with the fetched record as the change's `current`.
+  * answered by calling again with the fetched record as the change's `current`. After a 2xx
+  * for a submitted `PUT`, call again at once with the request as the change's `written` (the
+  * write landed: a record fetched later that does not show it is a Virtuous change made after
+  * it).
   */
   decideOutbound(record: Json | undefined, change: PartnerChange, nowMs: bigint): OutboundDecision;
   /**

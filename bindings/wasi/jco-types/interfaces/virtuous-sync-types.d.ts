@@ -827,6 +827,13 @@ export interface PartnerChange {
    * The linked Virtuous record as the host just fetched it (for a full-record update).
    */
   current?: Json,
+  /**
+   * Our `PUT` (as a `submit` decision gave it) that Virtuous just answered with a 2xx: the
+   * write landed. Report it at once, before deciding any record fetched afterwards; a record
+   * fetched later that does not show it is a Virtuous change made after it. Absent: the write
+   * waits for its echo.
+   */
+  written?: Request,
 }
 /**
  * One side's values of a record.
