@@ -7,6 +7,7 @@
 //! [`DecisionInputs`] it used. `Err` means a caller mistake ([`SyncError`]); outcomes such as
 //! echo, stale, cooldown or conflict are values. See `docs/sync.md`.
 
+pub(crate) mod amounts;
 pub mod digest;
 pub mod inbound;
 pub mod lookup;
@@ -16,6 +17,7 @@ pub mod outbound;
 pub mod payload;
 pub mod reason;
 pub mod record;
+pub mod request;
 pub mod resolve;
 pub mod state;
 pub mod time;
@@ -29,12 +31,13 @@ pub use options::{
     FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch, OptionsError, Policy, SyncOptions,
     UndatedEvents, UnstampedCreates, UpdateMode,
 };
-pub use outbound::{decide_outbound, OutboundAction, OutboundDecision, PartnerChange, Request};
+pub use outbound::{decide_outbound, OutboundAction, OutboundDecision, PartnerChange};
 pub use reason::{DecisionInputs, Reason};
 pub use record::{
     Choice, ConflictItem, EchoEntry, ExternalRef, RecordState, ResolutionRecord, Side, SyncState,
     Tombstone, RECORD_VERSION,
 };
+pub use request::Request;
 pub use resolve::{
     resolve, resolve_conflict, ConflictResolution, FieldResolution, Resolution, ResolveInput,
     SideValues,

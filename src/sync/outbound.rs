@@ -7,6 +7,7 @@
 //! and the record's stable external id (`transactionSource`/`transactionId`,
 //! `referenceSource`/`referenceId`), assigned once and never regenerated.
 
+use super::amounts::check_amounts;
 use super::digest::{calendar_day, spec_digest};
 use super::inbound::{decide_fetched, InboundAction, InboundDecision};
 use super::money::Money;
@@ -14,6 +15,7 @@ use super::options::{FieldPolicy, FieldSpec, FieldType, SyncOptions, UpdateMode}
 use super::payload::{read_field, remove_pointer, write_pointer};
 use super::reason::{DecisionInputs, Reason};
 use super::record::{EchoEntry, ExternalRef, RecordState, SyncState, MAX_ECHO_ENTRIES};
+pub use super::request::Request;
 use super::state::{transition, Trigger};
 use super::units::widen;
 use super::{check_record, refresh, SyncError};
@@ -71,26 +73,6 @@ pub struct PartnerChange {
     /// built on a dated fetch, tell what an acknowledged write makes stale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub written: Option<Request>,
-}
-
-/// An HTTP request to make against the Virtuous API (a `GET` has a `null` body).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(
-    feature = "ts",
-    derive(ts_rs::TS),
-    ts(optional_fields, rename = "SyncRequest")
-)]
-#[serde(rename_all = "camelCase")]
-pub struct Request {
-    /// `POST`, `PUT` or `GET`.
-    #[cfg_attr(feature = "ts", ts(type = "\"POST\" | \"PUT\" | \"GET\""))]
-    pub method: String,
-    /// Path under the API host (`/api/v2/Gift/Transaction`).
-    pub path: String,
-    /// JSON body (absent for a `GET`).
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    #[cfg_attr(feature = "ts", ts(optional = nullable))]
-    pub body: Value,
 }
 
 /// What the host should do.
@@ -164,88 +146,6 @@ pub fn validate_change(specs: &[FieldSpec], change: &PartnerChange) -> Result<()
         }
     }
     check_amounts(specs, &change.fields)
-}
-
-/// The money checks of [`validate_change`] on any set of field values: exact money, positive
-/// required amounts, designations summing to the (first) money field when both are present.
-pub(crate) fn check_amounts(
-    specs: &[FieldSpec],
-    fields: &BTreeMap<String, Value>,
-) -> Result<(), SyncError> {
-    let mut amount: Option<Money> = None;
-    for s in specs {
-        let v = fields.get(&s.name);
-        let Some(v) = v.filter(|v| !v.is_null()) else {
-            continue;
-        };
-        if s.field_type == FieldType::Date {
-            let day = v.as_str().and_then(calendar_day);
-            let datetime = v.as_str().is_some_and(|t| super::parse_utc_ms(t).is_ok());
-            if day.is_none() && !datetime {
-                return Err(SyncError::InvalidDate {
-                    field: s.name.clone(),
-                });
-            }
-        }
-        if s.field_type == FieldType::Money {
-            let m = Money::from_json(v).map_err(|error| SyncError::InvalidMoney {
-                field: s.name.clone(),
-                error,
-            })?;
-            if s.required && m.micros <= 0 {
-                return Err(SyncError::NonPositiveAmount {
-                    field: s.name.clone(),
-                });
-            }
-            if amount.is_none() {
-                amount = Some(m);
-            }
-        }
-    }
-    for s in specs
-        .iter()
-        .filter(|s| s.field_type == FieldType::Designations)
-    {
-        let Some(v) = fields.get(&s.name).filter(|v| !v.is_null()) else {
-            continue;
-        };
-        let Some(items) = v.as_array() else {
-            return Err(SyncError::InvalidMoney {
-                field: s.name.clone(),
-                error: super::MoneyError::NotDecimal,
-            });
-        };
-        if items.is_empty() {
-            continue;
-        }
-        let mut sum = Money { micros: 0 };
-        for (i, item) in items.iter().enumerate() {
-            let field = format!("{}[{i}].amountDesignated", s.name);
-            let a = item
-                .get("amountDesignated")
-                .ok_or_else(|| SyncError::MissingField {
-                    field: field.clone(),
-                })?;
-            let m = Money::from_json(a).map_err(|error| SyncError::InvalidMoney {
-                field: field.clone(),
-                error,
-            })?;
-            sum = sum.checked_add(m).ok_or(SyncError::InvalidMoney {
-                field: field.clone(),
-                error: super::MoneyError::Overflow,
-            })?;
-        }
-        if let Some(amount) = amount {
-            if sum != amount {
-                return Err(SyncError::DesignationsMismatch {
-                    field: s.name.clone(),
-                    sum: sum.canonical(),
-                    amount: amount.canonical(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The wire form of a value: money as a decimal string with at least two fraction digits.
@@ -1405,7 +1305,7 @@ fn full_update(
     next.partner_id = Some(change.partner_id.clone());
     next.external_ref = Some(ext);
     next.held = held;
-    next.partner_modified_ms = Some(change.modified_ms);
+    note_partner_times(&mut next, change);
     next.follow_up |= !plan.awaiting.is_empty();
     sent.sort();
     let next = pending_write(&next, options, now_ms, expected, sent, built_on_ms)?;

@@ -3,9 +3,9 @@
 //! that outbound validation rejects (an amount with designations summing to another amount). A
 //! field in no group is a unit of one, and everything here reduces to that field's own digest.
 
+use super::amounts::check_amounts;
 use super::digest::digest_text;
 use super::options::FieldSpec;
-use super::outbound::check_amounts;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

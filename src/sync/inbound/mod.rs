@@ -18,10 +18,10 @@ mod merge;
 
 use super::digest::spec_digest;
 use super::options::{FieldPolicy, FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
-use super::outbound::Request;
 use super::payload::read_field;
 use super::reason::{DecisionInputs, Reason};
 use super::record::{ConflictItem, RecordState, Side, SyncState, Tombstone};
+use super::request::Request;
 use super::state::{transition, Trigger};
 use super::units::group_list;
 use super::{check_record, parse_utc_ms, refresh, SyncError};
