@@ -12,7 +12,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let receipt = setup.core.receive(body, &headers, setup.now_ms);
-    common::check_receipt(setup, &receipt);
+    common::check_receipt(setup, &receipt, body);
     let limit = setup
         .config
         .pointer("/limits/maxBodyBytes")

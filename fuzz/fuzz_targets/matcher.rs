@@ -6,8 +6,12 @@ use serde_json::Value;
 use virtuous_sync::reconcile::matcher::{InitialMatcher, MatchRecord};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(value) = serde_json::from_slice::<Value>(data) else { return };
-    let Some(chunks) = value.get("chunks").and_then(Value::as_array) else { return };
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Some(chunks) = value.get("chunks").and_then(Value::as_array) else {
+        return;
+    };
     let mut matcher = InitialMatcher::new();
     for chunk in chunks {
         let Ok(records) = serde_json::from_value::<Vec<MatchRecord>>(

@@ -9,5 +9,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let (headers, body) = common::split_delivery(rest);
     let receipt = setup.core.receive(body, &headers, setup.now_ms);
-    common::check_receipt(setup, &receipt);
+    common::check_receipt(setup, &receipt, rest);
 });

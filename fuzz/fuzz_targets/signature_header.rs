@@ -38,5 +38,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
     }
     let receipt = setup.core.receive(BODY, &headers, setup.now_ms);
-    common::check_receipt(setup, &receipt);
+    common::check_receipt(setup, &receipt, value.as_bytes());
 });
