@@ -590,6 +590,26 @@ pub fn decide_outbound(
                 .is_some_and(|e| !e.confirmed && !shows_write(e, cd))
         })
     });
+    // Superseded, nothing of ours is on its way: a field the fetched record holds differently
+    // from the partner is changed, even where that value is one an older pending write sent (it
+    // landed before the newer write failed, or staff set the same value): the partner's value is
+    // newer than that write, and no pending write will bring it (seed 54447, live).
+    let changed: Vec<String> = match &current {
+        Some((_, cd)) if superseded => {
+            let mut c = changed;
+            for (k, d) in &digests {
+                if !c.contains(k) && cd.get(k).is_some_and(|x| x != d) {
+                    c.push(k.clone());
+                }
+            }
+            widen(&units, &c)
+                .into_iter()
+                .filter(|f| digests.contains_key(f))
+                .collect()
+        }
+        _ => changed,
+    };
+    inputs.changed_fields = changed.clone();
     let awaiting: Vec<String> = match (&record, &linked) {
         (Some(_), Some(_)) if superseded => Vec::new(),
         (Some(r), Some(_)) => {
