@@ -679,6 +679,33 @@ fn staff_revert_after_acknowledged_full_put(all: &mut Vec<Value>, failures: &mut
                                                    "body": {"notes": "partner note"}}},
                "reason": "partner-changed"}),
     );
+    // Seed 54447: that write failed, the partner undid its edit (the undo went out and failed
+    // too), then staff set the very value the first write carried.
+    let mut undone = values.clone();
+    undone.insert("notes".into(), json!("staff note"));
+    h.record = pending.clone();
+    let mut undo = change(&undone, T0 + MIN);
+    let d = h.run(
+        "decideOutbound",
+        json!({"options": opts, "record": h.record, "change": undo, "nowMs": T0 + MIN}),
+    );
+    assert_eq!(d["action"]["tag"], "fetch", "{d}");
+    undo["current"] = fetched_gift("staff note", T0 - 10 * MIN);
+    let d = h.run(
+        "decideOutbound",
+        json!({"options": opts, "record": h.record, "change": undo, "nowMs": T0 + MIN}),
+    );
+    assert_eq!(d["action"]["val"]["body"]["notes"], "staff note", "{d}");
+    undo["current"] = fetched_gift("partner note", T0 + 3 * MIN);
+    h.vector(
+        "fetched-value-of-an-older-failed-write-is-overwritten-when-the-newest-did-not-land",
+        "Live profile seed 54447: our full PUT (notes 'partner note') failed; the partner undid its edit and that write (notes 'staff note') failed too; staff then set 'partner note', the first write's value. The fetched record does not show the newest write (nothing of ours is on its way) and holds a value only the older write explains: the partner's value is newer than that write, so it is written. Counting the field as carried by the failed newest write decided 'nothing', and the sides diverged.",
+        "decideOutbound",
+        json!({"options": opts, "change": undo, "nowMs": T0 + 4 * MIN}),
+        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501",
+                                                   "body": {"notes": "staff note"}}},
+               "reason": "partner-changed"}),
+    );
     h.record = pending.clone();
     // Without the report (a failed send, a lost response, a host that does not report): the
     // fetched record showing the old note could be from before the write landed; nothing is

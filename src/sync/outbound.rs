@@ -260,6 +260,7 @@ pub fn decide_outbound(
     if let Some(d) = cx.confirm_first()? {
         return Ok(d);
     }
+    cx.take_superseded_changes();
     let awaiting = cx.awaiting();
     // Whether an undo must wait for our pending write's echo depends on whether that write landed:
     // with full-record updates only the fetched record tells (see `Outbound::awaiting`).
@@ -700,6 +701,40 @@ impl Outbound<'_> {
         }
     }
 
+    /// A full-record `PUT` is sent at once and never resent later, so a fetched record that does
+    /// not show our newest write means it did not land: nothing of ours is still on its way, and
+    /// the write built now (the whole record) supersedes it. Nothing waits for its echo.
+    fn superseded(&self) -> bool {
+        self.current.as_ref().is_some_and(|(_, cd)| {
+            self.record.as_ref().is_some_and(|r| {
+                r.expected_echo
+                    .last()
+                    .is_some_and(|e| !e.confirmed && !e.shows_in(cd))
+            })
+        })
+    }
+
+    /// Superseded, nothing of ours is on its way: a field the fetched record holds differently
+    /// from the partner is changed, even where that value is one an older pending write sent (it
+    /// landed before the newer write failed, or staff set the same value): the partner's value is
+    /// newer than that write, and no pending write will bring it (seed 54447, live).
+    fn take_superseded_changes(&mut self) {
+        let Some((_, cd)) = self.current.as_ref().filter(|_| self.superseded()) else {
+            return;
+        };
+        let mut c = self.changed.clone();
+        for (k, d) in &self.digests {
+            if !c.contains(k) && cd.get(k).is_some_and(|x| x != d) {
+                c.push(k.clone());
+            }
+        }
+        self.changed = widen(&self.units, &c)
+            .into_iter()
+            .filter(|f| self.digests.contains_key(f))
+            .collect();
+        self.inputs.changed_fields = self.changed.clone();
+    }
+
     /// Awaiting an echo: a value Virtuous may show from a state before our newest pending write
     /// (the base, or a value an older pending write sent) cannot be written yet, unless that
     /// newest write carries it: the echo of a write made now could not be told from that state.
@@ -708,17 +743,7 @@ impl Outbound<'_> {
     /// waits for the newest write's echo (`followUp` then asks for this decision again); by then
     /// the older writes have landed or never will, and the base says which.
     fn awaiting(&self) -> Vec<String> {
-        // A full-record `PUT` is sent at once and never resent later, so a fetched record that
-        // does not show our newest write means it did not land: nothing of ours is still on its
-        // way, and the write built now (the whole record) supersedes it. Nothing waits for its
-        // echo.
-        let superseded = self.current.as_ref().is_some_and(|(_, cd)| {
-            self.record.as_ref().is_some_and(|r| {
-                r.expected_echo
-                    .last()
-                    .is_some_and(|e| !e.confirmed && !e.shows_in(cd))
-            })
-        });
+        let superseded = self.superseded();
         match (&self.record, &self.linked) {
             (Some(_), Some(_)) if superseded => Vec::new(),
             (Some(r), Some(_)) => {
