@@ -606,12 +606,7 @@ impl Outbound<'_> {
         if !landed || unexplained(r, &bd) {
             return Ok(None);
         }
-        let unsent: Vec<String> = self
-            .changed
-            .iter()
-            .filter(|f| self.options.policy.for_field(self.kind, f) != FieldPolicy::VirtuousOwns)
-            .cloned()
-            .collect();
+        let unsent = self.unsent();
         let mut d = inbound_first(
             self.options,
             r,
@@ -630,9 +625,7 @@ impl Outbound<'_> {
         if let Some(n) = d.record.as_mut() {
             n.virtuous_modified_ms = n.virtuous_modified_ms.max(after);
         }
-        let quiet = d.reassert_fields.is_empty()
-            && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
-                if apply.is_empty() && !follow_up);
+        let quiet = quiet_confirmation(&d);
         // Quiet (nothing for the partner to apply): the decision goes on from the confirmed
         // state, unless it would store nothing (a fetch); then, as whenever the partner must
         // apply something, the confirmation is handed over to carry out.
@@ -649,6 +642,16 @@ impl Outbound<'_> {
             }
         }
         Ok(Some(apply_inbound(d, &self.changed, &self.inputs)))
+    }
+
+    /// The changed fields a confirmation hands to the inbound decision as the partner's own
+    /// (everything but what Virtuous owns).
+    fn unsent(&self) -> Vec<String> {
+        self.changed
+            .iter()
+            .filter(|f| self.options.policy.for_field(self.kind, f) != FieldPolicy::VirtuousOwns)
+            .cloned()
+            .collect()
     }
 
     /// The stored record waits on our newest write (partner-pending, its newest expected echo
@@ -675,12 +678,7 @@ impl Outbound<'_> {
         if !landed || unexplained(r, cd) {
             return Ok(None);
         }
-        let unsent: Vec<String> = self
-            .changed
-            .iter()
-            .filter(|f| self.options.policy.for_field(self.kind, f) != FieldPolicy::VirtuousOwns)
-            .cloned()
-            .collect();
+        let unsent = self.unsent();
         let d = inbound_first(
             self.options,
             r,
@@ -690,9 +688,7 @@ impl Outbound<'_> {
             cur,
             self.now_ms,
         )?;
-        let quiet = d.reassert_fields.is_empty()
-            && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
-                if apply.is_empty() && !follow_up);
+        let quiet = quiet_confirmation(&d);
         match d.record {
             Some(confirmed) if quiet && d.reason == Reason::Confirmed => {
                 decide_outbound(self.options, Some(&confirmed), self.change, self.now_ms).map(Some)
@@ -1077,17 +1073,17 @@ fn pending_write(
     Ok(next)
 }
 
+/// A confirmation with nothing for the partner to apply: the decision can go on from the
+/// confirmed state.
+fn quiet_confirmation(d: &InboundDecision) -> bool {
+    d.reassert_fields.is_empty()
+        && matches!(&d.action, InboundAction::Confirm { apply, follow_up, .. }
+            if apply.is_empty() && !follow_up)
+}
+
 /// `GET` of a linked record, for a full-record update (the body is `null`).
 fn fetch_request(kind: ResourceKind, id: &str) -> Request {
-    let path = match kind {
-        ResourceKind::Gift => format!("/api/Gift/{id}"),
-        _ => format!("/api/Contact/{id}"),
-    };
-    Request {
-        method: "GET".into(),
-        path,
-        body: Value::Null,
-    }
+    Request::get_record(kind, id)
 }
 
 /// Per mapped field, the digest of what a payload holds (absent fields are unknown: left out).

@@ -379,15 +379,7 @@ fn unstamped(kind: ResourceKind, res: &Value) -> bool {
 }
 
 fn lookup_request(kind: ResourceKind, id: &str) -> Request {
-    let path = match kind {
-        ResourceKind::Gift => format!("/api/Gift/{id}"),
-        _ => format!("/api/Contact/{id}"),
-    };
-    Request {
-        method: "GET".into(),
-        path,
-        body: Value::Null,
-    }
+    Request::get_record(kind, id)
 }
 
 /// The phases of an inbound decision, in order: guards, tombstones, new record, conflict, stale,
