@@ -89,7 +89,15 @@ def partner_change(c):
     return rec(customer_id=c["customerId"], kind=c["kind"], partner_id=c["partnerId"], modified_ms=c["modifiedMs"],
                field_modified_ms=list((c.get("fieldModifiedMs") or {}).items()),
                fields=[(k, json.dumps(v)) for k, v in c["fields"].items()], extra=text(c.get("extra")),
-               external_id=c.get("externalId"), current=text(c.get("current")))
+               external_id=c.get("externalId"), current=text(c.get("current")),
+               written=request(c.get("written")))
+
+
+def request(r):
+    """A request (dict: method, path, body) as the WIT `request` record; None stays None."""
+    if r is None:
+        return None
+    return rec(method=r["method"], path=r["path"], body=None if r.get("body") is None else json.dumps(r["body"]))
 
 
 def observation(status, headers):
