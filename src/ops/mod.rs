@@ -106,6 +106,16 @@ pub fn restore_rate_budget(state: &Value, name: &str) -> Result<ratelimit::RateB
     ratelimit::RateBudget::restore(state).map_err(|e| OpError::from(e).under(&prefix))
 }
 
+/// A stored record state from its JSON value (`null`: no record), migrated from older versions;
+/// `name` prefixes error paths. For adapters that hold the state apart from an input object.
+pub fn record_state(value: &Value, name: &str) -> Result<Option<RecordState>, OpError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let r: RecordState = input(value, name)?;
+    migrated(Some(&r))
+}
+
 /// A stored record state as the sync decisions take it: migrated from older versions.
 fn migrated(record: Option<&RecordState>) -> Result<Option<RecordState>, OpError> {
     record

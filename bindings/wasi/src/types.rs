@@ -107,22 +107,13 @@ fn record_text(r: &RecordState) -> Result<String, Error> {
 /// current version.
 pub(crate) fn record(text: Option<&String>, name: &str) -> Result<Option<RecordState>, Error> {
     let value = json::parse_opt(text, name)?;
-    record_state(&value, name).map_err(json::error)
-}
-
-/// A stored record state from its JSON value (`null`: no record), migrated to the current version.
-fn record_state(value: &Value, name: &str) -> Result<Option<RecordState>, OpError> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    let r: RecordState = ops::input(value, name)?;
-    r.migrated().map(Some).map_err(OpError::from)
+    ops::record_state(&value, name).map_err(json::error)
 }
 
 /// A stored record state that must be there.
 pub(crate) fn required_record(text: &str, name: &str) -> Result<RecordState, Error> {
     let value = parse(text, name)?;
-    record_state(&value, name)
+    ops::record_state(&value, name)
         .map_err(json::error)?
         .ok_or_else(|| {
             json::error(OpError::invalid_argument(
