@@ -1984,7 +1984,7 @@ export type ResolveInput = {
 /**
  * The kind of CRM+ record an event is about.
  */
-export type ResourceKind = "contact" | "gift" | "project" | "form-submission" | "contact-note" | "event";
+export type ResourceKind = "contact" | "gift" | "project" | "form-submission" | "contact-note" | "event" | "recurring-gift" | "campaign" | "page" | "participation";
 
 /**
  * The response class.

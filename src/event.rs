@@ -21,17 +21,29 @@ pub enum ResourceKind {
     ContactNote,
     /// A calendar or program Event.
     Event,
+    /// A Raise recurring gift (a schedule; each charge is a [`ResourceKind::Gift`]).
+    RecurringGift,
+    /// A Raise campaign.
+    Campaign,
+    /// A Raise donation page.
+    Page,
+    /// A Volunteer (VOMO) participation: one user's sign-up for, or hours on, a project.
+    Participation,
 }
 
 impl ResourceKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [ResourceKind; 6] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::Contact,
         ResourceKind::Gift,
         ResourceKind::Project,
         ResourceKind::FormSubmission,
         ResourceKind::ContactNote,
         ResourceKind::Event,
+        ResourceKind::RecurringGift,
+        ResourceKind::Campaign,
+        ResourceKind::Page,
+        ResourceKind::Participation,
     ];
 
     /// The stable kebab-case name (`contact-note`).
@@ -43,6 +55,10 @@ impl ResourceKind {
             ResourceKind::FormSubmission => "form-submission",
             ResourceKind::ContactNote => "contact-note",
             ResourceKind::Event => "event",
+            ResourceKind::RecurringGift => "recurring-gift",
+            ResourceKind::Campaign => "campaign",
+            ResourceKind::Page => "page",
+            ResourceKind::Participation => "participation",
         }
     }
 
@@ -55,6 +71,10 @@ impl ResourceKind {
             ResourceKind::FormSubmission => "formSubmission",
             ResourceKind::ContactNote => "contactNote",
             ResourceKind::Event => "event",
+            ResourceKind::RecurringGift => "recurringGift",
+            ResourceKind::Campaign => "campaign",
+            ResourceKind::Page => "page",
+            ResourceKind::Participation => "participation",
         }
     }
 }

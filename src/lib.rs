@@ -16,6 +16,7 @@ mod headers;
 #[cfg(feature = "sync")]
 mod id;
 mod json;
+pub mod product;
 pub mod timestamp;
 
 // Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk).
@@ -34,6 +35,7 @@ pub use error::{ConfigError, ConfigErrorCode};
 pub use event::{Action, Event, EventType, ResourceKind};
 pub use facade::{CoreConfig, SyncCore};
 pub use headers::Headers;
+pub use product::Product;
 pub use receive::config::Config;
 pub use receive::envelope::{EnvelopeError, Limits};
 pub use receive::secret::{

@@ -46,10 +46,12 @@ to_wit!(field_policy, CFieldPolicy => WFieldPolicy, [
     MostRecentWins, PartnerOwns, VirtuousOwns, VirtuousCanonical, Manual,
 ]);
 to_wit!(resource_kind, CResourceKind => WResourceKind, [
-    Contact, Gift, Project, FormSubmission, ContactNote, Event,
+    Contact, Gift, Project, FormSubmission, ContactNote, Event, RecurringGift, Campaign, Page,
+    Participation,
 ]);
 from_wit!(core_resource_kind, WResourceKind => CResourceKind, [
-    Contact, Gift, Project, FormSubmission, ContactNote, Event,
+    Contact, Gift, Project, FormSubmission, ContactNote, Event, RecurringGift, Campaign, Page,
+    Participation,
 ]);
 to_wit!(event_type, CEventType => WEventType, [
     ContactCreate, ContactUpdate, GiftCreate, GiftUpdate, GiftDelete, ProjectCreate,

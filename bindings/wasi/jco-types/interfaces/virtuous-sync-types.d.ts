@@ -192,8 +192,16 @@ export interface Error {
  * ## `"contact-note"`
  * 
  * ## `"event"`
+ * 
+ * ## `"recurring-gift"`
+ * 
+ * ## `"campaign"`
+ * 
+ * ## `"page"`
+ * 
+ * ## `"participation"`
  */
-export type ResourceKind = 'contact' | 'gift' | 'project' | 'form-submission' | 'contact-note' | 'event';
+export type ResourceKind = 'contact' | 'gift' | 'project' | 'form-submission' | 'contact-note' | 'event' | 'recurring-gift' | 'campaign' | 'page' | 'participation';
 /**
  * The 15 CRM+ webhook event types.
  * # Variants
