@@ -759,6 +759,104 @@ fn staff_revert_after_acknowledged_full_put(all: &mut Vec<Value>, failures: &mut
     failures.extend(h.failures);
 }
 
+/// A gift as `GET /api/Gift/501` returns it: `amount`, designations as (project, amount) pairs,
+/// `giftType`, dated `ms` (Virtuous clock), no stamp (staff created it).
+fn fetched_group(amount: f64, split: &[(&str, f64)], gift_type: &str, ms: i64) -> Value {
+    let designations: Vec<Value> = split
+        .iter()
+        .enumerate()
+        .map(|(i, (p, a))| {
+            let pid = if *p == "P1" { 429 } else { 430 };
+            json!({"id": 70 + i, "projectId": pid, "projectCode": p, "amountDesignated": a})
+        })
+        .collect();
+    json!({"id": 501, "amount": amount, "currencyCode": "USD", "giftType": gift_type,
+           "giftDate": "2025-11-20T00:00:00", "giftDateFormatted": "11/20/2025", "notes": "n",
+           "giftDesignations": designations, "contactId": 4001, "segmentCode": "SEG1",
+           "transactionSource": null, "transactionId": null,
+           "createDateTimeUtc": "2025-11-01T00:00:00Z", "modifiedDateTimeUtc": iso(ms)})
+}
+
+/// Issue 9 (live profile, seed 3108171): our full `PUT` of a re-split landed (its response was
+/// lost), staff then changed another field, so the write never reads back whole (superseded)
+/// and stays pending; later staff re-split the group and set it straight back to what that write
+/// had sent. The partner still holds the first re-split, which Virtuous gave it over the pending
+/// write: that is no partner edit, and the staff's return is decided inbound.
+fn virtuous_value_over_a_superseded_write_is_no_partner_edit(
+    all: &mut Vec<Value>,
+    failures: &mut Vec<String>,
+) {
+    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1",
+                      "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
+    let mut h = Host::new("virtuous-canonical");
+    h.options = opts.clone();
+    let created = fetched_group(10.0, &[("P2", 10.0)], "Cash", T0 - 60 * MIN);
+    h.inbound(
+        json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
+               "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
+        T0 - 60 * MIN,
+    );
+    let outbound = |h: &mut Host, values: &Map<String, Value>, ms: i64, now: i64, cur: &Value| {
+        let mut ch = change(values, ms);
+        ch["current"] = cur.clone();
+        let input = json!({"options": opts, "record": h.record, "change": ch, "nowMs": now});
+        h.run("decideOutbound", input)
+    };
+    // The partner re-splits (25.50 on P1) and changes the type; the full PUT goes out and lands,
+    // its response lost (nothing reported).
+    let mut values = gift("25.50", &[("P1", "25.50")], "Credit");
+    values.insert("giftDate".into(), json!("2025-11-20"));
+    let d = outbound(&mut h, &values, T0, T0, &created);
+    assert_eq!(d["action"]["tag"], "submit", "{d}");
+    // Staff changes the type; deciding again, the fetched record shows the PUT's group but not its
+    // type: the type is decided inbound first, and then nothing is sent.
+    let landed = fetched_group(25.5, &[("P1", 25.5)], "Check", T0 + MIN);
+    let d = outbound(&mut h, &values, T0, T0 + 2 * MIN, &landed);
+    assert_eq!(d["action"]["tag"], "apply-inbound", "{d}");
+    values.insert("giftType".into(), json!("Check"));
+    let d = outbound(&mut h, &values, T0 + 2 * MIN, T0 + 2 * MIN, &landed);
+    assert_eq!(d["action"]["tag"], "nothing", "{d}");
+    // Two hours later staff re-splits the group; the partner takes it.
+    let t = T0 + 120 * MIN;
+    let resplit = fetched_group(25.5, &[("P1", 15.3), ("P2", 10.2)], "Check", t);
+    let d = h.inbound(
+        json!({"eventType": "gift-update", "rawEventType": "GiftUpdate", "resourceKind": "gift",
+               "resourceId": "501", "modifiedDateTimeUtc": iso(t), "resource": resplit}),
+        t + MIN,
+    );
+    assert_eq!(d["action"]["tag"], "apply", "{d}");
+    values.insert(
+        "giftDesignations".into(),
+        resplit["giftDesignations"].clone(),
+    );
+    // Staff sets the group straight back; the partner's change hook reports the values it was
+    // given, within their cooldown.
+    let back = fetched_group(25.5, &[("P1", 25.5)], "Check", t + 2 * MIN);
+    let mut ch = change(&values, t + MIN);
+    ch["current"] = back.clone();
+    h.vector(
+        "virtuous-value-over-a-superseded-write-is-no-partner-edit",
+        "Live profile seed 3108171: our full PUT (amount + designations re-split to 25.50 on P1, type Credit) landed with its response lost; staff then set the type to Check, so the write never reads back whole and stays pending. Later staff re-split the group (15.30/10.20), the partner took it (over the pending write: overridden), and staff set it straight back to 25.50 on P1. The partner reports the values it was given (in their cooldown) with the record fetched: the write is superseded, but the partner's group is Virtuous's own older value, not an edit, so nothing is sent or held. Counting it as changed held it back (cooldown) as the partner's value; the staff's return then settled only the old write and was overwritten by the re-split once the cooldown ended.",
+        "decideOutbound",
+        json!({"options": opts, "change": ch, "nowMs": t + 3 * MIN}),
+        json!({"action": {"tag": "nothing"}, "reason": "no-change",
+               "suppressedFields": [], "record": {"held": null}}),
+    );
+    h.vector(
+        "virtuous-return-to-a-superseded-write-value-reaches-the-partner",
+        "Seed 3108171, next step: the staff's return to 25.50 on P1 arrives (dated). It shows what the pending write once sent, so it settles that write's fields, and since the partner holds the value Virtuous gave it over that write (and holds back no edit of its own), Virtuous's current group is applied.",
+        "decideInbound",
+        json!({"options": opts, "nowMs": t + 4 * MIN,
+               "event": {"eventType": "gift-update", "rawEventType": "GiftUpdate", "resourceKind": "gift",
+                         "resourceId": "501", "modifiedDateTimeUtc": iso(t + 2 * MIN), "resource": back}}),
+        json!({"action": {"tag": "apply", "val": {"fields": {
+                  "giftDesignations": [{"id": 70, "projectId": 429, "projectCode": "P1", "amountDesignated": 25.5}]}}},
+               "reason": "remote-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 #[test]
 fn issue_10_sequences() {
     let mut cases = Vec::new();
@@ -775,6 +873,7 @@ fn issue_10_sequences() {
     group_choices_and_options(&mut cases, &mut failures);
     lookup(&mut cases, &mut failures);
     staff_revert_after_acknowledged_full_put(&mut cases, &mut failures);
+    virtuous_value_over_a_superseded_write_is_no_partner_edit(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let file = json!({
         "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys; issue 9's live-profile simulation failures (full-record updates).",

@@ -39,6 +39,11 @@
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The schedules allocate heavily (events, states, digests); the system allocator took about a
+/// third of a seed's time.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use virtuous_sync::event::{Event, EventType, ResourceKind};
 use virtuous_sync::sync::outbound::validate_change;
 use virtuous_sync::sync::payload::read_field;
@@ -64,6 +69,16 @@ fn reached(name: &str, policy: u8) {
             .entry(format!("{name}/p{policy}"))
             .or_default() += 1
     });
+}
+
+/// Appends a line to the run's trace, formatted only when the run keeps one (a replay, or the
+/// shrunk schedule of a failure): formatting every decision dominated a passing seed's time.
+macro_rules! trace {
+    ($w:expr, $($arg:tt)*) => {
+        if $w.tracing {
+            $w.trace.push(format!($($arg)*));
+        }
+    };
 }
 
 struct Rng(u64);
@@ -269,6 +284,8 @@ struct World {
     counter: u64,
     submits: usize,
     trace: Vec<String>,
+    /// Whether `trace` is kept (see [`trace!`]).
+    tracing: bool,
     /// (who, field, value) in order, this round.
     edits: Vec<(Who, String, Value)>,
     /// Partner ids whose conflicts an admin settled this round (policy decides: any edit may win).
@@ -277,7 +294,11 @@ struct World {
 
 /// `SYNC_SIM_WATCH=p7`: the trace also shows that record's event bodies, values and states.
 fn watched(partner_id: &str) -> bool {
-    std::env::var("SYNC_SIM_WATCH").is_ok_and(|w| w == partner_id)
+    static WATCH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    WATCH
+        .get_or_init(|| std::env::var("SYNC_SIM_WATCH").ok())
+        .as_deref()
+        == Some(partner_id)
 }
 
 fn iso(ms: i64, variant: u64) -> String {
@@ -340,6 +361,7 @@ impl World {
             counter: 0,
             submits: 0,
             trace: Vec::new(),
+            tracing: true,
             edits: Vec::new(),
             resolved: Vec::new(),
         }
@@ -586,10 +608,15 @@ impl World {
             .position(|v| v.id == id)
             .expect("fetch of an unknown id");
         Event {
+            event_type: ev.event_type,
+            raw_event_type: ev.raw_event_type.clone(),
+            resource_kind: ev.resource_kind,
+            event_id: ev.event_id.clone(),
+            timestamp: ev.timestamp.clone(),
+            organization_id: ev.organization_id.clone(),
             resource: Some(self.rest(vi)),
             resource_id: Some(id.to_string()),
             modified_date_time_utc: None,
-            ..ev.clone()
         }
     }
 
@@ -682,12 +709,13 @@ impl World {
             },
             resource: Some(Value::Object(res)),
         };
-        self.trace.push(format!(
+        trace!(
+            self,
             "    virtuous emits {} for v{} at {}",
             et.as_str(),
             r.id,
             r.modified
-        ));
+        );
         self.queue.push(ev.clone());
         if variant % 4 == 1 {
             self.queue.push(ev); // at least once
@@ -757,20 +785,17 @@ impl World {
         }
         let mut ev = ev;
         let mut pi = self.find_partner(&ev);
-        let mut rec = pi.and_then(|i| self.partner[i].state.clone());
         let mut rounds = 0;
         let d = loop {
             rounds += 1;
             assert!(rounds < 6, "fetch/verify loop");
-            let d = match decide_inbound(&self.opts, &ev, rec.as_ref(), self.now) {
+            let rec = pi.and_then(|i| self.partner[i].state.as_ref());
+            let d = match decide_inbound(&self.opts, &ev, rec, self.now) {
                 Ok(d) => d,
                 Err(e) => panic!("decide_inbound error {}: {e}", e.code()),
             };
             // Determinism: same inputs, same output.
-            assert_eq!(
-                decide_inbound(&self.opts, &ev, rec.as_ref(), self.now).unwrap(),
-                d
-            );
+            assert_eq!(decide_inbound(&self.opts, &ev, rec, self.now).unwrap(), d);
             let path = match &d.action {
                 InboundAction::Fetch(req) => req.path.clone(),
                 // An unstamped create: only the REST record's stamp tells whose it is.
@@ -785,27 +810,23 @@ impl World {
             } else {
                 "verify"
             };
-            self.trace.push(format!(
+            trace!(
+                self,
                 "    {tag} for {} ({}): GET {path}",
                 ev.raw_event_type,
                 d.reason.code()
-            ));
+            );
             ev = self.fetched(&ev, &path);
             pi = self.find_partner(&ev);
-            rec = pi.and_then(|i| self.partner[i].state.clone());
         };
-        self.apply_inbound(&ev, pi, rec, d);
+        self.apply_inbound(&ev, pi, d);
     }
 
     /// Carry out an inbound decision on the partner side (store its record, apply values).
-    fn apply_inbound(
-        &mut self,
-        ev: &Event,
-        pi: Option<usize>,
-        rec: Option<RecordState>,
-        d: InboundDecision,
-    ) {
-        if let (Some(before), Some(after)) = (rec.as_ref(), d.record.as_ref()) {
+    fn apply_inbound(&mut self, ev: &Event, pi: Option<usize>, mut d: InboundDecision) {
+        // The record as the decision saw it (the partner's stored state, not yet replaced).
+        let rec = pi.and_then(|i| self.partner[i].state.as_ref());
+        if let (Some(before), Some(after)) = (rec, d.record.as_ref()) {
             if before.state == SyncState::Conflict {
                 let pending =
                     |r: &RecordState| r.expected_echo.iter().filter(|e| !e.confirmed).count();
@@ -821,28 +842,30 @@ impl World {
                 }
             }
         }
-        self.trace.push(format!(
+        trace!(
+            self,
             "    deliver {} v{:?} -> p{:?}: {:?} ({})",
             ev.raw_event_type,
             ev.resource_id,
             pi.map(|i| self.partner[i].id.clone()),
             d.action,
             d.reason.code()
-        ));
+        );
         if let Some(i) = pi {
             if watched(&self.partner[i].id) {
-                self.trace.push(format!(
+                trace!(
+                    self,
                     "      event {}\n      before {}\n      after  {}",
                     ev.resource
                         .as_ref()
                         .map(Value::to_string)
                         .unwrap_or_default(),
-                    rec.as_ref().map(RecordState::to_json).unwrap_or_default(),
+                    rec.map(RecordState::to_json).unwrap_or_default(),
                     d.record
                         .as_ref()
                         .map(RecordState::to_json)
                         .unwrap_or_default()
-                ));
+                );
             }
         }
         if matches!(d.reason, Reason::Echo | Reason::Confirmed) {
@@ -857,7 +880,7 @@ impl World {
         match (&d.action, pi) {
             (InboundAction::Create { fields }, None) => {
                 let n = self.fresh();
-                let mut state = d.record.clone().unwrap();
+                let mut state = d.record.take().unwrap();
                 let id = format!("p{n}");
                 state.partner_id = Some(id.clone());
                 self.partner.push(PRec {
@@ -877,7 +900,7 @@ impl World {
             }
             (InboundAction::Create { .. }, Some(_)) => panic!("create for a linked record"),
             (_, None) => {
-                if let Some(t) = d.record.clone() {
+                if let Some(t) = d.record.take() {
                     // A tombstone for a record we never had: the host keeps it.
                     assert!(t.tombstone.is_some());
                     let n = self.fresh();
@@ -906,7 +929,7 @@ impl World {
         }
         let now = self.now;
         let p = &mut self.partner[i];
-        if let Some(r) = d.record.clone() {
+        if let Some(r) = d.record.take() {
             p.state = Some(r);
         }
         match &d.action {
@@ -1006,17 +1029,17 @@ impl World {
                     assert!(d.record.is_none(), "a fetch request changed state");
                     let id = req.path.rsplit('/').next().unwrap();
                     let vi = self.virt.iter().position(|v| v.id == id).unwrap();
-                    self.trace
-                        .push(format!("    push p{}: fetch GET {}", p.id, req.path));
+                    trace!(self, "    push p{}: fetch GET {}", p.id, req.path);
                     current = Some(self.rest(vi));
                 }
                 OutboundAction::ApplyInbound(inb) => {
-                    self.trace.push(format!(
+                    trace!(
+                        self,
                         "    push p{}: remote-first {:?} ({})",
                         p.id,
                         inb.action,
                         inb.reason.code()
-                    ));
+                    );
                     let ev = Event {
                         event_type: None,
                         raw_event_type: "fetched".into(),
@@ -1028,15 +1051,15 @@ impl World {
                         modified_date_time_utc: None,
                         resource: current.clone(),
                     };
-                    let rec = p.state.clone();
-                    self.apply_inbound(&ev, Some(i), rec, (**inb).clone());
+                    self.apply_inbound(&ev, Some(i), (**inb).clone());
                 }
                 _ => break d,
             }
         };
         {
             let p = &self.partner[i];
-            self.trace.push(format!(
+            trace!(
+                self,
                 "    push p{}: {} {:?} suppressed={:?}",
                 p.id,
                 d.reason.code(),
@@ -1045,7 +1068,7 @@ impl World {
                     other => format!("{other:?}"),
                 },
                 d.suppressed_fields
-            ));
+            );
             if p.state
                 .as_ref()
                 .is_some_and(|s| s.state == SyncState::Conflict)
@@ -1075,17 +1098,18 @@ impl World {
                 }
             }
             if watched(&p.id) {
-                self.trace.push(format!(
+                trace!(
+                    self,
                     "      values {}\n      after  {}",
                     serde_json::to_string(&p.values).unwrap_or_default(),
                     d.record
                         .as_ref()
                         .map(RecordState::to_json)
                         .unwrap_or_default()
-                ));
+                );
             }
             let p = &mut self.partner[i];
-            if let Some(r) = d.record.clone() {
+            if let Some(r) = d.record {
                 p.state = Some(r);
             }
             match d.action {
@@ -1112,7 +1136,7 @@ impl World {
                         if bits == 2 {
                             // The 2xx is reported at once (`written`), before anything else is
                             // decided for the record.
-                            self.trace.push(format!("    2xx reported for p{pid}"));
+                            trace!(self, "    2xx reported for p{pid}");
                             self.push_one_written(i, true, Some(req));
                         }
                     } else {
@@ -1160,12 +1184,14 @@ impl World {
                 // again with a fresh fetch.
                 if bits == 1 {
                     self.apply_request(&req);
-                    self.trace.push("    ack lost (decide again)".into());
+                    trace!(self, "    ack lost (decide again)");
                 } else {
-                    self.trace.push(format!(
+                    trace!(
+                        self,
                         "    send {} {} failed (decide again)",
-                        req.method, req.path
-                    ));
+                        req.method,
+                        req.path
+                    );
                 }
                 if let Some(p) = self.partner.iter_mut().find(|p| p.id == pid) {
                     p.dirty = true;
@@ -1174,10 +1200,12 @@ impl World {
                 continue;
             }
             if bits == 0 {
-                self.trace.push(format!(
+                trace!(
+                    self,
                     "    send {} {} failed (retry later)",
-                    req.method, req.path
-                ));
+                    req.method,
+                    req.path
+                );
                 self.outbox.push((pid, req));
                 continue;
             }
@@ -1185,7 +1213,7 @@ impl World {
             self.apply_request(&req);
             // Resend after a lost ack only while no newer request for the record exists.
             if lost_ack && !newer_queued && !self.outbox.iter().any(|(id, _)| *id == pid) {
-                self.trace.push("    ack lost (resend)".into());
+                trace!(self, "    ack lost (resend)");
                 self.outbox.push((pid, req));
             }
         }
@@ -1193,8 +1221,7 @@ impl World {
 
     fn apply_request(&mut self, req: &Request) {
         let body = req.body.as_object().unwrap().clone();
-        self.trace
-            .push(format!("    virtuous receives {} {}", req.method, req.path));
+        trace!(self, "    virtuous receives {} {}", req.method, req.path);
         if req.method == "POST" {
             let kind = if req.path.contains("Gift") {
                 ResourceKind::Gift
@@ -1268,8 +1295,7 @@ impl World {
                 Some(_) => {
                     // Same transactionSource/transactionId: already imported, not duplicated.
                     let _ = variant;
-                    self.trace
-                        .push(format!("    batch skips resent Transaction {ext}"));
+                    trace!(self, "    batch skips resent Transaction {ext}");
                 }
                 None => {
                     let n = self.fresh();
@@ -1302,12 +1328,13 @@ impl World {
 
     fn resolve_all(&mut self, pick: u64) {
         for i in 0..self.partner.len() {
-            let Some(s) = self.partner[i].state.clone() else {
+            let in_conflict = self.partner[i]
+                .state
+                .as_ref()
+                .is_some_and(|s| s.state == SyncState::Conflict);
+            let Some(s) = in_conflict.then(|| self.partner[i].state.clone()).flatten() else {
                 continue;
             };
-            if s.state != SyncState::Conflict {
-                continue;
-            }
             let choice = if (pick >> (i % 64)) & 1 == 0 {
                 Choice::Partner
             } else {
@@ -1323,10 +1350,12 @@ impl World {
             if s.conflict.iter().any(|c| !c.group.is_empty()) {
                 reached("admin-resolves-group", self.cfg.policy);
             }
-            self.trace.push(format!(
+            trace!(
+                self,
                 "    admin resolves p{} with {choice:?}: push {:?}",
-                self.partner[i].id, r.push_fields
-            ));
+                self.partner[i].id,
+                r.push_fields
+            );
             self.resolved.push(self.partner[i].id.clone());
             let p = &mut self.partner[i];
             for (k, v) in r.apply_local {
@@ -1340,7 +1369,7 @@ impl World {
     }
 
     fn step(&mut self, step: &Step) -> Result<(), String> {
-        self.trace.push(format!("t={} {step:?}", self.now));
+        trace!(self, "t={} {step:?}", self.now);
         match *step {
             Step::PartnerCreate { contact } => {
                 let kind = kind_of(contact);
@@ -1444,8 +1473,7 @@ impl World {
                     reached("partner-undo-during-conflict", self.cfg.policy);
                 }
                 let how = if undo { " (undo)" } else { "" };
-                self.trace
-                    .push(format!("    partner p{} {f} = {v}{how}", p.id));
+                trace!(self, "    partner p{} {f} = {v}{how}", p.id);
                 self.edits
                     .push((Who::Partner(p.id.clone()), f.to_string(), v));
             }
@@ -1509,8 +1537,7 @@ impl World {
                 self.enrich(&mut values);
                 self.virt[i].values = values;
                 self.virt[i].modified = self.vclock();
-                self.trace
-                    .push(format!("    staff v{} {f} = {v}", self.virt[i].id));
+                trace!(self, "    staff v{} {f} = {v}", self.virt[i].id);
                 let vid = self.virt[i].id.clone();
                 let earlier = self.edits.iter().any(|(w, k, x)| {
                     k == f && matches!(w, Who::Virtuous(id) if *id == vid) && *x == v
@@ -1612,7 +1639,7 @@ impl World {
     }
 
     fn quiesce(&mut self) -> Result<(), String> {
-        self.trace.push("  -- quiesce".into());
+        trace!(self, "  -- quiesce");
         let mut order = Rng(self.counter ^ 0x5eed);
         let mut cycles = 0;
         while self.cycle(&mut order) {
@@ -1842,8 +1869,10 @@ fn gen_schedule(seed: u64, live: bool) -> (Config, Vec<Step>) {
     (cfg, steps)
 }
 
-fn run(cfg: Config, steps: &[Step]) -> (Result<(), String>, Vec<String>) {
+/// One schedule; `tracing`: keep the trace (returned; empty otherwise).
+fn run(cfg: Config, steps: &[Step], tracing: bool) -> (Result<(), String>, Vec<String>) {
     let mut w = World::new(cfg);
+    w.tracing = tracing;
     let mut steps = steps.to_vec();
     if !matches!(steps.last(), Some(Step::Quiesce)) {
         steps.push(Step::Quiesce);
@@ -1877,7 +1906,7 @@ fn shrink(cfg: Config, steps: Vec<Step>) -> Vec<Step> {
             let mut cand = cur.clone();
             let end = (i + chunk).min(cand.len());
             cand.drain(i..end);
-            if run(cfg, &cand).0.is_err() {
+            if run(cfg, &cand, false).0.is_err() {
                 cur = cand;
             } else {
                 i += chunk;
@@ -1890,7 +1919,7 @@ fn shrink(cfg: Config, steps: Vec<Step>) -> Vec<Step> {
 
 fn check_seed(seed: u64, live: bool) -> Result<(), String> {
     let (cfg, steps) = gen_schedule(seed, live);
-    let (res, _) = run(cfg, &steps);
+    let (res, _) = run(cfg, &steps, false);
     match res {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -1898,7 +1927,7 @@ fn check_seed(seed: u64, live: bool) -> Result<(), String> {
             std::panic::set_hook(Box::new(|_| {}));
             let small = shrink(cfg, steps);
             std::panic::set_hook(prev);
-            let (res2, trace) = run(cfg, &small);
+            let (res2, trace) = run(cfg, &small, true);
             Err(format!(
                 "seed {seed} ({} profile) failed: {e}\nconfig {cfg:?}\nshrunk to {} steps, failing with {:?}:\n{}",
                 if live { "live" } else { "classic" },
@@ -1931,7 +1960,7 @@ fn simulation_seeds() {
         let seed: u64 = s.parse().unwrap();
         for live in profiles() {
             let (cfg, steps) = gen_schedule(seed, live);
-            let (res, trace) = run(cfg, &steps);
+            let (res, trace) = run(cfg, &steps, true);
             println!("{}", trace.join("\n"));
             if res.is_err() {
                 // The shrunk schedule too: usually far shorter to read.

@@ -27,7 +27,10 @@ pub fn field_digest(value: &Value, field_type: FieldType) -> String {
 pub fn spec_digest(value: &Value, spec: &FieldSpec) -> String {
     let mut out = String::new();
     if let (FieldType::Designations, Value::Array(items)) = (spec.field_type, value) {
-        canonical_designations(items, &spec.designation_keys(), &mut out);
+        match &spec.item_keys {
+            Some(keys) => canonical_designations(items, keys, &mut out),
+            None => canonical_designations(items, &[DEFAULT_DESIGNATION_KEY], &mut out),
+        }
     } else {
         canonical_field(value, spec.field_type, &mut out);
     }
@@ -73,20 +76,20 @@ pub fn calendar_day(text: &str) -> Option<String> {
 }
 
 /// Designations as a sorted set of (identity keys, amount) elements.
-fn canonical_designations(items: &[Value], keys: &[String], out: &mut String) {
+fn canonical_designations<K: AsRef<str>>(items: &[Value], keys: &[K], out: &mut String) {
+    let mut wanted: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
+    wanted.push("amountDesignated");
+    wanted.sort_unstable();
+    wanted.dedup();
     let mut elems: Vec<String> = items
         .iter()
         .map(|item| {
             let mut s = String::new();
             match item {
                 Value::Object(map) => {
-                    let mut wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    wanted.push("amountDesignated");
-                    wanted.sort_unstable();
-                    wanted.dedup();
                     s.push('{');
                     let mut first = true;
-                    for k in wanted {
+                    for &k in &wanted {
                         let Some(v) = map.get(k) else { continue };
                         if !first {
                             s.push(',');
@@ -117,7 +120,7 @@ fn canonical_designations(items: &[Value], keys: &[String], out: &mut String) {
 /// Truncated hex SHA-256 of a canonical text.
 pub fn digest_text(text: &str) -> String {
     let hash = Sha256::digest(text.as_bytes());
-    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(hash.get(..8).unwrap_or_default())
 }
 
 /// Canonical encoding of a field value (see the module docs).
@@ -128,7 +131,7 @@ pub fn canonical_field(value: &Value, field_type: FieldType, out: &mut String) {
             Err(_) => canonical_json(value, out),
         },
         (FieldType::Designations, Value::Array(items)) => {
-            canonical_designations(items, &[DEFAULT_DESIGNATION_KEY.to_string()], out);
+            canonical_designations(items, &[DEFAULT_DESIGNATION_KEY], out);
         }
         (FieldType::Date, Value::String(s)) => match calendar_day(s) {
             Some(day) => push_string(&day, out),
@@ -139,6 +142,14 @@ pub fn canonical_field(value: &Value, field_type: FieldType, out: &mut String) {
 }
 
 fn push_string(s: &str, out: &mut String) {
+    // Nothing to escape (serde_json escapes only `"`, `\\` and control characters): the text as
+    // it is, quoted, without serialising it (digests run on every field of every decision).
+    if !s.chars().any(|c| c == '"' || c == '\\' || c < ' ') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // serde_json's string escaping is deterministic; serialising a &str cannot fail.
     match serde_json::to_string(s) {
         Ok(t) => out.push_str(&t),

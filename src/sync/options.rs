@@ -206,27 +206,43 @@ pub fn default_contact_fields() -> Vec<FieldSpec> {
     v
 }
 
+/// How [`field_units`] keys the fields: by their explicit groups, or (none named) the first money
+/// field and the first designations field together.
+#[derive(Clone, Copy)]
+enum UnitKeys {
+    Explicit,
+    Implicit(usize, usize),
+}
+
+impl UnitKeys {
+    /// Field `i`'s unit key (`None`: a unit of its own).
+    fn get(self, fields: &[FieldSpec], i: usize) -> Option<&str> {
+        match self {
+            UnitKeys::Explicit => fields.get(i).and_then(|f| f.group.as_deref()),
+            UnitKeys::Implicit(a, d) => (i == a || i == d).then_some("\u{0}money"),
+        }
+    }
+}
+
+/// The unit keys of `fields` (`None`: every field is a unit of its own).
+fn unit_keys(fields: &[FieldSpec]) -> Option<UnitKeys> {
+    if fields.iter().any(|f| f.group.is_some()) {
+        return Some(UnitKeys::Explicit);
+    }
+    let a = fields.iter().position(|f| f.field_type == FieldType::Money);
+    let d = fields
+        .iter()
+        .position(|f| f.field_type == FieldType::Designations);
+    a.zip(d).map(|(a, d)| UnitKeys::Implicit(a, d))
+}
+
 /// Group a field map into units (see [`FieldSpec::group`]).
 pub fn field_units(fields: &[FieldSpec]) -> Vec<Vec<String>> {
-    let explicit = fields.iter().any(|f| f.group.is_some());
-    // The implicit default: the designations field joins the money field it sums to.
-    let implicit: Option<(usize, usize)> = if explicit {
-        None
-    } else {
-        let a = fields.iter().position(|f| f.field_type == FieldType::Money);
-        let d = fields
-            .iter()
-            .position(|f| f.field_type == FieldType::Designations);
-        a.zip(d)
-    };
+    let keys = unit_keys(fields);
     let mut units: Vec<Vec<String>> = Vec::new();
     let mut named: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, f) in fields.iter().enumerate() {
-        let key = match (&f.group, implicit) {
-            (Some(g), _) => Some(g.as_str()),
-            (None, Some((a, d))) if i == a || i == d => Some("\u{0}money"),
-            _ => None,
-        };
+        let key = keys.and_then(|k| k.get(fields, i));
         match key
             .and_then(|k| named.get(k).copied())
             .and_then(|u| units.get_mut(u))
@@ -585,14 +601,14 @@ impl SyncOptions {
             return Err(invalid("policy.skewWindowMs", "must be >= 0"));
         }
         for (kind, fields) in &self.field_maps {
-            let mut seen = std::collections::BTreeSet::new();
-            for f in fields {
-                let at = format!("fieldMaps.{}.{}", kind.as_str(), f.name);
+            for (i, f) in fields.iter().enumerate() {
+                // Built only for an error: validation runs on every decision.
+                let at = || format!("fieldMaps.{}.{}", kind.as_str(), f.name);
                 if f.name.is_empty() {
-                    return Err(invalid(&at, "field name must not be empty"));
+                    return Err(invalid(&at(), "field name must not be empty"));
                 }
-                if !seen.insert(f.name.as_str()) {
-                    return Err(invalid(&at, "duplicate field name"));
+                if fields.iter().take(i).any(|g| g.name == f.name) {
+                    return Err(invalid(&at(), "duplicate field name"));
                 }
                 if !f.pointer.starts_with('/')
                     || !f.write_path().starts_with('/')
@@ -600,15 +616,15 @@ impl SyncOptions {
                     || f.also_read.iter().any(|p| !p.starts_with('/'))
                 {
                     return Err(invalid(
-                        &at,
+                        &at(),
                         "pointers must be JSON pointers starting with '/'",
                     ));
                 }
                 if f.item_keys.as_ref().is_some_and(|k| k.is_empty()) {
-                    return Err(invalid(&at, "itemKeys must name at least one property"));
+                    return Err(invalid(&at(), "itemKeys must name at least one property"));
                 }
                 if f.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
-                    return Err(invalid(&at, "group name must not be empty"));
+                    return Err(invalid(&at(), "group name must not be empty"));
                 }
             }
             self.validate_groups(*kind, fields)?;
@@ -632,34 +648,40 @@ impl SyncOptions {
         kind: ResourceKind,
         fields: &[FieldSpec],
     ) -> Result<(), OptionsError> {
-        let units = field_units(fields);
-        let unit_of = |name: &str| units.iter().position(|u| u.iter().any(|m| m == name));
-        let amount = fields.iter().find(|f| f.field_type == FieldType::Money);
-        for d in fields
-            .iter()
-            .filter(|f| f.field_type == FieldType::Designations)
-        {
-            if let Some(a) = amount {
-                if unit_of(&a.name) != unit_of(&d.name) {
+        // Units as `field_units` forms them, compared without building them (this runs on every
+        // decision): two fields share a unit when they are one field or have the same unit key.
+        let keys = unit_keys(fields);
+        let key = |i: usize| keys.and_then(|k| k.get(fields, i));
+        let same_unit = |i: usize, j: usize| i == j || key(i).is_some_and(|k| key(j) == Some(k));
+        let amount = fields.iter().position(|f| f.field_type == FieldType::Money);
+        for (di, d) in fields.iter().enumerate() {
+            if d.field_type != FieldType::Designations {
+                continue;
+            }
+            if let Some(ai) = amount {
+                if !same_unit(ai, di) {
+                    let a = fields.get(ai).map_or("", |a| a.name.as_str());
                     return Err(OptionsError::Invalid {
                         field: format!("fieldMaps.{}.{}", kind.as_str(), d.name),
                         message: format!(
-                            "must be in the group of {} (designations must sum to it)",
-                            a.name
+                            "must be in the group of {a} (designations must sum to it)"
                         ),
                     });
                 }
             }
         }
-        for unit in &units {
-            let Some((head, rest)) = unit.split_first() else {
+        // In unit order (a unit's place is its first member's), the first member whose policy
+        // differs from the unit's first.
+        for (hi, head) in fields.iter().enumerate() {
+            if key(hi).is_none() || (0..hi).any(|j| same_unit(j, hi)) {
                 continue;
-            };
-            let first = self.policy.for_field(kind, head);
-            if let Some(m) = rest
-                .iter()
-                .find(|m| self.policy.for_field(kind, m) != first)
-            {
+            }
+            let first = self.policy.for_field(kind, &head.name);
+            let differing = fields.iter().enumerate().skip(hi + 1).find(|(mi, m)| {
+                same_unit(hi, *mi) && self.policy.for_field(kind, &m.name) != first
+            });
+            if let Some((_, m)) = differing {
+                let (m, head) = (&m.name, &head.name);
                 return Err(OptionsError::Invalid {
                     field: format!("policy.kinds.{}.fields.{m}", kind.as_str()),
                     message: format!("must equal the policy of {head} (same field group)"),

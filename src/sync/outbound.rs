@@ -713,13 +713,26 @@ impl Outbound<'_> {
     /// Superseded, nothing of ours is on its way: a field the fetched record holds differently
     /// from the partner is changed, even where that value is one an older pending write sent (it
     /// landed before the newer write failed, or staff set the same value): the partner's value is
-    /// newer than that write, and no pending write will bring it (seed 54447, live).
+    /// newer than that write, and no pending write will bring it (seed 54447, live). Not so a
+    /// value Virtuous gave the partner over our pending write (`overridden`) that the partner
+    /// still holds: it is no partner edit, and what the fetched record holds instead is a later
+    /// Virtuous change, decided inbound. Counted as changed, a cooldown held it back as the
+    /// partner's own value and it was later written over that newer Virtuous change (seed
+    /// 3108171, live: a staff re-split A-B-A of the amount + designations group).
     fn take_superseded_changes(&mut self) {
         let Some((_, cd)) = self.current.as_ref().filter(|_| self.superseded()) else {
             return;
         };
+        let overridden = self
+            .record
+            .as_ref()
+            .map(|r| r.overridden.clone())
+            .unwrap_or_default();
         let mut c = self.changed.clone();
         for (k, d) in &self.digests {
+            if overridden.get(k) == Some(d) {
+                continue;
+            }
             if !c.contains(k) && cd.get(k).is_some_and(|x| x != d) {
                 c.push(k.clone());
             }

@@ -8,33 +8,39 @@
 
 use super::options::FieldSpec;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-/// One decoded pointer segment.
-enum Segment {
+/// One decoded pointer segment (borrowed from the pointer unless it had to be unescaped: pointers
+/// are read on every decision).
+enum Segment<'p> {
     /// An object key or array index.
-    Key(String),
+    Key(Cow<'p, str>),
     /// `[key*=text]`.
-    Select { key: String, text: String },
+    Select { key: &'p str, text: &'p str },
 }
 
-fn segments(pointer: &str) -> Vec<Segment> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|p| {
-            let selector = p
-                .strip_prefix('[')
-                .and_then(|p| p.strip_suffix(']'))
-                .and_then(|p| p.split_once("*="));
-            match selector {
-                Some((key, text)) => Segment::Select {
-                    key: key.to_string(),
-                    text: text.to_string(),
-                },
-                None => Segment::Key(p.replace("~1", "/").replace("~0", "~")),
-            }
-        })
-        .collect()
+fn segment(p: &str) -> Segment<'_> {
+    let selector = p
+        .strip_prefix('[')
+        .and_then(|p| p.strip_suffix(']'))
+        .and_then(|p| p.split_once("*="));
+    match selector {
+        Some((key, text)) => Segment::Select { key, text },
+        None => Segment::Key(unescape(p)),
+    }
+}
+
+/// An RFC 6901 reference token decoded (`~1` is `/`, `~0` is `~`).
+fn unescape(p: &str) -> Cow<'_, str> {
+    if p.contains('~') {
+        Cow::Owned(p.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(p)
+    }
+}
+
+fn segments(pointer: &str) -> impl Iterator<Item = Segment<'_>> {
+    pointer.split('/').skip(1).map(segment)
 }
 
 fn selected(items: &[Value], key: &str, text: &str) -> Option<usize> {
@@ -58,9 +64,9 @@ pub fn read_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut cur = value;
     for seg in segments(pointer) {
         cur = match (seg, cur) {
-            (Segment::Key(k), Value::Object(m)) => m.get(&k)?,
+            (Segment::Key(k), Value::Object(m)) => m.get(k.as_ref())?,
             (Segment::Key(k), Value::Array(a)) => a.get(k.parse::<usize>().ok()?)?,
-            (Segment::Select { key, text }, Value::Array(a)) => a.get(selected(a, &key, &text)?)?,
+            (Segment::Select { key, text }, Value::Array(a)) => a.get(selected(a, key, text)?)?,
             _ => return None,
         };
     }
@@ -80,7 +86,7 @@ pub fn read_field<'a>(spec: &FieldSpec, resource: &'a Value) -> Option<&'a Value
 /// (an index one past the end appends), a selector segment picks its element or appends
 /// `{key: text}`. A path through a scalar replaces it with an object.
 pub fn write_pointer(body: &mut Map<String, Value>, pointer: &str, value: Value) {
-    let segs = segments(pointer);
+    let segs: Vec<Segment<'_>> = segments(pointer).collect();
     if segs.is_empty() {
         return;
     }
@@ -117,7 +123,7 @@ fn step_mut<'a>(node: &'a mut Value, seg: &Segment) -> Option<&'a mut Value> {
                     }
                     a.get_mut(i)
                 }
-                Value::Object(m) => Some(m.entry(k.clone()).or_insert(Value::Null)),
+                Value::Object(m) => Some(m.entry(k.as_ref()).or_insert(Value::Null)),
                 _ => None,
             }
         }
@@ -130,7 +136,7 @@ fn step_mut<'a>(node: &'a mut Value, seg: &Segment) -> Option<&'a mut Value> {
                 Some(i) => i,
                 None => {
                     let mut m = Map::new();
-                    m.insert(key.clone(), Value::String(text.clone()));
+                    m.insert((*key).to_string(), Value::String((*text).to_string()));
                     a.push(Value::Object(m));
                     a.len() - 1
                 }
@@ -142,15 +148,11 @@ fn step_mut<'a>(node: &'a mut Value, seg: &Segment) -> Option<&'a mut Value> {
 
 /// Remove every property `pointer` names; a `*` segment matches every element or property.
 pub fn remove_pointer(value: &mut Value, pointer: &str) {
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let parts: Vec<Cow<'_, str>> = pointer.split('/').skip(1).map(unescape).collect();
     remove_parts(value, &parts);
 }
 
-fn remove_parts(value: &mut Value, parts: &[String]) {
+fn remove_parts(value: &mut Value, parts: &[Cow<'_, str>]) {
     let Some((first, rest)) = parts.split_first() else {
         return;
     };
@@ -159,7 +161,7 @@ fn remove_parts(value: &mut Value, parts: &[String]) {
             if first == "*" {
                 m.clear();
             } else {
-                m.remove(first);
+                m.remove(first.as_ref());
             }
         }
         Value::Object(m) => {
@@ -167,7 +169,7 @@ fn remove_parts(value: &mut Value, parts: &[String]) {
                 for v in m.values_mut() {
                     remove_parts(v, rest);
                 }
-            } else if let Some(v) = m.get_mut(first) {
+            } else if let Some(v) = m.get_mut(first.as_ref()) {
                 remove_parts(v, rest);
             }
         }
