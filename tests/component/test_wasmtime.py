@@ -98,7 +98,9 @@ class Host:
         self.reconcile = {n: func(n, RECONCILE) for n in RECONCILE_TYPED.values()}
         for m in ["[constructor]initial-matcher", "[method]initial-matcher.add-partner-chunk",
                   "[method]initial-matcher.add-virtuous-chunk", "[method]initial-matcher.size",
-                  "[method]initial-matcher.finish", "[constructor]rate-budget", "[static]rate-budget.from-json",
+                  "[method]initial-matcher.finish", "[static]initial-matcher.with-seed",
+                  "[method]initial-matcher.add-partner-chunk-json",
+                  "[method]initial-matcher.add-virtuous-chunk-json", "[constructor]rate-budget", "[static]rate-budget.from-json",
                   "[method]rate-budget.observe", "[method]rate-budget.spend", "[method]rate-budget.decide",
                   "[method]rate-budget.schedule", "[method]rate-budget.backoff-ms", "[method]rate-budget.to-json"]:
             self.reconcile[m] = func(m, RECONCILE)
@@ -539,16 +541,26 @@ def op_initial_matcher(host, c):
     i = c.get("input") or {}
     if not isinstance(i, dict):
         nope("input", "not an object")
-    only_keys(i, "input", ["chunks"])
-    m = host.rc("[constructor]initial-matcher", None, None)
+    only_keys(i, "input", ["chunks", "seed"])
+    if "seed" in i:
+        # 64 hex characters in the vectors, 32 bytes in WIT (`with-seed`).
+        text = str(i["seed"])
+        seed = [int(text[k:k + 2], 16) if all(c in "0123456789abcdefABCDEF" for c in text[k:k + 2]) else 0
+                for k in range(0, len(text) - 1, 2)]
+        m = host._unwrap(host.rc("[static]initial-matcher.with-seed", seed, None, None), ResourceAny)
+    else:
+        m = host.rc("[constructor]initial-matcher", None, None)
     try:
         for n, chunk in enumerate(i.get("chunks") or []):
             if not isinstance(chunk, dict):
                 nope(f"chunks[{n}]", "not an object")
-            only_keys(chunk, f"chunks[{n}]", ["side", "records"])
+            only_keys(chunk, f"chunks[{n}]", ["side", "records", "text"])
             side = chunk.get("side")
             if side not in ("partner", "virtuous"):
                 nope(f"chunks[{n}].side", "neither partner nor virtuous: no such resource method")
+            if "text" in chunk:
+                host.unit_call(host.reconcile[f"[method]initial-matcher.add-{side}-chunk-json"], m, chunk["text"])
+                continue
             name = f"[method]initial-matcher.add-{side}-chunk"
             records = host.method_arg(name, chunk.get("records") or [], f"chunks[{n}].records")
             host.unit_call(host.reconcile[name], m, records)
