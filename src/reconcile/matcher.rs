@@ -2076,8 +2076,8 @@ mod tests {
         use proptest::prelude::*;
         let text = prop::collection::vec(
             prop::sample::select(vec![
-                "a", "Z", " ", "\t", "\u{b}", "\u{c}", "\r\n", "\u{a0}", "\u{2003}", "\u{85}", "@", "-",
-                "1", "9", "İ", "ß", "É", "ǅ", "\u{200b}", "ﬃ", "Σ", ".",
+                "a", "Z", " ", "\t", "\u{b}", "\u{c}", "\r\n", "\u{a0}", "\u{2003}", "\u{85}", "@",
+                "-", "1", "9", "İ", "ß", "É", "ǅ", "\u{200b}", "ﬃ", "Σ", ".",
             ]),
             0..14,
         )
@@ -2143,7 +2143,10 @@ mod tests {
             let page = serde_json::to_value(compact.pairs_page(start, 7)).unwrap();
             paged.extend(page.as_array().unwrap().iter().cloned());
         }
-        assert_eq!(serde_json::Value::Array(paged), serde_json::to_value(&plan.pairs).unwrap());
+        assert_eq!(
+            serde_json::Value::Array(paged),
+            serde_json::to_value(&plan.pairs).unwrap()
+        );
         // Another seed, the JSON text form, chunks split differently: the same plan.
         let mut b = InitialMatcher::with_seed(&MatchSeed::from_bytes([7; 32]));
         for c in vs.chunks(64) {
@@ -2203,17 +2206,32 @@ mod tests {
 
     #[test]
     fn seeds_and_chunk_text_are_bounded() {
-        assert_eq!(MatchSeed::from_hex("00").unwrap_err().code(), "invalid-seed");
-        assert_eq!(MatchSeed::from_hex(&"zz".repeat(32)).unwrap_err().code(), "invalid-seed");
-        assert_eq!(format!("{:?}", MatchSeed::from_bytes([9; 32])), "MatchSeed(..)");
+        assert_eq!(
+            MatchSeed::from_hex("00").unwrap_err().code(),
+            "invalid-seed"
+        );
+        assert_eq!(
+            MatchSeed::from_hex(&"zz".repeat(32)).unwrap_err().code(),
+            "invalid-seed"
+        );
+        assert_eq!(
+            format!("{:?}", MatchSeed::from_bytes([9; 32])),
+            "MatchSeed(..)"
+        );
         let mut m = InitialMatcher::new();
         let big = " ".repeat(MAX_CHUNK_JSON_BYTES + 1);
         let e = m.add_partner_chunk_json(&big).unwrap_err();
-        assert_eq!((e.code(), e.field().as_str()), ("chunk-too-large", "records"));
+        assert_eq!(
+            (e.code(), e.field().as_str()),
+            ("chunk-too-large", "records")
+        );
         let e = m
             .add_partner_chunk_json(r#"[{"id":"a"},{"id":"b","emails":[1]}]"#)
             .unwrap_err();
-        assert_eq!((e.code(), e.field().as_str()), ("invalid-chunk", "records[1].emails[0]"));
+        assert_eq!(
+            (e.code(), e.field().as_str()),
+            ("invalid-chunk", "records[1].emails[0]")
+        );
         assert!(m.is_empty());
         // A failing chunk (a duplicate at its end) adds none of its records.
         let e = m
@@ -2224,5 +2242,4 @@ mod tests {
         m.add_partner_chunk_json(r#"[{"id":"a"}]"#).unwrap();
         assert_eq!(m.len(), (1, 0));
     }
-
 }

@@ -38,7 +38,7 @@ VECTORS = ROOT / "tests" / "vectors"
 INTERFACE = "virtuous:sync/receiver@0.1.0"
 SYNC = "virtuous:sync/sync@0.1.0"
 RECONCILE = "virtuous:sync/reconcile@0.1.0"
-FAMILIES = ["", "sync", "reconcile"]  # "" = the receive family (top-level files)
+FAMILIES = ["", "sync", "reconcile", "adversarial"]  # "" = the receive family (top-level files)
 SECRET = "virtuous-test-secret-0123456789abcdef"
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
