@@ -547,7 +547,7 @@ def op_initial_matcher(host, c):
         text = str(i["seed"])
         seed = [int(text[k:k + 2], 16) if all(c in "0123456789abcdefABCDEF" for c in text[k:k + 2]) else 0
                 for k in range(0, len(text) - 1, 2)]
-        m = host._unwrap(host.rc("[static]initial-matcher.with-seed", seed, None, None), ResourceAny)
+        m = host._unwrap(host.rc("[static]initial-matcher.with-seed", bytes(seed), None, None), ResourceAny)
     else:
         m = host.rc("[constructor]initial-matcher", None, None)
     try:
@@ -918,8 +918,15 @@ class SyncAndReconcile(unittest.TestCase):
                             for side in ("partner", "virtuous"):
                                 name = f"[method]initial-matcher.add-{side}-chunk"
                                 attempt(lambda: h.unit_call(h.reconcile[name], m, h.method_arg(name, recs, "records")))
+                                # The compact form: the same records, and hostile text, as JSON text.
+                                attempt(lambda: h.unit_call(h.reconcile[name + "-json"], m, text(recs)))
+                                attempt(lambda: h.unit_call(h.reconcile[name + "-json"], m, rnd.choice(hostile_text)))
                         attempt(lambda: h.method_call("[method]initial-matcher.finish", m))
                         h.drop(m)
+                        # A seed of any length: 32 bytes make a matcher, anything else invalid-seed, never a trap.
+                        attempt(lambda: h.drop(h._unwrap(h.rc("[static]initial-matcher.with-seed",
+                                                              bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 31, 32, 33, 1000]))),
+                                                              rnd.choice([None, 0, U32_MAX]), None), ResourceAny)))
                     elif op == "rateBudget":
                         b = h._unwrap(h.rc("[constructor]rate-budget", None), ResourceAny)
                         for st in g("steps") if isinstance(g("steps"), list) else [g("steps")]:
@@ -939,8 +946,10 @@ class SyncAndReconcile(unittest.TestCase):
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
                                 attempt(lambda: h.rc_typed("accept-query-page", {"run": {}, "rows": rows}))
-                    else:
+                    elif op in RECONCILE_TYPED:
                         attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
+                    else:
+                        continue  # a receive op in the adversarial family: the receiver's own hostile test covers it
                     calls += 1
         for t in hostile_text:
             attempt(lambda: h.rc_typed("finish-query-run", t))

@@ -126,7 +126,13 @@ fn add_chunk(m: &mut Matcher, partner: bool, value: &JsValue) -> Result<(), JsVa
     if let Some(text) = value.dyn_ref::<js_sys::JsString>() {
         return add(m, text).map_err(matcher_error);
     }
-    if let Ok(text) = js_sys::JSON::stringify(value) {
+    // `JSON.stringify` answers `undefined` (not a string) for `undefined`, functions and symbols: only a
+    // string goes on, so no JS method is ever called on a non-string (an exception thrown through wasm
+    // would leave the matcher borrowed).
+    if let Some(text) = js_sys::JSON::stringify(value)
+        .ok()
+        .filter(|t| JsValue::from(t).is_string())
+    {
         match add(m, &text) {
             Ok(()) => return Ok(()),
             Err(MatchError::InvalidChunk { .. } | MatchError::ChunkTooLarge { .. }) => {}
@@ -147,16 +153,16 @@ fn add_chunk(m: &mut Matcher, partner: bool, value: &JsValue) -> Result<(), JsVa
 extern "C" {
     /// The engine's `TextEncoder` (every supported runtime has it as a global).
     type TextEncoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new() -> Result<TextEncoder, JsValue>;
     /// Writes `source` as UTF-8 straight into `dest` (wasm memory): one native copy, where passing a
     /// `String` argument walks the text character by character in JS first.
-    #[wasm_bindgen(method, js_name = encodeInto)]
+    #[wasm_bindgen(method, catch, js_name = encodeInto)]
     fn encode_into(
         this: &TextEncoder,
         source: &js_sys::JsString,
         dest: &mut [u8],
-    ) -> js_sys::Object;
+    ) -> Result<js_sys::Object, JsValue>;
 }
 
 /// A JS string as UTF-8 in wasm memory, refused (`chunk-too-large`) before any copy when its UTF-16
@@ -169,12 +175,25 @@ fn utf8(text: &js_sys::JsString, side: Side) -> Result<String, MatchError> {
             bytes: units as u64,
         });
     }
+    let unreadable = |what: &str| MatchError::InvalidChunk {
+        side,
+        field: String::new(),
+        message: format!("the text could not be read: {what}"),
+    };
     let mut buf = vec![0u8; units.saturating_mul(3)];
-    let done = TextEncoder::new().encode_into(text, &mut buf);
+    let done = TextEncoder::new()
+        .and_then(|e| e.encode_into(text, &mut buf))
+        .map_err(|_| unreadable("the engine's TextEncoder failed"))?;
     let written = js_sys::Reflect::get(&done, &JsValue::from_str("written"))
         .ok()
         .and_then(|w| w.as_f64())
-        .unwrap_or(0.0) as usize;
+        .ok_or_else(|| unreadable("TextEncoder.encodeInto reported no length"))?
+        as usize;
+    if written > buf.len() {
+        return Err(unreadable(
+            "TextEncoder.encodeInto reported a length past its buffer",
+        ));
+    }
     buf.truncate(written);
     // encodeInto writes lone surrogates as U+FFFD, so this is valid UTF-8; a failure is refused, never trusted.
     String::from_utf8(buf).map_err(|_| MatchError::InvalidChunk {
