@@ -2,11 +2,15 @@
 // beside a plain JavaScript Map join of the same data (reference pairs, then emails), each size and each
 // implementation in its own child process so peak memory (process.resourceUsage().maxRSS) is its own.
 // Measures only; never asserts on time or memory. `node bench/matcher.mjs` runs every size; `MATCH_SIZES=10000,100000`
-// picks sizes; `node bench/matcher.mjs <npm|map> <n>` is one child.
+// picks sizes; `node bench/matcher.mjs <npm|map> <n>` is one child. Writes bench/results/match.json (every figure of
+// the run, the ratios to the Map join, the machine's load) beside printing the table.
 //
 // The data is generated deterministically with the population of examples/bench_matcher.rs (same xorshift64*,
 // seeds and kinds), so the npm figures sit beside `cargo run --release --example bench_matcher`.
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CHUNK = 10_000;
@@ -101,6 +105,7 @@ const mib = (bytes) => Math.round(bytes / 1048576);
 
 async function runNpm(n) {
   const { InitialMatcher } = await import("virtuous-sync");
+  // The default seed: 32 bytes from crypto.getRandomValues, as a user gets it.
   const m = new InitialMatcher({ partner: n, virtuous: n });
   const feedMs = generate(n, (pc, vc) => {
     m.addPartnerChunk(pc);
@@ -108,7 +113,8 @@ async function runNpm(n) {
   });
   const afterFeed = process.memoryUsage().rss;
   const t = performance.now();
-  const plan = m.finish();
+  let progressCalls = 0;
+  const plan = m.finish({ onProgress: () => void progressCalls++ });
   const finishMs = performance.now() - t;
   m.free();
   const c = plan.counts;
@@ -120,6 +126,7 @@ async function runNpm(n) {
     review: plan.review.length,
     partnerOnly: plan.partnerOnly.length,
     virtuousOnly: plan.virtuousOnly.length,
+    progressCalls,
   };
 }
 
@@ -198,6 +205,14 @@ function parent() {
   console.log(
     "per side  | impl           |   feed s | finish s |  total s | peak MiB | after feed MiB | pairs ref/email/strong | review | p-only | v-only",
   );
+  const report = {
+    node: process.version,
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    loadAverageAtStart: loadavg()[0],
+    chunk: CHUNK,
+    sizes: [],
+  };
   for (const n of sizes) {
     const results = {};
     for (const kind of ["npm", "map"]) {
@@ -219,13 +234,25 @@ function parent() {
         `${n.toLocaleString("en").padStart(9)} | ${(kind === "npm" ? "InitialMatcher" : "JS Map join").padEnd(14)} | ${s(r.feedMs)} | ${s(r.finishMs)} | ${s(r.feedMs + r.finishMs)} | ${String(mib(r.peak)).padStart(8)} | ${String(mib(r.afterFeed)).padStart(14)} | ${r.pairs.join("/").padStart(22)} | ${String(r.review).padStart(6)} | ${String(r.partnerOnly).padStart(6)} | ${String(r.virtuousOnly).padStart(6)}`,
       );
     }
+    const entry = { perSide: n };
+    for (const [kind, r] of Object.entries(results)) {
+      entry[kind] = { ...r, totalMs: r.feedMs + r.finishMs, peakMiB: mib(r.peak), afterFeedMiB: mib(r.afterFeed) };
+    }
     if (results.npm && results.map) {
       const t = (r) => r.feedMs + r.finishMs;
+      entry.npmOverMapTime = t(results.npm) / t(results.map);
+      entry.npmOverMapPeak = results.npm.peak / results.map.peak;
       console.log(
-        `${"".padStart(9)} | ratio npm / JS Map: time ${(t(results.npm) / t(results.map)).toFixed(2)}x, peak memory ${(results.npm.peak / results.map.peak).toFixed(2)}x`,
+        `${"".padStart(9)} | ratio npm / JS Map: time ${entry.npmOverMapTime.toFixed(2)}x, peak memory ${entry.npmOverMapPeak.toFixed(2)}x`,
       );
     }
+    report.sizes.push(entry);
   }
+  report.loadAverageAtEnd = loadavg()[0];
+  const out = join(dirname(SELF), "results", "match.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${out}`);
   console.log("The JS Map join does the reference and email tiers only (no name+postal/phone tier, no base digests).");
   console.log("Native figures: cargo run --release --example bench_matcher (see bench/matcher_native.md).");
 }

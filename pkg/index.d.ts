@@ -221,6 +221,10 @@ export type ErrorCode =
   | "too-many-values"
   | "too-many-records"
   | "size-hint-too-large"
+  | "invalid-seed"
+  | "chunk-too-large"
+  | "invalid-chunk"
+  | "cancelled"
   | "merge-cycle"
   | "conflicting-merge"
   | "invalid-deletion-config"
@@ -380,15 +384,26 @@ export declare function planDeletions(input: DeletionInput): DeletionPlan;
 /** Streaming initial match: feed chunks from either side in any order, then {@link InitialMatcher.finish}. */
 export declare class InitialMatcher {
   /**
-   * @param expected record counts per side, to pre-size the matcher for large runs.
-   * @throws {VirtuousSyncError} `size-hint-too-large` for a count above 1,048,576 (omit it: it only pre-sizes).
+   * @param expected record counts per side, to pre-size the matcher for large runs; `seed`: 64 hex characters
+   *   keying its hash tables (default: 32 bytes from `crypto.getRandomValues`, so crafted CRM values cannot flood
+   *   them; the plan never depends on the seed).
+   * @throws {VirtuousSyncError} `size-hint-too-large` for a count above 1,048,576 (omit it: it only pre-sizes);
+   *   `invalid-seed`; `random-unavailable` when the host has no `crypto.getRandomValues`.
    */
-  constructor(expected?: { partner?: number; virtuous?: number });
-  /** @throws {VirtuousSyncError} `duplicate-id`, `blank-id`, `too-many-values` (a failing chunk changes nothing). */
-  addPartnerChunk(records: MatchRecord[]): void;
-  addVirtuousChunk(records: MatchRecord[]): void;
-  /** The plan over everything fed so far; the matcher may keep being fed and finished again. */
-  finish(): MatchPlan;
+  constructor(expected?: { partner?: number; virtuous?: number; seed?: string });
+  /**
+   * Feeds partner records: an array, or its JSON text (the compact form, read in place; e.g. text you already hold).
+   * @throws {VirtuousSyncError} `duplicate-id`, `blank-id`, `too-many-values`; for text `invalid-chunk` (naming the
+   *   field) and `chunk-too-large` (above 64 MiB). A failing chunk changes nothing.
+   */
+  addPartnerChunk(records: MatchRecord[] | string): void;
+  addVirtuousChunk(records: MatchRecord[] | string): void;
+  /**
+   * The plan over everything fed so far; the matcher may keep being fed and finished again. `onProgress` is called
+   * at the start and end of each phase and every 65,536 keys; returning `false` (or throwing) stops the run: `finish`
+   * then throws `cancelled` (or what the callback threw).
+   */
+  finish(options?: { onProgress?: (progress: MatchProgress) => boolean | void }): MatchPlan;
   free(): void;
 }
 

@@ -774,6 +774,11 @@ export type MatchCounts = {
   reviewVirtuous: number, };
 
 /**
+ * A phase of [`InitialMatcher::finish_with_progress`].
+ */
+export type MatchPhase = "reference" | "email" | "strong-signal" | "plan";
+
+/**
  * The initial sync plan.
  */
 export type MatchPlan = {
@@ -797,6 +802,23 @@ export type MatchPlan = {
    * Totals.
    */
   counts: MatchCounts, };
+
+/**
+ * One progress report of a long finish.
+ */
+export type MatchProgress = {
+  /**
+   * The phase.
+   */
+  phase: MatchPhase,
+  /**
+   * Units done in this phase (keys of the tier; records in `plan`).
+   */
+  done: number,
+  /**
+   * Units in this phase.
+   */
+  total: number, };
 
 /**
  * One record offered for matching, from either side. Unknown keys are refused (`email` for

@@ -602,6 +602,61 @@ m_cases = [
          "initialMatcher", {"chunks": [chunk("partner", {"id": "p1"}), chunk("partner", {"id": " p1 "})]}, error="duplicate-id"),
     case("blank-id-rejected", "every record needs an id", "initialMatcher", {"chunks": [chunk("virtuous", {"id": "  "})]}, error="blank-id"),
 ]
+
+# Issue 16: a seed keys the hash tables (the plan never depends on it); chunks may come as the records' JSON
+# text (the compact form: `text`, fed as it is), read by the same rules.
+SEED_A = "00112233445566778899aabbccddeeff" * 2
+SEED_B = "f0e1d2c3b4a5968778695a4b3c2d1e0f" * 2
+seeded_input = {"chunks": [chunk("partner", {"id": "p1", "emails": ["a@x.org"], "data": {"n": 1}}, {"id": "p2", "emails": ["f@x.org"]},
+                                 {"id": "p3", "emails": ["f@x.org"]}, {"id": "p4", "names": ["Ann Smith"], "phones": ["555 123 4567"]}),
+                           chunk("virtuous", {"id": "v1", "emails": ["A@x.org"]}, {"id": "v2", "emails": ["f@x.org"]},
+                                 {"id": "v3", "names": ["ann  smith"], "phones": ["+1 555-123-4567"]}, {"id": "v4"})]}
+seeded_expect = {"pairs": [{"partnerId": "p1", "virtuousId": "v1", "tier": "email", "partnerDigest": sha({"n": 1}), "virtuousDigest": None},
+                           {"partnerId": "p4", "virtuousId": "v3", "tier": "strong-signal",
+                            "evidence": [{"signal": "name-phone", "value": "ann smith|5551234567"}]}],
+                 "partnerOnly": [], "virtuousOnly": ["v4"],
+                 "review": [{"tier": "email", "partnerIds": ["p2", "p3"], "virtuousIds": ["v2"]}],
+                 "counts": {"partnerRecords": 4, "virtuousRecords": 4, "pairsByTier": [0, 1, 1], "reviewPartner": 2, "reviewVirtuous": 1}}
+
+
+def as_text(c):
+    """The chunk in the compact form: its records as JSON text."""
+    return {"side": c["side"], "text": json.dumps(c["records"], separators=(",", ":"), ensure_ascii=False)}
+
+
+m_cases += [
+    case("seed-a-same-plan", "issue 16: a seed keys the hash tables against crafted collisions; the plan is the same for every seed",
+         "initialMatcher", {**seeded_input, "seed": SEED_A}, seeded_expect),
+    case("seed-b-same-plan", "issue 16: the same records under another seed (upper-case hex): the same plan",
+         "initialMatcher", {**seeded_input, "seed": SEED_B.upper()}, seeded_expect),
+    case("seed-too-short-rejected", "issue 16: a seed is exactly 32 bytes (64 hex characters); a shorter one is a typed error, never a weak key",
+         "initialMatcher", {**seeded_input, "seed": "00ff"}, error="invalid-seed"),
+    case("compact-json-chunks-same-plan", "issue 16: chunks given as the records' JSON text (the compact form) give the same plan",
+         "initialMatcher", {"chunks": [as_text(c) for c in seeded_input["chunks"]], "seed": SEED_A}, seeded_expect),
+    case("compact-and-array-chunks-mixed", "issue 16: both forms feed one matcher; integer ids and escaped strings read the same",
+         "initialMatcher",
+         {"chunks": [{"side": "partner", "text": '[{"id":7,"emails":["caf\\u00e9@x.org"]},{"id":" 8 ","references":[{"source":"P","id":"\\"q\\""}]}]'},
+                     chunk("virtuous", {"id": 101, "emails": ["CAF\u00c9@x.org"]}, {"id": "v8", "references": [{"source": "p", "id": "\"q\""}]})]},
+         {"pairs": [{"partnerId": " 8 ", "virtuousId": "v8", "tier": "reference", "evidence": [{"signal": "reference", "value": "p\u001f\"q\""}]},
+                    {"partnerId": "7", "virtuousId": "101", "tier": "email", "evidence": [{"signal": "email", "value": "caf\u00e9@x.org"}]}],
+          "partnerOnly": [], "virtuousOnly": []}),
+    case("compact-json-duplicate-id-across-forms", "issue 16: an id fed as an array chunk and again as JSON text is still duplicate-id",
+         "initialMatcher", {"chunks": [chunk("partner", {"id": "p1"}), {"side": "partner", "text": '[{"id":" p1"}]'}]}, error="duplicate-id"),
+    case("compact-json-unknown-key-refused", "issue 16: the compact form refuses unknown keys as the array form does (`email` for `emails` would match nothing), naming the field",
+         "initialMatcher", {"chunks": [{"side": "partner", "text": '[{"id":"p1"},{"id":"p2","email":["a@x.org"]}]'}]},
+         error=("invalid-chunk", "records[1].email")),
+    case("compact-json-wrong-type-refused", "issue 16: a value of the wrong type in the compact form is invalid-chunk naming it",
+         "initialMatcher", {"chunks": [{"side": "virtuous", "text": '[{"id":"v1","phones":"555 123 4567"}]'}]},
+         error=("invalid-chunk", "records[0].phones")),
+    case("compact-json-not-an-array-refused", "issue 16: JSON text that is not an array of records is invalid-chunk",
+         "initialMatcher", {"chunks": [{"side": "partner", "text": '{"id":"p1"}'}]}, error="invalid-chunk"),
+    case("compact-json-truncated-refused", "issue 16: truncated JSON text is invalid-chunk, and the failing chunk adds nothing",
+         "initialMatcher", {"chunks": [{"side": "partner", "text": '[{"id":"p1"},{"id":"p2"'}]}, error="invalid-chunk"),
+    case("compact-json-trailing-text-refused", "issue 16: text after the array is invalid-chunk, not ignored",
+         "initialMatcher", {"chunks": [{"side": "partner", "text": '[{"id":"p1"}] []'}]}, error="invalid-chunk"),
+    case("compact-json-duplicate-within-chunk", "issue 16: an id twice inside one compact chunk is duplicate-id, as in the array form",
+         "initialMatcher", {"chunks": [{"side": "partner", "text": '[{"id":"p1","emails":["a@x.org"]},{"id":"p1"}]'}]}, error="duplicate-id"),
+]
 write("matcher.json", "InitialMatcher: tiers, evidence, one-to-one, households as review items, chunk-order independence", m_cases)
 
 # ------------------------------------------------------------------ merge

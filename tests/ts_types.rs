@@ -57,6 +57,7 @@ fn roots(v: &mut Collect) {
     v.visit::<deletion::DeletionPlan>();
     v.visit::<matcher::MatchRecord>();
     v.visit::<matcher::MatchPlan>();
+    v.visit::<matcher::MatchProgress>();
     v.visit::<merge::MergeInput>();
     v.visit::<merge::MergeRemapPlan>();
     v.visit::<subscription::SubscriptionChange>();

@@ -79,7 +79,6 @@ macro_rules! from_module_error {
 
 from_module_error!(
     "cursor" => cursor::CursorError,
-    "matcher" => matcher::MatchError,
     "merge" => merge::MergeError,
     "deletion" => deletion::DeletionError,
     "subscription" => subscription::SubscriptionError,
@@ -87,6 +86,15 @@ from_module_error!(
     "timestamp" => timestamp::TimeError,
     "sync" => sync::TransitionError,
 );
+
+impl From<matcher::MatchError> for OpError {
+    fn from(e: matcher::MatchError) -> OpError {
+        OpError {
+            field: e.field(),
+            ..OpError::coded("matcher", e.code(), e.to_string())
+        }
+    }
+}
 
 impl From<ratelimit::RateError> for OpError {
     fn from(e: ratelimit::RateError) -> OpError {

@@ -103,11 +103,14 @@ impl Config {
     /// Checks the fields that are not checked while preparing secrets.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let name = self.platform_name.trim();
-        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.len() > 128
+            || name.chars().any(|c| c.is_control() || invisible(c))
+        {
             return Err(ConfigError::new(
                 ConfigErrorCode::InvalidPlatformName,
                 "platformName",
-                "expected 1 to 128 printable characters",
+                "expected 1 to 128 printable characters (no zero-width, bidi-control or other invisible ones)",
             ));
         }
         if !(1..=MAX_BODY_LIMIT).contains(&self.limits.max_body_bytes) {
@@ -147,4 +150,16 @@ fn subscribed_events(o: &Map<String, Value>) -> Result<Option<Vec<EventType>>, C
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// Characters that print as nothing or reorder text (Unicode's default-ignorable code points and
+/// the bidi controls): in a platform name they would stamp a `transactionSource` that looks like
+/// ours and is not, or an invisible one.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
 }

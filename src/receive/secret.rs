@@ -131,11 +131,13 @@ pub(crate) fn key_bytes(
     format: SecretFormat,
     field: &str,
 ) -> Result<Vec<u8>, ConfigError> {
-    if secret.is_empty() {
+    // Only whitespace is no secret either (an env variable of blanks): a typed error, never a key
+    // anyone can guess (issue 16's adversarial corpus).
+    if secret.trim().is_empty() {
         return Err(ConfigError::new(
             ConfigErrorCode::InvalidSecret,
             field,
-            "the secret is empty",
+            "the secret is empty or only whitespace",
         ));
     }
     match format {

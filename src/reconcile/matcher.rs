@@ -21,11 +21,11 @@
 //! its decimal text); only their comparison ignores surrounding whitespace.
 
 use core::fmt;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::borrow::Cow;
+use std::ops::ControlFlow;
 
 /// Most values of one kind (emails, names, postal codes, phones, references) per record.
 pub const MAX_VALUES_PER_RECORD: usize = 32;
@@ -67,6 +67,26 @@ pub enum MatchError {
         /// The hint given.
         hint: u64,
     },
+    /// A seed that is not 64 hex characters (32 bytes).
+    InvalidSeed,
+    /// A chunk's JSON text above [`MAX_CHUNK_JSON_BYTES`].
+    ChunkTooLarge {
+        /// Which side.
+        side: Side,
+        /// Its length in bytes.
+        bytes: u64,
+    },
+    /// A chunk's JSON text that does not read as an array of records.
+    InvalidChunk {
+        /// Which side.
+        side: Side,
+        /// The path of the offending field (`[3].emails`), or empty.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The progress callback asked [`InitialMatcher::finish_with_progress`] to stop.
+    Cancelled,
 }
 
 impl MatchError {
@@ -78,6 +98,27 @@ impl MatchError {
             MatchError::TooManyValues { .. } => "too-many-values",
             MatchError::TooManyRecords => "too-many-records",
             MatchError::SizeHintTooLarge { .. } => "size-hint-too-large",
+            MatchError::InvalidSeed => "invalid-seed",
+            MatchError::ChunkTooLarge { .. } => "chunk-too-large",
+            MatchError::InvalidChunk { .. } => "invalid-chunk",
+            MatchError::Cancelled => "cancelled",
+        }
+    }
+
+    /// The path of the input field at fault (`records[3].emails`), or `""`.
+    pub fn field(&self) -> String {
+        match self {
+            MatchError::InvalidChunk { field, .. } if field.starts_with('[') => {
+                format!("records{field}")
+            }
+            MatchError::InvalidChunk { field, .. } if !field.is_empty() => {
+                format!("records.{field}")
+            }
+            MatchError::InvalidChunk { .. } | MatchError::ChunkTooLarge { .. } => {
+                "records".to_owned()
+            }
+            MatchError::InvalidSeed => "seed".to_owned(),
+            _ => String::new(),
         }
     }
 }
@@ -100,6 +141,20 @@ impl fmt::Display for MatchError {
                 "{} size hint {hint} is above {MAX_SIZE_HINT}; omit it for larger runs (it only pre-sizes)",
                 side.as_str()
             ),
+            MatchError::InvalidSeed => {
+                f.write_str("the seed must be 64 hex characters (32 random bytes)")
+            }
+            MatchError::ChunkTooLarge { side, bytes } => write!(
+                f,
+                "{} chunk text of {bytes} bytes is above {MAX_CHUNK_JSON_BYTES}; send smaller chunks",
+                side.as_str()
+            ),
+            MatchError::InvalidChunk { side, message, .. } => write!(
+                f,
+                "{} chunk is not an array of match records: {message}",
+                side.as_str()
+            ),
+            MatchError::Cancelled => f.write_str("the match was cancelled by its progress callback"),
         }
     }
 }
@@ -332,6 +387,64 @@ pub struct MatchPlan {
 /// Marks a Virtuous record's position in a posting (partner positions have the bit clear).
 const VBIT: u32 = 1 << 31;
 
+/// The 256-bit key of the matcher's hash tables.
+///
+/// Record values come from CRM data a third party may have typed in, so the tables are keyed:
+/// without the seed nobody can craft values that collide and turn the feed quadratic. The core
+/// reads no entropy itself; the seed is an input. The npm `InitialMatcher` fills it from
+/// `crypto.getRandomValues`, the WIT component from `wasi:random`, and a Rust host from its own
+/// random source (`MatchSeed::from_os` with the `os-rng` feature). [`MatchSeed::FIXED`] (what
+/// [`InitialMatcher::new`] uses) is public knowledge: fine for tests and data you control.
+/// The plan never depends on the seed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MatchSeed([u8; 32]);
+
+impl fmt::Debug for MatchSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A seed is kept from logs like a secret: knowing it is what makes flooding possible.
+        f.write_str("MatchSeed(..)")
+    }
+}
+
+impl MatchSeed {
+    /// The publicly known all-zero seed of [`InitialMatcher::new`]: no protection against crafted
+    /// collisions.
+    pub const FIXED: MatchSeed = MatchSeed([0; 32]);
+
+    /// A seed from 32 random bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> MatchSeed {
+        MatchSeed(bytes)
+    }
+
+    /// A seed from its 64-character hex text (either case); `invalid-seed` otherwise.
+    pub fn from_hex(text: &str) -> Result<MatchSeed, MatchError> {
+        let mut out = [0u8; 32];
+        match hex::decode_to_slice(text, &mut out) {
+            Ok(()) => Ok(MatchSeed(out)),
+            Err(_) => Err(MatchError::InvalidSeed),
+        }
+    }
+
+    /// A seed from the operating system's random source.
+    #[cfg(feature = "os-rng")]
+    pub fn from_os() -> Result<MatchSeed, getrandom::Error> {
+        let mut out = [0u8; 32];
+        getrandom::getrandom(&mut out)?;
+        Ok(MatchSeed(out))
+    }
+
+    fn state(&self) -> ahash::RandomState {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            if let Some(s) = self.0.get(i * 8..i * 8 + 8) {
+                w.copy_from_slice(s);
+            }
+            u64::from_le_bytes(w)
+        };
+        ahash::RandomState::with_seeds(word(0), word(1), word(2), word(3))
+    }
+}
+
 /// Positions of the records sharing one key (Virtuous ones tagged with [`VBIT`]). Most keys
 /// hold one or two records, which need no allocation of their own.
 #[derive(Debug)]
@@ -365,189 +478,581 @@ impl Posting {
     }
 }
 
+/// Texts stored back to back in one allocation (ids, keys): no allocation per text.
 #[derive(Debug, Default)]
-struct SideStore {
-    ids: Vec<Box<str>>,
-    digests: Vec<Option<[u8; 32]>>,
-    by_hash: HashMap<u64, u32>,
-    overflow: HashMap<Box<str>, u32>,
+struct Arena {
+    text: String,
+    ends: Vec<u32>,
 }
 
-fn hash_str(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+impl Arena {
+    fn with_capacity(items: usize, bytes: usize) -> Arena {
+        Arena {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(items),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: u32) -> &str {
+        let i = i as usize;
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(0) as usize,
+            None => 0,
+        };
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// Appends `s`; `None` when the arena would pass `u32` offsets (4 GiB of text).
+    fn push(&mut self, s: &str) -> Option<u32> {
+        let idx = u32::try_from(self.ends.len()).ok()?;
+        let end = u32::try_from(self.text.len().checked_add(s.len())?).ok()?;
+        self.text.push_str(s);
+        self.ends.push(end);
+        Some(idx)
+    }
+}
+
+#[derive(Debug, Default)]
+struct SideStore {
+    /// Ids exactly as given.
+    ids: Arena,
+    /// Record positions by the hash of their id's comparison key.
+    by_key: HashTable<u32>,
+    digests: Vec<Option<[u8; 32]>>,
 }
 
 impl SideStore {
-    fn insert(
-        &mut self,
-        side: Side,
-        id: &str,
-        digest: Option<[u8; 32]>,
-    ) -> Result<u32, MatchError> {
-        let given = id;
-        let id = crate::id::key(id);
-        if id.is_empty() {
-            return Err(MatchError::BlankId { side });
+    fn with_capacity(n: usize) -> SideStore {
+        SideStore {
+            ids: Arena::with_capacity(n, n.saturating_mul(12)),
+            by_key: HashTable::with_capacity(n),
+            digests: Vec::with_capacity(n),
         }
-        let idx = u32::try_from(self.ids.len()).map_err(|_| MatchError::TooManyRecords)?;
-        if idx >= VBIT - 1 {
-            return Err(MatchError::TooManyRecords);
-        }
-        let dup = || MatchError::DuplicateId {
-            side,
-            id: id.to_string(),
-        };
-        match self.by_hash.entry(hash_str(id)) {
-            Entry::Vacant(e) => {
-                e.insert(idx);
-            }
-            Entry::Occupied(e) => {
-                let existing = *e.get();
-                if self.key(existing) == Some(id) {
-                    return Err(dup());
-                }
-                match self.overflow.entry(id.into()) {
-                    Entry::Occupied(_) => return Err(dup()),
-                    Entry::Vacant(v) => {
-                        v.insert(idx);
-                    }
-                }
-            }
-        }
-        self.ids.push(given.into());
-        self.digests.push(digest);
-        Ok(idx)
     }
 
     /// The comparison key of record `i`'s id.
-    fn key(&self, i: u32) -> Option<&str> {
-        self.ids.get(i as usize).map(|s| crate::id::key(s))
+    fn key(&self, i: u32) -> &str {
+        crate::id::key(self.ids.get(i))
     }
 
-    /// Whether an id with this key is stored.
-    fn contains(&self, key: &str) -> bool {
-        self.by_hash
-            .get(&hash_str(key))
-            .is_some_and(|&i| self.key(i) == Some(key))
-            || self.overflow.contains_key(key)
+    /// Whether an id with this key (already trimmed) is stored.
+    fn contains(&self, hash: u64, key: &str) -> bool {
+        self.by_key.find(hash, |&i| self.key(i) == key).is_some()
     }
 
     fn id(&self, i: u32) -> String {
-        self.ids
-            .get(i as usize)
-            .map(|s| s.to_string())
-            .unwrap_or_default()
+        self.ids.get(i).to_string()
     }
 }
 
-/// Lowercase, trim, collapse inner whitespace.
-fn norm_text(s: &str) -> String {
-    s.split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The keys of one tier: their texts (tag byte, then the normalised value), a table from a key's
+/// hash to its number, and the records holding each key.
+#[derive(Debug, Default)]
+struct TierIndex {
+    keys: Arena,
+    table: HashTable<u32>,
+    postings: Vec<Posting>,
+}
+
+impl TierIndex {
+    fn with_capacity(n: usize) -> TierIndex {
+        TierIndex {
+            keys: Arena::with_capacity(n, n.saturating_mul(24)),
+            table: HashTable::with_capacity(n),
+            postings: Vec::with_capacity(n),
+        }
+    }
+
+    fn add(&mut self, hs: &ahash::RandomState, key: &str, tagged: u32) -> Result<(), MatchError> {
+        let hash = hs.hash_one(key);
+        let TierIndex {
+            keys,
+            table,
+            postings,
+        } = self;
+        match table.entry(hash, |&k| keys.get(k) == key, |&k| hs.hash_one(keys.get(k))) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                if let Some(p) = postings.get_mut(*e.get() as usize) {
+                    p.push(tagged);
+                }
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let k = keys.push(key).ok_or(MatchError::TooManyRecords)?;
+                postings.push(Posting::One(tagged));
+                e.insert(k);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `b` is an ASCII byte `char::is_whitespace` accepts (`\t \n \x0B \x0C \r` and space).
+fn ascii_ws(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// Appends `s` lowercased, trimmed, inner whitespace collapsed to one space; the word count.
+fn push_norm_text(s: &str, out: &mut String) -> usize {
+    let mut words = 0;
+    if s.is_ascii() {
+        for w in s.split(|c: char| c.is_ascii() && ascii_ws(c as u8)) {
+            if w.is_empty() {
+                continue;
+            }
+            if words > 0 {
+                out.push(' ');
+            }
+            words += 1;
+            for c in w.chars() {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+    } else {
+        for w in s.split_whitespace() {
+            if words > 0 {
+                out.push(' ');
+            }
+            words += 1;
+            out.push_str(&w.to_lowercase());
+        }
+    }
+    words
+}
+
+/// Appends the normalised email; `false` (and nothing kept) when it is no email.
+fn push_email(s: &str, out: &mut String) -> bool {
+    let start = out.len();
+    let t = s.trim();
+    if t.is_ascii() {
+        out.extend(t.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        out.push_str(&t.to_lowercase());
+    }
+    let ok = out
+        .get(start..)
+        .is_some_and(|e| e.len() >= 3 && e.contains('@'));
+    if !ok {
+        out.truncate(start);
+    }
+    ok
+}
+
+/// Appends the normalised postal code; `false` (and nothing kept) when blank.
+fn push_postal(s: &str, out: &mut String) -> bool {
+    let start = out.len();
+    if s.is_ascii() {
+        out.extend(
+            s.chars()
+                .filter(|&c| !ascii_ws(c as u8))
+                .map(|c| c.to_ascii_uppercase()),
+        );
+    } else {
+        out.extend(
+            s.chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_uppercase),
+        );
+    }
+    let zip4 = out.get(start..).is_some_and(|p| {
+        let b = p.as_bytes();
+        b.len() == 10
+            && b.get(5) == Some(&b'-')
+            && b.iter().filter(|c| c.is_ascii_digit()).count() == 9
+    });
+    if zip4 {
+        out.truncate(start + 5);
+    }
+    out.len() > start
+}
+
+/// Appends the normalised phone (the last ten of its ASCII digits); `false` when fewer than seven.
+fn push_phone(s: &str, out: &mut String) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    if digits < 7 {
+        return false;
+    }
+    let skip = digits.saturating_sub(10);
+    out.extend(s.chars().filter(char::is_ascii_digit).skip(skip));
+    true
 }
 
 /// Email: trim and lowercase only.
 pub fn normalize_email(s: &str) -> Option<String> {
-    let e = s.trim().to_lowercase();
-    (e.len() >= 3 && e.contains('@')).then_some(e)
+    let mut out = String::new();
+    push_email(s, &mut out).then_some(out)
 }
 
 /// Postal code: uppercase, spaces removed; US ZIP+4 cut to the five-digit ZIP.
 pub fn normalize_postal(s: &str) -> Option<String> {
-    let p: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect();
-    let b = p.as_bytes();
-    if b.len() == 10
-        && b.get(5) == Some(&b'-')
-        && p.chars().filter(char::is_ascii_digit).count() == 9
-    {
-        return p.get(..5).map(str::to_string);
-    }
-    (!p.is_empty()).then_some(p)
+    let mut out = String::new();
+    push_postal(s, &mut out).then_some(out)
 }
 
 /// Phone: digits only, the last ten kept; fewer than seven digits is no phone.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let d: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
-    if d.len() < 7 {
-        return None;
-    }
-    let from = d.len().saturating_sub(10);
-    Some(d.iter().skip(from).collect())
+    let mut out = String::new();
+    push_phone(s, &mut out).then_some(out)
 }
 
 /// Name: lowercase, trimmed, whitespace collapsed; at least two words (first and last).
 pub fn normalize_name(s: &str) -> Option<String> {
-    let n = norm_text(s);
-    (n.split(' ').count() >= 2).then_some(n)
+    let mut out = String::new();
+    (push_norm_text(s, &mut out) >= 2).then_some(out)
 }
 
 fn sha256_json(v: &serde_json::Value) -> [u8; 32] {
-    // serde_json's map is ordered by key, so this is canonical for a given value.
-    let text = v.to_string();
-    let d = Sha256::digest(text.as_bytes());
+    // serde_json's map is ordered by key, so this is canonical for a given value. `to_writer`
+    // writes the bytes `to_string` would, without the formatting machinery.
+    let mut h = Sha256::new();
+    if serde_json::to_writer(DigestWriter(&mut h), v).is_err() {
+        h = Sha256::new();
+        h.update(v.to_string().as_bytes());
+    }
+    let d = h.finalize();
     let mut out = [0u8; 32];
     out.copy_from_slice(&d);
     out
 }
 
-/// Streaming initial matcher (npm `InitialMatcher`).
-#[derive(Debug, Default)]
-pub struct InitialMatcher {
-    partner: SideStore,
-    virtuous: SideStore,
-    index: HashMap<Box<str>, Posting>,
+/// Feeds serialised bytes straight into the hash (no text buffer).
+struct DigestWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for DigestWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-fn record_keys(r: &MatchRecord) -> Option<Vec<String>> {
-    let lim = MAX_VALUES_PER_RECORD;
-    if r.references.len() > lim
-        || r.emails.len() > lim
-        || r.names.len() > lim
-        || r.postal_codes.len() > lim
-        || r.phones.len() > lim
-    {
-        return None;
+/// One record as the matcher reads it: [`MatchRecord`], or the borrowed form read straight from
+/// a chunk's JSON text ([`InitialMatcher::add_partner_chunk_json`]).
+trait RecordView {
+    fn id(&self) -> &str;
+    fn counts(&self) -> [usize; 5];
+    fn for_references(&self, f: &mut dyn FnMut(&str, &str));
+    fn for_emails(&self, f: &mut dyn FnMut(&str));
+    fn for_names(&self, f: &mut dyn FnMut(&str));
+    fn for_postal_codes(&self, f: &mut dyn FnMut(&str));
+    fn for_phones(&self, f: &mut dyn FnMut(&str));
+    fn digest(&self) -> Option<[u8; 32]>;
+}
+
+impl RecordView for MatchRecord {
+    fn id(&self) -> &str {
+        &self.id
     }
-    let mut keys = Vec::new();
-    let mut push = |sig: Signal, value: String| {
-        let mut k = String::with_capacity(value.len() + 1);
-        k.push(char::from(sig.tag()));
-        k.push_str(&value);
-        keys.push(k);
-    };
-    for rf in &r.references {
-        let (s, i) = (rf.source.trim().to_lowercase(), rf.id.trim());
-        if !s.is_empty() && !i.is_empty() {
-            push(Signal::Reference, format!("{s}\u{1f}{i}"));
-        }
+    fn counts(&self) -> [usize; 5] {
+        [
+            self.references.len(),
+            self.emails.len(),
+            self.names.len(),
+            self.postal_codes.len(),
+            self.phones.len(),
+        ]
     }
-    for e in r.emails.iter().filter_map(|e| normalize_email(e)) {
-        push(Signal::Email, e);
+    fn for_references(&self, f: &mut dyn FnMut(&str, &str)) {
+        self.references.iter().for_each(|r| f(&r.source, &r.id));
     }
-    let names: Vec<String> = r.names.iter().filter_map(|n| normalize_name(n)).collect();
-    if !names.is_empty() {
-        for p in r.postal_codes.iter().filter_map(|p| normalize_postal(p)) {
-            for n in &names {
-                push(Signal::NamePostal, format!("{n}|{p}"));
+    fn for_emails(&self, f: &mut dyn FnMut(&str)) {
+        self.emails.iter().for_each(|s| f(s));
+    }
+    fn for_names(&self, f: &mut dyn FnMut(&str)) {
+        self.names.iter().for_each(|s| f(s));
+    }
+    fn for_postal_codes(&self, f: &mut dyn FnMut(&str)) {
+        self.postal_codes.iter().for_each(|s| f(s));
+    }
+    fn for_phones(&self, f: &mut dyn FnMut(&str)) {
+        self.phones.iter().for_each(|s| f(s));
+    }
+    fn digest(&self) -> Option<[u8; 32]> {
+        self.data.as_ref().map(sha256_json)
+    }
+}
+
+/// A string borrowed from the chunk's JSON text when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
-        for ph in r.phones.iter().filter_map(|p| normalize_phone(p)) {
-            for n in &names {
-                push(Signal::NamePhone, format!("{n}|{ph}"));
+        d.deserialize_str(V(core::marker::PhantomData))
+    }
+}
+
+/// [`MatchRecord`] borrowed from JSON text, read with the same rules (unknown keys refused, the
+/// id text or an integer, every list optional).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RecordIn<'a> {
+    #[serde(borrow, deserialize_with = "crate::id::text_cow")]
+    id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    references: Vec<RefIn<'a>>,
+    #[serde(default, borrow)]
+    emails: Vec<Text<'a>>,
+    #[serde(default, borrow)]
+    names: Vec<Text<'a>>,
+    #[serde(default, borrow)]
+    postal_codes: Vec<Text<'a>>,
+    #[serde(default, borrow)]
+    phones: Vec<Text<'a>>,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefIn<'a> {
+    #[serde(borrow)]
+    source: Text<'a>,
+    #[serde(borrow)]
+    id: Text<'a>,
+}
+
+fn each(list: &[Text<'_>], f: &mut dyn FnMut(&str)) {
+    list.iter().for_each(|s| f(&s.0));
+}
+
+impl RecordView for RecordIn<'_> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn counts(&self) -> [usize; 5] {
+        [
+            self.references.len(),
+            self.emails.len(),
+            self.names.len(),
+            self.postal_codes.len(),
+            self.phones.len(),
+        ]
+    }
+    fn for_references(&self, f: &mut dyn FnMut(&str, &str)) {
+        self.references.iter().for_each(|r| f(&r.source.0, &r.id.0));
+    }
+    fn for_emails(&self, f: &mut dyn FnMut(&str)) {
+        each(&self.emails, f);
+    }
+    fn for_names(&self, f: &mut dyn FnMut(&str)) {
+        each(&self.names, f);
+    }
+    fn for_postal_codes(&self, f: &mut dyn FnMut(&str)) {
+        each(&self.postal_codes, f);
+    }
+    fn for_phones(&self, f: &mut dyn FnMut(&str)) {
+        each(&self.phones, f);
+    }
+    fn digest(&self) -> Option<[u8; 32]> {
+        self.data.as_ref().map(sha256_json)
+    }
+}
+
+/// The most bytes of chunk JSON text one call accepts (64 MiB: a 10,000-record chunk is about
+/// 2 MiB); larger texts are refused with `chunk-too-large` before anything is parsed.
+pub const MAX_CHUNK_JSON_BYTES: usize = 64 << 20;
+
+/// A chunk's JSON text could not be read as records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkJsonError {
+    /// The path of the offending field (`[3].emails[0]`), or empty.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads a chunk's JSON text as records (borrowing its strings). The path of a bad field is
+/// only tracked when the plain read fails (tracking it costs a third of the read).
+fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_>>, ChunkJsonError> {
+    if let Ok(records) = serde_json::from_str::<Vec<RecordIn<'_>>>(text) {
+        return Ok(records);
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let records: Vec<RecordIn<'_>> =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| ChunkJsonError {
+            field: match e.path().to_string() {
+                p if p == "." => String::new(),
+                p => p,
+            },
+            message: e.into_inner().to_string(),
+        })?;
+    de.end().map_err(|e| ChunkJsonError {
+        field: String::new(),
+        message: e.to_string(),
+    })?;
+    Ok(records)
+}
+
+/// Streaming initial matcher (npm `InitialMatcher`).
+#[derive(Debug)]
+pub struct InitialMatcher {
+    hs: ahash::RandomState,
+    partner: SideStore,
+    virtuous: SideStore,
+    /// Keys per tier (reference, email, strong signal).
+    tiers: [TierIndex; 3],
+}
+
+impl Default for InitialMatcher {
+    fn default() -> Self {
+        InitialMatcher::with_seed(&MatchSeed::FIXED)
+    }
+}
+
+/// The tier index of key tag `t`.
+fn tier_of_tag(t: u8) -> Option<usize> {
+    Some(match Signal::from_tag(t)?.tier() {
+        Tier::Reference => 0,
+        Tier::Email => 1,
+        Tier::StrongSignal => 2,
+    })
+}
+
+/// One chunk's keys while it is validated: the texts back to back, each record's key spans.
+#[derive(Default)]
+struct ChunkKeys {
+    text: String,
+    spans: Vec<(u32, u32)>,
+    /// The end (in `spans`) of each record's keys.
+    record_ends: Vec<u32>,
+    names: String,
+    name_spans: Vec<(u32, u32)>,
+    value: String,
+}
+
+fn span(s: &str, (a, b): (u32, u32)) -> &str {
+    s.get(a as usize..b as usize).unwrap_or("")
+}
+
+impl ChunkKeys {
+    fn push_key(&mut self, tag: u8, value_from: &str) {
+        let start = self.text.len() as u32;
+        self.text.push(char::from(tag));
+        self.text.push_str(value_from);
+        self.spans.push((start, self.text.len() as u32));
+    }
+
+    /// Appends record `r`'s keys (sorted, deduplicated); `false` when it has too many values.
+    fn add_record(&mut self, r: &dyn RecordView) -> bool {
+        if r.counts().iter().any(|&n| n > MAX_VALUES_PER_RECORD) {
+            return false;
+        }
+        let first = self.spans.len();
+        let mut value = core::mem::take(&mut self.value);
+        r.for_references(&mut |source, id| {
+            let (s, i) = (source.trim(), id.trim());
+            if s.is_empty() || i.is_empty() {
+                return;
+            }
+            value.clear();
+            if s.is_ascii() {
+                value.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+            } else {
+                value.push_str(&s.to_lowercase());
+            }
+            if value.is_empty() {
+                return;
+            }
+            value.push('\u{1f}');
+            value.push_str(i);
+            self.push_key(Signal::Reference.tag(), &value);
+        });
+        r.for_emails(&mut |e| {
+            value.clear();
+            if push_email(e, &mut value) {
+                self.push_key(Signal::Email.tag(), &value);
+            }
+        });
+        self.names.clear();
+        self.name_spans.clear();
+        {
+            let (names, name_spans) = (&mut self.names, &mut self.name_spans);
+            r.for_names(&mut |n| {
+                let start = names.len();
+                if push_norm_text(n, names) >= 2 {
+                    name_spans.push((start as u32, names.len() as u32));
+                } else {
+                    names.truncate(start);
+                }
+            });
+        }
+        if !self.name_spans.is_empty() {
+            let names = core::mem::take(&mut self.names);
+            let name_spans = core::mem::take(&mut self.name_spans);
+            let combine = |tag: u8, v: &str, this: &mut ChunkKeys| {
+                for &ns in &name_spans {
+                    let start = this.text.len() as u32;
+                    this.text.push(char::from(tag));
+                    this.text.push_str(span(&names, ns));
+                    this.text.push('|');
+                    this.text.push_str(v);
+                    this.spans.push((start, this.text.len() as u32));
+                }
+            };
+            r.for_postal_codes(&mut |p| {
+                value.clear();
+                if push_postal(p, &mut value) {
+                    combine(Signal::NamePostal.tag(), &value, self);
+                }
+            });
+            r.for_phones(&mut |p| {
+                value.clear();
+                if push_phone(p, &mut value) {
+                    combine(Signal::NamePhone.tag(), &value, self);
+                }
+            });
+            self.names = names;
+            self.name_spans = name_spans;
+        }
+        self.value = value;
+        if let Some(mine) = self.spans.get_mut(first..) {
+            let text = &self.text;
+            mine.sort_unstable_by(|&a, &b| span(text, a).cmp(span(text, b)));
+        }
+        // Deduplicate this record's keys in place.
+        let mut w = first;
+        for i in first..self.spans.len() {
+            let cur = self.spans.get(i).copied();
+            let prev = w
+                .checked_sub(1)
+                .filter(|&p| p >= first)
+                .and_then(|p| self.spans.get(p).copied());
+            if let Some(c) = cur {
+                if prev.is_some_and(|p| span(&self.text, p) == span(&self.text, c)) {
+                    continue;
+                }
+                if let Some(slot) = self.spans.get_mut(w) {
+                    *slot = c;
+                }
+                w += 1;
             }
         }
+        self.spans.truncate(w);
+        self.record_ends.push(w as u32);
+        true
     }
-    keys.sort();
-    keys.dedup();
-    Some(keys)
 }
 
 /// Union-find with path halving, on `u32` slots.
@@ -588,30 +1093,51 @@ enum Status {
 }
 
 impl InitialMatcher {
-    /// An empty matcher.
+    /// An empty matcher keyed by the public [`MatchSeed::FIXED`]: for tests and data you control.
+    /// For CRM data, use [`InitialMatcher::with_seed`] with a random seed.
     pub fn new() -> Self {
         InitialMatcher::default()
     }
 
+    /// An empty matcher whose hash tables are keyed by `seed` (see [`MatchSeed`]).
+    pub fn with_seed(seed: &MatchSeed) -> Self {
+        InitialMatcher::sized(seed, 0, 0)
+    }
+
+    fn sized(seed: &MatchSeed, partner: usize, virtuous: usize) -> Self {
+        let all = partner.saturating_add(virtuous);
+        InitialMatcher {
+            hs: seed.state(),
+            partner: SideStore::with_capacity(partner),
+            virtuous: SideStore::with_capacity(virtuous),
+            tiers: [
+                TierIndex::with_capacity(all / 2),
+                TierIndex::with_capacity(all.saturating_mul(3) / 4),
+                TierIndex::with_capacity(all / 4),
+            ],
+        }
+    }
+
     /// An empty matcher sized for the expected record counts (the query `total` and the
     /// partner's own count), which avoids rehashing peaks while feeding a million records.
+    /// Keyed by [`MatchSeed::FIXED`]; [`InitialMatcher::try_with_options`] takes a seed.
     pub fn with_capacity(partner: usize, virtuous: usize) -> Self {
-        let side = |n: usize| SideStore {
-            ids: Vec::with_capacity(n),
-            digests: Vec::with_capacity(n),
-            by_hash: HashMap::with_capacity(n),
-            overflow: HashMap::new(),
-        };
-        InitialMatcher {
-            partner: side(partner),
-            virtuous: side(virtuous),
-            index: HashMap::with_capacity(partner.saturating_add(virtuous).saturating_mul(3) / 2),
-        }
+        InitialMatcher::sized(&MatchSeed::FIXED, partner, virtuous)
     }
 
     /// [`InitialMatcher::with_capacity`] for caller-given hints: each at most [`MAX_SIZE_HINT`],
     /// else `size-hint-too-large` (an unbounded hint would abort the instance on allocation).
     pub fn try_with_capacity(partner: u64, virtuous: u64) -> Result<Self, MatchError> {
+        InitialMatcher::try_with_options(&MatchSeed::FIXED, partner, virtuous)
+    }
+
+    /// A keyed matcher pre-sized for caller-given hints (each at most [`MAX_SIZE_HINT`], else
+    /// `size-hint-too-large`; 0 pre-sizes nothing).
+    pub fn try_with_options(
+        seed: &MatchSeed,
+        partner: u64,
+        virtuous: u64,
+    ) -> Result<Self, MatchError> {
         let check = |side: Side, hint: u64| {
             if hint > MAX_SIZE_HINT {
                 Err(MatchError::SizeHintTooLarge { side, hint })
@@ -619,7 +1145,8 @@ impl InitialMatcher {
                 usize::try_from(hint).map_err(|_| MatchError::SizeHintTooLarge { side, hint })
             }
         };
-        Ok(InitialMatcher::with_capacity(
+        Ok(InitialMatcher::sized(
+            seed,
             check(Side::Partner, partner)?,
             check(Side::Virtuous, virtuous)?,
         ))
@@ -635,6 +1162,34 @@ impl InitialMatcher {
         self.add(Side::Virtuous, records)
     }
 
+    /// Feeds a chunk of partner records given as the JSON text of a [`MatchRecord`] array (the
+    /// compact form: no JS object crosses into wasm, strings are read in place). The same records
+    /// and rules as [`InitialMatcher::add_partner_chunk`]; a text that does not read as records
+    /// is `invalid-chunk` naming the field, one above [`MAX_CHUNK_JSON_BYTES`] `chunk-too-large`.
+    pub fn add_partner_chunk_json(&mut self, text: &str) -> Result<(), MatchError> {
+        self.add_json(Side::Partner, text)
+    }
+
+    /// [`InitialMatcher::add_partner_chunk_json`] for Virtuous records.
+    pub fn add_virtuous_chunk_json(&mut self, text: &str) -> Result<(), MatchError> {
+        self.add_json(Side::Virtuous, text)
+    }
+
+    fn add_json(&mut self, side: Side, text: &str) -> Result<(), MatchError> {
+        if text.len() > MAX_CHUNK_JSON_BYTES {
+            return Err(MatchError::ChunkTooLarge {
+                side,
+                bytes: text.len() as u64,
+            });
+        }
+        let records = parse_chunk(text).map_err(|e| MatchError::InvalidChunk {
+            side,
+            field: e.field,
+            message: e.message,
+        })?;
+        self.add(side, &records)
+    }
+
     /// Records fed so far: (partner, virtuous).
     pub fn len(&self) -> (usize, usize) {
         (self.partner.ids.len(), self.virtuous.ids.len())
@@ -642,67 +1197,169 @@ impl InitialMatcher {
 
     /// Whether nothing was fed.
     pub fn is_empty(&self) -> bool {
-        self.partner.ids.is_empty() && self.virtuous.ids.is_empty()
+        self.partner.ids.len() == 0 && self.virtuous.ids.len() == 0
     }
 
-    fn add(&mut self, side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {
+    fn add<R: RecordView>(&mut self, side: Side, records: &[R]) -> Result<(), MatchError> {
         // Validate the whole chunk first so a failing chunk changes nothing.
-        let mut prepared = Vec::with_capacity(records.len());
-        let mut seen = std::collections::HashSet::new();
-        for r in records {
-            let id = crate::id::key(&r.id);
+        let hs = &self.hs;
+        let store = match side {
+            Side::Partner => &self.partner,
+            Side::Virtuous => &self.virtuous,
+        };
+        let total = store.ids.len().saturating_add(records.len());
+        if u32::try_from(total).map_or(true, |t| t >= VBIT - 1) {
+            return Err(MatchError::TooManyRecords);
+        }
+        let mut seen: HashTable<u32> = HashTable::with_capacity(records.len());
+        let mut hashes = Vec::with_capacity(records.len());
+        let mut keys = ChunkKeys::default();
+        let mut digests = Vec::with_capacity(records.len());
+        for (n, r) in records.iter().enumerate() {
+            let id = crate::id::key(r.id());
             if id.is_empty() {
                 return Err(MatchError::BlankId { side });
             }
-            let store = match side {
-                Side::Partner => &self.partner,
-                Side::Virtuous => &self.virtuous,
+            let hash = hs.hash_one(id);
+            let dup = || MatchError::DuplicateId {
+                side,
+                id: id.to_string(),
             };
-            let dup = !seen.insert(id) || store.contains(id);
-            if dup {
-                return Err(MatchError::DuplicateId {
+            if store.contains(hash, id) {
+                return Err(dup());
+            }
+            let ids_of = |i: &u32| {
+                records
+                    .get(*i as usize)
+                    .map_or("", |r: &R| crate::id::key(r.id()))
+            };
+            match seen.entry(hash, |i| ids_of(i) == id, |i| hs.hash_one(ids_of(i))) {
+                hashbrown::hash_table::Entry::Occupied(_) => return Err(dup()),
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(n as u32);
+                }
+            }
+            if !keys.add_record(r) {
+                return Err(MatchError::TooManyValues {
                     side,
                     id: id.to_string(),
                 });
             }
-            let keys = record_keys(r).ok_or_else(|| MatchError::TooManyValues {
-                side,
-                id: id.to_string(),
-            })?;
-            prepared.push((keys, r.data.as_ref().map(sha256_json)));
+            hashes.push(hash);
+            digests.push(r.digest());
         }
-        for (r, (keys, digest)) in records.iter().zip(prepared) {
+        // Everything is valid: store the records and index their keys.
+        let mut from = 0usize;
+        for ((r, hash), (digest, &end)) in records
+            .iter()
+            .zip(hashes)
+            .zip(digests.into_iter().zip(&keys.record_ends))
+        {
             let store = match side {
                 Side::Partner => &mut self.partner,
                 Side::Virtuous => &mut self.virtuous,
             };
-            let idx = store.insert(side, &r.id, digest)?;
-            for k in keys {
-                let tagged = match side {
-                    Side::Partner => idx,
-                    Side::Virtuous => idx | VBIT,
-                };
-                match self.index.entry(k.into_boxed_str()) {
-                    Entry::Vacant(e) => {
-                        e.insert(Posting::One(tagged));
-                    }
-                    Entry::Occupied(mut e) => e.get_mut().push(tagged),
+            let idx = store.ids.push(r.id()).ok_or(MatchError::TooManyRecords)?;
+            store.digests.push(digest);
+            let SideStore { ids, by_key, .. } = store;
+            by_key.insert_unique(hash, idx, |&i| hs.hash_one(crate::id::key(ids.get(i))));
+            let tagged = match side {
+                Side::Partner => idx,
+                Side::Virtuous => idx | VBIT,
+            };
+            let end = end as usize;
+            for &sp in keys.spans.get(from..end).unwrap_or(&[]) {
+                let key = span(&keys.text, sp);
+                let tier = key.as_bytes().first().and_then(|&t| tier_of_tag(t));
+                if let Some(t) = tier.and_then(|t| self.tiers.get_mut(t)) {
+                    t.add(hs, key, tagged)?;
                 }
             }
+            from = end;
         }
         Ok(())
     }
 
     /// Computes the plan. The matcher can keep being fed and finished again.
     pub fn finish(&self) -> MatchPlan {
+        self.finish_compact().to_plan()
+    }
+
+    /// The plan without its texts copied out: what [`InitialMatcher::finish`] returns, ready to
+    /// serialise section by section (the npm adapter converts a million-pair plan page by page).
+    pub fn finish_compact(&self) -> FinishedPlan<'_> {
+        match self.finish_with_progress(&mut |_| ControlFlow::Continue(())) {
+            Ok(p) => p,
+            // Unreachable: the callback never breaks; an empty plan rather than a panic.
+            Err(_) => Finishing::new(self).plan(),
+        }
+    }
+
+    /// [`InitialMatcher::finish_compact`] reporting progress to `progress` (every
+    /// [`PROGRESS_STEP`] keys of each tier, and each phase's start and end); the callback
+    /// returning `Break` stops the run with `cancelled`.
+    pub fn finish_with_progress(
+        &self,
+        progress: &mut dyn FnMut(MatchProgress) -> ControlFlow<()>,
+    ) -> Result<FinishedPlan<'_>, MatchError> {
         let mut f = Finishing::new(self);
         for (ti, tier) in [Tier::Reference, Tier::Email, Tier::StrongSignal]
             .into_iter()
             .enumerate()
         {
-            f.tier(ti, tier);
+            f.tier(ti, tier, progress)?;
         }
-        f.plan()
+        let total = f
+            .counts
+            .partner_records
+            .saturating_add(f.counts.virtuous_records);
+        report(progress, MatchPhase::Plan, 0, total)?;
+        let plan = f.plan();
+        report(progress, MatchPhase::Plan, total, total)?;
+        Ok(plan)
+    }
+}
+
+/// How often (in keys) [`InitialMatcher::finish_with_progress`] reports within a tier.
+pub const PROGRESS_STEP: u64 = 1 << 16;
+
+/// A phase of [`InitialMatcher::finish_with_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchPhase {
+    /// Grouping the reference keys.
+    Reference,
+    /// Grouping the email keys.
+    Email,
+    /// Grouping the name+postal and name+phone keys.
+    StrongSignal,
+    /// Sorting the plan (`total`: records of both sides).
+    Plan,
+}
+
+/// One progress report of a long finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct MatchProgress {
+    /// The phase.
+    pub phase: MatchPhase,
+    /// Units done in this phase (keys of the tier; records in `plan`).
+    pub done: u64,
+    /// Units in this phase.
+    pub total: u64,
+}
+
+fn report(
+    progress: &mut dyn FnMut(MatchProgress) -> ControlFlow<()>,
+    phase: MatchPhase,
+    done: u64,
+    total: u64,
+) -> Result<(), MatchError> {
+    match progress(MatchProgress { phase, done, total }) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(()) => Err(MatchError::Cancelled),
     }
 }
 
@@ -716,6 +1373,299 @@ fn is_open(pstat: &[Status], vstat: &[Status], e: u32) -> bool {
     }
 }
 
+/// A piece of evidence: tier index and key number (the key's text carries the signal).
+type EvRef = (u8, u32);
+
+#[derive(Debug, Clone, Copy)]
+struct PairRef {
+    p: u32,
+    v: u32,
+    tier: Tier,
+    /// Range in `FinishedPlan::evidence`.
+    ev: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ReviewRef {
+    tier: Tier,
+    /// Ranges in `FinishedPlan::members` (partner positions, then Virtuous positions).
+    ps: (u32, u32),
+    vs: (u32, u32),
+    ev: (u32, u32),
+}
+
+/// A finished plan holding positions into the matcher, not copies of its texts
+/// ([`InitialMatcher::finish_compact`]). [`FinishedPlan::to_plan`] is the [`MatchPlan`];
+/// serialising it (or its sections) writes exactly the [`MatchPlan`]'s JSON.
+#[derive(Debug)]
+pub struct FinishedPlan<'m> {
+    m: &'m InitialMatcher,
+    pairs: Vec<PairRef>,
+    review: Vec<ReviewRef>,
+    members: Vec<u32>,
+    evidence: Vec<EvRef>,
+    partner_only: Vec<u32>,
+    virtuous_only: Vec<u32>,
+    counts: MatchCounts,
+}
+
+fn range<T>(v: &[T], (a, b): (u32, u32)) -> &[T] {
+    v.get(a as usize..b as usize).unwrap_or(&[])
+}
+
+impl<'m> FinishedPlan<'m> {
+    fn key(&self, (t, k): EvRef) -> &'m str {
+        self.m.tiers.get(t as usize).map_or("", |ti| ti.keys.get(k))
+    }
+
+    fn evidence_of(&self, ev: (u32, u32)) -> impl Iterator<Item = (Signal, &'m str)> + '_ {
+        range(&self.evidence, ev).iter().filter_map(|&e| {
+            let k = self.key(e);
+            let sig = k.as_bytes().first().and_then(|&t| Signal::from_tag(t))?;
+            Some((sig, k.get(1..)?))
+        })
+    }
+
+    /// Number of pairs.
+    pub fn pair_count(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Number of review items.
+    pub fn review_count(&self) -> usize {
+        self.review.len()
+    }
+
+    /// The totals.
+    pub fn counts(&self) -> &MatchCounts {
+        &self.counts
+    }
+
+    /// Pairs `range` (clamped), serialisable as the plan's `pairs` elements.
+    pub fn pairs_page(&self, start: usize, len: usize) -> PlanSection<'_, 'm> {
+        PlanSection::Pairs(self, clamp(self.pairs.len(), start, len))
+    }
+
+    /// Review items `range` (clamped).
+    pub fn review_page(&self, start: usize, len: usize) -> PlanSection<'_, 'm> {
+        PlanSection::Review(self, clamp(self.review.len(), start, len))
+    }
+
+    /// The `virtuousOnly` ids.
+    pub fn virtuous_only(&self) -> PlanSection<'_, 'm> {
+        PlanSection::Ids(self, Side::Virtuous)
+    }
+
+    /// The `partnerOnly` ids.
+    pub fn partner_only(&self) -> PlanSection<'_, 'm> {
+        PlanSection::Ids(self, Side::Partner)
+    }
+
+    fn store(&self, side: Side) -> &'m SideStore {
+        match side {
+            Side::Partner => &self.m.partner,
+            Side::Virtuous => &self.m.virtuous,
+        }
+    }
+
+    fn pair(&self, p: &PairRef) -> MatchedPair {
+        let hexd = |s: &SideStore, i: u32| {
+            s.digests
+                .get(i as usize)
+                .copied()
+                .flatten()
+                .map(hex::encode)
+        };
+        MatchedPair {
+            partner_id: self.m.partner.id(p.p),
+            virtuous_id: self.m.virtuous.id(p.v),
+            tier: p.tier,
+            state: PairState::InSync,
+            evidence: self
+                .evidence_of(p.ev)
+                .map(|(signal, v)| Evidence {
+                    signal,
+                    value: v.to_string(),
+                })
+                .collect(),
+            partner_digest: hexd(&self.m.partner, p.p),
+            virtuous_digest: hexd(&self.m.virtuous, p.v),
+        }
+    }
+
+    fn review_item(&self, r: &ReviewRef) -> ReviewItem {
+        let ids = |side: Side, rg| {
+            range(&self.members, rg)
+                .iter()
+                .map(|&i| self.store(side).id(i))
+                .collect()
+        };
+        ReviewItem {
+            tier: r.tier,
+            reason: "shared-value".into(),
+            partner_ids: ids(Side::Partner, r.ps),
+            virtuous_ids: ids(Side::Virtuous, r.vs),
+            evidence: self
+                .evidence_of(r.ev)
+                .map(|(signal, v)| Evidence {
+                    signal,
+                    value: v.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The plan with its texts copied out.
+    pub fn to_plan(&self) -> MatchPlan {
+        let ids = |side: Side, list: &[u32]| list.iter().map(|&i| self.store(side).id(i)).collect();
+        MatchPlan {
+            pairs: self.pairs.iter().map(|p| self.pair(p)).collect(),
+            virtuous_only: ids(Side::Virtuous, &self.virtuous_only),
+            partner_only: ids(Side::Partner, &self.partner_only),
+            review: self.review.iter().map(|r| self.review_item(r)).collect(),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+fn clamp(len: usize, start: usize, n: usize) -> (usize, usize) {
+    let a = start.min(len);
+    (a, a.saturating_add(n).min(len))
+}
+
+/// A section of a [`FinishedPlan`] that serialises as the matching part of the [`MatchPlan`]
+/// JSON, writing from the matcher's own texts (no per-pair copies).
+#[derive(Debug)]
+pub enum PlanSection<'p, 'm> {
+    /// `pairs[a..b]`.
+    Pairs(&'p FinishedPlan<'m>, (usize, usize)),
+    /// `review[a..b]`.
+    Review(&'p FinishedPlan<'m>, (usize, usize)),
+    /// `partnerOnly` or `virtuousOnly`.
+    Ids(&'p FinishedPlan<'m>, Side),
+}
+
+struct Seq<I>(core::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(it) => s.collect_seq(it),
+            None => s.collect_seq(core::iter::empty::<T>()),
+        }
+    }
+}
+
+fn seq<I: Iterator<Item = T>, T: Serialize>(it: I) -> Seq<I> {
+    Seq(core::cell::Cell::new(Some(it)))
+}
+
+/// A digest as 64 hex characters, written without an allocation.
+struct Hex<'a>(&'a [u8; 32]);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 64];
+        match hex::encode_to_slice(self.0, &mut buf) {
+            Ok(()) => s.serialize_str(core::str::from_utf8(&buf).unwrap_or("")),
+            Err(_) => s.serialize_str(""),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EvOut<'a> {
+    signal: Signal,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PairOut<'a, E: Serialize> {
+    partner_id: &'a str,
+    virtuous_id: &'a str,
+    tier: Tier,
+    state: PairState,
+    evidence: E,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partner_digest: Option<Hex<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virtuous_digest: Option<Hex<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewOut<'a, P: Serialize, V: Serialize, E: Serialize> {
+    tier: Tier,
+    reason: &'a str,
+    partner_ids: P,
+    virtuous_ids: V,
+    evidence: E,
+}
+
+impl Serialize for PlanSection<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            PlanSection::Pairs(f, (a, b)) => {
+                fn digest(st: &SideStore, i: u32) -> Option<Hex<'_>> {
+                    st.digests.get(i as usize).and_then(|d| d.as_ref()).map(Hex)
+                }
+                s.collect_seq(f.pairs.get(a..b).unwrap_or(&[]).iter().map(|p| {
+                    PairOut {
+                        partner_id: f.m.partner.ids.get(p.p),
+                        virtuous_id: f.m.virtuous.ids.get(p.v),
+                        tier: p.tier,
+                        state: PairState::InSync,
+                        evidence: seq(f
+                            .evidence_of(p.ev)
+                            .map(|(signal, value)| EvOut { signal, value })),
+                        partner_digest: digest(&f.m.partner, p.p),
+                        virtuous_digest: digest(&f.m.virtuous, p.v),
+                    }
+                }))
+            }
+            PlanSection::Review(f, (a, b)) => {
+                let ids = |side: Side, rg| {
+                    let st = f.store(side);
+                    seq(range(&f.members, rg).iter().map(move |&i| st.ids.get(i)))
+                };
+                s.collect_seq(f.review.get(a..b).unwrap_or(&[]).iter().map(|r| {
+                    ReviewOut {
+                        tier: r.tier,
+                        reason: "shared-value",
+                        partner_ids: ids(Side::Partner, r.ps),
+                        virtuous_ids: ids(Side::Virtuous, r.vs),
+                        evidence: seq(f
+                            .evidence_of(r.ev)
+                            .map(|(signal, value)| EvOut { signal, value })),
+                    }
+                }))
+            }
+            PlanSection::Ids(f, side) => {
+                let st = f.store(side);
+                let list = match side {
+                    Side::Partner => &f.partner_only,
+                    Side::Virtuous => &f.virtuous_only,
+                };
+                s.collect_seq(list.iter().map(|&i| st.ids.get(i)))
+            }
+        }
+    }
+}
+
+impl Serialize for FinishedPlan<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("MatchPlan", 5)?;
+        st.serialize_field("pairs", &self.pairs_page(0, usize::MAX))?;
+        st.serialize_field("virtuousOnly", &self.virtuous_only())?;
+        st.serialize_field("partnerOnly", &self.partner_only())?;
+        st.serialize_field("review", &self.review_page(0, usize::MAX))?;
+        st.serialize_field("counts", &self.counts)?;
+        st.end()
+    }
+}
+
 /// One run of [`InitialMatcher::finish`]: the records' status, the union-find over both sides
 /// (Virtuous positions after the partner's, at `offset`), and the plan so far.
 struct Finishing<'m> {
@@ -724,8 +1674,10 @@ struct Finishing<'m> {
     vstat: Vec<Status>,
     offset: u32,
     dsu: Dsu,
-    pairs: Vec<MatchedPair>,
-    review: Vec<ReviewItem>,
+    pairs: Vec<PairRef>,
+    review: Vec<ReviewRef>,
+    members: Vec<u32>,
+    evidence: Vec<EvRef>,
     counts: MatchCounts,
 }
 
@@ -744,6 +1696,8 @@ impl<'m> Finishing<'m> {
             },
             pairs: Vec::new(),
             review: Vec::new(),
+            members: Vec::new(),
+            evidence: Vec::new(),
             counts: MatchCounts {
                 partner_records: np as u64,
                 virtuous_records: nv as u64,
@@ -753,18 +1707,31 @@ impl<'m> Finishing<'m> {
     }
 
     /// One tier: union the open records sharing its keys, then pair or hold each component.
-    fn tier(&mut self, ti: usize, tier: Tier) {
-        let (mut touched, key_roots) = self.union_keys(tier);
+    fn tier(
+        &mut self,
+        ti: usize,
+        tier: Tier,
+        progress: &mut dyn FnMut(MatchProgress) -> ControlFlow<()>,
+    ) -> Result<(), MatchError> {
+        let phase = match tier {
+            Tier::Reference => MatchPhase::Reference,
+            Tier::Email => MatchPhase::Email,
+            Tier::StrongSignal => MatchPhase::StrongSignal,
+        };
+        let (mut touched, key_roots) = self.union_keys(ti, phase, progress)?;
         touched.sort_unstable();
         touched.dedup();
         // Group members and keys by component root (sorted vectors, no per-group maps).
         let mut members: Vec<(u32, u32)> = touched.iter().map(|&m| (self.dsu.find(m), m)).collect();
         members.sort_unstable();
-        let mut keys: Vec<(u32, &str)> = key_roots
+        let mut keys: Vec<(u32, u32)> = key_roots
             .iter()
             .map(|&(f, k)| (self.dsu.find(f), k))
             .collect();
         keys.sort_unstable();
+        let m = self.m;
+        let index = m.tiers.get(ti);
+        let key_text = |k: u32| index.map_or("", |t| t.keys.get(k));
         let mut ki = 0usize;
         for group in members.chunk_by(|a, b| a.0 == b.0) {
             let Some(&(root, _)) = group.first() else {
@@ -773,24 +1740,31 @@ impl<'m> Finishing<'m> {
             while keys.get(ki).is_some_and(|k| k.0 < root) {
                 ki += 1;
             }
-            let mut evidence: Vec<Evidence> = Vec::new();
+            let ev_start = self.evidence.len();
             while let Some(&(r, k)) = keys.get(ki) {
                 if r != root {
                     break;
                 }
-                if let (Some(sig), Some(value)) = (
-                    k.as_bytes().first().and_then(|&t| Signal::from_tag(t)),
-                    k.get(1..),
-                ) {
-                    evidence.push(Evidence {
-                        signal: sig,
-                        value: value.to_string(),
-                    });
+                if key_text(k)
+                    .as_bytes()
+                    .first()
+                    .and_then(|&t| Signal::from_tag(t))
+                    .is_some()
+                {
+                    self.evidence.push((ti as u8, k));
                 }
                 ki += 1;
             }
-            evidence.sort();
-            self.settle(ti, tier, group, evidence);
+            // Evidence sorted as `Evidence` orders: signal, then value.
+            if let Some(ev) = self.evidence.get_mut(ev_start..) {
+                ev.sort_unstable_by(|&(_, a), &(_, b)| {
+                    let (ka, kb) = (key_text(a), key_text(b));
+                    let sig = |k: &str| k.as_bytes().first().and_then(|&t| Signal::from_tag(t));
+                    (sig(ka), ka.get(1..)).cmp(&(sig(kb), kb.get(1..)))
+                });
+            }
+            let ev = (ev_start as u32, self.evidence.len() as u32);
+            self.settle(ti, tier, group, ev);
         }
         // Reset the touched slots for the next tier.
         for &m in &touched {
@@ -798,19 +1772,29 @@ impl<'m> Finishing<'m> {
                 *slot = m;
             }
         }
+        Ok(())
     }
 
-    /// Unions the open records sharing each key of `tier` (when both sides have one): the
+    /// Unions the open records sharing each key of tier `ti` (when both sides have one): the
     /// records touched, and one member per key.
-    fn union_keys(&mut self, tier: Tier) -> (Vec<u32>, Vec<(u32, &'m str)>) {
-        let mut key_roots: Vec<(u32, &'m str)> = Vec::new();
+    #[allow(clippy::type_complexity)]
+    fn union_keys(
+        &mut self,
+        ti: usize,
+        phase: MatchPhase,
+        progress: &mut dyn FnMut(MatchProgress) -> ControlFlow<()>,
+    ) -> Result<(Vec<u32>, Vec<(u32, u32)>), MatchError> {
+        let mut key_roots: Vec<(u32, u32)> = Vec::new();
         let mut touched: Vec<u32> = Vec::new();
         let m = self.m;
-        for (key, posting) in &m.index {
-            let Some(sig) = key.as_bytes().first().and_then(|&t| Signal::from_tag(t)) else {
-                continue;
-            };
-            if sig.tier() != tier || matches!(posting, Posting::One(_)) {
+        let postings: &[Posting] = m.tiers.get(ti).map_or(&[], |t| &t.postings);
+        let total = postings.len() as u64;
+        report(progress, phase, 0, total)?;
+        for (k, posting) in postings.iter().enumerate() {
+            if k > 0 && (k as u64).is_multiple_of(PROGRESS_STEP) {
+                report(progress, phase, k as u64, total)?;
+            }
+            if matches!(posting, Posting::One(_)) {
                 continue;
             }
             let (mut has_p, mut has_v) = (false, false);
@@ -839,107 +1823,126 @@ impl<'m> Finishing<'m> {
                 }
             });
             if let Some(f) = first {
-                key_roots.push((f, key));
+                key_roots.push((f, k as u32));
             }
         }
-        (touched, key_roots)
+        report(progress, phase, total, total)?;
+        Ok((touched, key_roots))
     }
 
     /// One component: exactly one record per side is a pair; anything else is held for review.
-    fn settle(&mut self, ti: usize, tier: Tier, group: &[(u32, u32)], evidence: Vec<Evidence>) {
+    fn settle(&mut self, ti: usize, tier: Tier, group: &[(u32, u32)], ev: (u32, u32)) {
         let offset = self.offset;
-        let (ps, vs): (Vec<u32>, Vec<u32>) =
-            group.iter().map(|&(_, m)| m).partition(|&m| m < offset);
-        let (m, counts) = (self.m, &mut self.counts);
-        if let ([p], [v]) = (ps.as_slice(), vs.as_slice()) {
-            let vi = v.saturating_sub(offset);
-            if let Some(s) = self.pstat.get_mut(*p as usize) {
+        let mut n_p = 0usize;
+        let mut n_v = 0usize;
+        let (mut one_p, mut one_v) = (0u32, 0u32);
+        for &(_, m) in group {
+            if m < offset {
+                n_p += 1;
+                one_p = m;
+            } else {
+                n_v += 1;
+                one_v = m.saturating_sub(offset);
+            }
+        }
+        if n_p == 1 && n_v == 1 {
+            if let Some(s) = self.pstat.get_mut(one_p as usize) {
                 *s = Status::Paired;
             }
-            if let Some(s) = self.vstat.get_mut(vi as usize) {
+            if let Some(s) = self.vstat.get_mut(one_v as usize) {
                 *s = Status::Paired;
             }
-            if let Some(c) = counts.pairs_by_tier.get_mut(ti) {
+            if let Some(c) = self.counts.pairs_by_tier.get_mut(ti) {
                 *c = c.saturating_add(1);
             }
-            let hexd = |d: Option<&Option<[u8; 32]>>| d.copied().flatten().map(hex::encode);
-            self.pairs.push(MatchedPair {
-                partner_id: m.partner.id(*p),
-                virtuous_id: m.virtuous.id(vi),
+            self.pairs.push(PairRef {
+                p: one_p,
+                v: one_v,
                 tier,
-                state: PairState::InSync,
-                evidence,
-                partner_digest: hexd(m.partner.digests.get(*p as usize)),
-                virtuous_digest: hexd(m.virtuous.digests.get(vi as usize)),
+                ev,
             });
             return;
         }
-        let mut partner_ids: Vec<String> = ps
-            .iter()
-            .map(|&p| {
-                if let Some(s) = self.pstat.get_mut(p as usize) {
+        let m = self.m;
+        let ps_start = self.members.len();
+        for &(_, g) in group {
+            if g < offset {
+                if let Some(s) = self.pstat.get_mut(g as usize) {
                     *s = Status::Held;
                 }
-                m.partner.id(p)
-            })
-            .collect();
-        let mut virtuous_ids: Vec<String> = vs
-            .iter()
-            .map(|&v| {
-                let vi = v.saturating_sub(offset);
+                self.members.push(g);
+            }
+        }
+        let ps_end = self.members.len();
+        for &(_, g) in group {
+            if g >= offset {
+                let vi = g.saturating_sub(offset);
                 if let Some(s) = self.vstat.get_mut(vi as usize) {
                     *s = Status::Held;
                 }
-                m.virtuous.id(vi)
-            })
-            .collect();
-        partner_ids.sort();
-        virtuous_ids.sort();
-        counts.review_partner = counts.review_partner.saturating_add(ps.len() as u64);
-        counts.review_virtuous = counts.review_virtuous.saturating_add(vs.len() as u64);
-        self.review.push(ReviewItem {
+                self.members.push(vi);
+            }
+        }
+        let vs_end = self.members.len();
+        if let Some(list) = self.members.get_mut(ps_start..ps_end) {
+            list.sort_unstable_by(|&a, &b| m.partner.ids.get(a).cmp(m.partner.ids.get(b)));
+        }
+        if let Some(list) = self.members.get_mut(ps_end..vs_end) {
+            list.sort_unstable_by(|&a, &b| m.virtuous.ids.get(a).cmp(m.virtuous.ids.get(b)));
+        }
+        self.counts.review_partner = self.counts.review_partner.saturating_add(n_p as u64);
+        self.counts.review_virtuous = self.counts.review_virtuous.saturating_add(n_v as u64);
+        self.review.push(ReviewRef {
             tier,
-            reason: "shared-value".into(),
-            partner_ids,
-            virtuous_ids,
-            evidence,
+            ps: (ps_start as u32, ps_end as u32),
+            vs: (ps_end as u32, vs_end as u32),
+            ev,
         });
     }
 
     /// The plan: pairs by partner id, review items in order, the records left open per side.
-    fn plan(self) -> MatchPlan {
+    fn plan(self) -> FinishedPlan<'m> {
         let Finishing {
             m,
             pstat,
             vstat,
             mut pairs,
             mut review,
+            members,
+            evidence,
             counts,
             ..
         } = self;
-        pairs.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
+        pairs.sort_unstable_by(|a, b| m.partner.ids.get(a.p).cmp(m.partner.ids.get(b.p)));
+        let ids_cmp = |st: &SideStore, a: &[u32], b: &[u32]| {
+            a.iter()
+                .map(|&i| st.ids.get(i))
+                .cmp(b.iter().map(|&i| st.ids.get(i)))
+        };
         review.sort_by(|a, b| {
-            (a.tier, &a.partner_ids, &a.virtuous_ids).cmp(&(
-                b.tier,
-                &b.partner_ids,
-                &b.virtuous_ids,
-            ))
+            a.tier
+                .cmp(&b.tier)
+                .then_with(|| ids_cmp(&m.partner, range(&members, a.ps), range(&members, b.ps)))
+                .then_with(|| ids_cmp(&m.virtuous, range(&members, a.vs), range(&members, b.vs)))
         });
-        let open = |stat: &[Status], ids: &SideStore| -> Vec<String> {
-            let mut out: Vec<String> = stat
+        let open = |stat: &[Status], st: &SideStore| -> Vec<u32> {
+            let mut out: Vec<u32> = stat
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| **s == Status::Open)
-                .map(|(i, _)| ids.id(u32::try_from(i).unwrap_or(u32::MAX)))
+                .map(|(i, _)| i as u32)
                 .collect();
-            out.sort();
+            out.sort_unstable_by(|&a, &b| st.ids.get(a).cmp(st.ids.get(b)));
             out
         };
-        MatchPlan {
-            pairs,
+        FinishedPlan {
+            m,
             virtuous_only: open(&vstat, &m.virtuous),
             partner_only: open(&pstat, &m.partner),
+            pairs,
             review,
+            members,
+            evidence,
             counts,
         }
     }
@@ -1025,5 +2028,218 @@ mod tests {
         );
         assert_eq!(normalize_name("Cher"), None);
         assert_eq!(normalize_email("nope"), None);
+    }
+
+    /// The normalisers before the allocation-free rewrite (issue 16), kept as the reference.
+    mod reference {
+        pub fn norm_text(s: &str) -> String {
+            s.split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        pub fn email(s: &str) -> Option<String> {
+            let e = s.trim().to_lowercase();
+            (e.len() >= 3 && e.contains('@')).then_some(e)
+        }
+        pub fn postal(s: &str) -> Option<String> {
+            let p: String = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_uppercase)
+                .collect();
+            let b = p.as_bytes();
+            if b.len() == 10
+                && b.get(5) == Some(&b'-')
+                && p.chars().filter(char::is_ascii_digit).count() == 9
+            {
+                return p.get(..5).map(str::to_string);
+            }
+            (!p.is_empty()).then_some(p)
+        }
+        pub fn phone(s: &str) -> Option<String> {
+            let d: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
+            if d.len() < 7 {
+                return None;
+            }
+            let from = d.len().saturating_sub(10);
+            Some(d.iter().skip(from).collect())
+        }
+        pub fn name(s: &str) -> Option<String> {
+            let n = norm_text(s);
+            (n.split(' ').count() >= 2).then_some(n)
+        }
+    }
+
+    #[test]
+    fn normalisers_match_the_reference() {
+        use proptest::prelude::*;
+        let text = prop::collection::vec(
+            prop::sample::select(vec![
+                "a", "Z", " ", "\t", "\u{b}", "\u{c}", "\r\n", "\u{a0}", "\u{2003}", "\u{85}", "@",
+                "-", "1", "9", "İ", "ß", "É", "ǅ", "\u{200b}", "ﬃ", "Σ", ".",
+            ]),
+            0..14,
+        )
+        .prop_map(|v| v.concat());
+        proptest!(ProptestConfig::with_cases(4000), |(s in text)| {
+            prop_assert_eq!(normalize_email(&s), reference::email(&s));
+            prop_assert_eq!(normalize_postal(&s), reference::postal(&s));
+            prop_assert_eq!(normalize_phone(&s), reference::phone(&s));
+            prop_assert_eq!(normalize_name(&s), reference::name(&s));
+        });
+        // ZIP+4 in full width and with inner spaces.
+        for s in ["12345-6789", "1234 5-6789", "１２３４５-6789", "12345-678x"] {
+            assert_eq!(normalize_postal(s), reference::postal(s), "{s}");
+        }
+    }
+
+    fn sample() -> (Vec<MatchRecord>, Vec<MatchRecord>) {
+        let mut ps = Vec::new();
+        let mut vs = Vec::new();
+        for i in 0..300u32 {
+            let mut p = rec(&format!(" p{i}"), &[&format!("e{}@x.org", i % 40)]);
+            p.names = vec![format!("Ann Smith{}", i % 7)];
+            p.phones = vec![format!("555 000 {:04}", i % 11)];
+            p.data = (i % 3 == 0).then(|| serde_json::json!({"i": i, "s": "é\u{1}"}));
+            if i % 5 == 0 {
+                p.references = vec![ExternalRef {
+                    source: "P".into(),
+                    id: format!("r{i}"),
+                }];
+            }
+            ps.push(p);
+            let mut v = rec(&format!("{}", 1000 + i), &[&format!("E{}@x.org", i % 55)]);
+            v.names = vec![format!("ann  smith{}", i % 7)];
+            v.phones = vec![format!("+1 555-000-{:04}", i % 13)];
+            v.data = (i % 2 == 0).then(|| serde_json::json!({"v": i}));
+            if i % 5 == 0 {
+                v.references = vec![ExternalRef {
+                    source: " p ".into(),
+                    id: format!("r{i}"),
+                }];
+            }
+            vs.push(v);
+        }
+        (ps, vs)
+    }
+
+    #[test]
+    fn compact_plan_json_is_the_plan_json_and_seeds_do_not_matter() {
+        let (ps, vs) = sample();
+        let mut a = InitialMatcher::new();
+        a.add_partner_chunk(&ps).unwrap();
+        a.add_virtuous_chunk(&vs).unwrap();
+        let plan = a.finish();
+        assert!(!plan.pairs.is_empty() && !plan.review.is_empty());
+        let compact = a.finish_compact();
+        assert_eq!(
+            serde_json::to_string(&compact).unwrap(),
+            serde_json::to_string(&plan).unwrap()
+        );
+        // Pages concatenate to the whole section.
+        let mut paged: Vec<serde_json::Value> = Vec::new();
+        for start in (0..compact.pair_count()).step_by(7) {
+            let page = serde_json::to_value(compact.pairs_page(start, 7)).unwrap();
+            paged.extend(page.as_array().unwrap().iter().cloned());
+        }
+        assert_eq!(
+            serde_json::Value::Array(paged),
+            serde_json::to_value(&plan.pairs).unwrap()
+        );
+        // Another seed, the JSON text form, chunks split differently: the same plan.
+        let mut b = InitialMatcher::with_seed(&MatchSeed::from_bytes([7; 32]));
+        for c in vs.chunks(64) {
+            b.add_virtuous_chunk_json(&serde_json::to_string(c).unwrap())
+                .unwrap();
+        }
+        for c in ps.chunks(50) {
+            b.add_partner_chunk(c).unwrap();
+        }
+        assert_eq!(b.finish(), plan);
+    }
+
+    #[test]
+    fn progress_reports_every_phase_and_can_cancel() {
+        let (ps, vs) = sample();
+        let mut m = InitialMatcher::with_seed(&MatchSeed::from_hex(&"ab".repeat(32)).unwrap());
+        m.add_partner_chunk(&ps).unwrap();
+        m.add_virtuous_chunk(&vs).unwrap();
+        let mut seen = Vec::new();
+        let plan = m
+            .finish_with_progress(&mut |p| {
+                seen.push(p);
+                ControlFlow::Continue(())
+            })
+            .unwrap()
+            .to_plan();
+        assert_eq!(plan, m.finish());
+        let phases: Vec<MatchPhase> = seen.iter().map(|p| p.phase).collect();
+        assert_eq!(
+            phases,
+            [
+                MatchPhase::Reference,
+                MatchPhase::Reference,
+                MatchPhase::Email,
+                MatchPhase::Email,
+                MatchPhase::StrongSignal,
+                MatchPhase::StrongSignal,
+                MatchPhase::Plan,
+                MatchPhase::Plan
+            ]
+        );
+        assert!(seen.iter().all(|p| p.done <= p.total));
+        assert_eq!(seen.last().unwrap().total, 600);
+        let mut calls = 0;
+        let e = m
+            .finish_with_progress(&mut |_| {
+                calls += 1;
+                if calls == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap_err();
+        assert_eq!((e.code(), calls), ("cancelled", 3));
+    }
+
+    #[test]
+    fn seeds_and_chunk_text_are_bounded() {
+        assert_eq!(
+            MatchSeed::from_hex("00").unwrap_err().code(),
+            "invalid-seed"
+        );
+        assert_eq!(
+            MatchSeed::from_hex(&"zz".repeat(32)).unwrap_err().code(),
+            "invalid-seed"
+        );
+        assert_eq!(
+            format!("{:?}", MatchSeed::from_bytes([9; 32])),
+            "MatchSeed(..)"
+        );
+        let mut m = InitialMatcher::new();
+        let big = " ".repeat(MAX_CHUNK_JSON_BYTES + 1);
+        let e = m.add_partner_chunk_json(&big).unwrap_err();
+        assert_eq!(
+            (e.code(), e.field().as_str()),
+            ("chunk-too-large", "records")
+        );
+        let e = m
+            .add_partner_chunk_json(r#"[{"id":"a"},{"id":"b","emails":[1]}]"#)
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.field().as_str()),
+            ("invalid-chunk", "records[1].emails[0]")
+        );
+        assert!(m.is_empty());
+        // A failing chunk (a duplicate at its end) adds none of its records.
+        let e = m
+            .add_partner_chunk_json(r#"[{"id":"a","emails":["a@x.org"]},{"id":" a"}]"#)
+            .unwrap_err();
+        assert_eq!(e.code(), "duplicate-id");
+        assert!(m.is_empty());
+        m.add_partner_chunk_json(r#"[{"id":"a"}]"#).unwrap();
+        assert_eq!(m.len(), (1, 0));
     }
 }

@@ -11,7 +11,9 @@ use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::reconcile::cursor::{
     CursorConfig, CursorError, PageResult, QueryCursor, QueryRequest, QueryRun,
 };
-use virtuous_sync::reconcile::matcher::{InitialMatcher, MatchError, MatchPlan, MatchRecord, Side};
+use virtuous_sync::reconcile::matcher::{
+    InitialMatcher, MatchError, MatchPlan, MatchRecord, MatchSeed, Side,
+};
 use virtuous_sync::reconcile::ratelimit::{
     BudgetSlice, RateBudget, RateBudgetConfig, RateDecision, RateError, RateObservation,
     RateRequest,
@@ -125,6 +127,9 @@ pub struct MatchChunk {
     /// The records.
     #[serde(default)]
     pub records: Vec<MatchRecord>,
+    /// The records as JSON text (the compact form), fed as given instead of `records`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Input of [`match_chunks`].
@@ -134,16 +139,24 @@ pub struct InitialMatchInput {
     /// Chunks in feeding order.
     #[serde(default)]
     pub chunks: Vec<MatchChunk>,
+    /// The hash seed (64 hex characters); absent: a fixed one (the plan never depends on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
 }
 
 /// Feeds chunks in order and finishes (one-shot form of [`InitialMatcher`], for vectors and
 /// small inputs).
 pub fn match_chunks(input: &InitialMatchInput) -> Result<MatchPlan, MatchError> {
-    let mut m = InitialMatcher::new();
+    let mut m = match &input.seed {
+        Some(hex) => InitialMatcher::with_seed(&MatchSeed::from_hex(hex)?),
+        None => InitialMatcher::new(),
+    };
     for c in &input.chunks {
-        match c.side {
-            Side::Partner => m.add_partner_chunk(&c.records)?,
-            Side::Virtuous => m.add_virtuous_chunk(&c.records)?,
+        match (c.side, &c.text) {
+            (Side::Partner, None) => m.add_partner_chunk(&c.records)?,
+            (Side::Virtuous, None) => m.add_virtuous_chunk(&c.records)?,
+            (Side::Partner, Some(t)) => m.add_partner_chunk_json(t)?,
+            (Side::Virtuous, Some(t)) => m.add_virtuous_chunk_json(t)?,
         }
     }
     Ok(m.finish())

@@ -256,6 +256,13 @@ export function method(wit, name) {
 }
 
 
+/** The bytes of hex text (any length; an odd or non-hex text gives bytes the core then refuses by length). */
+function hexBytes(hex) {
+  const out = new Uint8Array(Math.floor(String(hex).length / 2));
+  for (let k = 0; k < out.length; k++) out[k] = parseInt(String(hex).slice(2 * k, 2 * k + 2), 16) || 0;
+  return out;
+}
+
 /** `initialMatcher`: the `initial-matcher` resource fed chunk by chunk, then finished. */
 export function driveMatcher(api, input) {
   const rc = api.reconcile;
@@ -263,12 +270,19 @@ export function driveMatcher(api, input) {
   const finish = api.wit.func("reconcile", "[method]initial-matcher.finish");
   const i = input ?? {};
   if (!isObject(i)) nope("input", "not an object");
-  onlyKeys(i, "input", ["chunks"]);
-  const m = new rc.InitialMatcher();
+  onlyKeys(i, "input", ["chunks", "seed"]);
+  // A seed is 64 hex characters in the vectors, 32 bytes in WIT (`with-seed`).
+  const m = i.seed === undefined ? new rc.InitialMatcher() : rc.InitialMatcher.withSeed(hexBytes(i.seed));
   try {
     for (const [n, chunk] of (i.chunks ?? []).entries()) {
       if (!isObject(chunk)) nope(`chunks[${n}]`, "not an object");
-      onlyKeys(chunk, `chunks[${n}]`, ["side", "records"]);
+      onlyKeys(chunk, `chunks[${n}]`, ["side", "records", "text"]);
+      if (chunk.text !== undefined) {
+        if (chunk.side === "partner") m.addPartnerChunkJson(chunk.text);
+        else if (chunk.side === "virtuous") m.addVirtuousChunkJson(chunk.text);
+        else nope(`chunks[${n}].side`, "neither partner nor virtuous: no such resource method");
+        continue;
+      }
       const records = add.arg(chunk.records ?? [], `chunks[${n}].records`);
       if (chunk.side === "partner") m.addPartnerChunk(records);
       else if (chunk.side === "virtuous") m.addVirtuousChunk(records);

@@ -38,7 +38,7 @@ VECTORS = ROOT / "tests" / "vectors"
 INTERFACE = "virtuous:sync/receiver@0.1.0"
 SYNC = "virtuous:sync/sync@0.1.0"
 RECONCILE = "virtuous:sync/reconcile@0.1.0"
-FAMILIES = ["", "sync", "reconcile"]  # "" = the receive family (top-level files)
+FAMILIES = ["", "sync", "reconcile", "adversarial"]  # "" = the receive family (top-level files)
 SECRET = "virtuous-test-secret-0123456789abcdef"
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
@@ -98,7 +98,9 @@ class Host:
         self.reconcile = {n: func(n, RECONCILE) for n in RECONCILE_TYPED.values()}
         for m in ["[constructor]initial-matcher", "[method]initial-matcher.add-partner-chunk",
                   "[method]initial-matcher.add-virtuous-chunk", "[method]initial-matcher.size",
-                  "[method]initial-matcher.finish", "[constructor]rate-budget", "[static]rate-budget.from-json",
+                  "[method]initial-matcher.finish", "[static]initial-matcher.with-seed",
+                  "[method]initial-matcher.add-partner-chunk-json",
+                  "[method]initial-matcher.add-virtuous-chunk-json", "[constructor]rate-budget", "[static]rate-budget.from-json",
                   "[method]rate-budget.observe", "[method]rate-budget.spend", "[method]rate-budget.decide",
                   "[method]rate-budget.schedule", "[method]rate-budget.backoff-ms", "[method]rate-budget.to-json"]:
             self.reconcile[m] = func(m, RECONCILE)
@@ -539,16 +541,26 @@ def op_initial_matcher(host, c):
     i = c.get("input") or {}
     if not isinstance(i, dict):
         nope("input", "not an object")
-    only_keys(i, "input", ["chunks"])
-    m = host.rc("[constructor]initial-matcher", None, None)
+    only_keys(i, "input", ["chunks", "seed"])
+    if "seed" in i:
+        # 64 hex characters in the vectors, 32 bytes in WIT (`with-seed`).
+        text = str(i["seed"])
+        seed = [int(text[k:k + 2], 16) if all(c in "0123456789abcdefABCDEF" for c in text[k:k + 2]) else 0
+                for k in range(0, len(text) - 1, 2)]
+        m = host._unwrap(host.rc("[static]initial-matcher.with-seed", bytes(seed), None, None), ResourceAny)
+    else:
+        m = host.rc("[constructor]initial-matcher", None, None)
     try:
         for n, chunk in enumerate(i.get("chunks") or []):
             if not isinstance(chunk, dict):
                 nope(f"chunks[{n}]", "not an object")
-            only_keys(chunk, f"chunks[{n}]", ["side", "records"])
+            only_keys(chunk, f"chunks[{n}]", ["side", "records", "text"])
             side = chunk.get("side")
             if side not in ("partner", "virtuous"):
                 nope(f"chunks[{n}].side", "neither partner nor virtuous: no such resource method")
+            if "text" in chunk:
+                host.unit_call(host.reconcile[f"[method]initial-matcher.add-{side}-chunk-json"], m, chunk["text"])
+                continue
             name = f"[method]initial-matcher.add-{side}-chunk"
             records = host.method_arg(name, chunk.get("records") or [], f"chunks[{n}].records")
             host.unit_call(host.reconcile[name], m, records)
@@ -906,8 +918,15 @@ class SyncAndReconcile(unittest.TestCase):
                             for side in ("partner", "virtuous"):
                                 name = f"[method]initial-matcher.add-{side}-chunk"
                                 attempt(lambda: h.unit_call(h.reconcile[name], m, h.method_arg(name, recs, "records")))
+                                # The compact form: the same records, and hostile text, as JSON text.
+                                attempt(lambda: h.unit_call(h.reconcile[name + "-json"], m, text(recs)))
+                                attempt(lambda: h.unit_call(h.reconcile[name + "-json"], m, rnd.choice(hostile_text)))
                         attempt(lambda: h.method_call("[method]initial-matcher.finish", m))
                         h.drop(m)
+                        # A seed of any length: 32 bytes make a matcher, anything else invalid-seed, never a trap.
+                        attempt(lambda: h.drop(h._unwrap(h.rc("[static]initial-matcher.with-seed",
+                                                              bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 31, 32, 33, 1000]))),
+                                                              rnd.choice([None, 0, U32_MAX]), None), ResourceAny)))
                     elif op == "rateBudget":
                         b = h._unwrap(h.rc("[constructor]rate-budget", None), ResourceAny)
                         for st in g("steps") if isinstance(g("steps"), list) else [g("steps")]:
@@ -927,8 +946,10 @@ class SyncAndReconcile(unittest.TestCase):
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
                                 attempt(lambda: h.rc_typed("accept-query-page", {"run": {}, "rows": rows}))
-                    else:
+                    elif op in RECONCILE_TYPED:
                         attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
+                    else:
+                        continue  # a receive op in the adversarial family: the receiver's own hostile test covers it
                     calls += 1
         for t in hostile_text:
             attempt(lambda: h.rc_typed("finish-query-run", t))

@@ -3,10 +3,15 @@
 //! No decisions are taken here: every rule lives in the core, identically on every surface.
 
 use serde_json::{Map, Value};
+use std::ops::ControlFlow;
 use virtuous_sync::ops::{self, OpError};
-use virtuous_sync::reconcile::matcher::{InitialMatcher as Matcher, MatchRecord};
+use virtuous_sync::reconcile::matcher::{
+    FinishedPlan, InitialMatcher as Matcher, MatchError, MatchRecord, MatchSeed, Side,
+    MAX_CHUNK_JSON_BYTES,
+};
 use virtuous_sync::reconcile::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::convert::{json_arg, now_ms, optional_json_arg, string_arg, to_js};
 use crate::error::op_error;
@@ -99,72 +104,275 @@ pub struct JsInitialMatcher {
     inner: Matcher,
 }
 
-/// Records via the host's own `JSON.stringify` and `serde_json` inside wasm: one native call instead of
-/// a property read per field, which dominates a 1M-record feed. `JSON.stringify` drops `undefined`
-/// exactly as the general argument walk does, and unknown keys are still refused by the typed read.
-/// Only when that fails does the general walk run, for its field-naming error.
-fn records(value: &JsValue) -> Result<Vec<MatchRecord>, JsValue> {
+/// A chunk into the matcher. A string is the compact form: the JSON text of the records array, read by
+/// the core in place (`invalid-chunk` naming the field when it does not read). An array goes through the
+/// host's own `JSON.stringify` and the same in-place read: one native call instead of a property read per
+/// field. `JSON.stringify` drops `undefined` exactly as the general argument walk does, and unknown keys are
+/// still refused. Only when that read fails does the general walk run, for its field-naming error.
+fn add_chunk(m: &mut Matcher, partner: bool, value: &JsValue) -> Result<(), JsValue> {
+    let side = if partner {
+        Side::Partner
+    } else {
+        Side::Virtuous
+    };
+    let add = |m: &mut Matcher, text: &js_sys::JsString| {
+        let text = utf8(text, side)?;
+        if partner {
+            m.add_partner_chunk_json(&text)
+        } else {
+            m.add_virtuous_chunk_json(&text)
+        }
+    };
+    if let Some(text) = value.dyn_ref::<js_sys::JsString>() {
+        return add(m, text).map_err(matcher_error);
+    }
+    // `JSON.stringify` answers `undefined` (not a string) for `undefined`, functions and symbols: only a
+    // string goes on, so no JS method is ever called on a non-string (an exception thrown through wasm
+    // would leave the matcher borrowed).
     if let Some(text) = js_sys::JSON::stringify(value)
         .ok()
-        .and_then(|t| t.as_string())
+        .filter(|t| JsValue::from(t).is_string())
     {
-        if let Ok(tree) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Ok(records) = ops::input::<Vec<MatchRecord>>(&tree, "records") {
-                return Ok(records);
-            }
+        match add(m, &text) {
+            Ok(()) => return Ok(()),
+            Err(MatchError::InvalidChunk { .. } | MatchError::ChunkTooLarge { .. }) => {}
+            Err(e) => return Err(matcher_error(e)),
         }
     }
-    ops::input(&json_arg(value, "records")?, "records").map_err(op_error)
+    let records: Vec<MatchRecord> =
+        ops::input(&json_arg(value, "records")?, "records").map_err(op_error)?;
+    let added = if partner {
+        m.add_partner_chunk(&records)
+    } else {
+        m.add_virtuous_chunk(&records)
+    };
+    added.map_err(matcher_error)
 }
 
-fn matcher_error(e: virtuous_sync::reconcile::matcher::MatchError) -> JsValue {
+#[wasm_bindgen]
+extern "C" {
+    /// The engine's `TextEncoder` (every supported runtime has it as a global).
+    type TextEncoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new() -> Result<TextEncoder, JsValue>;
+    /// Writes `source` as UTF-8 straight into `dest` (wasm memory): one native copy, where passing a
+    /// `String` argument walks the text character by character in JS first.
+    #[wasm_bindgen(method, catch, js_name = encodeInto)]
+    fn encode_into(
+        this: &TextEncoder,
+        source: &js_sys::JsString,
+        dest: &mut [u8],
+    ) -> Result<js_sys::Object, JsValue>;
+}
+
+/// A JS string as UTF-8 in wasm memory, refused (`chunk-too-large`) before any copy when its UTF-16
+/// length already passes the core's bound (each unit is at least one UTF-8 byte).
+fn utf8(text: &js_sys::JsString, side: Side) -> Result<String, MatchError> {
+    let units = text.length() as usize;
+    if units > MAX_CHUNK_JSON_BYTES {
+        return Err(MatchError::ChunkTooLarge {
+            side,
+            bytes: units as u64,
+        });
+    }
+    let unreadable = |what: &str| MatchError::InvalidChunk {
+        side,
+        field: String::new(),
+        message: format!("the text could not be read: {what}"),
+    };
+    let mut buf = vec![0u8; units.saturating_mul(3)];
+    let done = TextEncoder::new()
+        .and_then(|e| e.encode_into(text, &mut buf))
+        .map_err(|_| unreadable("the engine's TextEncoder failed"))?;
+    let written = js_sys::Reflect::get(&done, &JsValue::from_str("written"))
+        .ok()
+        .and_then(|w| w.as_f64())
+        .ok_or_else(|| unreadable("TextEncoder.encodeInto reported no length"))?
+        as usize;
+    if written > buf.len() {
+        return Err(unreadable(
+            "TextEncoder.encodeInto reported a length past its buffer",
+        ));
+    }
+    buf.truncate(written);
+    // encodeInto writes lone surrogates as U+FFFD, so this is valid UTF-8; a failure is refused, never trusted.
+    String::from_utf8(buf).map_err(|_| MatchError::InvalidChunk {
+        side,
+        field: String::new(),
+        message: "the text is not valid UTF-8".into(),
+    })
+}
+
+fn matcher_error(e: MatchError) -> JsValue {
     op_error(OpError::from(e))
+}
+
+/// Pairs and review items cross into JS in pages of this many: each page is serialised by the core
+/// straight from its own texts and parsed by the engine's `JSON.parse`, so neither side holds the whole
+/// plan as text.
+const PLAN_PAGE: usize = 16_384;
+
+/// Appends the elements of JSON array text `text` to `out`.
+fn append_json(out: &js_sys::Array, text: &str) -> Result<(), JsValue> {
+    let page: js_sys::Array = js_sys::JSON::parse(text)?.unchecked_into();
+    for v in page.iter() {
+        out.push(&v);
+    }
+    Ok(())
+}
+
+fn section_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
+    serde_json::to_string(value).map_err(|e| {
+        crate::error::VirtuousSyncError::new(
+            "internal",
+            "",
+            &format!("could not write the plan: {e}"),
+        )
+        .into_js()
+    })
+}
+
+fn plan_to_js(plan: &FinishedPlan<'_>) -> Result<JsValue, JsValue> {
+    let paged = |n: usize, page: &dyn Fn(usize) -> Result<String, JsValue>| {
+        let out = js_sys::Array::new();
+        let mut start = 0;
+        while start < n {
+            append_json(&out, &page(start)?)?;
+            start += PLAN_PAGE;
+        }
+        Ok::<_, JsValue>(out)
+    };
+    let pairs = paged(plan.pair_count(), &|s| {
+        section_json(&plan.pairs_page(s, PLAN_PAGE))
+    })?;
+    let review = paged(plan.review_count(), &|s| {
+        section_json(&plan.review_page(s, PLAN_PAGE))
+    })?;
+    let out = js_sys::Object::new();
+    let set =
+        |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v).map(|_| ());
+    set("pairs", &pairs)?;
+    set(
+        "virtuousOnly",
+        &js_sys::JSON::parse(&section_json(&plan.virtuous_only())?)?,
+    )?;
+    set(
+        "partnerOnly",
+        &js_sys::JSON::parse(&section_json(&plan.partner_only())?)?,
+    )?;
+    set("review", &review)?;
+    set(
+        "counts",
+        &js_sys::JSON::parse(&section_json(plan.counts())?)?,
+    )?;
+    Ok(out.into())
 }
 
 #[wasm_bindgen(js_class = InitialMatcher)]
 impl JsInitialMatcher {
-    /// An empty matcher; `expected` (`{ partner, virtuous }` record counts) pre-sizes it for large runs.
+    /// An empty matcher; `options` (`{ partner, virtuous, seed }`): record counts per side pre-size it for
+    /// large runs; `seed` (64 hex characters) keys its hash tables, by default 32 bytes from
+    /// `crypto.getRandomValues` so crafted CRM values cannot flood them.
     #[wasm_bindgen(constructor)]
     pub fn new(expected: JsValue) -> Result<JsInitialMatcher, JsValue> {
         let expected = optional_json_arg(&expected, "expected")?;
-        let inner = if expected.is_null() {
-            Matcher::new()
+        let sizes: ExpectedSizes = if expected.is_null() {
+            ExpectedSizes::default()
         } else {
-            let sizes: ExpectedSizes = ops::input(&expected, "expected").map_err(op_error)?;
-            Matcher::try_with_capacity(sizes.partner, sizes.virtuous).map_err(matcher_error)?
+            ops::input(&expected, "expected").map_err(op_error)?
         };
+        let seed = match sizes.seed.as_deref() {
+            Some(hex) => MatchSeed::from_hex(hex).map_err(|e| {
+                let mut e = OpError::from(e);
+                e.field = "expected.seed".into();
+                op_error(e)
+            })?,
+            None => {
+                let mut random = [0u8; 32];
+                getrandom::getrandom(&mut random).map_err(|e| {
+                    crate::error::VirtuousSyncError::new(
+                        "random-unavailable",
+                        "",
+                        &format!(
+                            "the host gave no secure random bytes for the matcher's seed: {e}"
+                        ),
+                    )
+                    .into_js()
+                })?;
+                MatchSeed::from_bytes(random)
+            }
+        };
+        let inner = Matcher::try_with_options(&seed, sizes.partner, sizes.virtuous)
+            .map_err(matcher_error)?;
         Ok(JsInitialMatcher { inner })
     }
 
-    /// Feeds a chunk of partner records. A failing chunk changes nothing.
+    /// Feeds a chunk of partner records (an array, or its JSON text). A failing chunk changes nothing.
     #[wasm_bindgen(js_name = addPartnerChunk)]
-    pub fn add_partner_chunk(&mut self, records_: JsValue) -> Result<(), JsValue> {
-        self.inner
-            .add_partner_chunk(&records(&records_)?)
-            .map_err(matcher_error)
+    pub fn add_partner_chunk(&mut self, records: JsValue) -> Result<(), JsValue> {
+        add_chunk(&mut self.inner, true, &records)
     }
 
-    /// Feeds a chunk of Virtuous records. A failing chunk changes nothing.
+    /// Feeds a chunk of Virtuous records (an array, or its JSON text). A failing chunk changes nothing.
     #[wasm_bindgen(js_name = addVirtuousChunk)]
-    pub fn add_virtuous_chunk(&mut self, records_: JsValue) -> Result<(), JsValue> {
-        self.inner
-            .add_virtuous_chunk(&records(&records_)?)
-            .map_err(matcher_error)
+    pub fn add_virtuous_chunk(&mut self, records: JsValue) -> Result<(), JsValue> {
+        add_chunk(&mut self.inner, false, &records)
     }
 
     /// The plan over everything fed so far (the matcher can keep being fed and finished again).
-    pub fn finish(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.finish())
+    /// `options.onProgress({phase, done, total})` is called through the run; returning `false` (or
+    /// throwing) stops it: `finish` then throws `cancelled` (or what the callback threw).
+    pub fn finish(&self, options: JsValue) -> Result<JsValue, JsValue> {
+        let callback = if options.is_object() {
+            js_sys::Reflect::get(&options, &JsValue::from_str("onProgress"))?
+        } else if options.is_undefined() || options.is_null() {
+            JsValue::UNDEFINED
+        } else {
+            return Err(op_error(OpError::invalid_argument(
+                "options",
+                "options must be an object",
+            )));
+        };
+        if callback.is_undefined() || callback.is_null() {
+            return plan_to_js(&self.inner.finish_compact());
+        }
+        let Some(callback) = callback.dyn_ref::<js_sys::Function>() else {
+            return Err(op_error(OpError::invalid_argument(
+                "options.onProgress",
+                "options.onProgress must be a function",
+            )));
+        };
+        let mut thrown: Option<JsValue> = None;
+        let plan = self.inner.finish_with_progress(&mut |p| {
+            let stop = match to_js(&p).and_then(|arg| callback.call1(&JsValue::NULL, &arg)) {
+                Ok(answer) => answer == JsValue::FALSE,
+                Err(e) => {
+                    thrown = Some(e);
+                    true
+                }
+            };
+            if stop {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match plan {
+            Ok(plan) => plan_to_js(&plan),
+            Err(e) => Err(thrown.take().unwrap_or_else(|| matcher_error(e))),
+        }
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ExpectedSizes {
     #[serde(default)]
     partner: u64,
     #[serde(default)]
     virtuous: u64,
+    #[serde(default)]
+    seed: Option<String>,
 }
 
 /// The per-organisation request budget: feed it every response's rate-limit headers, ask it before sending.

@@ -16,11 +16,11 @@ use crate::bindings::exports::virtuous::sync::reconcile::{
 use crate::bindings::exports::virtuous::sync::reconcile::{
     BudgetReason, BudgetSlice as WBudgetSlice, DeletionAction as WDeletionAction, DeletionDecision,
     DeletionInput, DeletionPlan, DeletionReason, DeletionSignal as WDeletionSignal, Error,
-    ErrorDetail, Guest, GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction, Json,
-    ParsedTime, PendingTombstone, Priority, RateBudget as RateBudgetHandle,
-    RateDecision as WRateDecision, RateObservation, RateRequest as WRateRequest, ReconcileInput,
-    ReconciliationPlan, RequestContext, Response, ResponseClass as WResponseClass,
-    ResponseClassification, ResponseReason, TimeText,
+    ErrorDetail, Guest, GuestInitialMatcher, GuestRateBudget, HostAction as WHostAction,
+    InitialMatcher as InitialMatcherHandle, Json, ParsedTime, PendingTombstone, Priority,
+    RateBudget as RateBudgetHandle, RateDecision as WRateDecision, RateObservation,
+    RateRequest as WRateRequest, ReconcileInput, ReconciliationPlan, RequestContext, Response,
+    ResponseClass as WResponseClass, ResponseClassification, ResponseReason, TimeText,
 };
 use crate::bindings::exports::virtuous::sync::reconcile::{
     MatchSignal as WSignal, MatchTier as WTier,
@@ -727,6 +727,30 @@ fn match_plan(p: matcher::MatchPlan) -> Result<wit::MatchPlan, Error> {
 pub(crate) struct Matcher(RefCell<InitialMatcher>);
 
 impl Matcher {
+    fn seeded(
+        seed: &matcher::MatchSeed,
+        expected_partner: Option<u32>,
+        expected_virtuous: Option<u32>,
+    ) -> Matcher {
+        // A WIT constructor cannot fail, so a hint above the core's bound is capped to it (the npm
+        // constructor throws `size-hint-too-large` instead); no argument can exhaust the memory.
+        let hint = |n: Option<u32>| u64::from(n.unwrap_or(0)).min(matcher::MAX_SIZE_HINT);
+        let m =
+            InitialMatcher::try_with_options(seed, hint(expected_partner), hint(expected_virtuous))
+                .unwrap_or_else(|_| InitialMatcher::with_seed(seed));
+        Matcher(RefCell::new(m))
+    }
+
+    fn add_json(&self, text: &str, partner: bool) -> Result<(), Error> {
+        let mut m = self.0.try_borrow_mut().map_err(|_| busy("matcher"))?;
+        let added = if partner {
+            m.add_partner_chunk_json(text)
+        } else {
+            m.add_virtuous_chunk_json(text)
+        };
+        added.map_err(|e| json::error(e.into()))
+    }
+
     fn add(&self, records: Vec<wit::MatchRecord>, partner: bool) -> Result<(), Error> {
         let records = records
             .into_iter()
@@ -745,12 +769,39 @@ impl Matcher {
 
 impl GuestInitialMatcher for Matcher {
     fn new(expected_partner: Option<u32>, expected_virtuous: Option<u32>) -> Matcher {
-        // A WIT constructor cannot fail, so a hint above the core's bound is capped to it (the npm
-        // constructor throws `size-hint-too-large` instead); no argument can exhaust the memory.
-        let hint = |n: Option<u32>| u64::from(n.unwrap_or(0)).min(matcher::MAX_SIZE_HINT);
-        let m = InitialMatcher::try_with_capacity(hint(expected_partner), hint(expected_virtuous))
-            .unwrap_or_default();
-        Matcher(RefCell::new(m))
+        let mut seed = [0u8; 32];
+        let random = crate::bindings::wasi::random::random::get_random_bytes(32);
+        for (slot, b) in seed.iter_mut().zip(random) {
+            *slot = b;
+        }
+        Matcher::seeded(
+            &matcher::MatchSeed::from_bytes(seed),
+            expected_partner,
+            expected_virtuous,
+        )
+    }
+
+    fn with_seed(
+        seed: Vec<u8>,
+        expected_partner: Option<u32>,
+        expected_virtuous: Option<u32>,
+    ) -> Result<InitialMatcherHandle, Error> {
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| json::error(matcher::MatchError::InvalidSeed.into()))?;
+        Ok(InitialMatcherHandle::new(Matcher::seeded(
+            &matcher::MatchSeed::from_bytes(seed),
+            expected_partner,
+            expected_virtuous,
+        )))
+    }
+
+    fn add_partner_chunk_json(&self, records: Json) -> Result<(), Error> {
+        self.add_json(&records, true)
+    }
+
+    fn add_virtuous_chunk_json(&self, records: Json) -> Result<(), Error> {
+        self.add_json(&records, false)
     }
 
     fn add_partner_chunk(&self, records: Vec<wit::MatchRecord>) -> Result<(), Error> {

@@ -113,11 +113,13 @@ export const OPS = {
     return withSyncCore(api, options, (core) => core.planReconciliation(input));
   },
   initialMatcher(api, c) {
-    const m = new api.InitialMatcher();
+    const m = new api.InitialMatcher(c.input.seed === undefined ? undefined : { seed: c.input.seed });
     try {
       for (const chunk of c.input.chunks ?? []) {
-        if (chunk.side === "partner") m.addPartnerChunk(chunk.records ?? []);
-        else if (chunk.side === "virtuous") m.addVirtuousChunk(chunk.records ?? []);
+        // `text`: the compact form, the records array's JSON text fed as it is.
+        const records = chunk.text ?? chunk.records ?? [];
+        if (chunk.side === "partner") m.addPartnerChunk(records);
+        else if (chunk.side === "virtuous") m.addVirtuousChunk(records);
         else throw new Error(`bad chunk side ${JSON.stringify(chunk.side)}`);
       }
       return m.finish();

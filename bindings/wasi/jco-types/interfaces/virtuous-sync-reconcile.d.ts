@@ -1029,8 +1029,15 @@ export class InitialMatcher implements Disposable {
   * million records. A size hint only: capped at the core's bound, 1,048,576 per side (the
   * npm constructor throws `size-hint-too-large` above it; a WIT constructor cannot fail);
   * more records still fit.
+  * Its hash tables are keyed by 32 bytes from `wasi:random`, so crafted CRM values cannot
+  * flood them (`with-seed` takes the seed from the caller).
   */
   constructor(expectedPartner: number | undefined, expectedVirtuous: number | undefined)
+  /**
+  * The same with the caller's seed: exactly 32 bytes (`invalid-seed` otherwise; `field`
+  * `seed`). The plan never depends on the seed.
+  */
+  static withSeed(seed: Uint8Array, expectedPartner: number | undefined, expectedVirtuous: number | undefined): InitialMatcher;
   /**
   * Adds partner-side records. Fails on a blank or repeated id (`module` `matcher`); a
   * failing chunk adds nothing.
@@ -1040,6 +1047,17 @@ export class InitialMatcher implements Disposable {
   * Adds Virtuous-side records.
   */
   addVirtuousChunk(records: Array<MatchRecord>): void;
+  /**
+  * Adds partner-side records given as the JSON text of an array of match records (the npm
+  * shape: `{id, references?, emails?, names?, postalCodes?, phones?, data?}`), read in place
+  * without lowering a list of records. `invalid-chunk` (naming the field) when it does not
+  * read, `chunk-too-large` above 64 MiB.
+  */
+  addPartnerChunkJson(records: Json): void;
+  /**
+  * Adds Virtuous-side records as JSON text.
+  */
+  addVirtuousChunkJson(records: Json): void;
   /**
   * Records fed so far: (partner, virtuous).
   */

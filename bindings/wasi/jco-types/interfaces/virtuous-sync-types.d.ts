@@ -100,6 +100,14 @@ export type Json = string;
  * 
  * ## `"size-hint-too-large"`
  * 
+ * ## `"invalid-seed"`
+ * 
+ * ## `"chunk-too-large"`
+ * 
+ * ## `"invalid-chunk"`
+ * 
+ * ## `"cancelled"`
+ * 
  * ## `"merge-cycle"`
  * 
  * ## `"conflicting-merge"`
@@ -122,7 +130,7 @@ export type Json = string;
  * 
  * ## `"time-out-of-range"`
  */
-export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
+export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'invalid-seed' | 'chunk-too-large' | 'invalid-chunk' | 'cancelled' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
 /**
  * The part of the core that raised an error.
  * # Variants
