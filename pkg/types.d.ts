@@ -11,6 +11,11 @@ import type { StoredRecordState } from "./index";
 export type VerificationCode = "no-secrets" | "missing-signature" | "malformed-signature" | "signature-mismatch" | "missing-timestamp" | "malformed-timestamp" | "timestamp-too-old" | "timestamp-too-new" | "missing-id";
 
 /**
+ * What happened to the resource.
+ */
+export type Action = "create" | "update" | "delete" | "submit";
+
+/**
  * The mass-change breaker's threshold.
  */
 export type BreakerConfig = {
@@ -415,11 +420,27 @@ export type ErrorDetail = {
  * One parsed, normalised delivery.
  *
  * Every field but `raw_event_type` is optional because Virtuous publishes no payload schema:
- * what is absent stays absent rather than being invented.
+ * what is absent stays absent rather than being invented. A CRM+ event is written exactly as
+ * before Raise and Volunteer existed (`product`, `action` and `productEventType` are omitted for
+ * CRM+), so stored events and existing consumers read unchanged.
  */
 export type Event = {
   /**
-   * The recognised event type, or `None` for a type this version does not know (tolerated).
+   * The product the delivery came from; CRM+ (the default) is omitted on the wire.
+   */
+  product?: Product,
+  /**
+   * What happened, for Raise and Volunteer events (a CRM+ event's `eventType` says it).
+   */
+  action?: Action,
+  /**
+   * The product's own name for the type, for Raise and Volunteer events: Raise's configured
+   * label for the integer (`gift-create`, `donor-update`), VOMO's type (`participation.created`).
+   * Absent for a type the configuration does not know.
+   */
+  productEventType?: string,
+  /**
+   * The recognised CRM+ event type, or `None` for a type this version does not know (tolerated).
    */
   eventType?: EventType,
   /**
@@ -1247,6 +1268,11 @@ export type Policy = {
  * Who wants to send.
  */
 export type Priority = "live" | "background";
+
+/**
+ * A Virtuous product: CRM+, Raise (online giving) or Volunteer (VOMO).
+ */
+export type Product = "crm" | "raise" | "volunteer";
 
 /**
  * The committed cursor the host stores per organisation and resource.

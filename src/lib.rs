@@ -17,6 +17,7 @@ mod headers;
 mod id;
 mod json;
 pub mod product;
+pub mod raise;
 pub mod timestamp;
 
 // Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk).

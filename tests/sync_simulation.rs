@@ -681,6 +681,7 @@ impl World {
                 Some(iso(r.modified, variant))
             },
             resource: Some(Value::Object(res)),
+            ..Default::default()
         };
         self.trace.push(format!(
             "    virtuous emits {} for v{} at {}",
@@ -1027,6 +1028,7 @@ impl World {
                         resource_id: None,
                         modified_date_time_utc: None,
                         resource: current.clone(),
+                        ..Default::default()
                     };
                     let rec = p.state.clone();
                     self.apply_inbound(&ev, Some(i), rec, (**inb).clone());

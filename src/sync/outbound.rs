@@ -1186,6 +1186,7 @@ fn inbound_first(
         resource_id: r.virtuous_id.clone(),
         modified_date_time_utc: modified,
         resource: Some(Value::Object(current.clone())),
+        ..Default::default()
     };
     let decision = decide_fetched(options, &event, Some(&held), now_ms)?;
     if decision.reason != Reason::Stale {

@@ -238,9 +238,46 @@ export type ResourceKind = 'contact' | 'gift' | 'project' | 'form-submission' | 
  */
 export type EventType = 'contact-create' | 'contact-update' | 'gift-create' | 'gift-update' | 'gift-delete' | 'project-create' | 'project-update' | 'project-delete' | 'form-submission' | 'contact-note-create' | 'contact-note-update' | 'contact-note-delete' | 'event-create' | 'event-update' | 'event-delete';
 /**
+ * A Virtuous product: CRM+, Raise (online giving) or Volunteer (VOMO).
+ * # Variants
+ * 
+ * ## `"crm"`
+ * 
+ * ## `"raise"`
+ * 
+ * ## `"volunteer"`
+ */
+export type Product = 'crm' | 'raise' | 'volunteer';
+/**
+ * What happened to a record (Raise and Volunteer events; a CRM+ event's type says it).
+ * # Variants
+ * 
+ * ## `"create"`
+ * 
+ * ## `"update"`
+ * 
+ * ## `"delete"`
+ * 
+ * ## `"submit"`
+ */
+export type Action = 'create' | 'update' | 'delete' | 'submit';
+/**
  * A delivery's event, normalised from whichever envelope shape and naming Virtuous used.
  */
 export interface Event {
+  /**
+   * The product the delivery came from; absent means CRM+.
+   */
+  product?: Product,
+  /**
+   * What happened (Raise and Volunteer events only).
+   */
+  action?: Action,
+  /**
+   * The product's own name for the type (Raise: the configured label such as `gift-create`;
+   * VOMO: `participation.created`); absent for CRM+ and for unknown types.
+   */
+  productEventType?: string,
   /**
    * The event type; absent when the delivery's type is unknown.
    */
