@@ -42,6 +42,12 @@ import type {
   ResolveInput,
   ResponseClassification,
   ResponseInput,
+  RaiseLearnedLabels,
+  RaiseLearnInput,
+  RaiseLogInput,
+  RaiseLogSummary,
+  RaiseSubscriptionInput,
+  RaiseSubscriptionPlan,
   ResumePlan,
   RotationInput,
   RotationPlan,
@@ -412,6 +418,13 @@ export interface Subscription {
 export declare function mergeSubscription(current: Subscription, change: SubscriptionChange): SubscriptionPlan;
 
 export declare function planPause(input: { webhookId: string; nowMs: number }): PausePlan;
+
+/** The GET-then-PUT merge of a Raise webhook (`GET /api/Webhook/{id}` body + change): the PUT to make. */
+export declare function mergeRaiseSubscription(input: RaiseSubscriptionInput): RaiseSubscriptionPlan;
+/** Raise event type labels learned from delivery-log rows, and disagreements with the configured ones. */
+export declare function learnRaiseEventTypes(input: RaiseLearnInput): RaiseLearnedLabels;
+/** Raise delivery-log rows summarised into failed (and recovered) deliveries per webhook and contextId. */
+export declare function summarizeRaiseDeliveryLogs(input: RaiseLogInput): RaiseLogSummary;
 export declare function planResume(input: {
   webhookId: string;
   pausedAtMs: number;

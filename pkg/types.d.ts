@@ -1396,6 +1396,255 @@ export type QueryRun = {
   done?: boolean, };
 
 /**
+ * One delivery whose attempts failed.
+ */
+export type RaiseFailedDelivery = {
+  /**
+   * The webhook, when the rows name it.
+   */
+  webhookId?: string,
+  /**
+   * The delivery's `contextId`; absent when Raise gave none (the row is then its own delivery).
+   */
+  contextId?: string,
+  /**
+   * The event type integer, as logged.
+   */
+  eventType?: number,
+  /**
+   * Raise's name for it (`eventTypeDisplay`).
+   */
+  eventTypeDisplay?: string,
+  /**
+   * Attempts logged.
+   */
+  attempts: number,
+  /**
+   * Of which failed.
+   */
+  failures: number,
+  /**
+   * Whether the last attempt succeeded (a delivery that failed, then got through).
+   */
+  delivered: boolean,
+  /**
+   * The last attempt's HTTP status, when logged (absent: no response, such as a timeout).
+   */
+  lastStatus?: number,
+  /**
+   * The last attempt's `serverResponse`, cut to the limit, control characters dropped.
+   */
+  lastResponse?: string,
+  /**
+   * The last attempt's `createdDate`, as logged.
+   */
+  lastAttempt?: string,
+  /**
+   * The same in ms since the epoch, when it parses.
+   */
+  lastAttemptMs?: number, };
+
+/**
+ * One disagreement between the configuration and the logs.
+ */
+export type RaiseLabelDisagreement = {
+  /**
+   * The integer.
+   */
+  code: number,
+  /**
+   * What kind.
+   */
+  kind: RaiseLabelDisagreementKind,
+  /**
+   * The configured label, if any.
+   */
+  configured?: string,
+  /**
+   * The label the logs suggest, if readable.
+   */
+  learned?: string,
+  /**
+   * The display text.
+   */
+  display: string, };
+
+/**
+ * Why a configured label and the logs disagree.
+ */
+export type RaiseLabelDisagreementKind = "different-label" | "not-configured" | "unreadable-display" | "inconsistent-display";
+
+/**
+ * Input of [`learn_event_types`]: Raise delivery-log rows (`GET /api/Webhook/log/list`), and
+ * the labels configured now (`null`: the defaults).
+ */
+export type RaiseLearnInput = {
+  /**
+   * Log rows as Raise returns them (each read for `eventType` and `eventTypeDisplay`).
+   */
+  rows: Array<Record<string, unknown>>,
+  /**
+   * The receiver's `raise.eventTypes` overrides, as configured.
+   */
+  configured: Record<string, string | null>, };
+
+/**
+ * What the logs taught.
+ */
+export type RaiseLearnedLabels = {
+  /**
+   * Every integer seen in the logs, ascending.
+   */
+  learned: Array<RaiseLearnedType>,
+  /**
+   * Where the configuration disagrees with the logs (empty: the configuration is confirmed
+   * for every type seen).
+   */
+  disagreements: Array<RaiseLabelDisagreement>,
+  /**
+   * The suggested `raise.eventTypes` overrides: each integer whose readable learned label
+   * differs from the configured one (review them before configuring).
+   */
+  suggested: { [key in string]: string },
+  /**
+   * Rows without a usable `eventType` integer or `eventTypeDisplay` text (skipped).
+   */
+  skippedRows: number, };
+
+/**
+ * One event type as the logs name it.
+ */
+export type RaiseLearnedType = {
+  /**
+   * The integer.
+   */
+  code: number,
+  /**
+   * The `eventTypeDisplay` text seen (the first, when rows disagree).
+   */
+  display: string,
+  /**
+   * The label the display text reads as; absent when it reads as none.
+   */
+  label?: string,
+  /**
+   * Rows seen with this integer.
+   */
+  rows: number, };
+
+/**
+ * Input of `summarizeRaiseDeliveryLogs`.
+ */
+export type RaiseLogInput = {
+  /**
+   * Log rows as Raise returns them (one page or several concatenated).
+   */
+  rows: Array<Record<string, unknown>>,
+  /**
+   * Longest `serverResponse` kept (default 200 characters).
+   */
+  maxResponseChars?: number, };
+
+/**
+ * The summary.
+ */
+export type RaiseLogSummary = {
+  /**
+   * Deliveries whose last attempt failed, newest first: what Raise could not deliver.
+   */
+  failed: Array<RaiseFailedDelivery>,
+  /**
+   * Deliveries that failed at least once and then succeeded, newest first.
+   */
+  recovered: Array<RaiseFailedDelivery>,
+  /**
+   * Deliveries seen.
+   */
+  deliveries: number,
+  /**
+   * Rows read.
+   */
+  rows: number,
+  /**
+   * Rows skipped (not an object, or no `success` flag).
+   */
+  skippedRows: number, };
+
+/**
+ * The requested change to a Raise webhook.
+ */
+export type RaiseSubscriptionChange = {
+  /**
+   * Event type integers to subscribe to (10..52).
+   */
+  add?: Array<number>,
+  /**
+   * Event type integers to stop.
+   */
+  remove?: Array<number>,
+  /**
+   * A new notification URL (HTTPS).
+   */
+  notificationUrl?: string,
+  /**
+   * A new `securityToken` (rotation). Never echoed in notices or errors.
+   */
+  securityToken?: string,
+  /**
+   * A new `status` (the docs call 1 "typically active"; 2 is assumed inactive).
+   */
+  status?: number, };
+
+/**
+ * Input of `mergeRaiseSubscription`: the GET body and the change.
+ */
+export type RaiseSubscriptionInput = {
+  /**
+   * `GET /api/Webhook/{id}`'s body, as received.
+   */
+  current: Record<string, unknown>,
+  /**
+   * What to change.
+   */
+  change: RaiseSubscriptionChange, };
+
+/**
+ * The PUT to make.
+ */
+export type RaiseSubscriptionPlan = {
+  /**
+   * `PUT /api/Webhook/{id}` (under the Raise API host).
+   */
+  request: HttpRequest,
+  /**
+   * The full body: the GET body with the change applied, every field kept.
+   */
+  body: Record<string, unknown>,
+  /**
+   * The resulting `eventTypesList`.
+   */
+  eventTypes: Array<number>,
+  /**
+   * Types this PUT adds.
+   */
+  enabled: Array<number>,
+  /**
+   * Types this PUT removes.
+   */
+  disabled: Array<number>,
+  /**
+   * Whether anything changes (if not, the host may skip the PUT).
+   */
+  changed: boolean,
+  /**
+   * Remarks: `no-security-token` (neither the GET body nor the change has one: Raise may
+   * deliver unsigned, which the receiver refuses), `inactive` (status is not 1), `status-missing`
+   * and `format-missing` (the GET body lacks them; the PUT leaves them out rather than invent
+   * values Raise leaves unlabeled).
+   */
+  notices: Array<string>, };
+
+/**
  * Budget settings.
  */
 export type RateBudgetConfig = {

@@ -27,7 +27,7 @@ use virtuous_sync::{sign_body_json, verify_signature_json, ConfigError, Headers,
 const FAMILIES: [(&str, usize, bool); 3] = [
     ("", 209, true),
     ("sync", 148, cfg!(feature = "sync")),
-    ("reconcile", 178, cfg!(feature = "sync")),
+    ("reconcile", 203, cfg!(feature = "sync")),
 ];
 
 /// Folders of third-party data in its own format, run by their own tests (`tests/wycheproof.rs`).

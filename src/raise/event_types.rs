@@ -253,7 +253,7 @@ pub fn parse_code(v: &Value) -> Option<u16> {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LearnInput {
+pub struct RaiseLearnInput {
     /// Log rows as Raise returns them (each read for `eventType` and `eventTypeDisplay`).
     #[cfg_attr(feature = "ts", ts(type = "Array<Record<string, unknown>>"))]
     pub rows: Vec<Value>,
@@ -267,7 +267,7 @@ pub struct LearnInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
-pub struct LearnedType {
+pub struct RaiseLearnedType {
     /// The integer.
     pub code: u16,
     /// The `eventTypeDisplay` text seen (the first, when rows disagree).
@@ -283,7 +283,7 @@ pub struct LearnedType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
-pub enum DisagreementKind {
+pub enum RaiseLabelDisagreementKind {
     /// The logs name another label than the configured one.
     DifferentLabel,
     /// The logs name a type the configuration leaves unlabeled.
@@ -298,11 +298,11 @@ pub enum DisagreementKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
-pub struct Disagreement {
+pub struct RaiseLabelDisagreement {
     /// The integer.
     pub code: u16,
     /// What kind.
-    pub kind: DisagreementKind,
+    pub kind: RaiseLabelDisagreementKind,
     /// The configured label, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured: Option<String>,
@@ -317,12 +317,12 @@ pub struct Disagreement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
-pub struct LearnedLabels {
+pub struct RaiseLearnedLabels {
     /// Every integer seen in the logs, ascending.
-    pub learned: Vec<LearnedType>,
+    pub learned: Vec<RaiseLearnedType>,
     /// Where the configuration disagrees with the logs (empty: the configuration is confirmed
     /// for every type seen).
-    pub disagreements: Vec<Disagreement>,
+    pub disagreements: Vec<RaiseLabelDisagreement>,
     /// The suggested `raise.eventTypes` overrides: each integer whose readable learned label
     /// differs from the configured one (review them before configuring).
     pub suggested: BTreeMap<String, String>,
@@ -331,7 +331,7 @@ pub struct LearnedLabels {
 }
 
 /// Reads delivery-log rows and compares what they call each event type with the configuration.
-pub fn learn_event_types(input: &LearnInput) -> Result<LearnedLabels, LabelConfigError> {
+pub fn learn_event_types(input: &RaiseLearnInput) -> Result<RaiseLearnedLabels, LabelConfigError> {
     let configured = match &input.configured {
         None | Some(Value::Null) => EventTypeLabels::default(),
         Some(v) => EventTypeLabels::with_overrides(v)?,
@@ -357,7 +357,7 @@ pub fn learn_event_types(input: &LearnInput) -> Result<LearnedLabels, LabelConfi
             e.2 = true;
         }
     }
-    let mut out = LearnedLabels {
+    let mut out = RaiseLearnedLabels {
         learned: Vec::new(),
         disagreements: Vec::new(),
         suggested: BTreeMap::new(),
@@ -366,13 +366,13 @@ pub fn learn_event_types(input: &LearnInput) -> Result<LearnedLabels, LabelConfi
     for (code, (display, rows, inconsistent)) in seen {
         let learned = Label::parse(&display);
         let have = configured.get(code);
-        out.learned.push(LearnedType {
+        out.learned.push(RaiseLearnedType {
             code,
             display: display.clone(),
             label: learned.map(Label::code),
             rows,
         });
-        let d = |kind| Disagreement {
+        let d = |kind| RaiseLabelDisagreement {
             code,
             kind,
             configured: have.map(Label::code),
@@ -381,19 +381,21 @@ pub fn learn_event_types(input: &LearnInput) -> Result<LearnedLabels, LabelConfi
         };
         if inconsistent {
             out.disagreements
-                .push(d(DisagreementKind::InconsistentDisplay));
+                .push(d(RaiseLabelDisagreementKind::InconsistentDisplay));
             continue;
         }
         match (have, learned) {
             (_, None) => out
                 .disagreements
-                .push(d(DisagreementKind::UnreadableDisplay)),
+                .push(d(RaiseLabelDisagreementKind::UnreadableDisplay)),
             (None, Some(l)) => {
-                out.disagreements.push(d(DisagreementKind::NotConfigured));
+                out.disagreements
+                    .push(d(RaiseLabelDisagreementKind::NotConfigured));
                 out.suggested.insert(code.to_string(), l.code());
             }
             (Some(h), Some(l)) if h != l => {
-                out.disagreements.push(d(DisagreementKind::DifferentLabel));
+                out.disagreements
+                    .push(d(RaiseLabelDisagreementKind::DifferentLabel));
                 out.suggested.insert(code.to_string(), l.code());
             }
             _ => {}
@@ -456,7 +458,7 @@ mod tests {
             json!({"eventType": 13, "eventTypeDisplay": "Gift Refunded"}),
             json!({"eventType": "x"}),
         ];
-        let out = learn_event_types(&LearnInput {
+        let out = learn_event_types(&RaiseLearnInput {
             rows,
             configured: None,
         })
@@ -464,10 +466,13 @@ mod tests {
         assert_eq!(out.learned.len(), 3);
         assert_eq!(out.skipped_rows, 1);
         assert_eq!(out.disagreements.len(), 2);
-        assert_eq!(out.disagreements[0].kind, DisagreementKind::DifferentLabel);
+        assert_eq!(
+            out.disagreements[0].kind,
+            RaiseLabelDisagreementKind::DifferentLabel
+        );
         assert_eq!(
             out.disagreements[1].kind,
-            DisagreementKind::UnreadableDisplay
+            RaiseLabelDisagreementKind::UnreadableDisplay
         );
         assert_eq!(out.suggested.get("11").unwrap(), "recurring-gift-create");
     }

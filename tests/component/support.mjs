@@ -227,7 +227,8 @@ const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTi
   planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
   planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
   startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run",
-  planMergeRemap: "plan-merge-remap" };
+  planMergeRemap: "plan-merge-remap", mergeRaiseSubscription: "merge-raise-subscription",
+  learnRaiseEventTypes: "learn-raise-event-types", summarizeRaiseDeliveryLogs: "summarize-raise-delivery-logs" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));

@@ -531,7 +531,10 @@ RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime":
                    "mergeSubscription": "merge-subscription", "planPause": "plan-pause", "planResume": "plan-resume",
                    "planSecretRotation": "plan-secret-rotation", "pricePlan": "price-plan",
                    "startQueryRun": "start-query-run", "acceptQueryPage": "accept-query-page",
-                   "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap"}
+                   "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap",
+                   "mergeRaiseSubscription": "merge-raise-subscription",
+                   "learnRaiseEventTypes": "learn-raise-event-types",
+                   "summarizeRaiseDeliveryLogs": "summarize-raise-delivery-logs"}
 
 
 def op_initial_matcher(host, c):
