@@ -196,6 +196,7 @@ export type ErrorCode =
   // sync decisions (module `sync`)
   | "tenant-mismatch"
   | "kind-mismatch"
+  | "product-mismatch"
   | "record-mismatch"
   | "unsupported-version"
   | "bad-record"

@@ -744,6 +744,11 @@ export type LookupKey = { "tag": "virtuous-id", "val": string } | { "tag": "exte
  */
 export type LookupKeys = {
   /**
+   * The product of the link to look up (records are stored per product, kind and key: one
+   * partner record has one link per product). CRM+ (the default) is omitted.
+   */
+  product?: Product,
+  /**
    * The record kind (records are stored per kind); absent for an event type not synced.
    */
   kind?: ResourceKind,
@@ -1273,6 +1278,23 @@ export type Priority = "live" | "background";
  * A Virtuous product: CRM+, Raise (online giving) or Volunteer (VOMO).
  */
 export type Product = "crm" | "raise" | "volunteer";
+
+/**
+ * One non-CRM+ product's sync settings.
+ */
+export type ProductSync = {
+  /**
+   * Synced fields per kind for this product's links. Omitted: [`default_product_field_maps`].
+   * Field names are the partner's, shared with the CRM+ maps, so one partner field has one
+   * name whichever product changed it.
+   */
+  fieldMaps?: { [key in ResourceKind]?: Array<FieldSpec> },
+  /**
+   * Events without a modification time. Default (`fetch`): there is no CRM+ record to fetch,
+   * so they are ignored (reason `undated`) rather than applied out of order; `decide` applies
+   * them as delivered.
+   */
+  undatedEvents?: UndatedEvents, };
 
 /**
  * The committed cursor the host stores per organisation and resource.
@@ -2043,6 +2065,12 @@ export type RecordState = {
    */
   customerId: string,
   /**
+   * The Virtuous product this link is in. CRM+ (the default) is omitted, so states stored
+   * before Raise and Volunteer existed load unchanged. A partner record present in several
+   * products has one record state per link, all with the same `partnerId` (docs/sync.md).
+   */
+  product?: Product,
+  /**
    * Record kind.
    */
   kind: ResourceKind,
@@ -2622,7 +2650,13 @@ export type SyncOptions = {
   /**
    * Create events without any stamp field and no local record. Default `verify`.
    */
-  unstampedCreates?: UnstampedCreates, };
+  unstampedCreates?: UnstampedCreates,
+  /**
+   * Raise and Volunteer settings, keyed by product (`raise`, `volunteer`): their field maps
+   * and undated-event handling. Omitted: the per-product defaults
+   * ([`default_product_field_maps`]). CRM+ uses the top-level options; a `crm` key is refused.
+   */
+  products?: { [key in Product]?: ProductSync }, };
 
 /**
  * An HTTP request to make against the Virtuous API (a `GET` has a `null` body).

@@ -349,6 +349,11 @@ pub(crate) fn lookup_keys(k: LookupKeys) -> Result<wit::RecordLookup, Error> {
         })
     })?;
     Ok(wit::RecordLookup {
+        product: if k.product.is_crm() {
+            None
+        } else {
+            Some(product(k.product)?)
+        },
         kind: opt_map(k.kind, resource_kind)?,
         keys,
     })

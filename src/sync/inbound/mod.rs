@@ -392,6 +392,61 @@ fn decide(
     now_ms: i64,
     fetched: bool,
 ) -> Result<InboundDecision, SyncError> {
+    if !event.product.is_crm() {
+        return decide_product(options, event, record, now_ms, fetched);
+    }
+    decide_crm(options, event, record, now_ms, fetched)
+}
+
+/// A Raise or Volunteer event, decided by the same rules as a CRM+ one on its own link: the
+/// product's kind and action stand for the CRM+ event type with the same kind and action (a Raise
+/// `donor-update` is decided as a `contact-update`; a kind CRM+ has no such event for, such as a
+/// participation create, is `unsupported-event`), under the product's options
+/// ([`SyncOptions::for_product`]). Such a record has no CRM+ REST record to fetch, so an undated
+/// event is ignored (`undated`) unless the product's `undatedEvents` is `decide`.
+fn decide_product(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<InboundDecision, SyncError> {
+    if let Some(r) = record {
+        if r.product != event.product {
+            return Err(SyncError::ProductMismatch {
+                expected: r.product,
+                found: event.product,
+            });
+        }
+    }
+    let view = options.for_product(event.product);
+    let mut as_crm = event.clone();
+    as_crm.product = crate::product::Product::Crm;
+    as_crm.event_type = match (event.resource_kind, event.action) {
+        (Some(kind), Some(action)) => EventType::from_parts(kind, action),
+        _ => None,
+    };
+    let mut d = decide_crm(&view, &as_crm, record, now_ms, fetched)?;
+    if matches!(
+        d.action,
+        InboundAction::Fetch(_) | InboundAction::Verify { .. }
+    ) {
+        d.action = InboundAction::Ignore;
+        d.reason = Reason::Undated;
+    }
+    if let Some(r) = d.record.as_mut() {
+        r.product = event.product;
+    }
+    Ok(d)
+}
+
+fn decide_crm(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<InboundDecision, SyncError> {
     let (mut cx, record) = match guards(options, event, record, now_ms, fetched)? {
         ControlFlow::Break(d) => return Ok(d),
         ControlFlow::Continue(go) => go,

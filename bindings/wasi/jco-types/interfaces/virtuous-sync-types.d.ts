@@ -38,6 +38,8 @@ export type Json = string;
  * sync decisions (`sync`)
  * ## `"kind-mismatch"`
  * 
+ * ## `"product-mismatch"`
+ * 
  * ## `"record-mismatch"`
  * 
  * ## `"unsupported-version"`
@@ -122,7 +124,7 @@ export type Json = string;
  * 
  * ## `"time-out-of-range"`
  */
-export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
+export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'product-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
 /**
  * The part of the core that raised an error.
  * # Variants
@@ -522,6 +524,10 @@ export interface LookupKeyMergedInto {
  * The keys for one event, in the order to try them.
  */
 export interface RecordLookup {
+  /**
+   * The product of the link (records are stored per product, kind and key); absent: CRM+.
+   */
+  product?: Product,
   /**
    * The record kind (records are stored per kind); absent for an event type not synced.
    */
