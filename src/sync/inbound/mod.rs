@@ -25,7 +25,7 @@ use super::request::Request;
 use super::state::{transition, Trigger};
 use super::units::group_list;
 use super::{check_record, parse_utc_ms, refresh, SyncError};
-use crate::event::{Action, Event, EventType, ResourceKind};
+use crate::event::{Action, Event, ResourceKind};
 use conflict::decide_in_conflict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -398,12 +398,12 @@ fn decide(
     decide_crm(options, event, record, now_ms, fetched)
 }
 
-/// A Raise or Volunteer event, decided by the same rules as a CRM+ one on its own link: the
-/// product's kind and action stand for the CRM+ event type with the same kind and action (a Raise
-/// `donor-update` is decided as a `contact-update`; a kind CRM+ has no such event for, such as a
-/// participation create, is `unsupported-event`), under the product's options
-/// ([`SyncOptions::for_product`]). Such a record has no CRM+ REST record to fetch, so an undated
-/// event is ignored (`undated`) unless the product's `undatedEvents` is `decide`.
+/// A Raise or Volunteer event, decided by the same rules as a CRM+ one on its own link, from
+/// the event's kind and action (a Raise `donor-update` is decided as a contact update), under the
+/// product's options ([`SyncOptions::for_product`]). Such a record has no CRM+ REST record to
+/// fetch, so an undated event is ignored (`undated`) unless the product's `undatedEvents` is
+/// `decide`; a delete tombstones this link and is otherwise ignored (reason `deleted`), since the
+/// partner record may have other links.
 fn decide_product(
     options: &SyncOptions,
     event: &Event,
@@ -420,19 +420,15 @@ fn decide_product(
         }
     }
     let view = options.for_product(event.product);
-    let mut as_crm = event.clone();
-    as_crm.product = crate::product::Product::Crm;
-    as_crm.event_type = match (event.resource_kind, event.action) {
-        (Some(kind), Some(action)) => EventType::from_parts(kind, action),
-        _ => None,
-    };
-    let mut d = decide_crm(&view, &as_crm, record, now_ms, fetched)?;
-    if matches!(
-        d.action,
-        InboundAction::Fetch(_) | InboundAction::Verify { .. }
-    ) {
-        d.action = InboundAction::Ignore;
-        d.reason = Reason::Undated;
+    let mut d = decide_crm(&view, event, record, now_ms, fetched)?;
+    match d.action {
+        InboundAction::Fetch(_) | InboundAction::Verify { .. } => {
+            d.action = InboundAction::Ignore;
+            d.reason = Reason::Undated;
+        }
+        // A delete retires this link only: the partner record may have other links.
+        InboundAction::Delete => d.action = InboundAction::Ignore,
+        _ => {}
     }
     if let Some(r) = d.record.as_mut() {
         r.product = event.product;
@@ -504,7 +500,7 @@ struct Inbound<'a> {
     now_ms: i64,
     /// The event is a record the host just fetched (see [`decide_fetched`]).
     fetched: bool,
-    event_type: EventType,
+    action: Action,
     kind: ResourceKind,
     fields: &'a [FieldSpec],
     resource: Option<&'a Value>,
@@ -574,10 +570,12 @@ fn guards<'a>(
     let ignore = |reason, inputs: &DecisionInputs, record| {
         ControlFlow::Break(decision(InboundAction::Ignore, reason, inputs, record))
     };
-    let Some(event_type) = event.event_type else {
-        return Ok(ignore(Reason::UnsupportedEvent, &inputs, record));
+    // CRM+ events by their type; Raise and Volunteer events by their kind and action.
+    let (action, kind) = match (event.event_type, event.resource_kind, event.action) {
+        (Some(t), ..) => (t.action(), t.resource_kind()),
+        (None, Some(k), Some(a)) if !event.product.is_crm() && a != Action::Submit => (a, k),
+        _ => return Ok(ignore(Reason::UnsupportedEvent, &inputs, record)),
     };
-    let kind = event_type.resource_kind();
     if let Some(r) = &record {
         if r.kind != kind {
             return Err(SyncError::KindMismatch {
@@ -612,7 +610,7 @@ fn guards<'a>(
         options,
         now_ms,
         fetched,
-        event_type,
+        action,
         kind,
         fields,
         resource,
@@ -662,7 +660,7 @@ impl Inbound<'_> {
                 record.cloned(),
             )));
         }
-        if self.event_type.action() != Action::Delete {
+        if self.action != Action::Delete {
             return Ok(None);
         }
         let (action, reason) = match record {
