@@ -176,7 +176,7 @@ fn one_partner_record_two_links() {
         "the fan-out never goes back to the Raise link: writes go through CRM+ links only (product-mismatch)",
         "decideOutbound",
         json!({"options": o, "record": raise_link, "change": change, "nowMs": T0 + MIN}),
-        json!({"expectError": {"code": "product-mismatch", "module": "sync"}}),
+        json!({"expectError": {"code": "product-mismatch"}}),
     );
 
     // CRM+ confirms our write with its webhook: recognised as ours, nothing applied, no fan-out.
@@ -202,7 +202,7 @@ fn one_partner_record_two_links() {
         "a Raise event is never decided against a CRM+ link (product-mismatch)",
         "decideInbound",
         json!({"options": o, "event": raise_event("update", "z@y.example", Some("2025-11-23T12:30:00Z")), "record": crm_link, "nowMs": T0 + 30 * MIN}),
-        json!({"expectError": {"code": "product-mismatch", "module": "sync"}}),
+        json!({"expectError": {"code": "product-mismatch"}}),
     );
 
     run.step(
@@ -286,7 +286,7 @@ fn one_partner_record_two_links() {
         "CRM+ is configured at the top level; products.crm is refused",
         "lookupKeys",
         json!({"options": bad, "event": crm_event(false, "x", "2025-11-23T12:00:00Z")}),
-        json!({"expectError": {"code": "invalid-option", "field": "options.products.crm"}}),
+        json!({"expectError": {"code": "invalid-option"}}),
     );
     let mut bad = o.clone();
     bad["products"] =
