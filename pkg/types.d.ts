@@ -1504,11 +1504,11 @@ export type RaiseLearnInput = {
   /**
    * Log rows as Raise returns them (each read for `eventType` and `eventTypeDisplay`).
    */
-  rows: Array<Record<string, unknown>>,
+  rows: Array<unknown>,
   /**
    * The receiver's `raise.eventTypes` overrides, as configured.
    */
-  configured: Record<string, string | null>, };
+  configured?: Record<string, string | null>, };
 
 /**
  * What the logs taught.
@@ -1561,7 +1561,7 @@ export type RaiseLogInput = {
   /**
    * Log rows as Raise returns them (one page or several concatenated).
    */
-  rows: Array<Record<string, unknown>>,
+  rows: Array<unknown>,
   /**
    * Longest `serverResponse` kept (default 200 characters).
    */

@@ -255,11 +255,11 @@ pub fn parse_code(v: &Value) -> Option<u16> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RaiseLearnInput {
     /// Log rows as Raise returns them (each read for `eventType` and `eventTypeDisplay`).
-    #[cfg_attr(feature = "ts", ts(type = "Array<Record<string, unknown>>"))]
+    #[cfg_attr(feature = "ts", ts(type = "Array<unknown>"))]
     pub rows: Vec<Value>,
     /// The receiver's `raise.eventTypes` overrides, as configured.
     #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(type = "Record<string, string | null>"))]
+    #[cfg_attr(feature = "ts", ts(optional = nullable, type = "Record<string, string | null>"))]
     pub configured: Option<Value>,
 }
 

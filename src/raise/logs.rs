@@ -22,7 +22,7 @@ pub const DEFAULT_RESPONSE_CHARS: usize = 200;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RaiseLogInput {
     /// Log rows as Raise returns them (one page or several concatenated).
-    #[cfg_attr(feature = "ts", ts(type = "Array<Record<string, unknown>>"))]
+    #[cfg_attr(feature = "ts", ts(type = "Array<unknown>"))]
     pub rows: Vec<Value>,
     /// Longest `serverResponse` kept (default 200 characters).
     #[serde(default)]
