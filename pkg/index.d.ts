@@ -27,6 +27,7 @@ import type {
   PausePlan,
   PlanPrice,
   PlanSize,
+  Product,
   QueryCursor,
   QueryRun,
   RateBudgetConfig,
@@ -88,7 +89,7 @@ export type SecretLike =
     };
 
 /** Built-in signature schemes. `virtuous` is the default. */
-export type PresetName = "virtuous" | "standard-webhooks" | "github" | "vomo";
+export type PresetName = "virtuous" | "standard-webhooks" | "github" | "vomo" | "raise";
 
 /** A signature scheme described as data; `preset` names the base whose fields are overridden. */
 export interface SchemeObject {
@@ -135,6 +136,10 @@ export interface SyncConfig {
   allowWeakSecrets?: boolean;
   /** Add diagnostics to failed receipts (never weakens the check). */
   diagnostics?: boolean;
+  /** The product whose deliveries this receiver takes (default "crm"): the envelope parser and default preset. */
+  product?: Product;
+  /** Raise's receiver settings (only with `product: "raise"`): event type label overrides, `null` removes one. */
+  raise?: { eventTypes?: Record<string, string | null> };
   /**
    * Options of the sync decisions (`decideInbound`, `decideOutbound`, `resolve`); required by those methods.
    * The config's `platformName` is the platform name the decisions stamp and compare.
