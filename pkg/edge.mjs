@@ -27,5 +27,8 @@ export {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  mergeRaiseSubscription,
+  learnRaiseEventTypes,
+  summarizeRaiseDeliveryLogs,
 } from "./dist/web/virtuous_sync_js.js";
 export { VirtuousSyncError } from "./error.mjs";

@@ -27,6 +27,7 @@ import type {
   PausePlan,
   PlanPrice,
   PlanSize,
+  Product,
   QueryCursor,
   QueryRun,
   RateBudgetConfig,
@@ -42,6 +43,12 @@ import type {
   ResolveInput,
   ResponseClassification,
   ResponseInput,
+  RaiseLearnedLabels,
+  RaiseLearnInput,
+  RaiseLogInput,
+  RaiseLogSummary,
+  RaiseSubscriptionInput,
+  RaiseSubscriptionPlan,
   ResumePlan,
   RotationInput,
   RotationPlan,
@@ -82,7 +89,7 @@ export type SecretLike =
     };
 
 /** Built-in signature schemes. `virtuous` is the default. */
-export type PresetName = "virtuous" | "standard-webhooks" | "github" | "vomo";
+export type PresetName = "virtuous" | "standard-webhooks" | "github" | "vomo" | "raise";
 
 /** A signature scheme described as data; `preset` names the base whose fields are overridden. */
 export interface SchemeObject {
@@ -129,6 +136,10 @@ export interface SyncConfig {
   allowWeakSecrets?: boolean;
   /** Add diagnostics to failed receipts (never weakens the check). */
   diagnostics?: boolean;
+  /** The product whose deliveries this receiver takes (default "crm"): the envelope parser and default preset. */
+  product?: Product;
+  /** Raise's receiver settings (only with `product: "raise"`): event type label overrides, `null` removes one. */
+  raise?: { eventTypes?: Record<string, string | null> };
   /**
    * Options of the sync decisions (`decideInbound`, `decideOutbound`, `resolve`); required by those methods.
    * The config's `platformName` is the platform name the decisions stamp and compare.
@@ -190,6 +201,7 @@ export type ErrorCode =
   // sync decisions (module `sync`)
   | "tenant-mismatch"
   | "kind-mismatch"
+  | "product-mismatch"
   | "record-mismatch"
   | "unsupported-version"
   | "bad-record"
@@ -427,6 +439,13 @@ export interface Subscription {
 export declare function mergeSubscription(current: Subscription, change: SubscriptionChange): SubscriptionPlan;
 
 export declare function planPause(input: { webhookId: string; nowMs: number }): PausePlan;
+
+/** The GET-then-PUT merge of a Raise webhook (`GET /api/Webhook/{id}` body + change): the PUT to make. */
+export declare function mergeRaiseSubscription(input: RaiseSubscriptionInput): RaiseSubscriptionPlan;
+/** Raise event type labels learned from delivery-log rows, and disagreements with the configured ones. */
+export declare function learnRaiseEventTypes(input: RaiseLearnInput): RaiseLearnedLabels;
+/** Raise delivery-log rows summarised into failed (and recovered) deliveries per webhook and contextId. */
+export declare function summarizeRaiseDeliveryLogs(input: RaiseLogInput): RaiseLogSummary;
 export declare function planResume(input: {
   webhookId: string;
   pausedAtMs: number;

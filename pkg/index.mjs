@@ -23,5 +23,8 @@ export const {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  mergeRaiseSubscription,
+  learnRaiseEventTypes,
+  summarizeRaiseDeliveryLogs,
   VirtuousSyncError,
 } = glue;

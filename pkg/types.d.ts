@@ -11,6 +11,11 @@ import type { StoredRecordState } from "./index";
 export type VerificationCode = "no-secrets" | "missing-signature" | "malformed-signature" | "signature-mismatch" | "missing-timestamp" | "malformed-timestamp" | "timestamp-too-old" | "timestamp-too-new" | "missing-id";
 
 /**
+ * What happened to the resource.
+ */
+export type Action = "create" | "update" | "delete" | "submit";
+
+/**
  * The mass-change breaker's threshold.
  */
 export type BreakerConfig = {
@@ -415,11 +420,27 @@ export type ErrorDetail = {
  * One parsed, normalised delivery.
  *
  * Every field but `raw_event_type` is optional because Virtuous publishes no payload schema:
- * what is absent stays absent rather than being invented.
+ * what is absent stays absent rather than being invented. A CRM+ event is written exactly as
+ * before Raise and Volunteer existed (`product`, `action` and `productEventType` are omitted for
+ * CRM+), so stored events and existing consumers read unchanged.
  */
 export type Event = {
   /**
-   * The recognised event type, or `None` for a type this version does not know (tolerated).
+   * The product the delivery came from; CRM+ (the default) is omitted on the wire.
+   */
+  product?: Product,
+  /**
+   * What happened, for Raise and Volunteer events (a CRM+ event's `eventType` says it).
+   */
+  action?: Action,
+  /**
+   * The product's own name for the type, for Raise and Volunteer events: Raise's configured
+   * label for the integer (`gift-create`, `donor-update`), VOMO's type (`participation.created`).
+   * Absent for a type the configuration does not know.
+   */
+  productEventType?: string,
+  /**
+   * The recognised CRM+ event type, or `None` for a type this version does not know (tolerated).
    */
   eventType?: EventType,
   /**
@@ -722,6 +743,11 @@ export type LookupKey = { "tag": "virtuous-id", "val": string } | { "tag": "exte
  * The keys for one event, in the order to try them.
  */
 export type LookupKeys = {
+  /**
+   * The product of the link to look up (records are stored per product, kind and key: one
+   * partner record has one link per product). CRM+ (the default) is omitted.
+   */
+  product?: Product,
   /**
    * The record kind (records are stored per kind); absent for an event type not synced.
    */
@@ -1271,6 +1297,28 @@ export type Policy = {
 export type Priority = "live" | "background";
 
 /**
+ * A Virtuous product: CRM+, Raise (online giving) or Volunteer (VOMO).
+ */
+export type Product = "crm" | "raise" | "volunteer";
+
+/**
+ * One non-CRM+ product's sync settings.
+ */
+export type ProductSync = {
+  /**
+   * Synced fields per kind for this product's links. Omitted: [`default_product_field_maps`].
+   * Field names are the partner's, shared with the CRM+ maps, so one partner field has one
+   * name whichever product changed it.
+   */
+  fieldMaps?: { [key in ResourceKind]?: Array<FieldSpec> },
+  /**
+   * Events without a modification time. Default (`fetch`): there is no CRM+ record to fetch,
+   * so they are ignored (reason `undated`) rather than applied out of order; `decide` applies
+   * them as delivered.
+   */
+  undatedEvents?: UndatedEvents, };
+
+/**
  * The committed cursor the host stores per organisation and resource.
  */
 export type QueryCursor = {
@@ -1390,6 +1438,255 @@ export type QueryRun = {
    * Whether the last (short) page has been seen.
    */
   done?: boolean, };
+
+/**
+ * One delivery whose attempts failed.
+ */
+export type RaiseFailedDelivery = {
+  /**
+   * The webhook, when the rows name it.
+   */
+  webhookId?: string,
+  /**
+   * The delivery's `contextId`; absent when Raise gave none (the row is then its own delivery).
+   */
+  contextId?: string,
+  /**
+   * The event type integer, as logged.
+   */
+  eventType?: number,
+  /**
+   * Raise's name for it (`eventTypeDisplay`).
+   */
+  eventTypeDisplay?: string,
+  /**
+   * Attempts logged.
+   */
+  attempts: number,
+  /**
+   * Of which failed.
+   */
+  failures: number,
+  /**
+   * Whether the last attempt succeeded (a delivery that failed, then got through).
+   */
+  delivered: boolean,
+  /**
+   * The last attempt's HTTP status, when logged (absent: no response, such as a timeout).
+   */
+  lastStatus?: number,
+  /**
+   * The last attempt's `serverResponse`, cut to the limit, control characters dropped.
+   */
+  lastResponse?: string,
+  /**
+   * The last attempt's `createdDate`, as logged.
+   */
+  lastAttempt?: string,
+  /**
+   * The same in ms since the epoch, when it parses.
+   */
+  lastAttemptMs?: number, };
+
+/**
+ * One disagreement between the configuration and the logs.
+ */
+export type RaiseLabelDisagreement = {
+  /**
+   * The integer.
+   */
+  code: number,
+  /**
+   * What kind.
+   */
+  kind: RaiseLabelDisagreementKind,
+  /**
+   * The configured label, if any.
+   */
+  configured?: string,
+  /**
+   * The label the logs suggest, if readable.
+   */
+  learned?: string,
+  /**
+   * The display text.
+   */
+  display: string, };
+
+/**
+ * Why a configured label and the logs disagree.
+ */
+export type RaiseLabelDisagreementKind = "different-label" | "not-configured" | "unreadable-display" | "inconsistent-display";
+
+/**
+ * Input of [`learn_event_types`]: Raise delivery-log rows (`GET /api/Webhook/log/list`), and
+ * the labels configured now (`null`: the defaults).
+ */
+export type RaiseLearnInput = {
+  /**
+   * Log rows as Raise returns them (each read for `eventType` and `eventTypeDisplay`).
+   */
+  rows: Array<unknown>,
+  /**
+   * The receiver's `raise.eventTypes` overrides, as configured.
+   */
+  configured?: Record<string, string | null>, };
+
+/**
+ * What the logs taught.
+ */
+export type RaiseLearnedLabels = {
+  /**
+   * Every integer seen in the logs, ascending.
+   */
+  learned: Array<RaiseLearnedType>,
+  /**
+   * Where the configuration disagrees with the logs (empty: the configuration is confirmed
+   * for every type seen).
+   */
+  disagreements: Array<RaiseLabelDisagreement>,
+  /**
+   * The suggested `raise.eventTypes` overrides: each integer whose readable learned label
+   * differs from the configured one (review them before configuring).
+   */
+  suggested: { [key in string]: string },
+  /**
+   * Rows without a usable `eventType` integer or `eventTypeDisplay` text (skipped).
+   */
+  skippedRows: number, };
+
+/**
+ * One event type as the logs name it.
+ */
+export type RaiseLearnedType = {
+  /**
+   * The integer.
+   */
+  code: number,
+  /**
+   * The `eventTypeDisplay` text seen (the first, when rows disagree).
+   */
+  display: string,
+  /**
+   * The label the display text reads as; absent when it reads as none.
+   */
+  label?: string,
+  /**
+   * Rows seen with this integer.
+   */
+  rows: number, };
+
+/**
+ * Input of `summarizeRaiseDeliveryLogs`.
+ */
+export type RaiseLogInput = {
+  /**
+   * Log rows as Raise returns them (one page or several concatenated).
+   */
+  rows: Array<unknown>,
+  /**
+   * Longest `serverResponse` kept (default 200 characters).
+   */
+  maxResponseChars?: number, };
+
+/**
+ * The summary.
+ */
+export type RaiseLogSummary = {
+  /**
+   * Deliveries whose last attempt failed, newest first: what Raise could not deliver.
+   */
+  failed: Array<RaiseFailedDelivery>,
+  /**
+   * Deliveries that failed at least once and then succeeded, newest first.
+   */
+  recovered: Array<RaiseFailedDelivery>,
+  /**
+   * Deliveries seen.
+   */
+  deliveries: number,
+  /**
+   * Rows read.
+   */
+  rows: number,
+  /**
+   * Rows skipped (not an object, or no `success` flag).
+   */
+  skippedRows: number, };
+
+/**
+ * The requested change to a Raise webhook.
+ */
+export type RaiseSubscriptionChange = {
+  /**
+   * Event type integers to subscribe to (10..52).
+   */
+  add?: Array<number>,
+  /**
+   * Event type integers to stop.
+   */
+  remove?: Array<number>,
+  /**
+   * A new notification URL (HTTPS).
+   */
+  notificationUrl?: string,
+  /**
+   * A new `securityToken` (rotation). Never echoed in notices or errors.
+   */
+  securityToken?: string,
+  /**
+   * A new `status` (the docs call 1 "typically active"; 2 is assumed inactive).
+   */
+  status?: number, };
+
+/**
+ * Input of `mergeRaiseSubscription`: the GET body and the change.
+ */
+export type RaiseSubscriptionInput = {
+  /**
+   * `GET /api/Webhook/{id}`'s body, as received.
+   */
+  current: Record<string, unknown>,
+  /**
+   * What to change.
+   */
+  change: RaiseSubscriptionChange, };
+
+/**
+ * The PUT to make.
+ */
+export type RaiseSubscriptionPlan = {
+  /**
+   * `PUT /api/Webhook/{id}` (under the Raise API host).
+   */
+  request: HttpRequest,
+  /**
+   * The full body: the GET body with the change applied, every field kept.
+   */
+  body: Record<string, unknown>,
+  /**
+   * The resulting `eventTypesList`.
+   */
+  eventTypes: Array<number>,
+  /**
+   * Types this PUT adds.
+   */
+  enabled: Array<number>,
+  /**
+   * Types this PUT removes.
+   */
+  disabled: Array<number>,
+  /**
+   * Whether anything changes (if not, the host may skip the PUT).
+   */
+  changed: boolean,
+  /**
+   * Remarks: `no-security-token` (neither the GET body nor the change has one: Raise may
+   * deliver unsigned, which the receiver refuses), `inactive` (status is not 1), `status-missing`
+   * and `format-missing` (the GET body lacks them; the PUT leaves them out rather than invent
+   * values Raise leaves unlabeled).
+   */
+  notices: Array<string>, };
 
 /**
  * Budget settings.
@@ -1789,6 +2086,12 @@ export type RecordState = {
    * The customer (tenant) the record belongs to.
    */
   customerId: string,
+  /**
+   * The Virtuous product this link is in. CRM+ (the default) is omitted, so states stored
+   * before Raise and Volunteer existed load unchanged. A partner record present in several
+   * products has one record state per link, all with the same `partnerId` (docs/sync.md).
+   */
+  product?: Product,
   /**
    * Record kind.
    */
@@ -2369,7 +2672,13 @@ export type SyncOptions = {
   /**
    * Create events without any stamp field and no local record. Default `verify`.
    */
-  unstampedCreates?: UnstampedCreates, };
+  unstampedCreates?: UnstampedCreates,
+  /**
+   * Raise and Volunteer settings, keyed by product (`raise`, `volunteer`): their field maps
+   * and undated-event handling. Omitted: the per-product defaults
+   * ([`default_product_field_maps`]). CRM+ uses the top-level options; a `crm` key is refused.
+   */
+  products?: { [key in Product]?: ProductSync }, };
 
 /**
  * An HTTP request to make against the Virtuous API (a `GET` has a `null` body).

@@ -30,6 +30,9 @@ export const FULL = [
   "acceptQueryPage",
   "finishQueryRun",
   "pricePlan",
+  "mergeRaiseSubscription",
+  "learnRaiseEventTypes",
+  "summarizeRaiseDeliveryLogs",
 ];
 /** What `virtuous-sync/receive` exports (besides VirtuousSyncError): the receive-only build's. */
 export const RECEIVE = ["SyncCore", "verifySignature", "signBody", "generateSecret"];

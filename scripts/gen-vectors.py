@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/vectors/{receive,events,config,verify,sign}.json (the shared schema: tests/vectors/README.md).
+"""Writes tests/vectors/{receive,events,config,verify,sign,vomo-webhooks,raise}.json (the shared schema: tests/vectors/README.md).
 
 Signatures are computed here with Python's own hmac/hashlib, independently of the Rust code, so the
 vectors are an outside oracle rather than a recording of what the implementation happens to do.
@@ -419,6 +419,151 @@ def sign_cases():
     return c
 
 
+def js(o):
+    return json.dumps(o, separators=(",", ":")).encode()
+
+
+VOMO = {"secrets": [S1], "platformName": PLATFORM, "product": "volunteer"}
+
+
+def vomo_cases():
+    """VOMO (Volunteer) webhook deliveries: {type, organization_id, data}, hex HMAC in vomo-signature."""
+    c = []
+
+    def vsig(b, key=S1):
+        return [["vomo-signature", mac(key, b).hex()]]
+
+    part = {"id": 12, "user_id": 3, "project_id": 44, "status": "approved", "hours": 2,
+            "created_at": "2025-03-01T10:00:00.000000Z", "updated_at": "2025-03-01T10:00:00.000000Z"}
+    for verb, action in (("created", "create"), ("updated", "update"), ("deleted", "delete")):
+        b = js({"type": f"participation.{verb}", "organization_id": 77, "data": part})
+        receive(c, f"vomo-participation-{verb}", f"participation.{verb}: product volunteer, kind participation, "
+                f"action {action}, the id, organisation and data.updated_at", b, vsig(b),
+                dict(ACCEPTED, event={"product": "volunteer", "resourceKind": "participation", "action": action,
+                                      "productEventType": f"participation.{verb}", "eventType": None,
+                                      "rawEventType": f"participation.{verb}", "resourceId": "12",
+                                      "organizationId": "77", "modifiedDateTimeUtc": "2025-03-01T10:00:00.000000Z"},
+                     dedupeKey=f"volunteer:resource:participation.{verb}:12:2025-03-01T10:00:00.000000Z",
+                     replay="unavailable"), config=VOMO)
+    for family, kind in (("project", "project"), ("user", "contact")):
+        b = js({"type": f"{family}.updated", "organization_id": "77",
+                "data": {"id": 9, "updated_at": "2025-03-02T08:00:00.000000Z"}})
+        receive(c, f"vomo-{family}-updated", f"{family}.updated syncs as a {kind}", b, vsig(b),
+                dict(ACCEPTED, event={"product": "volunteer", "resourceKind": kind, "action": "update",
+                                      "productEventType": f"{family}.updated", "resourceId": "9"}),
+                config=VOMO)
+    b = js({"type": "participation.checked_in", "organization_id": 77, "data": part})
+    receive(c, "vomo-unknown-verb", "an unknown VOMO type is tolerated (200), its record kept, no kind guessed", b,
+            vsig(b), dict(ACCEPTED, reason="unknown-event-type",
+                          event={"product": "volunteer", "resourceKind": None, "action": None, "productEventType": None,
+                                 "rawEventType": "participation.checked_in", "resourceId": "12"}), config=VOMO)
+    b = js({"organization_id": 77, "data": part})
+    receive(c, "vomo-no-type-dead-letter", "a VOMO body with no type is kept as a dead letter", b, vsig(b),
+            dict(dead("missing-event-type"), dedupeKey="volunteer:sha256:" + hashlib.sha256(b).hexdigest()),
+            config=VOMO)
+    b = js({"type": "participation.created", "organization_id": 77, "data": part})
+    receive(c, "vomo-base64-refused", "the vomo preset (the volunteer default) reads hex only", b,
+            [["vomo-signature", b64(mac(S1, b))]], dict(REJECT, reason="malformed-signature"), config=VOMO)
+    receive(c, "vomo-unsigned-refused", "an unsigned VOMO delivery is refused", b, [],
+            dict(REJECT, reason="missing-signature"), config=VOMO)
+    receive(c, "vomo-crm-receiver-stays-crm", "a CRM+ receiver with the vomo scheme still parses as CRM+ "
+            "(the product is configuration, never guessed from the body)", b, vsig(b),
+            dict(ACCEPTED, reason="unknown-event-type", event={"product": None, "resourceKind": None}),
+            config={"secrets": [S1], "platformName": PLATFORM, "scheme": "vomo"})
+    case(c, "vomo-subscribed-events-refused", "subscribedEvents names CRM+ types; a volunteer receiver refuses it",
+         "newCore", config=dict(VOMO, subscribedEvents=["gift-create"]),
+         expectError={"code": "invalid-option", "field": "subscribedEvents"})
+    case(c, "vomo-unknown-product", "product is a closed set", "newCore",
+         config=dict(VOMO, product="vomo"), expectError={"code": "invalid-option", "field": "product"})
+    return c
+
+
+RAISE = {"secrets": [S1], "platformName": PLATFORM, "product": "raise"}
+
+
+def raise_cases():
+    """Raise webhook deliveries: integer event types with configurable labels, the raise preset, contextId."""
+    c = []
+
+    def rsig(b, header="x-raise-signature", enc="hex", key=S1):
+        t = mac(key, b)
+        return [[header, t.hex() if enc == "hex" else b64(t)]]
+
+    fams = [("gift", "gift", "gift"), ("recurring-gift", "recurring-gift", "recurringGift"),
+            ("donor", "contact", "donor"), ("campaign", "campaign", "campaign"), ("page", "page", "page")]
+    for i, (fam, kind, key) in enumerate(fams):
+        for j, action in enumerate(("create", "update", "delete")):
+            code = (i + 1) * 10 + j
+            b = js({"eventType": code, "contextId": f"ctx-{code}",
+                    key: {"id": 500 + code, "modifiedDate": "2025-04-01T12:00:00Z"}})
+            receive(c, f"raise-type-{code}", f"event type {code} reads as {fam}-{action} under the default labels "
+                    "(an assumption: docs.virtuous.org leaves them unlabeled)", b, rsig(b),
+                    dict(ACCEPTED, event={"product": "raise", "rawEventType": str(code), "eventType": None,
+                                          "productEventType": f"{fam}-{action}", "resourceKind": kind,
+                                          "action": action, "resourceId": str(500 + code), "eventId": f"ctx-{code}",
+                                          "modifiedDateTimeUtc": "2025-04-01T12:00:00Z"},
+                         dedupeKey=f"raise:event:ctx-{code}"), config=RAISE)
+    b = js({"eventType": 13, "data": {"id": 7}})
+    receive(c, "raise-unknown-integer", "an integer no label names is an unknown type: acknowledged, never a guessed kind",
+            b, rsig(b), dict(ACCEPTED, reason="unknown-event-type",
+                            event={"product": "raise", "rawEventType": "13", "resourceKind": None, "action": None,
+                                   "productEventType": None, "resourceId": "7"}), config=RAISE)
+    b = js({"eventType": 99, "data": {"id": 7}})
+    receive(c, "raise-out-of-range-integer", "an integer outside 10..52 is unknown too", b, rsig(b),
+            dict(ACCEPTED, reason="unknown-event-type", event={"rawEventType": "99", "resourceKind": None}),
+            config=RAISE)
+    b = js({"eventType": "21", "data": {"id": "rg-1"}})
+    receive(c, "raise-type-as-text", "numeric text reads like the integer", b, rsig(b),
+            dict(ACCEPTED, event={"productEventType": "recurring-gift-update", "resourceKind": "recurring-gift"}),
+            config=RAISE)
+    b = js({"eventType": "Gift Created", "gift": {"id": 1}})
+    receive(c, "raise-type-as-display-text", "a display text (as the delivery logs' eventTypeDisplay) reads as its label",
+            b, rsig(b), dict(ACCEPTED, event={"productEventType": "gift-create", "rawEventType": "Gift Created"}),
+            config=RAISE)
+    relabel = {**RAISE, "raise": {"eventTypes": {"13": "gift-update", "10": "donor-create", "52": None}}}
+    b = js({"eventType": 13, "data": {"id": 7}})
+    receive(c, "raise-configured-label", "raise.eventTypes overrides a label per integer", b, rsig(b),
+            dict(ACCEPTED, event={"productEventType": "gift-update", "resourceKind": "gift", "action": "update"}),
+            config=relabel)
+    b = js({"eventType": 10, "donor": {"id": 3}})
+    receive(c, "raise-relabelled-default", "an override replaces the default label", b, rsig(b),
+            dict(ACCEPTED, event={"productEventType": "donor-create", "resourceKind": "contact", "resourceId": "3"}),
+            config=relabel)
+    b = js({"eventType": 52, "page": {"id": 3}})
+    receive(c, "raise-removed-label", "null removes a label: the integer becomes unknown", b, rsig(b),
+            dict(ACCEPTED, reason="unknown-event-type", event={"resourceKind": None}), config=relabel)
+    b = js({"eventType": 11, "data": {"id": 78, "modifiedDate": "2025-04-01T12:00:00Z"}})
+    receive(c, "raise-no-context-id", "without contextId the record id and modified time name the change", b, rsig(b),
+            dict(ACCEPTED, dedupeKey="raise:resource:11:78:2025-04-01T12:00:00Z"), config=RAISE)
+    b = js({"eventType": 10, "contextId": "ctx-1", "gift": {"id": 1}})
+    for header, enc in (("x-webhook-signature", "base64"), ("X-Signature", "hex"), ("signature", "hex")):
+        receive(c, f"raise-header-{header.lower()}-{enc}", f"the raise preset reads {header} ({enc})", b,
+                rsig(b, header, enc), dict(ACCEPTED, event={"eventId": "ctx-1"}), config=RAISE)
+    receive(c, "raise-unsigned-refused", "the safe default: an unsigned Raise delivery is refused (401); Raise "
+            "retries and its delivery log records the failure", b, [], dict(REJECT, reason="missing-signature"),
+            config=RAISE)
+    receive(c, "raise-wrong-token-refused", "signed with another token: refused", b,
+            rsig(b, key=S2), dict(REJECT, reason="signature-mismatch"), config=RAISE)
+    custom = dict(RAISE, scheme={"headers": ["X-Raise-Hmac"], "encoding": "base64"})
+    receive(c, "raise-custom-scheme", "the scheme is configuration: another header and encoding", b,
+            rsig(b, "x-raise-hmac", "base64"), dict(ACCEPTED), config=custom)
+    b = js({"contextId": "ctx-2", "gift": {"id": 1}})
+    receive(c, "raise-no-type-dead-letter", "no event type: a dead letter, kept", b, rsig(b),
+            dict(dead("missing-event-type"), dedupeKey="raise:sha256:" + hashlib.sha256(b).hexdigest()), config=RAISE)
+    for name, cfg, field in (
+        ("raise-label-bad-integer", {"eventTypes": {"9": "gift-create"}}, "raise.eventTypes.9"),
+        ("raise-label-bad-text", {"eventTypes": {"10": "gift-refund"}}, "raise.eventTypes.10"),
+        ("raise-label-not-object", {"eventTypes": ["gift-create"]}, "raise.eventTypes"),
+    ):
+        case(c, name, "a label configuration Raise cannot mean is refused naming the key", "newCore",
+             config={**RAISE, "raise": cfg}, expectError={"code": "invalid-option", "field": field})
+    case(c, "raise-section-needs-raise-product", "the raise section belongs to a raise receiver", "newCore",
+         config={**BASE, "raise": {"eventTypes": {}}}, expectError={"code": "invalid-option", "field": "raise"})
+    case(c, "raise-section-unknown-key", "an unknown key of the raise section is refused", "newCore",
+         config={**RAISE, "raise": {"eventType": {}}}, expectError={"code": "invalid-config"})
+    return c
+
+
 def write(name, description, cases):
     path = os.path.join(ROOT, name)
     with open(path, "w") as f:
@@ -433,3 +578,5 @@ if __name__ == "__main__":
     write("config.json", "new SyncCore(config): validation errors name the field", config_cases())
     write("verify.json", "verifySignature: one header value, a secret list, options", verify_cases())
     write("sign.json", "signBody: every preset, bytes in, headers out", sign_cases())
+    write("vomo-webhooks.json", "core.receive, product volunteer: VOMO {type, organization_id, data} deliveries", vomo_cases())
+    write("raise.json", "core.receive, product raise: integer event types, labels, the raise preset, contextId", raise_cases())

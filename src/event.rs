@@ -2,6 +2,7 @@
 //! Virtuous used (`{"event":"GiftCreate","gift":{..}}`, the documented `eventType`/`data` envelope, or
 //! dotted names). Parsing lives in [`crate::receive::envelope`]; this module only names things.
 
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 
 /// The kind of CRM+ record an event is about.
@@ -246,12 +247,26 @@ impl EventType {
 /// One parsed, normalised delivery.
 ///
 /// Every field but `raw_event_type` is optional because Virtuous publishes no payload schema:
-/// what is absent stays absent rather than being invented.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// what is absent stays absent rather than being invented. A CRM+ event is written exactly as
+/// before Raise and Volunteer existed (`product`, `action` and `productEventType` are omitted for
+/// CRM+), so stored events and existing consumers read unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
-    /// The recognised event type, or `None` for a type this version does not know (tolerated).
+    /// The product the delivery came from; CRM+ (the default) is omitted on the wire.
+    #[serde(default, skip_serializing_if = "Product::is_crm")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub product: Product,
+    /// What happened, for Raise and Volunteer events (a CRM+ event's `eventType` says it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// The product's own name for the type, for Raise and Volunteer events: Raise's configured
+    /// label for the integer (`gift-create`, `donor-update`), VOMO's type (`participation.created`).
+    /// Absent for a type the configuration does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_event_type: Option<String>,
+    /// The recognised CRM+ event type, or `None` for a type this version does not know (tolerated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<EventType>,
     /// The event type exactly as the delivery spelled it (`GiftCreate`, `gift.created`, ...).

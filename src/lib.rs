@@ -19,7 +19,9 @@ mod json;
 pub mod product;
 pub mod timestamp;
 
-// Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk).
+// Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk;
+// `raise` the subscription URL check of `reconcile`).
+pub mod raise;
 pub mod receive;
 #[cfg(feature = "sync")]
 pub mod reconcile;

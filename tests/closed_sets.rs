@@ -286,6 +286,40 @@ fn sync_reasons_are_listed() {
 }
 
 #[test]
+fn product_and_record_kinds_are_listed() {
+    use virtuous_sync::{Product, ResourceKind};
+    let dts = dts();
+    let wit = read("wit/world.wit");
+    let products: BTreeSet<String> = Product::ALL
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    assert_same("Product", &products, &ts_union(&dts, "Product"));
+    assert_same("WIT enum product", &products, &wit_enum(&wit, "product"));
+    let kinds: BTreeSet<String> = ResourceKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_string())
+        .collect();
+    assert_same("ResourceKind", &kinds, &ts_union(&dts, "ResourceKind"));
+    assert_same(
+        "WIT enum resource-kind",
+        &kinds,
+        &wit_enum(&wit, "resource-kind"),
+    );
+    let actions: BTreeSet<String> = ["create", "update", "delete", "submit"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for a in &actions {
+        // The core's Action serialises to exactly these names.
+        let v: virtuous_sync::Action = serde_json::from_value(serde_json::json!(a)).unwrap();
+        assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(a));
+    }
+    assert_same("Action", &actions, &ts_union(&dts, "Action"));
+    assert_same("WIT enum action", &actions, &wit_enum(&wit, "action"));
+}
+
+#[test]
 fn wit_enums_are_read_and_compared() {
     // The check above can fail: a case missing from, or added to, a WIT enum is reported.
     let wit = "enum e {\n  // a comment\n  a-b,\n  c, // why\n  d\n}";

@@ -107,6 +107,7 @@ fn event(values: &BTreeMap<String, Value>, modified: i64, create: bool) -> Event
         resource_id: Some("501".into()),
         modified_date_time_utc: Some(iso(modified)),
         resource: Some(Value::Object(res)),
+        ..Default::default()
     }
 }
 

@@ -133,6 +133,7 @@ fn gift_event(
         resource_id: Some("501".into()),
         modified_date_time_utc: Some(iso(modified)),
         resource: Some(Value::Object(res)),
+        ..Default::default()
     }
 }
 
@@ -434,6 +435,7 @@ proptest! {
         let ev = Event {
             event_type: et, raw_event_type: "X".into(), resource_kind: et.map(|e| e.resource_kind()), event_id: None,
             timestamp: None, organization_id: None, resource_id: None, modified_date_time_utc: None, resource: Some(res),
+            ..Default::default()
         };
         let a = decide_inbound(&o, &ev, Some(&r), now);
         let b = decide_inbound(&o, &ev, Some(&r), now);
@@ -459,6 +461,7 @@ proptest! {
         let ev = Event {
             event_type: et, raw_event_type: "X".into(), resource_kind: et.map(|e| e.resource_kind()), event_id: None,
             timestamp: None, organization_id: None, resource_id: rid, modified_date_time_utc: modified, resource: Some(res),
+            ..Default::default()
         };
         let _ = decide_inbound(&o, &ev, r.as_ref(), now);
         let mut ch = change(&BTreeMap::new(), pm);

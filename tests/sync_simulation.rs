@@ -708,6 +708,7 @@ impl World {
                 Some(iso(r.modified, variant))
             },
             resource: Some(Value::Object(res)),
+            ..Default::default()
         };
         trace!(
             self,
@@ -1050,6 +1051,7 @@ impl World {
                         resource_id: None,
                         modified_date_time_utc: None,
                         resource: current.clone(),
+                        ..Default::default()
                     };
                     self.apply_inbound(&ev, Some(i), (**inb).clone());
                 }

@@ -24,7 +24,7 @@ use virtuous_sync::receive::signature;
 use virtuous_sync::reconcile::{
     self, cursor, deletion, matcher, merge, ratelimit, response, subscription,
 };
-use virtuous_sync::{sync, timestamp};
+use virtuous_sync::{raise, sync, timestamp};
 
 /// Every type reachable from these is declared (their fields' types, recursively).
 fn roots(v: &mut Collect) {
@@ -77,6 +77,14 @@ fn roots(v: &mut Collect) {
     v.visit::<response::ResponseInput>();
     v.visit::<response::ResponseClassification>();
     v.visit::<timestamp::ParsedTime>();
+    v.visit::<virtuous_sync::Product>();
+    v.visit::<virtuous_sync::Action>();
+    v.visit::<raise::subscription::RaiseSubscriptionInput>();
+    v.visit::<raise::subscription::RaiseSubscriptionPlan>();
+    v.visit::<raise::event_types::RaiseLearnInput>();
+    v.visit::<raise::event_types::RaiseLearnedLabels>();
+    v.visit::<raise::logs::RaiseLogInput>();
+    v.visit::<raise::logs::RaiseLogSummary>();
 }
 
 /// Declarations by name; a name declared twice by two different types is an error.

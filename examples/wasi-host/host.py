@@ -35,7 +35,7 @@ COMPONENT = ROOT / "build" / "component" / "virtuous_sync.wasm"
 RECEIVER = "virtuous:sync/receiver@0.1.0"
 RECONCILE = "virtuous:sync/reconcile@0.1.0"
 SYNCED = ("gift", "contact")
-EVENT_FIELDS = ["event-type", "raw-event-type", "resource-kind", "event-id", "timestamp", "organization-id",
+EVENT_FIELDS = ["product", "action", "product-event-type", "event-type", "raw-event-type", "resource-kind", "event-id", "timestamp", "organization-id",
                 "resource-id", "modified-date-time-utc", "resource"]
 # In a typed decision, the fields that are JSON text (`json` in the WIT: the stored record state, field and body
 # values) and the maps (`list<tuple<string, ...>>`: field values, digests).

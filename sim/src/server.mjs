@@ -4,6 +4,7 @@ import http from "node:http";
 import { SimError, badRequest, notFound, renderContact, renderContactRow, renderGift, renderGiftRow, TOGGLES } from "./model.mjs";
 import { CONTACT_PARAMETERS, GIFT_PARAMETERS, queryOptions, runQuery } from "./query.mjs";
 import { SCENARIOS, runScenario } from "./scenarios.mjs";
+import { productAdminRoutes, raiseRoutes } from "./raise.mjs";
 
 const MAX_BODY = 5 * 1024 * 1024;
 
@@ -284,8 +285,8 @@ function match(routes, method, path) {
 
 /** The request handler for one simulator (the route tables are rebuilt after `reset`, which swaps the store). */
 export function createHandler(sim) {
-  const api = compile(apiRoutes(sim));
-  const admin = compile(adminRoutes(sim));
+  const api = compile([...apiRoutes(sim), ...raiseRoutes(sim)]);
+  const admin = compile([...adminRoutes(sim), ...productAdminRoutes(sim)]);
   return async function handle(req, res) {
     const url = new URL(req.url, "http://sim.local");
     const path = url.pathname;
@@ -314,7 +315,7 @@ export function createHandler(sim) {
         const out = await m.route.handler({ p: m.p, qs, body: parseJson(text), req });
         return send(res, out === undefined ? 204 : 200, out);
       }
-      if (!path.toLowerCase().startsWith("/api/")) return send(res, 404, { error: { code: "NOT_FOUND", message: `${req.method} ${path}` } });
+      if (!/^\/(raise\/)?api\//i.test(path)) return send(res, 404, { error: { code: "NOT_FOUND", message: `${req.method} ${path}` } });
       if (!sim.authorized(req.headers.authorization)) {
         status = 401;
         log(401);

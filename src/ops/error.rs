@@ -82,6 +82,7 @@ from_module_error!(
     "merge" => merge::MergeError,
     "deletion" => deletion::DeletionError,
     "subscription" => subscription::SubscriptionError,
+    "subscription" => crate::raise::subscription::RaiseSubscriptionError,
     "response" => response::ResponseError,
     "timestamp" => timestamp::TimeError,
     "sync" => sync::TransitionError,

@@ -21,6 +21,7 @@ pub use inputs::{
 };
 
 use crate::facade::SyncCore;
+use crate::raise;
 use crate::reconcile::{self, cursor, deletion, merge, ratelimit, response, subscription};
 use crate::sync::{self, RecordState, SyncOptions};
 use crate::timestamp::{self, ParsedTime};
@@ -287,6 +288,17 @@ planners! {
         |i| Ok(ratelimit::price_plan(i));
     ClassifyResponse(response::ResponseInput) -> response::ResponseClassification =
         |i| Ok(response::classify_response(i)?);
+    MergeRaiseSubscription(raise::subscription::RaiseSubscriptionInput) -> raise::subscription::RaiseSubscriptionPlan =
+        |i| Ok(raise::subscription::merge_raise_subscription(i)?);
+    LearnRaiseEventTypes(raise::event_types::RaiseLearnInput) -> raise::event_types::RaiseLearnedLabels =
+        |i| raise::event_types::learn_event_types(i).map_err(|e| {
+            OpError::invalid_argument(
+                if e.key.is_empty() { "configured".to_owned() } else { format!("configured.{}", e.key) },
+                e.message,
+            )
+        });
+    SummarizeRaiseDeliveryLogs(raise::logs::RaiseLogInput) -> raise::logs::RaiseLogSummary =
+        |i| Ok(raise::logs::summarize_delivery_logs(i));
     ParseModifiedTime(ParseTimeInput) -> ParsedTime = |i: &ParseTimeInput| {
         let ms = timestamp::parse_time(&i.text)?;
         Ok(ParsedTime { ms, iso: timestamp::format_time(ms) })

@@ -54,6 +54,14 @@ macro_rules! operation_table {
             free pricePlan PricePlan whole;
             /// What a host should do with one Virtuous response.
             free classifyResponse ClassifyResponse whole;
+            /// The GET-then-PUT merge of a Raise webhook: the full record to PUT, the customer's
+            /// other event types and settings kept.
+            free mergeRaiseSubscription MergeRaiseSubscription whole;
+            /// Raise's event type labels learned from delivery-log rows (`eventTypeDisplay`), and
+            /// where the configured labels disagree.
+            free learnRaiseEventTypes LearnRaiseEventTypes whole;
+            /// Raise's delivery-log rows summarised into failed deliveries per webhook and `contextId`.
+            free summarizeRaiseDeliveryLogs SummarizeRaiseDeliveryLogs whole;
             /// Parses a Virtuous `modifiedDateTimeUtc` (or any date-time the core accepts).
             free parseModifiedTime ParseModifiedTime (text: text);
         }

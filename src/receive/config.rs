@@ -7,14 +7,18 @@ use super::signature::Scheme;
 use crate::error::{ConfigError, ConfigErrorCode};
 use crate::event::EventType;
 use crate::json::{as_object, only_keys, opt_bool, opt_str, opt_str_list, opt_u64};
+use crate::product::Product;
+use crate::raise::event_types::EventTypeLabels;
 use serde_json::{Map, Value};
 
 /// Largest configurable body limit (64 MiB); Virtuous deliveries embed a single record.
 pub const MAX_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The keys of the receiver's configuration object.
-pub(crate) const KEYS: [&str; 8] = [
+pub(crate) const KEYS: [&str; 10] = [
     "secrets",
+    "product",
+    "raise",
     "platformName",
     "scheme",
     "maxBodyBytes",
@@ -27,6 +31,11 @@ pub(crate) const KEYS: [&str; 8] = [
 /// Everything a [`Receiver`](super::Receiver) is built from. Validated once, at construction.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The product whose deliveries this receiver takes (default CRM+). It picks the envelope
+    /// parser and the default scheme (`virtuous`, `raise`, `vomo`).
+    pub product: Product,
+    /// Raise's event type labels (integer -> family and action); only read for Raise.
+    pub raise_labels: EventTypeLabels,
     /// Current and recent webhook secrets, newest first by convention (rotation).
     pub secrets: Vec<SecretEntry>,
     /// Our platform's name, as stamped in `transactionSource` / `referenceSource` on every write.
@@ -47,6 +56,8 @@ impl Config {
     /// A configuration with the Virtuous scheme and default limits.
     pub fn new(platform_name: impl Into<String>, secrets: Vec<SecretEntry>) -> Config {
         Config {
+            product: Product::Crm,
+            raise_labels: EventTypeLabels::default(),
             secrets,
             platform_name: platform_name.into(),
             scheme: Scheme::virtuous(),
@@ -81,7 +92,31 @@ impl Config {
                 )
             })?
             .to_owned();
-        let scheme = Scheme::from_json(o.get("scheme").unwrap_or(&Value::Null), "scheme")?;
+        let product = match opt_str(o, "", "product")? {
+            None => Product::Crm,
+            Some(p) => Product::ALL
+                .into_iter()
+                .find(|x| x.as_str() == p)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        ConfigErrorCode::InvalidOption,
+                        "product",
+                        "expected \"crm\", \"raise\" or \"volunteer\"",
+                    )
+                })?,
+        };
+        let scheme = match o.get("scheme").filter(|v| !v.is_null()) {
+            Some(s) => Scheme::from_json(s, "scheme")?,
+            None => Scheme::for_product(product),
+        };
+        let raise_labels = raise_section(o, product)?;
+        if product != Product::Crm && o.get("subscribedEvents").is_some_and(|v| !v.is_null()) {
+            return Err(ConfigError::new(
+                ConfigErrorCode::InvalidOption,
+                "subscribedEvents",
+                "names CRM+ event types; a raise or volunteer receiver takes its product's types (choose them in the product's subscription)",
+            ));
+        }
         let mut limits = Limits::default();
         if let Some(n) = opt_u64(o, "", "maxBodyBytes")? {
             limits.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
@@ -90,6 +125,8 @@ impl Config {
             limits.max_depth = usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(Config {
+            product,
+            raise_labels,
             secrets,
             platform_name,
             scheme,
@@ -162,4 +199,31 @@ fn invisible(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
         | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// `raise: { eventTypes? }`: Raise's event type label overrides (only with `product: "raise"`).
+fn raise_section(o: &Map<String, Value>, product: Product) -> Result<EventTypeLabels, ConfigError> {
+    let Some(r) = o.get("raise").filter(|v| !v.is_null()) else {
+        return Ok(EventTypeLabels::default());
+    };
+    if product != Product::Raise {
+        return Err(ConfigError::new(
+            ConfigErrorCode::InvalidOption,
+            "raise",
+            "only a receiver with product \"raise\" reads the raise section",
+        ));
+    }
+    let r = as_object(r, "raise")?;
+    only_keys(r, "raise", &["eventTypes"])?;
+    match r.get("eventTypes").filter(|v| !v.is_null()) {
+        None => Ok(EventTypeLabels::default()),
+        Some(v) => EventTypeLabels::with_overrides(v).map_err(|e| {
+            let field = if e.key.is_empty() {
+                "raise.eventTypes".to_owned()
+            } else {
+                format!("raise.eventTypes.{}", e.key)
+            };
+            ConfigError::new(ConfigErrorCode::InvalidOption, field, e.message)
+        }),
+    }
 }

@@ -11,6 +11,11 @@
 //!    sync engine's content comparison and by reconciliation.
 //! 4. `sha256:<hex>`: the raw body's SHA-256, when nothing else identifies the delivery.
 //!
+//! Raise and Volunteer keys are the same, prefixed with the product (`raise:`, `volunteer:`) so
+//! one inbox can hold all three products' keys without collisions; a Raise delivery's
+//! `contextId` (the id its delivery logs group retries by) is its event id, so its key is
+//! `raise:event:<contextId>`. CRM+ keys are unprefixed, as before.
+//!
 //! Over-long ids are replaced by their SHA-256 so keys stay bounded (at most ~330 bytes).
 
 use crate::event::Event;
@@ -32,6 +37,15 @@ fn bounded(s: &str, colon_ok: bool) -> String {
         s.to_owned()
     } else {
         format!("h{}", hex::encode(Sha256::digest(s.as_bytes())))
+    }
+}
+
+/// A key qualified by product: CRM+ keys unchanged, others prefixed (`volunteer:resource:..`).
+pub fn product_key(product: crate::product::Product, key: String) -> String {
+    if product.is_crm() {
+        key
+    } else {
+        format!("{}:{key}", product.as_str())
     }
 }
 

@@ -9,6 +9,8 @@
 //! too deeply nested or non-object body, or one without any event type.
 
 use crate::event::{Action, Event, EventType, ResourceKind};
+use crate::product::Product;
+use crate::raise::event_types::{self as raise_types, EventTypeLabels, Family};
 use core::fmt;
 use serde_json::{Map, Value};
 
@@ -137,8 +139,28 @@ impl fmt::Display for EnvelopeError {
 
 impl std::error::Error for EnvelopeError {}
 
-/// Parses a delivery body.
+/// Parses a CRM+ delivery body.
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Event, EnvelopeError> {
+    from_object(read_object(body, limits)?)
+}
+
+/// Parses a delivery body of `product` (Raise needs its event type labels).
+pub fn parse_for(
+    product: Product,
+    body: &[u8],
+    limits: &Limits,
+    raise_labels: &EventTypeLabels,
+) -> Result<Event, EnvelopeError> {
+    let top = read_object(body, limits)?;
+    match product {
+        Product::Crm => from_object(top),
+        Product::Volunteer => vomo_event(top),
+        Product::Raise => raise_event(top, raise_labels),
+    }
+}
+
+/// Reads a body as a JSON object under the limits (the checks every product shares).
+fn read_object(body: &[u8], limits: &Limits) -> Result<Map<String, Value>, EnvelopeError> {
     if body.len() > limits.max_body_bytes {
         return Err(EnvelopeError::BodyTooLarge {
             size: body.len(),
@@ -160,7 +182,7 @@ pub fn parse(body: &[u8], limits: &Limits) -> Result<Event, EnvelopeError> {
     let Value::Object(top) = value else {
         return Err(EnvelopeError::NotAnObject);
     };
-    from_object(top)
+    Ok(top)
 }
 
 /// Scans nesting depth without building anything, so a hostile `[[[[...` costs one pass and no stack.
@@ -260,6 +282,9 @@ fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
         None => (None, None),
     };
     Ok(Event {
+        product: Product::Crm,
+        action: None,
+        product_event_type: None,
         event_type,
         raw_event_type,
         resource_kind: kind,
@@ -313,6 +338,163 @@ fn family_of(raw: &str) -> Option<ResourceKind> {
     ]
     .into_iter()
     .find(|k| s.starts_with(&squash(k.payload_key())))
+}
+
+/// A VOMO (Volunteer) delivery: `{"type": "participation.created", "organization_id": 77, "data":
+/// {"id", "user_id", "project_id", "updated_at", ..}}`. Types are `<family>.<verb>`: families
+/// `participation`, `project` and `user` (a user syncs as a contact), verbs `created`, `updated`,
+/// `deleted`. Any other type is tolerated as unknown, with its record kept.
+fn vomo_event(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
+    let raw_event_type = type_text(&top, &["type", "event", "eventtype"])?;
+    let lower = raw_event_type.to_ascii_lowercase();
+    let parsed = lower.split_once('.').and_then(|(family, verb)| {
+        let kind = match family {
+            "participation" | "participations" => ResourceKind::Participation,
+            "project" | "projects" => ResourceKind::Project,
+            "user" | "users" | "volunteer" => ResourceKind::Contact,
+            _ => return None,
+        };
+        Some((kind, verb_action(verb)?))
+    });
+    let resource = object_under(&top, "data").cloned();
+    let (resource_id, modified) = resource_identity(resource.as_ref(), &["updatedat"]);
+    Ok(Event {
+        product: Product::Volunteer,
+        action: parsed.map(|(_, a)| a),
+        product_event_type: parsed.map(|_| lower.clone()),
+        event_type: None,
+        raw_event_type,
+        resource_kind: parsed.map(|(k, _)| k),
+        event_id: lookup(&top, &["eventid", "id", "webhookid"]).and_then(|(_, v)| scalar_string(v)),
+        timestamp: lookup(&top, &["timestamp", "sentat", "createdat"])
+            .and_then(|(_, v)| scalar_string(v)),
+        organization_id: lookup(&top, &["organizationid", "orgid", "organisationid"])
+            .and_then(|(_, v)| scalar_string(v)),
+        resource_id,
+        modified_date_time_utc: modified,
+        resource,
+    })
+}
+
+/// A Raise delivery. Raise documents no payload, so this is defensive: the event type is an
+/// integer (or numeric text) under `eventType`, `eventTypeId`, `type` or `event`, or a display text
+/// (`Gift Created`) there; the record sits under its family's key (`gift`, `recurringGift`,
+/// `donor`, `campaign`, `page`) or a generic container (`data`, `payload`, ..); `contextId` (the
+/// id Raise's delivery logs group retries by) is the event id when present. An integer the
+/// configured labels do not name is an unknown type, never a guessed kind.
+fn raise_event(top: Map<String, Value>, labels: &EventTypeLabels) -> Result<Event, EnvelopeError> {
+    const TYPE_KEYS: [&str; 5] = [
+        "eventtype",
+        "eventtypeid",
+        "webhookeventtype",
+        "type",
+        "event",
+    ];
+    let found = TYPE_KEYS.iter().find_map(|want| {
+        top.iter()
+            .find(|(k, v)| squash(k) == *want && (v.is_number() || v.is_string()))
+            .map(|(_, v)| v)
+    });
+    let Some(found) = found else {
+        return Err(EnvelopeError::MissingEventType);
+    };
+    let raw_event_type = scalar_string(found).ok_or(EnvelopeError::MissingEventType)?;
+    let label = match raise_types::parse_code(found) {
+        Some(code) => labels.get(code),
+        // A number outside the documented range is unknown, not a label.
+        None if found.is_number() => None,
+        None => raise_types::Label::parse(&raw_event_type),
+    };
+    let family_key = |f: Family| match f {
+        Family::Gift => "gift",
+        Family::RecurringGift => "recurringgift",
+        Family::Donor => "donor",
+        Family::Campaign => "campaign",
+        Family::Page => "page",
+    };
+    let mut resource = label.and_then(|l| object_under(&top, family_key(l.family)));
+    if resource.is_none() {
+        for container in ["data", "payload", "resource", "object", "record", "entity"] {
+            if let Some(v) = object_under(&top, container) {
+                resource = label
+                    .and_then(|l| {
+                        v.as_object()
+                            .and_then(|o| object_under(o, family_key(l.family)))
+                    })
+                    .or(Some(v));
+                break;
+            }
+        }
+    }
+    let resource = resource.cloned();
+    let (resource_id, modified) = resource_identity(
+        resource.as_ref(),
+        &[
+            "modifieddatetimeutc",
+            "modifieddate",
+            "modifiedon",
+            "lastmodifieddate",
+            "datemodified",
+            "updatedat",
+        ],
+    );
+    Ok(Event {
+        product: Product::Raise,
+        action: label.map(|l| l.action),
+        product_event_type: label.map(raise_types::Label::code),
+        event_type: None,
+        raw_event_type,
+        resource_kind: label.map(|l| l.family.resource_kind()),
+        event_id: lookup(&top, &["contextid", "eventid"]).and_then(|(_, v)| scalar_string(v)),
+        timestamp: lookup(&top, &["timestamp", "createddate", "eventdate", "sentat"])
+            .and_then(|(_, v)| scalar_string(v)),
+        organization_id: lookup(
+            &top,
+            &["organizationid", "orgid", "organisationid", "tenantid"],
+        )
+        .and_then(|(_, v)| scalar_string(v)),
+        resource_id,
+        modified_date_time_utc: modified,
+        resource,
+    })
+}
+
+/// A string event type under the first of `keys` (squashed) that holds non-blank text.
+fn type_text(top: &Map<String, Value>, keys: &[&str]) -> Result<String, EnvelopeError> {
+    keys.iter()
+        .find_map(|want| {
+            top.iter()
+                .find(|(k, v)| squash(k) == *want && v.is_string())
+                .and_then(|(_, v)| v.as_str())
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or(EnvelopeError::MissingEventType)
+}
+
+/// `created`/`create` and the like; `None` for any other verb.
+fn verb_action(verb: &str) -> Option<Action> {
+    match verb {
+        "created" | "create" => Some(Action::Create),
+        "updated" | "update" => Some(Action::Update),
+        "deleted" | "delete" => Some(Action::Delete),
+        _ => None,
+    }
+}
+
+/// The record's id and modification time (the first of `modified_keys` present).
+fn resource_identity(
+    resource: Option<&Value>,
+    modified_keys: &[&str],
+) -> (Option<String>, Option<String>) {
+    match resource.and_then(Value::as_object) {
+        Some(r) => (
+            lookup(r, &["id"]).and_then(|(_, v)| scalar_string(v)),
+            lookup(r, modified_keys).and_then(|(_, v)| scalar_string(v)),
+        ),
+        None => (None, None),
+    }
 }
 
 /// Maps any spelling of a CRM+ event type to the canonical one: `GiftCreate`, `giftCreate`,

@@ -26,6 +26,8 @@ pub mod signature;
 use crate::error::ConfigError;
 use crate::event::{Event, EventType};
 use crate::headers::Headers;
+use crate::product::Product;
+use crate::raise::event_types::EventTypeLabels;
 use config::Config;
 use envelope::Limits;
 use serde::Serialize;
@@ -158,6 +160,8 @@ pub struct Receipt {
 /// A configured receiver: secrets prepared once, then `receive` per delivery.
 #[derive(Debug, Clone)]
 pub struct Receiver {
+    product: Product,
+    raise_labels: EventTypeLabels,
     verifier: Verifier,
     platform_name: String,
     limits: Limits,
@@ -175,6 +179,8 @@ impl Receiver {
             config.diagnostics,
         )?;
         Ok(Receiver {
+            product: config.product,
+            raise_labels: config.raise_labels,
             verifier,
             platform_name: config.platform_name.trim().to_owned(),
             limits: config.limits,
@@ -185,6 +191,11 @@ impl Receiver {
     /// [`Receiver::new`] from the JSON-shaped configuration (without a `sync` section).
     pub fn from_json(config: &Value) -> Result<Receiver, ConfigError> {
         Receiver::new(Config::from_json(config)?)
+    }
+
+    /// The product whose deliveries this receiver takes.
+    pub fn product(&self) -> Product {
+        self.product
     }
 
     /// Our platform name (trimmed).
@@ -239,12 +250,15 @@ impl Receiver {
             diagnostics: Vec::new(),
             error: None,
         };
-        match envelope::parse(body, &self.limits) {
+        match envelope::parse_for(self.product, body, &self.limits, &self.raise_labels) {
             Err(e) => {
                 receipt.status = 202;
                 receipt.reason = ReceiptReason::DeadLetter;
                 receipt.dead_letter = true;
-                receipt.dedupe_key = Some(dedupe::dedupe_key(None, v.delivery_id.as_deref(), body));
+                receipt.dedupe_key = Some(dedupe::product_key(
+                    self.product,
+                    dedupe::dedupe_key(None, v.delivery_id.as_deref(), body),
+                ));
                 receipt.error = Some(Notice::new(e.code(), e.to_string()));
             }
             Ok(event) => {
@@ -253,7 +267,18 @@ impl Receiver {
                     v.delivery_id.as_deref(),
                     body,
                 ));
+                receipt.dedupe_key = receipt
+                    .dedupe_key
+                    .take()
+                    .map(|k| dedupe::product_key(self.product, k));
                 receipt.reason = match event.event_type {
+                    // Raise and Volunteer: known when the type names a kind and an action.
+                    None if event.product != Product::Crm
+                        && event.resource_kind.is_some()
+                        && event.action.is_some() =>
+                    {
+                        ReceiptReason::Accepted
+                    }
                     None => ReceiptReason::UnknownEventType,
                     Some(t) if self.subscribed.as_ref().is_some_and(|s| !s.contains(&t)) => {
                         ReceiptReason::UnsubscribedEvent

@@ -602,6 +602,7 @@ fn event_from_row(kind: QueryResource, row: &Value, id: &str, create: bool) -> E
             .and_then(Value::as_str)
             .map(str::to_string),
         resource: Some(row.clone()),
+        ..Event::default()
     }
 }
 

@@ -17,6 +17,7 @@ use super::inbound::{json_id, stamp};
 use super::options::SyncOptions;
 use super::record::ExternalRef;
 use crate::event::{Event, ResourceKind};
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 
 /// One key to look a stored record state up by.
@@ -39,6 +40,11 @@ pub enum LookupKey {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct LookupKeys {
+    /// The product of the link to look up (records are stored per product, kind and key: one
+    /// partner record has one link per product). CRM+ (the default) is omitted.
+    #[serde(default, skip_serializing_if = "Product::is_crm")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub product: Product,
     /// The record kind (records are stored per kind); absent for an event type not synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ResourceKind>,
@@ -48,6 +54,9 @@ pub struct LookupKeys {
 
 /// Which keys identify the stored record for `event`, in order (see the module docs).
 pub fn lookup_keys(options: &SyncOptions, event: &Event) -> LookupKeys {
+    if !event.product.is_crm() {
+        return product_lookup_keys(options, event);
+    }
     let kind = event
         .event_type
         .map(|t| t.resource_kind())
@@ -80,8 +89,27 @@ pub fn lookup_keys(options: &SyncOptions, event: &Event) -> LookupKeys {
         }
     }
     LookupKeys {
+        product: Product::Crm,
         kind: kind.filter(|k| options.fields(*k).is_some()),
         keys,
+    }
+}
+
+/// A Raise or Volunteer event's keys: its Virtuous id only (we never stamp those products'
+/// records), qualified by the product and the kind its field maps sync.
+fn product_lookup_keys(options: &SyncOptions, event: &Event) -> LookupKeys {
+    let view = options.for_product(event.product);
+    let id = event.resource_id.clone().or_else(|| {
+        event
+            .resource
+            .as_ref()
+            .and_then(|r| r.get("id"))
+            .and_then(json_id)
+    });
+    LookupKeys {
+        product: event.product,
+        kind: event.resource_kind.filter(|k| view.fields(*k).is_some()),
+        keys: id.map(LookupKey::VirtuousId).into_iter().collect(),
     }
 }
 

@@ -28,8 +28,8 @@ pub use inbound::{decide_inbound, InboundAction, InboundDecision};
 pub use lookup::{lookup_keys, LookupKey, LookupKeys};
 pub use money::{Money, MoneyError};
 pub use options::{
-    FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch, OptionsError, Policy, SyncOptions,
-    UndatedEvents, UnstampedCreates, UpdateMode,
+    default_product_field_maps, FieldPolicy, FieldSpec, FieldType, KindPolicy, NameMatch,
+    OptionsError, Policy, ProductSync, SyncOptions, UndatedEvents, UnstampedCreates, UpdateMode,
 };
 pub use outbound::{decide_outbound, OutboundAction, OutboundDecision, PartnerChange};
 pub use reason::{DecisionInputs, Reason};
@@ -65,6 +65,15 @@ pub enum SyncError {
         expected: ResourceKind,
         /// The event's or change's kind.
         found: ResourceKind,
+    },
+    /// The record is another product's link than the event's (a Raise event for a CRM+ link), or
+    /// a partner change was given a link outbound writes do not go to (Raise and Volunteer links
+    /// are read-only here: partner changes are written through the CRM+ link).
+    ProductMismatch {
+        /// The record's product (or, for a write, `crm`).
+        expected: crate::product::Product,
+        /// The event's product (or the link's, for a write).
+        found: crate::product::Product,
     },
     /// The record is not the one the event or change is about (`field` names the id).
     RecordMismatch {
@@ -166,6 +175,7 @@ impl SyncError {
         match self {
             SyncError::TenantMismatch { .. } => "tenant-mismatch",
             SyncError::KindMismatch { .. } => "kind-mismatch",
+            SyncError::ProductMismatch { .. } => "product-mismatch",
             SyncError::RecordMismatch { .. } => "record-mismatch",
             SyncError::UnsupportedVersion { .. } => "unsupported-version",
             SyncError::BadRecord { .. } => "bad-record",
@@ -218,6 +228,14 @@ impl fmt::Display for SyncError {
                 write!(
                     f,
                     "record is a {}, input is about a {}",
+                    expected.as_str(),
+                    found.as_str()
+                )
+            }
+            SyncError::ProductMismatch { expected, found } => {
+                write!(
+                    f,
+                    "the record is a {} link, the input is {}: each product's link is its own record state, and partner changes are written through CRM+ links",
                     expected.as_str(),
                     found.as_str()
                 )

@@ -2,6 +2,7 @@
 //! deserialised from camelCase JSON (unknown keys are rejected with the key named).
 
 use crate::event::ResourceKind;
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -508,6 +509,78 @@ pub struct SyncOptions {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub unstamped_creates: UnstampedCreates,
+    /// Raise and Volunteer settings, keyed by product (`raise`, `volunteer`): their field maps
+    /// and undated-event handling. Omitted: the per-product defaults
+    /// ([`default_product_field_maps`]). CRM+ uses the top-level options; a `crm` key is refused.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub products: BTreeMap<Product, ProductSync>,
+}
+
+/// One non-CRM+ product's sync settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductSync {
+    /// Synced fields per kind for this product's links. Omitted: [`default_product_field_maps`].
+    /// Field names are the partner's, shared with the CRM+ maps, so one partner field has one
+    /// name whichever product changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_maps: Option<BTreeMap<ResourceKind, Vec<FieldSpec>>>,
+    /// Events without a modification time. Default (`fetch`): there is no CRM+ record to fetch,
+    /// so they are ignored (reason `undated`) rather than applied out of order; `decide` applies
+    /// them as delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undated_events: Option<UndatedEvents>,
+}
+
+/// The default field maps of Raise and Volunteer links. **Assumptions** (neither product
+/// documents its payloads field by field): Raise donors `firstName`, `lastName`, `email` and gifts
+/// `amount` at the top level; VOMO users `first_name`, `last_name`, `email`, `phone` and
+/// participations `status`, `hours` (support.vomo.org's webhook sample). Configure
+/// `products.<product>.fieldMaps` to change them.
+pub fn default_product_field_maps(product: Product) -> BTreeMap<ResourceKind, Vec<FieldSpec>> {
+    let at = |name: &str, pointer: &str, field_type: FieldType| FieldSpec {
+        pointer: pointer.to_string(),
+        ..FieldSpec::top(name, field_type, false)
+    };
+    let mut m = BTreeMap::new();
+    match product {
+        Product::Crm => return default_field_maps(),
+        Product::Raise => {
+            m.insert(
+                ResourceKind::Contact,
+                vec![
+                    at("firstName", "/firstName", FieldType::Plain),
+                    at("lastName", "/lastName", FieldType::Plain),
+                    at("email", "/email", FieldType::Plain),
+                ],
+            );
+            m.insert(
+                ResourceKind::Gift,
+                vec![at("amount", "/amount", FieldType::Money)],
+            );
+        }
+        Product::Volunteer => {
+            m.insert(
+                ResourceKind::Contact,
+                vec![
+                    at("firstName", "/first_name", FieldType::Plain),
+                    at("lastName", "/last_name", FieldType::Plain),
+                    at("email", "/email", FieldType::Plain),
+                    at("phone", "/phone", FieldType::Plain),
+                ],
+            );
+            m.insert(
+                ResourceKind::Participation,
+                vec![
+                    at("status", "/status", FieldType::Plain),
+                    at("hours", "/hours", FieldType::Plain),
+                ],
+            );
+        }
+    }
+    m
 }
 
 /// Why options are unusable.
@@ -567,7 +640,26 @@ impl SyncOptions {
             read_only: default_read_only(),
             undated_events: UndatedEvents::default(),
             unstamped_creates: UnstampedCreates::default(),
+            products: BTreeMap::new(),
         }
+    }
+
+    /// The options a `product` link is decided under: CRM+'s as they are; for Raise and
+    /// Volunteer the product's field maps, its undated-event setting, and `unstamped-creates:
+    /// create` (we never write those products' records, so an unstamped create cannot be ours).
+    pub fn for_product(&self, product: Product) -> std::borrow::Cow<'_, SyncOptions> {
+        if product.is_crm() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let settings = self.products.get(&product);
+        let mut view = self.clone();
+        view.products = BTreeMap::new();
+        view.field_maps = settings
+            .and_then(|s| s.field_maps.clone())
+            .unwrap_or_else(|| default_product_field_maps(product));
+        view.undated_events = settings.and_then(|s| s.undated_events).unwrap_or_default();
+        view.unstamped_creates = UnstampedCreates::Create;
+        std::borrow::Cow::Owned(view)
     }
 
     /// Parse and validate camelCase JSON.
@@ -587,6 +679,22 @@ impl SyncOptions {
         };
         if self.platform_name.trim().is_empty() {
             return Err(invalid("platformName", "must not be empty"));
+        }
+        for product in self.products.keys() {
+            if product.is_crm() {
+                return Err(invalid(
+                    "products.crm",
+                    "CRM+ is configured by the top-level options",
+                ));
+            }
+            if let Err(OptionsError::Invalid { field, message }) =
+                self.for_product(*product).validate()
+            {
+                return Err(OptionsError::Invalid {
+                    field: format!("products.{}.{field}", product.as_str()),
+                    message,
+                });
+            }
         }
         if self.customer_id.is_empty() {
             return Err(invalid("customerId", "must not be empty"));

@@ -365,6 +365,14 @@ fn guards<'a>(
     };
     let kind = change.kind;
     if let Some(r) = &record {
+        // Partner changes are written through CRM+ links; a Raise or Volunteer link is updated
+        // by its product's own events (docs/sync.md, "One partner record, several products").
+        if !r.product.is_crm() {
+            return Err(SyncError::ProductMismatch {
+                expected: crate::product::Product::Crm,
+                found: r.product,
+            });
+        }
         check_same_record(r, change)?;
     }
     if change.partner_id.trim().is_empty() {
@@ -1199,6 +1207,7 @@ fn inbound_first(
         resource_id: r.virtuous_id.clone(),
         modified_date_time_utc: modified,
         resource: Some(Value::Object(current.clone())),
+        ..Default::default()
     };
     let decision = decide_fetched(options, &event, Some(&held), now_ms)?;
     if decision.reason != Reason::Stale {

@@ -12,6 +12,7 @@
 
 use super::options::FieldPolicy;
 use crate::event::ResourceKind;
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -192,6 +193,12 @@ pub struct RecordState {
     pub version: u32,
     /// The customer (tenant) the record belongs to.
     pub customer_id: String,
+    /// The Virtuous product this link is in. CRM+ (the default) is omitted, so states stored
+    /// before Raise and Volunteer existed load unchanged. A partner record present in several
+    /// products has one record state per link, all with the same `partnerId` (docs/sync.md).
+    #[serde(default, skip_serializing_if = "Product::is_crm")]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub product: Product,
     /// Record kind.
     pub kind: ResourceKind,
     /// The partner platform's id.
@@ -318,6 +325,7 @@ impl RecordState {
         RecordState {
             version: RECORD_VERSION,
             customer_id: customer_id.to_string(),
+            product: Product::Crm,
             kind,
             partner_id: None,
             virtuous_id: None,

@@ -124,7 +124,7 @@ const SIGNED_CONTENT = { body: "body", "timestamp.body": "timestamp-body", "id.t
 export function config(v, path = "config") {
   if (!isObject(v)) nope(path, "the config is a record");
   onlyKeys(v, path, ["secrets", "platformName", "scheme", "maxBodyBytes", "maxDepth", "subscribedEvents",
-    "allowWeakSecrets", "diagnostics", "sync"]);
+    "allowWeakSecrets", "diagnostics", "product", "raise", "sync"]);
   return {
     secrets: list(required(v, "secrets", path), `${path}.secrets`, secret),
     platformName: str(required(v, "platformName", path), `${path}.platformName`),
@@ -136,6 +136,16 @@ export function config(v, path = "config") {
       list(x, p, (n, q) => en("event-type", "types")(typeof n === "string" ? n.replace(/(?<=[a-z])([A-Z])/g, "-$1").toLowerCase() : n, q))),
     allowWeakSecrets: opt(v.allowWeakSecrets, `${path}.allowWeakSecrets`, bool),
     diagnostics: opt(v.diagnostics, `${path}.diagnostics`, bool),
+    product: opt(v.product, `${path}.product`, en("product", "types")),
+    // Raise's label overrides: a map of integer text to a label, null (none) removing one.
+    raise: opt(v.raise, `${path}.raise`, (r, p) => {
+      if (!isObject(r)) nope(p, "not a record");
+      onlyKeys(r, p, ["eventTypes"]);
+      return {
+        eventTypes: opt(r.eventTypes, `${p}.eventTypes`, (m, q) =>
+          isObject(m) ? Object.entries(m).map(([k, x]) => [k, x === null ? undefined : str(x, `${q}.${k}`)]) : nope(q, "not a map")),
+      };
+    }),
     // The sync section crosses as JSON text.
     sync: absent(v.sync) ? undefined : JSON.stringify(v.sync),
   };
@@ -227,7 +237,8 @@ const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTi
   planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
   planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
   startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run",
-  planMergeRemap: "plan-merge-remap" };
+  planMergeRemap: "plan-merge-remap", mergeRaiseSubscription: "merge-raise-subscription",
+  learnRaiseEventTypes: "learn-raise-event-types", summarizeRaiseDeliveryLogs: "summarize-raise-delivery-logs" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));

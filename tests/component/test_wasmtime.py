@@ -352,7 +352,18 @@ def w_config(v, path="config"):
     if not isinstance(v, dict):
         nope(path, "the config is a record")
     only_keys(v, path, ["secrets", "platformName", "scheme", "maxBodyBytes", "maxDepth", "subscribedEvents",
-                        "allowWeakSecrets", "diagnostics", "sync"])
+                        "allowWeakSecrets", "diagnostics", "product", "raise", "sync"])
+
+    def raise_config(r, p):
+        if not isinstance(r, dict):
+            nope(p, "not a record")
+        only_keys(r, p, ["eventTypes"])
+
+        def labels(m, q):
+            if not isinstance(m, dict):
+                nope(q, "not a map")
+            return [(k, None if x is None else w_str(x, f"{q}.{k}")) for k, x in m.items()]
+        return rec(event_types=opt(r.get("eventTypes"), f"{p}.eventTypes", labels))
     return rec(
         secrets=w_list(required(v, "secrets", path), f"{path}.secrets", w_secret),
         platform_name=w_str(required(v, "platformName", path), f"{path}.platformName"),
@@ -365,6 +376,8 @@ def w_config(v, path="config"):
                                                             if isinstance(n, str) else n, q))),
         allow_weak_secrets=opt(v.get("allowWeakSecrets"), f"{path}.allowWeakSecrets", w_bool),
         diagnostics=opt(v.get("diagnostics"), f"{path}.diagnostics", w_bool),
+        product=opt(v.get("product"), f"{path}.product", w_enum("product", "types")),
+        **{"raise": opt(v.get("raise"), f"{path}.raise", raise_config)},
         sync=J_opt(v.get("sync")),  # the sync section crosses as JSON text
     )
 
@@ -533,7 +546,10 @@ RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime":
                    "mergeSubscription": "merge-subscription", "planPause": "plan-pause", "planResume": "plan-resume",
                    "planSecretRotation": "plan-secret-rotation", "pricePlan": "price-plan",
                    "startQueryRun": "start-query-run", "acceptQueryPage": "accept-query-page",
-                   "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap"}
+                   "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap",
+                   "mergeRaiseSubscription": "merge-raise-subscription",
+                   "learnRaiseEventTypes": "learn-raise-event-types",
+                   "summarizeRaiseDeliveryLogs": "summarize-raise-delivery-logs"}
 
 
 def op_initial_matcher(host, c):

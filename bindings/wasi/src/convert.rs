@@ -71,6 +71,7 @@ fn preset(p: wit::Preset) -> Value {
         wit::Preset::StandardWebhooks => "standard-webhooks",
         wit::Preset::Github => "github",
         wit::Preset::Vomo => "vomo",
+        wit::Preset::Raise => "raise",
     })
 }
 
@@ -174,6 +175,20 @@ pub(crate) fn config(c: &wit::Config) -> Result<Value, Error> {
         })
         .opt_bool("allowWeakSecrets", c.allow_weak_secrets)
         .opt_bool("diagnostics", c.diagnostics)
+        .opt("product", c.product.as_ref(), |p| {
+            Value::from(crate::types::core_product(*p).as_str())
+        })
+        .opt("raise", c.raise.as_ref(), |r| {
+            Obj::default()
+                .opt("eventTypes", r.event_types.as_ref(), |m| {
+                    Value::Object(
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+                            .collect(),
+                    )
+                })
+                .done()
+        })
         .opt("sync", Some(&sync).filter(|v| !v.is_null()), Value::clone)
         .done())
 }

@@ -24,6 +24,7 @@ fn code(code: &str) -> Option<ErrorCode> {
         "internal" => ErrorCode::Internal,
         "tenant-mismatch" => ErrorCode::TenantMismatch,
         "kind-mismatch" => ErrorCode::KindMismatch,
+        "product-mismatch" => ErrorCode::ProductMismatch,
         "record-mismatch" => ErrorCode::RecordMismatch,
         "unsupported-version" => ErrorCode::UnsupportedVersion,
         "bad-record" => ErrorCode::BadRecord,

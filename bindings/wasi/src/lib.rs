@@ -53,6 +53,7 @@ macro_rules! from_wit {
 
 mod convert;
 mod json;
+mod raise;
 mod reconcile;
 mod sync;
 mod types;

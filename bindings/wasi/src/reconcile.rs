@@ -149,6 +149,21 @@ impl Guest for Component {
             notices: p.notices,
         })
     }
+    fn merge_raise_subscription(
+        input: wit::RaiseSubscriptionInput,
+    ) -> Result<wit::RaiseSubscriptionPlan, Error> {
+        crate::raise::merge(input)
+    }
+    fn learn_raise_event_types(
+        input: wit::RaiseLearnInput,
+    ) -> Result<wit::RaiseLearnedLabels, Error> {
+        crate::raise::learn(input)
+    }
+    fn summarize_raise_delivery_logs(
+        input: wit::RaiseLogInput,
+    ) -> Result<wit::RaiseLogSummary, Error> {
+        crate::raise::summarize(input)
+    }
     fn plan_pause(input: PauseInput) -> Result<PausePlan, Error> {
         let input = ops::PauseInput {
             webhook_id: input.webhook_id,

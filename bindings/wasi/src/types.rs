@@ -9,7 +9,9 @@ use crate::bindings::exports::virtuous::sync::types as wit;
 use crate::json::{self, parse};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use virtuous_sync::event::{Event, EventType as CEventType, ResourceKind as CResourceKind};
+use virtuous_sync::event::{
+    Action as CAction, Event, EventType as CEventType, ResourceKind as CResourceKind,
+};
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::sync::{
     Choice, ConflictItem, ConflictResolution, DecisionInputs, FieldPolicy as CFieldPolicy,
@@ -17,9 +19,11 @@ use virtuous_sync::sync::{
     OutboundDecision, PartnerChange, Reason as CReason, RecordState, Request, Resolution,
     ResolveInput, Side as CSide, SideValues, SyncState as CSyncState, Trigger as CTrigger,
 };
+use virtuous_sync::Product as CProduct;
 use wit::{
-    Error, EventType as WEventType, FieldPolicy as WFieldPolicy, Reason as WReason,
-    ResourceKind as WResourceKind, Side as WSide, SyncState as WSyncState, Trigger as WTrigger,
+    Action as WAction, Error, EventType as WEventType, FieldPolicy as WFieldPolicy,
+    Product as WProduct, Reason as WReason, ResourceKind as WResourceKind, Side as WSide,
+    SyncState as WSyncState, Trigger as WTrigger,
 };
 
 /// A core value this adapter has no WIT case for. The WIT enums and variants list every case of
@@ -63,6 +67,10 @@ from_wit!(core_event_type, WEventType => CEventType, [
     ProjectUpdate, ProjectDelete, FormSubmission, ContactNoteCreate, ContactNoteUpdate,
     ContactNoteDelete, EventCreate, EventUpdate, EventDelete,
 ]);
+to_wit!(product, CProduct => WProduct, [Crm, Raise, Volunteer]);
+from_wit!(core_product, WProduct => CProduct, [Crm, Raise, Volunteer]);
+to_wit!(action, CAction => WAction, [Create, Update, Delete, Submit]);
+from_wit!(core_action, WAction => CAction, [Create, Update, Delete, Submit]);
 from_wit!(trigger, WTrigger => CTrigger, [
     PartnerWrite, InboundApplied, Confirmed, CooldownElapsed, Ambiguous, ManualResolution,
     PendingExpired, Removed,
@@ -138,6 +146,9 @@ pub(crate) fn state(r: &RecordState) -> Result<String, Error> {
 /// WIT `event` -> the core's event.
 pub(crate) fn event(e: wit::Event) -> Result<Event, Error> {
     Ok(Event {
+        product: e.product.map(core_product).unwrap_or_default(),
+        action: e.action.map(core_action),
+        product_event_type: e.product_event_type,
         event_type: e.event_type.map(core_event_type),
         raw_event_type: e.raw_event_type,
         resource_kind: e.resource_kind.map(core_resource_kind),
@@ -153,6 +164,13 @@ pub(crate) fn event(e: wit::Event) -> Result<Event, Error> {
 /// The core's event -> WIT `event`.
 pub(crate) fn wit_event(e: Event) -> Result<wit::Event, Error> {
     Ok(wit::Event {
+        product: if e.product.is_crm() {
+            None
+        } else {
+            Some(product(e.product)?)
+        },
+        action: opt_map(e.action, action)?,
+        product_event_type: e.product_event_type,
         event_type: opt_map(e.event_type, event_type)?,
         raw_event_type: e.raw_event_type,
         resource_kind: opt_map(e.resource_kind, resource_kind)?,
@@ -331,6 +349,11 @@ pub(crate) fn lookup_keys(k: LookupKeys) -> Result<wit::RecordLookup, Error> {
         })
     })?;
     Ok(wit::RecordLookup {
+        product: if k.product.is_crm() {
+            None
+        } else {
+            Some(product(k.product)?)
+        },
         kind: opt_map(k.kind, resource_kind)?,
         keys,
     })

@@ -94,7 +94,7 @@ pub struct Scheme {
 }
 
 /// The preset names, in documentation order.
-pub const PRESETS: [&str; 4] = ["virtuous", "standard-webhooks", "github", "vomo"];
+pub const PRESETS: [&str; 5] = ["virtuous", "standard-webhooks", "github", "vomo", "raise"];
 
 impl Scheme {
     /// Virtuous CRM+ (the default): `x-virtuous-signature`, HMAC-SHA256 of the body, Base64 or hex
@@ -157,6 +157,36 @@ impl Scheme {
         }
     }
 
+    /// Virtuous Raise: the scheme is entirely undocumented (header, algorithm, encoding, signed
+    /// bytes), so this is a safe guess, not a fact: HMAC-SHA256 of the raw body under the
+    /// subscription's `securityToken`, hex or Base64, optional `sha256=` prefix, in any of
+    /// `x-raise-signature`, `x-webhook-signature`, `x-signature`, `signature`. Safe because a
+    /// delivery is accepted only with a full tag our secret produces: an unsigned or differently
+    /// signed delivery is refused (401), Raise retries it and its delivery log records the failure,
+    /// which [`crate::raise::logs`] surfaces, so nothing forged is accepted and nothing is lost
+    /// while the operator configures the real scheme.
+    pub fn raise() -> Scheme {
+        Scheme {
+            name: "raise".into(),
+            headers: vec![
+                "x-raise-signature".into(),
+                "x-webhook-signature".into(),
+                "x-signature".into(),
+                "signature".into(),
+            ],
+            ..Scheme::virtuous()
+        }
+    }
+
+    /// The default scheme of a product's receiver: `virtuous`, `raise` or `vomo`.
+    pub fn for_product(product: crate::product::Product) -> Scheme {
+        match product {
+            crate::product::Product::Crm => Scheme::virtuous(),
+            crate::product::Product::Raise => Scheme::raise(),
+            crate::product::Product::Volunteer => Scheme::vomo(),
+        }
+    }
+
     /// A preset by name.
     pub fn preset(name: &str) -> Option<Scheme> {
         match name {
@@ -164,6 +194,7 @@ impl Scheme {
             "standard-webhooks" => Some(Scheme::standard_webhooks()),
             "github" => Some(Scheme::github()),
             "vomo" => Some(Scheme::vomo()),
+            "raise" => Some(Scheme::raise()),
             _ => None,
         }
     }

@@ -25,7 +25,7 @@ use super::request::Request;
 use super::state::{transition, Trigger};
 use super::units::group_list;
 use super::{check_record, parse_utc_ms, refresh, SyncError};
-use crate::event::{Action, Event, EventType, ResourceKind};
+use crate::event::{Action, Event, ResourceKind};
 use conflict::decide_in_conflict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -392,6 +392,57 @@ fn decide(
     now_ms: i64,
     fetched: bool,
 ) -> Result<InboundDecision, SyncError> {
+    if !event.product.is_crm() {
+        return decide_product(options, event, record, now_ms, fetched);
+    }
+    decide_crm(options, event, record, now_ms, fetched)
+}
+
+/// A Raise or Volunteer event, decided by the same rules as a CRM+ one on its own link, from
+/// the event's kind and action (a Raise `donor-update` is decided as a contact update), under the
+/// product's options ([`SyncOptions::for_product`]). Such a record has no CRM+ REST record to
+/// fetch, so an undated event is ignored (`undated`) unless the product's `undatedEvents` is
+/// `decide`; a delete tombstones this link and is otherwise ignored (reason `deleted`), since the
+/// partner record may have other links.
+fn decide_product(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<InboundDecision, SyncError> {
+    if let Some(r) = record {
+        if r.product != event.product {
+            return Err(SyncError::ProductMismatch {
+                expected: r.product,
+                found: event.product,
+            });
+        }
+    }
+    let view = options.for_product(event.product);
+    let mut d = decide_crm(&view, event, record, now_ms, fetched)?;
+    match d.action {
+        InboundAction::Fetch(_) | InboundAction::Verify { .. } => {
+            d.action = InboundAction::Ignore;
+            d.reason = Reason::Undated;
+        }
+        // A delete retires this link only: the partner record may have other links.
+        InboundAction::Delete => d.action = InboundAction::Ignore,
+        _ => {}
+    }
+    if let Some(r) = d.record.as_mut() {
+        r.product = event.product;
+    }
+    Ok(d)
+}
+
+fn decide_crm(
+    options: &SyncOptions,
+    event: &Event,
+    record: Option<&RecordState>,
+    now_ms: i64,
+    fetched: bool,
+) -> Result<InboundDecision, SyncError> {
     let (mut cx, record) = match guards(options, event, record, now_ms, fetched)? {
         ControlFlow::Break(d) => return Ok(d),
         ControlFlow::Continue(go) => go,
@@ -449,7 +500,7 @@ struct Inbound<'a> {
     now_ms: i64,
     /// The event is a record the host just fetched (see [`decide_fetched`]).
     fetched: bool,
-    event_type: EventType,
+    action: Action,
     kind: ResourceKind,
     fields: &'a [FieldSpec],
     resource: Option<&'a Value>,
@@ -519,10 +570,12 @@ fn guards<'a>(
     let ignore = |reason, inputs: &DecisionInputs, record| {
         ControlFlow::Break(decision(InboundAction::Ignore, reason, inputs, record))
     };
-    let Some(event_type) = event.event_type else {
-        return Ok(ignore(Reason::UnsupportedEvent, &inputs, record));
+    // CRM+ events by their type; Raise and Volunteer events by their kind and action.
+    let (action, kind) = match (event.event_type, event.resource_kind, event.action) {
+        (Some(t), ..) => (t.action(), t.resource_kind()),
+        (None, Some(k), Some(a)) if !event.product.is_crm() && a != Action::Submit => (a, k),
+        _ => return Ok(ignore(Reason::UnsupportedEvent, &inputs, record)),
     };
-    let kind = event_type.resource_kind();
     if let Some(r) = &record {
         if r.kind != kind {
             return Err(SyncError::KindMismatch {
@@ -557,7 +610,7 @@ fn guards<'a>(
         options,
         now_ms,
         fetched,
-        event_type,
+        action,
         kind,
         fields,
         resource,
@@ -607,7 +660,7 @@ impl Inbound<'_> {
                 record.cloned(),
             )));
         }
-        if self.event_type.action() != Action::Delete {
+        if self.action != Action::Delete {
             return Ok(None);
         }
         let (action, reason) = match record {

@@ -191,6 +191,9 @@ export const INPUT_OBJECT_OPS = [
   "planSecretRotation",
   "pricePlan",
   "classifyResponse",
+  "mergeRaiseSubscription",
+  "learnRaiseEventTypes",
+  "summarizeRaiseDeliveryLogs",
 ];
 for (const name of INPUT_OBJECT_OPS) {
   OPS[name] = (api, c) => api[name](c.input);

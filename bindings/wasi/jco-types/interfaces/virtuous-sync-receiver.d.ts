@@ -16,6 +16,7 @@ export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
 export type Event = import('./virtuous-sync-types.js').Event;
 export type EventType = import('./virtuous-sync-types.js').EventType;
+export type Product = import('./virtuous-sync-types.js').Product;
 export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;
 export type ReconciliationPlan = import('./virtuous-sync-types.js').ReconciliationPlan;
 export type RecordLookup = import('./virtuous-sync-types.js').RecordLookup;
@@ -37,8 +38,10 @@ export type ConflictResolution = import('./virtuous-sync-types.js').ConflictReso
  * ## `"github"`
  * 
  * ## `"vomo"`
+ * 
+ * ## `"raise"`
  */
-export type Preset = 'virtuous' | 'standard-webhooks' | 'github' | 'vomo';
+export type Preset = 'virtuous' | 'standard-webhooks' | 'github' | 'vomo' | 'raise';
 /**
  * How a signature tag is encoded: `auto` (hex or Base64, whichever decodes to 32 bytes).
  * # Variants
@@ -289,7 +292,15 @@ export interface SchemeSpecCustom {
 }
 /**
  * Configuration of a `core`, validated once at construction.
+ * Raise's receiver settings.
  */
+export interface RaiseReceiverConfig {
+  /**
+   * Event type label overrides laid over the documented hypothesis: integer text (`"13"`) to a
+   * label (`page-update`), or none to remove the label (the integer becomes unknown).
+   */
+  eventTypes?: Array<[string, string | undefined]>,
+}
 export interface Config {
   /**
    * The secrets to verify with, current first (at least one).
@@ -323,6 +334,15 @@ export interface Config {
    * Add failure diagnostics to receipts (default true). They never weaken a check.
    */
   diagnostics?: boolean,
+  /**
+   * The product whose deliveries this receiver takes (default CRM+): it picks the envelope
+   * parser and the default preset (`virtuous`, `raise`, `vomo`).
+   */
+  product?: Product,
+  /**
+   * Raise's receiver settings (only with `product: raise`).
+   */
+  raise?: RaiseReceiverConfig,
   /**
    * The sync section (the npm config's `sync` object): `{"customerId": "...", "cooldownMs"?,
    * "fieldMaps"?, "policy"?, ...}`. JSON because it is configuration the host authors as JSON

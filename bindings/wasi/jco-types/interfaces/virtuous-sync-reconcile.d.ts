@@ -33,6 +33,19 @@ export function mergeSubscription(input: MergeSubscriptionInput): SubscriptionPl
  */
 export function planPause(input: PauseInput): PausePlan;
 /**
+ * The GET-then-PUT merge of a Raise webhook: the PUT body, the customer's other event types
+ * and settings kept.
+ */
+export function mergeRaiseSubscription(input: RaiseSubscriptionInput): RaiseSubscriptionPlan;
+/**
+ * Raise event type labels learned from delivery-log rows, and where the configured ones disagree.
+ */
+export function learnRaiseEventTypes(input: RaiseLearnInput): RaiseLearnedLabels;
+/**
+ * Raise delivery-log rows summarised into failed deliveries per webhook and `contextId`.
+ */
+export function summarizeRaiseDeliveryLogs(input: RaiseLogInput): RaiseLogSummary;
+/**
  * Resuming a customer, with a reconciliation from the pause time.
  */
 export function planResume(input: ResumeInput): ResumePlan;
@@ -529,6 +542,158 @@ export type RotationPhase = 'not-started' | 'draining' | 'ready-to-retire';
 export interface RotationPlan {
   phase: RotationPhase,
   steps: Array<PlanStep>,
+}
+/**
+ * A change to a Raise webhook (event types are Raise's integers, 10..52).
+ */
+export interface RaiseSubscriptionChange {
+  add: Uint16Array,
+  remove: Uint16Array,
+  notificationUrl?: string,
+  /**
+   * A new `securityToken` (rotation); never echoed.
+   */
+  securityToken?: string,
+  /**
+   * A new `status` (1 is "typically active" in the docs; 2 assumed inactive).
+   */
+  status?: number,
+}
+/**
+ * Input of `merge-raise-subscription`.
+ */
+export interface RaiseSubscriptionInput {
+  /**
+   * The webhook as `GET /api/Webhook/{id}` returned it (Raise's shape, kept whole).
+   */
+  current: Json,
+  change: RaiseSubscriptionChange,
+}
+/**
+ * The Raise GET-then-PUT merge.
+ */
+export interface RaiseSubscriptionPlan {
+  /**
+   * The `PUT` to make (under the Raise API host).
+   */
+  request: Request,
+  /**
+   * Its body: the current webhook with the change applied (every field kept).
+   */
+  body: Json,
+  /**
+   * The resulting `eventTypesList`.
+   */
+  eventTypes: Uint16Array,
+  enabled: Uint16Array,
+  disabled: Uint16Array,
+  changed: boolean,
+  /**
+   * `no-security-token`, `inactive`, `status-missing`, `format-missing`.
+   */
+  notices: Array<string>,
+}
+/**
+ * Input of `learn-raise-event-types`.
+ */
+export interface RaiseLearnInput {
+  /**
+   * Delivery-log rows (`GET /api/Webhook/log/list`), as Raise returns them.
+   */
+  rows: Array<Json>,
+  /**
+   * The receiver's `raise.eventTypes` overrides (none: the defaults).
+   */
+  configured?: Json,
+}
+/**
+ * One event type as the logs name it.
+ */
+export interface RaiseLearnedType {
+  code: number,
+  display: string,
+  label?: string,
+  rows: bigint,
+}
+/**
+ * Why the configured labels and the logs disagree.
+ * # Variants
+ * 
+ * ## `"different-label"`
+ * 
+ * ## `"not-configured"`
+ * 
+ * ## `"unreadable-display"`
+ * 
+ * ## `"inconsistent-display"`
+ */
+export type RaiseLabelDisagreementKind = 'different-label' | 'not-configured' | 'unreadable-display' | 'inconsistent-display';
+/**
+ * One disagreement.
+ */
+export interface RaiseLabelDisagreement {
+  code: number,
+  kind: RaiseLabelDisagreementKind,
+  configured?: string,
+  learned?: string,
+  display: string,
+}
+/**
+ * What the logs taught.
+ */
+export interface RaiseLearnedLabels {
+  learned: Array<RaiseLearnedType>,
+  disagreements: Array<RaiseLabelDisagreement>,
+  /**
+   * Suggested `raise.eventTypes` overrides (integer text -> label).
+   */
+  suggested: Array<[string, string]>,
+  skippedRows: bigint,
+}
+/**
+ * Input of `summarize-raise-delivery-logs`.
+ */
+export interface RaiseLogInput {
+  rows: Array<Json>,
+  /**
+   * Longest `serverResponse` kept (default 200 characters).
+   */
+  maxResponseChars?: number,
+}
+/**
+ * One delivery (the attempts sharing a webhook and a `contextId`) that failed.
+ */
+export interface RaiseFailedDelivery {
+  webhookId?: string,
+  contextId?: string,
+  eventType?: number,
+  eventTypeDisplay?: string,
+  attempts: number,
+  failures: number,
+  /**
+   * Whether the last attempt succeeded.
+   */
+  delivered: boolean,
+  lastStatus?: number,
+  lastResponse?: string,
+  lastAttempt?: string,
+  lastAttemptMs?: bigint,
+}
+/**
+ * The delivery-log summary.
+ */
+export interface RaiseLogSummary {
+  /**
+   * Deliveries whose last attempt failed, newest first.
+   */
+  failed: Array<RaiseFailedDelivery>,
+  /**
+   * Deliveries that failed, then succeeded.
+   */
+  recovered: Array<RaiseFailedDelivery>,
+  deliveries: bigint,
+  rows: bigint,
+  skippedRows: bigint,
 }
 /**
  * A change to a webhook subscription.

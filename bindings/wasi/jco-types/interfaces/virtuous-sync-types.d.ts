@@ -38,6 +38,8 @@ export type Json = string;
  * sync decisions (`sync`)
  * ## `"kind-mismatch"`
  * 
+ * ## `"product-mismatch"`
+ * 
  * ## `"record-mismatch"`
  * 
  * ## `"unsupported-version"`
@@ -130,7 +132,7 @@ export type Json = string;
  * 
  * ## `"time-out-of-range"`
  */
-export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'invalid-seed' | 'chunk-too-large' | 'invalid-chunk' | 'cancelled' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
+export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'product-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'invalid-seed' | 'chunk-too-large' | 'invalid-chunk' | 'cancelled' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
 /**
  * The part of the core that raised an error.
  * # Variants
@@ -246,9 +248,46 @@ export type ResourceKind = 'contact' | 'gift' | 'project' | 'form-submission' | 
  */
 export type EventType = 'contact-create' | 'contact-update' | 'gift-create' | 'gift-update' | 'gift-delete' | 'project-create' | 'project-update' | 'project-delete' | 'form-submission' | 'contact-note-create' | 'contact-note-update' | 'contact-note-delete' | 'event-create' | 'event-update' | 'event-delete';
 /**
+ * A Virtuous product: CRM+, Raise (online giving) or Volunteer (VOMO).
+ * # Variants
+ * 
+ * ## `"crm"`
+ * 
+ * ## `"raise"`
+ * 
+ * ## `"volunteer"`
+ */
+export type Product = 'crm' | 'raise' | 'volunteer';
+/**
+ * What happened to a record (Raise and Volunteer events; a CRM+ event's type says it).
+ * # Variants
+ * 
+ * ## `"create"`
+ * 
+ * ## `"update"`
+ * 
+ * ## `"delete"`
+ * 
+ * ## `"submit"`
+ */
+export type Action = 'create' | 'update' | 'delete' | 'submit';
+/**
  * A delivery's event, normalised from whichever envelope shape and naming Virtuous used.
  */
 export interface Event {
+  /**
+   * The product the delivery came from; absent means CRM+.
+   */
+  product?: Product,
+  /**
+   * What happened (Raise and Volunteer events only).
+   */
+  action?: Action,
+  /**
+   * The product's own name for the type (Raise: the configured label such as `gift-create`;
+   * VOMO: `participation.created`); absent for CRM+ and for unknown types.
+   */
+  productEventType?: string,
   /**
    * The event type; absent when the delivery's type is unknown.
    */
@@ -493,6 +532,10 @@ export interface LookupKeyMergedInto {
  * The keys for one event, in the order to try them.
  */
 export interface RecordLookup {
+  /**
+   * The product of the link (records are stored per product, kind and key); absent: CRM+.
+   */
+  product?: Product,
   /**
    * The record kind (records are stored per kind); absent for an event type not synced.
    */
