@@ -76,6 +76,14 @@ fn roots(v: &mut Collect) {
     v.visit::<response::ResponseInput>();
     v.visit::<response::ResponseClassification>();
     v.visit::<timestamp::ParsedTime>();
+    v.visit::<virtuous_sync::volunteer::poll::StartPollInput>();
+    v.visit::<virtuous_sync::volunteer::poll::AcceptPollPageInput>();
+    v.visit::<virtuous_sync::volunteer::poll::PollStep>();
+    v.visit::<virtuous_sync::volunteer::poll::PollEnd>();
+    v.visit::<virtuous_sync::volunteer::budget::BudgetInput>();
+    v.visit::<virtuous_sync::volunteer::budget::BudgetOutput>();
+    v.visit::<virtuous_sync::volunteer::deletion::VolunteerDeletionInput>();
+    v.visit::<virtuous_sync::volunteer::deletion::VolunteerDeletionPlan>();
 }
 
 /// Declarations by name; a name declared twice by two different types is an error.

@@ -24,6 +24,7 @@ use crate::facade::SyncCore;
 use crate::reconcile::{self, cursor, deletion, merge, ratelimit, response, subscription};
 use crate::sync::{self, RecordState, SyncOptions};
 use crate::timestamp::{self, ParsedTime};
+use crate::volunteer::{budget as vbudget, deletion as vdeletion, poll};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -287,6 +288,16 @@ planners! {
         |i| Ok(ratelimit::price_plan(i));
     ClassifyResponse(response::ResponseInput) -> response::ResponseClassification =
         |i| Ok(response::classify_response(i)?);
+    StartVolunteerPoll(poll::StartPollInput) -> poll::PollStep =
+        |i| Ok(poll::start_volunteer_poll(i)?);
+    AcceptVolunteerPage(poll::AcceptPollPageInput) -> poll::PollStep =
+        |i| Ok(poll::accept_volunteer_page(i)?);
+    FinishVolunteerPoll(poll::PollRun) -> poll::PollEnd =
+        |i| Ok(poll::finish_volunteer_poll(i)?);
+    VolunteerBudget(vbudget::BudgetInput) -> vbudget::BudgetOutput =
+        |i| Ok(vbudget::step_budget(i)?);
+    PlanVolunteerDeletions(vdeletion::VolunteerDeletionInput) -> vdeletion::VolunteerDeletionPlan =
+        |i| Ok(vdeletion::plan_volunteer_deletions(i)?);
     ParseModifiedTime(ParseTimeInput) -> ParsedTime = |i: &ParseTimeInput| {
         let ms = timestamp::parse_time(&i.text)?;
         Ok(ParsedTime { ms, iso: timestamp::format_time(ms) })
