@@ -968,7 +968,8 @@ class SyncAndReconcile(unittest.TestCase):
                         attempt(lambda: h.rc_typed("start-volunteer-poll", i))
                         run = {"resource": "users", "config": {}, "start": {}, "page": 1}
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
-                            for body in (r.get("pages") if isinstance(r, dict) else None) or [r]:
+                            pages = r.get("pages") if isinstance(r, dict) else r
+                            for body in pages if isinstance(pages, list) else [pages]:
                                 attempt(lambda: h.rc_typed("accept-volunteer-page", {"run": run, "body": body}))
                                 attempt(lambda: h.rc_typed("accept-volunteer-page", {"run": mutate(run), "body": mutate(body)}))
                     else:

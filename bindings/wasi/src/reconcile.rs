@@ -241,6 +241,21 @@ impl Guest for Component {
                 .collect(),
         })
     }
+    fn start_volunteer_poll(input: Json) -> Result<Json, Error> {
+        volunteer_op("startVolunteerPoll", &input)
+    }
+    fn accept_volunteer_page(input: Json) -> Result<Json, Error> {
+        volunteer_op("acceptVolunteerPage", &input)
+    }
+    fn finish_volunteer_poll(run: Json) -> Result<Json, Error> {
+        volunteer_op("finishVolunteerPoll", &run)
+    }
+    fn volunteer_budget(input: Json) -> Result<Json, Error> {
+        volunteer_op("volunteerBudget", &input)
+    }
+    fn plan_volunteer_deletions(input: Json) -> Result<Json, Error> {
+        volunteer_op("planVolunteerDeletions", &input)
+    }
     fn parse_modified_time(input: TimeText) -> Result<ParsedTime, Error> {
         let t =
             <ops::ParseModifiedTime as ops::Operation>::run(&ParseTimeInput { text: input.text })
@@ -827,21 +842,6 @@ impl GuestRateBudget for RateBudget {
             |_| Value::Null.to_string(),
             |b| to_text(&*b).unwrap_or_default(),
         )
-    }
-    fn start_volunteer_poll(input: Json) -> Result<Json, Error> {
-        volunteer_op("startVolunteerPoll", &input)
-    }
-    fn accept_volunteer_page(input: Json) -> Result<Json, Error> {
-        volunteer_op("acceptVolunteerPage", &input)
-    }
-    fn finish_volunteer_poll(run: Json) -> Result<Json, Error> {
-        volunteer_op("finishVolunteerPoll", &run)
-    }
-    fn volunteer_budget(input: Json) -> Result<Json, Error> {
-        volunteer_op("volunteerBudget", &input)
-    }
-    fn plan_volunteer_deletions(input: Json) -> Result<Json, Error> {
-        volunteer_op("planVolunteerDeletions", &input)
     }
 }
 
