@@ -27,5 +27,10 @@ export {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  startVolunteerPoll,
+  acceptVolunteerPage,
+  finishVolunteerPoll,
+  volunteerBudget,
+  planVolunteerDeletions,
 } from "./dist/web/virtuous_sync_js.js";
 export { VirtuousSyncError } from "./error.mjs";

@@ -23,5 +23,10 @@ export const {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  startVolunteerPoll,
+  acceptVolunteerPage,
+  finishVolunteerPoll,
+  volunteerBudget,
+  planVolunteerDeletions,
   VirtuousSyncError,
 } = glue;

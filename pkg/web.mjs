@@ -25,5 +25,10 @@ export {
   acceptQueryPage,
   finishQueryRun,
   pricePlan,
+  startVolunteerPoll,
+  acceptVolunteerPage,
+  finishVolunteerPoll,
+  volunteerBudget,
+  planVolunteerDeletions,
 } from "./dist/web/virtuous_sync_js.js";
 export { VirtuousSyncError } from "./error.mjs";

@@ -30,6 +30,11 @@ export const FULL = [
   "acceptQueryPage",
   "finishQueryRun",
   "pricePlan",
+  "startVolunteerPoll",
+  "acceptVolunteerPage",
+  "finishVolunteerPoll",
+  "volunteerBudget",
+  "planVolunteerDeletions",
 ];
 /** What `virtuous-sync/receive` exports (besides VirtuousSyncError): the receive-only build's. */
 export const RECEIVE = ["SyncCore", "verifySignature", "signBody", "generateSecret"];

@@ -5,6 +5,7 @@
 //   dropQueryInLinks the links carry ?page=N alone (a paginator without withQueryString)
 //   sort             "id" (default) or "updated_at" (an update moves a row to the end: pages shift under a run)
 //   rateLimit        {perMinute, retryAfter}: 429s past perMinute requests a minute, with or without Retry-After
+//   throttleNext     the next N requests answer 429 (Retry-After: throttleRetryAfter seconds, or none when null)
 // Admin under /_sim/vomo (no auth): create/edit/delete rows, same-second bursts, config, the store, the request log.
 // Timestamps are written as the docs show them: `2025-11-19T10:15:00+00:00` (whole seconds).
 import { SimError, badRequest, notFound } from "./model.mjs";
@@ -19,6 +20,9 @@ export function defaultVomoConfig() {
     stringNullNext: false,
     dropQueryInLinks: false,
     rateLimit: { perMinute: 0, retryAfter: true },
+    // The next N API requests answer 429 (Retry-After `throttleRetryAfter` seconds, none when null): a quick storm.
+    throttleNext: 0,
+    throttleRetryAfter: 1,
   };
 }
 
@@ -60,6 +64,8 @@ export class Vomo {
     if (!Number.isInteger(c.perPage) || c.perPage < 1 || c.perPage > 1000) throw badRequest("perPage: 1..1000", "perPage");
     if (!["id", "updated_at"].includes(c.sort)) throw badRequest("sort: id or updated_at", "sort");
     if (!Number.isInteger(c.rateLimit.perMinute) || c.rateLimit.perMinute < 0) throw badRequest("rateLimit.perMinute: an integer >= 0 (0: no limit)", "rateLimit.perMinute");
+    if (!Number.isInteger(c.throttleNext) || c.throttleNext < 0) throw badRequest("throttleNext: an integer >= 0", "throttleNext");
+    if (c.throttleRetryAfter !== null && !(Number.isInteger(c.throttleRetryAfter) && c.throttleRetryAfter >= 0)) throw badRequest("throttleRetryAfter: seconds >= 0, or null", "throttleRetryAfter");
     if (!Array.isArray(c.tokens) || c.tokens.some((t) => typeof t !== "string" || t === "")) throw badRequest("tokens: a list of strings", "tokens");
     this.config = c;
     return this.publicConfig();
@@ -138,6 +144,11 @@ export class Vomo {
 
   /** A 429 past the per-minute limit: { retryAfter?: seconds } or null. */
   throttle() {
+    if (this.config.throttleNext > 0) {
+      this.config.throttleNext--;
+      const ra = this.config.throttleRetryAfter;
+      return ra == null ? {} : { retryAfter: ra };
+    }
     const per = this.config.rateLimit.perMinute;
     if (!per) return null;
     const now = this.now();
