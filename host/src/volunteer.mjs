@@ -241,7 +241,9 @@ export class VolunteerPoller {
     const customerId = c.customerId;
     for (;;) {
       const now = this.host.now();
-      const state = (await this.store.kvGet(customerId, "volunteer-budget")) ?? undefined;
+      let state = (await this.store.kvGet(customerId, "volunteer-budget")) ?? undefined;
+      // Settings changed since the state was stored: start from the new ones (what was learned goes with the old).
+      if (state && JSON.stringify(state.config) !== JSON.stringify(volunteerBudget({ config: v.budget ?? {} }).state.config)) state = undefined;
       const ask = { nowMs: now, random: randomU32() };
       const r = volunteerBudget({ ...(state ? { state } : { config: v.budget ?? {} }), steps: [{ tag: "decide", val: ask }] });
       const d = r.decisions[0];
