@@ -30,5 +30,10 @@ export {
   mergeRaiseSubscription,
   learnRaiseEventTypes,
   summarizeRaiseDeliveryLogs,
+  startVolunteerPoll,
+  acceptVolunteerPage,
+  finishVolunteerPoll,
+  volunteerBudget,
+  planVolunteerDeletions,
 } from "./dist/web/virtuous_sync_js.js";
 export { VirtuousSyncError } from "./error.mjs";

@@ -60,6 +60,15 @@ import type {
   SyncState,
   Trigger,
   Verification,
+  AcceptVolunteerPageInput,
+  StartVolunteerPollInput,
+  VolunteerBudgetInput,
+  VolunteerBudgetOutput,
+  VolunteerDeletionInput,
+  VolunteerDeletionPlan,
+  VolunteerPollEnd,
+  VolunteerPollRun,
+  VolunteerPollStep,
 } from "./types";
 
 export * from "./types";
@@ -247,7 +256,15 @@ export type ErrorCode =
   | "invalid-rate-config"
   | "invalid-status"
   | "malformed-time"
-  | "time-out-of-range";
+  | "time-out-of-range"
+  // Volunteer polling (module `volunteer`)
+  | "invalid-poll-config"
+  | "missing-links"
+  | "invalid-page"
+  | "foreign-next-link"
+  | "pagination-loop"
+  | "too-many-pages"
+  | "scan-incomplete";
 
 /** The part of the core that raised an error (closed set). */
 export type ErrorModule =
@@ -262,7 +279,8 @@ export type ErrorModule =
   | "subscription"
   | "ratelimit"
   | "response"
-  | "timestamp";
+  | "timestamp"
+  | "volunteer";
 
 /**
  * The error thrown for a bad configuration or argument: a real `Error` with a stable `code` and the `field` at
@@ -490,3 +508,25 @@ export declare function classifyResponse(input: ResponseInput): ResponseClassifi
 
 /** Parses a `modifiedDateTimeUtc`: milliseconds since the epoch and the normalised ISO text. */
 export declare function parseModifiedTime(text: string): ParsedTime;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Volunteer (VOMO) polling (issue 17; docs/products/volunteer.md)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Starts a poll of one Volunteer resource from its stored cursor (`mode: "full"` for the daily reconciliation).
+ * @throws {VirtuousSyncError} `invalid-poll-config`.
+ */
+export declare function startVolunteerPoll(input: StartVolunteerPollInput): VolunteerPollStep;
+/**
+ * Accepts one response body (`{data, links, meta}`): the changed rows and the next request.
+ * @throws {VirtuousSyncError} `missing-links`, `invalid-page`, `foreign-next-link`, `pagination-loop`,
+ * `too-many-pages`, `run-finished` (the run is unchanged: retry the page or drop the run).
+ */
+export declare function acceptVolunteerPage(input: AcceptVolunteerPageInput): VolunteerPollStep;
+/** Ends a poll: the cursor to store (advanced only after a complete run). @throws `run-incomplete`. */
+export declare function finishVolunteerPoll(run: VolunteerPollRun): VolunteerPollEnd;
+/** Steps the per-organisation Volunteer request budget (pace learned from 429s). @throws `invalid-rate-config`. */
+export declare function volunteerBudget(input: VolunteerBudgetInput): VolunteerBudgetOutput;
+/** Two-phase tombstones and the breaker for records a complete full scan lost. @throws `scan-incomplete`. */
+export declare function planVolunteerDeletions(input: VolunteerDeletionInput): VolunteerDeletionPlan;

@@ -26,5 +26,10 @@ export const {
   mergeRaiseSubscription,
   learnRaiseEventTypes,
   summarizeRaiseDeliveryLogs,
+  startVolunteerPoll,
+  acceptVolunteerPage,
+  finishVolunteerPoll,
+  volunteerBudget,
+  planVolunteerDeletions,
   VirtuousSyncError,
 } = glue;

@@ -11,6 +11,19 @@ import type { StoredRecordState } from "./index";
 export type VerificationCode = "no-secrets" | "missing-signature" | "malformed-signature" | "signature-mismatch" | "missing-timestamp" | "malformed-timestamp" | "timestamp-too-old" | "timestamp-too-new" | "missing-id";
 
 /**
+ * Input of [`accept_volunteer_page`].
+ */
+export type AcceptVolunteerPageInput = {
+  /**
+   * The run state.
+   */
+  run: VolunteerPollRun,
+  /**
+   * The response body as returned (`{data, links, meta}`).
+   */
+  body: unknown, };
+
+/**
  * What happened to the resource.
  */
 export type Action = "create" | "update" | "delete" | "submit";
@@ -1292,6 +1305,12 @@ export type Policy = {
   kinds?: { [key in ResourceKind]?: KindPolicy }, };
 
 /**
+ * Incremental (`updated_after` from the cursor) or a full scan (every row: the daily/weekly
+ * reconciliation, the only source of deletions).
+ */
+export type PollMode = "incremental" | "full";
+
+/**
  * Who wants to send.
  */
 export type Priority = "live" | "background";
@@ -2529,6 +2548,27 @@ export type Signed = {
   headers: { [key in string]: string }, };
 
 /**
+ * Input of [`start_volunteer_poll`].
+ */
+export type StartVolunteerPollInput = {
+  /**
+   * The resource.
+   */
+  resource: VolunteerResource,
+  /**
+   * Incremental (default) or full.
+   */
+  mode?: PollMode,
+  /**
+   * The committed cursor of this resource (empty: every row).
+   */
+  cursor?: QueryCursor,
+  /**
+   * The configuration.
+   */
+  config?: VolunteerPollConfig, };
+
+/**
  * One stored record: the sync state the host keeps anyway, the partner's current values, and a
  * lookup made for it.
  */
@@ -2732,6 +2772,11 @@ export type UnstampedCreates = "verify" | "create";
 export type UpdateMode = "full" | "partial";
 
 /**
+ * How `updated_after` is written.
+ */
+export type UpdatedAfterFormat = "date-time" | "date";
+
+/**
  * The outcome of a signature check.
  */
 export type Verification = {
@@ -2767,3 +2812,491 @@ export type Verification = {
    * On failure only: what the failure looks like, from checks that never weaken the verdict.
    */
   diagnostics: Array<Notice>, };
+
+/**
+ * Now, and host randomness for jitter.
+ */
+export type VolunteerBudgetAsk = {
+  /**
+   * Now (ms).
+   */
+  nowMs: number,
+  /**
+   * Any u32.
+   */
+  random?: number, };
+
+/**
+ * Budget settings; every field has a documented default.
+ */
+export type VolunteerBudgetConfig = {
+  /**
+   * The starting (and highest) pace, 1..=6000 a minute (default 30).
+   */
+  requestsPerMinute?: number,
+  /**
+   * The lowest pace a 429 can teach, 1..=requestsPerMinute (default 1).
+   */
+  minRequestsPerMinute?: number,
+  /**
+   * Successes in a row that raise a learned pace by one, 1..=1,000,000 (default 100).
+   */
+  recoverAfter?: number,
+  /**
+   * First backoff step without `Retry-After` (default 1 s).
+   */
+  baseBackoffMs?: number,
+  /**
+   * Longest wait, also the cap on `Retry-After` (default 5 min).
+   */
+  maxBackoffMs?: number, };
+
+/**
+ * Go, or wait how long.
+ */
+export type VolunteerBudgetDecision = {
+  /**
+   * Whether to send now.
+   */
+  go: boolean,
+  /**
+   * How long to wait first (0 when `go`).
+   */
+  waitMs: number,
+  /**
+   * `within-budget`, `pacing`, `retry-after`, `backoff`, `budget-exhausted`.
+   */
+  reason: "within-budget" | "pacing" | "retry-after" | "backoff" | "budget-exhausted",
+  /**
+   * The pace in force (requests a minute).
+   */
+  requestsPerMinute: number, };
+
+/**
+ * Input of [`step_budget`] (npm `volunteerBudget`).
+ */
+export type VolunteerBudgetInput = {
+  /**
+   * The stored state (absent: a fresh budget from `config`).
+   */
+  state?: VolunteerBudgetState,
+  /**
+   * Settings for a fresh budget (ignored when `state` is given).
+   */
+  config?: VolunteerBudgetConfig,
+  /**
+   * The steps, in order.
+   */
+  steps?: Array<VolunteerBudgetStep>, };
+
+/**
+ * The state to store and the answers to the `decide` steps.
+ */
+export type VolunteerBudgetOutput = {
+  /**
+   * Store it.
+   */
+  state: VolunteerBudgetState,
+  /**
+   * One per `decide` step, in order.
+   */
+  decisions: Array<VolunteerBudgetDecision>, };
+
+/**
+ * The budget's state; the host keeps one per organisation (JSON).
+ */
+export type VolunteerBudgetState = {
+  /**
+   * Settings.
+   */
+  config: Required<VolunteerBudgetConfig>,
+  /**
+   * The pace learned so far (requests a minute).
+   */
+  requestsPerMinute: number,
+  /**
+   * No paced request before this time.
+   */
+  nextAtMs?: number,
+  /**
+   * Successes since the last 429 or raise.
+   */
+  successes: number,
+  /**
+   * When a 429 last lowered the pace.
+   */
+  loweredAtMs?: number,
+  /**
+   * 429s seen in all.
+   */
+  throttled: number,
+  /**
+   * The waits: `Retry-After`, backoff, and any `X-RateLimit-*` the server reports.
+   */
+  limits: RateBudgetState, };
+
+/**
+ * One step for [`step_budget`].
+ */
+export type VolunteerBudgetStep = { "tag": "decide", "val": VolunteerBudgetAsk } | { "tag": "spend", "val": VolunteerBudgetAsk } | { "tag": "observe", "val": RateObservation };
+
+/**
+ * One changed row: what the host feeds to the inbound decision.
+ */
+export type VolunteerChange = {
+  /**
+   * Position of the row in the page's `data`.
+   */
+  position: number,
+  /**
+   * The Volunteer id, as text.
+   */
+  id: string,
+  /**
+   * Always `volunteer`.
+   */
+  product: Product,
+  /**
+   * `contact` (users), `project`, `participation`.
+   */
+  kind: ResourceKind,
+  /**
+   * `create` when `created_at ≈ updated_at` (within `createdToleranceMs`), else `update`
+   * (also when `created_at` is absent or unreadable: an update looks the record up first).
+   */
+  action: Action,
+  /**
+   * `updated_at` in ms, when readable.
+   */
+  updatedMs?: number,
+  /**
+   * `updated_at` as sent (the event's modification time).
+   */
+  updatedAt?: string,
+  /**
+   * `created_at` in ms, when readable.
+   */
+  createdMs?: number,
+  /**
+   * A participation's `user_id` (as text): the host serialises per user as well.
+   */
+  userId?: string,
+  /**
+   * A participation's `project_id` (as text).
+   */
+  projectId?: string, };
+
+/**
+ * Input of [`plan_volunteer_deletions`].
+ */
+export type VolunteerDeletionInput = {
+  /**
+   * The resource.
+   */
+  resource: VolunteerResource,
+  /**
+   * The full scan's summary from `finishVolunteerPoll` (required when a candidate's signal is
+   * `absent-from-full-scan`).
+   */
+  scan?: VolunteerScan,
+  /**
+   * Records with signals (stored records the scan did not list; lookup results).
+   */
+  candidates: Array<DeletionCandidate>,
+  /**
+   * The customer's record count for this resource (the breaker's base).
+   */
+  totalRecords: number,
+  /**
+   * Minimum time from the first signal to the confirming lookup (default 1 h).
+   */
+  confirmAfterMs?: number,
+  /**
+   * The breaker threshold.
+   */
+  breaker?: BreakerConfig,
+  /**
+   * The API base for the lookups (default `https://api.vomo.org/v1`).
+   */
+  baseUrl?: string, };
+
+/**
+ * The plan and its lookups.
+ */
+export type VolunteerDeletionPlan = {
+  /**
+   * The CRM+ deletion plan: decisions, breaker verdict, `halted`.
+   */
+  plan: DeletionPlan,
+  /**
+   * One per `look-up` decision: answer 404 → pass `not-found-on-lookup`, 200 →
+   * `found-on-lookup`.
+   */
+  lookups: Array<VolunteerLookup>, };
+
+/**
+ * A confirming lookup to make.
+ */
+export type VolunteerLookup = {
+  /**
+   * The Volunteer id.
+   */
+  virtuousId: string,
+  /**
+   * `GET`.
+   */
+  method: string,
+  /**
+   * The absolute URL (the id path-encoded).
+   */
+  url: string, };
+
+/**
+ * What one page held and what comes next.
+ */
+export type VolunteerPage = {
+  /**
+   * Rows to process, in page order.
+   */
+  changes: Array<VolunteerChange>,
+  /**
+   * Rows dropped as already handed on (re-read in this run, or at the committed boundary).
+   */
+  duplicates: number,
+  /**
+   * Positions of rows without a usable `id` (not processed).
+   */
+  malformed: Array<number>,
+  /**
+   * Positions of changes without a readable `updated_at` (processed, but they cannot move the
+   * cursor).
+   */
+  undated: Array<number>,
+  /**
+   * Every row the run could not fully read.
+   */
+  issues: Array<VolunteerRowIssue>,
+  /**
+   * Why the run starts again at page 1, when it does: `total-changed`, `row-reread`,
+   * `rows-missing`.
+   */
+  restart?: "total-changed" | "row-reread" | "rows-missing",
+  /**
+   * Where the next page number came from: `link`, or `meta` (a string `"null"` while `meta`
+   * says more rows follow).
+   */
+  nextFrom?: "link" | "meta",
+  /**
+   * Whether the run saw its last page: call `finishVolunteerPoll` next.
+   */
+  done: boolean, };
+
+/**
+ * How a poll runs. Every field has a documented default.
+ */
+export type VolunteerPollConfig = {
+  /**
+   * The API base (default `https://api.vomo.org/v1`); `https://`, or `http://` for a local
+   * host (`localhost`, `127.0.0.1`, `[::1]`) only.
+   */
+  baseUrl?: string,
+  /**
+   * How far before the committed high-water mark each run starts (default 15 min, ≥ 1 s).
+   */
+  overlapMs?: number,
+  /**
+   * A row whose `created_at` is within this of its `updated_at` is new (default 2000 ms,
+   * 0..=86,400,000).
+   */
+  createdToleranceMs?: number,
+  /**
+   * How `updated_after` is written (default `date-time`).
+   */
+  updatedAfterFormat?: UpdatedAfterFormat,
+  /**
+   * Whether `links.next: "null"` (a string) ends the run when `meta` does not say more rows
+   * follow (default true: the OpenAPI example spells it so). Off: such a link is foreign.
+   */
+  tolerateStringNull?: boolean,
+  /**
+   * Most pages one run follows, 1..=1,000,000 (default 10,000).
+   */
+  maxPages?: number,
+  /**
+   * Restarts of a run whose pages did not tile one result set, 0..=20 (default 3).
+   */
+  maxRestarts?: number,
+  /**
+   * Most `(id, updated_at)` pairs a run remembers to recognise re-read rows, 0..=100,000
+   * (default 5000; beyond it only `meta.total` checks the tiling).
+   */
+  trackLimit?: number, };
+
+/**
+ * The end of a run.
+ */
+export type VolunteerPollEnd = {
+  /**
+   * The cursor to store (the start's, unchanged, when the run was unverified).
+   */
+  cursor: QueryCursor,
+  /**
+   * Whether the cursor moved.
+   */
+  advanced: boolean,
+  /**
+   * For a full scan: its summary, for `planVolunteerDeletions`.
+   */
+  scan?: VolunteerScan, };
+
+/**
+ * A poll in progress; the host persists it between pages to resume after a crash.
+ */
+export type VolunteerPollRun = {
+  /**
+   * The resource polled.
+   */
+  resource: VolunteerResource,
+  /**
+   * Incremental or full.
+   */
+  mode?: PollMode,
+  /**
+   * The configuration.
+   */
+  config: VolunteerPollConfig,
+  /**
+   * The committed cursor this run started from.
+   */
+  start: QueryCursor,
+  /**
+   * The lower bound (ms) `updated_after` is written from; absent: every row.
+   */
+  lowerMs?: number,
+  /**
+   * The page asked for next (1-based).
+   */
+  page: number,
+  /**
+   * `meta.total` of this pass's first page.
+   */
+  total?: number,
+  /**
+   * Rows read in this pass (for the tiling check against `total`).
+   */
+  passRows?: number,
+  /**
+   * `(id, updatedMs, pass)` read in this run, up to `trackLimit`: the pass (restarts so far)
+   * that last read it, so a re-read within one pass shows.
+   */
+  seen?: Array<[string, number, number]>,
+  /**
+   * More rows were read than `trackLimit`: re-reads are no longer all recognised.
+   */
+  untracked?: boolean,
+  /**
+   * Highest `updated_at` seen in this run.
+   */
+  maxSeenMs?: number,
+  /**
+   * Ids seen at exactly `maxSeenMs`.
+   */
+  idsAtMax?: Array<string>,
+  /**
+   * Restarts so far.
+   */
+  restarts?: number,
+  /**
+   * The pages never tiled one result set within `maxRestarts`: the run commits nothing.
+   */
+  unverified?: boolean,
+  /**
+   * Pages accepted.
+   */
+  pages?: number,
+  /**
+   * Rows handed on as changes.
+   */
+  changes?: number,
+  /**
+   * Whether the last page was seen.
+   */
+  done?: boolean, };
+
+/**
+ * A run and its next request.
+ */
+export type VolunteerPollStep = {
+  /**
+   * The run state to keep.
+   */
+  run: VolunteerPollRun,
+  /**
+   * The next request (absent when done).
+   */
+  request?: VolunteerRequest,
+  /**
+   * What the page held (absent for a fresh run).
+   */
+  page?: VolunteerPage, };
+
+/**
+ * The HTTP request for the next page (`Authorization: Bearer <token>` is the host's).
+ */
+export type VolunteerRequest = {
+  /**
+   * Always `GET`.
+   */
+  method: string,
+  /**
+   * The absolute URL.
+   */
+  url: string,
+  /**
+   * The page number asked for (1-based).
+   */
+  page: number, };
+
+/**
+ * A polled Volunteer resource; each has its own cursor (participations do not advance the
+ * user's `updated_at`, so a user cursor never sees them).
+ */
+export type VolunteerResource = "users" | "projects" | "participations";
+
+/**
+ * A row the run could not fully read (reported, never guessed).
+ */
+export type VolunteerRowIssue = {
+  /**
+   * Position in `data`.
+   */
+  position: number,
+  /**
+   * `data[3].updated_at`...
+   */
+  field: string,
+  /**
+   * `missing-id`, `missing-time`, `malformed-time`, `time-out-of-range`.
+   */
+  code: "missing-id" | "missing-time" | "malformed-time" | "time-out-of-range", };
+
+/**
+ * A complete full scan's summary: what deletion planning needs to trust an absence.
+ */
+export type VolunteerScan = {
+  /**
+   * The resource scanned.
+   */
+  resource: VolunteerResource,
+  /**
+   * Whether the pages tiled one unchanged result set (only then is an absence a signal).
+   */
+  complete: boolean,
+  /**
+   * Rows the last pass read.
+   */
+  rows: number,
+  /**
+   * `meta.total`, when reported.
+   */
+  total?: number, };

@@ -33,6 +33,11 @@ export const FULL = [
   "mergeRaiseSubscription",
   "learnRaiseEventTypes",
   "summarizeRaiseDeliveryLogs",
+  "startVolunteerPoll",
+  "acceptVolunteerPage",
+  "finishVolunteerPoll",
+  "volunteerBudget",
+  "planVolunteerDeletions",
 ];
 /** What `virtuous-sync/receive` exports (besides VirtuousSyncError): the receive-only build's. */
 export const RECEIVE = ["SyncCore", "verifySignature", "signBody", "generateSecret"];

@@ -27,6 +27,8 @@ pub mod receive;
 pub mod reconcile;
 #[cfg(feature = "sync")]
 pub mod sync;
+#[cfg(feature = "sync")]
+pub mod volunteer;
 
 // The facade that combines the capabilities, and the operation table above it (for the adapters).
 mod facade;

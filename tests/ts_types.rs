@@ -85,6 +85,14 @@ fn roots(v: &mut Collect) {
     v.visit::<raise::event_types::RaiseLearnedLabels>();
     v.visit::<raise::logs::RaiseLogInput>();
     v.visit::<raise::logs::RaiseLogSummary>();
+    v.visit::<virtuous_sync::volunteer::poll::StartPollInput>();
+    v.visit::<virtuous_sync::volunteer::poll::AcceptPollPageInput>();
+    v.visit::<virtuous_sync::volunteer::poll::PollStep>();
+    v.visit::<virtuous_sync::volunteer::poll::PollEnd>();
+    v.visit::<virtuous_sync::volunteer::budget::BudgetInput>();
+    v.visit::<virtuous_sync::volunteer::budget::BudgetOutput>();
+    v.visit::<virtuous_sync::volunteer::deletion::VolunteerDeletionInput>();
+    v.visit::<virtuous_sync::volunteer::deletion::VolunteerDeletionPlan>();
 }
 
 /// Declarations by name; a name declared twice by two different types is an error.

@@ -24,12 +24,13 @@ use virtuous_sync::{sign_body_json, verify_signature_json, ConfigError, Headers,
 /// The families (sub-folders; "" is the top level), the least number of cases each holds, and
 /// whether this build runs them (the receive-only build has no sync or reconciliation). A family
 /// that lost cases, or a folder no family names, fails `every_vector_is_run`.
-const FAMILIES: [(&str, usize, bool); 4] = [
+const FAMILIES: [(&str, usize, bool); 5] = [
     ("", 209, true),
     ("sync", 166, cfg!(feature = "sync")),
     ("reconcile", 203, cfg!(feature = "sync")),
     // Hostile inputs (issue 16); its matcher cases need the `sync` feature.
     ("adversarial", 100, cfg!(feature = "sync")),
+    ("volunteer", 47, cfg!(feature = "sync")),
 ];
 
 /// Folders of third-party data in its own format, run by their own tests (`tests/wycheproof.rs`).

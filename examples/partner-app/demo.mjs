@@ -9,6 +9,17 @@ import { startWorld } from "./world.mjs";
 import { startWorkerWorld } from "./worker-world.mjs";
 import { runScenario } from "./scenario.mjs";
 
+// --product volunteer: the Volunteer (VOMO) polling scenario instead (volunteer-demo.mjs); crm (default): this one.
+const productAt = process.argv.indexOf("--product");
+const product = process.argv.find((a) => a.startsWith("--product="))?.split("=")[1] ?? (productAt >= 0 ? process.argv[productAt + 1] : "crm");
+if (!["crm", "volunteer"].includes(product)) {
+  console.error(`--product: crm or volunteer, not ${product}`);
+  process.exit(2);
+}
+if (product === "volunteer") {
+  await import("./volunteer-demo.mjs"); // exits by itself with --once; otherwise its host keeps the process alive
+  await new Promise(() => {});
+}
 const once = process.argv.includes("--once");
 // --worker: the same scenario on the Worker host (workerd via miniflare: Durable Objects and Queues) instead of Node.
 const onWorker = process.argv.includes("--worker");

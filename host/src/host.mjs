@@ -28,6 +28,7 @@ import { lookupKeys, refKey } from "./keys.mjs";
 import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
+import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
 
 const HOUR = 3_600_000;
 const RECONCILE_RUNS_KEPT = 20;
@@ -156,6 +157,7 @@ export class Host {
     const s = structuredClone(settings);
     if (!s?.customerId) throw new HostError("invalid-setting", "customerId is required");
     reconcileInterval(s.reconcile?.everyMs);
+    checkVolunteerSettings(s.volunteer);
     retentionOf(s);
     this.#buildCore(s).core.free();
     await this.store.putCustomer(s.customerId, s, this.now());
@@ -627,6 +629,18 @@ export class Host {
     }
   }
 
+  // --- Volunteer (VOMO) polling (volunteer.mjs) -------------------------------------------------------------------
+  /** One poll of the customer's Volunteer resources (`mode: "full"`: the daily reconciliation, with deletions). */
+  async pollVolunteer(customerId, { mode = "incremental", process = true } = {}) {
+    const summary = await this.volunteer.poll(customerId, { mode });
+    if (process) await this.drain();
+    return summary;
+  }
+
+  get volunteer() {
+    return (this._volunteer ??= new VolunteerPoller(this));
+  }
+
   // --- reconciliation ------------------------------------------------------------------------------------------
   /**
    * One complete reconciliation run for a customer: every configured resource paged from its stored cursor, each
@@ -1060,6 +1074,7 @@ export class Host {
       counters,
       alert: (await this.store.kvGet(customerId, "alert")) ?? undefined,
       initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
+      volunteer: c.settings.volunteer ? await this.volunteer.status(customerId, c.settings.volunteer) : undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }
@@ -1132,7 +1147,10 @@ export class Host {
     return applyRetention(this, { nowMs });
   }
 
-  /** Starts the background loops: workers (inbox, partner changes, submitter) and the reconciliation scheduler. */
+  /**
+   * Starts the background loops: workers (inbox, partner changes, submitter) and the scheduler (reconciliation,
+   * Volunteer polls every `volunteer.pollEveryMs` (15–30 min) and its daily full reconciliation, retention).
+   */
   start({ pollMs = 200, reconcileCheckMs = 60_000, reconcileOnStart = false } = {}) {
     if (this.running) return;
     this.running = true;
@@ -1150,6 +1168,7 @@ export class Host {
     this.loopDone = loop();
     const tick = () =>
       this.reconcileDue()
+        .then(() => this.volunteer.pollDue())
         .then(() => (this.retentionRanMs == null || this.now() - this.retentionRanMs >= HOUR ? this.applyRetention() : null))
         .catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
     if (reconcileOnStart) tick();

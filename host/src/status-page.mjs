@@ -214,6 +214,10 @@ export const STATUS_PAGE = `<!doctype html>
     <h2>Stuck writes</h2>
     <div id="stuck"></div>
   </section>
+  <section id="volunteer-section" hidden>
+    <h2>Volunteer polling</h2>
+    <div id="volunteer"></div>
+  </section>
   <section id="dead-section">
     <h2>Changes set aside (dead letters)</h2>
     <div id="dead"></div>
@@ -322,6 +326,20 @@ function renderConflicts(list) {
   });
 }
 
+function renderVolunteer(s) {
+  const v = s.volunteer;
+  $("volunteer-section").hidden = !v;
+  if (!v) return;
+  const rows = Object.entries(v.resources).map(([r, c]) =>
+    "<tr><td>" + esc(r) + "</td><td>" + esc(c.highWaterMs != null ? when(c.highWaterMs) : "not yet") + "</td><td>" + esc(ago(c.lagMs)) +
+    "</td><td>" + esc(c.lastPollMs != null ? ago(s.nowMs - c.lastPollMs) + " ago" : "never") + "</td><td>" + esc(c.lastFullMs != null ? ago(s.nowMs - c.lastFullMs) + " ago" : "never") +
+    "</td><td>" + esc(c.pendingTombstones) + "</td><td>" + esc(c.lastError || "") + "</td></tr>").join("");
+  const b = v.budget;
+  $("volunteer").innerHTML = "<table><tr><th>Resource</th><th>Read up to</th><th>Behind by</th><th>Last poll</th><th>Last full check</th><th>Possibly deleted</th><th>Last error</th></tr>" + rows + "</table>" +
+    "<p>Requests: " + esc(b ? b.requestsPerMinute + " a minute (set to " + b.configuredPerMinute + "; " + b.throttled + " slow-downs asked by Volunteer)" : "none sent yet") +
+    " · next poll " + esc(v.nextPollDueMs != null ? when(v.nextPollDueMs) : "soon") + "</p>";
+}
+
 function renderStuck(s) {
   const w = s.outbox.stuckWrites;
   $("stuck").innerHTML = !w.length ? '<p class="empty">No stuck writes.</p>' :
@@ -370,6 +388,7 @@ async function refresh() {
   renderHealth(s, (list.customers.find((x) => x.customerId === id) || {}).health || { level: "healthy", text: "" });
   renderConflicts(c.conflicts);
   renderStuck(s);
+  renderVolunteer(s);
   renderDead(dl.items);
   renderDecisions(d.decisions);
   $("updated").textContent = "Updated " + new Date().toLocaleTimeString();

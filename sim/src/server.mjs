@@ -5,6 +5,7 @@ import { SimError, badRequest, notFound, renderContact, renderContactRow, render
 import { CONTACT_PARAMETERS, GIFT_PARAMETERS, queryOptions, runQuery } from "./query.mjs";
 import { SCENARIOS, runScenario } from "./scenarios.mjs";
 import { productAdminRoutes, raiseRoutes } from "./raise.mjs";
+import { handleVomo } from "./vomo.mjs";
 
 const MAX_BODY = 5 * 1024 * 1024;
 
@@ -299,6 +300,8 @@ export function createHandler(sim) {
     };
     try {
       const text = await readBody(req);
+      // The Volunteer (VOMO) API under /v1 and its admin under /_sim/vomo (sim/src/vomo.mjs).
+      if ((path.startsWith("/v1/") || path.startsWith("/_sim/vomo/")) && (await handleVomo(sim, req, res, { path, qs, body: path.startsWith("/_sim/") ? parseJson(text) : undefined, send }))) return;
       if (path.toLowerCase() === "/token") {
         if (req.method !== "POST") return send(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "POST /Token" } });
         const form = Object.fromEntries(new URLSearchParams(text));

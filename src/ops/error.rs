@@ -39,6 +39,12 @@ impl OpError {
         }
     }
 
+    /// The same error naming `field`.
+    pub(crate) fn field_to(mut self, field: &str) -> OpError {
+        self.field = field.to_owned();
+        self
+    }
+
     /// The same error with its field path under `prefix` (`config` + `limit` = `config.limit`).
     pub(crate) fn under(mut self, prefix: &str) -> OpError {
         self.field = join_path(prefix, &self.field);
@@ -102,6 +108,28 @@ impl From<ratelimit::RateError> for OpError {
         OpError {
             field: e.field().to_owned(),
             ..OpError::coded("ratelimit", e.code(), e.to_string())
+        }
+    }
+}
+
+impl From<crate::volunteer::PollError> for OpError {
+    fn from(e: crate::volunteer::PollError) -> OpError {
+        OpError {
+            code: e.code().to_owned(),
+            module: "volunteer",
+            field: e.field(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::volunteer::deletion::VolunteerDeletionError> for OpError {
+    fn from(e: crate::volunteer::deletion::VolunteerDeletionError) -> OpError {
+        use crate::volunteer::deletion::VolunteerDeletionError as E;
+        match e {
+            E::Deletion(d) => d.into(),
+            E::Config(c) => OpError::from(c).field_to("baseUrl"),
+            other => OpError::coded("volunteer", other.code(), other.to_string()).field_to("scan"),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::raise;
 use crate::reconcile::{self, cursor, deletion, merge, ratelimit, response, subscription};
 use crate::sync::{self, RecordState, SyncOptions};
 use crate::timestamp::{self, ParsedTime};
+use crate::volunteer::{budget as vbudget, deletion as vdeletion, poll};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -299,6 +300,16 @@ planners! {
         });
     SummarizeRaiseDeliveryLogs(raise::logs::RaiseLogInput) -> raise::logs::RaiseLogSummary =
         |i| Ok(raise::logs::summarize_delivery_logs(i));
+    StartVolunteerPoll(poll::StartPollInput) -> poll::PollStep =
+        |i| Ok(poll::start_volunteer_poll(i)?);
+    AcceptVolunteerPage(poll::AcceptPollPageInput) -> poll::PollStep =
+        |i| Ok(poll::accept_volunteer_page(i)?);
+    FinishVolunteerPoll(poll::PollRun) -> poll::PollEnd =
+        |i| Ok(poll::finish_volunteer_poll(i)?);
+    VolunteerBudget(vbudget::BudgetInput) -> vbudget::BudgetOutput =
+        |i| Ok(vbudget::step_budget(i)?);
+    PlanVolunteerDeletions(vdeletion::VolunteerDeletionInput) -> vdeletion::VolunteerDeletionPlan =
+        |i| Ok(vdeletion::plan_volunteer_deletions(i)?);
     ParseModifiedTime(ParseTimeInput) -> ParsedTime = |i: &ParseTimeInput| {
         let ms = timestamp::parse_time(&i.text)?;
         Ok(ParsedTime { ms, iso: timestamp::format_time(ms) })

@@ -64,6 +64,16 @@ macro_rules! operation_table {
             free summarizeRaiseDeliveryLogs SummarizeRaiseDeliveryLogs whole;
             /// Parses a Virtuous `modifiedDateTimeUtc` (or any date-time the core accepts).
             free parseModifiedTime ParseModifiedTime (text: text);
+            /// Starts a Volunteer (VOMO) poll of one resource from its stored cursor: the first `GET`.
+            free startVolunteerPoll StartVolunteerPoll whole;
+            /// Accepts one Volunteer page (`{data, links, meta}`): the changed rows and the next `GET`.
+            free acceptVolunteerPage AcceptVolunteerPage whole;
+            /// Ends a Volunteer poll: the cursor to store (advanced only after a complete run) and a full scan's summary.
+            free finishVolunteerPoll FinishVolunteerPoll whole;
+            /// Steps the Volunteer request budget (pace learned from 429s, Retry-After, backoff).
+            free volunteerBudget VolunteerBudget whole;
+            /// Two-phase tombstones and the breaker for records a complete Volunteer full scan lost.
+            free planVolunteerDeletions PlanVolunteerDeletions whole;
         }
     };
 }

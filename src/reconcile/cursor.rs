@@ -592,37 +592,7 @@ impl QueryRun {
             return Err(CursorError::RunIncomplete);
         }
         let start_hw = self.start.high_water_ms;
-        let mut cursor = match (self.max_seen_ms, start_hw) {
-            (None, _) => QueryCursor {
-                capped_at_ms: None,
-                ..self.start.clone()
-            },
-            (Some(m), Some(h)) if m < h => QueryCursor {
-                capped_at_ms: None,
-                ..self.start.clone()
-            },
-            (Some(m), Some(h)) if m == h => {
-                let mut ids = self.start.boundary_ids.clone();
-                ids.extend(self.ids_at_max.iter().cloned());
-                ids.sort();
-                ids.dedup();
-                QueryCursor {
-                    high_water_ms: Some(m),
-                    boundary_ids: ids,
-                    capped_at_ms: None,
-                }
-            }
-            (Some(m), _) => {
-                let mut ids = self.ids_at_max.clone();
-                ids.sort();
-                ids.dedup();
-                QueryCursor {
-                    high_water_ms: Some(m),
-                    boundary_ids: ids,
-                    capped_at_ms: None,
-                }
-            }
-        };
+        let mut cursor = advance_cursor(&self.start, self.max_seen_ms, &self.ids_at_max);
         if let (Some(r), Some(h)) = (self.rewind_to_ms, cursor.high_water_ms) {
             if r < h {
                 // Commit no further than the unverified walk; an empty boundary set re-reads
@@ -640,6 +610,48 @@ impl QueryRun {
             }
         }
         Ok(cursor)
+    }
+}
+
+/// The cursor a complete run commits: the highest time it saw and the ids seen at exactly that
+/// time (joined with the start's boundary ids when the run ended at the same time); never below
+/// the start. Shared by every cursor on `modified`/`updated_at` times (CRM+ query runs, Volunteer
+/// polls), so they give the same guarantee.
+pub fn advance_cursor(
+    start: &QueryCursor,
+    max_seen_ms: Option<i64>,
+    ids_at_max: &[String],
+) -> QueryCursor {
+    match (max_seen_ms, start.high_water_ms) {
+        (None, _) => QueryCursor {
+            capped_at_ms: None,
+            ..start.clone()
+        },
+        (Some(m), Some(h)) if m < h => QueryCursor {
+            capped_at_ms: None,
+            ..start.clone()
+        },
+        (Some(m), Some(h)) if m == h => {
+            let mut ids = start.boundary_ids.clone();
+            ids.extend(ids_at_max.iter().cloned());
+            ids.sort();
+            ids.dedup();
+            QueryCursor {
+                high_water_ms: Some(m),
+                boundary_ids: ids,
+                capped_at_ms: None,
+            }
+        }
+        (Some(m), _) => {
+            let mut ids = ids_at_max.to_vec();
+            ids.sort();
+            ids.dedup();
+            QueryCursor {
+                high_water_ms: Some(m),
+                boundary_ids: ids,
+                capped_at_ms: None,
+            }
+        }
     }
 }
 

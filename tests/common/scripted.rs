@@ -25,6 +25,7 @@ pub fn call(op: &str, input: &Value) -> Result<Value, OpError> {
         "queryScript" => scripted(input, run_query_script),
         "initialMatcher" => scripted(input, match_chunks),
         "rateBudget" => scripted(input, run_rate_script),
+        "volunteerPollScript" => run_volunteer_script(input),
         _ => ops::call(op, input),
     }
 }
@@ -232,4 +233,53 @@ pub fn run_rate_script(script: &RateScript) -> Result<RateScriptResult, RateErro
         slices,
         budget,
     })
+}
+
+/// `volunteerPollScript`: consecutive Volunteer polls fed fixed response bodies, each from the
+/// cursor the previous one stored, through the by-name operations (`startVolunteerPoll`,
+/// `acceptVolunteerPage`..., `finishVolunteerPoll`) exactly as the JS and component runners do.
+/// Input `{resource, mode?, config?, cursor?, runs: [{pages: [body...]}]}`; output per run: the
+/// URLs requested, each page's result, the change ids in order, and `end` once the run is done.
+fn run_volunteer_script(input: &Value) -> Result<Value, OpError> {
+    use serde_json::{json, Map};
+    let obj = input
+        .as_object()
+        .ok_or_else(|| OpError::invalid_argument("", "not an object"))?;
+    let mut cursor = obj.get("cursor").cloned();
+    let mut runs = Vec::new();
+    let empty = Vec::new();
+    for r in obj.get("runs").and_then(Value::as_array).unwrap_or(&empty) {
+        let mut start = Map::new();
+        for k in ["resource", "mode", "config"] {
+            if let Some(v) = obj.get(k) {
+                start.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(c) = &cursor {
+            start.insert("cursor".into(), c.clone());
+        }
+        let mut step = ops::call("startVolunteerPoll", &Value::Object(start))?;
+        let mut urls: Vec<Value> = step.pointer("/request/url").cloned().into_iter().collect();
+        let mut pages = Vec::new();
+        let mut ids = Vec::new();
+        for body in r.get("pages").and_then(Value::as_array).unwrap_or(&empty) {
+            step = ops::call(
+                "acceptVolunteerPage",
+                &json!({"run": step["run"], "body": body}),
+            )?;
+            urls.extend(step.pointer("/request/url").cloned());
+            for c in step["page"]["changes"].as_array().unwrap_or(&empty) {
+                ids.push(c["id"].clone());
+            }
+            pages.push(step["page"].clone());
+        }
+        let mut out = json!({"urls": urls, "pages": pages, "changeIds": ids});
+        if step["run"]["done"] == Value::Bool(true) {
+            let end = ops::call("finishVolunteerPoll", &step["run"])?;
+            cursor = Some(end["cursor"].clone());
+            out["end"] = end;
+        }
+        runs.push(out);
+    }
+    Ok(json!({ "runs": runs }))
 }

@@ -325,7 +325,7 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
   };
   const texts = (v) => (rand() < 0.3 ? pick(HOSTILE_TEXT) : JSON.stringify(v ?? null));
   const core = syncCore();
-  const files = loadVectorFiles().filter((f) => f.file.startsWith("sync/") || f.file.startsWith("reconcile/"));
+  const files = loadVectorFiles().filter((f) => f.file.startsWith("sync/") || f.file.startsWith("reconcile/") || f.file.startsWith("volunteer/"));
   let calls = 0;
   for (let round = 0; round < 4; round++) {
     for (const { cases } of files) {
@@ -356,6 +356,18 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
           planResume: () => callReconcileTyped(api, "planResume", i),
           planSecretRotation: () => callReconcileTyped(api, "planSecretRotation", i),
           pricePlan: () => callReconcileTyped(api, "pricePlan", i),
+          volunteerPollScript: () => {
+            // The JSON-text functions, with the mutated input and hostile text.
+            tryCall(() => reconcile.startVolunteerPoll(texts(i)));
+            const run = { resource: "users", config: {}, start: {}, page: 1 };
+            for (const r of Array.isArray(g("runs")) ? g("runs") : [g("runs")]) {
+              for (const body of Array.isArray(r?.pages) ? r.pages : [r]) {
+                tryCall(() => reconcile.acceptVolunteerPage(texts({ run, body })));
+                tryCall(() => reconcile.acceptVolunteerPage(texts({ run: mutate(run), body: mutate(body) })));
+              }
+            }
+            tryCall(() => reconcile.finishVolunteerPoll(texts(mutate(run))));
+          },
           planReconciliation: () => {
             tryCall(() => callReconcileTyped(api, "planReconciliation", i));
             const { options: _, ...rest } = i && typeof i === "object" && !Array.isArray(i) ? i : {};
@@ -406,6 +418,10 @@ test("hostile JSON never traps: every sync and reconcile function, every resourc
   for (const t of HOSTILE_TEXT) {
     tryCall(() => reconcile.planReconciliation(t, { rows: [t], stored: [{ record: t }], config: t, nowMs: 0n }));
     tryCall(() => reconcile.finishQueryRun(t));
+    tryCall(() => reconcile.startVolunteerPoll(t));
+    tryCall(() => reconcile.acceptVolunteerPage(t));
+    tryCall(() => reconcile.volunteerBudget(t));
+    tryCall(() => reconcile.planVolunteerDeletions(t));
     tryCall(() => reconcile.acceptQueryPage({ run: t, rows: [t] }));
     tryCall(() => reconcile.startQueryRun({ config: t }));
     tryCall(() => reconcile.parseModifiedTime({ text: t }));

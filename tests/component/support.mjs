@@ -238,7 +238,10 @@ const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTi
   planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
   startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run",
   planMergeRemap: "plan-merge-remap", mergeRaiseSubscription: "merge-raise-subscription",
-  learnRaiseEventTypes: "learn-raise-event-types", summarizeRaiseDeliveryLogs: "summarize-raise-delivery-logs" };
+  learnRaiseEventTypes: "learn-raise-event-types", summarizeRaiseDeliveryLogs: "summarize-raise-delivery-logs",
+    startVolunteerPoll: "start-volunteer-poll",
+  acceptVolunteerPage: "accept-volunteer-page", finishVolunteerPoll: "finish-volunteer-poll",
+  volunteerBudget: "volunteer-budget", planVolunteerDeletions: "plan-volunteer-deletions" };
 export function callReconcileTyped(api, op, input) {
   const f = api.wit.func("reconcile", RECONCILE_TYPED[op]);
   return api.wit.fromWit(api.wit.okType(f.result), api.reconcile[op](...reconcileArgs(api.wit, f, input ?? {})));
@@ -330,6 +333,38 @@ export function driveQueryScript(api, input) {
   return { runs };
 }
 
+/** `volunteerPollScript`: consecutive Volunteer polls over fixed bodies (tests/common/scripted.rs), through the exports. */
+export function driveVolunteerScript(api, input) {
+  const i = input ?? {};
+  if (!isObject(i)) nope("input", "not an object");
+  let cursor = i.cursor;
+  const runs = [];
+  for (const [n, r] of (i.runs ?? []).entries()) {
+    if (!isObject(r)) nope(`runs[${n}]`, "not an object");
+    const start = { resource: i.resource };
+    if (i.mode !== undefined) start.mode = i.mode;
+    if (i.config !== undefined) start.config = i.config;
+    if (cursor !== undefined) start.cursor = cursor;
+    let step = callReconcileTyped(api, "startVolunteerPoll", start);
+    const urls = step.request === undefined ? [] : [step.request.url];
+    const pages = [];
+    const changeIds = [];
+    for (const body of r.pages ?? []) {
+      step = callReconcileTyped(api, "acceptVolunteerPage", { run: step.run, body });
+      if (step.request !== undefined) urls.push(step.request.url);
+      changeIds.push(...step.page.changes.map((ch) => ch.id));
+      pages.push(step.page);
+    }
+    const out = { urls, pages, changeIds };
+    if (step.run.done) {
+      out.end = callReconcileTyped(api, "finishVolunteerPoll", step.run);
+      cursor = out.end.cursor;
+    }
+    runs.push(out);
+  }
+  return { runs };
+}
+
 /** `rateBudget`: the `rate-budget` resource driven step by step (ratelimit::run_rate_script). */
 export function driveBudget(rc, input, wit) {
   const observe = method(wit, "[method]rate-budget.observe");
@@ -371,6 +406,7 @@ export const OPS = {
   ...Object.fromEntries(Object.keys(RECONCILE_TYPED).map((op) => [op, (api, c) => callReconcileTyped(api, op, c.input)])),
   rateBudget: (api, c) => driveBudget(api.reconcile, c.input, api.wit),
   queryScript: (api, c) => driveQueryScript(api, c.input),
+  volunteerPollScript: (api, c) => driveVolunteerScript(api, c.input),
   receive({ receiver: rx }, { input: c }) {
     const core = new rx.Core(config(c.config));
     try {

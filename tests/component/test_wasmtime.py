@@ -38,7 +38,7 @@ VECTORS = ROOT / "tests" / "vectors"
 INTERFACE = "virtuous:sync/receiver@0.1.0"
 SYNC = "virtuous:sync/sync@0.1.0"
 RECONCILE = "virtuous:sync/reconcile@0.1.0"
-FAMILIES = ["", "sync", "reconcile", "adversarial"]  # "" = the receive family (top-level files)
+FAMILIES = ["", "sync", "reconcile", "adversarial", "volunteer"]  # "" = the receive family (top-level files)
 SECRET = "virtuous-test-secret-0123456789abcdef"
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
@@ -549,7 +549,10 @@ RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime":
                    "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap",
                    "mergeRaiseSubscription": "merge-raise-subscription",
                    "learnRaiseEventTypes": "learn-raise-event-types",
-                   "summarizeRaiseDeliveryLogs": "summarize-raise-delivery-logs"}
+                   "summarizeRaiseDeliveryLogs": "summarize-raise-delivery-logs",
+                   "startVolunteerPoll": "start-volunteer-poll", "acceptVolunteerPage": "accept-volunteer-page",
+                   "finishVolunteerPoll": "finish-volunteer-poll", "volunteerBudget": "volunteer-budget",
+                   "planVolunteerDeletions": "plan-volunteer-deletions"}
 
 
 def op_initial_matcher(host, c):
@@ -613,6 +616,39 @@ def op_query_script(host, c):
     return {"runs": runs}
 
 
+def op_volunteer_script(host, c):
+    """Consecutive Volunteer polls over fixed bodies, as tests/common/scripted.rs run_volunteer_script does."""
+    i = c.get("input") or {}
+    if not isinstance(i, dict):
+        nope("input", "not an object")
+    cursor = i.get("cursor")
+    runs = []
+    for n, r in enumerate(i.get("runs") or []):
+        if not isinstance(r, dict):
+            nope(f"runs[{n}]", "not an object")
+        start = {"resource": i.get("resource")}
+        for k in ("mode", "config"):
+            if k in i:
+                start[k] = i[k]
+        if cursor is not None:
+            start["cursor"] = cursor
+        step = host.rc_typed("start-volunteer-poll", start)
+        urls = [step["request"]["url"]] if "request" in step else []
+        pages, ids = [], []
+        for body in r.get("pages") or []:
+            step = host.rc_typed("accept-volunteer-page", {"run": step["run"], "body": body})
+            if "request" in step:
+                urls.append(step["request"]["url"])
+            ids.extend(ch["id"] for ch in step["page"]["changes"])
+            pages.append(step["page"])
+        out = {"urls": urls, "pages": pages, "changeIds": ids}
+        if step["run"].get("done"):
+            out["end"] = host.rc_typed("finish-volunteer-poll", step["run"])
+            cursor = out["end"]["cursor"]
+        runs.append(out)
+    return {"runs": runs}
+
+
 def op_rate_budget(host, c):
     """The `rate-budget` resource driven step by step, as ratelimit::run_rate_script does."""
     i = c.get("input") or {}
@@ -655,6 +691,7 @@ def op_rate_budget(host, c):
 OPS = {"receive": op_receive, "newCore": op_new_core, "verifySignature": op_verify, "signBody": op_sign,
        **{op: sync_op(op) for op in SYNC_FNS},
        "initialMatcher": op_initial_matcher, "rateBudget": op_rate_budget, "queryScript": op_query_script,
+       "volunteerPollScript": op_volunteer_script,
        **{op: (lambda name: lambda host, c: host.rc_typed(name, c.get("input") or {}))(name) for op, name in RECONCILE_TYPED.items()}}
 
 
@@ -962,6 +999,14 @@ class SyncAndReconcile(unittest.TestCase):
                         for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
                             for rows in (r.get("pages") if isinstance(r, dict) else None) or [r]:
                                 attempt(lambda: h.rc_typed("accept-query-page", {"run": {}, "rows": rows}))
+                    elif op == "volunteerPollScript":
+                        attempt(lambda: h.rc_typed("start-volunteer-poll", i))
+                        run = {"resource": "users", "config": {}, "start": {}, "page": 1}
+                        for r in g("runs") if isinstance(g("runs"), list) else [g("runs")]:
+                            pages = r.get("pages") if isinstance(r, dict) else r
+                            for body in pages if isinstance(pages, list) else [pages]:
+                                attempt(lambda: h.rc_typed("accept-volunteer-page", {"run": run, "body": body}))
+                                attempt(lambda: h.rc_typed("accept-volunteer-page", {"run": mutate(run), "body": mutate(body)}))
                     elif op in RECONCILE_TYPED:
                         attempt(lambda: h.rc_typed(RECONCILE_TYPED[op], i))
                     else:

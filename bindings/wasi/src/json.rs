@@ -70,6 +70,13 @@ fn code(code: &str) -> Option<ErrorCode> {
         "invalid-status" => ErrorCode::InvalidStatus,
         "malformed-time" => ErrorCode::MalformedTime,
         "time-out-of-range" => ErrorCode::TimeOutOfRange,
+        "invalid-poll-config" => ErrorCode::InvalidPollConfig,
+        "missing-links" => ErrorCode::MissingLinks,
+        "invalid-page" => ErrorCode::InvalidPage,
+        "foreign-next-link" => ErrorCode::ForeignNextLink,
+        "pagination-loop" => ErrorCode::PaginationLoop,
+        "too-many-pages" => ErrorCode::TooManyPages,
+        "scan-incomplete" => ErrorCode::ScanIncomplete,
         _ => return None,
     })
 }
@@ -88,6 +95,7 @@ fn module(module: &str) -> ErrorModule {
         "ratelimit" => ErrorModule::Ratelimit,
         "response" => ErrorModule::Response,
         "timestamp" => ErrorModule::Timestamp,
+        "volunteer" => ErrorModule::Volunteer,
         _ => ErrorModule::Ops,
     }
 }

@@ -256,6 +256,21 @@ impl Guest for Component {
                 .collect(),
         })
     }
+    fn start_volunteer_poll(input: Json) -> Result<Json, Error> {
+        volunteer_op("startVolunteerPoll", &input)
+    }
+    fn accept_volunteer_page(input: Json) -> Result<Json, Error> {
+        volunteer_op("acceptVolunteerPage", &input)
+    }
+    fn finish_volunteer_poll(run: Json) -> Result<Json, Error> {
+        volunteer_op("finishVolunteerPoll", &run)
+    }
+    fn volunteer_budget(input: Json) -> Result<Json, Error> {
+        volunteer_op("volunteerBudget", &input)
+    }
+    fn plan_volunteer_deletions(input: Json) -> Result<Json, Error> {
+        volunteer_op("planVolunteerDeletions", &input)
+    }
     fn parse_modified_time(input: TimeText) -> Result<ParsedTime, Error> {
         let t =
             <ops::ParseModifiedTime as ops::Operation>::run(&ParseTimeInput { text: input.text })
@@ -894,4 +909,13 @@ impl GuestRateBudget for RateBudget {
             |b| to_text(&*b).unwrap_or_default(),
         )
     }
+}
+
+/// A Volunteer operation on JSON text: parsed, run by name through the core's operation table,
+/// its result back as JSON text.
+fn volunteer_op(name: &str, input: &str) -> Result<Json, Error> {
+    let value = parse(input, "")?;
+    ops::call(name, &value)
+        .map(|v| v.to_string())
+        .map_err(json::error)
 }

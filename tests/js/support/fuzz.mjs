@@ -111,7 +111,8 @@ export function fuzzExports(api, files, { seed = 0x5eed, rounds = 2 } = {}) {
       call(`parseModifiedTime ${tag}`, () => api.parseModifiedTime(pick([g("text"), pick(HOSTILE)])));
       call(`finishQueryRun ${tag}`, () => api.finishQueryRun(g("run")));
       for (const f of ["planMergeRemap", "planPause", "planResume", "planSecretRotation", "planDeletions", "classifyResponse",
-        "startQueryRun", "acceptQueryPage", "pricePlan"]) {
+        "startQueryRun", "acceptQueryPage", "pricePlan", "startVolunteerPoll", "acceptVolunteerPage", "finishVolunteerPoll",
+        "volunteerBudget", "planVolunteerDeletions"]) {
         call(`${f} ${tag}`, () => api[f](i));
       }
     }

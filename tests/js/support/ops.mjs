@@ -172,6 +172,35 @@ export const OPS = {
     }
     return { runs };
   },
+  volunteerPollScript(api, c) {
+    // Mirrors tests/common/scripted.rs run_volunteer_script: consecutive Volunteer polls over fixed bodies.
+    const i = c.input;
+    let cursor = i.cursor;
+    const runs = [];
+    for (const { pages } of i.runs ?? []) {
+      const start = { resource: i.resource };
+      if (i.mode !== undefined) start.mode = i.mode;
+      if (i.config !== undefined) start.config = i.config;
+      if (cursor !== undefined) start.cursor = cursor;
+      let step = api.startVolunteerPoll(start);
+      const urls = step.request === undefined ? [] : [step.request.url];
+      const results = [];
+      const changeIds = [];
+      for (const body of pages ?? []) {
+        step = api.acceptVolunteerPage({ run: step.run, body });
+        if (step.request !== undefined) urls.push(step.request.url);
+        changeIds.push(...step.page.changes.map((ch) => ch.id));
+        results.push(step.page);
+      }
+      const out = { urls, pages: results, changeIds };
+      if (step.run.done) {
+        out.end = api.finishVolunteerPoll(step.run);
+        cursor = out.end.cursor;
+      }
+      runs.push(out);
+    }
+    return { runs };
+  },
   mergeSubscription(api, c) {
     return api.mergeSubscription(c.input.current, c.input.change);
   },
@@ -194,6 +223,11 @@ export const INPUT_OBJECT_OPS = [
   "mergeRaiseSubscription",
   "learnRaiseEventTypes",
   "summarizeRaiseDeliveryLogs",
+  "startVolunteerPoll",
+  "acceptVolunteerPage",
+  "finishVolunteerPoll",
+  "volunteerBudget",
+  "planVolunteerDeletions",
 ];
 for (const name of INPUT_OBJECT_OPS) {
   OPS[name] = (api, c) => api[name](c.input);

@@ -12,7 +12,7 @@ export const VECTORS_DIR = join(ROOT, "tests", "vectors");
 // sync/ (issue 3 decisions) and reconcile/ (issue 4 planners, matcher, rate budget).
 // A new op family lands as tests/vectors/<family>/*.json: add its ops to OPS in ops.mjs and its folder here
 // (and to FAMILIES in tests/vectors.rs).
-export const FAMILY_DIRS = ["", "sync", "reconcile", "adversarial"];
+export const FAMILY_DIRS = ["", "sync", "reconcile", "adversarial", "volunteer"];
 /** Folders of third-party data in its own format, run by their own tests (tests/wycheproof.rs). */
 export const FOREIGN_DIRS = ["wycheproof"];
 

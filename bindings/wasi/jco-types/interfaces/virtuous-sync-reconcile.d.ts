@@ -65,6 +65,31 @@ export function classifyResponse(input: Response): ResponseClassification;
  * Parses a `modifiedDateTimeUtc` text (`malformed-time`, `time-out-of-range` otherwise).
  */
 export function parseModifiedTime(input: TimeText): ParsedTime;
+/**
+ * Volunteer (VOMO) polling (issue 17, docs/products/volunteer.md). JSON text in and out, in the
+ * npm package's shapes (`StartVolunteerPollInput` -> `VolunteerPollStep`, ...; the vectors in
+ * `tests/vectors/volunteer/` show every one). Errors: `invalid-poll-config`, `missing-links`,
+ * `invalid-page`, `foreign-next-link`, `pagination-loop`, `too-many-pages`, `run-finished`,
+ * `run-incomplete`, `scan-incomplete`, `invalid-rate-config` and the deletion codes.
+ * Starts a poll of one resource from its stored cursor: the run and the first `GET`.
+ */
+export function startVolunteerPoll(input: Json): Json;
+/**
+ * Accepts one response body `{run, body}`: the changed rows and the next `GET`.
+ */
+export function acceptVolunteerPage(input: Json): Json;
+/**
+ * Ends a poll (the run from the last step): the cursor to store, a full scan's summary.
+ */
+export function finishVolunteerPoll(run: Json): Json;
+/**
+ * Steps the per-organisation Volunteer budget: `{state?, config?, steps}` -> `{state, decisions}`.
+ */
+export function volunteerBudget(input: Json): Json;
+/**
+ * Tombstones and the breaker for records a complete full scan lost, with the confirming lookups.
+ */
+export function planVolunteerDeletions(input: Json): Json;
 export type Json = import('./virtuous-sync-types.js').Json;
 export type Error = import('./virtuous-sync-types.js').Error;
 export type ReconcileInput = import('./virtuous-sync-types.js').ReconcileInput;

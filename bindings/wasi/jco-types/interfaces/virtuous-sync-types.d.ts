@@ -131,8 +131,23 @@ export type Json = string;
  * ## `"malformed-time"`
  * 
  * ## `"time-out-of-range"`
+ * 
+ * ## `"invalid-poll-config"`
+ * 
+ * Volunteer polling (`volunteer`)
+ * ## `"missing-links"`
+ * 
+ * ## `"invalid-page"`
+ * 
+ * ## `"foreign-next-link"`
+ * 
+ * ## `"pagination-loop"`
+ * 
+ * ## `"too-many-pages"`
+ * 
+ * ## `"scan-incomplete"`
  */
-export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'product-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'invalid-seed' | 'chunk-too-large' | 'invalid-chunk' | 'cancelled' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range';
+export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' | 'no-secrets' | 'invalid-secret' | 'weak-secret' | 'invalid-platform-name' | 'invalid-option' | 'invalid-argument' | 'sync-not-configured' | 'internal' | 'tenant-mismatch' | 'kind-mismatch' | 'product-mismatch' | 'record-mismatch' | 'unsupported-version' | 'bad-record' | 'bad-time' | 'missing-field' | 'unknown-field' | 'invalid-money' | 'invalid-date' | 'bad-current' | 'non-positive-amount' | 'designations-mismatch' | 'unsupported-kind' | 'missing-choice' | 'unknown-choice' | 'group-choice-mismatch' | 'invalid-transition' | 'cooldown-active' | 'pending-not-expired' | 'invalid-reconcile-config' | 'duplicate-stored-record' | 'legacy-reconcile-input' | 'unsupported-reconcile-version' | 'invalid-cursor-config' | 'run-finished' | 'run-incomplete' | 'duplicate-id' | 'blank-id' | 'too-many-values' | 'too-many-records' | 'size-hint-too-large' | 'invalid-seed' | 'chunk-too-large' | 'invalid-chunk' | 'cancelled' | 'merge-cycle' | 'conflicting-merge' | 'invalid-deletion-config' | 'insecure-payload-url' | 'invalid-payload-url' | 'conflicting-change' | 'invalid-current-subscription' | 'invalid-rate-config' | 'invalid-status' | 'malformed-time' | 'time-out-of-range' | 'invalid-poll-config' | 'missing-links' | 'invalid-page' | 'foreign-next-link' | 'pagination-loop' | 'too-many-pages' | 'scan-incomplete';
 /**
  * The part of the core that raised an error.
  * # Variants
@@ -162,8 +177,10 @@ export type ErrorCode = 'invalid-config' | 'unknown-preset' | 'invalid-scheme' |
  * ## `"response"`
  * 
  * ## `"timestamp"`
+ * 
+ * ## `"volunteer"`
  */
-export type ErrorModule = 'config' | 'ops' | 'sync' | 'matcher' | 'cursor' | 'merge' | 'deletion' | 'reconcile' | 'subscription' | 'ratelimit' | 'response' | 'timestamp';
+export type ErrorModule = 'config' | 'ops' | 'sync' | 'matcher' | 'cursor' | 'merge' | 'deletion' | 'reconcile' | 'subscription' | 'ratelimit' | 'response' | 'timestamp' | 'volunteer';
 /**
  * A caller mistake or a refused decision. jco throws it (`ComponentError` whose `payload` is
  * this record); wasmtime and Rust hosts receive it as the `err` case.
