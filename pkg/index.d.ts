@@ -18,6 +18,7 @@ import type {
   InboundDecision,
   LookupKeys,
   MatchPlan,
+  MatchProgress,
   MatchRecord,
   MergeInput,
   MergeRemapPlan,
