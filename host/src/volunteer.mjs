@@ -243,7 +243,9 @@ export class VolunteerPoller {
       const now = this.host.now();
       let state = (await this.store.kvGet(customerId, "volunteer-budget")) ?? undefined;
       // Settings changed since the state was stored: start from the new ones (what was learned goes with the old).
-      if (state && JSON.stringify(state.config) !== JSON.stringify(volunteerBudget({ config: v.budget ?? {} }).state.config)) state = undefined;
+      // (Field by field: a JSON store such as PostgreSQL's jsonb does not keep key order.)
+      const want = volunteerBudget({ config: v.budget ?? {} }).state.config;
+      if (state && Object.keys(want).some((k) => state.config?.[k] !== want[k])) state = undefined;
       const ask = { nowMs: now, random: randomU32() };
       const r = volunteerBudget({ ...(state ? { state } : { config: v.budget ?? {} }), steps: [{ tag: "decide", val: ask }] });
       const d = r.decisions[0];
