@@ -3,6 +3,7 @@
 use js_sys::{Array, ArrayBuffer, Object, SharedArrayBuffer, Uint8Array};
 use serde::Serialize;
 use virtuous_sync::Headers;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{invalid_argument, VirtuousSyncError};
@@ -262,6 +263,7 @@ fn date_now() -> i64 {
     js_sys::Date::now().trunc() as i64
 }
 
+#[cfg(feature = "sync")]
 /// A core result as a plain JS object: maps become objects. Optional fields are absent, never `null`: the core's
 /// result types skip `None` when serialising. `serialize_missing_as_null` only keeps the JSON `null`s inside the
 /// raw `event.resource` as `null` (the default serializer would turn them into `undefined`).
@@ -277,6 +279,53 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         )
         .into_js()
     })
+}
+
+/// A core result as a plain JS object through JSON text and the engine's `JSON.parse`: one call
+/// instead of one per field. Used for results made of strings, booleans, small integers, arrays
+/// and string-keyed maps, where both ways give the same object.
+pub(crate) fn to_js_json<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let internal =
+        || VirtuousSyncError::new("internal", "", "could not convert the result to JS").into_js();
+    let text = serde_json::to_string(value).map_err(|_| internal())?;
+    js_sys::JSON::parse(&text).map_err(|_| internal())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    type TextDecoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextDecoder;
+    #[wasm_bindgen(method)]
+    fn decode(this: &TextDecoder, input: &Uint8Array) -> JsValue;
+    /// `JSON.parse` of a JS string as it is (js_sys's takes a Rust `&str`, which would copy it back).
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+thread_local! {
+    static DECODER: TextDecoder = TextDecoder::new();
+}
+
+/// The embedded record of a body the core has validated, built by `JSON.parse`: `body[key]` or
+/// `body[key][inner]`. `None` if the engine disagrees (never expected: it accepts all the core does).
+pub(crate) fn resource_from_body(body: &[u8], key: &str, inner: Option<&str>) -> Option<JsValue> {
+    let text = DECODER.with(|d| d.decode(&crate::host::memory_view(body)));
+    let doc = json_parse(&text).ok()?;
+    let outer = js_sys::Reflect::get(&doc, &JsValue::from_str(key)).ok()?;
+    let record = match inner {
+        Some(k) => js_sys::Reflect::get(&outer, &JsValue::from_str(k)).ok()?,
+        None => outer,
+    };
+    record.is_object().then_some(record)
+}
+
+/// `receipt.event.resource = resource` on a receipt object just built.
+pub(crate) fn set_event_resource(receipt: &JsValue, resource: &JsValue) {
+    let event = js_sys::Reflect::get(receipt, &JsValue::from_str("event")).unwrap_or_default();
+    if event.is_object() {
+        let _ = js_sys::Reflect::set(&event, &JsValue::from_str("resource"), resource);
+    }
 }
 
 fn get(object: &Object, key: &str) -> JsValue {
