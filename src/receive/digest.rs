@@ -43,19 +43,23 @@ pub(crate) struct Pads {
 impl Pads {
     pub(crate) fn new(key: &[u8]) -> Pads {
         let mut block = [0u8; 64];
-        if key.len() > 64 {
-            let digest: [u8; 32] = Sha256::digest(key).into();
-            block[..32].copy_from_slice(&digest);
+        let digest: [u8; 32];
+        let key = if key.len() > 64 {
+            digest = Sha256::digest(key).into();
+            &digest[..]
         } else {
-            block[..key.len()].copy_from_slice(key);
+            key
+        };
+        for (slot, b) in block.iter_mut().zip(key) {
+            *slot = *b;
         }
         let mut pads = Pads {
             inner: [0x36; 64],
             outer: [0x5c; 64],
         };
-        for (i, b) in block.iter().enumerate() {
-            pads.inner[i] ^= b;
-            pads.outer[i] ^= b;
+        for ((i, o), b) in pads.inner.iter_mut().zip(pads.outer.iter_mut()).zip(&block) {
+            *i ^= b;
+            *o ^= b;
         }
         block.fill(0);
         pads

@@ -167,8 +167,29 @@ pub fn parse_lean(
     body: &[u8],
     limits: &Limits,
 ) -> Result<(Event, Option<ResourceAt>), EnvelopeError> {
-    let text = checked_text(body, limits)?;
-    let value: Value = serde_json::from_str::<Lean>(text).map_err(malformed)?.0;
+    let text = unnested_text(body, limits)?;
+    // The nesting check rides along the parse (one pass over the body instead of two); on a parse
+    // error the separate scan runs, so a body both too deep and malformed is still `too-deep`.
+    let limit = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    let deepest = core::cell::Cell::new(0usize);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        Keep {
+            levels: LEAN_LEVELS,
+            depth: 0,
+            deepest: &deepest,
+        },
+        &mut de,
+    )
+    .and_then(|v| de.end().map(|()| v));
+    let value = match parsed {
+        Ok(_) if deepest.get() > limit => return Err(EnvelopeError::TooDeep { limit }),
+        Ok(v) => v,
+        Err(e) => {
+            check_depth(text.as_bytes(), limit)?;
+            return Err(malformed(e));
+        }
+    };
     let Value::Object(top) = value else {
         return Err(EnvelopeError::NotAnObject);
     };
@@ -184,6 +205,13 @@ fn malformed(e: serde_json::Error) -> EnvelopeError {
 
 /// The body as text, after the size, UTF-8, emptiness and nesting checks.
 fn checked_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, EnvelopeError> {
+    let text = unnested_text(body, limits)?;
+    check_depth(text.as_bytes(), limits.max_depth.min(MAX_DEPTH_LIMIT))?;
+    Ok(text)
+}
+
+/// The body as text, after the size, UTF-8 and emptiness checks.
+fn unnested_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, EnvelopeError> {
     if body.len() > limits.max_body_bytes {
         return Err(EnvelopeError::BodyTooLarge {
             size: body.len(),
@@ -197,37 +225,42 @@ fn checked_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, Envelope
     if text.trim().is_empty() {
         return Err(EnvelopeError::EmptyBody);
     }
-    check_depth(text.as_bytes(), limits.max_depth.min(MAX_DEPTH_LIMIT))?;
     Ok(text)
 }
 
-/// The top-level JSON value with every level [`from_object`] reads (objects down to the record's
-/// own fields, scalars one level further) and, below that, empty placeholders of the same JSON
-/// type. Everything is still parsed by serde_json's `deserialize_any`, as `Value` is: the same
-/// numbers, strings and escapes are refused at the same place, only nothing unread is allocated.
-struct Lean(Value);
+// The top-level JSON value with every level [`from_object`] reads (objects down to the record's
+// own fields, scalars one level further) and, below that, empty placeholders of the same JSON
+// type. Everything is still parsed by serde_json's `deserialize_any`, as `Value` is: the same
+// numbers, strings and escapes are refused at the same place, only nothing unread is allocated.
 
 /// Object levels kept: top → container (`data`) → record (`gift`) → the record's scalars.
 const LEAN_LEVELS: u8 = 3;
 
-impl<'de> serde::Deserialize<'de> for Lean {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lean, D::Error> {
-        serde::de::DeserializeSeed::deserialize(Keep(LEAN_LEVELS), d).map(Lean)
+/// Builds a value, keeping `levels` more object levels, and notes the deepest nesting seen.
+#[derive(Clone, Copy)]
+struct Keep<'c> {
+    levels: u8,
+    depth: usize,
+    deepest: &'c core::cell::Cell<usize>,
+}
+
+impl Keep<'_> {
+    /// The nesting of this value's children, noted.
+    fn enter(&self) -> usize {
+        let depth = self.depth + 1;
+        self.deepest.set(self.deepest.get().max(depth));
+        depth
     }
 }
 
-/// Builds a value, keeping `.0` more object levels.
-#[derive(Clone, Copy)]
-struct Keep(u8);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Keep {
+impl<'de> serde::de::DeserializeSeed<'de> for Keep<'_> {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Keep {
+impl<'de> serde::de::Visitor<'de> for Keep<'_> {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -254,18 +287,29 @@ impl<'de> serde::de::Visitor<'de> for Keep {
         Ok(Value::Null)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
+        let skip = Skip(Keep {
+            depth: self.enter(),
+            ..self
+        });
+        while seq.next_element_seed(skip)?.is_some() {}
         Ok(Value::Array(Vec::new()))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let depth = self.enter();
         let mut out = Map::new();
-        if self.0 == 0 {
-            while map.next_key_seed(Skip)?.is_some() {
-                map.next_value_seed(Skip)?;
+        if self.levels == 0 {
+            let skip = Skip(Keep { depth, ..self });
+            while map.next_key_seed(skip)?.is_some() {
+                map.next_value_seed(skip)?;
             }
         } else {
+            let child = Keep {
+                levels: self.levels - 1,
+                depth,
+                deepest: self.deepest,
+            };
             while let Some(key) = map.next_key::<String>()? {
-                let value = map.next_value_seed(Keep(self.0 - 1))?;
+                let value = map.next_value_seed(child)?;
                 out.insert(key, value);
             }
         }
@@ -273,18 +317,19 @@ impl<'de> serde::de::Visitor<'de> for Keep {
     }
 }
 
-/// Parses and discards any value (validated as `Value` would be, nothing allocated).
+/// Parses and discards any value (validated as `Value` would be, nothing allocated), noting its
+/// nesting in the [`Keep`] it carries.
 #[derive(Clone, Copy)]
-struct Skip;
+struct Skip<'c>(Keep<'c>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for Skip {
+impl<'de> serde::de::DeserializeSeed<'de> for Skip<'_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Skip {
+impl<'de> serde::de::Visitor<'de> for Skip<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -308,12 +353,20 @@ impl<'de> serde::de::Visitor<'de> for Skip {
         Ok(())
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
+        let skip = Skip(Keep {
+            depth: self.0.enter(),
+            ..self.0
+        });
+        while seq.next_element_seed(skip)?.is_some() {}
         Ok(())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Skip)?.is_some() {
-            map.next_value_seed(Skip)?;
+        let skip = Skip(Keep {
+            depth: self.0.enter(),
+            ..self.0
+        });
+        while map.next_key_seed(skip)?.is_some() {
+            map.next_value_seed(skip)?;
         }
         Ok(())
     }
@@ -712,6 +765,12 @@ mod tests {
             r#"{"event":{"id":1},"type":"EventUpdate"}"#.into(),
             "".into(),
             "  ".into(),
+            format!("{{\"event\":\"GiftCreate\",\"a\":x,\"b\":{}{}}}", "[".repeat(70), "]".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{} x}}", "[".repeat(70), "]".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}", "[".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{}}}", "{\"a\":".repeat(64), "}".repeat(64)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{}}}", "{\"a\":".repeat(63), "}".repeat(63)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}1{}}}", "[".repeat(130), "]".repeat(130)),
             deep_ok,
             deep_bad,
         ];
