@@ -114,8 +114,8 @@ async function nodeRows() {
   return rows;
 }
 
-/** What loading the package adds to a bare Node start: median of paired runs, in ms. */
-function startCost(runs = 15) {
+/** What loading the package adds to a bare Node start: median of paired differences, in ms. */
+function startCost(runs = 31) {
   const node = process.execPath;
   const time = (args) => {
     const t = process.hrtime.bigint();
@@ -126,7 +126,7 @@ function startCost(runs = 15) {
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // The package compiles its .wasm on first use (scripts/node-glue.mjs), so the first call is measured too.
   const firstUse = (entry) =>
-    `const { SyncCore } = require('${entry}'); new SyncCore({ secrets: ['${"s".repeat(32)}'] }).receive('{}', {}, 0)`;
+    `const { SyncCore } = require('${entry}'); new SyncCore({ secrets: ['${"s".repeat(32)}'], platformName: 'bench' }).receive('{}', {}, 0)`;
   const cases = {
     bare: ["-e", "0"],
     full: ["-e", "require('virtuous-sync')"],
@@ -137,14 +137,16 @@ function startCost(runs = 15) {
   const ms = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let i = 0; i < 2; i++) for (const args of Object.values(cases)) time(args); // warm the file cache
   for (let i = 0; i < runs; i++) for (const [k, args] of Object.entries(cases)) ms[k].push(time(args));
-  const bare = median(ms.bare);
+  // Each case is timed right after a bare start in the same round; the median of those paired differences
+  // is far less sensitive to a busy machine than the difference of two medians.
+  const adds = (k) => median(ms[k].map((x, i) => x - ms.bare[i]));
   return {
     runs,
-    bareMs: bare,
-    fullAddsMs: median(ms.full) - bare,
-    receiveAddsMs: median(ms.receive) - bare,
-    fullFirstUseAddsMs: median(ms.fullFirstUse) - bare,
-    receiveFirstUseAddsMs: median(ms.receiveFirstUse) - bare,
+    bareMs: median([...ms.bare]),
+    fullAddsMs: adds("full"),
+    receiveAddsMs: adds("receive"),
+    fullFirstUseAddsMs: adds("fullFirstUse"),
+    receiveFirstUseAddsMs: adds("receiveFirstUse"),
   };
 }
 
