@@ -114,8 +114,8 @@ async function nodeRows() {
   return rows;
 }
 
-/** What loading the package adds to a bare Node start: median of paired runs, in ms. */
-function startCost(runs = 15) {
+/** What loading the package adds to a bare Node start: median of paired differences, in ms. */
+function startCost(runs = 31) {
   const node = process.execPath;
   const time = (args) => {
     const t = process.hrtime.bigint();
@@ -124,16 +124,30 @@ function startCost(runs = 15) {
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  // The package compiles its .wasm on first use (scripts/node-glue.mjs), so the first call is measured too.
+  const firstUse = (entry) =>
+    `const { SyncCore } = require('${entry}'); new SyncCore({ secrets: ['${"s".repeat(32)}'], platformName: 'bench' }).receive('{}', {}, 0)`;
   const cases = {
     bare: ["-e", "0"],
     full: ["-e", "require('virtuous-sync')"],
     receive: ["-e", "require('virtuous-sync/receive')"],
+    fullFirstUse: ["-e", firstUse("virtuous-sync")],
+    receiveFirstUse: ["-e", firstUse("virtuous-sync/receive")],
   };
-  const ms = { bare: [], full: [], receive: [] };
+  const ms = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let i = 0; i < 2; i++) for (const args of Object.values(cases)) time(args); // warm the file cache
   for (let i = 0; i < runs; i++) for (const [k, args] of Object.entries(cases)) ms[k].push(time(args));
-  const bare = median(ms.bare);
-  return { runs, bareMs: bare, fullAddsMs: median(ms.full) - bare, receiveAddsMs: median(ms.receive) - bare };
+  // Each case is timed right after a bare start in the same round; the median of those paired differences
+  // is far less sensitive to a busy machine than the difference of two medians.
+  const adds = (k) => median(ms[k].map((x, i) => x - ms.bare[i]));
+  return {
+    runs,
+    bareMs: median([...ms.bare]),
+    fullAddsMs: adds("full"),
+    receiveAddsMs: adds("receive"),
+    fullFirstUseAddsMs: adds("fullFirstUse"),
+    receiveFirstUseAddsMs: adds("receiveFirstUse"),
+  };
 }
 
 /** The shipped .wasm files, raw and gzip -9. */
@@ -153,16 +167,47 @@ function sizes() {
   return out;
 }
 
+/** Issue 16's goals 1 and 2, read from this run: each figure, its bound, and whether it is met. */
+function goals(rows, start, sizes) {
+  const at = (size) => rows.find((r) => r.size === size)?.us;
+  const out = [];
+  const ratio = (name, size, a, b, bound) => {
+    const us = at(size);
+    if (!us) return;
+    const value = us[a] / us[b];
+    out.push({ goal: name, value: Number(value.toFixed(2)), bound, unit: "×", met: value <= bound });
+  };
+  for (const size of SIZES) ratio(`core.receive / hand-written pipeline, ${size / 1024} KB`, size, "receive", "node-pipeline", 1.5);
+  ratio("core.receive / standardwebhooks, 16 KB", 16 * 1024, "receive", "standardwebhooks", 0.5);
+  ratio("verifySignature / node:crypto verify, 1 KB", 1024, "verifySignature", "node-verify", 1.5);
+  ratio("verifySignature / node:crypto verify, 256 KB", 256 * 1024, "verifySignature", "node-verify", 1.5);
+  const kb = (name, bound) => {
+    if (!sizes[name]) return;
+    const value = sizes[name].gzip / 1024;
+    out.push({ goal: `${name} size, gzip`, value: Number(value.toFixed(1)), bound, unit: "KB", met: value <= bound });
+  };
+  kb("npm full", 200);
+  kb("npm receive-only", 50);
+  kb("component", 200);
+  const ms = (name, value, bound) => out.push({ goal: name, value: Number(value.toFixed(1)), bound, unit: "ms", met: value <= bound });
+  ms("require('virtuous-sync') adds", start.fullAddsMs, 5);
+  ms("require('virtuous-sync/receive') adds", start.receiveAddsMs, 2);
+  return out;
+}
+
 const node = await nodeRows();
 const workerd = process.env.NO_WORKERD ? null : await measureWorkerd(TARGET_MS);
+const start = startCost();
+const sizeFigures = sizes();
 const result = {
   when: new Date().toISOString(),
   machine: { node: process.version, arch: process.arch, cpus: cpus().length, loadavg: loadavg() },
   unit: "µs per delivery (best of 3 rounds)",
   node,
   workerd,
-  start: startCost(),
-  sizes: sizes(),
+  start,
+  sizes: sizeFigures,
+  goals: goals(node, start, sizeFigures),
 };
 mkdirSync(join(BENCH, "results"), { recursive: true });
 writeFileSync(join(BENCH, "results", "receive.json"), `${JSON.stringify(result, null, 2)}\n`);
@@ -188,6 +233,8 @@ if (workerd) {
   for (const row of workerd.rows) console.log([`${row.size / 1024} KB`, ...wOrder.map((id) => fmt(row.us[id]))].join(" | "));
 }
 const s = result.start;
-console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms (median of ${s.runs})`);
+console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms; with the first receive (compiles the wasm) ${s.fullFirstUseAddsMs.toFixed(1)} / ${s.receiveFirstUseAddsMs.toFixed(1)} ms (median of ${s.runs})`);
 for (const [name, v] of Object.entries(result.sizes)) console.log(`Size ${name}: ${v.raw} bytes, ${v.gzip} gzip (${v.path})`);
+console.log("\nGoals (issue 16):");
+for (const g of result.goals) console.log(`  ${g.met ? "met    " : "NOT met"} ${g.goal}: ${g.value} ${g.unit} (bound ${g.bound})`);
 console.log(`(sink ${sink & 1}) → bench/results/receive.json`);

@@ -88,9 +88,22 @@ function table() {
   }
   const s = data.start;
   lines.push("");
-  lines.push(`Start: \`require("virtuous-sync")\` adds ${s.fullAddsMs.toFixed(1)} ms to a bare Node start, \`virtuous-sync/receive\` ${s.receiveAddsMs.toFixed(1)} ms (median of ${s.runs}).`);
+  lines.push(
+    `Start: \`require("virtuous-sync")\` adds ${s.fullAddsMs.toFixed(1)} ms to a bare Node start, \`virtuous-sync/receive\` ${s.receiveAddsMs.toFixed(1)} ms (median of ${s.runs}).` +
+      (s.fullFirstUseAddsMs === undefined
+        ? ""
+        : ` The .wasm is compiled on first use: require plus a first \`receive\` adds ${s.fullFirstUseAddsMs.toFixed(1)} ms (receive-only ${s.receiveFirstUseAddsMs.toFixed(1)} ms).`),
+  );
   const sizes = Object.entries(data.sizes).map(([name, v]) => `${name} ${(v.gzip / 1024).toFixed(0)} KB gzip (${(v.raw / 1024).toFixed(0)} KB raw)`);
   if (sizes.length) lines.push(`Sizes: ${sizes.join(", ")}.`);
+  if (data.goals?.length) {
+    lines.push("");
+    lines.push("Issue 16's goals in this run:");
+    lines.push("");
+    lines.push("| goal | this run | bound | met |");
+    lines.push("|---|---:|---:|---|");
+    for (const g of data.goals) lines.push(`| ${g.goal} | ${g.value} ${g.unit} | ${g.bound} ${g.unit} | ${g.met ? "yes" : "**no**"} |`);
+  }
   return lines.join("\n");
 }
 

@@ -19,6 +19,9 @@
 //! Over-long ids are replaced by their SHA-256 so keys stay bounded (at most ~330 bytes).
 
 use crate::event::Event;
+#[cfg(test)]
+use crate::receive::digest::BuiltIn;
+use crate::receive::digest::{self, Sha256Host};
 use sha2::{Digest, Sha256};
 
 const MAX_PART: usize = 128;
@@ -50,12 +53,24 @@ pub fn product_key(product: crate::product::Product, key: String) -> String {
 }
 
 /// The SHA-256 of a body, hex.
+#[cfg(test)]
 pub fn body_sha256(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
 }
 
 /// The dedupe key for a delivery (see the module docs for the order).
+#[cfg(test)]
 pub fn dedupe_key(event: Option<&Event>, delivery_id: Option<&str>, body: &[u8]) -> String {
+    dedupe_key_with(event, delivery_id, body, &BuiltIn)
+}
+
+/// [`dedupe_key`] with the body's SHA-256 (the last resort) lent by the host.
+pub(crate) fn dedupe_key_with(
+    event: Option<&Event>,
+    delivery_id: Option<&str>,
+    body: &[u8],
+    host: &dyn Sha256Host,
+) -> String {
     if let Some(id) = delivery_id.map(str::trim).filter(|s| !s.is_empty()) {
         return format!("delivery:{}", tail(id));
     }
@@ -71,7 +86,7 @@ pub fn dedupe_key(event: Option<&Event>, delivery_id: Option<&str>, body: &[u8])
             return format!("resource:{ty}:{}:{}", part(rid), tail(modified));
         }
     }
-    format!("sha256:{}", body_sha256(body))
+    format!("sha256:{}", hex::encode(digest::sha256(host, b"", body)))
 }
 
 #[cfg(test)]

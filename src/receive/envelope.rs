@@ -12,6 +12,7 @@ use crate::event::{Action, Event, EventType, ResourceKind};
 use crate::product::Product;
 use crate::raise::event_types::{self as raise_types, EventTypeLabels, Family};
 use core::fmt;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Default body size limit: 1 MiB (CRM+ deliveries embed one record; this is generous).
@@ -141,7 +142,7 @@ impl std::error::Error for EnvelopeError {}
 
 /// Parses a CRM+ delivery body.
 pub fn parse(body: &[u8], limits: &Limits) -> Result<Event, EnvelopeError> {
-    from_object(read_object(body, limits)?)
+    from_object(read_object(body, limits)?, true).map(|(event, _)| event)
 }
 
 /// Parses a delivery body of `product` (Raise needs its event type labels).
@@ -153,7 +154,7 @@ pub fn parse_for(
 ) -> Result<Event, EnvelopeError> {
     let top = read_object(body, limits)?;
     match product {
-        Product::Crm => from_object(top),
+        Product::Crm => from_object(top, true).map(|(event, _)| event),
         Product::Volunteer => vomo_event(top),
         Product::Raise => raise_event(top, raise_labels),
     }
@@ -161,6 +162,78 @@ pub fn parse_for(
 
 /// Reads a body as a JSON object under the limits (the checks every product shares).
 fn read_object(body: &[u8], limits: &Limits) -> Result<Map<String, Value>, EnvelopeError> {
+    let text = checked_text(body, limits)?;
+    let value: Value = serde_json::from_str(text).map_err(malformed)?;
+    let Value::Object(top) = value else {
+        return Err(EnvelopeError::NotAnObject);
+    };
+    Ok(top)
+}
+
+/// Where the embedded record sits in the body's top-level object: `body[key]`, or
+/// `body[key][inner]` when it is nested in a generic container (`data.gift`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceAt {
+    /// The top-level key, exactly as the body spells it.
+    pub key: String,
+    /// The key inside that container, when the record is nested one level down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner: Option<String>,
+}
+
+/// [`parse`] that validates the whole body exactly as `parse` does (same errors, same event) but
+/// builds only the levels it reads: the event comes back without its `resource`, with where that
+/// record is instead, so a host with its own fast JSON parser (JavaScript's `JSON.parse`) builds the
+/// record itself rather than receiving a tree converted value by value.
+pub fn parse_lean(
+    body: &[u8],
+    limits: &Limits,
+) -> Result<(Event, Option<ResourceAt>), EnvelopeError> {
+    let text = unnested_text(body, limits)?;
+    // The nesting check rides along the parse (one pass over the body instead of two); on a parse
+    // error the separate scan runs, so a body both too deep and malformed is still `too-deep`.
+    let limit = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    let deepest = core::cell::Cell::new(0usize);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        Keep {
+            levels: LEAN_LEVELS,
+            depth: 0,
+            deepest: &deepest,
+        },
+        &mut de,
+    )
+    .and_then(|v| de.end().map(|()| v));
+    let value = match parsed {
+        Ok(_) if deepest.get() > limit => return Err(EnvelopeError::TooDeep { limit }),
+        Ok(v) => v,
+        Err(e) => {
+            check_depth(text.as_bytes(), limit)?;
+            return Err(malformed(e));
+        }
+    };
+    let Value::Object(top) = value else {
+        return Err(EnvelopeError::NotAnObject);
+    };
+    from_object(top, false)
+}
+
+fn malformed(e: serde_json::Error) -> EnvelopeError {
+    EnvelopeError::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+    }
+}
+
+/// The body as text, after the size, UTF-8, emptiness and nesting checks.
+fn checked_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, EnvelopeError> {
+    let text = unnested_text(body, limits)?;
+    check_depth(text.as_bytes(), limits.max_depth.min(MAX_DEPTH_LIMIT))?;
+    Ok(text)
+}
+
+/// The body as text, after the size, UTF-8 and emptiness checks.
+fn unnested_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, EnvelopeError> {
     if body.len() > limits.max_body_bytes {
         return Err(EnvelopeError::BodyTooLarge {
             size: body.len(),
@@ -174,15 +247,151 @@ fn read_object(body: &[u8], limits: &Limits) -> Result<Map<String, Value>, Envel
     if text.trim().is_empty() {
         return Err(EnvelopeError::EmptyBody);
     }
-    check_depth(text.as_bytes(), limits.max_depth.min(MAX_DEPTH_LIMIT))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| EnvelopeError::MalformedJson {
-        line: e.line(),
-        column: e.column(),
-    })?;
-    let Value::Object(top) = value else {
-        return Err(EnvelopeError::NotAnObject);
-    };
-    Ok(top)
+    Ok(text)
+}
+
+// The top-level JSON value with every level [`from_object`] reads (objects down to the record's
+// own fields, scalars one level further) and, below that, empty placeholders of the same JSON
+// type. Everything is still parsed by serde_json's `deserialize_any`, as `Value` is: the same
+// numbers, strings and escapes are refused at the same place, only nothing unread is allocated.
+
+/// Object levels kept: top → container (`data`) → record (`gift`) → the record's scalars.
+const LEAN_LEVELS: u8 = 3;
+
+/// Builds a value, keeping `levels` more object levels, and notes the deepest nesting seen.
+#[derive(Clone, Copy)]
+struct Keep<'c> {
+    levels: u8,
+    depth: usize,
+    deepest: &'c core::cell::Cell<usize>,
+}
+
+impl Keep<'_> {
+    /// The nesting of this value's children, noted.
+    fn enter(&self) -> usize {
+        let depth = self.depth + 1;
+        self.deepest.set(self.deepest.get().max(depth));
+        depth
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Keep<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Keep<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let skip = Skip(Keep {
+            depth: self.enter(),
+            ..self
+        });
+        while seq.next_element_seed(skip)?.is_some() {}
+        Ok(Value::Array(Vec::new()))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let depth = self.enter();
+        let mut out = Map::new();
+        if self.levels == 0 {
+            let skip = Skip(Keep { depth, ..self });
+            while map.next_key_seed(skip)?.is_some() {
+                map.next_value_seed(skip)?;
+            }
+        } else {
+            let child = Keep {
+                levels: self.levels - 1,
+                depth,
+                deepest: self.deepest,
+            };
+            while let Some(key) = map.next_key::<String>()? {
+                let value = map.next_value_seed(child)?;
+                out.insert(key, value);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Parses and discards any value (validated as `Value` would be, nothing allocated), noting its
+/// nesting in the [`Keep`] it carries.
+#[derive(Clone, Copy)]
+struct Skip<'c>(Keep<'c>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skip<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let skip = Skip(Keep {
+            depth: self.0.enter(),
+            ..self.0
+        });
+        while seq.next_element_seed(skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let skip = Skip(Keep {
+            depth: self.0.enter(),
+            ..self.0
+        });
+        while map.next_key_seed(skip)?.is_some() {
+            map.next_value_seed(skip)?;
+        }
+        Ok(())
+    }
 }
 
 /// Scans nesting depth without building anything, so a hostile `[[[[...` costs one pass and no stack.
@@ -218,17 +427,26 @@ fn check_depth(bytes: &[u8], limit: usize) -> Result<(), EnvelopeError> {
 
 /// Lower-case letters and digits only: `event_type`, `EventType` and `event-type` compare equal.
 fn squash(s: &str) -> String {
+    squashed(s).collect()
+}
+
+/// The characters of [`squash`], without building the string.
+fn squashed(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .collect()
+}
+
+/// `squash(key) == want`, allocation-free: keys are compared many times per delivery.
+fn squash_eq(key: &str, want: &str) -> bool {
+    squashed(key).eq(want.chars())
 }
 
 /// The value under the first key whose squashed form is one of `names`, in `names` order.
 fn lookup<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String, &'a Value)> {
     names
         .iter()
-        .find_map(|want| obj.iter().find(|(k, _)| squash(k) == *want))
+        .find_map(|want| obj.iter().find(|(k, _)| squash_eq(k, want)))
 }
 
 fn scalar_string(v: &Value) -> Option<String> {
@@ -242,14 +460,19 @@ fn scalar_string(v: &Value) -> Option<String> {
     }
 }
 
-fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
+/// The event of a top-level object; with `keep_resource` the record is copied into it, without, only
+/// where it is comes back.
+fn from_object(
+    top: Map<String, Value>,
+    keep_resource: bool,
+) -> Result<(Event, Option<ResourceAt>), EnvelopeError> {
     // The event type: a string under one of these keys. (`event` may instead hold the resource
     // of an Event-family delivery, so only a string counts.)
     let raw_event_type = ["eventtype", "event", "type", "eventname", "topic"]
         .iter()
         .find_map(|want| {
             top.iter()
-                .find(|(k, v)| squash(k) == *want && v.is_string())
+                .find(|(k, v)| squash_eq(k, want) && v.is_string())
                 .and_then(|(_, v)| v.as_str())
         })
         .map(str::trim)
@@ -260,7 +483,10 @@ fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
     let kind = event_type.map(EventType::resource_kind);
 
     // For an unknown type, the family prefix (`GiftArchive` -> gift) still says where the record is.
-    let resource = find_resource(&top, kind.or_else(|| family_of(&raw_event_type))).cloned();
+    let (at, resource) = match find_resource(&top, kind.or_else(|| family_of(&raw_event_type))) {
+        Some((at, v)) => (Some(at), Some(v)),
+        None => (None, None),
+    };
     let event_id = lookup(
         &top,
         &["eventid", "webhookeventid", "deliveryid", "webhookid"],
@@ -273,7 +499,7 @@ fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
     .and_then(|(_, v)| scalar_string(v));
     let organization_id = lookup(&top, &["organizationid", "orgid", "organisationid"])
         .and_then(|(_, v)| scalar_string(v));
-    let (resource_id, modified) = match resource.as_ref().and_then(Value::as_object) {
+    let (resource_id, modified) = match resource.and_then(Value::as_object) {
         Some(r) => (
             lookup(r, &["id"]).and_then(|(_, v)| scalar_string(v)),
             lookup(r, &["modifieddatetimeutc", "modifieddatetime", "updatedat"])
@@ -281,7 +507,7 @@ fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
         ),
         None => (None, None),
     };
-    Ok(Event {
+    let event = Event {
         product: Product::Crm,
         action: None,
         product_event_type: None,
@@ -293,36 +519,48 @@ fn from_object(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
         organization_id,
         resource_id,
         modified_date_time_utc: modified,
-        resource,
-    })
+        resource: if keep_resource {
+            resource.cloned()
+        } else {
+            None
+        },
+    };
+    Ok((event, at))
 }
 
-/// The embedded record: under the kind's own key (`gift`, `contactNote`), else a generic
-/// container (`data`, `payload`, `resource`), looking one level into the container for the kind's key.
-fn find_resource(top: &Map<String, Value>, kind: Option<ResourceKind>) -> Option<&Value> {
+/// The embedded record and where it is: under the kind's own key (`gift`, `contactNote`), else a
+/// generic container (`data`, `payload`, `resource`), looking one level into the container for the
+/// kind's key.
+fn find_resource(
+    top: &Map<String, Value>,
+    kind: Option<ResourceKind>,
+) -> Option<(ResourceAt, &Value)> {
+    let at = |key: &String, inner: Option<&String>| ResourceAt {
+        key: key.clone(),
+        inner: inner.cloned(),
+    };
     if let Some(kind) = kind {
-        if let Some(v) = object_under(top, &squash(kind.payload_key())) {
-            return Some(v);
+        if let Some((k, v)) = object_under(top, &squash(kind.payload_key())) {
+            return Some((at(k, None), v));
         }
     }
     for container in ["data", "payload", "resource", "object", "record"] {
-        if let Some(v) = object_under(top, container) {
+        if let Some((k, v)) = object_under(top, container) {
             if let (Some(kind), Some(inner)) = (kind, v.as_object()) {
-                if let Some(nested) = object_under(inner, &squash(kind.payload_key())) {
-                    return Some(nested);
+                if let Some((ik, nested)) = object_under(inner, &squash(kind.payload_key())) {
+                    return Some((at(k, Some(ik)), nested));
                 }
             }
-            return Some(v);
+            return Some((at(k, None), v));
         }
     }
     None
 }
 
 /// The first object-valued entry whose squashed key is `want`.
-fn object_under<'a>(obj: &'a Map<String, Value>, want: &str) -> Option<&'a Value> {
+fn object_under<'a>(obj: &'a Map<String, Value>, want: &str) -> Option<(&'a String, &'a Value)> {
     obj.iter()
-        .find(|(k, v)| squash(k) == want && v.is_object())
-        .map(|(_, v)| v)
+        .find(|(k, v)| squash_eq(k, want) && v.is_object())
 }
 
 /// The record family a type name starts with, for types this version does not know.
@@ -356,7 +594,7 @@ fn vomo_event(top: Map<String, Value>) -> Result<Event, EnvelopeError> {
         };
         Some((kind, verb_action(verb)?))
     });
-    let resource = object_under(&top, "data").cloned();
+    let resource = object_under(&top, "data").map(|(_, v)| v).cloned();
     let (resource_id, modified) = resource_identity(resource.as_ref(), &["updatedat"]);
     Ok(Event {
         product: Product::Volunteer,
@@ -412,14 +650,17 @@ fn raise_event(top: Map<String, Value>, labels: &EventTypeLabels) -> Result<Even
         Family::Campaign => "campaign",
         Family::Page => "page",
     };
-    let mut resource = label.and_then(|l| object_under(&top, family_key(l.family)));
+    let mut resource = label
+        .and_then(|l| object_under(&top, family_key(l.family)))
+        .map(|(_, v)| v);
     if resource.is_none() {
         for container in ["data", "payload", "resource", "object", "record", "entity"] {
-            if let Some(v) = object_under(&top, container) {
+            if let Some((_, v)) = object_under(&top, container) {
                 resource = label
                     .and_then(|l| {
                         v.as_object()
                             .and_then(|o| object_under(o, family_key(l.family)))
+                            .map(|(_, v)| v)
                     })
                     .or(Some(v));
                 break;
@@ -674,6 +915,72 @@ mod tests {
         // Brackets inside strings do not count towards depth.
         let s = format!(r#"{{"event":"GiftCreate","n":"{}"}}"#, "[".repeat(500));
         assert!(p(&s).is_ok());
+    }
+
+    /// `parse_lean` decides exactly as `parse` does: the same error, or the same event without its
+    /// resource, which sits where `ResourceAt` says in the fully parsed body.
+    #[test]
+    fn lean_parse_equals_full_parse() {
+        let deep_ok = format!(
+            r#"{{"event":"GiftCreate","gift":{{"id":1,"x":{}{}}}}}"#,
+            "[".repeat(62),
+            "]".repeat(62)
+        );
+        let deep_bad = format!(
+            r#"{{"event":"GiftCreate","gift":{{"id":1,"x":{}{}}}}}"#,
+            "[".repeat(64),
+            "]".repeat(64)
+        );
+        let bodies: Vec<String> = vec![
+            r#"{"event":"GiftCreate","gift":{"id":78421,"amount":500.0,"modifiedDateTimeUtc":"2024-12-16T06:02:11Z","giftDesignations":[{"projectId":1,"amount":2.5}],"customFields":{"a":{"b":1},"c":"d"}}}"#.into(),
+            r#"{"eventType":"gift.created","eventId":"e-1","timestamp":"2024-01-01","organizationId":7,"data":{"gift":{"id":"9","updatedAt":"x"}}}"#.into(),
+            r#"{"eventType":"GiftArchive","data":{"id":3,"modifiedDateTime":12.5}}"#.into(),
+            r#"{"event":"ContactNoteUpdate","contact_note":{"ID":4},"contactNote":{"id":5}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1},"gift":{"id":2}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1,"big":[1e400]}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1,"s":[{"t":"\ud800"}]}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1,"s":[{"t":"\u00e9\n"}]}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":12345678901234567890,"n":-0.0}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1}} x"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1,"a":[1,2,]}}"#.into(),
+            r#"{"event":"GiftCreate","gift":{"id":1,"a":[{"k" 1}]}}"#.into(),
+            "\u{feff}{\"event\":\"GiftCreate\",\"gift\":{\"id\":1}}".into(),
+            r#"[{"event":"GiftCreate"}]"#.into(),
+            r#"{"gift":{"id":1}}"#.into(),
+            r#"{"event":{"id":1},"type":"EventUpdate"}"#.into(),
+            "".into(),
+            "  ".into(),
+            format!("{{\"event\":\"GiftCreate\",\"a\":x,\"b\":{}{}}}", "[".repeat(70), "]".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{} x}}", "[".repeat(70), "]".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}", "[".repeat(70)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{}}}", "{\"a\":".repeat(64), "}".repeat(64)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}{}}}", "{\"a\":".repeat(63), "}".repeat(63)),
+            format!("{{\"event\":\"GiftCreate\",\"b\":{}1{}}}", "[".repeat(130), "]".repeat(130)),
+            deep_ok,
+            deep_bad,
+        ];
+        for body in &bodies {
+            let full = p(body);
+            let lean = parse_lean(body.as_bytes(), &Limits::default());
+            match (full, lean) {
+                (Err(a), Err(b)) => assert_eq!(a, b, "{body}"),
+                (Ok(mut full), Ok((event, at))) => {
+                    let resource = full.resource.take();
+                    assert_eq!(full, event, "{body}");
+                    let text = body.trim_start_matches('\u{feff}');
+                    let doc: Value = serde_json::from_str(text).unwrap();
+                    let found = at.map(|at| {
+                        let outer = &doc[at.key.as_str()];
+                        match &at.inner {
+                            Some(k) => outer[k.as_str()].clone(),
+                            None => outer.clone(),
+                        }
+                    });
+                    assert_eq!(resource, found, "{body}");
+                }
+                (a, b) => panic!("{body}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

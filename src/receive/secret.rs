@@ -164,6 +164,8 @@ pub(crate) struct PreparedSecret {
     pub(crate) id: Option<String>,
     pub(crate) not_after_ms: Option<i64>,
     pub(crate) mac: HmacSha256,
+    /// The same key as pads, for a host-supplied SHA-256 ([`crate::receive::digest`]).
+    pub(crate) pads: crate::receive::digest::Pads,
     /// Kept only to run failure diagnostics (whitespace, format) without re-reading the config.
     pub(crate) text: String,
     pub(crate) format: SecretFormat,
@@ -215,6 +217,7 @@ pub(crate) fn prepare(
                 id: s.id.clone(),
                 not_after_ms: s.not_after_ms,
                 mac: keyed(&key)?,
+                pads: crate::receive::digest::Pads::new(&key),
                 text: s.secret.clone(),
                 format,
             })

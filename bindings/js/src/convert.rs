@@ -3,6 +3,7 @@
 use js_sys::{Array, ArrayBuffer, Object, SharedArrayBuffer, Uint8Array};
 use serde::Serialize;
 use virtuous_sync::Headers;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{invalid_argument, VirtuousSyncError};
@@ -126,8 +127,8 @@ const MAX_ARG_DEPTH: usize = 64;
 
 /// Any JSON-shaped argument (config, secrets, options), converted as it is; the core validates it.
 ///
-/// Walked by hand rather than with `serde_wasm_bindgen::from_value`, for JS semantics: a property whose value is
-/// `undefined` is absent (from_value turns it into `null`, which the core reads as "set to nothing", e.g. it would
+/// Walked by hand (not by a generic JS-value deserializer), for JS semantics: a property whose value is
+/// `undefined` is absent (serde-wasm-bindgen's `from_value` turns it into `null`, which the core reads as "set to nothing", e.g. it would
 /// clear a preset's `timestampHeader`), and a cyclic or absurdly deep object is an error instead of a stack
 /// overflow.
 /// `field` is the path prefix of errors: "" for the config (the core names config fields without a prefix, e.g.
@@ -262,21 +263,60 @@ fn date_now() -> i64 {
     js_sys::Date::now().trunc() as i64
 }
 
-/// A core result as a plain JS object: maps become objects. Optional fields are absent, never `null`: the core's
-/// result types skip `None` when serialising. `serialize_missing_as_null` only keeps the JSON `null`s inside the
-/// raw `event.resource` as `null` (the default serializer would turn them into `undefined`).
+#[cfg(feature = "sync")]
+/// A core result as a plain JS object. Optional fields are absent, never `null`: the core's result types
+/// skip `None` when serialising. Through JSON text, as [`to_js_json`]: the same objects as a field-by-field
+/// conversion for what the results hold, one call instead of one per field, and no second serializer
+/// compiled into the wasm for every result type.
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::new()
-        .serialize_maps_as_objects(true)
-        .serialize_missing_as_null(true);
-    value.serialize(&serializer).map_err(|e| {
-        VirtuousSyncError::new(
-            "internal",
-            "",
-            &format!("could not convert the result to JS: {e}"),
-        )
-        .into_js()
-    })
+    to_js_json(value)
+}
+
+/// A core result as a plain JS object through JSON text and the engine's `JSON.parse`: one call
+/// instead of one per field. Used for results made of strings, booleans, small integers, arrays
+/// and string-keyed maps, where both ways give the same object.
+pub(crate) fn to_js_json<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let internal =
+        || VirtuousSyncError::new("internal", "", "could not convert the result to JS").into_js();
+    let text = serde_json::to_string(value).map_err(|_| internal())?;
+    js_sys::JSON::parse(&text).map_err(|_| internal())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    type TextDecoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextDecoder;
+    #[wasm_bindgen(method)]
+    fn decode(this: &TextDecoder, input: &Uint8Array) -> JsValue;
+    /// `JSON.parse` of a JS string as it is (js_sys's takes a Rust `&str`, which would copy it back).
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+thread_local! {
+    static DECODER: TextDecoder = TextDecoder::new();
+}
+
+/// The embedded record of a body the core has validated, built by `JSON.parse`: `body[key]` or
+/// `body[key][inner]`. `None` if the engine disagrees (never expected: it accepts all the core does).
+pub(crate) fn resource_from_body(body: &[u8], key: &str, inner: Option<&str>) -> Option<JsValue> {
+    let text = DECODER.with(|d| d.decode(&crate::host::memory_view(body)));
+    let doc = json_parse(&text).ok()?;
+    let outer = js_sys::Reflect::get(&doc, &JsValue::from_str(key)).ok()?;
+    let record = match inner {
+        Some(k) => js_sys::Reflect::get(&outer, &JsValue::from_str(k)).ok()?,
+        None => outer,
+    };
+    record.is_object().then_some(record)
+}
+
+/// `receipt.event.resource = resource` on a receipt object just built.
+pub(crate) fn set_event_resource(receipt: &JsValue, resource: &JsValue) {
+    let event = js_sys::Reflect::get(receipt, &JsValue::from_str("event")).unwrap_or_default();
+    if event.is_object() {
+        let _ = js_sys::Reflect::set(&event, &JsValue::from_str("resource"), resource);
+    }
 }
 
 fn get(object: &Object, key: &str) -> JsValue {

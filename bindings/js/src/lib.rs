@@ -6,14 +6,18 @@
 
 mod convert;
 mod error;
+mod host;
 #[cfg(feature = "sync")]
 mod ops;
 
 use virtuous_sync::SyncCore as Core;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, to_js};
+use crate::convert::{
+    body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, to_js_json,
+};
 use crate::error::{config_error, VirtuousSyncError};
+use crate::host::HostSha256;
 
 /// A configured receiver: `new SyncCore(config)` validates the config once (secrets, scheme, limits) and then
 /// answers `receive(body, headers, nowMs?)` with a receipt for every delivery.
@@ -42,8 +46,27 @@ impl JsSyncCore {
         let bytes = body_bytes(&body, "body")?;
         let hdrs = headers(&headers_like, "headers")?;
         let now = now_ms(&now, "nowMs")?;
-        let receipt = self.inner.receive(&bytes, &hdrs, now);
-        to_js(&receipt)
+        let receiver = self.inner.receiver();
+        let (receipt, at) = receiver.receive_lean_with(&bytes, &hdrs, now, &HostSha256);
+        let Some(at) = at else {
+            return to_js_json(&receipt);
+        };
+        // The record is built by the engine's own JSON.parse from the bytes the core just
+        // validated (the decoder drops a leading BOM, as the core does): on first read where the
+        // glue lends its helper, now otherwise; should the engine ever refuse them, the core's
+        // own tree is converted instead.
+        let js = to_js_json(&receipt)?;
+        let event = js_sys::Reflect::get(&js, &JsValue::from_str("event")).unwrap_or_default();
+        if host::lazy_resource(&event, &bytes, &at.key, at.inner.as_deref()) {
+            return Ok(js);
+        }
+        match convert::resource_from_body(&bytes, &at.key, at.inner.as_deref()) {
+            Some(resource) => {
+                convert::set_event_resource(&js, &resource);
+                Ok(js)
+            }
+            None => to_js_json(&receiver.receive_with(&bytes, &hdrs, now, &HostSha256)),
+        }
     }
 }
 
@@ -59,14 +82,15 @@ pub fn verify_signature(
     let header_value = string_arg(&header_value, "headerValue")?;
     let secrets = json_arg(&secrets, "secrets")?;
     let options = options_with_now(&options, "options")?;
-    let verification = virtuous_sync::receive::signature::verify_signature_json(
+    let verification = virtuous_sync::receive::signature::verify_signature_json_with(
         &bytes,
         &header_value,
         &secrets,
         &options,
+        &HostSha256,
     )
     .map_err(|e| config_error(&e))?;
-    to_js(&verification)
+    to_js_json(&verification)
 }
 
 /// Signs a body with one secret under a scheme: returns the signature and the headers to send.
@@ -77,7 +101,7 @@ pub fn sign_body(body: JsValue, secret: JsValue, options: JsValue) -> Result<JsV
     let options = convert::optional_json_arg(&options, "options")?;
     let signed = virtuous_sync::receive::signature::sign_body_json(&bytes, &secret, &options)
         .map_err(|e| config_error(&e))?;
-    to_js(&signed)
+    to_js_json(&signed)
 }
 
 /// Generates a new webhook secret from the host's secure random source (`crypto.getRandomValues`).

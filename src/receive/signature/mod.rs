@@ -23,7 +23,8 @@ mod verify;
 
 pub use scheme::{Encoding, Scheme, SignatureFormat, SignedContent, PRESETS};
 pub use sign::{
-    hmac_sha256, sign_body, sign_body_json, verify_signature_json, verify_tag, SignOptions, Signed,
+    hmac_sha256, sign_body, sign_body_json, verify_signature_json, verify_signature_json_with,
+    verify_tag, SignOptions, Signed,
 };
 pub use verify::{Notice, Presented, Replay, SignatureError, Verification, Verifier};
 

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::error::{ConfigError, ConfigErrorCode};
 use crate::json;
+use crate::receive::digest::{BuiltIn, Sha256Host};
 use crate::receive::secret::{self, SecretEntry};
 use base64::Engine as _;
 use hmac::Mac;
@@ -220,6 +221,18 @@ pub fn verify_signature_json(
     secrets: &Value,
     options: &Value,
 ) -> Result<Verification, ConfigError> {
+    verify_signature_json_with(body, header_value, secrets, options, &BuiltIn)
+}
+
+/// [`verify_signature_json`] with the SHA-256 over the body lent by the host
+/// ([`crate::receive::digest`]).
+pub fn verify_signature_json_with(
+    body: &[u8],
+    header_value: &str,
+    secrets: &Value,
+    options: &Value,
+    host: &dyn Sha256Host,
+) -> Result<Verification, ConfigError> {
     let VerifyOpts {
         scheme,
         timestamp,
@@ -246,7 +259,7 @@ pub fn verify_signature_json(
         timestamp: timestamp.as_deref(),
         id: id.as_deref(),
     };
-    Ok(verifier.verify(body, &presented, now_ms))
+    Ok(verifier.verify_with(body, &presented, now_ms, host))
 }
 
 /// JSON-shaped [`sign_body`]: `secret` is a string or `{ secret }`; options are

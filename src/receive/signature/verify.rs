@@ -6,6 +6,7 @@ use super::{
     TAG_LEN,
 };
 use crate::error::ConfigError;
+use crate::receive::digest::{BuiltIn, Sha256Host};
 use crate::receive::secret::{self, HmacSha256, PreparedSecret, SecretEntry};
 use base64::Engine as _;
 use hmac::Mac;
@@ -253,6 +254,17 @@ impl Verifier {
         presented: &Presented<'_>,
         now_ms: Option<i64>,
     ) -> Verification {
+        self.verify_with(body, presented, now_ms, &BuiltIn)
+    }
+
+    /// [`Verifier::verify`] with the SHA-256 of the HMACs over the body lent by the host.
+    pub fn verify_with(
+        &self,
+        body: &[u8],
+        presented: &Presented<'_>,
+        now_ms: Option<i64>,
+        host: &dyn Sha256Host,
+    ) -> Verification {
         let has_ts = self.scheme.timestamp_header.is_some();
         let pending = if has_ts {
             Replay::NotChecked
@@ -305,7 +317,8 @@ impl Verifier {
             kind: self.scheme.signed_content,
         };
 
-        let Some(index) = match_any(&self.secrets, |mac| content.tag(mac), &candidates) else {
+        let Some(index) = match_any(&self.secrets, |s| content.tag_with(s, host), &candidates)
+        else {
             let mut v = Verification::fail(SignatureError::SignatureMismatch, None, pending);
             if self.diagnostics {
                 v.diagnostics =
@@ -444,6 +457,21 @@ impl Content<'_> {
         mac.update(self.body);
         mac.finalize().into_bytes().into()
     }
+
+    /// [`Content::tag`] under a prepared secret, the inner hash by the host when it lends one.
+    pub(super) fn tag_with(&self, secret: &PreparedSecret, host: &dyn Sha256Host) -> [u8; TAG_LEN] {
+        let prefix = match self.kind {
+            SignedContent::Body => Vec::new(),
+            SignedContent::TimestampBody => [self.timestamp.as_bytes(), b"."].concat(),
+            SignedContent::IdTimestampBody => {
+                [self.id.as_bytes(), b".", self.timestamp.as_bytes(), b"."].concat()
+            }
+        };
+        secret
+            .pads
+            .hmac(host, &prefix, self.body)
+            .unwrap_or_else(|| self.tag(&secret.mac))
+    }
 }
 
 /// Constant-time over the candidates: every candidate is compared, no early exit.
@@ -458,12 +486,12 @@ pub(super) fn tag_matches(tag: &[u8; TAG_LEN], candidates: &[[u8; TAG_LEN]]) -> 
 /// The first secret whose tag matches a candidate. Which secret matched is not secret.
 pub(super) fn match_any(
     secrets: &[PreparedSecret],
-    tag_of: impl Fn(&HmacSha256) -> [u8; TAG_LEN],
+    tag_of: impl Fn(&PreparedSecret) -> [u8; TAG_LEN],
     candidates: &[[u8; TAG_LEN]],
 ) -> Option<usize> {
     secrets
         .iter()
-        .position(|s| tag_matches(&tag_of(&s.mac), candidates))
+        .position(|s| tag_matches(&tag_of(s), candidates))
 }
 
 fn parse_unix_seconds(t: &str) -> Option<i64> {

@@ -1,0 +1,80 @@
+//! The host's own SHA-256, when the JS glue lends one (Node, Bun and Deno's Node compatibility lend
+//! `node:crypto`'s, native and hardware-accelerated; workerd and browsers lend none and the core's
+//! built-in implementation runs). Conversion only: the core builds every HMAC from it and decides.
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Uint8Array, WebAssembly};
+use virtuous_sync::receive::digest::Sha256Host;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+thread_local! {
+    static HOST_SHA256: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static LAZY_RESOURCE: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Called once by the glue with `(event, bytes, key, inner)`, which defines `event.resource` as
+/// `JSON.parse` of the body's text at `[key]` / `[key][inner]`, parsed on first read; not part of the API.
+#[wasm_bindgen(js_name = "__setLazyResource")]
+pub fn set_lazy_resource(f: JsValue) {
+    LAZY_RESOURCE.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
+}
+
+/// Hands the record to the lent helper: `event.resource` is built by `JSON.parse` from a copy of
+/// the body when first read. `false` when no helper is lent (the caller builds it now).
+pub(crate) fn lazy_resource(event: &JsValue, body: &[u8], key: &str, inner: Option<&str>) -> bool {
+    LAZY_RESOURCE.with(|h| {
+        let h = h.borrow();
+        let Some(f) = h.as_ref() else {
+            return false;
+        };
+        let inner = inner.map_or(JsValue::UNDEFINED, JsValue::from_str);
+        let args = js_sys::Array::of4(
+            event,
+            &Uint8Array::from(body),
+            &JsValue::from_str(key),
+            &inner,
+        );
+        f.apply(&JsValue::NULL, &args).is_ok()
+    })
+}
+
+/// Called once by the Node glue with `(head, body) => sha256(head ‖ body)`; not part of the API.
+#[wasm_bindgen(js_name = "__setHostSha256")]
+pub fn set_host_sha256(f: JsValue) {
+    HOST_SHA256.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
+}
+
+/// A view of bytes inside the wasm memory, for the host to read without a copy. Valid only until
+/// the memory grows; the host function only reads it and calls nothing back.
+pub(crate) fn memory_view(bytes: &[u8]) -> Uint8Array {
+    let memory: WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    Uint8Array::new_with_byte_offset_and_length(
+        &memory.buffer(),
+        bytes.as_ptr() as u32,
+        bytes.len() as u32,
+    )
+}
+
+/// The lent SHA-256; answers `None` (built-in) when none is lent or it misbehaves.
+pub(crate) struct HostSha256;
+
+impl Sha256Host for HostSha256 {
+    fn sha256(&self, head: &[u8], body: &[u8]) -> Option<[u8; 32]> {
+        HOST_SHA256.with(|h| {
+            let h = h.borrow();
+            let f = h.as_ref()?;
+            let head = Uint8Array::from(head);
+            let out = f.call2(&JsValue::NULL, &head, &memory_view(body)).ok()?;
+            head.fill(0, 0, head.length());
+            let out = out.dyn_into::<Uint8Array>().ok()?;
+            if out.length() != 32 {
+                return None;
+            }
+            let mut digest = [0u8; 32];
+            out.copy_to(&mut digest);
+            Some(digest)
+        })
+    }
+}

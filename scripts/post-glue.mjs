@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Post-processes the wasm-bindgen glue (scripts/build-pkg runs it on every pkg/dist/*/virtuous_sync_js.js):
+//  - every glue lends the instance `lazyResource` (below): a receipt's `event.resource` is built by the engine's
+//    own JSON.parse from a copy of the validated body when first read, not converted value by value from wasm;
+//  - the Node glue (`--target nodejs`) is made lazy: `require("virtuous-sync")` only loads JavaScript, the .wasm
+//    is read, compiled and instantiated on the first call into it (the first `new SyncCore`, `verifySignature`,
+//    ...); and it lends Node's own SHA-256 (`node:crypto`, native) for the long hashes over a body. The core
+//    builds the HMAC from it and decides everything (bindings/js/src/host.rs). The setters are removed from the
+//    CommonJS exports, so they are not part of the package's API (the ESM entries never re-export them).
+// Usage: node scripts/post-glue.mjs node|web <glue.js>...  Fails loudly when the glue does not have the expected
+// shape (the wasm-bindgen CLI is pinned, see scripts/setup).
+import { readFileSync, writeFileSync } from "node:fs";
+
+const LAZY_RESOURCE = `
+// Added by scripts/post-glue.mjs: event.resource, parsed from the body's bytes on first read.
+function lazyResource(event, bytes, key, inner) {
+    let source = bytes;
+    Object.defineProperty(event, 'resource', {
+        enumerable: true,
+        configurable: true,
+        get() {
+            let value;
+            if (source !== undefined) {
+                const doc = JSON.parse(new TextDecoder().decode(source));
+                value = inner === undefined ? doc[key] : doc[key][inner];
+                source = undefined;
+            }
+            Object.defineProperty(event, 'resource', { value, writable: true, enumerable: true, configurable: true });
+            return value;
+        },
+        set(value) {
+            source = undefined;
+            Object.defineProperty(event, 'resource', { value, writable: true, enumerable: true, configurable: true });
+        },
+    });
+}
+`;
+
+const NODE_EAGER = `const wasmPath = \`\${__dirname}/virtuous_sync_js_bg.wasm\`;
+const wasmBytes = require('fs').readFileSync(wasmPath);
+const wasmModule = new WebAssembly.Module(wasmBytes);
+let wasmInstance = new WebAssembly.Instance(wasmModule, __wbg_get_imports());
+let wasm = wasmInstance.exports;
+wasm.__wbindgen_start();
+`;
+
+const NODE_LAZY = `// Rewritten by scripts/post-glue.mjs: instantiated on first use; Node's SHA-256 and lazyResource lent to it.
+const setHostSha256 = exports.__setHostSha256;
+const setLazyResource = exports.__setLazyResource;
+delete exports.__setHostSha256;
+delete exports.__setLazyResource;
+let wasm = new Proxy({}, {
+    get(_, name) {
+        instantiate();
+        return wasm[name];
+    },
+});
+function instantiate() {
+    const wasmBytes = require('fs').readFileSync(\`\${__dirname}/virtuous_sync_js_bg.wasm\`);
+    const wasmModule = new WebAssembly.Module(wasmBytes);
+    wasm = new WebAssembly.Instance(wasmModule, __wbg_get_imports()).exports;
+    wasm.__wbindgen_start();
+    setLazyResource(lazyResource);
+    let createHash;
+    try {
+        ({ createHash } = require('node:crypto'));
+    } catch {
+        return; // no node:crypto: the core's own SHA-256 runs
+    }
+    setHostSha256((head, body) => createHash('sha256').update(head).update(body).digest());
+}
+${LAZY_RESOURCE}`;
+
+const WEB_START = `    wasm.__wbindgen_start();
+    return wasm;
+}
+`;
+const WEB_LENT = `    wasm.__wbindgen_start();
+    __setLazyResource(lazyResource);
+    return wasm;
+}
+${LAZY_RESOURCE}`;
+
+const [target, ...files] = process.argv.slice(2);
+for (const file of files) {
+  const text = readFileSync(file, "utf8");
+  const fail = (what) => {
+    throw new Error(`${file}: ${what}; update scripts/post-glue.mjs for this wasm-bindgen version`);
+  };
+  if (!text.includes("function __setLazyResource(")) fail("no __setLazyResource export");
+  let out;
+  if (target === "node") {
+    if (!text.includes(NODE_EAGER)) fail("the nodejs glue does not end as expected");
+    if (!text.includes("exports.__setHostSha256 = ")) fail("no __setHostSha256 export");
+    out = text.replace(NODE_EAGER, NODE_LAZY);
+  } else if (target === "web") {
+    if (text.split(WEB_START).length !== 2) fail("the web glue's __wbg_finalize_init is not as expected");
+    out = text.replace(WEB_START, WEB_LENT);
+  } else {
+    throw new Error("usage: post-glue.mjs node|web <glue.js>...");
+  }
+  writeFileSync(file, out);
+}
