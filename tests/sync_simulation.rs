@@ -617,6 +617,7 @@ impl World {
             resource: Some(self.rest(vi)),
             resource_id: Some(id.to_string()),
             modified_date_time_utc: None,
+            ..Event::default()
         }
     }
 
