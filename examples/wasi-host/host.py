@@ -143,7 +143,8 @@ class SyncComponent:
             self.f[n] = func(n, RECONCILE)
         config = rec(secrets=[rec(id=s["id"], secret=s["secret"], not_after=None) for s in secrets],
                      platform_name=platform_name, scheme=None, max_body_bytes=None, max_depth=None,
-                     subscribed_events=None, allow_weak_secrets=None, diagnostics=None, sync=json.dumps(sync))
+                     subscribed_events=None, allow_weak_secrets=None, diagnostics=None, product=None,
+                     sync=json.dumps(sync), **{"raise": None})
         self.core = self._ok(self._call("[constructor]core", config), ResourceAny)
 
     def _call(self, name, *args):
