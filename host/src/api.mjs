@@ -24,6 +24,8 @@ export function createApp(host, { token } = {}) {
   const app = new Hono();
   const webhook = fetchHandler(host);
   app.post("/webhooks/virtuous/:customerId", (c) => webhook(c.req.raw, c.req.param("customerId")));
+  app.post("/webhooks/raise/:customerId", (c) => webhook(c.req.raw, c.req.param("customerId")));
+  app.post("/webhooks/volunteer/:customerId", (c) => webhook(c.req.raw, c.req.param("customerId")));
   app.get("/api/health", (c) => c.json({ ok: true, apiVersion: 1 }));
 
   const api = new Hono();

@@ -29,6 +29,7 @@ import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
+import { RaiseLogReader, checkReceiverSettings, checkRaiseLogSettings, receiverConfig } from "./products.mjs";
 
 const HOUR = 3_600_000;
 const RECONCILE_RUNS_KEPT = 20;
@@ -158,8 +159,12 @@ export class Host {
     if (!s?.customerId) throw new HostError("invalid-setting", "customerId is required");
     reconcileInterval(s.reconcile?.everyMs);
     checkVolunteerSettings(s.volunteer);
+    checkReceiverSettings(s.receivers);
+    checkRaiseLogSettings(s.raiseLogs);
     retentionOf(s);
-    this.#buildCore(s).core.free();
+    const b = this.#buildCore(s);
+    b.core.free();
+    for (const r of Object.values(b.receivers)) r.free();
     await this.store.putCustomer(s.customerId, s, this.now());
     this.cores.delete(s.customerId);
     return s.customerId;
@@ -173,7 +178,16 @@ export class Host {
       sync: { ...(s.sync ?? {}), customerId: s.customerId },
     });
     const client = s.virtuous ? new VirtuousClient({ ...s.virtuous, fetch: this.fetch }) : null;
-    return { core, client, settings: s };
+    // Raise and VOMO deliveries are verified by their own receivers; the decisions stay with `core`.
+    const receivers = {};
+    try {
+      for (const [product, r] of Object.entries(s.receivers ?? {})) receivers[product] = new SyncCore(receiverConfig(s, product, r));
+    } catch (e) {
+      core.free();
+      for (const r of Object.values(receivers)) r.free();
+      throw e;
+    }
+    return { core, client, settings: s, receivers };
   }
 
   /** The customer's settings, core and Virtuous client (cached per settings revision). */
@@ -183,6 +197,7 @@ export class Host {
     const cached = this.cores.get(customerId);
     if (cached && cached.rev === c.rev) return { ...cached, pausedAtMs: c.pausedAtMs };
     cached?.core.free();
+    for (const r of Object.values(cached?.receivers ?? {})) r.free();
     const built = { ...this.#buildCore(c.settings), rev: c.rev, customerId };
     this.cores.set(customerId, built);
     return { ...built, pausedAtMs: c.pausedAtMs };
@@ -197,10 +212,11 @@ export class Host {
   // --- receiving -----------------------------------------------------------------------------------------------
   /**
    * One delivery: `{status, body}` to answer. 401 and nothing stored for a forged delivery; the entry is in the
-   * inbox before any 2xx; a duplicate answers 2xx again without a second entry.
+   * inbox before any 2xx; a duplicate answers 2xx again without a second entry. `product` ("crm", "raise",
+   * "volunteer") picks the receiver: CRM+ by the customer's core, the others by `settings.receivers[product]`.
    */
-  async receive(customerId, body, headers) {
-    const r = await this.#receive(customerId, body, headers);
+  async receive(customerId, body, headers, { product = "crm" } = {}) {
+    const r = await this.#receive(customerId, body, headers, product);
     const reason = r.body?.reason ?? r.body?.error ?? "unknown";
     // Deliveries by reason (observability); a counting failure never changes the answer.
     if (r.status !== 404) await this.#count(customerId, { [`delivery:${reason}`]: 1 }).catch(() => {});
@@ -208,21 +224,27 @@ export class Host {
     return r;
   }
 
-  async #receive(customerId, body, headers) {
+  async #receive(customerId, body, headers, product) {
     const c = await this.customer(customerId);
     if (!c) return { status: 404, body: { error: "unknown-customer" } };
+    const crm = product === "crm";
+    const receiver = crm ? c.core : Object.hasOwn(c.receivers, product) ? c.receivers[product] : null;
+    if (!receiver) return { status: 404, body: { error: "no-receiver" } };
     const now = this.now();
-    const receipt = c.core.receive(body, headers, now);
+    const receipt = receiver.receive(body, headers, now);
     if (!receipt.authentic) return { status: receipt.status, body: { reason: receipt.reason } };
     const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
     try {
-      if (receipt.secretId) await this.store.kvPut(customerId, `secret-seen:${receipt.secretId}`, now);
+      // Secret rotation (CRM+ only) reads which secret deliveries carry.
+      if (receipt.secretId && crm) await this.store.kvPut(customerId, `secret-seen:${receipt.secretId}`, now);
       if (receipt.deadLetter) {
         await this.store.deadLetter({ customerId, origin: "receipt", dedupeKey: receipt.dedupeKey, body: text, error: receipt.error?.code ?? receipt.reason, atMs: now });
         return { status: receipt.status, body: { reason: receipt.reason } };
       }
       if (receipt.reason !== "accepted" || !receipt.event) return { status: receipt.status, body: { reason: receipt.reason } };
-      const r = await this.store.inboxInsert({ customerId, dedupeKey: receipt.dedupeKey, receivedMs: now, origin: "webhook", body: text, event: receipt.event });
+      // The dedupe key is product-qualified by the core: a Raise contextId never collides with a CRM+ delivery.
+      const origin = crm ? "webhook" : `${product}-webhook`;
+      const r = await this.store.inboxInsert({ customerId, dedupeKey: receipt.dedupeKey, receivedMs: now, origin, body: text, event: receipt.event });
       this.kick();
       return { status: receipt.status, body: { reason: receipt.reason, duplicate: !r.inserted } };
     } catch (e) {
@@ -247,6 +269,27 @@ export class Host {
       const c = await this.#mustCustomer(e.customerId);
       const now = this.now();
       const keys = lookupKeys(c.core, e.event);
+      if (keys.product && keys.product !== "crm") {
+        // A Raise or VOMO event: the core decides it on its own link (docs/sync.md, "One partner record, several
+        // products"). This host's store keeps one record per (kind, Virtuous id), so it cannot yet hold a second
+        // link beside the CRM+ one, nor match the link to its partner record: it records the decision and sets
+        // aside what would change the partner record for a person (review `product-link`), never creating a
+        // second partner record on a guess. Nothing is applied, so no link state is stored.
+        const d = c.core.decideInbound(e.event, null, now);
+        const recordKey = keys.virtuousId ? `${keys.product}:${keys.kind}:v${keys.virtuousId}` : null;
+        const tag = d.action.tag;
+        await this.#logDecision(e.customerId, recordKey, now, {
+          direction: "inbound", action: tag, reason: d.reason,
+          detail: { origin: e.origin, dedupeKey: e.dedupeKey, product: keys.product, kind: keys.kind, eventType: e.event.productEventType ?? e.event.eventType },
+        });
+        if (tag === "create" || tag === "apply")
+          await this.store.addReview(e.customerId, "product-link", {
+            product: keys.product, kind: keys.kind, virtuousId: keys.virtuousId, recordKey, dedupeKey: e.dedupeKey, action: tag, reason: d.reason, fields: d.action.val?.fields,
+          }, now);
+        await this.#count(e.customerId, { [`${keys.product}Events`]: 1 });
+        await this.store.inboxComplete(e.id, owner, now);
+        return;
+      }
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
@@ -635,6 +678,11 @@ export class Host {
     const summary = await this.volunteer.poll(customerId, { mode });
     if (process) await this.drain();
     return summary;
+  }
+
+  /** Reads every due customer's Raise delivery logs and stores their summary (products.mjs). */
+  get raiseLogs() {
+    return (this._raiseLogs ??= new RaiseLogReader(this));
   }
 
   get volunteer() {
@@ -1075,6 +1123,7 @@ export class Host {
       alert: (await this.store.kvGet(customerId, "alert")) ?? undefined,
       initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
       volunteer: c.settings.volunteer ? await this.volunteer.status(customerId, c.settings.volunteer) : undefined,
+      raiseDeliveries: c.settings.raiseLogs ? await this.raiseLogs.status(customerId) : undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }
@@ -1169,6 +1218,7 @@ export class Host {
     const tick = () =>
       this.reconcileDue()
         .then(() => this.volunteer.pollDue())
+        .then(() => this.raiseLogs.readDue())
         .then(() => (this.retentionRanMs == null || this.now() - this.retentionRanMs >= HOUR ? this.applyRetention() : null))
         .catch((err) => this.log("scheduler-error", { error: String(err?.message ?? err) }));
     if (reconcileOnStart) tick();
@@ -1189,7 +1239,10 @@ export class Host {
     this.timers = [];
     this.kick();
     await this.loopDone;
-    for (const c of this.cores.values()) c.core.free();
+    for (const c of this.cores.values()) {
+      c.core.free();
+      for (const r of Object.values(c.receivers ?? {})) r.free();
+    }
     this.cores.clear();
   }
 }

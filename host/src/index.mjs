@@ -3,7 +3,7 @@ export { Host, createHost, eventFromRecord, matchRecordFromRow, reconcileInterva
 export { HostError, HOST_ERROR_CODES } from "./errors.mjs";
 export { lookupKeys, refKey } from "./keys.mjs";
 export { VirtuousClient } from "./virtuous.mjs";
-export { nodeHandler, fetchHandler, expressHandler, customerIdFromPath } from "./receive.mjs";
+export { nodeHandler, fetchHandler, expressHandler, customerIdFromPath, routeOfPath } from "./receive.mjs";
 export { createApp, listen } from "./api.mjs";
 export { openStore, openPgliteStore, openPgStore, MemoryStore, SqlStore, StoreError } from "./store/index.mjs";
 export { metrics, prometheus, jsonLogger, redact, applyRetention, retentionOf, SPAN_NAMES, RETENTION_DEFAULTS } from "./observe.mjs";

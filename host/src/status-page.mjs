@@ -218,6 +218,10 @@ export const STATUS_PAGE = `<!doctype html>
     <h2>Volunteer polling</h2>
     <div id="volunteer"></div>
   </section>
+  <section id="raise-section" hidden>
+    <h2>Raise deliveries</h2>
+    <div id="raise"></div>
+  </section>
   <section id="dead-section">
     <h2>Changes set aside (dead letters)</h2>
     <div id="dead"></div>
@@ -340,6 +344,20 @@ function renderVolunteer(s) {
     " · next poll " + esc(v.nextPollDueMs != null ? when(v.nextPollDueMs) : "soon") + "</p>";
 }
 
+function renderRaise(s) {
+  const r = s.raiseDeliveries;
+  $("raise-section").hidden = !r;
+  if (!r) return;
+  const rows = r.failed.map((f) =>
+    "<tr><td>" + esc(f.webhookId) + "</td><td>" + esc(f.contextId || "none") + "</td><td>" + esc(f.eventTypeDisplay || f.eventType) +
+    "</td><td>" + esc(f.attempts) + "</td><td>" + esc(f.lastStatus != null ? f.lastStatus : "no response") + "</td><td>" + esc(f.lastResponse || "") +
+    "</td><td>" + esc(f.lastAttempt || "") + "</td></tr>").join("");
+  $("raise").innerHTML = (r.failed.length ? "<p>Deliveries Raise could not make (this side never saw them):</p><table><tr><th>Webhook</th><th>contextId</th><th>Event</th><th>Attempts</th><th>Last status</th><th>Last response</th><th>Last attempt</th></tr>" + rows + "</table>"
+      : '<p class="empty">No failed deliveries in the Raise logs.</p>') +
+    "<p>" + esc(r.deliveries != null ? r.deliveries + " deliveries logged, " + r.recovered + " recovered after a failure" : "Logs not read yet") +
+    " · last read " + esc(r.readMs != null ? ago(s.nowMs - r.readMs) + " ago" : "never") + (r.lastError ? " · last error: " + esc(r.lastError) : "") + "</p>";
+}
+
 function renderStuck(s) {
   const w = s.outbox.stuckWrites;
   $("stuck").innerHTML = !w.length ? '<p class="empty">No stuck writes.</p>' :
@@ -389,6 +407,7 @@ async function refresh() {
   renderConflicts(c.conflicts);
   renderStuck(s);
   renderVolunteer(s);
+  renderRaise(s);
   renderDead(dl.items);
   renderDecisions(d.decisions);
   $("updated").textContent = "Updated " + new Date().toLocaleTimeString();

@@ -230,6 +230,8 @@ export async function handleVomo(sim, req, res, { path, qs, body, send }) {
   const segs = path.split("/").filter(Boolean);
   if (segs[0] === "_sim" && segs[1] === "vomo") {
     const [, , a, b] = segs;
+    // VOMO's webhook endpoints and events are the product webhooks' admin routes (raise.mjs productAdminRoutes).
+    if (a === "endpoints" || a === "events") return false;
     const m = req.method;
     const out = (() => {
       if (a === "config" && m === "GET") return v.publicConfig();
