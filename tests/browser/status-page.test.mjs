@@ -82,3 +82,34 @@ test("status page: the JSON routes it reads and /metrics answer for the same sta
   assert.match(prom, /virtuous_sync_deliveries_total\{customer="hope-shelter",reason="accepted"\} \d+/);
   assert.match(prom, /virtuous_sync_open_conflicts\{customer="hope-shelter"\} 0/);
 });
+
+test("status page: the Raise deliveries section lists a delivery Raise could not make (from its delivery logs)", async () => {
+  const simToken = world.sim.sim.config.auth.apiKeys[0];
+  const c = await world.host.customer(world.customerId);
+  await world.host.putCustomer({ ...c.settings, raiseLogs: { baseUrl: `${world.sim.url}/raise`, token: simToken } });
+  const sim = async (path, body, auth) => {
+    const res = await fetch(world.sim.url + path, { method: "POST", headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${simToken}` } : {}) }, body: JSON.stringify(body ?? {}) });
+    assert.ok(res.ok, `${path}: ${res.status}`);
+    return res.json();
+  };
+  // No Raise receiver is configured for this customer: the host answers 404 and Raise logs a failed attempt.
+  const hook = await sim("/raise/api/Webhook", { name: "unconfigured", notificationUrl: `${world.hostUrl}/webhooks/raise/${world.customerId}`, eventTypesList: [20], securityToken: "t".repeat(40) }, true);
+  await sim("/_sim/raise/events", { eventType: 20, record: { id: 4401 } });
+  await sim("/_sim/product-webhooks/flush");
+  assert.deepEqual(await world.host.raiseLogs.read(world.customerId), { failed: 1, recovered: 0, deliveries: 1 });
+
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${world.hostUrl}/status`, { waitUntil: "domcontentloaded" });
+  await page.waitForSelector("body[data-loaded='1']");
+  assert.equal(await page.$eval("#raise-section", (e) => e.hidden), false);
+  const cells = await page.$$eval("#raise table tr td", (tds) => tds.map((t) => t.textContent));
+  assert.equal(cells[0], String(hook.id));
+  assert.match(cells[1], /^ctx_/);
+  assert.equal(cells[3], "1");
+  assert.equal(cells[4], "404");
+  assert.match(cells[5], /unknown-customer|no-receiver/);
+  assert.ok(!(await page.content()).includes(simToken), "the Raise token is never on the page");
+  assert.deepEqual(errors, [], "no script errors on the page");
+});
