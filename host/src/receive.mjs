@@ -2,7 +2,7 @@
 // it to Host.receive, and answers only after the delivery is in the durable inbox. The path names the product:
 // /webhooks/virtuous/:customerId (CRM+), /webhooks/raise/:customerId, /webhooks/volunteer/:customerId (VOMO).
 //   nodeHandler(host, {customerIdFrom})   (req, res) for node:http; the customer from /webhooks/virtuous/:customerId
-//   fetchHandler(host, customerId?)       Request -> Response (Hono, Workers, Deno, Bun)
+//   fetchHandler(host, customerId?, {product}?)  Request -> Response (Hono, Workers, Deno, Bun)
 //   expressHandler(host)                  for app.post("/webhooks/virtuous/:customerId", expressHandler(host));
 //                                         works with express.raw({type: "*/*"}) before it or with no body parser
 import { rawBodyOf, RawBodyError, readBody } from "./frameworks.mjs";
