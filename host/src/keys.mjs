@@ -17,7 +17,8 @@ export function refKey(source, id) {
  */
 export function lookupKeys(core, event) {
   const found = core.lookupKeys(event);
-  const out = { kind: found.kind, product: found.product, virtuousId: undefined, refs: [] };
+  const out = { kind: found.kind, virtuousId: undefined, refs: [] };
+  if (found.product) out.product = found.product; // Raise or Volunteer: the link's product (omitted for CRM+)
   for (const k of found.keys) {
     if (k.tag === "virtuous-id") out.virtuousId ??= k.val;
     else if (k.tag === "external-ref") {
