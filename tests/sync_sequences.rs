@@ -857,6 +857,66 @@ fn virtuous_value_over_a_superseded_write_is_no_partner_edit(
     failures.extend(h.failures);
 }
 
+/// Issue 9 (`classic` profile, seed 747135), most-recent-wins, partial updates: two writes of ours
+/// carry the partner's notes; staff set other notes before they landed, and that change was
+/// applied to the partner (over our pending writes: `overridden`). The partner set its notes back
+/// to what the writes carry (coalesced: the newest carries it) and the first write's echo settled
+/// it; staff then set their notes again. The partner no longer holds the override, so the staff's
+/// return is a Virtuous change and reaches the partner.
+fn partner_edit_back_to_pending_value_forgets_the_override(
+    all: &mut Vec<Value>,
+    failures: &mut Vec<String>,
+) {
+    let mut h = Host::new("most-recent-wins");
+    let start = gift("25.50", &[("GEN", "25.50")], "Cash");
+    h.linked(&start);
+    let mut ours = start.clone();
+    ours.insert("notes".into(), json!("B"));
+    let d = h.outbound(&ours, T0, T0);
+    assert_eq!(d["action"]["tag"], "submit", "{d}");
+    let first = ours.clone();
+    ours.insert("giftType".into(), json!("Credit"));
+    let d = h.outbound(&ours, T0 + MIN, T0 + MIN);
+    assert_eq!(d["action"]["tag"], "submit", "{d}");
+    // Staff set notes C before our writes landed (the writes then land over it).
+    let mut staff = start.clone();
+    staff.insert("notes".into(), json!("C"));
+    let d = h.inbound(
+        event(false, "501", &staff, None, T0 + 30 * MIN),
+        T0 + 31 * MIN,
+    );
+    assert_eq!(d["action"]["tag"], "apply", "{d}");
+    // The partner sets its notes back to B, within their cooldown: coalesced into the newest write.
+    let d = h.outbound(&ours, T0 + 32 * MIN, T0 + 32 * MIN);
+    assert_eq!(d["reason"], "coalesced", "{d}");
+    // The first write's echo (notes B, type Cash) settles the notes.
+    let d = h.inbound(
+        event(false, "501", &first, None, T0 + 30 * MIN + 30_000),
+        T0 + 33 * MIN,
+    );
+    assert_eq!(d["reason"], "echo", "{d}");
+    h.vector(
+        "partner-edit-back-to-a-pending-value-forgets-the-override",
+        "Classic profile seed 747135 (most-recent-wins, partial updates): our writes of notes B (the second also type Credit) are in flight; staff's notes C, set before they landed, was applied to the partner over them (overridden); the partner set its notes back to B (coalesced into the newest write) and the first write's echo settled the notes. Deciding the partner's record again, the partner no longer holds C: the override is forgotten. Kept, it stood for the partner's side, so a later staff edit back to C read as no change and the partner kept B while Virtuous held C.",
+        "decideOutbound",
+        json!({"options": h.options, "change": change(&ours, T0 + 32 * MIN), "nowMs": T0 + 34 * MIN}),
+        json!({"reason": "coalesced", "record": {"overridden": null}}),
+    );
+    let mut again = ours.clone();
+    again.insert("notes".into(), json!("C"));
+    h.vector(
+        "staff-return-to-an-override-the-partner-left-is-applied",
+        "Seed 747135, next step: staff set notes C again after both our writes landed (the event shows the second write's type Credit). The partner holds B, edited before the staff's change: most-recent-wins applies C. Before, the forgotten override made this a no-change skip and the sides diverged.",
+        "decideInbound",
+        json!({"options": h.options, "nowMs": T0 + 61 * MIN,
+               "event": event(false, "501", &again, None, T0 + 60 * MIN)}),
+        json!({"action": {"tag": "apply", "val": {"fields": {"notes": "C"}}},
+               "reason": "remote-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 #[test]
 fn issue_10_sequences() {
     let mut cases = Vec::new();
@@ -874,6 +934,7 @@ fn issue_10_sequences() {
     lookup(&mut cases, &mut failures);
     staff_revert_after_acknowledged_full_put(&mut cases, &mut failures);
     virtuous_value_over_a_superseded_write_is_no_partner_edit(&mut cases, &mut failures);
+    partner_edit_back_to_pending_value_forgets_the_override(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let file = json!({
         "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys; issue 9's live-profile simulation failures (full-record updates).",

@@ -401,6 +401,7 @@ fn guards<'a>(
     }
     validate_change(specs, change)?;
     let units = options.units(kind);
+    let record = record.map(|r| forget_edited_overrides(r, specs, change));
     let (digests, in_flight, changed) = changes(specs, &units, record.as_ref(), change);
     inputs.changed_fields = changed.clone();
     let linked = record.as_ref().and_then(|r| r.virtuous_id.clone());
@@ -448,6 +449,27 @@ fn check_same_record(r: &RecordState, change: &PartnerChange) -> Result<(), Sync
         }
     }
     Ok(())
+}
+
+/// A Virtuous value we gave the partner over our pending write (`overridden`) that the partner no
+/// longer holds: the partner has edited the field since, so its side is that edit, not the
+/// override. Kept, the merge of a later event took the override for the partner's value: a staff
+/// edit back to it read as no change while the partner held another value (seed 747135,
+/// `classic`: the partner's return to the pending write's value was coalesced into that write,
+/// and staff then set the overriding value again).
+fn forget_edited_overrides(
+    mut r: RecordState,
+    specs: &[FieldSpec],
+    change: &PartnerChange,
+) -> RecordState {
+    r.overridden.retain(|k, d| {
+        let spec = specs.iter().find(|s| s.name == *k);
+        match (spec, change.fields.get(k)) {
+            (Some(s), Some(v)) => spec_digest(v, s) == *d,
+            _ => true,
+        }
+    });
+    r
 }
 
 /// The partner's digests, what our unconfirmed writes will leave in Virtuous, and the changed
