@@ -2566,7 +2566,12 @@ export type StartVolunteerPollInput = {
   /**
    * The configuration.
    */
-  config?: VolunteerPollConfig, };
+  config?: VolunteerPollConfig,
+  /**
+   * The host's clock at the run's start (ms): the cursor never advances past it. Without it, a
+   * row updated during a run longer than `overlapMs` can be missed when pages shift under it.
+   */
+  startedMs?: number, };
 
 /**
  * One stored record: the sync state the host keeps anyway, the partner's current values, and a
@@ -3169,6 +3174,12 @@ export type VolunteerPollRun = {
    * The committed cursor this run started from.
    */
   start: QueryCursor,
+  /**
+   * The host's clock when the run began (ms), when it gave it: the cursor never advances past it,
+   * so a row updated while the pages were read (and missed by page-number paging that shifted
+   * under the run) is inside the next run's window, whatever the run's length.
+   */
+  startedMs?: number,
   /**
    * The lower bound (ms) `updated_after` is written from; absent: every row.
    */

@@ -335,6 +335,25 @@ def polling_cases():
         "data-not-an-array-refused",
         "The envelope's data must be a list.",
         SCRIPT, script([[{"data": {"id": 1}, "links": {"next": None}}]]), error=("invalid-page", "body.data")))
+    c.append(case(
+        "start-keeps-the-hosts-start-time",
+        "The host's clock at the run's start travels with the run state, for finish to cap the cursor.",
+        "startVolunteerPoll", {"resource": "users", "startedMs": ms(T0)},
+        {"run": {"startedMs": ms(T0)}}))
+    done = {"resource": "users", "config": {}, "start": {"highWaterMs": ms(T0) - 3_600_000}, "page": 3,
+            "done": True, "maxSeenMs": ms(T0) + 600_000, "idsAtMax": ["7"], "startedMs": ms(T0)}
+    c.append(case(
+        "cursor-never-passes-the-runs-start",
+        "Page-number paging can shift under a run: a row updated during it can be missed while rows after "
+        "it are read. Rows seen past the run's start do not move the cursor past it (no boundary ids), so "
+        "the next run reads every change made during this one, however long the run took.",
+        "finishVolunteerPoll", done,
+        {"cursor": {"highWaterMs": ms(T0), "boundaryIds": []}, "advanced": True}))
+    c.append(case(
+        "cursor-before-the-runs-start-is-the-newest-row",
+        "Every row seen predates the run's start: the cursor is the newest row and its ids, as without a start.",
+        "finishVolunteerPoll", dict(done, startedMs=ms(T0) + 3_600_000),
+        {"cursor": {"highWaterMs": ms(T0) + 600_000, "boundaryIds": ["7"]}, "advanced": True}))
     run = {"resource": "users", "config": {}, "start": {}, "page": 2}
     c.append(case(
         "finish-before-the-last-page-refused",

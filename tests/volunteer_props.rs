@@ -116,7 +116,8 @@ fn run(
         cursor,
         &config,
     )
-    .unwrap();
+    .unwrap()
+    .started_at(Some(server.now));
     let mut handed = Vec::new();
     let mut guard = 0;
     while let Some(req) = r.next_request() {

@@ -120,7 +120,8 @@ export class VolunteerPoller {
     const customerId = c.customerId;
     const key = `volunteer-cursor:${resource}`;
     const cursor = (await this.store.kvGet(customerId, key)) ?? undefined;
-    let step = startVolunteerPoll({ resource, mode, config: pollConfig(v), ...(cursor ? { cursor } : {}) });
+    // The host clock at the start caps the cursor: a row updated while pages shift under the run is read next time.
+    let step = startVolunteerPoll({ resource, mode, config: pollConfig(v), startedMs: this.host.now(), ...(cursor ? { cursor } : {}) });
     const out = { pages: 0, changes: 0, fed: 0, duplicates: 0, restarts: 0, issues: 0 };
     const seen = mode === "full" ? new Set() : null;
     while (step.request) {

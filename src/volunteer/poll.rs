@@ -396,6 +396,11 @@ pub struct PollRun {
     pub config: PollConfig,
     /// The committed cursor this run started from.
     pub start: QueryCursor,
+    /// The host's clock when the run began (ms), when it gave it: the cursor never advances past it,
+    /// so a row updated while the pages were read (and missed by page-number paging that shifted
+    /// under the run) is inside the next run's window, whatever the run's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<i64>,
     /// The lower bound (ms) `updated_after` is written from; absent: every row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower_ms: Option<i64>,
@@ -646,6 +651,7 @@ impl PollRun {
             mode,
             config: config.clone(),
             start: cursor.clone(),
+            started_ms: None,
             lower_ms,
             page: 1,
             total: None,
@@ -660,6 +666,11 @@ impl PollRun {
             changes: 0,
             done: false,
         })
+    }
+
+    /// The run with the host's clock at its start (see [`PollRun::started_ms`]).
+    pub fn started_at(self, started_ms: Option<i64>) -> PollRun {
+        PollRun { started_ms, ..self }
     }
 
     /// The `updated_after` value, when the run filters.
@@ -993,7 +1004,12 @@ impl PollRun {
                 ..self.start.clone()
             }
         } else {
-            advance_cursor(&self.start, self.max_seen_ms, &self.ids_at_max)
+            match (self.max_seen_ms, self.started_ms) {
+                // Rows seen past the run's start may have been read beside a missed update: no
+                // boundary ids there, and the next run reads from the start on.
+                (Some(m), Some(s)) if m > s => advance_cursor(&self.start, Some(s), &[]),
+                _ => advance_cursor(&self.start, self.max_seen_ms, &self.ids_at_max),
+            }
         };
         let advanced = cursor.high_water_ms != self.start.high_water_ms
             || cursor.boundary_ids != self.start.boundary_ids;
@@ -1034,6 +1050,10 @@ pub struct StartPollInput {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub config: PollConfig,
+    /// The host's clock at the run's start (ms): the cursor never advances past it. Without it, a
+    /// row updated during a run longer than `overlapMs` can be missed when pages shift under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<i64>,
 }
 
 /// A run and its next request.
@@ -1073,7 +1093,8 @@ pub struct AcceptPollPageInput {
 
 /// Starts a run (npm `startVolunteerPoll`).
 pub fn start_volunteer_poll(input: &StartPollInput) -> Result<PollStep, PollError> {
-    let run = PollRun::start(input.resource, input.mode, &input.cursor, &input.config)?;
+    let run = PollRun::start(input.resource, input.mode, &input.cursor, &input.config)?
+        .started_at(input.started_ms);
     Ok(PollStep {
         request: run.next_request(),
         run,
