@@ -917,6 +917,103 @@ fn partner_edit_back_to_pending_value_forgets_the_override(
     failures.extend(h.failures);
 }
 
+/// Issue 9 (`classic` profile, seed 879684), partial updates: our writes W1 (notes C) and W2
+/// (notes B) are in flight; staff's notes S, set before they landed, is applied over them
+/// (`overridden`); W2 lands and its event is settled as ours (B), while W3 (type Credit) is in
+/// flight. Staff then set the notes to C (W1's value) after W3 landed: the event shows W3's type,
+/// so W3 landed, and W1 and W2 before it (one outbox per record, in order). W2's B was the last
+/// value we wrote to the notes, so C is a staff edit (A-B-A), not W1's echo. The same inside a
+/// conflict (the amount, under `manual`, in the second run).
+fn older_write_value_after_newest_landed_is_a_staff_edit(
+    all: &mut Vec<Value>,
+    failures: &mut Vec<String>,
+) {
+    for in_conflict in [false, true] {
+        let mut h = Host::new("most-recent-wins");
+        h.options["policy"]["kinds"] =
+            json!({"gift": {"fields": {"amount": "manual", "giftDesignations": "manual"}}});
+        let start = gift("25.50", &[("GEN", "25.50")], "Cash");
+        h.linked(&start);
+        let mut ours = start.clone();
+        ours.insert("notes".into(), json!("C"));
+        let d = h.outbound(&ours, T0, T0);
+        assert_eq!(d["action"]["tag"], "submit", "{d}");
+        ours.insert("notes".into(), json!("B"));
+        let d = h.outbound(&ours, T0 + MIN, T0 + MIN);
+        assert_eq!(d["action"]["tag"], "submit", "{d}");
+        // Staff set notes S before our writes landed: applied to the partner over them.
+        let mut staff = start.clone();
+        staff.insert("notes".into(), json!("S"));
+        let d = h.inbound(
+            event(false, "501", &staff, None, T0 + 20 * MIN),
+            T0 + 21 * MIN,
+        );
+        assert_eq!(d["action"]["tag"], "apply", "{d}");
+        // The partner (now holding S) changes the type (and the amount): W3, without the notes.
+        ours.insert("notes".into(), json!("S"));
+        ours.insert("giftType".into(), json!("Credit"));
+        if in_conflict {
+            ours.insert("amount".into(), json!("40.00"));
+            ours.insert(
+                "giftDesignations".into(),
+                json!([{"projectCode": "GEN", "amountDesignated": "40.00"}]),
+            );
+        }
+        let d = h.outbound(&ours, T0 + 22 * MIN, T0 + 22 * MIN);
+        assert_eq!(d["action"]["tag"], "submit", "{d}");
+        assert!(d["action"]["val"]["body"].get("notes").is_none(), "{d}");
+        // W2 landed (notes B over S) with staff's date; in the second run, staff's amount 30 too.
+        let mut landed = start.clone();
+        landed.insert("notes".into(), json!("B"));
+        // Staff also moved the date: the event is not only our write's echo.
+        landed.insert("giftDate".into(), json!("2025-11-21"));
+        if in_conflict {
+            landed.insert("amount".into(), json!("30.00"));
+            landed.insert(
+                "giftDesignations".into(),
+                json!([{"projectCode": "GEN", "amountDesignated": "30.00"}]),
+            );
+        }
+        let d = h.inbound(
+            event(false, "501", &landed, None, T0 + 25 * MIN),
+            T0 + 26 * MIN,
+        );
+        let want = if in_conflict {
+            "both-changed"
+        } else {
+            "remote-changed"
+        };
+        assert_eq!(d["reason"], want, "{d}");
+        // W3 landed, then staff set the notes to C.
+        let mut seen = ours.clone();
+        seen.insert("notes".into(), json!("C"));
+        seen.insert("giftDate".into(), json!("2025-11-21"));
+        let (name, why, expect) = if in_conflict {
+            (
+                "older-write-value-after-newest-landed-is-a-staff-edit-in-conflict",
+                "Classic profile seed 879684, inside a conflict (the amount, manual): our writes of notes C, then notes B are in flight; staff's notes S was applied over them; the second landed (B, settled as ours) with staff's date and amount, a conflict with the partner's amount, while our newest write (type and amount) was in flight. Staff then set the notes to C after that write landed (the event shows its type and amount). The newest landed, so the older ones landed before it and B was our last word on the notes: C is a staff change, applied while the conflict waits. Before, C was taken for the first write's echo and never reached the partner.",
+                json!({"action": {"tag": "conflict", "val": {"apply": {"notes": "C"}}}, "reason": "in-conflict"}),
+            )
+        } else {
+            (
+                "older-write-value-after-newest-landed-is-a-staff-edit",
+                "Classic profile seed 879684 (most-recent-wins, partial updates): our writes of notes C, then notes B are in flight; staff's notes S was applied over them; the second landed (B, settled as ours) with staff's new date while our newest write (type Credit) was in flight. Staff then set the notes to C after that write landed (the event shows its type). The newest landed, so the older ones landed before it and B was our last word on the notes: C is a staff edit back to an old value (A-B-A) and reaches the partner. Before, C was taken for the first write's echo: base C, the partner kept B.",
+                json!({"action": {"tag": "confirm", "val": {"apply": {"notes": "C"}}}, "reason": "confirmed"}),
+            )
+        };
+        h.vector(
+            name,
+            why,
+            "decideInbound",
+            json!({"options": h.options, "nowMs": T0 + 61 * MIN,
+                   "event": event(false, "501", &seen, None, T0 + 60 * MIN)}),
+            expect,
+        );
+        all.extend(h.cases);
+        failures.extend(h.failures);
+    }
+}
+
 #[test]
 fn issue_10_sequences() {
     let mut cases = Vec::new();
@@ -935,6 +1032,7 @@ fn issue_10_sequences() {
     staff_revert_after_acknowledged_full_put(&mut cases, &mut failures);
     virtuous_value_over_a_superseded_write_is_no_partner_edit(&mut cases, &mut failures);
     partner_edit_back_to_pending_value_forgets_the_override(&mut cases, &mut failures);
+    older_write_value_after_newest_landed_is_a_staff_edit(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let file = json!({
         "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys; issue 9's live-profile simulation failures (full-record updates).",

@@ -1,7 +1,8 @@
 //! The conflict phase of [`decide_inbound`](super::decide_inbound): an event for a record in
 //! `conflict`.
 
-use super::{complete_unit, max_opt, newer_carries, newest_entry_lands, settle_our_value};
+use super::settle_our_value;
+use super::{complete_unit, explained_by_ours, max_opt, newer_carries, newest_entry_lands};
 use super::{InboundAction, ItemSides};
 use crate::event::ResourceKind;
 use crate::sync::options::{FieldPolicy, FieldSpec, SyncOptions};
@@ -49,6 +50,7 @@ pub(super) fn decide_in_conflict(
         local,
         in_flight,
         pending: r.expected_echo.iter().filter(|e| !e.confirmed).collect(),
+        landed,
     };
     let mut out = ConflictOut {
         next,
@@ -119,6 +121,8 @@ struct ConflictCtx<'a> {
     in_flight: BTreeMap<String, String>,
     /// Our unconfirmed writes, oldest first.
     pending: Vec<&'a EchoEntry>,
+    /// The event shows the newest of them landed.
+    landed: bool,
 }
 
 /// What [`conflict_unit`] decides into.
@@ -169,11 +173,7 @@ fn conflict_unit(c: &ConflictCtx<'_>, unit: &[String], out: &mut ConflictOut) {
         .policy
         .for_field(c.kind, unit.first().map_or("", String::as_str));
     let (remote_c, partial) = remote_composite(c.remote, &out.next.base, unit);
-    let ours = c.pending.iter().any(|e| {
-        unit.iter().any(|m| e.sent_field(m))
-            && present.iter().all(|(m, d)| e.fields.get(*m) == Some(*d))
-    });
-    if ours {
+    if explained_by_ours(&c.pending, unit, c.remote, c.landed) {
         settle_ours_in_conflict(c, unit, &present, out);
         return;
     }

@@ -2,7 +2,8 @@
 //! non-echo event merged unit by unit, three-way against the base, under each unit's policy, and
 //! the merged outcome made the decision.
 
-use super::{complete_unit, confirm, max_opt, newer_carries, settle_our_value, start_cooldown};
+use super::{complete_unit, confirm, explained_by_ours, max_opt, newer_carries};
+use super::{settle_our_value, start_cooldown};
 use super::{take_overridden, Body, Inbound, InboundAction, InboundDecision, ItemSides};
 use crate::event::ResourceKind;
 use crate::sync::options::{FieldSpec, SyncOptions};
@@ -32,7 +33,12 @@ impl Inbound<'_> {
     }
 
     /// Merge: every unit of a non-echo event, three-way against the base (see [`merge_unit`]).
-    pub(super) fn merge<'r>(&self, body: &Body, r: &'r RecordState) -> Merged<'r> {
+    pub(super) fn merge<'r>(
+        &self,
+        body: &Body,
+        r: &'r RecordState,
+        newest_landed: bool,
+    ) -> Merged<'r> {
         let confirming_create = self.confirms_create(body, r);
         let (base, local) = merge_sides(r, confirming_create);
         let unconfirmed: Vec<&EchoEntry> = if confirming_create {
@@ -74,6 +80,7 @@ impl Inbound<'_> {
                     unconfirmed: &m.unconfirmed,
                     event_ms: self.event_ms,
                     confirming_create,
+                    newest_landed,
                 },
                 &unit,
                 &mut UnitOut {
@@ -279,6 +286,8 @@ struct UnitCtx<'a> {
     unconfirmed: &'a [&'a EchoEntry],
     event_ms: Option<i64>,
     confirming_create: bool,
+    /// The event shows our newest write landed, so every older write landed before it.
+    newest_landed: bool,
 }
 
 /// What [`merge_unit`] decides into.
@@ -290,15 +299,9 @@ struct UnitOut<'a> {
     owned_only: &'a mut bool,
 }
 
-/// Whether one of our writes explains the event's values of the unit: it sent a member, and every
-/// member the event carries reads as that write left it.
+/// Whether one of our writes explains the event's values of the unit (see [`explained_by_ours`]).
 fn unit_is_ours(c: &UnitCtx<'_>, unit: &[String]) -> bool {
-    let present: Vec<&String> = unit.iter().filter(|m| c.remote.contains_key(*m)).collect();
-    !present.is_empty()
-        && c.ours_writes.iter().any(|e| {
-            unit.iter().any(|m| e.sent_field(m))
-                && present.iter().all(|m| e.fields.get(*m) == c.remote.get(*m))
-        })
+    explained_by_ours(c.ours_writes, unit, c.remote, c.newest_landed)
 }
 
 /// Merge one unit (a field, or a field group as one value) of a non-echo event: three-way against

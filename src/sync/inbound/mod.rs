@@ -20,7 +20,7 @@ use super::digest::spec_digest;
 use super::options::{FieldPolicy, FieldSpec, SyncOptions, UndatedEvents, UnstampedCreates};
 use super::payload::read_field;
 use super::reason::{DecisionInputs, Reason};
-use super::record::{ConflictItem, RecordState, Side, SyncState, Tombstone};
+use super::record::{ConflictItem, EchoEntry, RecordState, Side, SyncState, Tombstone};
 use super::request::Request;
 use super::state::{transition, Trigger};
 use super::units::group_list;
@@ -220,6 +220,33 @@ fn newest_entry_lands(
             })
             && e.shows_in(remote)
     })
+}
+
+/// Whether one of our writes (`writes`, oldest first) explains the event's values of `unit`: it
+/// sent a member, and every member the event carries reads as that write left it. Once the event
+/// shows our newest write landed (`landed`), every older one landed before it (one outbox entry
+/// per record, sent in order), so only the newest write that sent the unit can explain it: an
+/// older write's value there is a staff edit back to it (A-B-A), not our echo (`classic` seed
+/// 879684).
+fn explained_by_ours(
+    writes: &[&EchoEntry],
+    unit: &[String],
+    remote: &BTreeMap<String, String>,
+    landed: bool,
+) -> bool {
+    let present: Vec<&String> = unit.iter().filter(|m| remote.contains_key(*m)).collect();
+    if present.is_empty() {
+        return false;
+    }
+    let explains = |e: &EchoEntry| present.iter().all(|m| e.fields.get(*m) == remote.get(*m));
+    let mut senders = writes
+        .iter()
+        .filter(|e| unit.iter().any(|m| e.sent_field(m)));
+    if landed {
+        senders.next_back().is_some_and(|e| explains(e))
+    } else {
+        senders.any(|e| explains(e))
+    }
 }
 
 /// Whether a write of ours newer than the one that sent `digest` for `field` also carries the
@@ -489,7 +516,7 @@ fn decide_crm(
     if let Some(d) = cx.echo(&body, &r, newest_landed)? {
         return Ok(d);
     }
-    let merged = cx.merge(&body, &r);
+    let merged = cx.merge(&body, &r, newest_landed);
     cx.finalise(&body, merged, newest_landed)
 }
 
