@@ -18,6 +18,8 @@ mod id;
 mod json;
 pub mod product;
 pub mod timestamp;
+#[cfg(feature = "sync")]
+mod typed;
 
 // Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk;
 // `raise` the subscription URL check of `reconcile`).
