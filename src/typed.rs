@@ -95,16 +95,21 @@ pub(crate) fn typed<T: DeserializeOwned>(value: &Value, name: &str) -> Result<T,
         chain: &Chain::Root,
         track: &track,
     })
-    .map_err(|e| {
-        let inner = track.0.take().unwrap_or_default();
-        let path = match (name.is_empty(), inner.is_empty()) {
-            (true, _) => inner,
-            (false, true) => name.to_owned(),
-            (false, false) if inner.starts_with('[') => format!("{name}{inner}"),
-            (false, false) => format!("{name}.{inner}"),
-        };
-        (path, e.to_string())
-    })
+    .map_err(|e| failure(&track, name, &e))
+}
+
+/// The path under `name` and the sentence of a failed read (out of line: one copy, not one per type).
+#[cold]
+#[inline(never)]
+fn failure(track: &Track, name: &str, e: &Error) -> (String, String) {
+    let inner = track.0.take().unwrap_or_default();
+    let path = match (name.is_empty(), inner.is_empty()) {
+        (true, _) => inner,
+        (false, true) => name.to_owned(),
+        (false, false) if inner.starts_with('[') => format!("{name}{inner}"),
+        (false, false) => format!("{name}.{inner}"),
+    };
+    (path, e.to_string())
 }
 
 /// What a JSON value is, for "invalid type" messages (as `serde_json` words them).
