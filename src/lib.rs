@@ -17,6 +17,7 @@ mod headers;
 mod id;
 mod json;
 pub mod product;
+#[cfg(feature = "sync")]
 mod sort;
 pub mod timestamp;
 #[cfg(feature = "sync")]
