@@ -182,17 +182,7 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
     value: &Value,
     name: &str,
 ) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let path = match (name.is_empty(), inner == ".") {
-            (true, true) => String::new(),
-            (true, false) => inner,
-            (false, true) => name.to_owned(),
-            (false, false) if inner.starts_with('[') => format!("{name}{inner}"),
-            (false, false) => format!("{name}.{inner}"),
-        };
-        (path, e.into_inner().to_string())
-    })
+    crate::typed::typed(value, name)
 }
 
 #[cfg(test)]

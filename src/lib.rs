@@ -17,7 +17,11 @@ mod headers;
 mod id;
 mod json;
 pub mod product;
+#[cfg(feature = "sync")]
+mod sort;
 pub mod timestamp;
+#[cfg(feature = "sync")]
+mod typed;
 
 // Capabilities: each imports only leaves (and `reconcile` the `sync` rules it applies in bulk;
 // `raise` the subscription URL check of `reconcile`).

@@ -175,7 +175,7 @@ pub fn summarize_delivery_logs(input: &RaiseLogInput) -> RaiseLogSummary {
     for ((webhook_id, key), mut attempts) in groups {
         // In time order when every attempt's date parses, else in the order Raise listed them.
         if attempts.iter().all(|a| a.created_ms.is_some()) {
-            attempts.sort_by_key(|a| (a.created_ms, a.index));
+            crate::sort::sort_by_key(&mut attempts, |a| (a.created_ms, a.index));
         }
         let failures = attempts.iter().filter(|a| !a.success).count();
         if failures == 0 {
@@ -208,8 +208,8 @@ pub fn summarize_delivery_logs(input: &RaiseLogInput) -> RaiseLogSummary {
             .cmp(&a.last_attempt_ms)
             .then_with(|| a.context_id.cmp(&b.context_id))
     };
-    failed.sort_by(newest_first);
-    recovered.sort_by(newest_first);
+    crate::sort::sort_by(&mut failed, newest_first);
+    crate::sort::sort_by(&mut recovered, newest_first);
     RaiseLogSummary {
         failed,
         recovered,

@@ -469,7 +469,7 @@ impl QueryRun {
         }
         self.walk_on(verdict, given_up, rows, page_max, &mut window);
         let mut w: Vec<(String, i64)> = window.into_iter().collect();
-        w.sort();
+        crate::sort::sort(&mut w);
         self.window = w;
         out.done = self.done;
         out.next = self.next_request();
@@ -634,7 +634,7 @@ pub fn advance_cursor(
         (Some(m), Some(h)) if m == h => {
             let mut ids = start.boundary_ids.clone();
             ids.extend(ids_at_max.iter().cloned());
-            ids.sort();
+            crate::sort::sort(&mut ids);
             ids.dedup();
             QueryCursor {
                 high_water_ms: Some(m),
@@ -644,7 +644,7 @@ pub fn advance_cursor(
         }
         (Some(m), _) => {
             let mut ids = ids_at_max.to_vec();
-            ids.sort();
+            crate::sort::sort(&mut ids);
             ids.dedup();
             QueryCursor {
                 high_water_ms: Some(m),

@@ -224,7 +224,7 @@ impl MergeGraph {
             match next.get(id) {
                 Some(existing) if existing != target => {
                     let mut t = [existing.clone(), target.to_string()];
-                    t.sort();
+                    crate::sort::sort(&mut t);
                     let given = |k: &String| spelling.get(k).cloned().unwrap_or_else(|| k.clone());
                     return Err(MergeError::ConflictingMerge {
                         id: given(&id.to_string()),
@@ -242,7 +242,7 @@ impl MergeGraph {
             spelling,
         };
         let mut keys: Vec<String> = graph.next.keys().cloned().collect();
-        keys.sort();
+        crate::sort::sort(&mut keys);
         for k in keys {
             graph.resolve(&k)?;
         }
@@ -323,7 +323,7 @@ pub fn plan_merge_remap(input: &MergeInput) -> Result<MergeRemapPlan, MergeError
         .iter()
         .map(|(id, (s, hops))| (graph.given(id), graph.given(s), *hops))
         .collect();
-    resolved.sort();
+    crate::sort::sort(&mut resolved);
     for (id, s, hops) in resolved {
         survivors.insert(id.to_string(), s.to_string());
         tombstones.push(MergeTombstone {

@@ -79,7 +79,7 @@ pub fn calendar_day(text: &str) -> Option<String> {
 fn canonical_designations<K: AsRef<str>>(items: &[Value], keys: &[K], out: &mut String) {
     let mut wanted: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
     wanted.push("amountDesignated");
-    wanted.sort_unstable();
+    crate::sort::sort(&mut wanted);
     wanted.dedup();
     let mut elems: Vec<String> = items
         .iter()
@@ -111,7 +111,7 @@ fn canonical_designations<K: AsRef<str>>(items: &[Value], keys: &[K], out: &mut 
             s
         })
         .collect();
-    elems.sort();
+    crate::sort::sort(&mut elems);
     out.push('[');
     out.push_str(&elems.join(","));
     out.push(']');
@@ -179,7 +179,7 @@ pub fn canonical_json(value: &Value, out: &mut String) {
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            crate::sort::sort(&mut keys);
             out.push('{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {

@@ -1372,7 +1372,7 @@ fn full_update(
     next.held = held;
     note_partner_times(&mut next, change);
     next.follow_up |= !plan.awaiting.is_empty();
-    sent.sort();
+    crate::sort::sort(&mut sent);
     let next = pending_write(&next, options, now_ms, expected, sent, built_on_ms)?;
     let path = match kind {
         ResourceKind::Gift => format!("/api/Gift/{id}"),

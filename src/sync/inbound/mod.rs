@@ -367,7 +367,7 @@ fn start_cooldown(
             r.cooldown_fields.push(k.clone());
         }
     }
-    r.cooldown_fields.sort();
+    crate::sort::sort(&mut r.cooldown_fields);
     r.cooldown_until_ms = Some(now_ms.checked_add(options.cooldown_ms).unwrap_or(i64::MAX));
 }
 
