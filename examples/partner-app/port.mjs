@@ -1,5 +1,7 @@
 // The host's `partner` port for the partner app, over its HTTP API: how a partner connects its platform to
 // virtuous-sync-host. read() returns the mapped fields (the core's logical names), apply() hands a decision over.
+const COLLECTION = { contact: "donors", gift: "donations", participation: "participations" };
+
 export function httpPartnerPort(baseUrl) {
   const call = async (method, path, body) => {
     const res = await fetch(baseUrl + path, {
@@ -14,7 +16,8 @@ export function httpPartnerPort(baseUrl) {
   };
   return {
     async read({ kind, partnerId }) {
-      const coll = kind === "gift" ? "donations" : "donors";
+      const coll = COLLECTION[kind];
+      if (!coll) return null;
       const rec = await call("GET", `/${coll}/${encodeURIComponent(partnerId)}`);
       if (!rec || rec.mergedInto || rec.deleted) return null;
       // virtuousId: the link the partner keeps for records the host created from Virtuous (see docs/host.md).
@@ -26,13 +29,25 @@ export function httpPartnerPort(baseUrl) {
       }
       return out;
     },
-    /** For the initial match: every live record of a kind, with what the matcher compares (one page here). */
+    /**
+     * For the initial match and for matching a new Raise or Volunteer link: every live record of a kind, with what the
+     * matcher compares (one page here; a large platform would return only the records sharing a value with `match`).
+     */
     async list({ kind }) {
       const store = await call("GET", "/store");
-      const coll = kind === "gift" ? store.donations : store.donors;
+      const coll = store[COLLECTION[kind]] ?? {};
+      const text = (v) => (typeof v === "string" && v.trim() ? [v.trim()] : []);
+      const full = (f) => [f.firstName, f.lastName].filter((x) => typeof x === "string" && x.trim()).join(" ");
       const records = Object.values(coll)
         .filter((r) => !r.mergedInto && !r.deleted)
-        .map((r) => ({ partnerId: r.id, emails: r.email ? [r.email] : [], names: r.fields.name ? [r.fields.name] : [], data: r.fields }));
+        .map((r) => ({
+          partnerId: r.id,
+          emails: [...new Set([...text(r.email), ...text(r.fields.email)])],
+          names: [...new Set([...text(r.fields.name), ...text(full(r.fields))])],
+          phones: text(r.fields.phone),
+          postalCodes: text(r.fields.postal),
+          data: r.fields,
+        }));
       return { records };
     },
     async apply(op) {

@@ -29,6 +29,7 @@ export const VOLUNTEER_DEFAULTS = Object.freeze({
 });
 const RESOURCES = new Set(VOLUNTEER_DEFAULTS.resources);
 const KIND = { users: "contact", projects: "project", participations: "participation" };
+const VOMO_TYPE = { users: "user", projects: "project", participations: "participation" };
 const randomU32 = () => randomBytes(4).readUInt32LE(0);
 
 /**
@@ -60,19 +61,16 @@ function pollConfig(v) {
   return { ...(v.poll ?? {}), baseUrl: v.baseUrl ?? VOLUNTEER_DEFAULTS.baseUrl };
 }
 
-/** The normalised inbound event for one changed row (users → contact, projects → project, participations). */
+/**
+ * The normalised inbound event for one changed row (users → contact, projects → project, participations), shaped as
+ * the `vomo` receiver shapes a webhook's: `product: "volunteer"`, the VOMO type (`user.updated`) and the action, so
+ * the core looks it up on its Volunteer link and decides it under `sync.products.volunteer` (docs/sync.md).
+ */
 export function volunteerEvent(resource, change, row) {
   const kind = KIND[resource];
-  const created = change.action === "create";
-  const event = {
-    rawEventType: `volunteer.${kind}.${created ? "created" : "updated"}`,
-    resourceKind: kind,
-    resourceId: change.id,
-    resource: row,
-  };
-  // Contacts and projects have inbound decisions today; a participation's event type comes with the
-  // cross-product record model (issue 17 item 4): until then the core answers `unsupported-event`.
-  if (kind !== "participation") event.eventType = `${kind}-${created ? "create" : "update"}`;
+  const action = change.action === "create" ? "create" : "update";
+  const type = `${VOMO_TYPE[resource]}.${action === "create" ? "created" : "updated"}`;
+  const event = { product: "volunteer", action, productEventType: type, rawEventType: type, resourceKind: kind, resourceId: change.id, resource: row };
   if (change.updatedAt !== undefined) event.modifiedDateTimeUtc = change.updatedAt;
   return event;
 }
