@@ -9,6 +9,7 @@
 //   POST /sync/apply                           the host applies a decision (fires the change hook too: the core
 //                                              recognises the bounce of its own apply)
 //   POST /sync/read                            the host reads a record's mapped fields ({kind, partnerId}; 404: gone)
+//   POST /sync/list                            the records of a kind as the matcher reads them ({kind})
 //   GET  /store                                everything (the demo's convergence check)
 import http from "node:http";
 import { readFileSync, writeFileSync, existsSync, renameSync } from "node:fs";
@@ -18,6 +19,22 @@ const COLLECTION = { contact: "donors", gift: "donations", participation: "parti
 // Participations come from Volunteer only and are never written to Virtuous: the app reports no change of them.
 const REPORTED = new Set(["contact", "gift"]);
 const PREFIX = { contact: "donor", gift: "don", participation: "part" };
+
+/** A collection's live records as the matcher reads them: `{partnerId, emails, names, phones, postalCodes, data}`. */
+export function matchRecordsOf(coll) {
+  const text = (v) => (typeof v === "string" && v.trim() ? [v.trim()] : []);
+  const full = (f) => [f.firstName, f.lastName].filter((x) => typeof x === "string" && x.trim()).join(" ");
+  return Object.values(coll)
+    .filter((r) => !r.mergedInto && !r.deleted)
+    .map((r) => ({
+      partnerId: r.id,
+      emails: [...new Set([...text(r.email), ...text(r.fields.email)])],
+      names: [...new Set([...text(r.fields.name), ...text(full(r.fields))])],
+      phones: text(r.fields.phone),
+      postalCodes: text(r.fields.postal),
+      data: r.fields,
+    }));
+}
 
 export class PartnerStore {
   constructor(file) {
@@ -135,6 +152,12 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
         // The partner port's read over HTTP (what port.mjs's read() returns), for hosts that cannot call it in-process.
         const r = readForSync(body);
         return r ? reply(200, r) : reply(404, { error: "not-found" });
+      }
+      if (req.method === "POST" && parts[0] === "sync" && parts[1] === "list") {
+        // The partner port's list over HTTP ({kind}; one page): the initial match and matching new Raise/Volunteer links.
+        const coll = COLLECTION[body.kind];
+        if (!coll) return reply(400, { error: `unknown kind ${body.kind}` });
+        return reply(200, { records: matchRecordsOf(store.data[coll]) });
       }
       if (req.method === "POST" && parts[0] === "sync" && parts[1] === "apply") {
         const r = apply(body);

@@ -1,5 +1,7 @@
 // The host's `partner` port for the partner app, over its HTTP API: how a partner connects its platform to
 // virtuous-sync-host. read() returns the mapped fields (the core's logical names), apply() hands a decision over.
+import { matchRecordsOf } from "./app.mjs";
+
 const COLLECTION = { contact: "donors", gift: "donations", participation: "participations" };
 
 export function httpPartnerPort(baseUrl) {
@@ -35,20 +37,7 @@ export function httpPartnerPort(baseUrl) {
      */
     async list({ kind }) {
       const store = await call("GET", "/store");
-      const coll = store[COLLECTION[kind]] ?? {};
-      const text = (v) => (typeof v === "string" && v.trim() ? [v.trim()] : []);
-      const full = (f) => [f.firstName, f.lastName].filter((x) => typeof x === "string" && x.trim()).join(" ");
-      const records = Object.values(coll)
-        .filter((r) => !r.mergedInto && !r.deleted)
-        .map((r) => ({
-          partnerId: r.id,
-          emails: [...new Set([...text(r.email), ...text(r.fields.email)])],
-          names: [...new Set([...text(r.fields.name), ...text(full(r.fields))])],
-          phones: text(r.fields.phone),
-          postalCodes: text(r.fields.postal),
-          data: r.fields,
-        }));
-      return { records };
+      return { records: matchRecordsOf(store[COLLECTION[kind]] ?? {}) };
     },
     async apply(op) {
       return call("POST", "/sync/apply", op);

@@ -449,7 +449,8 @@ export class Host {
   /**
    * Which partner record a new Raise or Volunteer contact link belongs to: the core's InitialMatcher (the matching of
    * the initial match: our reference, then email, then name with postal code or phone) over the partner's records
-   * (`partner.list`, which may narrow them to those sharing a value with `match`) and the link's values.
+   * (`partner.list`, which may narrow them to those sharing a value with `match`; a port without it, or answering
+   * null, cannot match: the link waits in the review queue) and the link's values.
    * `{partnerId, reason: tier, evidence}` for one match; `{review, reason, partnerIds}` for an ambiguous one, or one
    * whose partner record already has a link of this product; `{}` for none (other kinds are never matched: they are
    * records of their own).
@@ -464,6 +465,7 @@ export class Host {
       let cursor;
       do {
         const page = await this.partner.list({ customerId: c.customerId, kind: row.kind, cursor, limit: 500, product, match: mine });
+        if (page == null && cursor == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
         const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
         for (const r of recs) delete r.partnerId;
         matcher.addPartnerChunk(recs);
