@@ -47,8 +47,6 @@ const settled = async (what = "a quiet host") => {
 
 before(async () => {
   w = await startWorkerWorld({ customerId: C, sync: { cooldownMs: 500 } });
-  const settings = (await w.call("GET", "/status")).customerId === C ? null : null;
-  void settings;
   // The customer's settings again, with the Raise and VOMO receivers (PUT replaces them: the admin route).
   const sub = (await w.sim.admin.subscriptions())[0];
   await w.call("PUT", "", {
