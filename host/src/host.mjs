@@ -489,6 +489,39 @@ export class Host {
   }
 
   /**
+   * A CRM+ contact Virtuous made from a Raise donor or a Volunteer user (it copies them into CRM+ itself) arrives as a
+   * CRM+ create, while its partner record may already exist, known through that Raise or Volunteer link only. It is
+   * matched as a new product link is (#matchLink); one match whose partner record has Raise or Volunteer links and no
+   * CRM+ link takes the CRM+ link (filling in only what it lacks), so the person stays one partner record. Anything
+   * else is created as before. Only customers with product links pay for reading the partner's records.
+   */
+  async #joinProductRecord(c, row, fields, work) {
+    if (row.kind !== "contact" || (row.product ?? "crm") !== "crm" || !row.virtuousId) return false;
+    if (typeof this.store.hasProductLinks !== "function" || !(await this.store.hasProductLinks(c.customerId, row.kind))) return false;
+    if (typeof this.partner.list !== "function") return false;
+    const m = await this.#matchLink(c, row, "crm", fields);
+    if (!m.partnerId) return false;
+    const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId: m.partnerId });
+    if (!links.some((l) => (l.product ?? "crm") !== "crm" && l.state != null)) return false;
+    const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: m.partnerId, recordKey: row.recordKey });
+    if (!cur) return false;
+    const fill = {};
+    const kept = [];
+    for (const [f, v] of Object.entries(fields ?? {})) {
+      const have = cur.fields?.[f];
+      if (have == null || have === "") fill[f] = v;
+      else if (JSON.stringify(have) !== JSON.stringify(v)) kept.push(f);
+    }
+    work.partnerId = m.partnerId;
+    work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
+    work.counts.linked = 1;
+    // The update names the CRM+ id, so the partner records the link (as a create's would).
+    await this.partner.apply({ customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId, action: "update", partnerId: m.partnerId, fields: fill });
+    work.counts.applied = 1;
+    return true;
+  }
+
+  /**
    * Values applied to a partner record from a Raise or Volunteer link reach Virtuous through the partner record's CRM+
    * links only: each is marked dirty, and the outbound path (decideOutbound) writes what changed. Raise and Volunteer
    * links are never written (Virtuous carries their data into CRM+ itself).
@@ -548,7 +581,9 @@ export class Host {
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
       work.counts.applied = 1;
     };
-    if (tag === "create") {
+    if (tag === "create" && !work.partnerId && (await this.#joinProductRecord(c, row, val.fields, work))) {
+      if (next) next.partnerId = work.partnerId;
+    } else if (tag === "create") {
       // The partner must make this idempotent on `virtuousId`: after a crash before commit it is asked again.
       const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
       if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");

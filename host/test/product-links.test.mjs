@@ -166,6 +166,18 @@ for (const [name, open] of stores) {
       assert.ok(noor && noor.links?.raise === "8002" && noor.virtuousId === undefined, JSON.stringify(noor));
       assert.deepEqual((await store.partnerLinks(w.customerId, { kind: "contact", partnerId: noor.id })).map((l) => l.product), ["raise"]);
       assert.equal((await w.sim.admin.transactions()).filter((t) => JSON.stringify(t).includes("noor@example.org")).length, 0, "not submitted to CRM+");
+      // Virtuous copies Noor into CRM+ itself: the CRM+ contact joins her partner record (one record, two links).
+      const donorsNow = Object.keys((await partnerStore()).donors).length;
+      const copy = await w.sim.admin.createContact({
+        name: "Noor Haddad", contactType: "Household",
+        contactIndividuals: [{ firstName: "Noor", lastName: "Haddad", contactMethods: [{ type: "Home Email", value: "noor@example.org" }] }],
+      });
+      await settled();
+      assert.equal(Object.keys((await partnerStore()).donors).length, donorsNow, "no second partner record for Noor");
+      assert.deepEqual((await store.partnerLinks(w.customerId, { kind: "contact", partnerId: noor.id })).map((l) => [l.product, l.virtuousId]), [["crm", String(copy.id)], ["raise", "8002"]]);
+      const joined = (await partnerStore()).donors[noor.id];
+      assert.equal(joined.virtuousId, String(copy.id));
+      assert.equal(joined.fields.name, "Noor Haddad", "what the partner record lacked is filled in");
 
       // VOMO: a participation is created on the partner side, then updated.
       await vomo("participation.created", { id: 901, user_id: 12, project_id: 3, status: "approved", hours: 2, updated_at: "2026-11-30T10:00:00Z" });

@@ -144,6 +144,10 @@ export class MemoryStore {
   #uniqueTaken(customerId, product, kind, field, value, exceptKey) {
     return value != null && this.#rows(customerId).some((r) => r.product === product && r.kind === kind && r[field] === value && r.recordKey !== exceptKey);
   }
+  /** Whether the customer has any Raise or Volunteer link of `kind`. */
+  async hasProductLinks(customerId, kind) {
+    return this.#rows(customerId).some((r) => r.kind === kind && r.product !== "crm");
+  }
   /** Every link of a partner record (one per product: CRM+, Raise, Volunteer), by record key. */
   async partnerLinks(customerId, { kind, partnerId }) {
     return this.#rows(customerId)

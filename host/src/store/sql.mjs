@@ -268,6 +268,12 @@ export class SqlStore {
     return recordRow(r.rows[0]);
   }
 
+  /** Whether the customer has any Raise or Volunteer link of `kind`. */
+  async hasProductLinks(customerId, kind) {
+    const r = await this.db.query("SELECT 1 FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND product <> 'crm' LIMIT 1", [customerId, kind]);
+    return r.rows.length > 0;
+  }
+
   /** Every link of a partner record (one per product: CRM+, Raise, Volunteer), by record key. */
   async partnerLinks(customerId, { kind, partnerId }) {
     if (partnerId == null) return [];

@@ -262,6 +262,10 @@ export class CustomerObject extends DurableObject {
     }
     return null;
   }
+  /** Whether any Raise or Volunteer link of `kind` is indexed. */
+  hasProductLinks(kind) {
+    return this.sql.exec("SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE kind = ? AND product <> 'crm' LIMIT 1)", kind).one().n > 0;
+  }
   /** Every link of a partner record (one per product), by record key. */
   partnerLinks({ kind, partnerId }) {
     if (partnerId == null) return [];

@@ -156,6 +156,10 @@ export class DoStore {
     if (found && found.recordKey !== local.key) return this.recordStub(customerId, found.recordKey).partnerChange(customerId, found.recordKey, change.kind, String(change.partnerId));
     return local.markDirty(customerId, change, nowMs);
   }
+  /** Whether the customer has any Raise or Volunteer link of `kind` (the customer's record index). */
+  hasProductLinks(customerId, kind) {
+    return this.customer(customerId).hasProductLinks(kind);
+  }
   /** Every link of a partner record (CRM+, Raise, Volunteer), from the customer's record index. */
   partnerLinks(customerId, q) {
     return this.customer(customerId).partnerLinks(q);

@@ -124,6 +124,19 @@ test("Worker: an ambiguous match goes to the review queue; a VOMO participation 
   assert.equal(Object.keys((await partnerStore()).donors).length, donors, "nothing created");
   assert.equal((await records()).find((r) => r.recordKey === "raise:contact:v8001" && r.state), undefined, "no link stored");
 
+  // A donor new to everyone: created from Raise; then Virtuous copies her into CRM+ and the CRM+ contact joins her.
+  await raise(30, { id: 8002, firstName: "Noor", lastName: "Haddad", email: "noor@example.org", modifiedDate: "2026-11-30T10:00:00Z" });
+  const noor = await until(async () => Object.values((await partnerStore()).donors).find((d) => d.links?.raise === "8002"), { what: "Noor on the partner side" });
+  await settled();
+  const copy = await w.sim.admin.createContact({
+    name: "Noor Haddad", contactType: "Household",
+    contactIndividuals: [{ firstName: "Noor", lastName: "Haddad", contactMethods: [{ type: "Home Email", value: "noor@example.org" }] }],
+  });
+  await until(async () => (await partnerStore()).donors[noor.id].virtuousId === String(copy.id), { what: "the CRM+ contact joining Noor's partner record" });
+  await settled();
+  assert.equal(Object.values((await partnerStore()).donors).filter((d) => d.fields.email === "noor@example.org").length, 1, "one partner record for Noor");
+  assert.equal((await records()).find((r) => r.recordKey === `contact:v${copy.id}`).partnerId, noor.id);
+
   await vomo("participation.created", { id: 901, user_id: 12, status: "approved", hours: 2, updated_at: "2026-11-30T10:00:00Z" });
   const part = await until(async () => Object.values((await partnerStore()).participations ?? {}).find((p) => p.links?.volunteer === "901"), { what: "the participation" });
   assert.deepEqual(part.fields, { status: "approved", hours: 2 });
