@@ -62,6 +62,21 @@ export function matchRecordFromFields(id, fields = {}) {
   return { id, references: [], emails: some(fields.email), names: some(fields.name, full), postalCodes: some(fields.postal), phones: some(fields.phone) };
 }
 
+/**
+ * Linking to a partner record that exists: `fill`, the values it lacks (absent or empty), to apply; `kept`, the fields
+ * it holds with another value, left as they are (nothing is overwritten on a match).
+ */
+export function missingFields(current, fields = {}) {
+  const fill = {};
+  const kept = [];
+  for (const [f, v] of Object.entries(fields ?? {})) {
+    const have = current?.fields?.[f];
+    if (have == null || have === "") fill[f] = v;
+    else if (JSON.stringify(have) !== JSON.stringify(v)) kept.push(f);
+  }
+  return { fill, kept };
+}
+
 /** A normalised event built from a Virtuous record as Query or GET returned it (what reconciliation feeds in). */
 export function eventFromRecord(kind, record, created) {
   return {
@@ -420,13 +435,7 @@ export class Host {
         // (never overwritten on a match); the link's base holds the product's values, so their next change applies.
         work.partnerId = m.partnerId;
         const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: m.partnerId, recordKey: row.recordKey });
-        const fill = {};
-        const kept = [];
-        for (const [f, v] of Object.entries(val.fields)) {
-          const have = cur?.fields?.[f];
-          if (have == null || have === "") fill[f] = v;
-          else if (JSON.stringify(have) !== JSON.stringify(v)) kept.push(f);
-        }
+        const { fill, kept } = missingFields(cur, val.fields);
         work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
         work.counts.linked = 1;
         await update(fill);
@@ -505,13 +514,7 @@ export class Host {
     if (!links.some((l) => (l.product ?? "crm") !== "crm" && l.state != null)) return false;
     const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: m.partnerId, recordKey: row.recordKey });
     if (!cur) return false;
-    const fill = {};
-    const kept = [];
-    for (const [f, v] of Object.entries(fields ?? {})) {
-      const have = cur.fields?.[f];
-      if (have == null || have === "") fill[f] = v;
-      else if (JSON.stringify(have) !== JSON.stringify(v)) kept.push(f);
-    }
+    const { fill, kept } = missingFields(cur, fields);
     work.partnerId = m.partnerId;
     work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
     work.counts.linked = 1;
