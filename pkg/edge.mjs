@@ -28,6 +28,7 @@ export {
   finishQueryRun,
   pricePlan,
   mergeRaiseSubscription,
+  planRaiseSubscription,
   learnRaiseEventTypes,
   summarizeRaiseDeliveryLogs,
   startVolunteerPoll,

@@ -50,6 +50,8 @@ import type {
   RaiseLogSummary,
   RaiseSubscriptionInput,
   RaiseSubscriptionPlan,
+  RaiseSetupInput,
+  RaiseSetupPlan,
   ResumePlan,
   RotationInput,
   RotationPlan,
@@ -461,6 +463,12 @@ export declare function planPause(input: { webhookId: string; nowMs: number }): 
 
 /** The GET-then-PUT merge of a Raise webhook (`GET /api/Webhook/{id}` body + change): the PUT to make. */
 export declare function mergeRaiseSubscription(input: RaiseSubscriptionInput): RaiseSubscriptionPlan;
+/**
+ * Subscribing when the Raise account may have no webhook for us yet (`existing`: the `GET /api/Webhook/list` body):
+ * `create` (a `POST /api/Webhook` with `body`), or `merge` into the one webhook delivering to the URL (`GET` it, then
+ * {@link mergeRaiseSubscription} with `change`). Several delivering to it: `invalid-current-subscription`.
+ */
+export declare function planRaiseSubscription(input: RaiseSetupInput): RaiseSetupPlan;
 /** Raise event type labels learned from delivery-log rows, and disagreements with the configured ones. */
 export declare function learnRaiseEventTypes(input: RaiseLearnInput): RaiseLearnedLabels;
 /** Raise delivery-log rows summarised into failed (and recovered) deliveries per webhook and contextId. */

@@ -24,6 +24,7 @@ export const {
   finishQueryRun,
   pricePlan,
   mergeRaiseSubscription,
+  planRaiseSubscription,
   learnRaiseEventTypes,
   summarizeRaiseDeliveryLogs,
   startVolunteerPoll,

@@ -1634,6 +1634,73 @@ export type RaiseLogSummary = {
   skippedRows: number, };
 
 /**
+ * What to do to subscribe when the customer's Raise account may have no webhook for us yet.
+ */
+export type RaiseSetupAction = "create" | "merge";
+
+/**
+ * Input of `planRaiseSubscription`: the webhooks the account has and the subscription wanted.
+ */
+export type RaiseSetupInput = {
+  /**
+   * `GET /api/Webhook/list`'s body, as received (an array of webhooks).
+   */
+  existing: unknown,
+  /**
+   * Where Raise should deliver (HTTPS): the host's `/webhooks/raise/<customerId>`.
+   */
+  notificationUrl: string,
+  /**
+   * The event type integers wanted (10..52).
+   */
+  eventTypes: Array<number>,
+  /**
+   * The `securityToken` deliveries are signed with (the receiver's secret). Never echoed in
+   * notices or errors.
+   */
+  securityToken: string,
+  /**
+   * The new webhook's `name` (default `virtuous-sync`).
+   */
+  name?: string,
+  /**
+   * The new webhook's `format` (1 or 2; the docs leave both unlabeled, so it is never invented:
+   * omitted, the POST leaves it out and a `format-missing` notice says so).
+   */
+  format?: number, };
+
+/**
+ * The plan: create the webhook, or merge into the one that already delivers to the URL.
+ */
+export type RaiseSetupPlan = {
+  /**
+   * `create` or `merge`.
+   */
+  action: RaiseSetupAction,
+  /**
+   * `POST /api/Webhook` (create) or `GET /api/Webhook/{id}` (merge), under the Raise API host.
+   */
+  request: HttpRequest,
+  /**
+   * The POST body (create): `{name, notificationUrl, eventTypesList, status: 1, securityToken,
+   * format?}`.
+   */
+  body?: Record<string, unknown>,
+  /**
+   * The webhook that already delivers to the URL (merge).
+   */
+  webhookId?: string,
+  /**
+   * The change to hand to `mergeRaiseSubscription` with the GET body (merge): the wanted
+   * types added, the token set, status 1.
+   */
+  change?: RaiseSubscriptionChange,
+  /**
+   * `format-missing` (create without a `format`).
+   */
+  notices: Array<string>, };
+
+/**
  * The requested change to a Raise webhook.
  */
 export type RaiseSubscriptionChange = {

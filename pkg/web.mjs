@@ -26,6 +26,7 @@ export {
   finishQueryRun,
   pricePlan,
   mergeRaiseSubscription,
+  planRaiseSubscription,
   learnRaiseEventTypes,
   summarizeRaiseDeliveryLogs,
   startVolunteerPoll,

@@ -31,6 +31,7 @@ export const FULL = [
   "finishQueryRun",
   "pricePlan",
   "mergeRaiseSubscription",
+  "planRaiseSubscription",
   "learnRaiseEventTypes",
   "summarizeRaiseDeliveryLogs",
   "startVolunteerPoll",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/vectors/reconcile/raise.json: the Raise planners (mergeRaiseSubscription,
-learnRaiseEventTypes, summarizeRaiseDeliveryLogs).
+planRaiseSubscription, learnRaiseEventTypes, summarizeRaiseDeliveryLogs).
 
 Expectations are written by hand from issue 17 and the Raise docs (virtuous-docs.md section 4.1),
 not produced by running the Rust code. Run: python3 scripts/gen-raise-vectors.py
@@ -72,6 +72,43 @@ case("raise-sub-blank-token", "a blank token is refused", "mergeRaiseSubscriptio
      {"current": CURRENT, "change": {"securityToken": " "}}, error="invalid-argument")
 case("raise-sub-unknown-change-key", "a misspelt change key is refused, not ignored", "mergeRaiseSubscription",
      {"current": CURRENT, "change": {"ad": [10]}}, error="invalid-argument")
+
+# --- planRaiseSubscription (no webhook yet: POST; one delivering to the URL: merge) -------------
+HOOK = "https://host.example/webhooks/raise/acme"
+WANT = {"notificationUrl": HOOK, "eventTypes": [30, 31, 32, 30], "securityToken": TOKEN}
+OTHER = {"id": 3, "name": "Someone else", "notificationUrl": "https://other.example/hook", "eventTypesList": [10]}
+case("raise-setup-create", "no webhook delivers to our URL: a POST creating one, active and signed with the token; "
+     "the types deduplicated; format never invented (noticed)", "planRaiseSubscription",
+     dict(WANT, existing=[OTHER]),
+     {"action": "create", "request": {"method": "POST", "path": "/api/Webhook"},
+      "body": {"name": "virtuous-sync", "notificationUrl": HOOK, "eventTypesList": [30, 31, 32], "status": 1,
+               "securityToken": TOKEN},
+      "notices": ["format-missing"]})
+case("raise-setup-create-format-name", "a given name and format are written as given", "planRaiseSubscription",
+     dict(WANT, existing=[], name="Acme sync", format=2),
+     {"action": "create", "body": {"name": "Acme sync", "format": 2}, "notices": []})
+case("raise-setup-merge", "one webhook already delivers to our URL (compared trimmed): merge into it (GET, then "
+     "mergeRaiseSubscription with the change), never a second webhook", "planRaiseSubscription",
+     dict(WANT, existing=[OTHER, {"id": "wh 9", "notificationUrl": " " + HOOK + " ", "eventTypesList": [10, 99]}]),
+     {"action": "merge", "request": {"method": "GET", "path": "/api/Webhook/wh%209"}, "webhookId": "wh 9",
+      "change": {"add": [30, 31, 32], "remove": [], "securityToken": TOKEN, "status": 1}, "notices": []})
+case("raise-setup-several", "two webhooks deliver to our URL: which to change is a person's choice",
+     "planRaiseSubscription", dict(WANT, existing=[{"id": 1, "notificationUrl": HOOK}, {"id": 2, "notificationUrl": HOOK}]),
+     error="invalid-current-subscription")
+case("raise-setup-list-not-array", "an unreadable list is refused rather than a second webhook created on a guess",
+     "planRaiseSubscription", dict(WANT, existing={"items": []}), error="invalid-current-subscription")
+case("raise-setup-merge-no-id", "the matching webhook has no id: no path to read", "planRaiseSubscription",
+     dict(WANT, existing=[{"notificationUrl": HOOK}]), error="invalid-current-subscription")
+case("raise-setup-insecure-url", "http is refused", "planRaiseSubscription",
+     dict(WANT, existing=[], notificationUrl="http://host.example/webhooks/raise/acme"), error="insecure-payload-url")
+case("raise-setup-blank-token", "an unsigned webhook's deliveries would be refused: a blank token is refused",
+     "planRaiseSubscription", dict(WANT, existing=[], securityToken="  "), error="invalid-argument")
+case("raise-setup-no-types", "subscribing to nothing is refused", "planRaiseSubscription",
+     dict(WANT, existing=[], eventTypes=[]), error="invalid-argument")
+case("raise-setup-out-of-range", "event types are 10..52", "planRaiseSubscription",
+     dict(WANT, existing=[], eventTypes=[9]), error="invalid-argument")
+case("raise-setup-bad-format", "format is 1 or 2", "planRaiseSubscription",
+     dict(WANT, existing=[], format=3), error="invalid-argument")
 
 # --- learnRaiseEventTypes ---------------------------------------------------------------------
 LOG_ROWS = [
@@ -155,7 +192,8 @@ case("raise-logs-bad-input", "rows must be a list", "summarizeRaiseDeliveryLogs"
      error=("invalid-argument", "rows"))
 
 with open(OUT, "w") as f:
-    json.dump({"description": "Raise: mergeRaiseSubscription (GET-then-PUT), learnRaiseEventTypes (labels from the "
+    json.dump({"description": "Raise: mergeRaiseSubscription (GET-then-PUT), planRaiseSubscription (POST when none "
+               "delivers to the URL, else the merge), learnRaiseEventTypes (labels from the "
                "delivery logs), summarizeRaiseDeliveryLogs (failed deliveries)", "generator": GEN, "cases": cases},
               f, indent=1, ensure_ascii=False)
     f.write("\n")

@@ -81,6 +81,8 @@ fn roots(v: &mut Collect) {
     v.visit::<virtuous_sync::Action>();
     v.visit::<raise::subscription::RaiseSubscriptionInput>();
     v.visit::<raise::subscription::RaiseSubscriptionPlan>();
+    v.visit::<raise::subscription::RaiseSetupInput>();
+    v.visit::<raise::subscription::RaiseSetupPlan>();
     v.visit::<raise::event_types::RaiseLearnInput>();
     v.visit::<raise::event_types::RaiseLearnedLabels>();
     v.visit::<raise::logs::RaiseLogInput>();

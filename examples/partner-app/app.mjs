@@ -9,18 +9,38 @@
 //   POST /sync/apply                           the host applies a decision (fires the change hook too: the core
 //                                              recognises the bounce of its own apply)
 //   POST /sync/read                            the host reads a record's mapped fields ({kind, partnerId}; 404: gone)
+//   POST /sync/list                            the records of a kind as the matcher reads them ({kind})
 //   GET  /store                                everything (the demo's convergence check)
 import http from "node:http";
 import { readFileSync, writeFileSync, existsSync, renameSync } from "node:fs";
 
-const KINDS = { donors: "contact", donations: "gift" };
-const COLLECTION = { contact: "donors", gift: "donations" };
+const KINDS = { donors: "contact", donations: "gift", participations: "participation" };
+const COLLECTION = { contact: "donors", gift: "donations", participation: "participations" };
+// Participations come from Volunteer only and are never written to Virtuous: the app reports no change of them.
+const REPORTED = new Set(["contact", "gift"]);
+const PREFIX = { contact: "donor", gift: "don", participation: "part" };
+
+/** A collection's live records as the matcher reads them: `{partnerId, emails, names, phones, postalCodes, data}`. */
+export function matchRecordsOf(coll) {
+  const text = (v) => (typeof v === "string" && v.trim() ? [v.trim()] : []);
+  const full = (f) => [f.firstName, f.lastName].filter((x) => typeof x === "string" && x.trim()).join(" ");
+  return Object.values(coll)
+    .filter((r) => !r.mergedInto && !r.deleted)
+    .map((r) => ({
+      partnerId: r.id,
+      emails: [...new Set([...text(r.email), ...text(r.fields.email)])],
+      names: [...new Set([...text(r.fields.name), ...text(full(r.fields))])],
+      phones: text(r.fields.phone),
+      postalCodes: text(r.fields.postal),
+      data: r.fields,
+    }));
+}
 
 export class PartnerStore {
   constructor(file) {
     this.file = file;
-    this.data = { donors: {}, donations: {}, seq: 0 };
-    if (file && existsSync(file)) this.data = JSON.parse(readFileSync(file, "utf8"));
+    this.data = { donors: {}, donations: {}, participations: {}, seq: 0 };
+    if (file && existsSync(file)) this.data = { participations: {}, ...JSON.parse(readFileSync(file, "utf8")) };
   }
   save() {
     if (!this.file) return;
@@ -31,7 +51,7 @@ export class PartnerStore {
     for (;;) {
       this.data.seq += 1;
       const id = `${prefix}-${this.data.seq}`;
-      if (!this.data.donors[id] && !this.data.donations[id]) return id;
+      if (!this.data.donors[id] && !this.data.donations[id] && !this.data.participations[id]) return id;
     }
   }
 }
@@ -45,6 +65,7 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
   const pendingHooks = [];
   let flushing = false;
   const fire = (kind, partnerId) => {
+    if (!REPORTED.has(kind)) return;
     pendingHooks.push({ kind, partnerId });
     flush();
   };
@@ -75,17 +96,21 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
   const apply = (op) => {
     const coll = COLLECTION[op.kind];
     if (!coll) throw Object.assign(new Error(`unknown kind ${op.kind}`), { status: 400 });
+    // A record keeps one link per Virtuous product: `virtuousId` is its CRM+ id, `links.raise` / `links.volunteer` the
+    // ids of the Raise donor or Volunteer user the host linked to it (one partner record, several products).
+    const product = op.product && op.product !== "crm" ? op.product : null;
+    const link = (r) => (product ? { links: { ...(r?.links ?? {}), [product]: op.virtuousId } } : { virtuousId: op.virtuousId });
     if (op.action === "create") {
-      // Idempotent on the Virtuous id: the host may ask again after a crash before it committed.
-      const existing = Object.values(store.data[coll]).find((r) => r.virtuousId === op.virtuousId);
+      // Idempotent on (product, Virtuous id): the host may ask again after a crash before it committed.
+      const existing = Object.values(store.data[coll]).find((r) => (product ? r.links?.[product] === op.virtuousId : r.virtuousId === op.virtuousId));
       if (existing) return { partnerId: existing.id, existed: true }; // the host brings it to the create's values
-      const id = store.nextId(op.kind === "gift" ? "don" : "donor");
-      put(coll, id, op.fields, { virtuousId: op.virtuousId, origin: "virtuous" });
+      const id = store.nextId(PREFIX[op.kind]);
+      put(coll, id, op.fields, { ...link(null), origin: product ?? "virtuous" });
       return { partnerId: id };
     }
     const rec = store.data[coll][op.partnerId];
     if (!rec) throw Object.assign(new Error(`no ${op.kind} ${op.partnerId}`), { status: 404 });
-    if (op.action === "update") put(coll, op.partnerId, op.fields, op.virtuousId ? { virtuousId: op.virtuousId } : {});
+    if (op.action === "update") put(coll, op.partnerId, op.fields, op.virtuousId ? link(rec) : {});
     else if (op.action === "delete") put(coll, op.partnerId, {}, { deleted: true });
     else if (op.action === "remap") {
       // A merged-away donor: its donations move to the survivor's donor (when we have it), and it is marked merged.
@@ -128,6 +153,12 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
         const r = readForSync(body);
         return r ? reply(200, r) : reply(404, { error: "not-found" });
       }
+      if (req.method === "POST" && parts[0] === "sync" && parts[1] === "list") {
+        // The partner port's list over HTTP ({kind}; one page): the initial match and matching new Raise/Volunteer links.
+        const coll = COLLECTION[body.kind];
+        if (!coll) return reply(400, { error: `unknown kind ${body.kind}` });
+        return reply(200, { records: matchRecordsOf(store.data[coll]) });
+      }
       if (req.method === "POST" && parts[0] === "sync" && parts[1] === "apply") {
         const r = apply(body);
         if (body.action !== "create" || r.partnerId) fire(body.kind, r.partnerId);
@@ -137,7 +168,7 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
       const kind = KINDS[coll];
       if (!kind) return reply(404, { error: "not-found" });
       if (req.method === "POST" && parts.length === 1) {
-        const id = body.id ?? store.nextId(kind === "gift" ? "don" : "donor");
+        const id = body.id ?? store.nextId(PREFIX[kind]);
         const rec = put(coll, id, body.fields ?? {}, { origin: "partner", ...(body.donorId ? { donorId: body.donorId } : {}) });
         fire(kind, id);
         return reply(201, rec);

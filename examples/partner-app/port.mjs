@@ -1,5 +1,9 @@
 // The host's `partner` port for the partner app, over its HTTP API: how a partner connects its platform to
 // virtuous-sync-host. read() returns the mapped fields (the core's logical names), apply() hands a decision over.
+import { matchRecordsOf } from "./app.mjs";
+
+const COLLECTION = { contact: "donors", gift: "donations", participation: "participations" };
+
 export function httpPartnerPort(baseUrl) {
   const call = async (method, path, body) => {
     const res = await fetch(baseUrl + path, {
@@ -14,7 +18,8 @@ export function httpPartnerPort(baseUrl) {
   };
   return {
     async read({ kind, partnerId }) {
-      const coll = kind === "gift" ? "donations" : "donors";
+      const coll = COLLECTION[kind];
+      if (!coll) return null;
       const rec = await call("GET", `/${coll}/${encodeURIComponent(partnerId)}`);
       if (!rec || rec.mergedInto || rec.deleted) return null;
       // virtuousId: the link the partner keeps for records the host created from Virtuous (see docs/host.md).
@@ -26,14 +31,13 @@ export function httpPartnerPort(baseUrl) {
       }
       return out;
     },
-    /** For the initial match: every live record of a kind, with what the matcher compares (one page here). */
+    /**
+     * For the initial match and for matching a new Raise or Volunteer link: every live record of a kind, with what the
+     * matcher compares (one page here; a large platform would return only the records sharing a value with `match`).
+     */
     async list({ kind }) {
       const store = await call("GET", "/store");
-      const coll = kind === "gift" ? store.donations : store.donors;
-      const records = Object.values(coll)
-        .filter((r) => !r.mergedInto && !r.deleted)
-        .map((r) => ({ partnerId: r.id, emails: r.email ? [r.email] : [], names: r.fields.name ? [r.fields.name] : [], data: r.fields }));
-      return { records };
+      return { records: matchRecordsOf(store[COLLECTION[kind]] ?? {}) };
     },
     async apply(op) {
       return call("POST", "/sync/apply", op);

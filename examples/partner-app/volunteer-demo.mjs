@@ -43,7 +43,8 @@ try {
 if (facts) {
   say("");
   say("==== what synced ====");
-  for (const d of facts.donors) say(`donor ${d.id.padEnd(10)} ${`${d.fields.firstName} ${d.fields.lastName}`.padEnd(24)} ${d.fields.email ?? ""}   (Volunteer user ${d.virtuousId})`);
+  for (const d of facts.donors) say(`donor ${d.id.padEnd(10)} ${`${d.fields.firstName} ${d.fields.lastName}`.padEnd(24)} ${d.fields.email ?? ""}   (Volunteer user ${d.links?.volunteer})`);
+  for (const p of facts.participations) say(`participation ${p.id.padEnd(10)} ${String(p.fields.hours ?? "-").padStart(3)} h  ${p.fields.status ?? ""}   (Volunteer participation ${p.links?.volunteer})`);
   const v = facts.status.volunteer;
   say("");
   say("==== cursors and budget ====");

@@ -1,15 +1,12 @@
 // The Volunteer (VOMO) scenario of the demo (`scripts/demo --product volunteer --once`) and of
 // host/test/volunteer.test.mjs: the local Virtuous's VOMO API ↔ the host's poller ↔ the partner app, over HTTP.
-// Volunteers (users) sync to the partner as donors through the same inbox and inbound decisions as webhooks;
-// projects and participations are polled on their own cursors (a participation change does not move its user's
-// updated_at). Returns {problems, ...facts}; a step that does not hold adds a problem.
+// Volunteers (users) sync to the partner as donors, and participations as participations, through the same inbox and
+// inbound decisions as webhooks, each on its Volunteer link (docs/sync.md, "One partner record, several products"; the
+// product's default field maps read VOMO's snake_case fields); projects and participations are polled on their own
+// cursors (a participation change does not move its user's updated_at). Returns {problems, ...facts}; a step that does
+// not hold adds a problem.
 
-/** The customer's field map for Volunteer users (VOMO's snake_case fields) onto the partner's donor fields. */
-export const VOMO_CONTACT_FIELDS = [
-  { name: "firstName", pointer: "/first_name" },
-  { name: "lastName", pointer: "/last_name" },
-  { name: "email", pointer: "/email" },
-];
+import { until } from "./world.mjs";
 
 export async function runVolunteerScenario(world, { say = () => {} } = {}) {
   const problems = [];
@@ -23,16 +20,20 @@ export async function runVolunteerScenario(world, { say = () => {} } = {}) {
     if (!r.ok) throw new Error(`${method} /_sim/vomo/${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
-  const donors = async () => Object.values((await fetch(`${world.partner.url}/store`).then((r) => r.json())).donors);
-  const poll = async (mode = "incremental") => host.pollVolunteer(customerId, { mode });
+  const partnerStore = async () => fetch(`${world.partner.url}/store`).then((r) => r.json());
+  const donors = async () => Object.values((await partnerStore()).donors);
+  const participations = async () => Object.values((await partnerStore()).participations ?? {});
+  // The poll feeds the inbox and drains it; the host's own workers may hold an entry meanwhile: wait for them too.
+  const poll = async (mode = "incremental") => {
+    const summary = await host.pollVolunteer(customerId, { mode });
+    await until(async () => (await host.status(customerId)).inbox.pending === 0, { what: "the polled changes processed" });
+    return summary;
+  };
   const fed = (s, r) => s.resources[r]?.fed ?? 0;
 
   const settings = (await host.customer(customerId)).settings;
   await host.putCustomer({
     ...settings,
-    // Volunteer users are contacts of the one sync model, read with VOMO's field names; a user created in VOMO is
-    // created on the partner side (no stamp of ours to verify against).
-    sync: { ...(settings.sync ?? {}), unstampedCreates: "create", fieldMaps: { contact: VOMO_CONTACT_FIELDS } },
     volunteer: {
       token: "sim-vomo-token",
       baseUrl: `${sim.url}/v1`,
@@ -54,6 +55,9 @@ export async function runVolunteerScenario(world, { say = () => {} } = {}) {
   let d = await donors();
   say(`   poll: users ${fed(s, "users")} fed, projects ${fed(s, "projects")}, participations ${fed(s, "participations")}`);
   check(d.length === 3 && names.every(([f]) => d.some((x) => x.fields.firstName === f)), `the partner has the three volunteers as donors (${d.map((x) => x.fields.firstName).join(", ")})`);
+  check(d.every((x) => x.links?.volunteer != null && x.virtuousId == null), "each donor is linked to its Volunteer user (a Volunteer link, not a CRM+ one)");
+  let parts = await participations();
+  check(parts.length === 2 && parts.some((x) => x.links?.volunteer === String(p1.id) && x.fields.hours === 2), `the partner has the two sign-ups (${parts.map((x) => `${x.fields.hours} h`).join(", ")})`);
 
   say("2. Nothing changed: the next poll re-reads its overlap and hands nothing on twice");
   s = await poll();
@@ -64,6 +68,9 @@ export async function runVolunteerScenario(world, { say = () => {} } = {}) {
   await vomo("PATCH", `participations/${p1.id}`, { hours: 5 });
   s = await poll();
   check(fed(s, "participations") === 1 && fed(s, "users") === 0, `participations fed ${fed(s, "participations")}, users ${fed(s, "users")}`);
+  const hours = async () => (await participations()).find((x) => x.links?.volunteer === String(p1.id))?.fields.hours;
+  await until(async () => (await hours()) === 5, { what: "the new hours", timeoutMs: 5_000 }).catch(() => {});
+  check((await hours()) === 5, "the new hours reached the partner's participation");
 
   say("4. A volunteer is renamed while VOMO answers with quirks: \"null\" as the last page's next, and two 429s (one with Retry-After, one without)");
   await vomo("PATCH", `users/${burst[1].id}`, { last_name: "Hopper-Murray" });
@@ -89,10 +96,14 @@ export async function runVolunteerScenario(world, { say = () => {} } = {}) {
   check(s.resources.users.deletions?.confirmed === 1, "second full scan: GET /v1/users/{id} answered 404, the deletion is confirmed (put in the review queue)");
   const review = await host.store.listReview(customerId);
   check(review.some((r) => r.kind === "volunteer-deleted" || r.item?.virtuousId === String(burst[2].id)), "a person sees the confirmed deletion in the review queue");
+  await new Promise((r) => setTimeout(r, 300));
+  const gone = await host.store.findRecord(customerId, { product: "volunteer", kind: "contact", virtuousId: String(burst[2].id) });
+  const kept = (await donors()).find((x) => x.links?.volunteer === String(burst[2].id));
+  check(gone?.state?.tombstone != null && kept && !kept.deleted, "the Volunteer link is tombstoned; the partner's donor stays for the person to decide");
 
   const status = await host.status(customerId);
   const cursors = status.volunteer.resources;
   check(["users", "projects", "participations"].every((r) => cursors[r].highWaterMs != null), "every resource has its own stored cursor");
   check(status.inbox.deadLetters === 0, "no dead letters");
-  return { problems, status, donors: await donors(), review };
+  return { problems, status, donors: await donors(), participations: await participations(), review };
 }

@@ -51,6 +51,32 @@ const SYNCED = new Set(["gift", "contact"]);
 const eventTypeFor = (kind, created) => `${kind}-${created ? "create" : "update"}`;
 const rawTypeFor = (kind, created) => `${kind[0].toUpperCase()}${kind.slice(1)}${created ? "Create" : "Update"}`;
 
+/** The record key of a Raise or Volunteer link (`raise:contact:v77`): never equal to a CRM+ key (`contact:v77`). */
+export const productRecordKey = (product, kind, virtuousId) => `${product}:${kind}:v${virtuousId}`;
+
+/** A Raise or Volunteer link's decided values (partner field names) as the initial matcher reads them. */
+export function matchRecordFromFields(id, fields = {}) {
+  const text = (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
+  const full = [text(fields.firstName), text(fields.lastName)].filter(Boolean).join(" ");
+  const some = (...v) => [...new Set(v.map(text).filter(Boolean))];
+  return { id, references: [], emails: some(fields.email), names: some(fields.name, full), postalCodes: some(fields.postal), phones: some(fields.phone) };
+}
+
+/**
+ * Linking to a partner record that exists: `fill`, the values it lacks (absent or empty), to apply; `kept`, the fields
+ * it holds with another value, left as they are (nothing is overwritten on a match).
+ */
+export function missingFields(current, fields = {}) {
+  const fill = {};
+  const kept = [];
+  for (const [f, v] of Object.entries(fields ?? {})) {
+    const have = current?.fields?.[f];
+    if (have == null || have === "") fill[f] = v;
+    else if (JSON.stringify(have) !== JSON.stringify(v)) kept.push(f);
+  }
+  return { fill, kept };
+}
+
 /** A normalised event built from a Virtuous record as Query or GET returned it (what reconciliation feeds in). */
 export function eventFromRecord(kind, record, created) {
   return {
@@ -269,27 +295,9 @@ export class Host {
       const c = await this.#mustCustomer(e.customerId);
       const now = this.now();
       const keys = lookupKeys(c.core, e.event);
-      if (keys.product && keys.product !== "crm") {
-        // A Raise or VOMO event: the core decides it on its own link (docs/sync.md, "One partner record, several
-        // products"). This host's store keeps one record per (kind, Virtuous id), so it cannot yet hold a second
-        // link beside the CRM+ one, nor match the link to its partner record: it records the decision and sets
-        // aside what would change the partner record for a person (review `product-link`), never creating a
-        // second partner record on a guess. Nothing is applied, so no link state is stored.
-        const d = c.core.decideInbound(e.event, null, now);
-        const recordKey = keys.virtuousId ? `${keys.product}:${keys.kind}:v${keys.virtuousId}` : null;
-        const tag = d.action.tag;
-        await this.#logDecision(e.customerId, recordKey, now, {
-          direction: "inbound", action: tag, reason: d.reason,
-          detail: { origin: e.origin, dedupeKey: e.dedupeKey, product: keys.product, kind: keys.kind, eventType: e.event.productEventType ?? e.event.eventType },
-        });
-        if (tag === "create" || tag === "apply")
-          await this.store.addReview(e.customerId, "product-link", {
-            product: keys.product, kind: keys.kind, virtuousId: keys.virtuousId, recordKey, dedupeKey: e.dedupeKey, action: tag, reason: d.reason, fields: d.action.val?.fields,
-          }, now);
-        await this.#count(e.customerId, { [`${keys.product}Events`]: 1 });
-        await this.store.inboxComplete(e.id, owner, now);
-        return;
-      }
+      // A Raise or Volunteer event: decided and applied on its own link (docs/sync.md, "One partner record, several
+      // products").
+      if (keys.product && keys.product !== "crm") return await this.#processProductEntry(c, e, keys, now);
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
@@ -342,6 +350,191 @@ export class Host {
     return Math.floor(cap / 2 + (randomU32() / 2 ** 32) * (cap / 2)); // equal jitter
   }
 
+  /**
+   * A Raise or Volunteer event, on its link (product, kind, Virtuous id; docs/sync.md "One partner record, several
+   * products"): locked like a CRM+ record, decided with the link's own state, applied to the partner record the link
+   * names. A new link is first matched to a partner record (#matchLink): one match links it, an ambiguous one goes to
+   * the review queue (nothing stored, nothing applied: never a guessed merge, never a second partner record), none
+   * creates the partner record as the core's `create` says. What is applied fans out to the partner record's CRM+
+   * links (#fanOut). A delete tombstones this link only (the core answers `ignore`, reason `deleted`).
+   */
+  async #processProductEntry(c, e, keys, now) {
+    const owner = this.workerId;
+    const { product, kind, virtuousId } = keys;
+    const eventType = e.event.productEventType ?? e.event.rawEventType;
+    const events = { [`${product}Events`]: 1 };
+    if (!kind || !virtuousId) {
+      // Not a record this host keeps (a kind the product's field maps do not sync, no id): the core says why.
+      const d = c.core.decideInbound(e.event, null, now);
+      await this.#logDecision(e.customerId, null, now, { direction: "inbound", action: d.action.tag, reason: d.reason, detail: { origin: e.origin, dedupeKey: e.dedupeKey, product, eventType } });
+      await this.#count(e.customerId, events);
+      await this.store.inboxComplete(e.id, owner, now);
+      return;
+    }
+    const found = await this.store.findRecord(e.customerId, { product, kind, virtuousId });
+    const recordKey = found?.recordKey ?? productRecordKey(product, kind, virtuousId);
+    const row = await this.store.lockRecord(e.customerId, recordKey, { owner, nowMs: now, leaseMs: this.o.leaseMs, create: found ? undefined : { product, kind, virtuousId } });
+    if (!row) {
+      await this.store.inboxRelease(e.id, owner, { dueMs: now + this.o.busyDelayMs + (randomU32() % this.o.busyDelayMs), countAttempt: false });
+      return;
+    }
+    try {
+      const work = await this.#productInbound(c, row, e, now, product);
+      if (work.fanOut) await this.#fanOut(e.customerId, kind, work.partnerId, now);
+      if (work.review || (work.state == null && row.state == null)) {
+        // Nothing to keep for the link (an ambiguous match, an event that stores no state): the row made for it goes.
+        await this.store.dropStub(e.customerId, row.recordKey, owner, row.version);
+        if (work.review) await this.store.addReview(e.customerId, "product-link", work.review, now);
+        for (const entry of work.log) await this.#logDecision(e.customerId, row.recordKey, now, entry);
+        await this.#count(e.customerId, { ...events, ...work.counts });
+        await this.store.inboxComplete(e.id, owner, now);
+        return;
+      }
+      await this.#commit({ ...work, customerId: e.customerId, recordKey: row.recordKey, owner, version: row.version, changeSeq: row.changeSeq, inbox: { id: e.id, owner }, nowMs: now });
+      await this.#count(e.customerId, { ...events, ...work.counts });
+      if (work.fanOut) this.kick();
+    } catch (err) {
+      await this.store.unlockRecord(e.customerId, row.recordKey, owner, row.version).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The inbound unit of work on a locked Raise or Volunteer link; returns what to commit (or `review`). */
+  async #productInbound(c, row, entry, now, product) {
+    const work = { state: row.state, dirty: false, recheckMs: undefined, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    const retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
+    const event = entry.event;
+    const d = c.core.decideInbound(event, row.state ?? null, now);
+    const tag = d.action.tag;
+    const val = d.action.val;
+    work.log.push({
+      direction: "inbound", action: tag, reason: d.reason,
+      detail: {
+        origin: entry.origin, dedupeKey: entry.dedupeKey, product, eventType: event.productEventType ?? event.rawEventType, modifiedDateTimeUtc: event.modifiedDateTimeUtc,
+        changedFields: d.inputs?.changedFields, fields: tag === "apply" || tag === "create" ? Object.keys(val.fields) : undefined,
+      },
+    });
+    if (tag === "conflict") work.counts.conflicts = 1;
+    const base = { customerId: c.customerId, product, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId };
+    const update = async (fields) => {
+      if (!work.partnerId || !fields || !Object.keys(fields).length) return;
+      await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      work.counts.applied = 1;
+      work.fanOut = true;
+    };
+    if (tag === "create" && !work.partnerId) {
+      const m = await this.#matchLink(c, row, product, val.fields);
+      if (m.review) {
+        work.review = { product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields };
+        work.log.push({ direction: "inbound", action: "review", reason: m.reason, detail: { partnerIds: m.partnerIds, tier: m.tier } });
+        work.counts.productReviews = 1;
+        return work;
+      }
+      if (m.partnerId) {
+        // The partner record exists: link to it and fill in only what it lacks. A value it holds that differs is kept
+        // (never overwritten on a match); the link's base holds the product's values, so their next change applies.
+        work.partnerId = m.partnerId;
+        const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: m.partnerId, recordKey: row.recordKey });
+        const { fill, kept } = missingFields(cur, val.fields);
+        work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
+        work.counts.linked = 1;
+        await update(fill);
+      } else {
+        // The partner must make this idempotent on (product, virtuousId): after a crash before commit it is asked again.
+        const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
+        if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");
+        work.partnerId = String(r.partnerId);
+        work.counts.applied = 1;
+        if (r.existed === true || retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
+      }
+    } else if (tag === "create" || tag === "apply") await update(val.fields);
+    else if (tag === "confirm" || tag === "conflict") await update(val.apply);
+    const next = d.record ? structuredClone(d.record) : work.state;
+    if (next && work.partnerId && !next.partnerId) next.partnerId = work.partnerId;
+    work.state = next ?? null;
+    return work;
+  }
+
+  /**
+   * Which partner record a new Raise or Volunteer contact link belongs to: the core's InitialMatcher (the matching of
+   * the initial match: our reference, then email, then name with postal code or phone) over the partner's records
+   * (`partner.list`, which may narrow them to those sharing a value with `match`; a port without it, or answering
+   * null, cannot match: the link waits in the review queue) and the link's values.
+   * `{partnerId, reason: tier, evidence}` for one match; `{review, reason, partnerIds}` for an ambiguous one, or one
+   * whose partner record already has a link of this product; `{}` for none (other kinds are never matched: they are
+   * records of their own).
+   */
+  async #matchLink(c, row, product, fields) {
+    if (row.kind !== "contact") return {};
+    const mine = matchRecordFromFields(`${product}:${row.virtuousId}`, fields);
+    if (!mine.emails.length && !mine.phones.length && !mine.names.length) return {};
+    if (typeof this.partner.list !== "function") return { review: true, reason: "no-partner-list" };
+    const matcher = new InitialMatcher();
+    try {
+      let cursor;
+      do {
+        const page = await this.partner.list({ customerId: c.customerId, kind: row.kind, cursor, limit: 500, product, match: mine });
+        if (page == null && cursor == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
+        const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
+        for (const r of recs) delete r.partnerId;
+        matcher.addPartnerChunk(recs);
+        cursor = page?.cursor;
+      } while (cursor != null);
+      matcher.addVirtuousChunk([mine]);
+      const plan = matcher.finish();
+      const pair = plan.pairs.find((p) => p.virtuousId === mine.id);
+      if (pair) {
+        const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId: pair.partnerId });
+        if (links.some((l) => l.product === product && l.recordKey !== row.recordKey && l.state != null))
+          return { review: true, reason: "partner-record-already-linked", partnerIds: [pair.partnerId], tier: pair.tier };
+        return { partnerId: pair.partnerId, reason: pair.tier, evidence: pair.evidence.map((x) => x.signal) };
+      }
+      const amb = plan.review.find((r) => r.virtuousIds.includes(mine.id));
+      if (amb) return { review: true, reason: "ambiguous-match", partnerIds: amb.partnerIds, tier: amb.tier };
+      return {};
+    } finally {
+      matcher.free();
+    }
+  }
+
+  /**
+   * A CRM+ contact Virtuous made from a Raise donor or a Volunteer user (it copies them into CRM+ itself) arrives as a
+   * CRM+ create, while its partner record may already exist, known through that Raise or Volunteer link only. It is
+   * matched as a new product link is (#matchLink); one match whose partner record has Raise or Volunteer links and no
+   * CRM+ link takes the CRM+ link (filling in only what it lacks), so the person stays one partner record. Anything
+   * else is created as before. Only customers with product links pay for reading the partner's records.
+   */
+  async #joinProductRecord(c, row, fields, work) {
+    if (row.kind !== "contact" || (row.product ?? "crm") !== "crm" || !row.virtuousId) return false;
+    if (typeof this.store.hasProductLinks !== "function" || !(await this.store.hasProductLinks(c.customerId, row.kind))) return false;
+    if (typeof this.partner.list !== "function") return false;
+    const m = await this.#matchLink(c, row, "crm", fields);
+    if (!m.partnerId) return false;
+    const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId: m.partnerId });
+    if (!links.some((l) => (l.product ?? "crm") !== "crm" && l.state != null)) return false;
+    const cur = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId: m.partnerId, recordKey: row.recordKey });
+    if (!cur) return false;
+    const { fill, kept } = missingFields(cur, fields);
+    work.partnerId = m.partnerId;
+    work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
+    work.counts.linked = 1;
+    // The update names the CRM+ id, so the partner records the link (as a create's would).
+    await this.partner.apply({ customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId, action: "update", partnerId: m.partnerId, fields: fill });
+    work.counts.applied = 1;
+    return true;
+  }
+
+  /**
+   * Values applied to a partner record from a Raise or Volunteer link reach Virtuous through the partner record's CRM+
+   * links only: each is marked dirty, and the outbound path (decideOutbound) writes what changed. Raise and Volunteer
+   * links are never written (Virtuous carries their data into CRM+ itself).
+   */
+  async #fanOut(customerId, kind, partnerId, now) {
+    if (partnerId == null || !SYNCED.has(kind)) return;
+    for (const l of await this.store.partnerLinks(customerId, { kind, partnerId }))
+      if ((l.product ?? "crm") === "crm" && l.state != null) await this.store.markDirty(customerId, { kind, partnerId, recordKey: l.recordKey }, now);
+  }
+
   /** The inbound unit of work on a locked record; returns what to commit. */
   async #inbound(c, row, entry, now, { redirected = false } = {}) {
     const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
@@ -391,7 +584,9 @@ export class Host {
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
       work.counts.applied = 1;
     };
-    if (tag === "create") {
+    if (tag === "create" && !work.partnerId && (await this.#joinProductRecord(c, row, val.fields, work))) {
+      if (next) next.partnerId = work.partnerId;
+    } else if (tag === "create") {
       // The partner must make this idempotent on `virtuousId`: after a crash before commit it is asked again.
       const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
       if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");
@@ -433,6 +628,7 @@ export class Host {
       if (!row) continue;
       try {
         const c = await this.#mustCustomer(r.customerId);
+        if (await this.#productLinkOnly(r.customerId, row, now)) continue;
         const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
         await this.#outboundStep(c, row, work, now);
         if (work.fold) {
@@ -452,6 +648,26 @@ export class Host {
       }
     }
     return n;
+  }
+
+  /**
+   * A change the partner reported for a partner record the host knows only through Raise or Volunteer links (no CRM+
+   * link yet): never submitted to CRM+ as a new record, since Virtuous carries those products' records into CRM+
+   * itself (a second contact would follow). The stub goes; the change reaches CRM+ once the CRM+ link exists. Also
+   * clears a dirty mark on a product link (those are never written). True when the row was settled here.
+   */
+  async #productLinkOnly(customerId, row, now) {
+    if ((row.product ?? "crm") !== "crm") {
+      await this.#commit({ customerId: customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, state: row.state, partnerId: row.partnerId, dirty: false, log: [], nowMs: now });
+      return true;
+    }
+    if (row.state != null || row.virtuousId || row.partnerId == null) return false;
+    const links = await this.store.partnerLinks(customerId, { kind: row.kind, partnerId: row.partnerId });
+    const other = links.find((l) => (l.product ?? "crm") !== "crm" && l.state != null);
+    if (!other) return false;
+    await this.store.dropStub(customerId, row.recordKey, this.workerId, row.version);
+    await this.#logDecision(customerId, other.recordKey, now, { direction: "outbound", action: "nothing", reason: "no-crm-link", detail: { partnerId: row.partnerId, product: other.product } });
+    return true;
   }
 
   /** partner.read → decideOutbound (→ read-before-write) → the outbox change; updates `work` in place. */
@@ -785,7 +1001,7 @@ export class Host {
     const all = found ? found.records : await this.store.listRecords(customerId, { kind: resource });
     const total = found ? found.total : all.length;
     const stored = all
-      .filter((x) => x.state)
+      .filter((x) => x.state && (x.product ?? "crm") === "crm") // reconciliation covers CRM+ links
       .filter((x) => ids.includes(x.virtuousId) || x.state.state === "partner-pending" || (x.state.externalRef && refs.some((r) => { const k = refKey(x.state.externalRef.source, x.state.externalRef.id); return k.source === r.source && k.id === r.id; })))
       // The stored sync state is the reconciliation input (one state per record); drift needs the partner's current
       // values too, which this host does not read per page: drift is settled by the webhook path and reviews.
@@ -972,9 +1188,12 @@ export class Host {
       const work = { state: structuredClone(r.record), dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: { resolved: 1 }, partnerId: row.partnerId };
       if (work.partnerId && !work.state.partnerId) work.state.partnerId = work.partnerId;
       work.log.push({ direction: "resolution", action: "resolve-conflict", reason: r.reason, detail: { choices, applyLocal: Object.keys(r.applyLocal), pushFields: r.pushFields } });
+      const product = row.product ?? "crm";
       if (work.partnerId && Object.keys(r.applyLocal).length)
-        await this.partner.apply({ customerId, kind: row.kind, recordKey, virtuousId: row.virtuousId, action: "update", partnerId: work.partnerId, fields: r.applyLocal });
-      if (work.partnerId) await this.#outboundStep(c, row, work, now);
+        await this.partner.apply({ customerId, ...(product !== "crm" ? { product } : {}), kind: row.kind, recordKey, virtuousId: row.virtuousId, action: "update", partnerId: work.partnerId, fields: r.applyLocal });
+      // A Raise or Volunteer link is never written: what its resolution applied reaches CRM+ through the CRM+ links.
+      if (work.partnerId && product === "crm") await this.#outboundStep(c, row, work, now);
+      else if (work.partnerId && Object.keys(r.applyLocal).length) await this.#fanOut(customerId, row.kind, work.partnerId, now);
       await this.#commit({ ...work, customerId, recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
       await this.#count(customerId, work.counts);
       this.kick();
@@ -1136,7 +1355,7 @@ export class Host {
     const outbox = await this.store.getOutbox(customerId, recordKey);
     return {
       apiVersion: 1,
-      recordKey, kind: row.kind, partnerId: row.partnerId, virtuousId: row.virtuousId,
+      recordKey, product: row.product ?? "crm", kind: row.kind, partnerId: row.partnerId, virtuousId: row.virtuousId,
       state: row.state?.state, stuck: row.state?.stuck === true, tombstone: row.state?.tombstone,
       dirty: row.dirty, recheckMs: row.recheckMs,
       outbox: outbox ? { status: outbox.status, attempts: outbox.attempts, lastError: outbox.lastError, method: outbox.request.method, path: outbox.request.path } : undefined,

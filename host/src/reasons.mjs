@@ -35,6 +35,14 @@ export const REASONS = Object.freeze({
   "own-stamp-unlinked": ["wait", "Virtuous created a record from one of our gifts, but it is not linked yet. The next check-up links it."],
   "unknown-record": ["ok", "A change arrived for a record this sync has never seen; it was ignored."],
   "partner-record-missing": ["ok", "The record no longer exists on your platform, so nothing was sent."],
+  // Raise and Volunteer records (one record on your platform, one link per Virtuous product)
+  email: ["ok", "A Raise or Volunteer record was linked to the record on your platform with the same email address."],
+  reference: ["ok", "A Raise or Volunteer record was linked to the record on your platform it refers to."],
+  "strong-signal": ["ok", "A Raise or Volunteer record was linked to the record on your platform with the same name and postal code or phone."],
+  "ambiguous-match": ["act", "A Raise or Volunteer record matches several records on your platform. A person needs to say which one it is; nothing was merged or created."],
+  "partner-record-already-linked": ["act", "A Raise or Volunteer record matches a record on your platform that is already linked to another record of that product. A person needs to look."],
+  "no-partner-list": ["act", "A Raise or Volunteer record could not be matched because your platform's connection cannot list records; it waits for a person."],
+  "no-crm-link": ["wait", "A change on your platform to a record known only from Raise or Volunteer waits until Virtuous shows the record in CRM+."],
   // Changes from your platform
   "partner-changed": ["ok", "A change made on your platform is being sent to Virtuous."],
   cooldown: ["wait", "A change was held for a moment because Virtuous changed the same record just before; it is sent shortly."],

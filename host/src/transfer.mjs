@@ -82,7 +82,12 @@ export function checkTransferDocument(doc, customerId) {
   if (!isObj(doc.kv)) throw new TransferError("invalid-file", "kv must be an object");
   const keys = new Set();
   for (const r of doc.records) {
-    if (!isObj(r) || typeof r.recordKey !== "string" || !["gift", "contact"].includes(r.kind)) throw new TransferError("invalid-file", `a record without recordKey or kind: ${JSON.stringify(r)?.slice(0, 80)}`);
+    if (!isObj(r) || typeof r.recordKey !== "string" || !["gift", "contact"].includes(r.kind)) {
+      // A Raise or Volunteer link (docs/sync.md, "One partner record, several products") may hold another kind.
+      const productLink = isObj(r) && typeof r.recordKey === "string" && ["raise", "volunteer"].includes(r.product) && typeof r.kind === "string" && r.kind !== "";
+      if (!productLink) throw new TransferError("invalid-file", `a record without recordKey or kind: ${JSON.stringify(r)?.slice(0, 80)}`);
+    }
+    if (r.product != null && !["crm", "raise", "volunteer"].includes(r.product)) throw new TransferError("invalid-file", `record ${r.recordKey}: unknown product ${JSON.stringify(r.product)?.slice(0, 20)}`);
     if (keys.has(r.recordKey)) throw new TransferError("invalid-file", `record ${r.recordKey} twice`);
     keys.add(r.recordKey);
   }
@@ -106,7 +111,7 @@ export function comparableState(doc) {
     paused: doc.paused ?? null,
     budget: doc.budget ?? null,
     kv: Object.fromEntries(Object.entries(doc.kv).sort(([a], [b]) => (a < b ? -1 : 1))),
-    records: doc.records.map((r) => ({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty) })).sort(by("recordKey")),
+    records: doc.records.map((r) => ({ recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty) })).sort(by("recordKey")),
     outbox: doc.outbox.map((o) => ({ recordKey: o.recordKey, request: o.request, status: o.status, attempts: o.attempts ?? 0, nextRequest: o.nextRequest ?? null })).sort(by("recordKey")),
     inbox: doc.inbox.map((e) => ({ dedupeKey: e.dedupeKey, origin: e.origin, event: e.event })).sort(by("dedupeKey")),
     dedupe: doc.dedupe.map((d) => d.dedupeKey).sort(),

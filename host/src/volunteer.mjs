@@ -8,8 +8,9 @@
 //             inbox serialises per record) → the cursor is stored only after the resource's last page
 //   full      daily: the same with mode "full" (every row) → ids the scan did not list become deletion candidates →
 //             planVolunteerDeletions (two-phase tombstones in kv `volunteer-tombstones:<resource>`, the breaker) →
-//             confirming GET /v1/<resource>/<id> lookups; a confirmed deletion is put in the review queue (nothing is
-//             deleted on the partner side without a person)
+//             confirming GET /v1/<resource>/<id> lookups; a confirmed deletion tombstones the Volunteer link (a delete
+//             event into the inbox) and is put in the review queue (nothing is deleted on the partner side without a
+//             person)
 //   budget    every request asks volunteerBudget first (kv `volunteer-budget`): a paced start, Retry-After or backoff
 //             after a 429, a pace learned from 429s
 import { startVolunteerPoll, acceptVolunteerPage, finishVolunteerPoll, volunteerBudget, planVolunteerDeletions } from "virtuous-sync";
@@ -29,6 +30,7 @@ export const VOLUNTEER_DEFAULTS = Object.freeze({
 });
 const RESOURCES = new Set(VOLUNTEER_DEFAULTS.resources);
 const KIND = { users: "contact", projects: "project", participations: "participation" };
+const VOMO_TYPE = { users: "user", projects: "project", participations: "participation" };
 const randomU32 = () => randomBytes(4).readUInt32LE(0);
 
 /**
@@ -60,19 +62,16 @@ function pollConfig(v) {
   return { ...(v.poll ?? {}), baseUrl: v.baseUrl ?? VOLUNTEER_DEFAULTS.baseUrl };
 }
 
-/** The normalised inbound event for one changed row (users → contact, projects → project, participations). */
+/**
+ * The normalised inbound event for one changed row (users → contact, projects → project, participations), shaped as
+ * the `vomo` receiver shapes a webhook's: `product: "volunteer"`, the VOMO type (`user.updated`) and the action, so
+ * the core looks it up on its Volunteer link and decides it under `sync.products.volunteer` (docs/sync.md).
+ */
 export function volunteerEvent(resource, change, row) {
   const kind = KIND[resource];
-  const created = change.action === "create";
-  const event = {
-    rawEventType: `volunteer.${kind}.${created ? "created" : "updated"}`,
-    resourceKind: kind,
-    resourceId: change.id,
-    resource: row,
-  };
-  // Contacts and projects have inbound decisions today; a participation's event type comes with the
-  // cross-product record model (issue 17 item 4): until then the core answers `unsupported-event`.
-  if (kind !== "participation") event.eventType = `${kind}-${created ? "create" : "update"}`;
+  const action = change.action === "create" ? "create" : "update";
+  const type = `${VOMO_TYPE[resource]}.${action === "create" ? "created" : "updated"}`;
+  const event = { product: "volunteer", action, productEventType: type, rawEventType: type, resourceKind: kind, resourceId: change.id, resource: row };
   if (change.updatedAt !== undefined) event.modifiedDateTimeUtc = change.updatedAt;
   return event;
 }
@@ -214,6 +213,10 @@ export class VolunteerPoller {
             stillKnown.delete(d.virtuousId);
             counts.confirmed++;
             await this.store.addReview(customerId, "volunteer-deleted", { product: "volunteer", resource, kind: KIND[resource], virtuousId: d.virtuousId }, now);
+            // The link is tombstoned (the core's delete on a Volunteer link: `ignore`, reason `deleted`), so a late
+            // change of the deleted row is never applied; the partner record stays for the person to decide.
+            const event = { product: "volunteer", action: "delete", productEventType: `${VOMO_TYPE[resource]}.deleted`, rawEventType: `${VOMO_TYPE[resource]}.deleted`, resourceKind: KIND[resource], resourceId: d.virtuousId, modifiedDateTimeUtc: new Date(this.host.now()).toISOString() };
+            await this.store.inboxInsert({ customerId, dedupeKey: `volunteer:${resource}:${d.virtuousId}:deleted`, receivedMs: this.host.now(), origin: "volunteer-poll", event });
           } else if (d.action === "clear-tombstone" || d.action === "no-action") {
             delete tombs[d.virtuousId];
             counts.cleared++;

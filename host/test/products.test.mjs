@@ -62,9 +62,13 @@ test("Raise and VOMO deliveries sent by the local Virtuous reach the inbox and a
     assert.equal(status.counters.raiseEvents, 1);
     assert.equal(status.counters.volunteerEvents, 1);
     assert.equal(status.counters["delivery:accepted"], 2);
-    // VOMO's participation is a new record on its own link: decided `create`, set aside for a person (never applied).
-    const review = await w.host.store.listReview(w.customerId);
-    assert.ok(review.some((r) => (r.item ?? r).product === "volunteer" && (r.item ?? r).action === "create"), JSON.stringify(review));
+    // VOMO's participation is a new record on its own link: created on the partner side and linked (product-links.test.mjs
+    // covers matching, fan-out and deletion); Raise's gift 5001 likewise.
+    const part = await w.host.store.findRecord(w.customerId, { product: "volunteer", kind: "participation", virtuousId: "901" });
+    assert.equal(part.state.product, "volunteer");
+    assert.ok(part.partnerId, "linked to the partner record created for it");
+    assert.ok((await w.host.store.findRecord(w.customerId, { product: "raise", kind: "gift", virtuousId: "5001" }))?.partnerId);
+    assert.deepEqual((await w.host.store.listReview(w.customerId)).filter((r) => r.kind === "product-link"), []);
 
     // A redelivery (Raise's same contextId) is acknowledged again without a second inbox entry.
     const body = JSON.stringify({ eventType: 10, contextId: "ctx_redelivered", gift: { id: 5002, amount: 30 } });

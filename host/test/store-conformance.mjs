@@ -23,7 +23,7 @@ export function storeConformance(name, open, { openMany } = {}) {
     await s.migrate();
     const again = await s.migrate();
     assert.deepEqual(again.applied, []);
-    assert.equal(await s.schemaVersion(), 1);
+    assert.equal(await s.schemaVersion(), 2);
   });
 
   withStore("customers: settings round-trip, revision grows, pause flag", async (s) => {
@@ -177,6 +177,34 @@ export function storeConformance(name, open, { openMany } = {}) {
     assert.equal(r.dirty, true, "the partner's change is looked at on the real record");
     assert.equal(await s.findRecord(C, { recordKey: stubKey }), null, "the stub is gone");
     await assert.rejects(() => s.commitRecord({ customerId: C, recordKey: stubKey, owner: "B", version: b.version, changeSeq: b.changeSeq, nowMs: 5, state: null, dirty: true, recheckMs: 300 }), { code: "lost-lock" });
+  });
+
+  withStore("links: records are keyed by (product, kind, Virtuous id); a partner record's links share its partner id; partner changes concern its CRM+ link", async (s) => {
+    // CRM+ contact 7 and Raise donor 7 are different records; both link partner record donor-7.
+    const crm = await s.lockRecord(C, "contact:v7", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "contact", virtuousId: "7" } });
+    await s.commitRecord({ customerId: C, recordKey: "contact:v7", owner: "A", version: crm.version, changeSeq: crm.changeSeq, nowMs: 2, state: { state: "in-sync", partnerId: "donor-7", virtuousId: "7" }, dirty: false });
+    const raise = await s.lockRecord(C, "raise:contact:v7", { owner: "A", nowMs: 3, leaseMs: 1000, create: { product: "raise", kind: "contact", virtuousId: "7" } });
+    assert.ok(raise, "the same Virtuous id under another product is another record");
+    assert.equal(raise.product, "raise");
+    await s.commitRecord({ customerId: C, recordKey: "raise:contact:v7", owner: "A", version: raise.version, changeSeq: raise.changeSeq, nowMs: 4, state: { state: "in-sync", product: "raise", partnerId: "donor-7", virtuousId: "7" }, dirty: false });
+    assert.equal((await s.findRecord(C, { kind: "contact", virtuousId: "7" })).recordKey, "contact:v7", "CRM+ is the default product");
+    assert.equal((await s.findRecord(C, { product: "raise", kind: "contact", virtuousId: "7" })).recordKey, "raise:contact:v7");
+    assert.equal((await s.findRecord(C, { kind: "contact", partnerId: "donor-7" })).recordKey, "contact:v7");
+    assert.equal(await s.findRecord(C, { product: "volunteer", kind: "contact", virtuousId: "7" }), null);
+    const links = await s.partnerLinks(C, { kind: "contact", partnerId: "donor-7" });
+    assert.deepEqual(links.map((l) => [l.recordKey, l.product]), [["contact:v7", "crm"], ["raise:contact:v7", "raise"]]);
+    // One link per product per partner record: a second Raise record cannot take donor-7.
+    const other = await s.lockRecord(C, "raise:contact:v8", { owner: "A", nowMs: 5, leaseMs: 1000, create: { product: "raise", kind: "contact", virtuousId: "8" } });
+    await assert.rejects(() => s.commitRecord({ customerId: C, recordKey: "raise:contact:v8", owner: "A", version: other.version, changeSeq: other.changeSeq, nowMs: 6, state: { state: "in-sync", product: "raise", partnerId: "donor-7", virtuousId: "8" } }), (e) => e.code === "unique-violation" || /unique|duplicate/i.test(e.message));
+    await s.unlockRecord(C, "raise:contact:v8", "A", other.version).catch(() => {});
+    // The partner's change hook marks the CRM+ link (never a product link) dirty.
+    assert.equal(await s.markDirty(C, { kind: "contact", partnerId: "donor-7" }, 10), "contact:v7");
+    assert.equal((await s.findRecord(C, { recordKey: "raise:contact:v7" })).dirty, false);
+    assert.deepEqual((await s.listRecords(C, { product: "raise" })).map((r) => r.recordKey), ["raise:contact:v7", "raise:contact:v8"]);
+    assert.equal((await s.findRecord(C, { recordKey: "raise:contact:v8" })).partnerId, undefined, "the refused commit stored nothing");
+    // Links travel with a moved customer.
+    const doc = await exportFromStore(s, C, { nowMs: 100 });
+    assert.deepEqual(doc.records.map((r) => [r.recordKey, r.product ?? "crm"]).sort(), [["contact:v7", "crm"], ["raise:contact:v7", "raise"], ["raise:contact:v8", "raise"]]);
   });
 
   withStore("moving a customer: export then import (as another customer id) gives the same state; a second import is refused", async (s) => {

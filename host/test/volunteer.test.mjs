@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startWorld } from "../../examples/partner-app/world.mjs";
 import { runVolunteerScenario } from "../../examples/partner-app/volunteer.mjs";
+import { SyncCore } from "virtuous-sync";
 import { checkVolunteerSettings, volunteerEvent } from "../src/volunteer.mjs";
+import { lookupKeys } from "../src/keys.mjs";
 import { openPglite, openPostgres } from "./support/stores.mjs";
 import { postgresAvailable } from "./support/postgres.mjs";
 
@@ -39,11 +41,26 @@ test("volunteer settings are checked, with the core's typed errors", () => {
   checkVolunteerSettings({ token: "t", pollEveryMs: 30 * 60_000 });
 });
 
-test("a polled row becomes the inbound event of its kind", () => {
+test("a polled row becomes a Volunteer event on its own link, decided under the product's field maps", () => {
   const ch = { id: "8", action: "create", updatedAt: "2025-11-19T10:15:00+00:00" };
-  assert.deepEqual(volunteerEvent("users", ch, { id: 8 }), { rawEventType: "volunteer.contact.created", resourceKind: "contact", resourceId: "8", resource: { id: 8 }, eventType: "contact-create", modifiedDateTimeUtc: ch.updatedAt });
-  assert.equal(volunteerEvent("projects", { ...ch, action: "update" }, {}).eventType, "project-update");
-  const p = volunteerEvent("participations", ch, {});
-  assert.equal(p.resourceKind, "participation");
-  assert.equal(p.eventType, undefined, "no participation event type in the core yet (issue 17 item 4)");
+  const user = volunteerEvent("users", ch, { id: 8, first_name: "Ada", email: "ada@example.org" });
+  assert.deepEqual(user, {
+    product: "volunteer", action: "create", productEventType: "user.created", rawEventType: "user.created", resourceKind: "contact", resourceId: "8",
+    resource: { id: 8, first_name: "Ada", email: "ada@example.org" }, modifiedDateTimeUtc: ch.updatedAt,
+  });
+  assert.equal(volunteerEvent("projects", { ...ch, action: "update" }, {}).productEventType, "project.updated");
+  const core = new SyncCore({ secrets: ["s".repeat(32)], platformName: "Acme", sync: { customerId: "c" } });
+  try {
+    // The core keys it as a Volunteer link (never the CRM+ contact 8) and decides a create with VOMO's field names.
+    assert.deepEqual(lookupKeys(core, user), { product: "volunteer", kind: "contact", virtuousId: "8", refs: [] });
+    const d = core.decideInbound(user, null, Date.parse("2025-11-19T10:16:00Z"));
+    assert.equal(d.action.tag, "create");
+    assert.deepEqual(d.action.val.fields, { firstName: "Ada", email: "ada@example.org" });
+    assert.equal(d.record.product, "volunteer");
+    const p = volunteerEvent("participations", ch, { id: 9, status: "approved", hours: 2 });
+    assert.deepEqual(lookupKeys(core, p), { product: "volunteer", kind: "participation", virtuousId: "8", refs: [] });
+    assert.equal(core.decideInbound(p, null, Date.parse("2025-11-19T10:16:00Z")).action.tag, "create");
+  } finally {
+    core.free();
+  }
 });

@@ -291,6 +291,8 @@ planners! {
         |i| Ok(response::classify_response(i)?);
     MergeRaiseSubscription(raise::subscription::RaiseSubscriptionInput) -> raise::subscription::RaiseSubscriptionPlan =
         |i| Ok(raise::subscription::merge_raise_subscription(i)?);
+    PlanRaiseSubscription(raise::subscription::RaiseSetupInput) -> raise::subscription::RaiseSetupPlan =
+        |i| Ok(raise::subscription::plan_raise_subscription(i)?);
     LearnRaiseEventTypes(raise::event_types::RaiseLearnInput) -> raise::event_types::RaiseLearnedLabels =
         |i| raise::event_types::learn_event_types(i).map_err(|e| {
             OpError::invalid_argument(

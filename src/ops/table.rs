@@ -57,6 +57,9 @@ macro_rules! operation_table {
             /// The GET-then-PUT merge of a Raise webhook: the full record to PUT, the customer's
             /// other event types and settings kept.
             free mergeRaiseSubscription MergeRaiseSubscription whole;
+            /// Subscribing when the Raise account may have no webhook for us yet: a POST creating
+            /// it, or the GET-then-PUT merge into the one that delivers to the URL.
+            free planRaiseSubscription PlanRaiseSubscription whole;
             /// Raise's event type labels learned from delivery-log rows (`eventTypeDisplay`), and
             /// where the configured labels disagree.
             free learnRaiseEventTypes LearnRaiseEventTypes whole;

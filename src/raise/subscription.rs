@@ -296,6 +296,209 @@ pub fn merge_raise_subscription(
     })
 }
 
+/// What to do to subscribe when the customer's Raise account may have no webhook for us yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum RaiseSetupAction {
+    /// No webhook delivers to the URL: `POST /api/Webhook` with `body`.
+    Create,
+    /// One does (`webhookId`): `GET /api/Webhook/{id}`, then [`merge_raise_subscription`] with
+    /// that body and `change`, so the customer's other types and settings are kept.
+    Merge,
+}
+
+/// Input of `planRaiseSubscription`: the webhooks the account has and the subscription wanted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RaiseSetupInput {
+    /// `GET /api/Webhook/list`'s body, as received (an array of webhooks).
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub existing: Value,
+    /// Where Raise should deliver (HTTPS): the host's `/webhooks/raise/<customerId>`.
+    pub notification_url: String,
+    /// The event type integers wanted (10..52).
+    pub event_types: Vec<u16>,
+    /// The `securityToken` deliveries are signed with (the receiver's secret). Never echoed in
+    /// notices or errors.
+    pub security_token: String,
+    /// The new webhook's `name` (default `virtuous-sync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The new webhook's `format` (1 or 2; the docs leave both unlabeled, so it is never invented:
+    /// omitted, the POST leaves it out and a `format-missing` notice says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<u8>,
+}
+
+/// The plan: create the webhook, or merge into the one that already delivers to the URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct RaiseSetupPlan {
+    /// `create` or `merge`.
+    pub action: RaiseSetupAction,
+    /// `POST /api/Webhook` (create) or `GET /api/Webhook/{id}` (merge), under the Raise API host.
+    pub request: HttpRequest,
+    /// The POST body (create): `{name, notificationUrl, eventTypesList, status: 1, securityToken,
+    /// format?}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
+    pub body: Option<Value>,
+    /// The webhook that already delivers to the URL (merge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
+    /// The change to hand to `mergeRaiseSubscription` with the GET body (merge): the wanted
+    /// types added, the token set, status 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<RaiseSubscriptionChange>,
+    /// `format-missing` (create without a `format`).
+    pub notices: Vec<String>,
+}
+
+/// A webhook's id as text (a number or non-blank text), if it has one.
+fn webhook_id(v: &Value) -> Option<String> {
+    match v.get("id") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Subscribing when there may be no webhook yet (npm `planRaiseSubscription`): read the account's
+/// webhooks (`GET /api/Webhook/list`); none delivering to `notificationUrl` → a `POST` creating
+/// one (active, signed with the token); exactly one → merge into it (GET-then-PUT, every other
+/// type and setting kept); several → refused (`invalid-current-subscription`: which one to
+/// change is a person's choice). URLs are compared trimmed, exactly.
+pub fn plan_raise_subscription(
+    input: &RaiseSetupInput,
+) -> Result<RaiseSetupPlan, RaiseSubscriptionError> {
+    let url = input.notification_url.trim();
+    validate_payload_url(url).map_err(|e| match e {
+        crate::reconcile::subscription::SubscriptionError::InsecurePayloadUrl(u) => {
+            RaiseSubscriptionError::InsecureUrl(u)
+        }
+        other => RaiseSubscriptionError::InvalidUrl(other.to_string()),
+    })?;
+    if input.event_types.is_empty() {
+        return Err(RaiseSubscriptionError::InvalidArgument(
+            "eventTypes must name at least one event type".into(),
+        ));
+    }
+    let mut types: Vec<u16> = Vec::new();
+    for (i, t) in input.event_types.iter().enumerate() {
+        check_code(*t, &format!("eventTypes[{i}]"))?;
+        if !types.contains(t) {
+            types.push(*t);
+        }
+    }
+    if input.security_token.trim().is_empty() {
+        return Err(RaiseSubscriptionError::InvalidArgument(
+            "securityToken must not be blank (an unsigned webhook's deliveries are refused)".into(),
+        ));
+    }
+    let name = match &input.name {
+        Some(n) if n.trim().is_empty() => {
+            return Err(RaiseSubscriptionError::InvalidArgument(
+                "name must not be blank".into(),
+            ))
+        }
+        Some(n) => n.clone(),
+        None => "virtuous-sync".to_owned(),
+    };
+    if let Some(f) = input.format {
+        if f != 1 && f != 2 {
+            return Err(RaiseSubscriptionError::InvalidArgument(format!(
+                "format must be 1 or 2, not {f}"
+            )));
+        }
+    }
+    let list = input.existing.as_array().ok_or_else(|| {
+        RaiseSubscriptionError::InvalidCurrent(
+            "the webhook list is not an array: refusing to create a second webhook on a guess"
+                .into(),
+        )
+    })?;
+    let mut same = Vec::new();
+    for w in list {
+        let Some(obj) = w.as_object() else {
+            return Err(RaiseSubscriptionError::InvalidCurrent(
+                "a webhook in the list is not an object".into(),
+            ));
+        };
+        if obj
+            .get("notificationUrl")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u.trim() == url)
+        {
+            same.push(w);
+        }
+    }
+    match same.as_slice() {
+        [] => {
+            let mut body = Map::new();
+            body.insert("name".into(), Value::String(name));
+            body.insert("notificationUrl".into(), Value::String(url.to_owned()));
+            body.insert(
+                "eventTypesList".into(),
+                Value::Array(types.iter().map(|t| Value::from(*t)).collect()),
+            );
+            body.insert("status".into(), Value::from(1u8));
+            body.insert(
+                "securityToken".into(),
+                Value::String(input.security_token.clone()),
+            );
+            let mut notices = Vec::new();
+            match input.format {
+                Some(f) => {
+                    body.insert("format".into(), Value::from(f));
+                }
+                None => notices.push("format-missing".to_owned()),
+            }
+            Ok(RaiseSetupPlan {
+                action: RaiseSetupAction::Create,
+                request: HttpRequest {
+                    method: "POST".into(),
+                    path: "/api/Webhook".into(),
+                },
+                body: Some(Value::Object(body)),
+                webhook_id: None,
+                change: None,
+                notices,
+            })
+        }
+        [w] => {
+            let id = webhook_id(w).ok_or_else(|| {
+                RaiseSubscriptionError::InvalidCurrent(
+                    "the webhook delivering to this URL has no id".into(),
+                )
+            })?;
+            Ok(RaiseSetupPlan {
+                action: RaiseSetupAction::Merge,
+                request: HttpRequest {
+                    method: "GET".into(),
+                    path: format!("/api/Webhook/{}", encode_component(&id)),
+                },
+                body: None,
+                webhook_id: Some(id),
+                change: Some(RaiseSubscriptionChange {
+                    add: types,
+                    remove: Vec::new(),
+                    notification_url: None,
+                    security_token: Some(input.security_token.clone()),
+                    status: Some(1),
+                }),
+                notices: Vec::new(),
+            })
+        }
+        _ => Err(RaiseSubscriptionError::InvalidCurrent(format!(
+            "{} webhooks deliver to this URL: which one to change is a person's choice",
+            same.len()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +550,58 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code(), "insecure-payload-url");
+    }
+
+    fn setup(existing: Value, extra: Value) -> Result<RaiseSetupPlan, RaiseSubscriptionError> {
+        let mut v = json!({"existing": existing, "notificationUrl": "https://h.example/webhooks/raise/c1",
+            "eventTypes": [30, 31, 30], "securityToken": "tok"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        plan_raise_subscription(&serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn creates_when_no_webhook_delivers_to_the_url() {
+        let p = setup(json!([{"id": 3, "notificationUrl": "https://other.example/x", "eventTypesList": [10]}]), json!({})).unwrap();
+        assert_eq!(p.action, RaiseSetupAction::Create);
+        assert_eq!(p.request.method, "POST");
+        assert_eq!(p.body.unwrap()["eventTypesList"], json!([30, 31]));
+        assert_eq!(p.notices, vec!["format-missing"]);
+    }
+
+    #[test]
+    fn merges_into_the_one_that_does_and_refuses_several() {
+        let p = setup(json!([{"id": "w 1", "notificationUrl": " https://h.example/webhooks/raise/c1 ", "eventTypesList": []}]), json!({"format": 2})).unwrap();
+        assert_eq!(p.action, RaiseSetupAction::Merge);
+        assert_eq!(p.request.path, "/api/Webhook/w%201");
+        assert_eq!(p.change.unwrap().add, vec![30, 31]);
+        let two = json!([{"id": 1, "notificationUrl": "https://h.example/webhooks/raise/c1"}, {"id": 2, "notificationUrl": "https://h.example/webhooks/raise/c1"}]);
+        assert_eq!(
+            setup(two, json!({})).unwrap_err().code(),
+            "invalid-current-subscription"
+        );
+        assert_eq!(
+            setup(json!({}), json!({})).unwrap_err().code(),
+            "invalid-current-subscription"
+        );
+        assert_eq!(
+            setup(json!([]), json!({"securityToken": " "}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            setup(json!([]), json!({"eventTypes": [53]}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            setup(json!([]), json!({"notificationUrl": "http://h.example/x"}))
+                .unwrap_err()
+                .code(),
+            "insecure-payload-url"
+        );
     }
 }

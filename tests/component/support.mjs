@@ -237,7 +237,7 @@ const RECONCILE_TYPED = { classifyResponse: "classify-response", parseModifiedTi
   planReconciliation: "plan-reconciliation", planDeletions: "plan-deletions", mergeSubscription: "merge-subscription",
   planPause: "plan-pause", planResume: "plan-resume", planSecretRotation: "plan-secret-rotation", pricePlan: "price-plan",
   startQueryRun: "start-query-run", acceptQueryPage: "accept-query-page", finishQueryRun: "finish-query-run",
-  planMergeRemap: "plan-merge-remap", mergeRaiseSubscription: "merge-raise-subscription",
+  planMergeRemap: "plan-merge-remap", mergeRaiseSubscription: "merge-raise-subscription", planRaiseSubscription: "plan-raise-subscription",
   learnRaiseEventTypes: "learn-raise-event-types", summarizeRaiseDeliveryLogs: "summarize-raise-delivery-logs",
     startVolunteerPoll: "start-volunteer-poll",
   acceptVolunteerPage: "accept-volunteer-page", finishVolunteerPoll: "finish-volunteer-poll",

@@ -548,6 +548,7 @@ RECONCILE_TYPED = {"classifyResponse": "classify-response", "parseModifiedTime":
                    "startQueryRun": "start-query-run", "acceptQueryPage": "accept-query-page",
                    "finishQueryRun": "finish-query-run", "planMergeRemap": "plan-merge-remap",
                    "mergeRaiseSubscription": "merge-raise-subscription",
+                   "planRaiseSubscription": "plan-raise-subscription",
                    "learnRaiseEventTypes": "learn-raise-event-types",
                    "summarizeRaiseDeliveryLogs": "summarize-raise-delivery-logs",
                    "startVolunteerPoll": "start-volunteer-poll", "acceptVolunteerPage": "accept-volunteer-page",

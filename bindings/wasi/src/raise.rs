@@ -56,6 +56,40 @@ pub(crate) fn merge(
     })
 }
 
+pub(crate) fn setup(input: wit::RaiseSetupInput) -> Result<wit::RaiseSetupPlan, Error> {
+    let v = Obj::default()
+        .set("existing", parse(&input.existing, "existing")?)
+        .set("notificationUrl", Value::String(input.notification_url))
+        .set("eventTypes", ints(&input.event_types))
+        .set("securityToken", Value::String(input.security_token))
+        .opt_str("name", input.name.as_ref())
+        .opt("format", input.format.as_ref(), |f| Value::from(*f))
+        .done();
+    let i: sub::RaiseSetupInput = typed(v)?;
+    let p = ops::PlanRaiseSubscription::run(&i).map_err(json::error)?;
+    Ok(wit::RaiseSetupPlan {
+        action: match p.action {
+            sub::RaiseSetupAction::Create => wit::RaiseSetupAction::Create,
+            sub::RaiseSetupAction::Merge => wit::RaiseSetupAction::Merge,
+        },
+        request: crate::bindings::exports::virtuous::sync::types::Request {
+            method: p.request.method,
+            path: p.request.path,
+            body: None,
+        },
+        body: p.body.map(|b| b.to_string()),
+        webhook_id: p.webhook_id,
+        change: p.change.map(|c| wit::RaiseSubscriptionChange {
+            add: c.add,
+            remove: c.remove,
+            notification_url: c.notification_url,
+            security_token: c.security_token,
+            status: c.status,
+        }),
+        notices: p.notices,
+    })
+}
+
 fn kind(k: labels::RaiseLabelDisagreementKind) -> wit::RaiseLabelDisagreementKind {
     use labels::RaiseLabelDisagreementKind as C;
     use wit::RaiseLabelDisagreementKind as W;

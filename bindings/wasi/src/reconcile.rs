@@ -154,6 +154,9 @@ impl Guest for Component {
     ) -> Result<wit::RaiseSubscriptionPlan, Error> {
         crate::raise::merge(input)
     }
+    fn plan_raise_subscription(input: wit::RaiseSetupInput) -> Result<wit::RaiseSetupPlan, Error> {
+        crate::raise::setup(input)
+    }
     fn learn_raise_event_types(
         input: wit::RaiseLearnInput,
     ) -> Result<wit::RaiseLearnedLabels, Error> {

@@ -17,7 +17,10 @@
 //                 inbox?: {id, owner}, nowMs})                     one transaction; `lost-lock` when not held
 //   (commitRecord folds in a stub row the partner's change hook made for the same partner id meanwhile)
 //   createInProgress(id, kind, nowMs)  dropStub(id, key, owner, version)
-//   markDirty(id, {kind, partnerId}, nowMs) -> recordKey  dueRecords({nowMs, limit})  listRecords(id, filter)
+//   markDirty(id, {kind, partnerId, recordKey?}, nowMs) -> recordKey   (the partner record's CRM+ link)
+//   dueRecords({nowMs, limit})  listRecords(id, {product?, kind?, state?, ...})
+//   findRecord's `product` defaults to "crm"; a record is a link (product, kind, Virtuous id): docs/sync.md
+//   partnerLinks(id, {kind, partnerId}) -> every link of the partner record   hasProductLinks(id, kind) -> bool
 //   timeline(id, key)  logDecision(id, key, nowMs, entry)
 //   recentDecisions(id, {limit}) -> newest first   prune(id, {decisionsBeforeMs, deadLettersBeforeMs, inboxBeforeMs})
 //                                               retention (observe.mjs): counts of what was deleted or cleared

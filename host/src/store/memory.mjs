@@ -21,10 +21,10 @@ export class MemoryStore {
   }
 
   async migrate() {
-    return { applied: [], version: 1 };
+    return { applied: [], version: 2 };
   }
   async schemaVersion() {
-    return 1;
+    return 2;
   }
   async close() {}
 
@@ -129,9 +129,9 @@ export class MemoryStore {
     const { extSource, extId, ...row } = r;
     return clone(row);
   }
-  async findRecord(customerId, { recordKey, kind, partnerId, virtuousId, refs = [] }) {
+  async findRecord(customerId, { recordKey, product = "crm", kind, partnerId, virtuousId, refs = [] }) {
     if (recordKey) return this.#out(this.records.get(`${customerId}\0${recordKey}`));
-    const rows = this.#rows(customerId).filter((r) => r.kind === kind).sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1));
+    const rows = this.#rows(customerId).filter((r) => r.kind === kind && r.product === product).sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1));
     if (virtuousId != null) {
       const v = rows.find((r) => r.virtuousId === String(virtuousId));
       if (v) return this.#out(v);
@@ -141,17 +141,29 @@ export class MemoryStore {
     );
     return this.#out(hit);
   }
-  #uniqueTaken(customerId, kind, field, value, exceptKey) {
-    return value != null && this.#rows(customerId).some((r) => r.kind === kind && r[field] === value && r.recordKey !== exceptKey);
+  #uniqueTaken(customerId, product, kind, field, value, exceptKey) {
+    return value != null && this.#rows(customerId).some((r) => r.product === product && r.kind === kind && r[field] === value && r.recordKey !== exceptKey);
+  }
+  /** Whether the customer has any Raise or Volunteer link of `kind`. */
+  async hasProductLinks(customerId, kind) {
+    return this.#rows(customerId).some((r) => r.kind === kind && r.product !== "crm");
+  }
+  /** Every link of a partner record (one per product: CRM+, Raise, Volunteer), by record key. */
+  async partnerLinks(customerId, { kind, partnerId }) {
+    return this.#rows(customerId)
+      .filter((r) => r.kind === kind && partnerId != null && r.partnerId === String(partnerId))
+      .sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1))
+      .map((r) => this.#out(r));
   }
   async lockRecord(customerId, recordKey, { owner, nowMs, leaseMs, create }) {
     const k = `${customerId}\0${recordKey}`;
     let r = this.records.get(k);
     if (!r && create) {
-      if (this.#uniqueTaken(customerId, create.kind, "virtuousId", create.virtuousId) || this.#uniqueTaken(customerId, create.kind, "partnerId", create.partnerId))
+      const product = create.product ?? "crm";
+      if (this.#uniqueTaken(customerId, product, create.kind, "virtuousId", create.virtuousId) || this.#uniqueTaken(customerId, product, create.kind, "partnerId", create.partnerId))
         return null;
       r = {
-        customerId, recordKey, kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 1, state: null,
+        customerId, recordKey, product, kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 1, state: null,
         dirty: false, recheckMs: undefined, changeSeq: 0, lockOwner: owner, lockUntilMs: nowMs + leaseMs, updatedMs: nowMs,
       };
       this.records.set(k, r);
@@ -176,11 +188,11 @@ export class MemoryStore {
     // A stub the partner's change hook made for this record while it was being created: folded in, locked or not
     // (a worker holding the stub's lock loses it: see sql.mjs commitRecord).
     const stubs = this.#rows(c.customerId).filter(
-      (x) => x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null,
+      (x) => x.product === r.product && x.kind === r.kind && partnerId != null && x.partnerId === partnerId && x.recordKey !== r.recordKey && x.state == null && x.virtuousId == null,
     );
     for (const x of stubs) this.records.delete(`${c.customerId}\0${x.recordKey}`);
     const virtuousId = s?.virtuousId ?? r.virtuousId;
-    if (this.#uniqueTaken(c.customerId, r.kind, "virtuousId", virtuousId, r.recordKey) || this.#uniqueTaken(c.customerId, r.kind, "partnerId", partnerId, r.recordKey))
+    if (this.#uniqueTaken(c.customerId, r.product, r.kind, "virtuousId", virtuousId, r.recordKey) || this.#uniqueTaken(c.customerId, r.product, r.kind, "partnerId", partnerId, r.recordKey))
       throw new StoreError("unique-violation", `${c.customerId}/${c.recordKey}`);
     const same = r.changeSeq === c.changeSeq && !stubs.length;
     Object.assign(r, {
@@ -205,12 +217,13 @@ export class MemoryStore {
     return { version: r.version };
   }
   async markDirty(customerId, { kind, partnerId, recordKey }, nowMs) {
-    let r = this.#rows(customerId).find((x) => x.kind === kind && x.partnerId === String(partnerId));
+    // A partner change concerns the partner record's CRM+ link (the only one written: docs/sync.md).
+    let r = this.#rows(customerId).find((x) => x.product === "crm" && x.kind === kind && x.partnerId === String(partnerId));
     if (!r) {
       const key = recordKey ?? `${kind}:${partnerId}`;
       r = this.records.get(`${customerId}\0${key}`);
       if (!r) {
-        r = { customerId, recordKey: key, kind, partnerId: String(partnerId), version: 1, state: null, dirty: false, changeSeq: 0, updatedMs: nowMs };
+        r = { customerId, recordKey: key, product: "crm", kind, partnerId: String(partnerId), version: 1, state: null, dirty: false, changeSeq: 0, updatedMs: nowMs };
         this.records.set(`${customerId}\0${key}`, r);
       }
     }
@@ -218,7 +231,7 @@ export class MemoryStore {
     return r.recordKey;
   }
   async createInProgress(customerId, kind, nowMs) {
-    return this.#rows(customerId).some((r) => r.kind === kind && r.state == null && r.virtuousId != null && r.lockOwner != null && r.lockUntilMs >= nowMs);
+    return this.#rows(customerId).some((r) => r.product === "crm" && r.kind === kind && r.state == null && r.virtuousId != null && r.lockOwner != null && r.lockUntilMs >= nowMs);
   }
   async dropStub(customerId, recordKey, owner, version) {
     const k = `${customerId}\0${recordKey}`;
@@ -235,9 +248,9 @@ export class MemoryStore {
       .slice(0, limit)
       .map((r) => this.#out(r));
   }
-  async listRecords(customerId, { kind, state, partnerIds, virtuousIds } = {}) {
+  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds } = {}) {
     return this.#rows(customerId)
-      .filter((r) => (!kind || r.kind === kind) && (!state || r.state?.state === state))
+      .filter((r) => (!product || r.product === product) && (!kind || r.kind === kind) && (!state || r.state?.state === state))
       .filter((r) => (!virtuousIds || (r.virtuousId && virtuousIds.includes(r.virtuousId))) && (!partnerIds || (r.partnerId && partnerIds.includes(r.partnerId))))
       .sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1))
       .map((r) => this.#out(r));
@@ -302,7 +315,7 @@ export class MemoryStore {
       paused: c?.pausedAtMs ?? null,
       budget: clone(c?.budget ?? null),
       kv,
-      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq })),
+      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq })),
       outbox: [...this.outbox.values()].filter((o) => o.customerId === customerId).map((o) => clone({
         recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status,
         lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter,
@@ -323,7 +336,7 @@ export class MemoryStore {
     for (const r of doc.records) {
       const ext = r.state?.externalRef;
       this.records.set(`${customerId}\0${r.recordKey}`, {
-        customerId, recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined,
+        customerId, recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined,
         extSource: ext ? String(ext.source).trim().toLowerCase() : undefined, extId: ext ? String(ext.id).trim() : undefined,
         version: 1, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, updatedMs: now,
       });

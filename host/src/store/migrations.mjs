@@ -107,4 +107,18 @@ CREATE TABLE vsh_review (
 );
 `,
   },
+  {
+    version: 2,
+    name: "records per product link",
+    // One partner record, several products (docs/sync.md): a record is a link (product, kind, Virtuous id); the links
+    // of one partner record share its partner id, one per product. Rows from version 1 are CRM+ links.
+    sql: `
+ALTER TABLE vsh_records ADD COLUMN product text NOT NULL DEFAULT 'crm';
+DROP INDEX vsh_records_virtuous;
+DROP INDEX vsh_records_partner;
+CREATE UNIQUE INDEX vsh_records_virtuous_p ON vsh_records (customer_id, product, kind, virtuous_id) WHERE virtuous_id IS NOT NULL;
+CREATE UNIQUE INDEX vsh_records_partner_p ON vsh_records (customer_id, product, kind, partner_id) WHERE partner_id IS NOT NULL;
+CREATE INDEX vsh_records_links ON vsh_records (customer_id, kind, partner_id);
+`,
+  },
 ];

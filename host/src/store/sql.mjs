@@ -13,6 +13,7 @@ function recordRow(r) {
   return {
     customerId: r.customer_id,
     recordKey: r.record_key,
+    product: r.product ?? "crm",
     kind: r.kind,
     partnerId: r.partner_id ?? undefined,
     virtuousId: r.virtuous_id ?? undefined,
@@ -237,7 +238,7 @@ export class SqlStore {
 
   // --- records ------------------------------------------------------------------------------------------------
   /** The record stored under any of the keys: record key, partner id, Virtuous id, or one of the references. */
-  async findRecord(customerId, { recordKey, kind, partnerId, virtuousId, refs = [] }) {
+  async findRecord(customerId, { recordKey, product = "crm", kind, partnerId, virtuousId, refs = [] }) {
     if (recordKey) {
       const r = await this.db.query("SELECT * FROM vsh_records WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
       return recordRow(r.rows[0]);
@@ -259,11 +260,25 @@ export class SqlStore {
     if (!conds.length) return null;
     // A Virtuous-id match wins over a reference match (the id is what Virtuous addresses).
     const order = virtuousId != null ? `CASE WHEN virtuous_id = $3 THEN 0 ELSE 1 END, ` : "";
+    params.push(product);
     const r = await this.db.query(
-      `SELECT * FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND (${conds.join(" OR ")}) ORDER BY ${order}record_key LIMIT 1`,
+      `SELECT * FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND product = $${params.length} AND (${conds.join(" OR ")}) ORDER BY ${order}record_key LIMIT 1`,
       params,
     );
     return recordRow(r.rows[0]);
+  }
+
+  /** Whether the customer has any Raise or Volunteer link of `kind`. */
+  async hasProductLinks(customerId, kind) {
+    const r = await this.db.query("SELECT 1 FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND product <> 'crm' LIMIT 1", [customerId, kind]);
+    return r.rows.length > 0;
+  }
+
+  /** Every link of a partner record (one per product: CRM+, Raise, Volunteer), by record key. */
+  async partnerLinks(customerId, { kind, partnerId }) {
+    if (partnerId == null) return [];
+    const r = await this.db.query("SELECT * FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND partner_id = $3 ORDER BY record_key", [customerId, kind, String(partnerId)]);
+    return r.rows.map(recordRow);
   }
 
   /**
@@ -275,9 +290,9 @@ export class SqlStore {
     const until = nowMs + leaseMs;
     if (create) {
       const ins = await this.db.query(
-        `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, version, lock_owner, lock_until_ms, updated_ms)
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *`,
-        [customerId, recordKey, create.kind, create.partnerId ?? null, create.virtuousId ?? null, owner, until, nowMs],
+        `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, version, lock_owner, lock_until_ms, updated_ms, product)
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *`,
+        [customerId, recordKey, create.kind, create.partnerId ?? null, create.virtuousId ?? null, owner, until, nowMs, create.product ?? "crm"],
       );
       if (ins.rows.length) return recordRow(ins.rows[0]);
     }
@@ -314,7 +329,8 @@ export class SqlStore {
       // partner id's uniqueness, and the delivery's retry found the partner record its create had made (bench/hosts.md).
       const folded = pid
         ? await q(
-            `DELETE FROM vsh_records WHERE customer_id = $1 AND kind = (SELECT kind FROM vsh_records WHERE customer_id = $1 AND record_key = $2)
+            `DELETE FROM vsh_records WHERE customer_id = $1
+               AND (kind, product) = (SELECT kind, product FROM vsh_records WHERE customer_id = $1 AND record_key = $2)
                AND partner_id = $3 AND record_key <> $2 AND state IS NULL AND virtuous_id IS NULL
              RETURNING record_key`,
             [c.customerId, c.recordKey, String(pid)],
@@ -360,7 +376,7 @@ export class SqlStore {
     for (let attempt = 0; attempt < 5; attempt++) {
       const u = await this.db.query(
         `UPDATE vsh_records SET dirty = true, recheck_ms = $3, change_seq = change_seq + 1
-         WHERE customer_id = $1 AND ((kind = $2 AND partner_id = $4) OR record_key = $5) RETURNING record_key`,
+         WHERE customer_id = $1 AND ((kind = $2 AND partner_id = $4 AND product = 'crm') OR record_key = $5) RETURNING record_key`,
         [customerId, kind, nowMs, String(partnerId), key],
       );
       if (u.rows.length) return u.rows[0].record_key;
@@ -377,7 +393,7 @@ export class SqlStore {
   /** Whether a record of this kind is being created on the partner side right now (locked, linked, no state yet). */
   async createInProgress(customerId, kind, nowMs) {
     const r = await this.db.query(
-      `SELECT 1 FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND state IS NULL AND virtuous_id IS NOT NULL
+      `SELECT 1 FROM vsh_records WHERE customer_id = $1 AND kind = $2 AND product = 'crm' AND state IS NULL AND virtuous_id IS NOT NULL
          AND lock_owner IS NOT NULL AND lock_until_ms >= $3 LIMIT 1`,
       [customerId, kind, nowMs],
     );
@@ -403,9 +419,13 @@ export class SqlStore {
     return r.rows.map(recordRow);
   }
 
-  async listRecords(customerId, { kind, state, partnerIds, virtuousIds } = {}) {
+  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds } = {}) {
     const params = [customerId];
     let where = "customer_id = $1";
+    if (product) {
+      params.push(product);
+      where += ` AND product = $${params.length}`;
+    }
     if (kind) {
       params.push(kind);
       where += ` AND kind = $${params.length}`;
@@ -558,7 +578,7 @@ export class SqlStore {
         budget: c?.budget ?? null,
         kv,
         records: (await q("SELECT * FROM vsh_records WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map(recordRow).map((r) => ({
-          recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq,
+          recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq,
         })),
         outbox: (await q("SELECT * FROM vsh_outbox WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map((r) => {
           const o = outboxRow(r);
@@ -581,10 +601,10 @@ export class SqlStore {
       for (const r of doc.records) {
         const ext = r.state?.externalRef;
         await q(
-          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12)`,
+          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms, product)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12, $13)`,
           [customerId, r.recordKey, r.kind, r.partnerId ?? null, r.virtuousId ?? null, ext ? String(ext.source).trim().toLowerCase() : null, ext ? String(ext.id).trim() : null,
-            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now],
+            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now, r.product ?? "crm"],
         );
       }
       for (const o of doc.outbox)

@@ -27,6 +27,10 @@ export class CustomerObject extends DurableObject {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    // Links per product (docs/sync.md, "One partner record, several products"): an index written before them holds
+    // CRM+ records only.
+    if (!this.sql.exec("SELECT name FROM pragma_table_info('records')").toArray().some((c) => c.name === "product"))
+      this.sql.exec("ALTER TABLE records ADD COLUMN product TEXT NOT NULL DEFAULT 'crm'");
   }
 
   #get(k) {
@@ -211,9 +215,9 @@ export class CustomerObject extends DurableObject {
     for (const e of entries) this.logDecision(s.recordKey, e.atMs, e);
     const ext = s.state?.externalRef;
     this.sql.exec(
-      `INSERT INTO records (record_key, kind, partner_id, virtuous_id, ext_source, ext_id, state_name, stuck, dirty, outbox_status, outbox_attempts, outbox_queued_ms, pub_seq, summary)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(record_key) DO UPDATE SET kind = excluded.kind, partner_id = excluded.partner_id, virtuous_id = excluded.virtuous_id,
+      `INSERT INTO records (record_key, kind, partner_id, virtuous_id, ext_source, ext_id, state_name, stuck, dirty, outbox_status, outbox_attempts, outbox_queued_ms, pub_seq, summary, product)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(record_key) DO UPDATE SET kind = excluded.kind, product = excluded.product, partner_id = excluded.partner_id, virtuous_id = excluded.virtuous_id,
          ext_source = excluded.ext_source, ext_id = excluded.ext_id, state_name = excluded.state_name, stuck = excluded.stuck,
          dirty = excluded.dirty, outbox_status = excluded.outbox_status, outbox_attempts = excluded.outbox_attempts,
          outbox_queued_ms = excluded.outbox_queued_ms, pub_seq = excluded.pub_seq, summary = excluded.summary
@@ -221,7 +225,7 @@ export class CustomerObject extends DurableObject {
       s.recordKey, s.kind, s.partnerId ?? null, s.virtuousId ?? null,
       ext ? String(ext.source).trim().toLowerCase() : null, ext ? String(ext.id).trim() : null,
       s.state?.state ?? null, s.state?.stuck === true ? 1 : 0, s.dirty ? 1 : 0,
-      s.outbox?.status ?? null, s.outbox?.attempts ?? null, s.outbox?.queuedMs ?? null, s.pubSeq, JSON.stringify(s),
+      s.outbox?.status ?? null, s.outbox?.attempts ?? null, s.outbox?.queuedMs ?? null, s.pubSeq, JSON.stringify(s), s.product ?? "crm",
     );
     if (s.state != null) this.sql.exec("DELETE FROM creating WHERE record_key = ?", s.recordKey);
   }
@@ -241,22 +245,31 @@ export class CustomerObject extends DurableObject {
     return this.sql.exec(`SELECT summary FROM records WHERE ${where}${order}`, ...args).toArray().map((r) => JSON.parse(r.summary));
   }
   /** The host kit's findRecord: by key, else by Virtuous id, else by partner id or one of our references. */
-  findRecord({ recordKey, kind, partnerId, virtuousId, refs = [] }) {
+  findRecord({ recordKey, product = "crm", kind, partnerId, virtuousId, refs = [] }) {
     if (recordKey) return this.#rows("record_key = ?", recordKey)[0] ?? null;
     if (virtuousId != null) {
-      const v = this.#rows("kind = ? AND virtuous_id = ?", kind, String(virtuousId))[0];
+      const v = this.#rows("product = ? AND kind = ? AND virtuous_id = ?", product, kind, String(virtuousId))[0];
       if (v) return v;
     }
     if (partnerId != null) {
       // A linked record before a stub the partner's hook made for the same partner record.
-      const p = this.#rows("kind = ? AND partner_id = ? ORDER BY virtuous_id IS NULL, record_key", kind, String(partnerId))[0];
+      const p = this.#rows("product = ? AND kind = ? AND partner_id = ? ORDER BY virtuous_id IS NULL, record_key", product, kind, String(partnerId))[0];
       if (p) return p;
     }
     for (const r of refs) {
-      const e = this.#rows("kind = ? AND ext_source = ? AND ext_id = ?", kind, r.source, r.id)[0];
+      const e = this.#rows("product = ? AND kind = ? AND ext_source = ? AND ext_id = ?", product, kind, r.source, r.id)[0];
       if (e) return e;
     }
     return null;
+  }
+  /** Whether any Raise or Volunteer link of `kind` is indexed. */
+  hasProductLinks(kind) {
+    return this.sql.exec("SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE kind = ? AND product <> 'crm' LIMIT 1)", kind).one().n > 0;
+  }
+  /** Every link of a partner record (one per product), by record key. */
+  partnerLinks({ kind, partnerId }) {
+    if (partnerId == null) return [];
+    return this.#rows("kind = ? AND partner_id = ?", kind, String(partnerId)).map((r) => ({ ...r, product: r.product ?? "crm" }));
   }
   /**
    * What a reconciliation page is planned against (Host #reconcilePage): the records of `kind` its rows name by
@@ -268,13 +281,14 @@ export class CustomerObject extends DurableObject {
     const add = (list) => {
       for (const r of list) out.set(r.recordKey, r);
     };
-    for (const id of virtuousIds) add(this.#rows("kind = ? AND virtuous_id = ?", kind, String(id)));
-    for (const r of refs) add(this.#rows("kind = ? AND ext_source = ? AND ext_id = ?", kind, r.source, r.id));
-    add(this.#rows("kind = ? AND state_name = 'partner-pending'", kind));
-    return { records: [...out.values()], total: this.sql.exec("SELECT COUNT(*) AS n FROM records WHERE kind = ?", kind).one().n };
+    // Reconciliation covers CRM+ links.
+    for (const id of virtuousIds) add(this.#rows("product = 'crm' AND kind = ? AND virtuous_id = ?", kind, String(id)));
+    for (const r of refs) add(this.#rows("product = 'crm' AND kind = ? AND ext_source = ? AND ext_id = ?", kind, r.source, r.id));
+    add(this.#rows("product = 'crm' AND kind = ? AND state_name = 'partner-pending'", kind));
+    return { records: [...out.values()], total: this.sql.exec("SELECT COUNT(*) AS n FROM records WHERE product = 'crm' AND kind = ?", kind).one().n };
   }
-  listRecords({ kind, state, partnerIds, virtuousIds } = {}) {
-    let rows = this.#rows("(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state_name = ?2)", kind ?? null, state ?? null);
+  listRecords({ product, kind, state, partnerIds, virtuousIds } = {}) {
+    let rows = this.#rows("(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state_name = ?2) AND (?3 IS NULL OR product = ?3)", kind ?? null, state ?? null, product ?? null);
     if (virtuousIds) rows = rows.filter((r) => r.virtuousId && virtuousIds.includes(r.virtuousId));
     if (partnerIds) rows = rows.filter((r) => r.partnerId && partnerIds.includes(r.partnerId));
     return rows;

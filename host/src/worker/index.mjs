@@ -8,11 +8,12 @@
 //   API_TOKEN (optional)                  bearer token for /api/v1 (the webhook route is authenticated by signature)
 //   ADMIN_TOKEN                           bearer token for PUT /api/v1/customers/:id (customer settings)
 //
-// Routes: POST /webhooks/virtuous/:customerId (verify with core.receive, enqueue, then 2xx) and the host kit's
+// Routes: POST /webhooks/virtuous/:customerId, /webhooks/raise/:customerId and /webhooks/volunteer/:customerId (verify
+// with the customer's receiver, enqueue, then 2xx; a Raise or VOMO delivery is carried out by its link's Object) and the host kit's
 // JSON API under /api/v1 (status, conflicts, resolve, timeline, pause, resume, review, dead-letters,
 // partner-changes), plus PUT /api/v1/customers/:id, POST .../reconcile and GET .../records (the index).
 import { Host } from "../host.mjs";
-import { fetchHandler } from "../receive.mjs";
+import { fetchHandler, routeOfPath } from "../receive.mjs";
 import { HostError, HOST_ERROR_CODES } from "../errors.mjs";
 import { DoStore } from "./store.mjs";
 import { partnerPortFor, RecordObject, unboundFetch } from "./record-object.mjs";
@@ -156,7 +157,8 @@ export default {
     const url = new URL(request.url);
     const parts = url.pathname.split("/");
     try {
-      if (url.pathname.startsWith("/webhooks/virtuous/")) return await fetchHandler(hostFor(env))(request);
+      // CRM+, Raise and VOMO deliveries; the path names the product (receive.mjs routeOfPath).
+      if (routeOfPath(url.pathname)) return await fetchHandler(hostFor(env))(request);
       if (url.pathname === "/api/health") return Response.json({ ok: true, apiVersion: 1, engine: "workers" });
       // The status page is the Node host's own (status-page.mjs); it reads the API below with the person's token.
       if (url.pathname === "/status" && request.method === "GET") return new Response(STATUS_PAGE, { headers: { "content-type": "text/html; charset=UTF-8" } });
@@ -224,7 +226,7 @@ async function consumeDeliveries(batch, env) {
         continue;
       }
       const { keys, fallbackKey } = routeKeys((await hostFor(env).customer(b.customerId)).core, b.event);
-      const found = fallbackKey === OTHER_KEY ? null : await store.findRecord(b.customerId, { kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
+      const found = fallbackKey === OTHER_KEY ? null : await store.findRecord(b.customerId, { product: keys.product ?? "crm", kind: keys.kind, virtuousId: keys.virtuousId, refs: keys.refs });
       key = found?.recordKey ?? fallbackKey;
     } catch {
       m.retry({ delaySeconds: 1 });

@@ -2,6 +2,9 @@
 //   POST {url}/sync/read   body {customerId, kind, partnerId, recordKey}  → 200 {fields, modifiedMs?, extra?, externalId?}
 //                                                                          404 when the record is gone
 //   POST {url}/sync/apply  body: the operation Host hands to partner.apply → 200 {partnerId?}
+//   POST {url}/sync/list   body {customerId, kind, cursor?, limit, product?, match?} → 200 {records, cursor?} (what
+//                          partner.list returns: the initial match, and matching a new Raise or Volunteer link; 404:
+//                          the partner cannot list, and such a link waits in the review queue)
 // `apply(create)` must be idempotent on `virtuousId` (the host asks again when it lost the outcome before its commit);
 // answering `{partnerId, existed: true}` for a record already there lets the host update it to the create's values.
 export function httpPartner({ url, token, fetch: f = globalThis.fetch, timeoutMs = 30_000 }) {
@@ -19,6 +22,12 @@ export function httpPartner({ url, token, fetch: f = globalThis.fetch, timeoutMs
       const r = await call("/sync/read", { customerId: ref.customerId, kind: ref.kind, partnerId: ref.partnerId, recordKey: ref.recordKey });
       if (r.status === 404) return null;
       if (r.status !== 200) throw new Error(`partner read: ${r.status} ${r.json?.error ?? ""}`);
+      return r.json;
+    },
+    async list(q) {
+      const r = await call("/sync/list", q);
+      if (r.status === 404) return null;
+      if (r.status !== 200) throw new Error(`partner list: ${r.status} ${r.json?.error ?? ""}`);
       return r.json;
     },
     async apply(op) {

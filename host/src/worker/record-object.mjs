@@ -29,6 +29,7 @@ export function partnerPortFor(store) {
   return {
     read: async (ref) => (await port(ref.customerId)).read(ref),
     apply: async (op) => (await port(op.customerId)).apply(op),
+    list: async (q) => (await port(q.customerId)).list(q),
   };
 }
 
@@ -123,7 +124,7 @@ export class RecordObject extends DurableObject {
       const dedupe = [];
       for (const [k, atMs] of await this.ctx.storage.list({ prefix: "done:" })) if (atMs >= sinceMs) dedupe.push({ dedupeKey: k.slice(5), atMs });
       return {
-        record: r ? clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq }) : null,
+        record: r ? clone({ recordKey: r.recordKey, ...((r.product ?? "crm") !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq }) : null,
         outbox: o ? clone({ recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter }) : null,
         dedupe,
       };
@@ -134,7 +135,7 @@ export class RecordObject extends DurableObject {
     return this.serial(async () => {
       this.#identify(customerId, recordKey);
       if (this.row) throw new StoreError("not-empty", `${customerId}/${recordKey} already exists here`);
-      const row = { customerId, recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs };
+      const row = { customerId, recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs };
       const outbox = o ? { customerId, recordKey, request: clone(o.request), queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status === "failed" ? "failed" : "queued", lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: clone(o.nextRequest), nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter) } : null;
       await this.ctx.storage.put(outbox ? { row, outbox } : { row });
       this.row = row;
@@ -201,7 +202,7 @@ export class RecordObject extends DurableObject {
     if (!r) return;
     const o = this.outbox;
     const summary = {
-      recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty,
+      recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty,
       recheckMs: r.recheckMs, pubSeq: r.pubSeq ?? 0,
       outbox: o ? { status: o.status === "in-flight" ? "queued" : o.status, attempts: o.attempts, queuedMs: o.queuedMs, lastError: o.lastError, lastStatus: o.lastStatus, request: { method: o.request.method, path: o.request.path } } : null,
     };
@@ -252,7 +253,7 @@ export class RecordObject extends DurableObject {
 
   #matches(q) {
     const r = this.row;
-    if (!r || (q.kind && r.kind !== q.kind)) return false;
+    if (!r || (q.kind && r.kind !== q.kind) || (r.product ?? "crm") !== (q.product ?? "crm")) return false;
     if (q.virtuousId != null && r.virtuousId === String(q.virtuousId)) return true;
     if (q.partnerId != null && r.partnerId === String(q.partnerId)) return true;
     const ext = r.state?.externalRef;
@@ -268,7 +269,7 @@ export class RecordObject extends DurableObject {
     // record): the Queue retries the message, which is routed again; after its retries it is a dead letter.
     if (recordKey !== this.key) return null;
     if (!this.row && create) {
-      this.row = { customerId, recordKey, kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 0, state: null, dirty: false, changeSeq: 0, pubSeq: 0, updatedMs: nowMs };
+      this.row = { customerId, recordKey, product: create.product ?? "crm", kind: create.kind, partnerId: create.partnerId, virtuousId: create.virtuousId, version: 0, state: null, dirty: false, changeSeq: 0, pubSeq: 0, updatedMs: nowMs };
       // While the create is applied and not committed, the partner's hook for the new partner record must not
       // submit it as new (the host kit's createInProgress): the customer's Object keeps the mark until commit.
       await this.store.customer(customerId).creating(recordKey, create.kind, nowMs + leaseMs);
@@ -350,7 +351,7 @@ export class RecordObject extends DurableObject {
   }
   async markDirty(customerId, { kind, partnerId }, nowMs) {
     if (!this.row)
-      this.row = { customerId, recordKey: this.key, kind, partnerId: String(partnerId), version: 0, state: null, dirty: false, changeSeq: 0, pubSeq: 0, updatedMs: nowMs };
+      this.row = { customerId, recordKey: this.key, product: "crm", kind, partnerId: String(partnerId), version: 0, state: null, dirty: false, changeSeq: 0, pubSeq: 0, updatedMs: nowMs };
     Object.assign(this.row, { dirty: true, recheckMs: nowMs, changeSeq: this.row.changeSeq + 1, pubSeq: (this.row.pubSeq ?? 0) + 1 });
     if (this.row.partnerId == null) this.row.partnerId = String(partnerId);
     await this.ctx.storage.put("row", this.row);

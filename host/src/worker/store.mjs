@@ -151,9 +151,18 @@ export class DoStore {
    */
   async markDirty(customerId, change, nowMs) {
     const local = this.#local("markDirty");
-    const found = await this.customer(customerId).findRecord({ kind: change.kind, partnerId: String(change.partnerId) });
+    // A named record (a Raise or Volunteer link's fan-out to the partner record's CRM+ link) is asked directly.
+    const found = change.recordKey != null ? { recordKey: change.recordKey } : await this.customer(customerId).findRecord({ kind: change.kind, partnerId: String(change.partnerId) });
     if (found && found.recordKey !== local.key) return this.recordStub(customerId, found.recordKey).partnerChange(customerId, found.recordKey, change.kind, String(change.partnerId));
     return local.markDirty(customerId, change, nowMs);
+  }
+  /** Whether the customer has any Raise or Volunteer link of `kind` (the customer's record index). */
+  hasProductLinks(customerId, kind) {
+    return this.customer(customerId).hasProductLinks(kind);
+  }
+  /** Every link of a partner record (CRM+, Raise, Volunteer), from the customer's record index. */
+  partnerLinks(customerId, q) {
+    return this.customer(customerId).partnerLinks(q);
   }
   /** Whether a record of `kind` is being created from Virtuous right now (its create not yet committed). */
   createInProgress(customerId, kind, nowMs) {

@@ -221,6 +221,7 @@ export const INPUT_OBJECT_OPS = [
   "pricePlan",
   "classifyResponse",
   "mergeRaiseSubscription",
+  "planRaiseSubscription",
   "learnRaiseEventTypes",
   "summarizeRaiseDeliveryLogs",
   "startVolunteerPoll",

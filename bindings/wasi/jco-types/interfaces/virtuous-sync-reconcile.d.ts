@@ -38,6 +38,11 @@ export function planPause(input: PauseInput): PausePlan;
  */
 export function mergeRaiseSubscription(input: RaiseSubscriptionInput): RaiseSubscriptionPlan;
 /**
+ * Subscribing when the Raise account may have no webhook for us yet: a POST creating it, or the merge into the
+ * one delivering to the URL.
+ */
+export function planRaiseSubscription(input: RaiseSetupInput): RaiseSetupPlan;
+/**
  * Raise event type labels learned from delivery-log rows, and where the configured ones disagree.
  */
 export function learnRaiseEventTypes(input: RaiseLearnInput): RaiseLearnedLabels;
@@ -615,6 +620,70 @@ export interface RaiseSubscriptionPlan {
   changed: boolean,
   /**
    * `no-security-token`, `inactive`, `status-missing`, `format-missing`.
+   */
+  notices: Array<string>,
+}
+/**
+ * Input of `plan-raise-subscription`: the account's webhooks and the subscription wanted.
+ */
+export interface RaiseSetupInput {
+  /**
+   * `GET /api/Webhook/list`'s body, as received (an array of webhooks).
+   */
+  existing: Json,
+  /**
+   * Where Raise should deliver (HTTPS).
+   */
+  notificationUrl: string,
+  /**
+   * The event type integers wanted (10..52).
+   */
+  eventTypes: Uint16Array,
+  /**
+   * The token deliveries are signed with; never echoed.
+   */
+  securityToken: string,
+  /**
+   * The new webhook's name (default `virtuous-sync`).
+   */
+  name?: string,
+  /**
+   * The new webhook's `format` (1 or 2); never invented when absent.
+   */
+  format?: number,
+}
+/**
+ * Create a webhook, or merge into the one delivering to the URL.
+ * # Variants
+ * 
+ * ## `"create"`
+ * 
+ * ## `"merge"`
+ */
+export type RaiseSetupAction = 'create' | 'merge';
+/**
+ * Subscribing when the Raise account may have no webhook for us yet.
+ */
+export interface RaiseSetupPlan {
+  action: RaiseSetupAction,
+  /**
+   * `POST /api/Webhook` (create) or `GET /api/Webhook/{id}` (merge).
+   */
+  request: Request,
+  /**
+   * The POST body (create).
+   */
+  body?: Json,
+  /**
+   * The webhook delivering to the URL (merge).
+   */
+  webhookId?: string,
+  /**
+   * What to hand to `merge-raise-subscription` with the GET body (merge).
+   */
+  change?: RaiseSubscriptionChange,
+  /**
+   * `format-missing`.
    */
   notices: Array<string>,
 }
