@@ -18,6 +18,8 @@ export const unboundFetch = (input, init) => fetch(input, init);
 const LOG_KEEP = 500; // decision-log entries kept per record (the timeline shows the newest 200)
 const pad = (n) => String(n).padStart(12, "0");
 const clone = (v) => (v === undefined ? undefined : structuredClone(v));
+const sortKeys = (v) => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
+const sameJson = (a, b) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 
 /** The partner port the Worker host uses: HTTP to the partner app at the customer's `partner.url`. */
 export function partnerPortFor(store) {
@@ -123,7 +125,7 @@ export class RecordObject extends DurableObject {
       const dedupe = [];
       for (const [k, atMs] of await this.ctx.storage.list({ prefix: "done:" })) if (atMs >= sinceMs) dedupe.push({ dedupeKey: k.slice(5), atMs });
       return {
-        record: r ? clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq }) : null,
+        record: r ? clone({ recordKey: r.recordKey, kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}) }) : null,
         outbox: o ? clone({ recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter }) : null,
         dedupe,
       };
@@ -134,7 +136,7 @@ export class RecordObject extends DurableObject {
     return this.serial(async () => {
       this.#identify(customerId, recordKey);
       if (this.row) throw new StoreError("not-empty", `${customerId}/${recordKey} already exists here`);
-      const row = { customerId, recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs };
+      const row = { customerId, recordKey, kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs, ...(r.written ? { written: clone(r.written) } : {}) };
       const outbox = o ? { customerId, recordKey, request: clone(o.request), queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status === "failed" ? "failed" : "queued", lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: clone(o.nextRequest), nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter) } : null;
       await this.ctx.storage.put(outbox ? { row, outbox } : { row });
       this.row = row;
@@ -314,6 +316,8 @@ export class RecordObject extends DurableObject {
       updatedMs: c.nowMs,
       pubSeq: (r.pubSeq ?? 0) + 1,
     };
+    // The acknowledged full-record write this unit of work reported (PartnerChange.written) is reported.
+    if (c.reported && next.written && sameJson(next.written, c.reported)) delete next.written;
     let outbox = this.outbox;
     for (const op of c.outbox ?? []) {
       if (op.drop) outbox = outbox?.status === "in-flight" ? { ...outbox, dropAfter: true, nextRequest: undefined, nextQueuedMs: undefined } : null;
@@ -382,15 +386,25 @@ export class RecordObject extends DurableObject {
     if (!e) return [];
     if (!((e.status === "queued" && e.dueMs <= nowMs) || (e.status === "in-flight" && e.leaseUntilMs < nowMs))) return [];
     if (await this.#paused()) return [];
+    // In flight under a lapsed lease (the Object was reset mid-send): whether the send reached Virtuous is unknown.
+    const lapsed = e.status === "in-flight";
     Object.assign(e, { status: "in-flight", leaseUntilMs: nowMs + leaseMs });
-    return [clone(e)];
+    return [lapsed ? { ...clone(e), leasedBefore: true } : clone(e)];
   }
   async finishOutbox(recordKey, owner, outcome, nowMs) {
     const e = this.outbox;
     if (!e || e.status !== "in-flight" || recordKey !== this.key) return false;
     let next;
+    // A full-record PUT (../store/contract.mjs): its 2xx is kept on the row for the report (the record due now), or,
+    // not known to have landed, the record is due at retryAtMs to be decided again; the snapshot is never resent.
+    if (outcome.written || outcome.redecide) {
+      const at = outcome.written ? nowMs : outcome.retryAtMs;
+      const r = this.row;
+      Object.assign(r, { dirty: true, recheckMs: r.dirty && r.recheckMs != null && r.recheckMs < at ? r.recheckMs : at, changeSeq: r.changeSeq + 1 });
+      if (outcome.written) r.written = clone(outcome.written);
+    }
     if (e.nextRequest) next = { customerId: e.customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false };
-    else if (outcome.done || e.dropAfter) next = null;
+    else if (outcome.done || outcome.redecide || e.dropAfter) next = null;
     else if (outcome.failed) next = { ...e, status: "failed", leaseUntilMs: undefined, attempts: e.attempts + 1, lastError: outcome.error, lastStatus: outcome.status };
     else
       next = {
