@@ -18,7 +18,7 @@ export function defaultConfig() {
     deliveryTimeoutMs: 10_000,
     autoDeliver: true,
     pumpIntervalMs: 25,
-    payload: { eventId: false, contactAddress: false },
+    payload: { eventId: false, contactAddress: false, dated: true },
     rateLimit: { limit: 5_000, windowMs: 3_600_000 },
     query: { maxTake: 1_000, defaultTake: 10 },
     putMode: "replace",
@@ -116,6 +116,8 @@ export class Simulator {
     const meta = EVENT_TYPES[type];
     const id = `evt_${String(++this.eventSeq).padStart(5, "0")}`;
     const resource = meta.kind === "gift" ? renderGiftHook(record) : renderContactHook(record, this.config.payload);
+    // Live deliveries are often undated (no modifiedDateTimeUtc): `payload.dated: false` leaves it out.
+    if (this.config.payload.dated === false) delete resource.modifiedDateTimeUtc;
     const payload = this.config.payload.eventId ? { eventId: id, event: type, [meta.kind]: resource } : { event: type, [meta.kind]: resource };
     const body = JSON.stringify(payload);
     const ev = { id, type, kind: meta.kind, resourceId: record.id, atMs: this.clock.now(), body, deliveries: [], droppedFor: [] };
