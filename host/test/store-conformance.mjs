@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { comparableState, exportFromStore, importIntoStore, TransferError } from "../src/transfer.mjs";
+import { SCHEMA_VERSION } from "../src/store/migrations.mjs";
 
 const C = "cust-1";
 const settings = { customerId: C, platformName: "Acme" };
@@ -23,7 +24,7 @@ export function storeConformance(name, open, { openMany } = {}) {
     await s.migrate();
     const again = await s.migrate();
     assert.deepEqual(again.applied, []);
-    assert.equal(await s.schemaVersion(), 1);
+    assert.equal(await s.schemaVersion(), SCHEMA_VERSION);
   });
 
   withStore("customers: settings round-trip, revision grows, pause flag", async (s) => {
