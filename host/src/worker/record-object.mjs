@@ -43,7 +43,7 @@ export class RecordObject extends DurableObject {
     this.logSeq = 0;
     this.pending = null; // the delivery in hand (its durable copy is the Queue message)
     this.result = null;
-    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, alarmDelayMs, holdSubmits
+    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, evictAfterWritten, alarmDelayMs, holdSubmits
     this.needsPublish = false;
     this.unpublished = []; // decision-log entries not yet copied to the customer's recent activity
     ctx.blockConcurrencyWhile(async () => {
@@ -389,6 +389,9 @@ export class RecordObject extends DurableObject {
     // In flight under a lapsed lease (the Object was reset mid-send): whether the send reached Virtuous is unknown.
     const lapsed = e.status === "in-flight";
     Object.assign(e, { status: "in-flight", leaseUntilMs: nowMs + leaseMs });
+    // Stored before the send: an Object reset mid-send comes back with the entry in flight, so the next lease knows
+    // its send may have landed (a full-record PUT is then decided again, never resent).
+    await this.ctx.storage.put("outbox", e);
     return [lapsed ? { ...clone(e), leasedBefore: true } : clone(e)];
   }
   async finishOutbox(recordKey, owner, outcome, nowMs) {
@@ -414,6 +417,13 @@ export class RecordObject extends DurableObject {
     this.outbox = next;
     this.row.pubSeq = (this.row.pubSeq ?? 0) + 1;
     await (next ? this.ctx.storage.put({ outbox: next, row: this.row }) : Promise.all([this.ctx.storage.delete("outbox"), this.ctx.storage.put("row", this.row)]));
+    if (outcome.written && this.test.evictAfterWritten) {
+      this.test.evictAfterWritten = false;
+      await this.ctx.storage.sync(); // the 2xx is durably stored: the reset comes after it
+      // The Object is reset once the 2xx is stored and before its report (test hook): the next instance reports it.
+      this.ctx.abort("evicted after the 2xx was stored, before its report (test hook)");
+      throw new StoreError("evicted", "the Object was reset before the report (test hook)");
+    }
     await this.#publish();
     return true;
   }
