@@ -30,6 +30,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
 import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
+import { isFullRecordPut } from "./writes.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
 import { RaiseLogReader, checkReceiverSettings, checkRaiseLogSettings, receiverConfig } from "./products.mjs";
@@ -51,13 +52,6 @@ export const DEFAULTS = Object.freeze({
 
 const randomU32 = () => randomBytes(4).readUInt32LE(0);
 const SYNCED = new Set(["gift", "contact"]);
-/**
- * A full-record update (GET-then-PUT, `updateMode` "full", the default): `PUT /api/Gift/{id}` or `PUT
- * /api/Contact/{id}` built on a fetched record. Partial updates and creates keep the outbox's resend-unchanged rule.
- */
-export function isFullRecordPut(settings, req) {
-  return req?.method === "PUT" && /^\/api\/(gift|contact)\/[^/]+$/i.test(req.path ?? "") && (settings?.sync?.updateMode ?? "full") !== "partial";
-}
 const eventTypeFor = (kind, created) => `${kind}-${created ? "create" : "update"}`;
 const rawTypeFor = (kind, created) => `${kind[0].toUpperCase()}${kind.slice(1)}${created ? "Create" : "Update"}`;
 

@@ -126,6 +126,29 @@ export function fullWriteSuite(name, openStore) {
     assert.equal(await w.puts(giftId), 1);
   });
 
+  test("a submitter that died mid-send (its lease lapsed): the record is decided again, the PUT never sent a second time", async (w) => {
+    const { giftId, donId } = await w.linkedGift();
+    await w.sim.admin.hold();
+    await w.partner.edit("gift", donId, { notes: "from the partner" });
+    await w.host.processPartnerChanges();
+    // Another submitter leases the write, sends it (it lands) and dies before storing the outcome.
+    const [e] = await w.host.store.leaseOutbox({ owner: "dead-submitter", nowMs: Date.now(), leaseMs: 50, limit: 5 });
+    assert.equal(e.request.method, "PUT");
+    await w.sim.api.request(e.request.method, e.request.path, e.request.body);
+    await w.sim.admin.editGift(giftId, { giftType: "Check" }); // staff, after it landed
+    await new Promise((r) => setTimeout(r, 80)); // the lease lapses
+    await w.until(async () => !(await w.host.store.getOutbox(C, w.key(giftId))) && (await w.row(giftId)).dirty === false, "the lapsed write's retry or its decision");
+    await w.sim.admin.release();
+    await w.settle();
+    assert.equal(await w.puts(giftId), 1, "sent once");
+    const g = await w.sim.admin.gift(giftId);
+    assert.equal(g.giftType, "Check", "the staff edit survived");
+    assert.equal(g.notes, "from the partner");
+    assert.equal(w.partner.get("gift", donId).fields.giftType, "Check");
+    const tl = await w.host.store.timeline(C, w.key(giftId));
+    assert.ok(tl.some((x) => x.direction === "submit" && x.action === "redecide" && x.reason === "lease-lapsed"));
+  });
+
   test("partial mode and creates keep their rules: a failed partial PUT is sent again unchanged", async (w) => {
     await w.host.putCustomer({ ...w.settings, sync: { ...w.settings.sync, updateMode: "partial" } });
     await w.sim.admin.patchConfig({ putMode: "patch" }); // a Virtuous whose PUT acts like PATCH, as partial mode assumes
