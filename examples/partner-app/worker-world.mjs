@@ -12,7 +12,7 @@ import { startSim } from "../../sim/src/index.mjs";
 import { startPartnerApp } from "./app.mjs";
 import { PLATFORM, until } from "./world.mjs";
 
-export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, hostPort = 0, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue, reconcileQueue, reconcile, apiToken } = {}) {
+export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerFile, hostPort = 0, simConfig = {}, sync, seed = 1, dir, testHooks = false, queue, reconcileQueue, reconcile, apiToken, virtuous = {}, budget } = {}) {
   const secret = randomBytes(32).toString("base64url");
   const adminToken = randomBytes(16).toString("hex");
   const ownDir = !dir;
@@ -47,8 +47,9 @@ export async function startWorkerWorld({ customerId = "demo-nonprofit", partnerF
       customerId,
       platformName: PLATFORM,
       secrets: [{ id: "initial", secret }],
-      virtuous: { baseUrl: sim.url, token: sim.sim.config.auth.apiKeys[0] },
+      virtuous: { baseUrl: sim.url, token: sim.sim.config.auth.apiKeys[0], ...virtuous },
       partner: { url: partner.url },
+      ...(budget ? { budget } : {}),
       webhookId: sub.id,
       sync: sync ?? { cooldownMs: 2_000 },
       reconcile: { resources: ["contact", "gift"], ...reconcile },

@@ -7,7 +7,10 @@
 //             (host protocol 2) → decideInbound → apply through the partner port → one commit: next state,
 //             decision log, outbox change, inbox completion. Failure: release with backoff; dead letter after N.
 //   outbound  a reported partner change (or a due recheck) → lock → partner.read → decideOutbound → commit
-//   submit    lease due outbox entries → RateBudget → send unchanged → classifyResponse → done / retry / failed
+//   submit    lease due outbox entries → RateBudget → send → classifyResponse → done / retry / failed. A full-record
+//             PUT is a snapshot, never resent: its 2xx is reported to the core at once (decideOutbound with
+//             `written`, kept on the record until reported), and after a failure, a timeout or a lost answer the
+//             record is decided again (a fresh fetch; the core re-issues the write only if Virtuous does not show it)
 //   reconcile per customer, every 4–12 h: Query pages from the stored cursor → planReconciliation → missed
 //             changes into the same inbox; the cursor advances only after a complete run
 import {
@@ -27,6 +30,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { lookupKeys, refKey } from "./keys.mjs";
 import { VirtuousClient } from "./virtuous.mjs";
 import { HostError } from "./errors.mjs";
+import { isFullRecordPut } from "./writes.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
 import { RaiseLogReader, checkReceiverSettings, checkRaiseLogSettings, receiverConfig } from "./products.mjs";
@@ -622,32 +626,36 @@ export class Host {
   async processPartnerChanges({ limit = 25 } = {}) {
     const due = await this.store.dueRecords({ nowMs: this.now(), limit });
     let n = 0;
-    for (const r of due) {
-      const now = this.now();
-      const row = await this.store.lockRecord(r.customerId, r.recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs });
-      if (!row) continue;
-      try {
-        const c = await this.#mustCustomer(r.customerId);
-        if (await this.#productLinkOnly(r.customerId, row, now)) continue;
-        const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
-        await this.#outboundStep(c, row, work, now);
-        if (work.fold) {
-          // The stub is a record stored under another key: drop it and let that record look at the change.
-          await this.store.dropStub(r.customerId, row.recordKey, this.workerId, row.version);
-          await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now);
-          continue;
-        }
-        await this.#commit({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
-        await this.#count(r.customerId, work.counts);
-        n++;
-      } catch (err) {
-        this.log("outbound-failed", { customerId: r.customerId, recordKey: r.recordKey, error: String(err?.message ?? err) });
-        // Keep it dirty and look again later (the unlock leaves dirty/recheck as they were: move the recheck on).
-        await this.store.unlockRecord(r.customerId, row.recordKey, this.workerId, row.version).catch(() => {});
-        await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now + this.#backoff(2)).catch(() => {});
-      }
-    }
+    for (const r of due) n += await this.#outboundRecord(r);
     return n;
+  }
+
+  /** The outbound unit of work on one record (`{customerId, recordKey}`): 1 when it committed, else 0. */
+  async #outboundRecord(r) {
+    const now = this.now();
+    const row = await this.store.lockRecord(r.customerId, r.recordKey, { owner: this.workerId, nowMs: now, leaseMs: this.o.leaseMs });
+    if (!row) return 0;
+    try {
+      const c = await this.#mustCustomer(r.customerId);
+      if (await this.#productLinkOnly(r.customerId, row, now)) return 0;
+      const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+      await this.#outboundStep(c, row, work, now);
+      if (work.fold) {
+        // The stub is a record stored under another key: drop it and let that record look at the change.
+        await this.store.dropStub(r.customerId, row.recordKey, this.workerId, row.version);
+        await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now);
+        return 0;
+      }
+      await this.#commit({ ...work, customerId: r.customerId, recordKey: row.recordKey, owner: this.workerId, version: row.version, changeSeq: row.changeSeq, nowMs: now });
+      await this.#count(r.customerId, work.counts);
+      return 1;
+    } catch (err) {
+      this.log("outbound-failed", { customerId: r.customerId, recordKey: r.recordKey, error: String(err?.message ?? err) });
+      // Keep it dirty and look again later (the unlock leaves dirty/recheck as they were: move the recheck on).
+      await this.store.unlockRecord(r.customerId, row.recordKey, this.workerId, row.version).catch(() => {});
+      await this.store.markDirty(r.customerId, { kind: row.kind, partnerId: row.partnerId }, now + this.#backoff(2)).catch(() => {});
+      return 0;
+    }
   }
 
   /**
@@ -673,6 +681,10 @@ export class Host {
   /** partner.read → decideOutbound (→ read-before-write) → the outbox change; updates `work` in place. */
   async #outboundStep(c, row, work, now) {
     const partnerId = work.partnerId;
+    // A full-record PUT of ours got a 2xx and is not reported yet (the submitter stored it on the record): this
+    // decision reports it (`written`), and the commit clears it, whatever the decision.
+    const written = row.written ?? undefined;
+    if (written) work.reported = written;
     const current = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId, recordKey: row.recordKey });
     if (!current) {
       // The partner record is gone: nothing to write (partner-side deletes are not synced to Virtuous).
@@ -703,6 +715,7 @@ export class Host {
       fields: current.fields,
       ...(current.extra ? { extra: current.extra } : {}),
       ...(current.externalId ? { externalId: current.externalId } : {}),
+      ...(written ? { written } : {}),
     };
     let d = c.core.decideOutbound(work.state ?? null, change, now);
     d = await this.readBeforeWrite(c, row, work, change, d, now);
@@ -717,6 +730,7 @@ export class Host {
       detail: {
         changedFields: d.inputs?.changedFields, suppressedFields: held.length ? held : undefined, retryAtMs: d.retryAtMs,
         request: tag === "submit" ? { method: d.action.val.method, path: d.action.val.path } : undefined,
+        written: written ? { method: written.method, path: written.path } : undefined,
       },
     });
     if (tag === "submit") {
@@ -801,9 +815,18 @@ export class Host {
     if (!c?.client) return finish({ failed: true, error: "no Virtuous connection configured" });
     const req = e.request;
     const context = req.method === "POST" ? "transaction-submit" : req.method === "PUT" ? "update" : req.method === "DELETE" ? "delete" : "read";
+    // A full-record PUT is a snapshot of the record as fetched: never sent again later (docs/sync.md, "The
+    // full-record protocol"). Whenever it is not known to have landed, the record is decided again instead.
+    const full = isFullRecordPut(c.settings, req);
+    const redecide = async (retryAtMs, reason, status) => {
+      await this.#logDecision(e.customerId, e.recordKey, this.now(), { direction: "submit", action: "redecide", reason, detail: { method: req.method, path: req.path, status: status ?? null, attempt: e.attempts + 1 } });
+      return finish({ redecide: true, retryAtMs, error: reason, status });
+    };
+    if (full && e.leasedBefore) return redecide(now, "lease-lapsed"); // sent before? unknown: never resent
     const gate = await this.#budgetDecide(c, { priority: "live", now });
     if (!gate.go) {
       await this.#count(e.customerId, { budgetWaits: 1 });
+      if (full) return redecide(now + gate.waitMs, `budget: ${gate.reason}`); // the snapshot would age meanwhile
       return finish({ retryAtMs: now + gate.waitMs, error: `budget: ${gate.reason}`, countAttempt: false });
     }
     const res = await this.#sendMeasured(c, req);
@@ -816,14 +839,24 @@ export class Host {
       case "proceed":
       case "look-up-existing": // 409 on a create: it exists; reconciliation's lookup links it
         await this.#count(e.customerId, { writes: 1 });
+        if (full && cls.action === "proceed") {
+          // Report the 2xx at once, before any record fetched after it is decided: stored on the record first (a
+          // crash before the report loses nothing), then reported by the outbound unit of work on the record.
+          const ok = await finish({ done: true, written: req });
+          if (ok) await this.#outboundRecord({ customerId: e.customerId, recordKey: e.recordKey });
+          return ok;
+        }
         return finish({ done: true });
       case "wait-retry-after":
         await this.#count(e.customerId, { retries: 1, rateLimited: 1 });
+        if (full) return redecide(this.now() + (cls.retryAfterMs ?? this.#backoff(attempt)) + (randomU32() % 250), cls.reason, res.status);
         return finish({ retryAtMs: this.now() + (cls.retryAfterMs ?? this.#backoff(attempt)) + (randomU32() % 250), error: cls.reason, status: res.status });
       case "retry-with-backoff":
       case "retry-after-delay":
       case "refetch-and-retry":
         await this.#count(e.customerId, { retries: 1 });
+        // A timeout or a lost answer may have landed: the fresh fetch tells (the core confirms it, or writes again).
+        if (full) return redecide(this.now() + this.#budgetBackoff(c, attempt), cls.reason, res.status);
         return finish({ retryAtMs: this.now() + this.#budgetBackoff(c, attempt), error: cls.reason, status: res.status });
       case "pause-and-reauthenticate":
         await this.store.kvPut(e.customerId, "alert", { code: "authentication", atMs: now, message: cls.message });

@@ -3,12 +3,16 @@
 // "Moving a customer", gives the procedure (pause, export, import, verify, switch the webhook URL).
 //
 // What moves: every record's sync state (conflicts included) with its keys (the link index is rebuilt from them on
-// the target), the outbox (an in-flight write moves as queued: its outcome was never stored), deliveries not yet
+// the target), the outbox (an in-flight write moves as queued: its outcome was never stored; but an in-flight
+// full-record PUT, a snapshot that may have landed, is never resent: its record moves dirty, to be decided again from
+// a fresh fetch on the target), acknowledged full-record writes not yet reported (`written`), deliveries not yet
 // processed, the dedupe window (the keys of deliveries already processed, so a late redelivery is still dropped),
 // key-value state (reconciliation cursors and runs, counters, the breaker, alerts, initial-match progress, secret
 // rotation phases), the rate budget, the review queue and dead letters (without their raw bodies). What does not:
 // the customer's settings (secrets and the Virtuous key: they are put on the target through its admin route or
 // Host.putCustomer first, by whoever holds them) and the decision log (it stays readable on the old engine).
+import { isFullRecordPut } from "./writes.mjs";
+
 export const TRANSFER_FORMAT = "virtuous-sync-state";
 export const TRANSFER_VERSION = 1;
 /** The dedupe window exported by default: deliveries processed in the last 30 days (the inbox retention). */
@@ -34,6 +38,12 @@ export class TransferError extends Error {
  * it equals one of `settings`' secrets or tokens, so a document can be stored and copied like any other file.
  */
 export function transferDocument(customerId, parts, { settings, source, nowMs = Date.now() } = {}) {
+  const redecide = new Set();
+  const outbox = [];
+  for (const o of parts.outbox ?? []) {
+    if (o.status === "in-flight" && isFullRecordPut(settings, o.request)) redecide.add(o.recordKey);
+    else outbox.push({ ...o, status: o.status === "in-flight" ? "queued" : o.status });
+  }
   const doc = {
     format: TRANSFER_FORMAT,
     version: TRANSFER_VERSION,
@@ -43,8 +53,8 @@ export function transferDocument(customerId, parts, { settings, source, nowMs = 
     paused: parts.paused ?? null,
     budget: parts.budget ?? null,
     kv: Object.fromEntries(Object.entries(parts.kv ?? {}).filter(([k]) => !LOCAL_KV.has(k))),
-    records: parts.records ?? [],
-    outbox: (parts.outbox ?? []).map((o) => ({ ...o, status: o.status === "in-flight" ? "queued" : o.status })),
+    records: (parts.records ?? []).map((r) => (redecide.has(r.recordKey) ? { ...r, dirty: true, recheckMs: nowMs } : r)),
+    outbox,
     inbox: parts.inbox ?? [],
     dedupe: parts.dedupe ?? [],
     review: parts.review ?? [],
@@ -111,7 +121,7 @@ export function comparableState(doc) {
     paused: doc.paused ?? null,
     budget: doc.budget ?? null,
     kv: Object.fromEntries(Object.entries(doc.kv).sort(([a], [b]) => (a < b ? -1 : 1))),
-    records: doc.records.map((r) => ({ recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty) })).sort(by("recordKey")),
+    records: doc.records.map((r) => ({ recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty), written: r.written ?? null })).sort(by("recordKey")),
     outbox: doc.outbox.map((o) => ({ recordKey: o.recordKey, request: o.request, status: o.status, attempts: o.attempts ?? 0, nextRequest: o.nextRequest ?? null })).sort(by("recordKey")),
     inbox: doc.inbox.map((e) => ({ dedupeKey: e.dedupeKey, origin: e.origin, event: e.event })).sort(by("dedupeKey")),
     dedupe: doc.dedupe.map((d) => d.dedupeKey).sort(),

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { comparableState, exportFromStore, importIntoStore, TransferError } from "../src/transfer.mjs";
+import { SCHEMA_VERSION } from "../src/store/migrations.mjs";
 
 const C = "cust-1";
 const settings = { customerId: C, platformName: "Acme" };
@@ -23,7 +24,7 @@ export function storeConformance(name, open, { openMany } = {}) {
     await s.migrate();
     const again = await s.migrate();
     assert.deepEqual(again.applied, []);
-    assert.equal(await s.schemaVersion(), 2);
+    assert.equal(await s.schemaVersion(), SCHEMA_VERSION);
   });
 
   withStore("customers: settings round-trip, revision grows, pause flag", async (s) => {
@@ -312,6 +313,50 @@ export function storeConformance(name, open, { openMany } = {}) {
     const st = await s.statusCounts(C);
     assert.equal(st.failedWrites, 1);
     assert.equal(st.outboxDepth, 1);
+  });
+
+  withStore("full-record PUTs: a 2xx stored on the record until reported (a lock held on it broken); a failure decides the record again; a lapsed lease says so", async (s) => {
+    const put = { method: "PUT", path: "/api/Gift/1", body: { id: 1, notes: "x" } };
+    const l0 = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "gift", virtuousId: "1", partnerId: "p1" } });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l0.version, changeSeq: l0.changeSeq, nowMs: 2, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, dirty: false, outbox: [{ put }] });
+    const [e] = await s.leaseOutbox({ owner: "S", nowMs: 3, leaseMs: 1000, limit: 5 });
+    assert.equal(e.leasedBefore, undefined, "a first lease");
+    // A worker holds the record (deciding a record it may have fetched after the 2xx) when the 2xx is stored.
+    const held = await s.lockRecord(C, "gift:v1", { owner: "B", nowMs: 4, leaseMs: 1000 });
+    assert.equal(await s.finishOutbox(C, "gift:v1", "S", { done: true, written: put }, 5), true);
+    assert.equal(await s.getOutbox(C, "gift:v1"), null);
+    let r = await s.findRecord(C, { recordKey: "gift:v1" });
+    assert.deepEqual(r.written, put);
+    assert.deepEqual([r.dirty, r.recheckMs, r.lockOwner], [true, 5, undefined], "due now, the lock broken");
+    await assert.rejects(
+      s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "B", version: held.version, changeSeq: held.changeSeq, nowMs: 6, state: { state: "in-sync" } }),
+      (err) => err.code === "lost-lock",
+      "the holder decides again, after the report",
+    );
+    assert.equal((await s.dueRecords({ nowMs: 6, limit: 10 })).length, 1);
+    // The report: a commit naming another request leaves the marker; the one it names clears it.
+    let l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 7, leaseMs: 1000 });
+    assert.deepEqual(l.written, put);
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 8, state: { state: "in-sync", virtuousId: "1", partnerId: "p1" }, reported: { ...put, body: { id: 1, notes: "older" } } });
+    assert.deepEqual((await s.findRecord(C, { recordKey: "gift:v1" })).written, put);
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 9, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 10, state: { state: "in-sync", virtuousId: "1", partnerId: "p1" }, reported: { body: { notes: "x", id: 1 }, path: "/api/Gift/1", method: "PUT" } });
+    r = await s.findRecord(C, { recordKey: "gift:v1" });
+    assert.equal(r.written, undefined, "reported (compared as JSON, key order aside)");
+    assert.equal(r.dirty, false);
+    // A failure: the entry is gone (never resent) and the record is due at the retry time.
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 11, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 12, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    await s.leaseOutbox({ owner: "S", nowMs: 13, leaseMs: 10, limit: 5 });
+    // The submitter dies mid-send: the next lease says the entry was in flight.
+    const [lapsed] = await s.leaseOutbox({ owner: "T", nowMs: 30, leaseMs: 1000, limit: 5 });
+    assert.equal(lapsed.leasedBefore, true);
+    assert.equal(await s.finishOutbox(C, "gift:v1", "T", { redecide: true, retryAtMs: 500, error: "lease-lapsed" }, 31), true);
+    assert.equal(await s.getOutbox(C, "gift:v1"), null);
+    r = await s.findRecord(C, { recordKey: "gift:v1" });
+    assert.deepEqual([r.dirty, r.recheckMs, r.written], [true, 500, undefined]);
+    assert.equal((await s.dueRecords({ nowMs: 499, limit: 10 })).length, 0);
+    assert.equal((await s.dueRecords({ nowMs: 500, limit: 10 })).length, 1);
   });
 
   withStore("status counts, review queue, timeline order", async (s) => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openPgliteStore } from "../src/store/pglite.mjs";
-import { MIGRATIONS } from "../src/store/migrations.mjs";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/store/migrations.mjs";
 import { storeConformance } from "./store-conformance.mjs";
 import { openPglite } from "./support/stores.mjs";
 
@@ -40,7 +40,7 @@ test("pglite: a version-1 database migrates to links per product; its records lo
       VALUES ('c', 'contact:v7', 'contact', 'donor-7', '7', 1, '{"state":"in-sync","partnerId":"donor-7","virtuousId":"7"}', 1)`);
     await a.close();
     const b = await openPgliteStore({ dataDir: join(dir, "db") });
-    assert.equal(await b.schemaVersion(), 2);
+    assert.equal(await b.schemaVersion(), SCHEMA_VERSION);
     const r = await b.findRecord("c", { kind: "contact", virtuousId: "7" });
     assert.equal(r.product, "crm");
     assert.equal((await b.findRecord("c", { product: "crm", kind: "contact", partnerId: "donor-7" })).recordKey, "contact:v7");

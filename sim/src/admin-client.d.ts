@@ -70,6 +70,23 @@ export interface ClockState {
   iso: string;
 }
 
+export interface ApiFaultInput {
+  /** Matches this method only (any when absent). */
+  method?: string;
+  /** Matches paths starting with this (case-insensitive; any when absent). */
+  path?: string;
+  /** How many matching requests it affects (default 1). */
+  count?: number;
+  /** Without `apply`: the answer, the request not applied. With `apply`: the answer instead of the real one. */
+  status?: number;
+  /** The request is applied, then its answer is lost (`drop`, `delayMs` or `status`). */
+  apply?: boolean;
+  /** Close the connection without an answer. */
+  drop?: boolean;
+  /** Hold the answer this long (ms, at most 120000). */
+  delayMs?: number;
+}
+export interface ApiFault { method: string | null; path: string | null; count: number; status: number | null; apply: boolean; drop: boolean; delayMs: number | null }
 export interface Outages {
   webhooks: boolean;
   api: false | { status: number; remaining: number | null };
@@ -127,6 +144,9 @@ export declare class SimAdmin {
   duplicateNext(count?: number): Promise<{ duplicateNext: number }>;
   outages(): Promise<Outages>;
   setOutages(o: { webhooks?: boolean; api?: boolean | { status?: number; count?: number } }): Promise<Outages>;
+  /** One-shot faults on matching API requests (see the README's admin table). */
+  apiFaults(): Promise<ApiFault[]>;
+  setApiFaults(list: ApiFaultInput[]): Promise<ApiFault[]>;
   rateLimit(): Promise<RateLimitStatus>;
   storm(options?: { count?: number; durationMs?: number; retryAfterSeconds?: number }): Promise<RateLimitStatus>;
   resetRateLimit(): Promise<RateLimitStatus>;

@@ -77,6 +77,8 @@ export class SimAdmin {
   // outages and rate limits
   outages() { return this.request("GET", "_sim/outages"); }
   setOutages(o) { return this.request("PUT", "_sim/outages", o); }
+  apiFaults() { return this.request("GET", "_sim/api-faults"); }
+  setApiFaults(list) { return this.request("PUT", "_sim/api-faults", list); }
   rateLimit() { return this.request("GET", "_sim/rate-limit"); }
   storm(options = {}) { return this.request("POST", "_sim/rate-limit/storm", options); }
   resetRateLimit() { return this.request("POST", "_sim/rate-limit/reset"); }

@@ -240,6 +240,8 @@ function adminRoutes(sim) {
     // outages, rate limit
     ["GET", "/_sim/outages", () => sim.outages()],
     ["PUT", "/_sim/outages", ({ body }) => sim.setOutages(obj(body))],
+    ["GET", "/_sim/api-faults", () => sim.apiFaults.map((f) => ({ ...f }))],
+    ["PUT", "/_sim/api-faults", ({ body }) => sim.setApiFaults(body)],
     ["GET", "/_sim/rate-limit", () => sim.rate.status()],
     ["POST", "/_sim/rate-limit/storm", ({ body }) => sim.rate.startStorm(obj(body))],
     ["POST", "/_sim/rate-limit/reset", () => (sim.rate.reset(), sim.rate.status())],
@@ -343,8 +345,22 @@ export function createHandler(sim) {
         log(status);
         return send(res, status, { error: { code: m ? "METHOD_NOT_ALLOWED" : "NOT_FOUND", message: `${req.method} ${path}`, details: [] } }, extraHeaders);
       }
+      const fault = sim.takeApiFault(req.method, path);
+      if (fault && !fault.apply) {
+        status = fault.status;
+        log(status, { fault: "failed" });
+        return send(res, status, { error: { code: "INTERNAL_SERVER_ERROR", message: "simulated failure (not applied)", details: [] } }, extraHeaders);
+      }
       const out = await m.route.handler({ p: m.p, qs, body: parseJson(text), req });
       status = out === undefined ? 204 : 200;
+      if (fault) {
+        // Applied; the answer is lost (closed, held past the client's timeout, or replaced by an error status).
+        log(status, { fault: fault.drop ? "applied-dropped" : fault.delayMs != null ? "applied-delayed" : "applied-failed" });
+        if (fault.delayMs != null) await new Promise((r) => setTimeout(r, fault.delayMs));
+        if (fault.drop) return void req.socket.destroy();
+        if (fault.status != null) return send(res, fault.status, { error: { code: "INTERNAL_SERVER_ERROR", message: "simulated failure (applied)", details: [] } }, extraHeaders);
+        return send(res, status, out, extraHeaders);
+      }
       log(status);
       return send(res, status, out, extraHeaders);
     } catch (e) {

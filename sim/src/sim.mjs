@@ -18,7 +18,7 @@ export function defaultConfig() {
     deliveryTimeoutMs: 10_000,
     autoDeliver: true,
     pumpIntervalMs: 25,
-    payload: { eventId: false, contactAddress: false },
+    payload: { eventId: false, contactAddress: false, dated: true },
     rateLimit: { limit: 5_000, windowMs: 3_600_000 },
     query: { maxTake: 1_000, defaultTake: 10 },
     putMode: "replace",
@@ -92,6 +92,7 @@ export class Simulator {
     this.requests = [];
     this.tokens = new Map();
     this.apiOutage = null;
+    this.apiFaults = [];
     this.store = new Store({ rng: this.rng, clock: this.clock, config: this.config, emit: (t, r) => this.emit(t, r) });
     this.rate = new RateLimiter({ clock: this.clock, config: this.config });
     this.deliverer = new Deliverer({ clock: this.clock, config: this.config, rng: this.faultRng, store: this.store, log: (e) => this.onDelivery?.(e) });
@@ -115,6 +116,8 @@ export class Simulator {
     const meta = EVENT_TYPES[type];
     const id = `evt_${String(++this.eventSeq).padStart(5, "0")}`;
     const resource = meta.kind === "gift" ? renderGiftHook(record) : renderContactHook(record, this.config.payload);
+    // Live deliveries are often undated (no modifiedDateTimeUtc): `payload.dated: false` leaves it out.
+    if (this.config.payload.dated === false) delete resource.modifiedDateTimeUtc;
     const payload = this.config.payload.eventId ? { eventId: id, event: type, [meta.kind]: resource } : { event: type, [meta.kind]: resource };
     const body = JSON.stringify(payload);
     const ev = { id, type, kind: meta.kind, resourceId: record.id, atMs: this.clock.now(), body, deliveries: [], droppedFor: [] };
@@ -203,6 +206,41 @@ export class Simulator {
       o.remaining--;
     }
     return o.status;
+  }
+
+  /**
+   * One-shot faults on matching API requests (`PUT /_sim/api-faults`), in order: each spends one of its `count`
+   * (default 1) on the next request whose method and path match (`path`: a case-insensitive prefix). `status`
+   * alone: the request is answered with it and not applied (a failure). `apply: true`: the request is applied and
+   * then its answer is lost: `drop` closes the connection with no response, `delayMs` holds the response that long
+   * (a client with a shorter timeout sees a timeout), `status` answers with that status instead of the real one.
+   */
+  setApiFaults(list) {
+    if (!Array.isArray(list)) throw badRequest("api faults must be an array", "faults");
+    const out = [];
+    for (const [i, f] of list.entries()) {
+      if (!isPlain(f)) throw badRequest(`faults[${i}] must be an object`, `faults[${i}]`);
+      const count = f.count ?? 1;
+      if (!Number.isInteger(count) || count < 1) throw badRequest(`faults[${i}].count must be a positive integer`, `faults[${i}].count`);
+      if (f.status != null && (!Number.isInteger(f.status) || f.status < 200 || f.status > 599)) throw badRequest(`faults[${i}].status must be an HTTP status`, `faults[${i}].status`);
+      if (f.delayMs != null && !(Number.isInteger(f.delayMs) && f.delayMs >= 0 && f.delayMs <= 120_000)) throw badRequest(`faults[${i}].delayMs must be 0..120000`, `faults[${i}].delayMs`);
+      const apply = f.apply === true;
+      if (!apply && f.status == null) throw badRequest(`faults[${i}]: a fault that does not apply the request needs a status`, `faults[${i}].status`);
+      if (apply && f.status == null && !f.drop && f.delayMs == null) throw badRequest(`faults[${i}]: an applied request needs drop, delayMs or status`, `faults[${i}]`);
+      out.push({ method: f.method ? String(f.method).toUpperCase() : null, path: f.path ? String(f.path).toLowerCase() : null, count, status: f.status ?? null, apply, drop: f.drop === true, delayMs: f.delayMs ?? null });
+    }
+    this.apiFaults = out;
+    return this.apiFaults.map((f) => ({ ...f }));
+  }
+
+  /** The first fault matching this API request (one of its `count` spent), or null. */
+  takeApiFault(method, path) {
+    const p = path.toLowerCase();
+    const i = this.apiFaults.findIndex((f) => (!f.method || f.method === method) && (!f.path || p.startsWith(f.path)));
+    if (i < 0) return null;
+    const f = this.apiFaults[i];
+    if (--f.count <= 0) this.apiFaults.splice(i, 1);
+    return { ...f };
   }
 
   // ---- fixtures, triggers -----------------------------------------------------------------------------------

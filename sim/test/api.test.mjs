@@ -118,6 +118,38 @@ test("API outage: 5xx for the next N requests, or until switched off; the reques
   }
 });
 
+test("API faults: a matching request failed unapplied, or applied with its answer lost (dropped, held, replaced)", async () => {
+  const sim = await manual();
+  try {
+    const c = await sim.admin.createContact({ name: "Fault Person", contactType: "Household" });
+    const g = await sim.admin.createGift({ contactId: c.id, amount: 10, giftDate: "2026-11-01" });
+    const put = (amount) => sim.api.raw("PUT", `/api/Gift/${g.id}`, { contactId: c.id, amount, giftDate: "2026-11-01" });
+    await sim.admin.setApiFaults([{ method: "PUT", path: "/api/gift/", status: 500 }, { method: "PUT", path: "/api/Gift", apply: true, status: 502 }]);
+    assert.equal((await sim.api.raw("GET", `/api/Gift/${g.id}`)).status, 200, "a GET does not match");
+    assert.equal((await put(11)).status, 500);
+    assert.equal((await sim.admin.gift(g.id)).amount, 10, "not applied");
+    assert.equal((await put(12)).status, 502);
+    assert.equal((await sim.admin.gift(g.id)).amount, 12, "applied, its answer replaced");
+    assert.equal((await put(13)).status, 200, "each fault once");
+    await sim.admin.setApiFaults([{ method: "PUT", apply: true, drop: true }]);
+    await assert.rejects(put(14), "the connection closed without an answer");
+    assert.equal((await sim.admin.gift(g.id)).amount, 14);
+    await sim.admin.setApiFaults([{ method: "PUT", apply: true, delayMs: 400 }]);
+    await assert.rejects(
+      fetch(`${sim.url}/api/Gift/${g.id}`, { method: "PUT", headers: { authorization: `Bearer ${sim.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ contactId: c.id, amount: 15, giftDate: "2026-11-01" }), signal: AbortSignal.timeout(100) }),
+      (e) => e.name === "TimeoutError",
+    );
+    assert.equal((await sim.admin.gift(g.id)).amount, 15, "applied before the held answer");
+    assert.deepEqual(await sim.admin.apiFaults(), []);
+    await assert.rejects(sim.admin.setApiFaults([{ method: "PUT" }]), (e) => e.status === 400);
+    await assert.rejects(sim.admin.setApiFaults([{ status: 500, count: 0 }]), (e) => e.status === 400);
+    const log = (await sim.admin.requests({ method: "PUT" })).map((r) => [r.status, r.fault ?? null]);
+    assert.deepEqual(log.slice(0, 3), [[500, "failed"], [200, "applied-failed"], [200, null]]);
+  } finally {
+    await sim.close();
+  }
+});
+
 test("a seed replays ids, tokens and fixtures; another seed differs", async () => {
   const run = async (seed) => {
     const sim = await startSim({ seed, clock: { mode: "manual", startMs: 0 } });

@@ -92,6 +92,13 @@ test("PUT /api/Contact replaces; references and mergedIntoContactId are not writ
     await t.admin.editContact(c.id, { "address.state": "NJ" });
     await t.admin.flush();
     assert.equal(t.rx.received.at(-1).json.contact.address.state, "NJ", "payload.contactAddress adds it");
+    assert.ok(t.rx.received.at(-1).json.contact.modifiedDateTimeUtc, "deliveries are dated by default");
+    await t.admin.patchConfig({ payload: { dated: false } });
+    await t.admin.editContact(c.id, { "address.state": "NY" });
+    await t.admin.flush();
+    assert.equal(t.rx.received.at(-1).json.contact.address.state, "NY");
+    assert.equal("modifiedDateTimeUtc" in t.rx.received.at(-1).json.contact, false, "payload.dated: false leaves the time out");
+    assert.ok((await t.api.request("GET", `/api/Contact/${c.id}`)).modifiedDateTimeUtc, "the REST record still carries it");
   } finally {
     await t.close();
   }

@@ -14,7 +14,7 @@
 //   unlockRecord(id, key, owner, version)
 //   commitRecord({customerId, recordKey, owner, version, changeSeq, state, partnerId?, dirty, recheckMs,
 //                 log: [{direction, action, reason, detail}], outbox: [{put: request} | {drop: true}] (in order),
-//                 inbox?: {id, owner}, nowMs})                     one transaction; `lost-lock` when not held
+//                 inbox?: {id, owner}, reported?: request, nowMs})  one transaction; `lost-lock` when not held
 //   (commitRecord folds in a stub row the partner's change hook made for the same partner id meanwhile)
 //   createInProgress(id, kind, nowMs)  dropStub(id, key, owner, version)
 //   markDirty(id, {kind, partnerId, recordKey?}, nowMs) -> recordKey   (the partner record's CRM+ link)
@@ -25,7 +25,14 @@
 //   recentDecisions(id, {limit}) -> newest first   prune(id, {decisionsBeforeMs, deadLettersBeforeMs, inboxBeforeMs})
 //                                               retention (observe.mjs): counts of what was deleted or cleared
 //   getOutbox(id, key)  listOutbox(id)  leaseOutbox({owner, nowMs, leaseMs, limit})
+//                                               an entry re-leased after its lease lapsed in flight: `leasedBefore`
 //   finishOutbox(id, key, owner, outcome, nowMs)
+//                                               outcome: {done} | {done, written: request} (a full-record PUT's 2xx:
+//                                               the record's `written` marker set, the record due now, its lock
+//                                               broken) | {redecide, retryAtMs} (a full-record PUT not known to have
+//                                               landed: the entry removed, the record due at retryAtMs, never resent)
+//                                               | {retryAtMs, countAttempt?} (sent again unchanged) | {failed}
+//   (a record row carries `written` until a commitRecord with `reported` equal to it clears it)
 //   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()
 
 /** A store failure with a stable code: `lost-lock`, `lost-lease`, `unknown-customer`, `unique-violation`. */

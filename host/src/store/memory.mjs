@@ -2,8 +2,12 @@
 // every method runs to completion without awaiting in between, so each is atomic in one process. Values are
 // deep-copied in and out, so callers can never change stored state by mutating what they passed or got.
 import { StoreError } from "./contract.mjs";
+import { SCHEMA_VERSION } from "./migrations.mjs";
 
 const clone = (v) => (v === undefined ? undefined : structuredClone(v));
+/** Equal as JSON values (object key order ignored), as PostgreSQL compares jsonb. */
+const sameJson = (a, b) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+const sortKeys = (v) => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
 
 export class MemoryStore {
   constructor() {
@@ -21,10 +25,10 @@ export class MemoryStore {
   }
 
   async migrate() {
-    return { applied: [], version: 2 };
+    return { applied: [], version: SCHEMA_VERSION };
   }
   async schemaVersion() {
-    return 2;
+    return SCHEMA_VERSION;
   }
   async close() {}
 
@@ -208,6 +212,8 @@ export class MemoryStore {
       version: r.version + 1,
       updatedMs: c.nowMs,
     });
+    // The acknowledged write this unit of work reported is reported (a newer one stored meanwhile stays).
+    if (c.reported && r.written && sameJson(r.written, c.reported)) delete r.written;
     for (const e of c.log ?? []) this.decisions.push({ customerId: c.customerId, recordKey: c.recordKey, atMs: c.nowMs, ...clone(e) });
     for (const op of c.outbox ?? []) {
       if (op.drop) this.#dropOutbox(c.customerId, c.recordKey);
@@ -315,7 +321,7 @@ export class MemoryStore {
       paused: c?.pausedAtMs ?? null,
       budget: clone(c?.budget ?? null),
       kv,
-      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq })),
+      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}) })),
       outbox: [...this.outbox.values()].filter((o) => o.customerId === customerId).map((o) => clone({
         recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status,
         lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter,
@@ -339,6 +345,7 @@ export class MemoryStore {
         customerId, recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined,
         extSource: ext ? String(ext.source).trim().toLowerCase() : undefined, extId: ext ? String(ext.id).trim() : undefined,
         version: 1, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, updatedMs: now,
+        ...(r.written ? { written: clone(r.written) } : {}),
       });
     }
     for (const o of doc.outbox)
@@ -392,16 +399,20 @@ export class MemoryStore {
       .filter((e) => (e.status === "queued" && e.dueMs <= nowMs) || (e.status === "in-flight" && e.leaseUntilMs < nowMs))
       .sort((a, b) => a.dueMs - b.dueMs)
       .slice(0, limit);
+    // `leasedBefore`: the entry was in flight under a lease that lapsed (a submitter died mid-send): whether it
+    // reached Virtuous is unknown.
+    const lapsed = new Set(due.filter((e) => e.status === "in-flight"));
     for (const e of due) Object.assign(e, { status: "in-flight", leaseOwner: owner, leaseUntilMs: nowMs + leaseMs });
-    return due.map(clone);
+    return due.map((e) => (lapsed.has(e) ? { ...clone(e), leasedBefore: true } : clone(e)));
   }
   async finishOutbox(customerId, recordKey, owner, outcome, nowMs) {
     const k = `${customerId}\0${recordKey}`;
     const e = this.outbox.get(k);
     if (!e || e.status !== "in-flight" || e.leaseOwner !== owner) return false;
+    this.#afterSend(customerId, recordKey, outcome, nowMs);
     if (e.nextRequest) {
       this.outbox.set(k, { customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false });
-    } else if (outcome.done || e.dropAfter) {
+    } else if (outcome.done || outcome.redecide || e.dropAfter) {
       this.outbox.delete(k);
     } else if (outcome.failed) {
       Object.assign(e, { status: "failed", leaseOwner: undefined, leaseUntilMs: undefined, attempts: e.attempts + 1, lastError: outcome.error, lastStatus: outcome.status });
@@ -412,6 +423,19 @@ export class MemoryStore {
       });
     }
     return true;
+  }
+
+  /**
+   * The record side of a finished send (contract.mjs, finishOutbox): `written` stores the acknowledged request for
+   * the report (the record due now; a worker holding its lock loses it, so nothing fetched after the 2xx is decided
+   * before the report); `redecide` makes the record due at `retryAtMs` to be decided again.
+   */
+  #afterSend(customerId, recordKey, outcome, nowMs) {
+    const r = this.records.get(`${customerId}\0${recordKey}`);
+    if (!r || !(outcome.written || outcome.redecide)) return;
+    const at = outcome.written ? nowMs : outcome.retryAtMs;
+    Object.assign(r, { dirty: true, recheckMs: r.dirty && r.recheckMs != null && r.recheckMs < at ? r.recheckMs : at, changeSeq: r.changeSeq + 1 });
+    if (outcome.written) Object.assign(r, { written: clone(outcome.written), lockOwner: undefined, lockUntilMs: undefined, version: r.version + 1 });
   }
 
   async addReview(customerId, kind, item, nowMs) {

@@ -121,4 +121,14 @@ CREATE UNIQUE INDEX vsh_records_partner_p ON vsh_records (customer_id, product, 
 CREATE INDEX vsh_records_links ON vsh_records (customer_id, kind, partner_id);
 `,
   },
+  {
+    version: 3,
+    name: "acknowledged full-record writes not yet reported",
+    // A full-record PUT that got a 2xx is reported to the core (PartnerChange.written) by the next unit of work on
+    // its record; until then the request is kept here, so a crash between the 2xx and the report loses nothing.
+    sql: `ALTER TABLE vsh_records ADD COLUMN written jsonb`,
+  },
 ];
+
+/** The schema version the stores speak (the memory store and the Worker's Durable Objects keep the same model). */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1).version;

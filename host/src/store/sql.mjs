@@ -25,6 +25,7 @@ function recordRow(r) {
     lockOwner: r.lock_owner ?? undefined,
     lockUntilMs: num(r.lock_until_ms),
     updatedMs: Number(r.updated_ms),
+    ...(r.written != null ? { written: r.written } : {}),
   };
 }
 
@@ -61,6 +62,7 @@ function outboxRow(r) {
     dropAfter: r.drop_after,
     lastError: r.last_error ?? undefined,
     lastStatus: r.last_status ?? undefined,
+    ...(r.prev_status === "in-flight" ? { leasedBefore: true } : {}),
   };
 }
 
@@ -342,12 +344,13 @@ export class SqlStore {
            ext_source = COALESCE($8, ext_source), ext_id = COALESCE($9, ext_id),
            dirty = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $11::boolean ELSE true END,
            recheck_ms = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $12::bigint ELSE $13::bigint END,
-           lock_owner = NULL, lock_until_ms = NULL, version = version + 1, updated_ms = $13
+           lock_owner = NULL, lock_until_ms = NULL, version = version + 1, updated_ms = $13,
+           written = CASE WHEN $15::jsonb IS NOT NULL AND written = $15::jsonb THEN NULL ELSE written END
          WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4 RETURNING version`,
         [
           c.customerId, c.recordKey, c.owner, c.version, json(s ?? undefined),
           pid, s?.virtuousId ?? null, ref?.source ?? null, ref?.id ?? null,
-          c.changeSeq, Boolean(c.dirty), c.recheckMs ?? null, c.nowMs, folded.rows.length > 0,
+          c.changeSeq, Boolean(c.dirty), c.recheckMs ?? null, c.nowMs, folded.rows.length > 0, json(c.reported),
         ],
       );
       if (!r.rows.length) throw new StoreError("lost-lock", `${c.customerId}/${c.recordKey}`);
@@ -489,15 +492,19 @@ export class SqlStore {
     return r.rows.map(outboxRow);
   }
 
-  /** Leases due queued entries (and in-flight ones whose lease lapsed: a crashed submitter) of unpaused customers. */
+  /**
+   * Leases due queued entries (and in-flight ones whose lease lapsed: a crashed submitter) of unpaused customers; the
+   * latter come back with `leasedBefore` (whether their send reached Virtuous is unknown).
+   */
   async leaseOutbox({ owner, nowMs, leaseMs, limit }) {
     const r = await this.db.query(
-      `UPDATE vsh_outbox o SET status = 'in-flight', lease_owner = $1, lease_until_ms = $2
-       WHERE (customer_id, record_key) IN (
-         SELECT x.customer_id, x.record_key FROM vsh_outbox x JOIN vsh_customers c USING (customer_id)
+      `WITH due AS (
+         SELECT x.customer_id, x.record_key, x.status AS prev_status FROM vsh_outbox x JOIN vsh_customers c USING (customer_id)
          WHERE c.paused_at_ms IS NULL AND ((x.status = 'queued' AND x.due_ms <= $3) OR (x.status = 'in-flight' AND x.lease_until_ms < $3))
          ORDER BY x.due_ms LIMIT $4 FOR UPDATE OF x SKIP LOCKED)
-       RETURNING *`,
+       UPDATE vsh_outbox o SET status = 'in-flight', lease_owner = $1, lease_until_ms = $2
+       FROM due WHERE o.customer_id = due.customer_id AND o.record_key = due.record_key
+       RETURNING o.*, due.prev_status`,
       [owner, nowMs + leaseMs, nowMs, limit],
     );
     return r.rows.map(outboxRow).sort((a, b) => a.dueMs - b.dueMs);
@@ -507,6 +514,10 @@ export class SqlStore {
    * Ends a leased entry. `outcome`: `{done: true}` (sent), `{retryAtMs, error, status, countAttempt}` (send again,
    * unchanged, later) or `{failed: true, error, status}` (kept for a person). A replacement queued while it was in
    * flight takes its place in every case; an entry confirmed while in flight (`dropAfter`) is removed.
+   * Full-record PUTs (a snapshot, never resent): `{done: true, written: request}` also stores the acknowledged
+   * request on the record for the report, makes the record due now and breaks a lock held on it (its holder may be
+   * deciding a record fetched after the 2xx: it must decide again after the report); `{redecide: true, retryAtMs}`
+   * removes the entry and makes the record due at `retryAtMs`, to be decided again from a fresh fetch.
    */
   async finishOutbox(customerId, recordKey, owner, outcome, nowMs) {
     return this.db.tx(async (q) => {
@@ -516,6 +527,19 @@ export class SqlStore {
       );
       if (!r.rows.length) return false;
       const e = r.rows[0];
+      if (outcome.written || outcome.redecide) {
+        const at = outcome.written ? nowMs : outcome.retryAtMs;
+        await q(
+          `UPDATE vsh_records SET dirty = true, change_seq = change_seq + 1,
+             recheck_ms = CASE WHEN dirty AND recheck_ms IS NOT NULL AND recheck_ms < $3 THEN recheck_ms ELSE $3 END,
+             written = COALESCE($4::jsonb, written),
+             lock_owner = CASE WHEN $4::jsonb IS NULL THEN lock_owner END,
+             lock_until_ms = CASE WHEN $4::jsonb IS NULL THEN lock_until_ms END,
+             version = version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END
+           WHERE customer_id = $1 AND record_key = $2`,
+          [customerId, recordKey, at, json(outcome.written)],
+        );
+      }
       if (e.next_request) {
         await q(
           `UPDATE vsh_outbox SET request = next_request, queued_ms = next_queued_ms, next_request = NULL, next_queued_ms = NULL,
@@ -524,7 +548,7 @@ export class SqlStore {
            WHERE customer_id = $1 AND record_key = $2`,
           [customerId, recordKey, nowMs],
         );
-      } else if (outcome.done || e.drop_after) {
+      } else if (outcome.done || outcome.redecide || e.drop_after) {
         await q("DELETE FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
       } else if (outcome.failed) {
         await q(
@@ -579,6 +603,7 @@ export class SqlStore {
         kv,
         records: (await q("SELECT * FROM vsh_records WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map(recordRow).map((r) => ({
           recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq,
+          ...(r.written ? { written: r.written } : {}),
         })),
         outbox: (await q("SELECT * FROM vsh_outbox WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map((r) => {
           const o = outboxRow(r);
@@ -601,10 +626,10 @@ export class SqlStore {
       for (const r of doc.records) {
         const ext = r.state?.externalRef;
         await q(
-          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms, product)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12, $13)`,
+          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms, product, written)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb)`,
           [customerId, r.recordKey, r.kind, r.partnerId ?? null, r.virtuousId ?? null, ext ? String(ext.source).trim().toLowerCase() : null, ext ? String(ext.id).trim() : null,
-            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now, r.product ?? "crm"],
+            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now, r.product ?? "crm", json(r.written)],
         );
       }
       for (const o of doc.outbox)

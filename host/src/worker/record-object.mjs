@@ -18,6 +18,8 @@ export const unboundFetch = (input, init) => fetch(input, init);
 const LOG_KEEP = 500; // decision-log entries kept per record (the timeline shows the newest 200)
 const pad = (n) => String(n).padStart(12, "0");
 const clone = (v) => (v === undefined ? undefined : structuredClone(v));
+const sortKeys = (v) => (Array.isArray(v) ? v.map(sortKeys) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v);
+const sameJson = (a, b) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 
 /** The partner port the Worker host uses: HTTP to the partner app at the customer's `partner.url`. */
 export function partnerPortFor(store) {
@@ -42,7 +44,7 @@ export class RecordObject extends DurableObject {
     this.logSeq = 0;
     this.pending = null; // the delivery in hand (its durable copy is the Queue message)
     this.result = null;
-    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, alarmDelayMs, holdSubmits
+    this.test = {}; // test hooks (TEST_HOOKS=1 only): evictBeforeCommit, evictAfterWritten, alarmDelayMs, holdSubmits
     this.needsPublish = false;
     this.unpublished = []; // decision-log entries not yet copied to the customer's recent activity
     ctx.blockConcurrencyWhile(async () => {
@@ -124,7 +126,7 @@ export class RecordObject extends DurableObject {
       const dedupe = [];
       for (const [k, atMs] of await this.ctx.storage.list({ prefix: "done:" })) if (atMs >= sinceMs) dedupe.push({ dedupeKey: k.slice(5), atMs });
       return {
-        record: r ? clone({ recordKey: r.recordKey, ...((r.product ?? "crm") !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq }) : null,
+        record: r ? clone({ recordKey: r.recordKey, ...((r.product ?? "crm") !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}) }) : null,
         outbox: o ? clone({ recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter }) : null,
         dedupe,
       };
@@ -135,7 +137,7 @@ export class RecordObject extends DurableObject {
     return this.serial(async () => {
       this.#identify(customerId, recordKey);
       if (this.row) throw new StoreError("not-empty", `${customerId}/${recordKey} already exists here`);
-      const row = { customerId, recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs };
+      const row = { customerId, recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs, ...(r.written ? { written: clone(r.written) } : {}) };
       const outbox = o ? { customerId, recordKey, request: clone(o.request), queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status === "failed" ? "failed" : "queued", lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: clone(o.nextRequest), nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter) } : null;
       await this.ctx.storage.put(outbox ? { row, outbox } : { row });
       this.row = row;
@@ -315,6 +317,8 @@ export class RecordObject extends DurableObject {
       updatedMs: c.nowMs,
       pubSeq: (r.pubSeq ?? 0) + 1,
     };
+    // The acknowledged full-record write this unit of work reported (PartnerChange.written) is reported.
+    if (c.reported && next.written && sameJson(next.written, c.reported)) delete next.written;
     let outbox = this.outbox;
     for (const op of c.outbox ?? []) {
       if (op.drop) outbox = outbox?.status === "in-flight" ? { ...outbox, dropAfter: true, nextRequest: undefined, nextQueuedMs: undefined } : null;
@@ -383,15 +387,28 @@ export class RecordObject extends DurableObject {
     if (!e) return [];
     if (!((e.status === "queued" && e.dueMs <= nowMs) || (e.status === "in-flight" && e.leaseUntilMs < nowMs))) return [];
     if (await this.#paused()) return [];
+    // In flight under a lapsed lease (the Object was reset mid-send): whether the send reached Virtuous is unknown.
+    const lapsed = e.status === "in-flight";
     Object.assign(e, { status: "in-flight", leaseUntilMs: nowMs + leaseMs });
-    return [clone(e)];
+    // Stored before the send: an Object reset mid-send comes back with the entry in flight, so the next lease knows
+    // its send may have landed (a full-record PUT is then decided again, never resent).
+    await this.ctx.storage.put("outbox", e);
+    return [lapsed ? { ...clone(e), leasedBefore: true } : clone(e)];
   }
   async finishOutbox(recordKey, owner, outcome, nowMs) {
     const e = this.outbox;
     if (!e || e.status !== "in-flight" || recordKey !== this.key) return false;
     let next;
+    // A full-record PUT (../store/contract.mjs): its 2xx is kept on the row for the report (the record due now), or,
+    // not known to have landed, the record is due at retryAtMs to be decided again; the snapshot is never resent.
+    if (outcome.written || outcome.redecide) {
+      const at = outcome.written ? nowMs : outcome.retryAtMs;
+      const r = this.row;
+      Object.assign(r, { dirty: true, recheckMs: r.dirty && r.recheckMs != null && r.recheckMs < at ? r.recheckMs : at, changeSeq: r.changeSeq + 1 });
+      if (outcome.written) r.written = clone(outcome.written);
+    }
     if (e.nextRequest) next = { customerId: e.customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false };
-    else if (outcome.done || e.dropAfter) next = null;
+    else if (outcome.done || outcome.redecide || e.dropAfter) next = null;
     else if (outcome.failed) next = { ...e, status: "failed", leaseUntilMs: undefined, attempts: e.attempts + 1, lastError: outcome.error, lastStatus: outcome.status };
     else
       next = {
@@ -401,6 +418,13 @@ export class RecordObject extends DurableObject {
     this.outbox = next;
     this.row.pubSeq = (this.row.pubSeq ?? 0) + 1;
     await (next ? this.ctx.storage.put({ outbox: next, row: this.row }) : Promise.all([this.ctx.storage.delete("outbox"), this.ctx.storage.put("row", this.row)]));
+    if (outcome.written && this.test.evictAfterWritten) {
+      this.test.evictAfterWritten = false;
+      await this.ctx.storage.sync(); // the 2xx is durably stored: the reset comes after it
+      // The Object is reset once the 2xx is stored and before its report (test hook): the next instance reports it.
+      this.ctx.abort("evicted after the 2xx was stored, before its report (test hook)");
+      throw new StoreError("evicted", "the Object was reset before the report (test hook)");
+    }
     await this.#publish();
     return true;
   }

@@ -5,6 +5,7 @@
 //   api scope (the Worker's fetch, queue and cron handlers): customer-wide calls only; "inbox inserts" go to the
 //     deliveries Queue (the Queue is the durable inbox; the record's Object drops a message it already committed).
 import { StoreError } from "../store/contract.mjs";
+import { SCHEMA_VERSION } from "../store/migrations.mjs";
 import { objectName } from "./route.mjs";
 
 const CUSTOMER_CACHE_MS = 1_000;
@@ -42,10 +43,10 @@ export class DoStore {
   }
 
   async migrate() {
-    return { applied: [], version: 1 };
+    return { applied: [], version: SCHEMA_VERSION };
   }
   async schemaVersion() {
-    return 1;
+    return SCHEMA_VERSION;
   }
   async close() {}
 

@@ -1,0 +1,4 @@
+import { fullWriteSuite } from "./full-write-suite.mjs";
+import { openPglite } from "./support/stores.mjs";
+
+fullWriteSuite("full-record writes, pglite", openPglite);
