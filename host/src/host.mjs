@@ -818,15 +818,16 @@ export class Host {
     // A full-record PUT is a snapshot of the record as fetched: never sent again later (docs/sync.md, "The
     // full-record protocol"). Whenever it is not known to have landed, the record is decided again instead.
     const full = isFullRecordPut(c.settings, req);
-    const redecide = async (retryAtMs, reason, status) => {
+    // The attempts carry over to the record's next write (store contract, `retried`): it backs off further each time.
+    const redecide = async (retryAtMs, reason, status, countAttempt = true) => {
       await this.#logDecision(e.customerId, e.recordKey, this.now(), { direction: "submit", action: "redecide", reason, detail: { method: req.method, path: req.path, status: status ?? null, attempt: e.attempts + 1 } });
-      return finish({ redecide: true, retryAtMs, error: reason, status });
+      return finish({ redecide: true, retryAtMs, error: reason, status, countAttempt });
     };
     if (full && e.leasedBefore) return redecide(now, "lease-lapsed"); // sent before? unknown: never resent
     const gate = await this.#budgetDecide(c, { priority: "live", now });
     if (!gate.go) {
       await this.#count(e.customerId, { budgetWaits: 1 });
-      if (full) return redecide(now + gate.waitMs, `budget: ${gate.reason}`); // the snapshot would age meanwhile
+      if (full) return redecide(now + gate.waitMs, `budget: ${gate.reason}`, undefined, false); // the snapshot would age meanwhile
       return finish({ retryAtMs: now + gate.waitMs, error: `budget: ${gate.reason}`, countAttempt: false });
     }
     const res = await this.#sendMeasured(c, req);
@@ -1345,6 +1346,10 @@ export class Host {
     }
     const counters = (await this.store.kvGet(customerId, "counters")) ?? {};
     const stuck = (await this.store.listOutbox(customerId)).filter((e) => e.status === "failed" || e.attempts >= 3);
+    // A full-record write not known to land waits, between tries, as the record's carried attempts (no outbox entry).
+    for (const r of await this.store.listRecords(customerId, { redecided: true }))
+      if (r.retry?.attempts >= 3 && !stuck.some((e) => e.recordKey === r.recordKey))
+        stuck.push({ recordKey: r.recordKey, status: "redecide", attempts: r.retry.attempts, lastError: r.retry.lastError ?? undefined, lastStatus: r.retry.lastStatus ?? undefined, request: r.retry.request ?? {} });
     const rotation = await this.store.kvGet(customerId, "rotation");
     return {
       apiVersion: 1,

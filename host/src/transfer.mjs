@@ -121,7 +121,7 @@ export function comparableState(doc) {
     paused: doc.paused ?? null,
     budget: doc.budget ?? null,
     kv: Object.fromEntries(Object.entries(doc.kv).sort(([a], [b]) => (a < b ? -1 : 1))),
-    records: doc.records.map((r) => ({ recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty), written: r.written ?? null })).sort(by("recordKey")),
+    records: doc.records.map((r) => ({ recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? null, virtuousId: r.virtuousId ?? null, state: r.state ?? null, dirty: Boolean(r.dirty), written: r.written ?? null, retry: r.retry ?? null })).sort(by("recordKey")),
     outbox: doc.outbox.map((o) => ({ recordKey: o.recordKey, request: o.request, status: o.status, attempts: o.attempts ?? 0, nextRequest: o.nextRequest ?? null })).sort(by("recordKey")),
     inbox: doc.inbox.map((e) => ({ dedupeKey: e.dedupeKey, origin: e.origin, event: e.event })).sort(by("dedupeKey")),
     dedupe: doc.dedupe.map((d) => d.dedupeKey).sort(),

@@ -73,6 +73,34 @@ export function fullWriteSuite(name, openStore) {
     assert.equal((await w.row(giftId)).state.state, "in-sync");
   });
 
+  test("a PUT Virtuous keeps failing: each try is built from a fresh fetch, the attempts carry over (backing off, shown as retrying), and the write lands once it can", async (w) => {
+    const { giftId, donId } = await w.linkedGift();
+    await w.sim.admin.setApiFaults([{ method: "PUT", path: `/api/Gift/${giftId}`, status: 503, count: 3 }]);
+    await w.partner.edit("gift", donId, { notes: "from the partner" });
+    await w.host.processPartnerChanges();
+    // Between tries the record has no outbox entry: the status shows the write from the record's carried attempts.
+    let seen;
+    const status = w.host.status.bind(w.host);
+    await w.until(async () => {
+      const s = await status(C);
+      seen ??= s.outbox.stuckWrites.find((x) => x.recordKey === w.key(giftId) && x.attempts >= 3);
+      return (await w.puts(giftId, 200)) >= 1;
+    }, "the write that lands after three failures");
+    assert.ok(seen, "shown among the stuck writes once three tries failed");
+    assert.deepEqual([seen.lastStatus, seen.method, seen.path], [503, "PUT", `/api/Gift/${giftId}`]);
+    await w.settle();
+    const tries = (await w.host.store.timeline(C, w.key(giftId))).filter((x) => x.direction === "submit" && (x.action === "redecide" || x.action === "proceed")).map((x) => [x.action, x.detail?.attempt]);
+    assert.deepEqual(tries, [["redecide", 1], ["redecide", 2], ["redecide", 3], ["proceed", 4]], "one count across the redecided writes");
+    const sent = (await w.sim.admin.requests({ method: "PUT" })).filter((r) => r.path === `/api/Gift/${giftId}`);
+    assert.deepEqual(sent.map((r) => r.status), [503, 503, 503, 200]);
+    assert.equal((await w.sim.admin.gift(giftId)).notes, "from the partner");
+    const row = await w.row(giftId);
+    assert.equal(row.state.state, "in-sync");
+    assert.equal(row.retry, undefined, "the count is gone once the write landed");
+    assert.equal(await w.host.store.getOutbox(C, w.key(giftId)), null);
+    assert.equal((await status(C)).outbox.stuckWrites.length, 0);
+  });
+
   test("a lost acknowledgement (applied, the host timed out): confirmed by the fresh fetch, the snapshot never sent again", async (w) => {
     const { giftId, donId } = await w.linkedGift();
     await w.sim.admin.hold();

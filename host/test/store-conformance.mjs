@@ -357,6 +357,45 @@ export function storeConformance(name, open, { openMany } = {}) {
     assert.deepEqual([r.dirty, r.recheckMs, r.written], [true, 500, undefined]);
     assert.equal((await s.dueRecords({ nowMs: 499, limit: 10 })).length, 0);
     assert.equal((await s.dueRecords({ nowMs: 500, limit: 10 })).length, 1);
+    // The redecided write's attempts carry to the record's next write (a new entry, built from a fresh fetch).
+    assert.deepEqual(r.retry, { attempts: 1, lastError: "lease-lapsed", lastStatus: null, request: { method: "PUT", path: "/api/Gift/1" } });
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 500, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 501, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    let o = await s.getOutbox(C, "gift:v1");
+    assert.deepEqual([o.attempts, o.lastError], [1, "lease-lapsed"], "the next write starts from the carried attempts");
+    assert.equal((await s.findRecord(C, { recordKey: "gift:v1" })).retry, undefined, "handed on, not kept twice");
+    await s.leaseOutbox({ owner: "S", nowMs: 502, leaseMs: 1000, limit: 5 });
+    assert.equal(await s.finishOutbox(C, "gift:v1", "S", { redecide: true, retryAtMs: 600, error: "server-error", status: 500 }, 503), true);
+    assert.deepEqual((await s.findRecord(C, { recordKey: "gift:v1" })).retry, { attempts: 2, lastError: "server-error", lastStatus: 500, request: { method: "PUT", path: "/api/Gift/1" } });
+    assert.equal((await s.statusCounts(C)).retryingWrites, 0, "between tries the record has no entry");
+    // A delivery decided meanwhile (the record stays dirty) keeps them; a budget wait does not count.
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 504, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 505, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, dirty: true, recheckMs: 600 });
+    assert.equal((await s.findRecord(C, { recordKey: "gift:v1" })).retry?.attempts, 2);
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 600, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 601, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    await s.leaseOutbox({ owner: "S", nowMs: 602, leaseMs: 1000, limit: 5 });
+    await s.finishOutbox(C, "gift:v1", "S", { redecide: true, retryAtMs: 700, error: "budget: empty", countAttempt: false }, 603);
+    assert.equal((await s.findRecord(C, { recordKey: "gift:v1" })).retry?.attempts, 2, "a budget wait is not an attempt");
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 700, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 701, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    await s.leaseOutbox({ owner: "S", nowMs: 702, leaseMs: 1000, limit: 5 });
+    await s.finishOutbox(C, "gift:v1", "S", { redecide: true, retryAtMs: 800, error: "server-error", status: 500 }, 703);
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 800, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 801, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    assert.equal((await s.getOutbox(C, "gift:v1")).attempts, 3);
+    assert.equal((await s.statusCounts(C)).retryingWrites, 1, "a write Virtuous keeps failing shows as retrying");
+    await s.leaseOutbox({ owner: "S", nowMs: 802, leaseMs: 1000, limit: 5 });
+    await s.finishOutbox(C, "gift:v1", "S", { redecide: true, retryAtMs: 900, error: "server-error", status: 500 }, 803);
+    // Decided again and nothing left to send (the fetch showed the write landed): the record is clean, the count gone.
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 900, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 901, state: { state: "in-sync", virtuousId: "1", partnerId: "p1" }, dirty: false });
+    assert.equal((await s.findRecord(C, { recordKey: "gift:v1" })).retry, undefined);
+    // A 2xx clears them too; the next write starts from 0.
+    l = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 902, leaseMs: 1000 });
+    await s.commitRecord({ customerId: C, recordKey: "gift:v1", owner: "A", version: l.version, changeSeq: l.changeSeq, nowMs: 903, state: { state: "partner-pending", virtuousId: "1", partnerId: "p1" }, outbox: [{ put }] });
+    o = await s.getOutbox(C, "gift:v1");
+    assert.deepEqual([o.attempts, o.lastError ?? null], [0, null]);
   });
 
   withStore("status counts, review queue, timeline order", async (s) => {

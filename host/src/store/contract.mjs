@@ -18,7 +18,7 @@
 //   (commitRecord folds in a stub row the partner's change hook made for the same partner id meanwhile)
 //   createInProgress(id, kind, nowMs)  dropStub(id, key, owner, version)
 //   markDirty(id, {kind, partnerId, recordKey?}, nowMs) -> recordKey   (the partner record's CRM+ link)
-//   dueRecords({nowMs, limit})  listRecords(id, {product?, kind?, state?, ...})
+//   dueRecords({nowMs, limit})  listRecords(id, {product?, kind?, state?, redecided?, ...})  (`redecided`: a `retry`)
 //   findRecord's `product` defaults to "crm"; a record is a link (product, kind, Virtuous id): docs/sync.md
 //   partnerLinks(id, {kind, partnerId}) -> every link of the partner record   hasProductLinks(id, kind) -> bool
 //   timeline(id, key)  logDecision(id, key, nowMs, entry)
@@ -33,6 +33,9 @@
 //                                               landed: the entry removed, the record due at retryAtMs, never resent)
 //                                               | {retryAtMs, countAttempt?} (sent again unchanged) | {failed}
 //   (a record row carries `written` until a commitRecord with `reported` equal to it clears it)
+//   (a redecided write's attempts are carried, `retried` below: on the next entry queued for the record, else on the
+//   record row's `retry` until a commitRecord puts the record's next write (which inherits them) or leaves the record
+//   clean; a `done` clears them. So a full-record write failing again and again backs off and shows in the status.)
 //   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()
 
 /** A store failure with a stable code: `lost-lock`, `lost-lease`, `unknown-customer`, `unique-violation`. */
@@ -42,4 +45,14 @@ export class StoreError extends Error {
     this.name = "StoreError";
     this.code = code;
   }
+}
+
+/**
+ * The attempts a redecided full-record write hands on (`{attempts, lastError, lastStatus}`): the record's next write
+ * starts from them, so a write Virtuous keeps failing backs off further each time and counts as retrying in the
+ * status, although each try is a new outbox entry built from a fresh fetch.
+ */
+export function retried(entry, outcome) {
+  const request = entry.request ? { method: entry.request.method, path: entry.request.path } : undefined;
+  return { attempts: (entry.attempts ?? 0) + (outcome.countAttempt === false ? 0 : 1), lastError: outcome.error ?? null, lastStatus: outcome.status ?? null, request };
 }

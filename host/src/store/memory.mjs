@@ -1,7 +1,7 @@
 // The in-memory store (tests, single-process experiments). Same contract as the SQL stores (./contract.mjs);
 // every method runs to completion without awaiting in between, so each is atomic in one process. Values are
 // deep-copied in and out, so callers can never change stored state by mutating what they passed or got.
-import { StoreError } from "./contract.mjs";
+import { StoreError, retried } from "./contract.mjs";
 import { SCHEMA_VERSION } from "./migrations.mjs";
 
 const clone = (v) => (v === undefined ? undefined : structuredClone(v));
@@ -217,8 +217,10 @@ export class MemoryStore {
     for (const e of c.log ?? []) this.decisions.push({ customerId: c.customerId, recordKey: c.recordKey, atMs: c.nowMs, ...clone(e) });
     for (const op of c.outbox ?? []) {
       if (op.drop) this.#dropOutbox(c.customerId, c.recordKey);
-      if (op.put) this.#putOutbox(c.customerId, c.recordKey, op.put, c.nowMs);
+      if (op.put) this.#putOutbox(c.customerId, c.recordKey, op.put, c.nowMs, r.retry);
+      if (op.put) delete r.retry;
     }
+    if (!r.dirty) delete r.retry; // settled: the redecided write landed or is no longer wanted
     if (c.inbox) await this.inboxComplete(c.inbox.id, c.inbox.owner, c.nowMs);
     return { version: r.version };
   }
@@ -254,9 +256,9 @@ export class MemoryStore {
       .slice(0, limit)
       .map((r) => this.#out(r));
   }
-  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds } = {}) {
+  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds, redecided } = {}) {
     return this.#rows(customerId)
-      .filter((r) => (!product || r.product === product) && (!kind || r.kind === kind) && (!state || r.state?.state === state))
+      .filter((r) => (!product || r.product === product) && (!kind || r.kind === kind) && (!state || r.state?.state === state) && (!redecided || r.retry != null))
       .filter((r) => (!virtuousIds || (r.virtuousId && virtuousIds.includes(r.virtuousId))) && (!partnerIds || (r.partnerId && partnerIds.includes(r.partnerId))))
       .sort((a, b) => (a.recordKey < b.recordKey ? -1 : 1))
       .map((r) => this.#out(r));
@@ -321,7 +323,7 @@ export class MemoryStore {
       paused: c?.pausedAtMs ?? null,
       budget: clone(c?.budget ?? null),
       kv,
-      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}) })),
+      records: this.#rows(customerId).map((r) => clone({ recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}), ...(r.retry ? { retry: r.retry } : {}) })),
       outbox: [...this.outbox.values()].filter((o) => o.customerId === customerId).map((o) => clone({
         recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status,
         lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter,
@@ -346,6 +348,7 @@ export class MemoryStore {
         extSource: ext ? String(ext.source).trim().toLowerCase() : undefined, extId: ext ? String(ext.id).trim() : undefined,
         version: 1, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, updatedMs: now,
         ...(r.written ? { written: clone(r.written) } : {}),
+        ...(r.retry ? { retry: clone(r.retry) } : {}),
       });
     }
     for (const o of doc.outbox)
@@ -375,14 +378,15 @@ export class MemoryStore {
     if (e.status !== "in-flight") this.outbox.delete(k);
     else Object.assign(e, { dropAfter: true, nextRequest: undefined, nextQueuedMs: undefined });
   }
-  #putOutbox(customerId, recordKey, request, nowMs) {
+  /** `retry`: the record's carried attempts (a redecided full-record write, contract.mjs): the new entry inherits them. */
+  #putOutbox(customerId, recordKey, request, nowMs, retry) {
     const k = `${customerId}\0${recordKey}`;
     const e = this.outbox.get(k);
     if (e && e.status === "in-flight") {
       Object.assign(e, { nextRequest: clone(request), nextQueuedMs: nowMs, dropAfter: false });
       return;
     }
-    this.outbox.set(k, { customerId, recordKey, request: clone(request), queuedMs: nowMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false });
+    this.outbox.set(k, { customerId, recordKey, request: clone(request), queuedMs: nowMs, dueMs: nowMs, attempts: retry?.attempts ?? 0, status: "queued", dropAfter: false, ...(retry ? { lastError: retry.lastError, lastStatus: retry.lastStatus } : {}) });
   }
   async getOutbox(customerId, recordKey) {
     return clone(this.outbox.get(`${customerId}\0${recordKey}`) ?? null);
@@ -409,9 +413,10 @@ export class MemoryStore {
     const k = `${customerId}\0${recordKey}`;
     const e = this.outbox.get(k);
     if (!e || e.status !== "in-flight" || e.leaseOwner !== owner) return false;
-    this.#afterSend(customerId, recordKey, outcome, nowMs);
+    const retry = outcome.redecide ? retried(e, outcome) : undefined;
+    this.#afterSend(customerId, recordKey, outcome, nowMs, e.nextRequest ? undefined : retry);
     if (e.nextRequest) {
-      this.outbox.set(k, { customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false });
+      this.outbox.set(k, { customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: retry?.attempts ?? 0, status: "queued", dropAfter: false, ...(retry ? { lastError: retry.lastError, lastStatus: retry.lastStatus } : {}) });
     } else if (outcome.done || outcome.redecide || e.dropAfter) {
       this.outbox.delete(k);
     } else if (outcome.failed) {
@@ -430,12 +435,15 @@ export class MemoryStore {
    * the report (the record due now; a worker holding its lock loses it, so nothing fetched after the 2xx is decided
    * before the report); `redecide` makes the record due at `retryAtMs` to be decided again.
    */
-  #afterSend(customerId, recordKey, outcome, nowMs) {
+  #afterSend(customerId, recordKey, outcome, nowMs, retry) {
     const r = this.records.get(`${customerId}\0${recordKey}`);
-    if (!r || !(outcome.written || outcome.redecide)) return;
+    if (!r) return;
+    if (outcome.done) delete r.retry;
+    if (!(outcome.written || outcome.redecide)) return;
     const at = outcome.written ? nowMs : outcome.retryAtMs;
     Object.assign(r, { dirty: true, recheckMs: r.dirty && r.recheckMs != null && r.recheckMs < at ? r.recheckMs : at, changeSeq: r.changeSeq + 1 });
     if (outcome.written) Object.assign(r, { written: clone(outcome.written), lockOwner: undefined, lockUntilMs: undefined, version: r.version + 1 });
+    if (retry) r.retry = retry;
   }
 
   async addReview(customerId, kind, item, nowMs) {
@@ -460,7 +468,7 @@ export class MemoryStore {
       outboxDepth: out.length,
       oldestPendingWriteMs: live.length ? Math.min(...live) : undefined,
       failedWrites: out.filter((e) => e.status === "failed").length,
-      retryingWrites: out.filter((e) => e.attempts >= 3 && e.status !== "failed").length,
+      retryingWrites: out.filter((e) => e.attempts >= 3 && e.status !== "failed").length + recs.filter((r) => r.retry?.attempts >= 3).length,
       records: recs.length,
       conflicts: recs.filter((r) => r.state?.state === "conflict").length,
       stuckRecords: recs.filter((r) => r.state?.stuck === true).length,

@@ -126,7 +126,8 @@ CREATE INDEX vsh_records_links ON vsh_records (customer_id, kind, partner_id);
     name: "acknowledged full-record writes not yet reported",
     // A full-record PUT that got a 2xx is reported to the core (PartnerChange.written) by the next unit of work on
     // its record; until then the request is kept here, so a crash between the 2xx and the report loses nothing.
-    sql: `ALTER TABLE vsh_records ADD COLUMN written jsonb`,
+    // `retry`: the attempts of a full-record PUT that was not known to land, handed to the record's next write.
+    sql: `ALTER TABLE vsh_records ADD COLUMN written jsonb; ALTER TABLE vsh_records ADD COLUMN retry jsonb`,
   },
 ];
 

@@ -3,7 +3,7 @@
 // Every operation that must be atomic is one statement or one transaction here; the conformance suite
 // (test/store-conformance.mjs) pins the contract every store keeps (see ./contract.mjs for its documentation).
 import { MIGRATIONS } from "./migrations.mjs";
-import { StoreError } from "./contract.mjs";
+import { StoreError, retried } from "./contract.mjs";
 
 const num = (v) => (v == null ? undefined : Number(v));
 const json = (v) => (v === undefined ? null : JSON.stringify(v));
@@ -26,6 +26,7 @@ function recordRow(r) {
     lockUntilMs: num(r.lock_until_ms),
     updatedMs: Number(r.updated_ms),
     ...(r.written != null ? { written: r.written } : {}),
+    ...(r.retry != null ? { retry: r.retry } : {}),
   };
 }
 
@@ -345,8 +346,10 @@ export class SqlStore {
            dirty = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $11::boolean ELSE true END,
            recheck_ms = CASE WHEN change_seq = $10 AND NOT $14::boolean THEN $12::bigint ELSE $13::bigint END,
            lock_owner = NULL, lock_until_ms = NULL, version = version + 1, updated_ms = $13,
-           written = CASE WHEN $15::jsonb IS NOT NULL AND written = $15::jsonb THEN NULL ELSE written END
-         WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4 RETURNING version`,
+           written = CASE WHEN $15::jsonb IS NOT NULL AND written = $15::jsonb THEN NULL ELSE written END,
+           retry = NULL
+         WHERE customer_id = $1 AND record_key = $2 AND lock_owner = $3 AND version = $4
+         RETURNING version, dirty, (SELECT retry FROM vsh_records o WHERE o.customer_id = $1 AND o.record_key = $2) AS old_retry`,
         [
           c.customerId, c.recordKey, c.owner, c.version, json(s ?? undefined),
           pid, s?.virtuousId ?? null, ref?.source ?? null, ref?.id ?? null,
@@ -360,10 +363,15 @@ export class SqlStore {
           [c.customerId, c.recordKey, c.nowMs, e.direction, e.action, e.reason, json(e.detail)],
         );
       }
+      // A redecided write's carried attempts (contract.mjs): the next write inherits them; a record left dirty keeps them.
+      let retry = r.rows[0].old_retry ?? null;
       for (const op of c.outbox ?? []) {
         if (op.drop) await dropOutbox(q, c.customerId, c.recordKey);
-        if (op.put) await putOutbox(q, c.customerId, c.recordKey, op.put, c.nowMs);
+        if (op.put) await putOutbox(q, c.customerId, c.recordKey, op.put, c.nowMs, retry);
+        if (op.put) retry = null;
       }
+      if (retry && r.rows[0].dirty)
+        await q("UPDATE vsh_records SET retry = $3::jsonb WHERE customer_id = $1 AND record_key = $2", [c.customerId, c.recordKey, json(retry)]);
       if (c.inbox) {
         if (!(await completeInbox(q, c.inbox.id, c.inbox.owner, c.nowMs))) throw new StoreError("lost-lease", c.inbox.id);
       }
@@ -422,9 +430,10 @@ export class SqlStore {
     return r.rows.map(recordRow);
   }
 
-  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds } = {}) {
+  async listRecords(customerId, { product, kind, state, partnerIds, virtuousIds, redecided } = {}) {
     const params = [customerId];
     let where = "customer_id = $1";
+    if (redecided) where += " AND retry IS NOT NULL";
     if (product) {
       params.push(product);
       where += ` AND product = $${params.length}`;
@@ -527,6 +536,8 @@ export class SqlStore {
       );
       if (!r.rows.length) return false;
       const e = r.rows[0];
+      const retry = outcome.redecide ? retried(e, outcome) : null;
+      if (outcome.done) await q("UPDATE vsh_records SET retry = NULL WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
       if (outcome.written || outcome.redecide) {
         const at = outcome.written ? nowMs : outcome.retryAtMs;
         await q(
@@ -535,18 +546,19 @@ export class SqlStore {
              written = COALESCE($4::jsonb, written),
              lock_owner = CASE WHEN $4::jsonb IS NULL THEN lock_owner END,
              lock_until_ms = CASE WHEN $4::jsonb IS NULL THEN lock_until_ms END,
-             version = version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END
+             version = version + CASE WHEN $4::jsonb IS NULL THEN 0 ELSE 1 END,
+             retry = COALESCE($5::jsonb, retry)
            WHERE customer_id = $1 AND record_key = $2`,
-          [customerId, recordKey, at, json(outcome.written)],
+          [customerId, recordKey, at, json(outcome.written), e.next_request ? null : json(retry ?? undefined)],
         );
       }
       if (e.next_request) {
         await q(
           `UPDATE vsh_outbox SET request = next_request, queued_ms = next_queued_ms, next_request = NULL, next_queued_ms = NULL,
-             status = 'queued', attempts = 0, due_ms = $3, lease_owner = NULL, lease_until_ms = NULL, drop_after = false,
-             last_error = NULL, last_status = NULL
+             status = 'queued', attempts = $4, due_ms = $3, lease_owner = NULL, lease_until_ms = NULL, drop_after = false,
+             last_error = $5, last_status = $6
            WHERE customer_id = $1 AND record_key = $2`,
-          [customerId, recordKey, nowMs],
+          [customerId, recordKey, nowMs, retry?.attempts ?? 0, retry?.lastError ?? null, retry?.lastStatus ?? null],
         );
       } else if (outcome.done || outcome.redecide || e.drop_after) {
         await q("DELETE FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2", [customerId, recordKey]);
@@ -604,6 +616,7 @@ export class SqlStore {
         records: (await q("SELECT * FROM vsh_records WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map(recordRow).map((r) => ({
           recordKey: r.recordKey, ...(r.product !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq,
           ...(r.written ? { written: r.written } : {}),
+          ...(r.retry ? { retry: r.retry } : {}),
         })),
         outbox: (await q("SELECT * FROM vsh_outbox WHERE customer_id = $1 ORDER BY record_key", [customerId])).rows.map((r) => {
           const o = outboxRow(r);
@@ -626,10 +639,10 @@ export class SqlStore {
       for (const r of doc.records) {
         const ext = r.state?.externalRef;
         await q(
-          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms, product, written)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb)`,
+          `INSERT INTO vsh_records (customer_id, record_key, kind, partner_id, virtuous_id, ext_source, ext_id, version, state, dirty, recheck_ms, change_seq, updated_ms, product, written, retry)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb)`,
           [customerId, r.recordKey, r.kind, r.partnerId ?? null, r.virtuousId ?? null, ext ? String(ext.source).trim().toLowerCase() : null, ext ? String(ext.id).trim() : null,
-            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now, r.product ?? "crm", json(r.written)],
+            json(r.state ?? null), Boolean(r.dirty), r.recheckMs ?? null, r.changeSeq ?? 0, now, r.product ?? "crm", json(r.written), json(r.retry)],
         );
       }
       for (const o of doc.outbox)
@@ -673,7 +686,7 @@ export class SqlStore {
       `SELECT count(*) AS total, count(*) FILTER (WHERE state->>'state' = 'conflict') AS conflicts,
               count(*) FILTER (WHERE (state->>'stuck')::boolean) AS stuck,
               count(*) FILTER (WHERE state->>'state' = 'partner-pending') AS pending,
-              count(*) FILTER (WHERE dirty) AS dirty
+              count(*) FILTER (WHERE dirty) AS dirty, count(*) FILTER (WHERE (retry->>'attempts')::int >= 3) AS redecided
        FROM vsh_records WHERE customer_id = $1`,
     );
     const dl = await q("SELECT count(*) AS n FROM vsh_dead_letters WHERE customer_id = $1");
@@ -684,7 +697,7 @@ export class SqlStore {
       outboxDepth: Number(outbox.depth),
       oldestPendingWriteMs: num(outbox.oldest),
       failedWrites: Number(outbox.failed),
-      retryingWrites: Number(outbox.retrying),
+      retryingWrites: Number(outbox.retrying) + Number(recs.redecided),
       records: Number(recs.total),
       conflicts: Number(recs.conflicts),
       stuckRecords: Number(recs.stuck),
@@ -713,25 +726,25 @@ async function dropOutbox(q, customerId, recordKey) {
   );
 }
 
-async function putOutbox(q, customerId, recordKey, request, nowMs) {
+async function putOutbox(q, customerId, recordKey, request, nowMs, retry) {
   // One entry per record: a newer request replaces a queued (or failed) one; an in-flight one finishes first and
-  // the newer waits as `next_request`.
+  // the newer waits as `next_request`. `retry`: attempts a redecided write hands on (contract.mjs, `retried`).
   const r = await q(
-    `INSERT INTO vsh_outbox (customer_id, record_key, request, queued_ms, due_ms, status)
-     VALUES ($1, $2, $3::jsonb, $4, $4, 'queued')
+    `INSERT INTO vsh_outbox (customer_id, record_key, request, queued_ms, due_ms, status, attempts, last_error, last_status)
+     VALUES ($1, $2, $3::jsonb, $4, $4, 'queued', $5, $6, $7)
      ON CONFLICT (customer_id, record_key) DO UPDATE SET
        request = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.request ELSE EXCLUDED.request END,
        queued_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.queued_ms ELSE EXCLUDED.queued_ms END,
        due_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.due_ms ELSE EXCLUDED.due_ms END,
-       attempts = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.attempts ELSE 0 END,
+       attempts = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.attempts ELSE EXCLUDED.attempts END,
        status = CASE WHEN vsh_outbox.status = 'in-flight' THEN 'in-flight' ELSE 'queued' END,
-       last_error = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_error ELSE NULL END,
-       last_status = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_status ELSE NULL END,
+       last_error = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_error ELSE EXCLUDED.last_error END,
+       last_status = CASE WHEN vsh_outbox.status = 'in-flight' THEN vsh_outbox.last_status ELSE EXCLUDED.last_status END,
        next_request = CASE WHEN vsh_outbox.status = 'in-flight' THEN EXCLUDED.request ELSE NULL END,
        next_queued_ms = CASE WHEN vsh_outbox.status = 'in-flight' THEN EXCLUDED.queued_ms ELSE NULL END,
        drop_after = false
      RETURNING status`,
-    [customerId, recordKey, json(request), nowMs],
+    [customerId, recordKey, json(request), nowMs, retry?.attempts ?? 0, retry?.lastError ?? null, retry?.lastStatus ?? null],
   );
   return r.rows[0].status;
 }

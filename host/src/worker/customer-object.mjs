@@ -287,7 +287,10 @@ export class CustomerObject extends DurableObject {
     add(this.#rows("product = 'crm' AND kind = ? AND state_name = 'partner-pending'", kind));
     return { records: [...out.values()], total: this.sql.exec("SELECT COUNT(*) AS n FROM records WHERE product = 'crm' AND kind = ?", kind).one().n };
   }
-  listRecords({ product, kind, state, partnerIds, virtuousIds } = {}) {
+  listRecords({ product, kind, state, partnerIds, virtuousIds, redecided } = {}) {
+    // A record with carried attempts (a redecided full-record write) publishes them as its outbox, status "redecide".
+    if (redecided)
+      return this.#rows("outbox_status = 'redecide'").map((r) => ({ ...r, retry: { attempts: r.outbox.attempts, lastError: r.outbox.lastError ?? null, lastStatus: r.outbox.lastStatus ?? null, request: r.outbox.request } }));
     let rows = this.#rows("(?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state_name = ?2) AND (?3 IS NULL OR product = ?3)", kind ?? null, state ?? null, product ?? null);
     if (virtuousIds) rows = rows.filter((r) => r.virtuousId && virtuousIds.includes(r.virtuousId));
     if (partnerIds) rows = rows.filter((r) => r.partnerId && partnerIds.includes(r.partnerId));

@@ -9,7 +9,7 @@
 // After each commit the record publishes its summary to the customer's Object (index, status, conflicts).
 import { DurableObject } from "cloudflare:workers";
 import { Host } from "../host.mjs";
-import { StoreError } from "../store/contract.mjs";
+import { StoreError, retried } from "../store/contract.mjs";
 import { DoStore } from "./store.mjs";
 import { httpPartner } from "./partner-http.mjs";
 
@@ -126,7 +126,7 @@ export class RecordObject extends DurableObject {
       const dedupe = [];
       for (const [k, atMs] of await this.ctx.storage.list({ prefix: "done:" })) if (atMs >= sinceMs) dedupe.push({ dedupeKey: k.slice(5), atMs });
       return {
-        record: r ? clone({ recordKey: r.recordKey, ...((r.product ?? "crm") !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}) }) : null,
+        record: r ? clone({ recordKey: r.recordKey, ...((r.product ?? "crm") !== "crm" ? { product: r.product } : {}), kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty, recheckMs: r.recheckMs, changeSeq: r.changeSeq, ...(r.written ? { written: r.written } : {}), ...(r.retry ? { retry: r.retry } : {}) }) : null,
         outbox: o ? clone({ recordKey: o.recordKey, request: o.request, queuedMs: o.queuedMs, dueMs: o.dueMs, attempts: o.attempts, status: o.status, lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: o.nextRequest, nextQueuedMs: o.nextQueuedMs, dropAfter: o.dropAfter }) : null,
         dedupe,
       };
@@ -137,7 +137,7 @@ export class RecordObject extends DurableObject {
     return this.serial(async () => {
       this.#identify(customerId, recordKey);
       if (this.row) throw new StoreError("not-empty", `${customerId}/${recordKey} already exists here`);
-      const row = { customerId, recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs, ...(r.written ? { written: clone(r.written) } : {}) };
+      const row = { customerId, recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId ?? undefined, virtuousId: r.virtuousId ?? undefined, version: 0, state: clone(r.state ?? null), dirty: Boolean(r.dirty), recheckMs: r.recheckMs ?? undefined, changeSeq: r.changeSeq ?? 0, pubSeq: 1, updatedMs: nowMs, ...(r.written ? { written: clone(r.written) } : {}), ...(r.retry ? { retry: clone(r.retry) } : {}) };
       const outbox = o ? { customerId, recordKey, request: clone(o.request), queuedMs: o.queuedMs, dueMs: o.dueMs ?? o.queuedMs, attempts: o.attempts ?? 0, status: o.status === "failed" ? "failed" : "queued", lastError: o.lastError, lastStatus: o.lastStatus, nextRequest: clone(o.nextRequest), nextQueuedMs: o.nextQueuedMs, dropAfter: Boolean(o.dropAfter) } : null;
       await this.ctx.storage.put(outbox ? { row, outbox } : { row });
       this.row = row;
@@ -206,7 +206,11 @@ export class RecordObject extends DurableObject {
     const summary = {
       recordKey: r.recordKey, product: r.product ?? "crm", kind: r.kind, partnerId: r.partnerId, virtuousId: r.virtuousId, state: r.state, dirty: r.dirty,
       recheckMs: r.recheckMs, pubSeq: r.pubSeq ?? 0,
-      outbox: o ? { status: o.status === "in-flight" ? "queued" : o.status, attempts: o.attempts, queuedMs: o.queuedMs, lastError: o.lastError, lastStatus: o.lastStatus, request: { method: o.request.method, path: o.request.path } } : null,
+      outbox: o
+        ? { status: o.status === "in-flight" ? "queued" : o.status, attempts: o.attempts, queuedMs: o.queuedMs, lastError: o.lastError, lastStatus: o.lastStatus, request: { method: o.request.method, path: o.request.path } }
+        : r.retry // a full-record write to be decided again (../store/contract.mjs, `retried`): pending, between tries
+          ? { status: "redecide", attempts: r.retry.attempts, lastError: r.retry.lastError ?? undefined, lastStatus: r.retry.lastStatus ?? undefined, request: { method: r.retry.request?.method, path: r.retry.request?.path } }
+          : null,
     };
     const entries = this.unpublished;
     this.unpublished = [];
@@ -320,13 +324,18 @@ export class RecordObject extends DurableObject {
     // The acknowledged full-record write this unit of work reported (PartnerChange.written) is reported.
     if (c.reported && next.written && sameJson(next.written, c.reported)) delete next.written;
     let outbox = this.outbox;
+    // A redecided write's carried attempts (../store/contract.mjs, `retried`): the next write inherits them.
+    let retry = next.retry;
+    delete next.retry;
     for (const op of c.outbox ?? []) {
       if (op.drop) outbox = outbox?.status === "in-flight" ? { ...outbox, dropAfter: true, nextRequest: undefined, nextQueuedMs: undefined } : null;
       if (op.put)
         outbox = outbox?.status === "in-flight"
           ? { ...outbox, nextRequest: clone(op.put), nextQueuedMs: c.nowMs, dropAfter: false }
-          : { customerId: c.customerId, recordKey: c.recordKey, request: clone(op.put), queuedMs: c.nowMs, dueMs: c.nowMs, attempts: 0, status: "queued", dropAfter: false };
+          : { customerId: c.customerId, recordKey: c.recordKey, request: clone(op.put), queuedMs: c.nowMs, dueMs: c.nowMs, attempts: retry?.attempts ?? 0, status: "queued", dropAfter: false, ...(retry ? { lastError: retry.lastError, lastStatus: retry.lastStatus } : {}) };
+      if (op.put) retry = undefined;
     }
+    if (retry && next.dirty) next.retry = retry;
     const puts = { row: next };
     let seq = this.logSeq;
     const logged = (c.log ?? []).map((e) => ({ atMs: c.nowMs, ...clone(e) }));
@@ -407,7 +416,10 @@ export class RecordObject extends DurableObject {
       Object.assign(r, { dirty: true, recheckMs: r.dirty && r.recheckMs != null && r.recheckMs < at ? r.recheckMs : at, changeSeq: r.changeSeq + 1 });
       if (outcome.written) r.written = clone(outcome.written);
     }
-    if (e.nextRequest) next = { customerId: e.customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: 0, status: "queued", dropAfter: false };
+    const retry = outcome.redecide ? retried(e, outcome) : undefined;
+    if (outcome.done) delete this.row.retry;
+    if (retry && !e.nextRequest) this.row.retry = retry;
+    if (e.nextRequest) next = { customerId: e.customerId, recordKey, request: e.nextRequest, queuedMs: e.nextQueuedMs, dueMs: nowMs, attempts: retry?.attempts ?? 0, status: "queued", dropAfter: false, ...(retry ? { lastError: retry.lastError, lastStatus: retry.lastStatus } : {}) };
     else if (outcome.done || outcome.redecide || e.dropAfter) next = null;
     else if (outcome.failed) next = { ...e, status: "failed", leaseUntilMs: undefined, attempts: e.attempts + 1, lastError: outcome.error, lastStatus: outcome.status };
     else

@@ -86,6 +86,26 @@ test("a 500, then a staff edit: decided again from a fresh fetch, the staff edit
   assert.deepEqual((await puts(giftId)).map((r) => r.status), [500, 200]);
 });
 
+test("a PUT Virtuous keeps failing: the attempts carry over the redecided tries (shown as stuck between tries), and the write lands once it can", async () => {
+  const [giftId, donId] = await staffGift();
+  await w.sim.admin.setApiFaults([{ method: "PUT", path: `/api/Gift/${giftId}`, status: 503, count: 3 }]);
+  await partner("PATCH", `/donations/${donId}`, { fields: { notes: "from the partner" } });
+  let seen;
+  await until(async () => {
+    seen ??= (await status()).outbox.stuckWrites.find((x) => x.recordKey === `gift:v${giftId}` && x.attempts >= 3);
+    return (await puts(giftId)).some((r) => r.status === 200);
+  }, { what: "the write that lands after three failures", timeoutMs: 30_000 });
+  assert.ok(seen, "shown among the stuck writes once three tries failed");
+  assert.equal(seen.lastStatus, 503);
+  await settled("the write reported");
+  assert.deepEqual((await puts(giftId)).map((r) => r.status), [503, 503, 503, 200]);
+  const tl = await w.call("GET", `/records/${encodeURIComponent(`gift:v${giftId}`)}/timeline`);
+  const tries = tl.entries.filter((x) => x.direction === "submit" && (x.action === "redecide" || x.action === "proceed")).map((x) => [x.action, x.detail?.attempt]);
+  assert.deepEqual(tries, [["redecide", 1], ["redecide", 2], ["redecide", 3], ["proceed", 4]], "one count across the redecided writes");
+  assert.equal((await w.sim.admin.gift(giftId)).notes, "from the partner");
+  assert.equal((await status()).outbox.stuckWrites.length, 0);
+});
+
 test("a lost acknowledgement: confirmed by the fresh fetch, the snapshot never sent again", async () => {
   const [giftId, donId] = await staffGift();
   await w.sim.admin.hold();
