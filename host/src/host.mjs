@@ -685,6 +685,16 @@ export class Host {
     // decision reports it (`written`), and the commit clears it, whatever the decision.
     const written = row.written ?? undefined;
     if (written) work.reported = written;
+    // A full-record PUT of the record still being sent: decide nothing until its send has ended (the submitter makes
+    // the record due then). The core's full-record protocol relies on it: a record fetched for a new write is read
+    // after every older full PUT ended, so one it shows nothing of never landed (docs/sync.md). Deciding meanwhile,
+    // the fetch could miss a PUT about to land and the new write would take it for failed.
+    const sending = written ? null : await this.store.getOutbox(c.customerId, row.recordKey);
+    if (sending?.status === "in-flight" && isFullRecordPut(c.settings, sending.request)) {
+      work.log.push({ direction: "outbound", action: "nothing", reason: "write-in-flight", detail: { method: sending.request.method, path: sending.request.path } });
+      Object.assign(work, { dirty: true, recheckMs: Math.max(now + 50, sending.leaseUntilMs ?? now + this.o.leaseMs) });
+      return;
+    }
     const current = await this.partner.read({ customerId: c.customerId, kind: row.kind, partnerId, recordKey: row.recordKey });
     if (!current) {
       // The partner record is gone: nothing to write (partner-side deletes are not synced to Virtuous).

@@ -35,6 +35,7 @@ export const REASONS = Object.freeze({
   "own-stamp-unlinked": ["wait", "Virtuous created a record from one of our gifts, but it is not linked yet. The next check-up links it."],
   "unknown-record": ["ok", "A change arrived for a record this sync has never seen; it was ignored."],
   "partner-record-missing": ["ok", "The record no longer exists on your platform, so nothing was sent."],
+  "write-in-flight": ["wait", "A change is being sent to Virtuous for this record right now; the next one waits until it is answered."],
   // Raise and Volunteer records (one record on your platform, one link per Virtuous product)
   email: ["ok", "A Raise or Volunteer record was linked to the record on your platform with the same email address."],
   reference: ["ok", "A Raise or Volunteer record was linked to the record on your platform it refers to."],

@@ -101,6 +101,28 @@ export function fullWriteSuite(name, openStore) {
     assert.equal((await status(C)).outbox.stuckWrites.length, 0);
   });
 
+  test("a partner edit while our full PUT is in flight: nothing is decided for the record until the send ends, then the edit is written", async (w) => {
+    const { giftId, donId } = await w.linkedGift();
+    // The PUT is answered (2xx) only after 300 ms: in flight meanwhile.
+    await w.sim.admin.setApiFaults([{ method: "PUT", path: `/api/Gift/${giftId}`, apply: true, delayMs: 300 }]);
+    await w.partner.edit("gift", donId, { notes: "first" });
+    await w.host.processPartnerChanges();
+    const sending = w.host.submitDue();
+    await w.until(async () => (await w.host.store.getOutbox(C, w.key(giftId)))?.status === "in-flight", "the PUT in flight", 5_000).catch(() => {});
+    const getsBefore = (await w.sim.admin.requests({ method: "GET" })).filter((r) => r.path === `/api/Gift/${giftId}`).length;
+    await w.partner.edit("gift", donId, { notes: "second" });
+    await w.partner.idle();
+    await w.host.processPartnerChanges();
+    const tl = await w.host.store.timeline(C, w.key(giftId));
+    assert.ok(tl.some((x) => x.direction === "outbound" && x.reason === "write-in-flight"), JSON.stringify(tl.map((x) => [x.direction, x.action, x.reason])));
+    assert.equal((await w.sim.admin.requests({ method: "GET" })).filter((r) => r.path === `/api/Gift/${giftId}`).length, getsBefore, "the record was not fetched during the send");
+    await sending;
+    await w.settle();
+    assert.equal((await w.sim.admin.gift(giftId)).notes, "second", "the later edit was written after the send ended");
+    assert.deepEqual((await w.sim.admin.requests({ method: "PUT" })).filter((r) => r.path === `/api/Gift/${giftId}`).map((r) => r.status), [200, 200]);
+    assert.equal((await w.row(giftId)).state.state, "in-sync");
+  });
+
   test("a lost acknowledgement (applied, the host timed out): confirmed by the fresh fetch, the snapshot never sent again", async (w) => {
     const { giftId, donId } = await w.linkedGift();
     await w.sim.admin.hold();
