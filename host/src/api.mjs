@@ -10,6 +10,8 @@
 //   POST /api/v1/customers/:customerId/partner-changes            body {kind, partnerId}: a partner's change hook
 //   POST /api/v1/customers/:customerId/initial-match               body {kind?}: runs the initial match; GET: progress
 //   POST /api/v1/customers/:customerId/reconcile                   runs a reconciliation now
+//   POST /api/v1/customers/:customerId/raise-subscription           body {notificationUrl, eventTypes, name?, format?}:
+//                                                                  registers or updates the Raise webhook; GET: what is known
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
@@ -18,6 +20,7 @@ import { mountStatusPage } from "./status-page.mjs";
 const STATUS = {
   "unknown-customer": 404, "unknown-record": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
   "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400,
+  "subscription-read": 502, "subscription-write": 502,
 };
 
 export function createApp(host, { token } = {}) {
@@ -83,6 +86,22 @@ export function createApp(host, { token } = {}) {
     }),
   );
   api.post("/customers/:customerId/reconcile", run(async (c) => ({ apiVersion: 1, ...(await host.reconcile(id(c))) })));
+  api.post(
+    "/customers/:customerId/raise-subscription",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body !== "object" || Array.isArray(body)) throw Object.assign(new Error("invalid-argument: body must be {notificationUrl, eventTypes, name?, format?}"), { code: "invalid-argument", name: "HostError" });
+      const { notificationUrl, eventTypes, name, format } = body;
+      return { apiVersion: 1, ...(await host.setupRaiseSubscription(id(c), { notificationUrl, eventTypes, name, format })) };
+    }),
+  );
+  api.get(
+    "/customers/:customerId/raise-subscription",
+    run(async (c) => {
+      await host.status(id(c)); // 404 for an unknown customer
+      return { apiVersion: 1, subscription: await host.raiseSubscription.get(id(c)) };
+    }),
+  );
   mountStatusPage(app, api, host, { token }); // the status page, /metrics and the routes the page reads
   app.route("/api/v1", api);
   app.route("/api", api);

@@ -34,6 +34,7 @@ import { isFullRecordPut } from "./writes.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
 import { RaiseLogReader, checkReceiverSettings, checkRaiseLogSettings, receiverConfig } from "./products.mjs";
+import { RaiseSubscription, checkRaiseApiSettings } from "./raise-subscription.mjs";
 
 const HOUR = 3_600_000;
 const RECONCILE_RUNS_KEPT = 20;
@@ -191,6 +192,7 @@ export class Host {
     checkVolunteerSettings(s.volunteer);
     checkReceiverSettings(s.receivers);
     checkRaiseLogSettings(s.raiseLogs);
+    checkRaiseApiSettings(s.raiseApi);
     retentionOf(s);
     const b = this.#buildCore(s);
     b.core.free();
@@ -265,8 +267,9 @@ export class Host {
     if (!receipt.authentic) return { status: receipt.status, body: { reason: receipt.reason } };
     const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
     try {
-      // Secret rotation (CRM+ only) reads which secret deliveries carry.
-      if (receipt.secretId && crm) await this.store.kvPut(customerId, `secret-seen:${receipt.secretId}`, now);
+      // Secret rotation reads which secret deliveries carry (CRM+'s under `secret-seen:<id>`, Raise's and VOMO's
+      // under `secret-seen:<product>:<id>`).
+      if (receipt.secretId) await this.store.kvPut(customerId, crm ? `secret-seen:${receipt.secretId}` : `secret-seen:${product}:${receipt.secretId}`, now);
       if (receipt.deadLetter) {
         await this.store.deadLetter({ customerId, origin: "receipt", dedupeKey: receipt.dedupeKey, body: text, error: receipt.error?.code ?? receipt.reason, atMs: now });
         return { status: receipt.status, body: { reason: receipt.reason } };
@@ -929,6 +932,20 @@ export class Host {
     return summary;
   }
 
+  /** The customer's Raise webhook subscription (raise-subscription.mjs). */
+  get raiseSubscription() {
+    return (this._raiseSubscription ??= new RaiseSubscription(this));
+  }
+
+  /**
+   * Registers or updates the customer's Raise webhook (`{notificationUrl, eventTypes, name?, format?}`) by the core's
+   * plan: created when none delivers to the URL, else merged by GET-then-PUT (the customer's other types and settings
+   * kept; no PUT when nothing changes). Needs `raiseApi` (or `raiseLogs`) and `receivers.raise`.
+   */
+  async setupRaiseSubscription(customerId, wanted) {
+    return this.raiseSubscription.setup(customerId, wanted);
+  }
+
   /** Reads every due customer's Raise delivery logs and stores their summary (products.mjs). */
   get raiseLogs() {
     return (this._raiseLogs ??= new RaiseLogReader(this));
@@ -1244,8 +1261,10 @@ export class Host {
     const now = this.now();
     const plan = planPause({ webhookId: String(c.settings.webhookId ?? "none"), nowMs: now });
     for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    // The Raise webhook the host manages (raise-subscription.mjs) is deactivated too, by GET-then-PUT.
+    const raise = await this.raiseSubscription.setActive(customerId, c.settings, false);
     await this.store.setPaused(customerId, plan.pausedAtMs);
-    return { pausedAtMs: plan.pausedAtMs, steps: plan.steps.map((s) => s.action) };
+    return { pausedAtMs: plan.pausedAtMs, steps: [...plan.steps.map((s) => s.action), ...(raise ? [raise] : [])] };
   }
 
   /**
@@ -1258,6 +1277,7 @@ export class Host {
     const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
     const plan = planResume({ webhookId: String(c.settings.webhookId ?? "none"), pausedAtMs: c.pausedAtMs, storedCursor: await this.store.kvGet(customerId, `cursor:${resources[0]}`) });
     for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    const raise = await this.raiseSubscription.setActive(customerId, c.settings, true);
     for (const res of resources) {
       const stored = await this.store.kvGet(customerId, `cursor:${res}`);
       if (!stored || stored.highWaterMs == null || (plan.reconcileFrom.highWaterMs ?? 0) < stored.highWaterMs)
@@ -1267,7 +1287,7 @@ export class Host {
     if (reconcile && c.client) summary = await this.reconcile(customerId, { process: true });
     await this.store.setPaused(customerId, null);
     this.kick();
-    return { resumed: true, steps: plan.steps.map((s) => s.action), reconcileFrom: plan.reconcileFrom, reconciled: summary ? summary.fed : undefined };
+    return { resumed: true, steps: [...plan.steps.map((s) => s.action), ...(raise ? [raise] : [])], reconcileFrom: plan.reconcileFrom, reconciled: summary ? summary.fed : undefined };
   }
 
   /**
@@ -1275,7 +1295,9 @@ export class Host {
    * gets it by GET-then-PUT. Later calls report the phase; `retireOld: true` drops the old secret once
    * planSecretRotation says `ready-to-retire` (no delivery signed with it for `drainMs`).
    */
-  async rotateSecret(customerId, { newSecret, newSecretId, drainMs, retireOld = false } = {}) {
+  async rotateSecret(customerId, { product = "crm", newSecret, newSecretId, drainMs, retireOld = false } = {}) {
+    if (product === "raise") return this.#rotateRaiseSecret(customerId, { newSecret, newSecretId, drainMs, retireOld });
+    if (product !== "crm") throw new HostError("invalid-argument", `secret rotation is for crm or raise, not ${product}`);
     const c = await this.#mustCustomer(customerId);
     const now = this.now();
     const s = structuredClone(c.settings);
@@ -1314,6 +1336,47 @@ export class Host {
       s.secrets = s.secrets.filter((x) => typeof x === "string" || x.id !== rot.oldSecretId);
       await this.putCustomer(s);
       await this.store.kvPut(customerId, "rotation", { ...rot, retiredAtMs: now });
+      return { phase: "retired" };
+    }
+    return { phase: plan.phase };
+  }
+
+  /**
+   * Secret rotation of the Raise receiver, as for CRM+: the new secret goes first in `receivers.raise.secrets` (the
+   * old one kept), then the managed Raise webhook (raise-subscription.mjs) gets it as its `securityToken` by
+   * GET-then-PUT (`webhookUpdated`: false when the host manages no Raise webhook: set it in Raise by hand). Later calls
+   * report the `planSecretRotation` phase from which secret Raise deliveries carry; `retireOld` drops the old one.
+   */
+  async #rotateRaiseSecret(customerId, { newSecret, newSecretId, drainMs, retireOld }) {
+    const c = await this.#mustCustomer(customerId);
+    const now = this.now();
+    const s = structuredClone(c.settings);
+    const r = s.receivers?.raise;
+    if (!r) throw new HostError("invalid-setting", "the customer has no receivers.raise");
+    const rot = (await this.store.kvGet(customerId, "rotation:raise")) ?? null;
+    const named = (x, i) => (typeof x === "string" ? { id: `s-${i}`, secret: x } : { ...x, id: x.id ?? `s-${i}` });
+    if (newSecret) {
+      if (typeof newSecret !== "string" || newSecret.trim() === "") throw new HostError("invalid-argument", "newSecret must be a non-blank string");
+      const id = newSecretId ?? `s-${now}`;
+      const secrets = r.secrets.map(named);
+      const oldId = secrets[0].id;
+      r.secrets = [{ id, secret: newSecret }, ...secrets];
+      await this.putCustomer(s);
+      const webhookUpdated = await this.raiseSubscription.setSecurityToken(customerId, s, newSecret);
+      await this.store.kvPut(customerId, "rotation:raise", { oldSecretId: oldId, newSecretId: id, rotatedAtMs: now, drainMs });
+      return { phase: "draining", newSecretId: id, webhookUpdated };
+    }
+    if (!rot) return { phase: "not-started" };
+    const st = await this.raiseSubscription.get(customerId);
+    const lastOld = await this.store.kvGet(customerId, `secret-seen:raise:${rot.oldSecretId}`);
+    const plan = planSecretRotation({
+      webhookId: String(st?.webhookId ?? "none"), oldSecretId: rot.oldSecretId, newSecretId: rot.newSecretId, rotatedAtMs: rot.rotatedAtMs,
+      ...(lastOld != null ? { lastOldReceiptMs: lastOld } : {}), ...(rot.drainMs != null ? { drainMs: rot.drainMs } : {}), nowMs: now,
+    });
+    if (retireOld && plan.phase === "ready-to-retire") {
+      r.secrets = r.secrets.map(named).filter((x) => x.id !== rot.oldSecretId);
+      await this.putCustomer(s);
+      await this.store.kvPut(customerId, "rotation:raise", { ...rot, retiredAtMs: now });
       return { phase: "retired" };
     }
     return { phase: plan.phase };
@@ -1376,6 +1439,7 @@ export class Host {
       initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
       volunteer: c.settings.volunteer ? await this.volunteer.status(customerId, c.settings.volunteer) : undefined,
       raiseDeliveries: c.settings.raiseLogs ? await this.raiseLogs.status(customerId) : undefined,
+      raiseSubscription: (await this.raiseSubscription.get(customerId)) ?? undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }
