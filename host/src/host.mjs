@@ -291,11 +291,14 @@ export class Host {
   /** Claims and processes up to `limit` inbox entries; returns how many were claimed. */
   async processInbox({ limit = 25 } = {}) {
     const entries = await this.store.inboxClaim({ owner: this.workerId, nowMs: this.now(), leaseMs: this.o.leaseMs, limit });
-    for (const e of entries) await this.#processEntry(e);
+    // One processing pass: with several entries, the partner's records listed to match new product links are listed
+    // once and kept for the pass (#matchLink, #noteWrite); a single entry lists narrowed by `match` as before.
+    const batch = { lists: entries.length > 1 ? new Map() : null };
+    for (const e of entries) await this.#processEntry(e, batch);
     return entries.length;
   }
 
-  async #processEntry(entry) {
+  async #processEntry(entry, batch) {
     const owner = this.workerId;
     let e = entry;
     try {
@@ -304,7 +307,7 @@ export class Host {
       const keys = lookupKeys(c.core, e.event);
       // A Raise or Volunteer event: decided and applied on its own link (docs/sync.md, "One partner record, several
       // products").
-      if (keys.product && keys.product !== "crm") return await this.#processProductEntry(c, e, keys, now);
+      if (keys.product && keys.product !== "crm") return await this.#processProductEntry(c, e, keys, now, batch);
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
@@ -326,7 +329,7 @@ export class Host {
           return;
         }
         try {
-          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0 });
+          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0, batch });
           if (work.redirect) {
             // Decide again with the fetched record, under whichever key its stamp names (maybe this one).
             if (row.state == null) await this.store.dropStub(e.customerId, row.recordKey, owner, row.version);
@@ -365,7 +368,7 @@ export class Host {
    * creates the partner record as the core's `create` says. What is applied fans out to the partner record's CRM+
    * links (#fanOut). A delete tombstones this link only (the core answers `ignore`, reason `deleted`).
    */
-  async #processProductEntry(c, e, keys, now) {
+  async #processProductEntry(c, e, keys, now, batch) {
     const owner = this.workerId;
     const { product, kind, virtuousId } = keys;
     const eventType = e.event.productEventType ?? e.event.rawEventType;
@@ -386,7 +389,7 @@ export class Host {
       return;
     }
     try {
-      const work = await this.#productInbound(c, row, e, now, product);
+      const work = await this.#productInbound(c, row, e, now, product, batch);
       if (work.fanOut) await this.#fanOut(e.customerId, kind, work.partnerId, now);
       if (work.review || (work.state == null && row.state == null)) {
         // Nothing to keep for the link (an ambiguous match, an event that stores no state): the row made for it goes.
@@ -407,8 +410,9 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked Raise or Volunteer link; returns what to commit (or `review`). */
-  async #productInbound(c, row, entry, now, product) {
+  async #productInbound(c, row, entry, now, product, batch) {
     const work = { state: row.state, dirty: false, recheckMs: undefined, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    const noted = (how, fields, partnerId = work.partnerId) => this.#noteWrite(batch, c.customerId, row.kind, { how, partnerId, fields });
     const retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
     const event = entry.event;
     const d = c.core.decideInbound(event, row.state ?? null, now);
@@ -423,14 +427,15 @@ export class Host {
     });
     if (tag === "conflict") work.counts.conflicts = 1;
     const base = { customerId: c.customerId, product, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId };
-    const update = async (fields) => {
+    const update = async (fields, how = "change") => {
       if (!work.partnerId || !fields || !Object.keys(fields).length) return;
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      noted(how, fields);
       work.counts.applied = 1;
       work.fanOut = true;
     };
     if (tag === "create" && !work.partnerId) {
-      const m = await this.#matchLink(c, row, product, val.fields);
+      const m = await this.#matchLink(c, row, product, val.fields, batch);
       if (m.review) {
         work.review = { product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields };
         work.log.push({ direction: "inbound", action: "review", reason: m.reason, detail: { partnerIds: m.partnerIds, tier: m.tier } });
@@ -445,7 +450,7 @@ export class Host {
         const { fill, kept } = missingFields(cur, val.fields);
         work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
         work.counts.linked = 1;
-        await update(fill);
+        await update(fill, "fill");
       } else {
         // The partner must make this idempotent on (product, virtuousId): after a crash before commit it is asked again.
         const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
@@ -453,6 +458,7 @@ export class Host {
         work.partnerId = String(r.partnerId);
         work.counts.applied = 1;
         if (r.existed === true || retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
+        noted(r.existed === true || retry ? "change" : "create", val.fields);
       }
     } else if (tag === "create" || tag === "apply") await update(val.fields);
     else if (tag === "confirm" || tag === "conflict") await update(val.apply);
@@ -471,22 +477,16 @@ export class Host {
    * whose partner record already has a link of this product; `{}` for none (other kinds are never matched: they are
    * records of their own).
    */
-  async #matchLink(c, row, product, fields) {
+  async #matchLink(c, row, product, fields, batch) {
     if (row.kind !== "contact") return {};
     const mine = matchRecordFromFields(`${product}:${row.virtuousId}`, fields);
     if (!mine.emails.length && !mine.phones.length && !mine.names.length) return {};
     if (typeof this.partner.list !== "function") return { review: true, reason: "no-partner-list" };
+    const records = await this.#partnerRecords(c.customerId, row.kind, product, mine, batch);
+    if (records == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
     const matcher = new InitialMatcher();
     try {
-      let cursor;
-      do {
-        const page = await this.partner.list({ customerId: c.customerId, kind: row.kind, cursor, limit: 500, product, match: mine });
-        if (page == null && cursor == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
-        const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
-        for (const r of recs) delete r.partnerId;
-        matcher.addPartnerChunk(recs);
-        cursor = page?.cursor;
-      } while (cursor != null);
+      for (let i = 0; i < records.length; i += 500) matcher.addPartnerChunk(records.slice(i, i + 500));
       matcher.addVirtuousChunk([mine]);
       const plan = matcher.finish();
       const pair = plan.pairs.find((p) => p.virtuousId === mine.id);
@@ -505,6 +505,61 @@ export class Host {
   }
 
   /**
+   * The partner's records of a kind as the matcher reads them (`partner.list`, every page), or null when the port
+   * cannot list. Alone (no `batch.lists`), narrowed by `match`. In a pass of several entries, listed once without
+   * `match` and kept for the pass, so a burst of new links costs one list; what the pass itself writes to the
+   * partner's records is folded in (#noteWrite).
+   */
+  async #partnerRecords(customerId, kind, product, mine, batch) {
+    const lists = batch?.lists;
+    const key = `${customerId}\u0000${kind}\u0000${product}`;
+    if (lists?.has(key)) return lists.get(key);
+    const records = [];
+    let cursor;
+    do {
+      const page = await this.partner.list({ customerId, kind, cursor, limit: 500, product, ...(lists ? {} : { match: mine }) });
+      if (page == null && cursor == null) {
+        lists?.set(key, null);
+        return null;
+      }
+      for (const r of page?.records ?? []) {
+        const rec = { ...r, id: String(r.partnerId ?? r.id) };
+        delete rec.partnerId;
+        records.push(rec);
+      }
+      cursor = page?.cursor;
+    } while (cursor != null);
+    lists?.set(key, records);
+    return records;
+  }
+
+  /**
+   * Keeps the pass's listed records true to what the pass wrote to the partner (`how`): a record it created is added
+   * with its values; values filled in on a match (only where the partner record had none, so nothing it held is
+   * replaced) are added to the record's emails, phones and postal codes; anything else (an overwrite, a name, a
+   * delete, a remap, a record not in the list) drops the kind's lists, and the next match lists again.
+   */
+  #noteWrite(batch, customerId, kind, { how, partnerId, fields = {} }) {
+    const lists = batch?.lists;
+    if (!lists || partnerId == null) return;
+    const prefix = `${customerId}\u0000${kind}\u0000`;
+    const add = matchRecordFromFields(String(partnerId), fields);
+    for (const [key, records] of [...lists]) {
+      if (!key.startsWith(prefix) || records == null) continue;
+      if (how === "create") {
+        records.push(structuredClone(add));
+        continue;
+      }
+      const r = how === "fill" && !["name", "firstName", "lastName"].some((f) => Object.hasOwn(fields, f)) ? records.find((x) => x.id === String(partnerId)) : null;
+      if (!r) {
+        lists.delete(key);
+        continue;
+      }
+      for (const f of ["emails", "phones", "postalCodes"]) r[f] = [...new Set([...(Array.isArray(r[f]) ? r[f] : []), ...add[f]])];
+    }
+  }
+
+  /**
    * A CRM+ contact Virtuous made from a Raise donor or a Volunteer user (it copies them into CRM+ itself) arrives as a
    * CRM+ create, while its partner record may already exist, known through that Raise or Volunteer link only. It is
    * matched as a new product link is (#matchLink); one match whose partner record has Raise or Volunteer links and no
@@ -515,7 +570,7 @@ export class Host {
     if (row.kind !== "contact" || (row.product ?? "crm") !== "crm" || !row.virtuousId) return false;
     if (typeof this.store.hasProductLinks !== "function" || !(await this.store.hasProductLinks(c.customerId, row.kind))) return false;
     if (typeof this.partner.list !== "function") return false;
-    const m = await this.#matchLink(c, row, "crm", fields);
+    const m = await this.#matchLink(c, row, "crm", fields, work.batch);
     if (!m.partnerId) return false;
     const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId: m.partnerId });
     if (!links.some((l) => (l.product ?? "crm") !== "crm" && l.state != null)) return false;
@@ -527,6 +582,7 @@ export class Host {
     work.counts.linked = 1;
     // The update names the CRM+ id, so the partner records the link (as a create's would).
     await this.partner.apply({ customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId, action: "update", partnerId: m.partnerId, fields: fill });
+    this.#noteWrite(work.batch, c.customerId, row.kind, { how: "fill", partnerId: m.partnerId, fields: fill });
     work.counts.applied = 1;
     return true;
   }
@@ -543,8 +599,8 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked record; returns what to commit. */
-  async #inbound(c, row, entry, now, { redirected = false } = {}) {
-    const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+  async #inbound(c, row, entry, now, { redirected = false, batch } = {}) {
+    const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId, batch };
     // An earlier unit of work on this record may have applied a create and lost its commit (a crash, a store
     // error): this delivery's earlier attempt, or another delivery's (the row was locked before and holds no state).
     work.retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
@@ -586,9 +642,11 @@ export class Host {
     const base = { customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: next?.virtuousId ?? row.virtuousId };
     const tag = d.action.tag;
     const val = d.action.val;
+    const noted = (how, fields) => this.#noteWrite(work.batch, c.customerId, row.kind, { how, partnerId: work.partnerId, fields });
     const update = async (fields) => {
       if (!work.partnerId || !fields || !Object.keys(fields).length) return;
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      noted("change", fields);
       work.counts.applied = 1;
     };
     if (tag === "create" && !work.partnerId && (await this.#joinProductRecord(c, row, val.fields, work))) {
@@ -605,11 +663,15 @@ export class Host {
       // again). Bring it to these values, or the state would say the partner holds them and the older ones would
       // later be pushed back to Virtuous as a partner change.
       if (r.existed === true || work.retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
+      noted(r.existed === true || work.retry ? "change" : "create", val.fields);
     } else if (tag === "apply") await update(val.fields);
     else if (tag === "confirm") await update(val.apply);
     else if (tag === "conflict") await update(val.apply);
-    else if (tag === "delete" && work.partnerId) await this.partner.apply({ ...base, action: "delete", partnerId: work.partnerId });
-    else if (tag === "remap" && work.partnerId) {
+    else if (tag === "delete" && work.partnerId) {
+      await this.partner.apply({ ...base, action: "delete", partnerId: work.partnerId });
+      noted("change");
+    } else if (tag === "remap" && work.partnerId) {
+      noted("change");
       const survivor = await this.store.findRecord(c.customerId, { kind: row.kind, virtuousId: val.survivorId });
       await this.partner.apply({ ...base, action: "remap", partnerId: work.partnerId, survivorVirtuousId: val.survivorId, survivorPartnerId: survivor?.partnerId });
       work.counts.remaps = 1;
