@@ -435,9 +435,15 @@ export class Host {
       work.fanOut = true;
     };
     if (tag === "create" && !work.partnerId) {
-      const m = await this.#matchLink(c, row, product, val.fields, batch);
+      // A person's choice for this link (resolveReview) stands in for the match.
+      const chosen = await this.store.kvGet(c.customerId, `product-link:${row.recordKey}`);
+      const m = chosen?.partnerId != null ? await this.#chosenLink(c, row, product, chosen) : await this.#matchLink(c, row, product, val.fields, batch);
       if (m.review) {
-        work.review = { product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields };
+        // The event is kept with the item, so a person's resolution carries the link out at once (resolveReview).
+        work.review = {
+          product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, origin: entry.origin,
+          reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields, event,
+        };
         work.log.push({ direction: "inbound", action: "review", reason: m.reason, detail: { partnerIds: m.partnerIds, tier: m.tier } });
         work.counts.productReviews = 1;
         return work;
@@ -502,6 +508,57 @@ export class Host {
     } finally {
       matcher.free();
     }
+  }
+
+  /**
+   * A link a person resolved (`{partnerId}` or `{partnerId: "new"}`, kv `product-link:<recordKey>`): "new" creates the
+   * partner record; a partner record is linked unless it has meanwhile got another link of this product (then the
+   * review queue again, never two links of one product on one partner record).
+   */
+  async #chosenLink(c, row, product, chosen) {
+    if (chosen.partnerId === "new") return {};
+    const partnerId = String(chosen.partnerId);
+    const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId });
+    if (links.some((l) => l.product === product && l.recordKey !== row.recordKey && l.state != null))
+      return { review: true, reason: "partner-record-already-linked", partnerIds: [partnerId] };
+    return { partnerId, reason: "review-resolved", evidence: [`review:${chosen.reviewId}`] };
+  }
+
+  /**
+   * A person resolves a `product-link` review item (an ambiguous match, a partner record already linked, a port that
+   * cannot list): `partnerId` names the partner record the Raise or Volunteer link belongs to, or "new" for a new
+   * partner record. The choice is kept for the link (kv `product-link:<recordKey>`), the item is closed, and the
+   * event it held goes back into the inbox (origin `review`), so the link proceeds at once: linked (filling in only
+   * what the partner record lacks) or created. Items filed before events were kept with them (`refed: false`) proceed
+   * with the link's next event.
+   */
+  async resolveReview(customerId, reviewId, { partnerId } = {}) {
+    await this.#mustCustomer(customerId);
+    const id = String(reviewId);
+    const open = (await this.store.listReview(customerId)).find((r) => String(r.id) === id);
+    if (!open) throw new HostError("unknown-review", id);
+    if (open.kind !== "product-link") throw new HostError("invalid-argument", `review item ${id} is ${open.kind}: only product-link items are resolved here`);
+    if (typeof partnerId !== "string" || partnerId.trim() === "") throw new HostError("invalid-argument", 'partnerId must be a partner record id or "new"');
+    const item = open.item;
+    const now = this.now();
+    if (partnerId !== "new") {
+      const cur = await this.partner.read({ customerId, kind: item.kind, partnerId, recordKey: item.recordKey });
+      if (!cur) throw new HostError("invalid-argument", `partner record ${partnerId} does not exist`);
+      const links = await this.store.partnerLinks(customerId, { kind: item.kind, partnerId });
+      if (links.some((l) => l.product === item.product && l.recordKey !== item.recordKey && l.state != null))
+        throw new HostError("invalid-argument", `partner record ${partnerId} already has a ${item.product} link`);
+    }
+    await this.store.kvPut(customerId, `product-link:${item.recordKey}`, { partnerId, reviewId: id, atMs: now });
+    const closed = await this.store.resolveReview(customerId, id, { partnerId }, now);
+    if (!closed) throw new HostError("unknown-review", id); // resolved by someone else meanwhile
+    let refed = false;
+    if (item.event) {
+      const r = await this.store.inboxInsert({ customerId, dedupeKey: `review:${id}:${item.dedupeKey}`, receivedMs: now, origin: "review", event: item.event });
+      refed = r.inserted === true;
+      this.kick();
+    }
+    await this.#logDecision(customerId, item.recordKey, now, { direction: "resolution", action: "resolve-review", reason: "review-resolved", detail: { reviewId: id, partnerId, product: item.product, refed } });
+    return { reviewId: id, recordKey: item.recordKey, partnerId, refed };
   }
 
   /**

@@ -33,7 +33,9 @@
 //                                               landed: the entry removed, the record due at retryAtMs, never resent)
 //                                               | {retryAtMs, countAttempt?} (sent again unchanged) | {failed}
 //   (a record row carries `written` until a commitRecord with `reported` equal to it clears it)
-//   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()
+//   addReview(id, kind, item, nowMs)  listReview(id, {status?})  statusCounts(id)  close()
+//   resolveReview(id, reviewId, resolution, nowMs) -> the item, now `resolved` (its item gains `resolution` and
+//                                               `resolvedMs`), or null when no open item has that id
 
 /** A store failure with a stable code: `lost-lock`, `lost-lease`, `unknown-customer`, `unique-violation`. */
 export class StoreError extends Error {

@@ -11,7 +11,7 @@
 //
 // Routes: POST /webhooks/virtuous/:customerId, /webhooks/raise/:customerId and /webhooks/volunteer/:customerId (verify
 // with the customer's receiver, enqueue, then 2xx; a Raise or VOMO delivery is carried out by its link's Object) and the host kit's
-// JSON API under /api/v1 (status, conflicts, resolve, timeline, pause, resume, review, dead-letters,
+// JSON API under /api/v1 (status, conflicts, resolve, timeline, pause, resume, review and its resolve, dead-letters,
 // partner-changes), plus PUT /api/v1/customers/:id, POST .../reconcile and GET .../records (the index).
 import { Host } from "../host.mjs";
 import { fetchHandler, routeOfPath } from "../receive.mjs";
@@ -123,6 +123,11 @@ async function api(request, env, parts, query) {
     return { apiVersion: 1, ...(await startRun(env, id, { force: true })) };
   }
   if (m === "GET" && section === "review") return { apiVersion: 1, items: await store.listReview(id) };
+  if (m === "POST" && section === "review" && a && b === "resolve") {
+    const body = await json(request);
+    if (typeof body.partnerId !== "string") throw fail("invalid-argument", 'body must be {partnerId: "<partner record id>" | "new"}');
+    return { apiVersion: 1, ...(await host.resolveReview(id, decodeURIComponent(a), { partnerId: body.partnerId })) };
+  }
   if (m === "GET" && section === "dead-letters") return { apiVersion: 1, items: await store.listDeadLetters(id) };
   if (m === "POST" && section === "partner-changes") {
     const body = await json(request);
