@@ -459,7 +459,8 @@ export class Host {
         await update(fill, "fill");
       } else {
         // The partner must make this idempotent on (product, virtuousId): after a crash before commit it is asked again.
-        const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
+        const owner = await this.#ownerOf(c, row, product, event);
+        const r = await this.partner.apply({ ...base, action: "create", fields: val.fields, ...(owner ? { owner } : {}) });
         if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");
         work.partnerId = String(r.partnerId);
         work.counts.applied = 1;
@@ -508,6 +509,21 @@ export class Host {
     } finally {
       matcher.free();
     }
+  }
+
+  /**
+   * Whose record a new Volunteer participation is, by its `user_id` (documented in VOMO's payloads and rows) and that
+   * user's Volunteer link: `{product, kind: "contact", virtuousId, partnerId}` (`partnerId` null while the user's link
+   * is not known yet), so the partner attaches the participation to the right person. Participations and Raise gifts are
+   * never matched to existing partner records: they are made in VOMO and Raise, so the partner has no record of them to
+   * match (and a Raise gift names its donor by no documented key).
+   */
+  async #ownerOf(c, row, product, event) {
+    if (product !== "volunteer" || row.kind !== "participation") return null;
+    const uid = event?.resource?.user_id;
+    if (uid == null || (typeof uid !== "string" && typeof uid !== "number") || String(uid).trim() === "") return null;
+    const user = await this.store.findRecord(c.customerId, { product, kind: "contact", virtuousId: String(uid).trim() });
+    return { product, kind: "contact", virtuousId: String(uid).trim(), partnerId: user?.state != null && user.partnerId != null ? user.partnerId : null };
   }
 
   /**
