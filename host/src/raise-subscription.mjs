@@ -126,7 +126,15 @@ export class RaiseSubscription {
       const body = { ...plan.body, notificationUrl: url, ...(paused ? { status: 2 } : {}) };
       const r = await this.#call(api, plan.request.method, "/api/Webhook", body);
       if (r.status == null || r.status < 200 || r.status >= 300) throw new HostError("subscription-write", `POST /api/Webhook: ${r.status ?? r.error}`);
-      const id = r.json?.id != null ? String(r.json.id) : undefined;
+      // The created webhook's id from the answer, else from the list (the one delivering to the URL), else unknown:
+      // then pause, resume and rotation leave Raise alone until a later setup finds it.
+      let id = r.json?.id != null ? String(r.json.id) : undefined;
+      if (id == null) {
+        const again = await this.#read(api, "/api/Webhook/list").catch(() => null);
+        const rows = Array.isArray(again) ? again : (["list", "items", "data"].map((k) => again?.[k]).find(Array.isArray) ?? []);
+        const mine = rows.filter((w) => typeof w?.notificationUrl === "string" && w.notificationUrl.trim() === url && w.id != null);
+        if (mine.length === 1) id = String(mine[0].id);
+      }
       out = { action: "created", webhookId: id, eventTypes: body.eventTypesList, enabled: body.eventTypesList, disabled: [], status: body.status, notices: plan.notices };
     } else {
       const change = { ...plan.change, notificationUrl: url, ...(paused ? { status: 2 } : {}) };

@@ -181,3 +181,22 @@ test("errors are typed and never carry the token", { timeout: 60_000 }, async ()
     await close();
   }
 });
+
+test("a created webhook whose answer has no id is found in the list", { timeout: 60_000 }, async () => {
+  const { w, raiseUrl, hooks, close } = await world(openMemory);
+  try {
+    const plain = w.host.fetch;
+    w.host.fetch = async (url, init) => {
+      const res = await plain(url, init);
+      if (init?.method !== "POST" || !/\/api\/Webhook$/.test(String(url))) return res;
+      const { id: _id, ...rest } = await res.json();
+      return new Response(JSON.stringify(rest), { status: res.status, headers: { "content-type": "application/json" } });
+    };
+    const r = await w.host.setupRaiseSubscription(w.customerId, { notificationUrl: raiseUrl, eventTypes: [30] });
+    const [hook] = await hooks();
+    assert.deepEqual([r.action, r.webhookId], ["created", String(hook.id)]);
+    assert.equal((await w.host.raiseSubscription.get(w.customerId)).webhookId, String(hook.id));
+  } finally {
+    await close();
+  }
+});
