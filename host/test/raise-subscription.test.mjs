@@ -6,8 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { startWorld } from "../../examples/partner-app/world.mjs";
+import { openPgliteStore } from "../src/store/pglite.mjs";
 import { openMemory, openPglite } from "./support/stores.mjs";
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, "..", "bin", "virtuous-sync-host.mjs");
 
 const stores = [["memory", openMemory], ["pglite", openPglite]];
 
@@ -198,5 +207,35 @@ test("a created webhook whose answer has no id is found in the list", { timeout:
     assert.equal((await w.host.raiseSubscription.get(w.customerId)).webhookId, String(hook.id));
   } finally {
     await close();
+  }
+});
+
+test("the command line sets up the Raise webhook of a customer in a PGlite store", { timeout: 120_000 }, async () => {
+  const { w, token, apiKey, raiseUrl, hooks, close } = await world(openMemory);
+  const dir = mkdtempSync(join(tmpdir(), "vsh-raise-cli-"));
+  try {
+    const store = await openPgliteStore({ dataDir: dir });
+    await store.putCustomer("cli-customer", {
+      customerId: "cli-customer", platformName: "Acme Giving", secrets: [{ id: "a", secret: randomBytes(32).toString("hex") }],
+      receivers: { raise: { secrets: [token] } }, raiseApi: { token: apiKey, baseUrl: `${w.sim.url}/raise` },
+    }, 1);
+    await store.close();
+    const args = ["raise-subscription", "--store", `pglite:${dir}`, "--customer", "cli-customer", "--url", raiseUrl, "--types", "30,31", "--name", "Acme sync"];
+    const out = await run(process.execPath, [CLI, ...args]);
+    const r = JSON.parse(out.stdout);
+    assert.equal(r.action, "created");
+    assert.ok(!out.stdout.includes(token) && !out.stderr.includes(token));
+    const [hook] = await hooks();
+    assert.deepEqual([String(hook.id), hook.name, hook.eventTypesList, hook.securityToken], [r.webhookId, "Acme sync", [30, 31], token]);
+    assert.equal(JSON.parse((await run(process.execPath, [CLI, ...args])).stdout).action, "unchanged");
+    // Refused with code 2 and the error's code on stderr: a bad type list, a type the core refuses.
+    for (const [types, code] of [["30,x", "invalid-argument"], ["99", "invalid-argument"]]) {
+      const bad = await run(process.execPath, [CLI, "raise-subscription", "--store", `pglite:${dir}`, "--customer", "cli-customer", "--url", raiseUrl, "--types", types]).then(() => null, (e) => e);
+      assert.equal(bad?.code, 2, types);
+      assert.match(bad.stderr, new RegExp(code));
+    }
+  } finally {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
