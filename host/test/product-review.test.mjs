@@ -91,6 +91,8 @@ for (const [name, open] of [["memory", openMemory], ["pglite", openPglite]]) {
       assert.equal((await partnerStore()).donors[alexLink.partnerId].links?.raise, "8002");
       assert.equal((await w.host.status(w.customerId)).inbox.deadLetters, 0);
     } finally {
+      // The partner app retries its change hook until the host answers: let it finish before the host goes.
+      await until(async () => w.partner.pendingHooks() === 0, { what: "the partner app's hooks" }).catch(() => {});
       await w.close();
       await store.close();
     }

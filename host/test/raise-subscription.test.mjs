@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startWorld } from "../../examples/partner-app/world.mjs";
+import { startWorld, until } from "../../examples/partner-app/world.mjs";
 import { openPgliteStore } from "../src/store/pglite.mjs";
 import { openMemory, openPglite } from "./support/stores.mjs";
 
@@ -61,7 +61,12 @@ async function world(open, { raiseApi = true } = {}) {
     const logs = await raiseApiCall("GET", "/Webhook/log/list");
     return queued.map((q) => logs.find((l) => l.contextId === q.contextId));
   };
-  return { w, store, token, apiKey, raiseUrl, api, raiseApiCall, hooks, puts, posts, emit, close: async () => (await w.close(), await store.close()) };
+  return { w, store, token, apiKey, raiseUrl, api, raiseApiCall, hooks, puts, posts, emit, close: async () => {
+    // The partner app retries its change hook until the host answers: let it finish before the host goes.
+    await until(async () => w.partner.pendingHooks() === 0, { what: "the partner app's hooks" }).catch(() => {});
+    await w.close();
+    await store.close();
+  } };
 }
 
 for (const [name, open] of stores) {
