@@ -105,7 +105,8 @@ export function startPartnerApp({ file, port = 0, hook, now = () => Date.now() }
       const existing = Object.values(store.data[coll]).find((r) => (product ? r.links?.[product] === op.virtuousId : r.virtuousId === op.virtuousId));
       if (existing) return { partnerId: existing.id, existed: true }; // the host brings it to the create's values
       const id = store.nextId(PREFIX[op.kind]);
-      put(coll, id, op.fields, { ...link(null), origin: product ?? "virtuous" });
+      // A Volunteer participation names its volunteer's partner record (`owner`, through the user's Volunteer link).
+      put(coll, id, op.fields, { ...link(null), origin: product ?? "virtuous", ...(op.owner ? { owner: op.owner.partnerId } : {}) });
       return { partnerId: id };
     }
     const rec = store.data[coll][op.partnerId];

@@ -3,6 +3,8 @@
 //   virtuous-sync-host export --store <store> --customer <id> [--out <file>]       the document to stdout or a file
 //   virtuous-sync-host import --store <store> [--customer <id>] [<file> | -]       from a file or stdin
 //   virtuous-sync-host verify --store <store> --customer <id> <file>               the store holds what the file holds
+//   virtuous-sync-host raise-subscription --store <store> --customer <id> --url <notificationUrl> --types 30,31,32
+//                      [--name <name>] [--format 1|2]      registers or updates the customer's Raise webhook (docs/host.md)
 // <store>: pglite:<data dir> | postgres (DATABASE_URL) | postgres:<connection string> | worker:<base URL>
 // (the Worker host's admin routes; the admin token from VIRTUOUS_SYNC_ADMIN_TOKEN, never from the command line).
 // Exit codes: 0 done, 1 verify found differences, 2 a refused or failed command (its code on stderr). Nothing
@@ -15,6 +17,7 @@ const USAGE = `usage:
   virtuous-sync-host export --store <store> --customer <id> [--out <file>]
   virtuous-sync-host import --store <store> [--customer <id>] [<file> | -]
   virtuous-sync-host verify --store <store> --customer <id> <file>
+  virtuous-sync-host raise-subscription --store <store> --customer <id> --url <notificationUrl> --types <n,n,...> [--name <name>] [--format 1|2]
 stores: pglite:<data dir> | postgres (DATABASE_URL) | postgres:<connection string> | worker:<base URL> (VIRTUOUS_SYNC_ADMIN_TOKEN)`;
 
 class CliError extends Error {
@@ -51,6 +54,13 @@ async function openTarget(spec) {
 const storeTarget = (store) => ({
   export: (customerId) => exportFromStore(store, customerId),
   import: (doc, customerId) => importIntoStore(store, doc, { customerId }),
+  // The Raise subscription through the host kit over the store (the partner port is never asked: it refuses).
+  raiseSubscription: async (customerId, wanted) => {
+    const { Host } = await import("../src/host.mjs");
+    const refuse = () => Promise.reject(new CliError("invalid-argument", "the partner port is not available from the command line"));
+    const host = new Host({ store, partner: { read: refuse, apply: refuse } });
+    return host.setupRaiseSubscription(customerId, wanted);
+  },
   close: () => store.close(),
 });
 
@@ -68,6 +78,10 @@ function workerTarget(base, token) {
   return {
     export: (customerId) => call("GET", { id: customerId, op: "export" }),
     import: async (doc, customerId) => (await call("POST", { id: customerId ?? doc.customerId, op: "import" }, doc)).imported,
+    raiseSubscription: async (customerId, wanted) => {
+      const { apiVersion: _v, ...r } = await call("POST", { id: customerId, op: "raise-subscription" }, wanted);
+      return r;
+    },
     close: async () => {},
   };
 }
@@ -82,13 +96,31 @@ function readDoc(file) {
 }
 
 async function main(argv) {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { store: { type: "string" }, customer: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { store: { type: "string" }, customer: { type: "string" }, out: { type: "string" }, help: { type: "boolean" }, url: { type: "string" }, types: { type: "string" }, name: { type: "string" }, format: { type: "string" } },
+  });
   const [cmd, file] = positionals;
   if (values.help || !cmd) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  if (!["export", "import", "verify"].includes(cmd)) throw new CliError("invalid-argument", `unknown command ${cmd}`);
+  if (!["export", "import", "verify", "raise-subscription"].includes(cmd)) throw new CliError("invalid-argument", `unknown command ${cmd}`);
+  if (cmd === "raise-subscription") {
+    if (!values.customer) throw new CliError("invalid-argument", "--customer is required");
+    if (!values.url) throw new CliError("invalid-argument", "--url is required");
+    const types = (values.types ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+    if (!types.length || !types.every((t) => /^\d+$/.test(t))) throw new CliError("invalid-argument", "--types must be integers separated by commas (10..52)");
+    if (values.format != null && !/^[12]$/.test(values.format)) throw new CliError("invalid-argument", "--format must be 1 or 2");
+    const wanted = { notificationUrl: values.url, eventTypes: types.map(Number), ...(values.name != null ? { name: values.name } : {}), ...(values.format != null ? { format: Number(values.format) } : {}) };
+    const target = await openTarget(values.store);
+    try {
+      process.stdout.write(`${JSON.stringify(await target.raiseSubscription(values.customer, wanted))}\n`);
+      return 0;
+    } finally {
+      await target.close();
+    }
+  }
   if ((cmd === "export" || cmd === "verify") && !values.customer) throw new CliError("invalid-argument", "--customer is required");
   // The file is read (and checked) before the store is opened: a wrong file changes nothing anywhere.
   const doc = cmd === "export" ? null : checkTransferDocument(readDoc(file), values.customer);
@@ -117,8 +149,10 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    const known = e instanceof TransferError || e instanceof CliError || e?.name === "StoreError" || e?.name === "HostError";
-    process.stderr.write(`virtuous-sync-host: ${known ? e.message : `internal error (${e?.name ?? "Error"})`}\n`);
+    const known = e instanceof TransferError || e instanceof CliError || e?.name === "StoreError" || e?.name === "HostError" || e?.name === "VirtuousSyncError";
+    // The core's errors carry their code apart from the message.
+    const message = e?.name === "VirtuousSyncError" && e.code && !String(e.message).startsWith(`${e.code}:`) ? `${e.code}: ${e.message}` : e?.message;
+    process.stderr.write(`virtuous-sync-host: ${known ? message : `internal error (${e?.name ?? "Error"})`}\n`);
     process.exit(2);
   },
 );

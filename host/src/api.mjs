@@ -6,18 +6,22 @@
 //   GET  /api/v1/customers/:customerId/records/:key/timeline
 //   POST /api/v1/customers/:customerId/pause | /resume
 //   GET  /api/v1/customers/:customerId/review                     the initial match's and reconciliation's review queue
+//   POST /api/v1/customers/:customerId/review/:id/resolve          body {partnerId: "<id>" | "new"}: a product-link item
 //   GET  /api/v1/customers/:customerId/dead-letters
 //   POST /api/v1/customers/:customerId/partner-changes            body {kind, partnerId}: a partner's change hook
 //   POST /api/v1/customers/:customerId/initial-match               body {kind?}: runs the initial match; GET: progress
 //   POST /api/v1/customers/:customerId/reconcile                   runs a reconciliation now
+//   POST /api/v1/customers/:customerId/raise-subscription           body {notificationUrl, eventTypes, name?, format?}:
+//                                                                  registers or updates the Raise webhook; GET: what is known
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
 import { mountStatusPage } from "./status-page.mjs";
 
 const STATUS = {
-  "unknown-customer": 404, "unknown-record": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
+  "unknown-customer": 404, "unknown-record": 404, "unknown-review": 404, "record-busy": 409, "not-in-conflict": 409, "invalid-argument": 400,
   "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400,
+  "subscription-read": 502, "subscription-write": 502,
 };
 
 export function createApp(host, { token } = {}) {
@@ -58,6 +62,14 @@ export function createApp(host, { token } = {}) {
   api.post("/customers/:customerId/pause", run(async (c) => ({ apiVersion: 1, ...(await host.pause(id(c))) })));
   api.post("/customers/:customerId/resume", run(async (c) => ({ apiVersion: 1, ...(await host.resume(id(c))) })));
   api.get("/customers/:customerId/review", run(async (c) => ({ apiVersion: 1, items: await host.store.listReview(id(c)) })));
+  api.post(
+    "/customers/:customerId/review/:reviewId/resolve",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body.partnerId !== "string") throw Object.assign(new Error('invalid-argument: body must be {partnerId: "<partner record id>" | "new"}'), { code: "invalid-argument", name: "HostError" });
+      return { apiVersion: 1, ...(await host.resolveReview(id(c), c.req.param("reviewId"), { partnerId: body.partnerId })) };
+    }),
+  );
   api.get("/customers/:customerId/dead-letters", run(async (c) => ({ apiVersion: 1, items: await host.store.listDeadLetters(id(c)) })));
   api.post(
     "/customers/:customerId/partner-changes",
@@ -83,6 +95,22 @@ export function createApp(host, { token } = {}) {
     }),
   );
   api.post("/customers/:customerId/reconcile", run(async (c) => ({ apiVersion: 1, ...(await host.reconcile(id(c))) })));
+  api.post(
+    "/customers/:customerId/raise-subscription",
+    run(async (c) => {
+      const body = await c.req.json().catch(() => null);
+      if (!body || typeof body !== "object" || Array.isArray(body)) throw Object.assign(new Error("invalid-argument: body must be {notificationUrl, eventTypes, name?, format?}"), { code: "invalid-argument", name: "HostError" });
+      const { notificationUrl, eventTypes, name, format } = body;
+      return { apiVersion: 1, ...(await host.setupRaiseSubscription(id(c), { notificationUrl, eventTypes, name, format })) };
+    }),
+  );
+  api.get(
+    "/customers/:customerId/raise-subscription",
+    run(async (c) => {
+      await host.status(id(c)); // 404 for an unknown customer
+      return { apiVersion: 1, subscription: await host.raiseSubscription.get(id(c)) };
+    }),
+  );
   mountStatusPage(app, api, host, { token }); // the status page, /metrics and the routes the page reads
   app.route("/api/v1", api);
   app.route("/api", api);

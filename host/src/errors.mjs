@@ -1,9 +1,9 @@
 // The host's one coded error. Codes (a closed set): invalid-setting, invalid-argument, unknown-customer,
 // unknown-record, record-busy, not-in-conflict, partner-port, read-before-write, budget, query-failed,
-// subscription-read, subscription-write. Messages never contain a secret.
+// subscription-read, subscription-write, unknown-review. Messages never contain a secret.
 export const HOST_ERROR_CODES = Object.freeze([
   "invalid-setting", "invalid-argument", "unknown-customer", "unknown-record", "record-busy", "not-in-conflict",
-  "partner-port", "read-before-write", "budget", "query-failed", "subscription-read", "subscription-write",
+  "partner-port", "read-before-write", "budget", "query-failed", "subscription-read", "subscription-write", "unknown-review",
 ]);
 
 export class HostError extends Error {

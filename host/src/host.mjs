@@ -34,6 +34,7 @@ import { isFullRecordPut } from "./writes.mjs";
 import { instrument, emitDecisions, retentionOf, applyRetention } from "./observe.mjs";
 import { VolunteerPoller, checkVolunteerSettings } from "./volunteer.mjs";
 import { RaiseLogReader, checkReceiverSettings, checkRaiseLogSettings, receiverConfig } from "./products.mjs";
+import { RaiseSubscription, checkRaiseApiSettings } from "./raise-subscription.mjs";
 
 const HOUR = 3_600_000;
 const RECONCILE_RUNS_KEPT = 20;
@@ -191,6 +192,7 @@ export class Host {
     checkVolunteerSettings(s.volunteer);
     checkReceiverSettings(s.receivers);
     checkRaiseLogSettings(s.raiseLogs);
+    checkRaiseApiSettings(s.raiseApi);
     retentionOf(s);
     const b = this.#buildCore(s);
     b.core.free();
@@ -265,8 +267,9 @@ export class Host {
     if (!receipt.authentic) return { status: receipt.status, body: { reason: receipt.reason } };
     const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
     try {
-      // Secret rotation (CRM+ only) reads which secret deliveries carry.
-      if (receipt.secretId && crm) await this.store.kvPut(customerId, `secret-seen:${receipt.secretId}`, now);
+      // Secret rotation reads which secret deliveries carry (CRM+'s under `secret-seen:<id>`, Raise's and VOMO's
+      // under `secret-seen:<product>:<id>`).
+      if (receipt.secretId) await this.store.kvPut(customerId, crm ? `secret-seen:${receipt.secretId}` : `secret-seen:${product}:${receipt.secretId}`, now);
       if (receipt.deadLetter) {
         await this.store.deadLetter({ customerId, origin: "receipt", dedupeKey: receipt.dedupeKey, body: text, error: receipt.error?.code ?? receipt.reason, atMs: now });
         return { status: receipt.status, body: { reason: receipt.reason } };
@@ -288,11 +291,14 @@ export class Host {
   /** Claims and processes up to `limit` inbox entries; returns how many were claimed. */
   async processInbox({ limit = 25 } = {}) {
     const entries = await this.store.inboxClaim({ owner: this.workerId, nowMs: this.now(), leaseMs: this.o.leaseMs, limit });
-    for (const e of entries) await this.#processEntry(e);
+    // One processing pass: with several entries, the partner's records listed to match new product links are listed
+    // once and kept for the pass (#matchLink, #noteWrite); a single entry lists narrowed by `match` as before.
+    const batch = { lists: entries.length > 1 ? new Map() : null };
+    for (const e of entries) await this.#processEntry(e, batch);
     return entries.length;
   }
 
-  async #processEntry(entry) {
+  async #processEntry(entry, batch) {
     const owner = this.workerId;
     let e = entry;
     try {
@@ -301,7 +307,7 @@ export class Host {
       const keys = lookupKeys(c.core, e.event);
       // A Raise or Volunteer event: decided and applied on its own link (docs/sync.md, "One partner record, several
       // products").
-      if (keys.product && keys.product !== "crm") return await this.#processProductEntry(c, e, keys, now);
+      if (keys.product && keys.product !== "crm") return await this.#processProductEntry(c, e, keys, now, batch);
       if (!SYNCED.has(keys.kind) || !keys.virtuousId) {
         // Not a record this host keeps: the core says why (unsupported-event, not-synced, ...).
         const d = c.core.decideInbound(e.event, null, now);
@@ -323,7 +329,7 @@ export class Host {
           return;
         }
         try {
-          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0 });
+          const work = await this.#inbound(c, row, e, now, { redirected: pass > 0, batch });
           if (work.redirect) {
             // Decide again with the fetched record, under whichever key its stamp names (maybe this one).
             if (row.state == null) await this.store.dropStub(e.customerId, row.recordKey, owner, row.version);
@@ -362,7 +368,7 @@ export class Host {
    * creates the partner record as the core's `create` says. What is applied fans out to the partner record's CRM+
    * links (#fanOut). A delete tombstones this link only (the core answers `ignore`, reason `deleted`).
    */
-  async #processProductEntry(c, e, keys, now) {
+  async #processProductEntry(c, e, keys, now, batch) {
     const owner = this.workerId;
     const { product, kind, virtuousId } = keys;
     const eventType = e.event.productEventType ?? e.event.rawEventType;
@@ -383,7 +389,7 @@ export class Host {
       return;
     }
     try {
-      const work = await this.#productInbound(c, row, e, now, product);
+      const work = await this.#productInbound(c, row, e, now, product, batch);
       if (work.fanOut) await this.#fanOut(e.customerId, kind, work.partnerId, now);
       if (work.review || (work.state == null && row.state == null)) {
         // Nothing to keep for the link (an ambiguous match, an event that stores no state): the row made for it goes.
@@ -404,8 +410,9 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked Raise or Volunteer link; returns what to commit (or `review`). */
-  async #productInbound(c, row, entry, now, product) {
+  async #productInbound(c, row, entry, now, product, batch) {
     const work = { state: row.state, dirty: false, recheckMs: undefined, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+    const noted = (how, fields, partnerId = work.partnerId) => this.#noteWrite(batch, c.customerId, row.kind, { how, partnerId, fields });
     const retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
     const event = entry.event;
     const d = c.core.decideInbound(event, row.state ?? null, now);
@@ -420,16 +427,23 @@ export class Host {
     });
     if (tag === "conflict") work.counts.conflicts = 1;
     const base = { customerId: c.customerId, product, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId };
-    const update = async (fields) => {
+    const update = async (fields, how = "change") => {
       if (!work.partnerId || !fields || !Object.keys(fields).length) return;
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      noted(how, fields);
       work.counts.applied = 1;
       work.fanOut = true;
     };
     if (tag === "create" && !work.partnerId) {
-      const m = await this.#matchLink(c, row, product, val.fields);
+      // A person's choice for this link (resolveReview) stands in for the match.
+      const chosen = await this.store.kvGet(c.customerId, `product-link:${row.recordKey}`);
+      const m = chosen?.partnerId != null ? await this.#chosenLink(c, row, product, chosen) : await this.#matchLink(c, row, product, val.fields, batch);
       if (m.review) {
-        work.review = { product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields };
+        // The event is kept with the item, so a person's resolution carries the link out at once (resolveReview).
+        work.review = {
+          product, kind: row.kind, virtuousId: row.virtuousId, recordKey: row.recordKey, dedupeKey: entry.dedupeKey, origin: entry.origin,
+          reason: m.reason, tier: m.tier, partnerIds: m.partnerIds, fields: val.fields, event,
+        };
         work.log.push({ direction: "inbound", action: "review", reason: m.reason, detail: { partnerIds: m.partnerIds, tier: m.tier } });
         work.counts.productReviews = 1;
         return work;
@@ -442,14 +456,16 @@ export class Host {
         const { fill, kept } = missingFields(cur, val.fields);
         work.log.push({ direction: "inbound", action: "link", reason: m.reason, detail: { partnerId: m.partnerId, evidence: m.evidence, filled: Object.keys(fill), kept } });
         work.counts.linked = 1;
-        await update(fill);
+        await update(fill, "fill");
       } else {
         // The partner must make this idempotent on (product, virtuousId): after a crash before commit it is asked again.
-        const r = await this.partner.apply({ ...base, action: "create", fields: val.fields });
+        const owner = await this.#ownerOf(c, row, product, event);
+        const r = await this.partner.apply({ ...base, action: "create", fields: val.fields, ...(owner ? { owner } : {}) });
         if (!r?.partnerId) throw new HostError("partner-port", "apply(create) must return {partnerId}");
         work.partnerId = String(r.partnerId);
         work.counts.applied = 1;
         if (r.existed === true || retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
+        noted(r.existed === true || retry ? "change" : "create", val.fields);
       }
     } else if (tag === "create" || tag === "apply") await update(val.fields);
     else if (tag === "confirm" || tag === "conflict") await update(val.apply);
@@ -468,22 +484,16 @@ export class Host {
    * whose partner record already has a link of this product; `{}` for none (other kinds are never matched: they are
    * records of their own).
    */
-  async #matchLink(c, row, product, fields) {
+  async #matchLink(c, row, product, fields, batch) {
     if (row.kind !== "contact") return {};
     const mine = matchRecordFromFields(`${product}:${row.virtuousId}`, fields);
     if (!mine.emails.length && !mine.phones.length && !mine.names.length) return {};
     if (typeof this.partner.list !== "function") return { review: true, reason: "no-partner-list" };
+    const records = await this.#partnerRecords(c.customerId, row.kind, product, mine, batch);
+    if (records == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
     const matcher = new InitialMatcher();
     try {
-      let cursor;
-      do {
-        const page = await this.partner.list({ customerId: c.customerId, kind: row.kind, cursor, limit: 500, product, match: mine });
-        if (page == null && cursor == null) return { review: true, reason: "no-partner-list" }; // the port cannot list
-        const recs = (page?.records ?? []).map((r) => ({ ...r, id: String(r.partnerId ?? r.id) }));
-        for (const r of recs) delete r.partnerId;
-        matcher.addPartnerChunk(recs);
-        cursor = page?.cursor;
-      } while (cursor != null);
+      for (let i = 0; i < records.length; i += 500) matcher.addPartnerChunk(records.slice(i, i + 500));
       matcher.addVirtuousChunk([mine]);
       const plan = matcher.finish();
       const pair = plan.pairs.find((p) => p.virtuousId === mine.id);
@@ -502,6 +512,127 @@ export class Host {
   }
 
   /**
+   * Whose record a new Volunteer participation is, by its `user_id` (documented in VOMO's payloads and rows) and that
+   * user's Volunteer link: `{product, kind: "contact", virtuousId, partnerId}` (`partnerId` null while the user's link
+   * is not known yet), so the partner attaches the participation to the right person. Participations and Raise gifts are
+   * never matched to existing partner records: they are made in VOMO and Raise, so the partner has no record of them to
+   * match (and a Raise gift names its donor by no documented key).
+   */
+  async #ownerOf(c, row, product, event) {
+    if (product !== "volunteer" || row.kind !== "participation") return null;
+    const uid = event?.resource?.user_id;
+    if (uid == null || (typeof uid !== "string" && typeof uid !== "number") || String(uid).trim() === "") return null;
+    const user = await this.store.findRecord(c.customerId, { product, kind: "contact", virtuousId: String(uid).trim() });
+    return { product, kind: "contact", virtuousId: String(uid).trim(), partnerId: user?.state != null && user.partnerId != null ? user.partnerId : null };
+  }
+
+  /**
+   * A link a person resolved (`{partnerId}` or `{partnerId: "new"}`, kv `product-link:<recordKey>`): "new" creates the
+   * partner record; a partner record is linked unless it has meanwhile got another link of this product (then the
+   * review queue again, never two links of one product on one partner record).
+   */
+  async #chosenLink(c, row, product, chosen) {
+    if (chosen.partnerId === "new") return {};
+    const partnerId = String(chosen.partnerId);
+    const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId });
+    if (links.some((l) => l.product === product && l.recordKey !== row.recordKey && l.state != null))
+      return { review: true, reason: "partner-record-already-linked", partnerIds: [partnerId] };
+    return { partnerId, reason: "review-resolved", evidence: [`review:${chosen.reviewId}`] };
+  }
+
+  /**
+   * A person resolves a `product-link` review item (an ambiguous match, a partner record already linked, a port that
+   * cannot list): `partnerId` names the partner record the Raise or Volunteer link belongs to, or "new" for a new
+   * partner record. The choice is kept for the link (kv `product-link:<recordKey>`), the item is closed, and the
+   * event it held goes back into the inbox (origin `review`), so the link proceeds at once: linked (filling in only
+   * what the partner record lacks) or created. Items filed before events were kept with them (`refed: false`) proceed
+   * with the link's next event.
+   */
+  async resolveReview(customerId, reviewId, { partnerId } = {}) {
+    await this.#mustCustomer(customerId);
+    const id = String(reviewId);
+    const open = (await this.store.listReview(customerId)).find((r) => String(r.id) === id);
+    if (!open) throw new HostError("unknown-review", id);
+    if (open.kind !== "product-link") throw new HostError("invalid-argument", `review item ${id} is ${open.kind}: only product-link items are resolved here`);
+    if (typeof partnerId !== "string" || partnerId.trim() === "") throw new HostError("invalid-argument", 'partnerId must be a partner record id or "new"');
+    const item = open.item;
+    const now = this.now();
+    if (partnerId !== "new") {
+      const cur = await this.partner.read({ customerId, kind: item.kind, partnerId, recordKey: item.recordKey });
+      if (!cur) throw new HostError("invalid-argument", `partner record ${partnerId} does not exist`);
+      const links = await this.store.partnerLinks(customerId, { kind: item.kind, partnerId });
+      if (links.some((l) => l.product === item.product && l.recordKey !== item.recordKey && l.state != null))
+        throw new HostError("invalid-argument", `partner record ${partnerId} already has a ${item.product} link`);
+    }
+    await this.store.kvPut(customerId, `product-link:${item.recordKey}`, { partnerId, reviewId: id, atMs: now });
+    const closed = await this.store.resolveReview(customerId, id, { partnerId }, now);
+    if (!closed) throw new HostError("unknown-review", id); // resolved by someone else meanwhile
+    let refed = false;
+    if (item.event) {
+      const r = await this.store.inboxInsert({ customerId, dedupeKey: `review:${id}:${item.dedupeKey}`, receivedMs: now, origin: "review", event: item.event });
+      refed = r.inserted === true;
+      this.kick();
+    }
+    await this.#logDecision(customerId, item.recordKey, now, { direction: "resolution", action: "resolve-review", reason: "review-resolved", detail: { reviewId: id, partnerId, product: item.product, refed } });
+    return { reviewId: id, recordKey: item.recordKey, partnerId, refed };
+  }
+
+  /**
+   * The partner's records of a kind as the matcher reads them (`partner.list`, every page), or null when the port
+   * cannot list. Alone (no `batch.lists`), narrowed by `match`. In a pass of several entries, listed once without
+   * `match` and kept for the pass, so a burst of new links costs one list; what the pass itself writes to the
+   * partner's records is folded in (#noteWrite).
+   */
+  async #partnerRecords(customerId, kind, product, mine, batch) {
+    const lists = batch?.lists;
+    const key = `${customerId}\u0000${kind}\u0000${product}`;
+    if (lists?.has(key)) return lists.get(key);
+    const records = [];
+    let cursor;
+    do {
+      const page = await this.partner.list({ customerId, kind, cursor, limit: 500, product, ...(lists ? {} : { match: mine }) });
+      if (page == null && cursor == null) {
+        lists?.set(key, null);
+        return null;
+      }
+      for (const r of page?.records ?? []) {
+        const rec = { ...r, id: String(r.partnerId ?? r.id) };
+        delete rec.partnerId;
+        records.push(rec);
+      }
+      cursor = page?.cursor;
+    } while (cursor != null);
+    lists?.set(key, records);
+    return records;
+  }
+
+  /**
+   * Keeps the pass's listed records true to what the pass wrote to the partner (`how`): a record it created is added
+   * with its values; values filled in on a match (only where the partner record had none, so nothing it held is
+   * replaced) are added to the record's emails, phones and postal codes; anything else (an overwrite, a name, a
+   * delete, a remap, a record not in the list) drops the kind's lists, and the next match lists again.
+   */
+  #noteWrite(batch, customerId, kind, { how, partnerId, fields = {} }) {
+    const lists = batch?.lists;
+    if (!lists || partnerId == null) return;
+    const prefix = `${customerId}\u0000${kind}\u0000`;
+    const add = matchRecordFromFields(String(partnerId), fields);
+    for (const [key, records] of [...lists]) {
+      if (!key.startsWith(prefix) || records == null) continue;
+      if (how === "create") {
+        records.push(structuredClone(add));
+        continue;
+      }
+      const r = how === "fill" && !["name", "firstName", "lastName"].some((f) => Object.hasOwn(fields, f)) ? records.find((x) => x.id === String(partnerId)) : null;
+      if (!r) {
+        lists.delete(key);
+        continue;
+      }
+      for (const f of ["emails", "phones", "postalCodes"]) r[f] = [...new Set([...(Array.isArray(r[f]) ? r[f] : []), ...add[f]])];
+    }
+  }
+
+  /**
    * A CRM+ contact Virtuous made from a Raise donor or a Volunteer user (it copies them into CRM+ itself) arrives as a
    * CRM+ create, while its partner record may already exist, known through that Raise or Volunteer link only. It is
    * matched as a new product link is (#matchLink); one match whose partner record has Raise or Volunteer links and no
@@ -512,7 +643,7 @@ export class Host {
     if (row.kind !== "contact" || (row.product ?? "crm") !== "crm" || !row.virtuousId) return false;
     if (typeof this.store.hasProductLinks !== "function" || !(await this.store.hasProductLinks(c.customerId, row.kind))) return false;
     if (typeof this.partner.list !== "function") return false;
-    const m = await this.#matchLink(c, row, "crm", fields);
+    const m = await this.#matchLink(c, row, "crm", fields, work.batch);
     if (!m.partnerId) return false;
     const links = await this.store.partnerLinks(c.customerId, { kind: row.kind, partnerId: m.partnerId });
     if (!links.some((l) => (l.product ?? "crm") !== "crm" && l.state != null)) return false;
@@ -524,6 +655,7 @@ export class Host {
     work.counts.linked = 1;
     // The update names the CRM+ id, so the partner records the link (as a create's would).
     await this.partner.apply({ customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: row.virtuousId, action: "update", partnerId: m.partnerId, fields: fill });
+    this.#noteWrite(work.batch, c.customerId, row.kind, { how: "fill", partnerId: m.partnerId, fields: fill });
     work.counts.applied = 1;
     return true;
   }
@@ -540,8 +672,8 @@ export class Host {
   }
 
   /** The inbound unit of work on a locked record; returns what to commit. */
-  async #inbound(c, row, entry, now, { redirected = false } = {}) {
-    const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId };
+  async #inbound(c, row, entry, now, { redirected = false, batch } = {}) {
+    const work = { state: row.state, dirty: row.dirty, recheckMs: row.recheckMs, log: [], outbox: [], counts: {}, partnerId: row.partnerId, batch };
     // An earlier unit of work on this record may have applied a create and lost its commit (a crash, a store
     // error): this delivery's earlier attempt, or another delivery's (the row was locked before and holds no state).
     work.retry = (entry.attempts ?? 1) > 1 || (row.state == null && row.version > 1);
@@ -583,9 +715,11 @@ export class Host {
     const base = { customerId: c.customerId, kind: row.kind, recordKey: row.recordKey, virtuousId: next?.virtuousId ?? row.virtuousId };
     const tag = d.action.tag;
     const val = d.action.val;
+    const noted = (how, fields) => this.#noteWrite(work.batch, c.customerId, row.kind, { how, partnerId: work.partnerId, fields });
     const update = async (fields) => {
       if (!work.partnerId || !fields || !Object.keys(fields).length) return;
       await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields });
+      noted("change", fields);
       work.counts.applied = 1;
     };
     if (tag === "create" && !work.partnerId && (await this.#joinProductRecord(c, row, val.fields, work))) {
@@ -602,11 +736,15 @@ export class Host {
       // again). Bring it to these values, or the state would say the partner holds them and the older ones would
       // later be pushed back to Virtuous as a partner change.
       if (r.existed === true || work.retry) await this.partner.apply({ ...base, action: "update", partnerId: work.partnerId, fields: val.fields });
+      noted(r.existed === true || work.retry ? "change" : "create", val.fields);
     } else if (tag === "apply") await update(val.fields);
     else if (tag === "confirm") await update(val.apply);
     else if (tag === "conflict") await update(val.apply);
-    else if (tag === "delete" && work.partnerId) await this.partner.apply({ ...base, action: "delete", partnerId: work.partnerId });
-    else if (tag === "remap" && work.partnerId) {
+    else if (tag === "delete" && work.partnerId) {
+      await this.partner.apply({ ...base, action: "delete", partnerId: work.partnerId });
+      noted("change");
+    } else if (tag === "remap" && work.partnerId) {
+      noted("change");
       const survivor = await this.store.findRecord(c.customerId, { kind: row.kind, virtuousId: val.survivorId });
       await this.partner.apply({ ...base, action: "remap", partnerId: work.partnerId, survivorVirtuousId: val.survivorId, survivorPartnerId: survivor?.partnerId });
       work.counts.remaps = 1;
@@ -940,6 +1078,20 @@ export class Host {
     return summary;
   }
 
+  /** The customer's Raise webhook subscription (raise-subscription.mjs). */
+  get raiseSubscription() {
+    return (this._raiseSubscription ??= new RaiseSubscription(this));
+  }
+
+  /**
+   * Registers or updates the customer's Raise webhook (`{notificationUrl, eventTypes, name?, format?}`) by the core's
+   * plan: created when none delivers to the URL, else merged by GET-then-PUT (the customer's other types and settings
+   * kept; no PUT when nothing changes). Needs `raiseApi` (or `raiseLogs`) and `receivers.raise`.
+   */
+  async setupRaiseSubscription(customerId, wanted) {
+    return this.raiseSubscription.setup(customerId, wanted);
+  }
+
   /** Reads every due customer's Raise delivery logs and stores their summary (products.mjs). */
   get raiseLogs() {
     return (this._raiseLogs ??= new RaiseLogReader(this));
@@ -1255,8 +1407,10 @@ export class Host {
     const now = this.now();
     const plan = planPause({ webhookId: String(c.settings.webhookId ?? "none"), nowMs: now });
     for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    // The Raise webhook the host manages (raise-subscription.mjs) is deactivated too, by GET-then-PUT.
+    const raise = await this.raiseSubscription.setActive(customerId, c.settings, false);
     await this.store.setPaused(customerId, plan.pausedAtMs);
-    return { pausedAtMs: plan.pausedAtMs, steps: plan.steps.map((s) => s.action) };
+    return { pausedAtMs: plan.pausedAtMs, steps: [...plan.steps.map((s) => s.action), ...(raise ? [raise] : [])] };
   }
 
   /**
@@ -1269,6 +1423,7 @@ export class Host {
     const resources = c.settings.reconcile?.resources ?? ["contact", "gift"];
     const plan = planResume({ webhookId: String(c.settings.webhookId ?? "none"), pausedAtMs: c.pausedAtMs, storedCursor: await this.store.kvGet(customerId, `cursor:${resources[0]}`) });
     for (const s of plan.steps) if (s.request && c.settings.webhookId != null) await this.#send(c, s.request, { priority: "live" });
+    const raise = await this.raiseSubscription.setActive(customerId, c.settings, true);
     for (const res of resources) {
       const stored = await this.store.kvGet(customerId, `cursor:${res}`);
       if (!stored || stored.highWaterMs == null || (plan.reconcileFrom.highWaterMs ?? 0) < stored.highWaterMs)
@@ -1278,7 +1433,7 @@ export class Host {
     if (reconcile && c.client) summary = await this.reconcile(customerId, { process: true });
     await this.store.setPaused(customerId, null);
     this.kick();
-    return { resumed: true, steps: plan.steps.map((s) => s.action), reconcileFrom: plan.reconcileFrom, reconciled: summary ? summary.fed : undefined };
+    return { resumed: true, steps: [...plan.steps.map((s) => s.action), ...(raise ? [raise] : [])], reconcileFrom: plan.reconcileFrom, reconciled: summary ? summary.fed : undefined };
   }
 
   /**
@@ -1286,7 +1441,9 @@ export class Host {
    * gets it by GET-then-PUT. Later calls report the phase; `retireOld: true` drops the old secret once
    * planSecretRotation says `ready-to-retire` (no delivery signed with it for `drainMs`).
    */
-  async rotateSecret(customerId, { newSecret, newSecretId, drainMs, retireOld = false } = {}) {
+  async rotateSecret(customerId, { product = "crm", newSecret, newSecretId, drainMs, retireOld = false } = {}) {
+    if (product === "raise") return this.#rotateRaiseSecret(customerId, { newSecret, newSecretId, drainMs, retireOld });
+    if (product !== "crm") throw new HostError("invalid-argument", `secret rotation is for crm or raise, not ${product}`);
     const c = await this.#mustCustomer(customerId);
     const now = this.now();
     const s = structuredClone(c.settings);
@@ -1325,6 +1482,47 @@ export class Host {
       s.secrets = s.secrets.filter((x) => typeof x === "string" || x.id !== rot.oldSecretId);
       await this.putCustomer(s);
       await this.store.kvPut(customerId, "rotation", { ...rot, retiredAtMs: now });
+      return { phase: "retired" };
+    }
+    return { phase: plan.phase };
+  }
+
+  /**
+   * Secret rotation of the Raise receiver, as for CRM+: the new secret goes first in `receivers.raise.secrets` (the
+   * old one kept), then the managed Raise webhook (raise-subscription.mjs) gets it as its `securityToken` by
+   * GET-then-PUT (`webhookUpdated`: false when the host manages no Raise webhook: set it in Raise by hand). Later calls
+   * report the `planSecretRotation` phase from which secret Raise deliveries carry; `retireOld` drops the old one.
+   */
+  async #rotateRaiseSecret(customerId, { newSecret, newSecretId, drainMs, retireOld }) {
+    const c = await this.#mustCustomer(customerId);
+    const now = this.now();
+    const s = structuredClone(c.settings);
+    const r = s.receivers?.raise;
+    if (!r) throw new HostError("invalid-setting", "the customer has no receivers.raise");
+    const rot = (await this.store.kvGet(customerId, "rotation:raise")) ?? null;
+    const named = (x, i) => (typeof x === "string" ? { id: `s-${i}`, secret: x } : { ...x, id: x.id ?? `s-${i}` });
+    if (newSecret) {
+      if (typeof newSecret !== "string" || newSecret.trim() === "") throw new HostError("invalid-argument", "newSecret must be a non-blank string");
+      const id = newSecretId ?? `s-${now}`;
+      const secrets = r.secrets.map(named);
+      const oldId = secrets[0].id;
+      r.secrets = [{ id, secret: newSecret }, ...secrets];
+      await this.putCustomer(s);
+      const webhookUpdated = await this.raiseSubscription.setSecurityToken(customerId, s, newSecret);
+      await this.store.kvPut(customerId, "rotation:raise", { oldSecretId: oldId, newSecretId: id, rotatedAtMs: now, drainMs });
+      return { phase: "draining", newSecretId: id, webhookUpdated };
+    }
+    if (!rot) return { phase: "not-started" };
+    const st = await this.raiseSubscription.get(customerId);
+    const lastOld = await this.store.kvGet(customerId, `secret-seen:raise:${rot.oldSecretId}`);
+    const plan = planSecretRotation({
+      webhookId: String(st?.webhookId ?? "none"), oldSecretId: rot.oldSecretId, newSecretId: rot.newSecretId, rotatedAtMs: rot.rotatedAtMs,
+      ...(lastOld != null ? { lastOldReceiptMs: lastOld } : {}), ...(rot.drainMs != null ? { drainMs: rot.drainMs } : {}), nowMs: now,
+    });
+    if (retireOld && plan.phase === "ready-to-retire") {
+      r.secrets = r.secrets.map(named).filter((x) => x.id !== rot.oldSecretId);
+      await this.putCustomer(s);
+      await this.store.kvPut(customerId, "rotation:raise", { ...rot, retiredAtMs: now });
       return { phase: "retired" };
     }
     return { phase: plan.phase };
@@ -1391,6 +1589,7 @@ export class Host {
       initialMatch: (await this.store.kvGet(customerId, "initial-match:contact")) ?? undefined,
       volunteer: c.settings.volunteer ? await this.volunteer.status(customerId, c.settings.volunteer) : undefined,
       raiseDeliveries: c.settings.raiseLogs ? await this.raiseLogs.status(customerId) : undefined,
+      raiseSubscription: (await this.raiseSubscription.get(customerId)) ?? undefined,
       secretRotation: rotation ? { newSecretId: rotation.newSecretId, rotatedAtMs: rotation.rotatedAtMs, retiredAtMs: rotation.retiredAtMs } : undefined,
     };
   }

@@ -43,6 +43,7 @@ export const REASONS = Object.freeze({
   "ambiguous-match": ["act", "A Raise or Volunteer record matches several records on your platform. A person needs to say which one it is; nothing was merged or created."],
   "partner-record-already-linked": ["act", "A Raise or Volunteer record matches a record on your platform that is already linked to another record of that product. A person needs to look."],
   "no-partner-list": ["act", "A Raise or Volunteer record could not be matched because your platform's connection cannot list records; it waits for a person."],
+  "review-resolved": ["ok", "A person chose which record on your platform a Raise or Volunteer record belongs to (or asked for a new one); the sync carried it out."],
   "no-crm-link": ["wait", "A change on your platform to a record known only from Raise or Volunteer waits until Virtuous shows the record in CRM+."],
   // Changes from your platform
   "partner-changed": ["ok", "A change made on your platform is being sent to Virtuous."],

@@ -39,8 +39,9 @@ export function statusOfError(e) {
   return API_STATUS[code] ?? (e?.name === "VirtuousSyncError" ? 400 : code === "internal" ? 500 : 400);
 }
 const API_STATUS = {
-  "unknown-customer": 404, "unknown-record": 404, "not-found": 404, "record-busy": 409, "not-in-conflict": 409, "not-empty": 409, "not-drained": 409,
+  "unknown-customer": 404, "unknown-record": 404, "unknown-review": 404, "not-found": 404, "record-busy": 409, "not-in-conflict": 409, "not-empty": 409, "not-drained": 409,
   "invalid-argument": 400, "missing-choice": 400, "unknown-choice": 400, "invalid-setting": 400, unauthorized: 401, internal: 500,
+  "subscription-read": 502, "subscription-write": 502,
 };
 
 /**

@@ -96,9 +96,9 @@ for (const [name, open] of stores) {
       assert.equal(puts, 1, "one write to CRM+");
       // No echo loop: the CRM+ echo is confirmed, nothing more is queued or applied, the links are in sync.
       const crmTl = await w.host.timeline(w.customerId, `contact:v${contact.id}`);
-      // The echo is recognised as ours (confirmed, echo, or stale when a read-before-write already saw it; no-change
-      // once the 2xx was reported at once, a full-record PUT's `written`): one write sent, and nothing the echo
-      // carried applied back to the partner record.
+      // The echo is recognised as ours (confirmed, echo, stale when a read-before-write already saw it, or no-change
+      // once the full-record PUT's 2xx was reported at once): one write sent, and nothing the echo carried applied back
+      // to the partner record.
       const steps = crmTl.entries.map((e) => [e.direction, e.action, e.reason]);
       assert.equal(steps.filter(([d, a]) => d === "submit" && a === "proceed").length, 1, JSON.stringify(steps));
       const sent = steps.findIndex(([d]) => d === "submit");
@@ -180,10 +180,15 @@ for (const [name, open] of stores) {
       assert.equal(joined.virtuousId, String(copy.id));
       assert.equal(joined.fields.name, "Noor Haddad", "what the partner record lacked is filled in");
 
-      // VOMO: a participation is created on the partner side, then updated.
+      // VOMO: a volunteer (a new partner record), then her participation, created on the partner side naming her
+      // partner record (its owner, through her Volunteer link), then updated.
+      await vomo("user.created", { id: 12, first_name: "Vera", last_name: "Okafor", email: "vera@example.org", created_at: "2026-11-30T09:00:00Z", updated_at: "2026-11-30T09:00:00Z" });
+      const vera = await until(async () => Object.values((await partnerStore()).donors).find((d) => d.links?.volunteer === "12"), { what: "the volunteer on the partner side" });
+      await settled();
       await vomo("participation.created", { id: 901, user_id: 12, project_id: 3, status: "approved", hours: 2, updated_at: "2026-11-30T10:00:00Z" });
       const part = await until(async () => Object.values((await partnerStore()).participations ?? {}).find((p) => p.links?.volunteer === "901"), { what: "the participation on the partner side" });
       assert.deepEqual(part.fields, { status: "approved", hours: 2 });
+      assert.equal(part.owner, vera.id, "the participation names its volunteer's partner record");
       await vomo("participation.updated", { id: 901, user_id: 12, project_id: 3, status: "approved", hours: 5, updated_at: "2026-11-30T11:00:00Z" });
       await until(async () => (await partnerStore()).participations[part.id].fields.hours === 5, { what: "the participation's new hours" });
       await settled();
@@ -193,7 +198,7 @@ for (const [name, open] of stores) {
       assert.equal(Object.keys((await partnerStore()).participations).length, 1);
       const s = await w.host.status(w.customerId);
       assert.equal(s.inbox.deadLetters, 0);
-      assert.equal(s.counters.volunteerEvents, 2);
+      assert.equal(s.counters.volunteerEvents, 3);
     } finally {
       await close();
     }

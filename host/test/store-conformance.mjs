@@ -417,6 +417,14 @@ export function storeConformance(name, open, { openMany } = {}) {
     const rv = await s.listReview(C);
     assert.equal(rv.length, 1);
     assert.deepEqual(rv[0].item, { partnerIds: ["a"] });
+    // Resolving: once, by id, for this customer only; the item keeps what it had and gains the resolution.
+    assert.equal(await s.resolveReview("other-customer", rv[0].id, { partnerId: "a" }, 4), null);
+    assert.equal(await s.resolveReview(C, "no-such-id", { partnerId: "a" }, 4), null);
+    const done = await s.resolveReview(C, rv[0].id, { partnerId: "a" }, 4);
+    assert.deepEqual([done.id, done.kind, done.status, done.item], [rv[0].id, "shared-value", "resolved", { partnerIds: ["a"], resolution: { partnerId: "a" }, resolvedMs: 4 }]);
+    assert.equal(await s.resolveReview(C, rv[0].id, { partnerId: "b" }, 5), null, "an item is resolved once");
+    assert.deepEqual(await s.listReview(C), []);
+    assert.deepEqual((await s.listReview(C, { status: "resolved" })).map((r) => r.item.resolution), [{ partnerId: "a" }]);
   });
 
   if (openMany) {

@@ -36,7 +36,9 @@
 //   (a redecided write's attempts are carried, `retried` below: on the next entry queued for the record, else on the
 //   record row's `retry` until a commitRecord puts the record's next write (which inherits them) or leaves the record
 //   clean; a `done` clears them. So a full-record write failing again and again backs off and shows in the status.)
-//   addReview(id, kind, item, nowMs)  listReview(id)  statusCounts(id)  close()
+//   addReview(id, kind, item, nowMs)  listReview(id, {status?})  statusCounts(id)  close()
+//   resolveReview(id, reviewId, resolution, nowMs) -> the item, now `resolved` (its item gains `resolution` and
+//                                               `resolvedMs`), or null when no open item has that id
 
 /** A store failure with a stable code: `lost-lock`, `lost-lease`, `unknown-customer`, `unique-violation`. */
 export class StoreError extends Error {

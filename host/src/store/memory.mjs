@@ -451,6 +451,12 @@ export class MemoryStore {
     this.review.push({ id, customerId, kind, item: clone(item), status: "open", atMs: nowMs });
     return id;
   }
+  async resolveReview(customerId, id, resolution, nowMs) {
+    const r = this.review.find((x) => x.customerId === customerId && x.id === String(id) && x.status === "open");
+    if (!r) return null;
+    Object.assign(r, { status: "resolved", item: { ...r.item, resolution: clone(resolution), resolvedMs: nowMs } });
+    return clone({ id: r.id, kind: r.kind, item: r.item, status: r.status, atMs: r.atMs });
+  }
   async listReview(customerId, { status = "open" } = {}) {
     return this.review.filter((r) => r.customerId === customerId && r.status === status).map(({ id, kind, item, status: s, atMs }) => clone({ id, kind, item, status: s, atMs }));
   }

@@ -588,6 +588,16 @@ export class SqlStore {
     return String(r.rows[0].id);
   }
 
+  async resolveReview(customerId, id, resolution, nowMs) {
+    if (!/^\d{1,18}$/.test(String(id))) return null;
+    const r = await this.db.query(
+      "UPDATE vsh_review SET status = 'resolved', item = item || jsonb_build_object('resolution', $3::jsonb, 'resolvedMs', $4::bigint) WHERE customer_id = $1 AND id = $2::bigint AND status = 'open' RETURNING *",
+      [customerId, String(id), json(resolution), nowMs],
+    );
+    const x = r.rows[0];
+    return x ? { id: String(x.id), kind: x.kind, item: x.item, status: x.status, atMs: Number(x.at_ms) } : null;
+  }
+
   async listReview(customerId, { status = "open" } = {}) {
     const r = await this.db.query("SELECT * FROM vsh_review WHERE customer_id = $1 AND status = $2 ORDER BY id", [customerId, status]);
     return r.rows.map((x) => ({ id: String(x.id), kind: x.kind, item: x.item, status: x.status, atMs: Number(x.at_ms) }));

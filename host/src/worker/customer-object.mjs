@@ -184,6 +184,14 @@ export class CustomerObject extends DurableObject {
     this.sql.exec("INSERT INTO review (kind, item, status, at_ms) VALUES (?, ?, 'open', ?)", kind, JSON.stringify(item ?? null), nowMs);
     return String(this.sql.exec("SELECT last_insert_rowid() AS id").one().id);
   }
+  resolveReview(id, resolution, nowMs) {
+    if (!/^\d{1,15}$/.test(String(id))) return null;
+    const r = this.sql.exec("SELECT id, kind, item, status, at_ms FROM review WHERE id = ? AND status = 'open'", Number(id)).toArray()[0];
+    if (!r) return null;
+    const item = { ...JSON.parse(r.item), resolution, resolvedMs: nowMs };
+    this.sql.exec("UPDATE review SET status = 'resolved', item = ? WHERE id = ?", JSON.stringify(item), r.id);
+    return { id: String(r.id), kind: r.kind, item, status: "resolved", atMs: r.at_ms };
+  }
   listReview({ status = "open" } = {}) {
     return this.sql
       .exec("SELECT id, kind, item, status, at_ms FROM review WHERE status = ? ORDER BY id", status)

@@ -6,11 +6,12 @@
 //   DEAD_LETTERS                          Queue producer for the dead-letter queue (also the deliveries Queue's
 //                                         dead_letter_queue); consumed here too (DEAD_LETTER_QUEUE: its name)
 //   API_TOKEN (optional)                  bearer token for /api/v1 (the webhook route is authenticated by signature)
-//   ADMIN_TOKEN                           bearer token for PUT /api/v1/customers/:id (customer settings)
+//   ADMIN_TOKEN                           bearer token for PUT /api/v1/customers/:id (customer settings) and
+//                                         POST /api/v1/customers/:id/raise-subscription (the Raise webhook)
 //
 // Routes: POST /webhooks/virtuous/:customerId, /webhooks/raise/:customerId and /webhooks/volunteer/:customerId (verify
 // with the customer's receiver, enqueue, then 2xx; a Raise or VOMO delivery is carried out by its link's Object) and the host kit's
-// JSON API under /api/v1 (status, conflicts, resolve, timeline, pause, resume, review, dead-letters,
+// JSON API under /api/v1 (status, conflicts, resolve, timeline, pause, resume, review and its resolve, dead-letters,
 // partner-changes), plus PUT /api/v1/customers/:id, POST .../reconcile and GET .../records (the index).
 import { Host } from "../host.mjs";
 import { fetchHandler, routeOfPath } from "../receive.mjs";
@@ -102,6 +103,14 @@ async function api(request, env, parts, query) {
     if (query.get("id") != null) return people.lookup(id, { kind: query.get("kind") ?? undefined, id: query.get("id") });
     return people.records(id, { kind: query.get("kind") ?? undefined });
   }
+  if (section === "raise-subscription" && !a && (m === "POST" || m === "GET")) {
+    // Registers or updates the customer's Raise webhook (raise-subscription.mjs): an admin route, as settings are.
+    if (!env.ADMIN_TOKEN || request.headers.get("authorization") !== `Bearer ${env.ADMIN_TOKEN}`) throw fail("unauthorized", "admin token required");
+    if (!(await store.getCustomer(id))) throw fail("unknown-customer", id);
+    if (m === "GET") return { apiVersion: 1, subscription: await host.raiseSubscription.get(id) };
+    const { notificationUrl, eventTypes, name, format } = await json(request);
+    return { apiVersion: 1, ...(await host.setupRaiseSubscription(id, { notificationUrl, eventTypes, name, format })) };
+  }
   if (m === "POST" && section === "pause") return { apiVersion: 1, ...(await host.pause(id)) };
   if (m === "POST" && section === "resume") {
     const r = await host.resume(id, { reconcile: true });
@@ -114,6 +123,11 @@ async function api(request, env, parts, query) {
     return { apiVersion: 1, ...(await startRun(env, id, { force: true })) };
   }
   if (m === "GET" && section === "review") return { apiVersion: 1, items: await store.listReview(id) };
+  if (m === "POST" && section === "review" && a && b === "resolve") {
+    const body = await json(request);
+    if (typeof body.partnerId !== "string") throw fail("invalid-argument", 'body must be {partnerId: "<partner record id>" | "new"}');
+    return { apiVersion: 1, ...(await host.resolveReview(id, decodeURIComponent(a), { partnerId: body.partnerId })) };
+  }
   if (m === "GET" && section === "dead-letters") return { apiVersion: 1, items: await store.listDeadLetters(id) };
   if (m === "POST" && section === "partner-changes") {
     const body = await json(request);

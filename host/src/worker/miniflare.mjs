@@ -11,7 +11,7 @@ import { Miniflare } from "miniflare";
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), "..");
 const HOST = join(SRC, "..");
-const FILES = ["host.mjs", "keys.mjs", "virtuous.mjs", "volunteer.mjs", "products.mjs", "errors.mjs", "receive.mjs", "observe.mjs", "frameworks.mjs", "status-page.mjs", "reasons.mjs", "transfer.mjs", "writes.mjs", "store/contract.mjs", "store/migrations.mjs", ...readdirSync(join(SRC, "worker")).filter((f) => f.endsWith(".mjs") && f !== "miniflare.mjs").map((f) => `worker/${f}`)];
+const FILES = ["host.mjs", "keys.mjs", "virtuous.mjs", "volunteer.mjs", "products.mjs", "raise-subscription.mjs", "errors.mjs", "receive.mjs", "observe.mjs", "frameworks.mjs", "status-page.mjs", "reasons.mjs", "transfer.mjs", "writes.mjs", "store/contract.mjs", "store/migrations.mjs", ...readdirSync(join(SRC, "worker")).filter((f) => f.endsWith(".mjs") && f !== "miniflare.mjs").map((f) => `worker/${f}`)];
 
 export const QUEUES = Object.freeze({ deliveries: "virtuous-deliveries", reconcile: "virtuous-reconcile", dead: "virtuous-dlq" });
 

@@ -214,6 +214,9 @@ export class DoStore {
   addReview(customerId, kind, item, nowMs) {
     return this.customer(customerId).addReview(kind, item, nowMs);
   }
+  resolveReview(customerId, id, resolution, nowMs) {
+    return this.customer(customerId).resolveReview(String(id), resolution, nowMs);
+  }
   listReview(customerId, o) {
     return this.customer(customerId).listReview(o ?? {});
   }

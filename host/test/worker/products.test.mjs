@@ -1,7 +1,7 @@
 // Raise and VOMO deliveries on the Worker host (workerd via miniflare, Durable Objects and Queues) against the local
 // Virtuous and the partner app over real HTTP: the same behaviour as the Node host (host/test/product-links.test.mjs),
 // each link in its own record Object (`raise:contact:v7001`): a Raise donor joining its CRM+ contact's partner record,
-// its edit reaching CRM+ once, an ambiguous match in the review queue, a VOMO participation created and updated, a
+// its edit reaching CRM+ once, an ambiguous match in the review queue resolved by a person, a VOMO participation created and updated, a
 // delete tombstoning only its link, a redelivery answered as a duplicate.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -123,6 +123,16 @@ test("Worker: an ambiguous match goes to the review queue; a VOMO participation 
   await settled();
   assert.equal(Object.keys((await partnerStore()).donors).length, donors, "nothing created");
   assert.equal((await records()).find((r) => r.recordKey === "raise:contact:v8001" && r.state), undefined, "no link stored");
+  // A person chooses Sam's record (POST .../review/:id/resolve): the held event goes back in and the link is made.
+  const sam = Object.values((await partnerStore()).donors).find((d) => d.fields.firstName === "Sam");
+  const resolved = await w.call("POST", `/review/${item.id}/resolve`, { partnerId: sam.id });
+  assert.deepEqual([resolved.recordKey, resolved.partnerId, resolved.refed], ["raise:contact:v8001", sam.id, true]);
+  const samLink = await until(async () => (await records()).find((r) => r.recordKey === "raise:contact:v8001" && r.state), { what: "the resolved link" });
+  assert.equal(samLink.partnerId, sam.id);
+  await settled();
+  assert.equal(Object.keys((await partnerStore()).donors).length, donors, "nothing created");
+  assert.equal((await w.call("GET", "/review")).items.filter((r) => r.kind === "product-link").length, 0);
+  await assert.rejects(w.call("POST", `/review/${item.id}/resolve`, { partnerId: sam.id }), /404/);
 
   // A donor new to everyone: created from Raise; then Virtuous copies her into CRM+ and the CRM+ contact joins her.
   await raise(30, { id: 8002, firstName: "Noor", lastName: "Haddad", email: "noor@example.org", modifiedDate: "2026-11-30T10:00:00Z" });
