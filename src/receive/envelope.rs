@@ -447,16 +447,35 @@ fn squashed(s: &str) -> impl Iterator<Item = char> + '_ {
         .map(|c| c.to_ascii_lowercase())
 }
 
-/// `squash(key) == want`, allocation-free: keys are compared many times per delivery.
+/// `squash(key) == want` for an already squashed `want`, allocation-free and byte by byte (keys
+/// are compared many times per delivery; a non-ASCII character is never kept by [`squash`], and
+/// none of its bytes is an ASCII letter or digit).
 fn squash_eq(key: &str, want: &str) -> bool {
-    squashed(key).eq(want.chars())
+    let mut want = want.bytes();
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() && want.next() != Some(b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
 }
 
-/// The value under the first key whose squashed form is one of `names`, in `names` order.
+/// The value under the first key whose squashed form is one of `names`, in `names` order (the
+/// first such key for the earliest name; one pass over the keys).
 fn lookup<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String, &'a Value)> {
-    names
-        .iter()
-        .find_map(|want| obj.iter().find(|(k, _)| squash_eq(k, want)))
+    let mut best: Option<(usize, (&'a String, &'a Value))> = None;
+    for (k, v) in obj {
+        let Some(rank) = names.iter().position(|want| squash_eq(k, want)) else {
+            continue;
+        };
+        if best.is_none_or(|(r, _)| rank < r) {
+            best = Some((rank, (k, v)));
+            if rank == 0 {
+                break;
+            }
+        }
+    }
+    best.map(|(_, found)| found)
 }
 
 fn scalar_string(v: &Value) -> Option<String> {
@@ -1179,6 +1198,62 @@ mod tests {
                 super::super::lean_scan::scan(body, LEAN_LEVELS, 64).is_some(),
                 "{body}"
             );
+        }
+    }
+
+    /// The one-pass `lookup` and the byte-wise `squash_eq` answer as the plain definitions do.
+    #[test]
+    fn lookup_is_first_key_for_first_name() {
+        let naive = |obj: &Map<String, Value>, names: &[&str]| {
+            names
+                .iter()
+                .find_map(|want| obj.iter().find(|(k, _)| squash(k) == *want))
+                .map(|(k, _)| k.clone())
+        };
+        let keys = [
+            "id",
+            "ID",
+            "_id",
+            "Id!",
+            "iD ",
+            "updatedAt",
+            "updated_at",
+            "UPDATED-AT",
+            "modifiedDateTime",
+            "modified_date_time_utc",
+            "modifiedDateTimeUtc",
+            "ïd",
+            "i\u{301}d",
+            "x",
+            "",
+            "ｉｄ",
+            "updatedat2",
+        ];
+        let names: [&[&str]; 3] = [
+            &["id"],
+            &["modifieddatetimeutc", "modifieddatetime", "updatedat"],
+            &["updatedat", "id"],
+        ];
+        for mask in 0u32..(1 << keys.len()) {
+            if mask.count_ones() > 5 {
+                continue;
+            }
+            let obj: Map<String, Value> = keys
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(i, k)| ((*k).to_owned(), Value::from(i)))
+                .collect();
+            for n in names {
+                assert_eq!(
+                    lookup(&obj, n).map(|(k, _)| k.clone()),
+                    naive(&obj, n),
+                    "{obj:?} {n:?}"
+                );
+            }
+        }
+        for k in keys {
+            assert_eq!(squash_eq(k, "id"), squash(k) == "id", "{k}");
         }
     }
 

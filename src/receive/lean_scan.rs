@@ -41,11 +41,13 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
     /// JSON whitespace (the four characters serde_json skips).
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.i += 1;
@@ -53,6 +55,7 @@ impl<'a> Scan<'a> {
     }
 
     /// `c` after optional whitespace, consumed.
+    #[inline(always)]
     fn expect(&mut self, c: u8) -> Option<()> {
         self.ws();
         (self.peek()? == c).then(|| self.i += 1)
@@ -113,17 +116,20 @@ impl<'a> Scan<'a> {
     }
 
     /// The nesting of a container opened at `depth`, within the limit.
+    #[inline(always)]
     fn enter(&self, depth: usize) -> Option<usize> {
         let depth = depth + 1;
         (depth <= self.limit).then_some(depth)
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.i + word.len();
         (self.b.get(self.i..end)? == word).then(|| self.i = end)
     }
 
     /// A string, decoded: as it is when it has no escape, else by serde_json (same decoding).
+    #[inline(always)]
     fn owned_string(&mut self) -> Option<String> {
         let start = self.i;
         let escaped = self.string()?;
@@ -137,6 +143,7 @@ impl<'a> Scan<'a> {
 
     /// Checks a string at `"` and steps past it; `true` when it holds an escape. Refuses control
     /// characters, unknown escapes, bad hex and (not judged here) surrogate escapes.
+    #[inline(always)]
     fn string(&mut self) -> Option<bool> {
         if self.peek()? != b'"' {
             return None;
@@ -175,6 +182,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Steps to the next `"`, `\` or control character (or the end), eight bytes at a time.
+    #[inline(always)]
     fn skip_plain(&mut self) {
         while let Some(chunk) = self.b.get(self.i..self.i + 8) {
             let mut word = [0u8; 8];
@@ -202,6 +210,7 @@ impl<'a> Scan<'a> {
 
     /// Checks a number (JSON's grammar) and steps past it. Refuses, as not judged here, numbers
     /// whose magnitude could leave `f64`'s range (serde_json refuses those that do).
+    #[inline(always)]
     fn number(&mut self) -> Option<()> {
         let start = self.i;
         if self.peek()? == b'-' {
@@ -255,6 +264,7 @@ impl<'a> Scan<'a> {
     }
 
     /// Steps over ASCII digits; how many.
+    #[inline(always)]
     fn digits(&mut self) -> usize {
         let from = self.i;
         while let Some(b'0'..=b'9') = self.peek() {
@@ -340,6 +350,7 @@ impl<'a> Scan<'a> {
     }
 
     /// An object member's key and colon, at the key's `"`.
+    #[inline(always)]
     fn member_key(&mut self) -> Option<()> {
         self.string()?;
         self.expect(b':')
