@@ -168,7 +168,7 @@ impl<'a> Scan<'a> {
                             for &h in hex {
                                 n = n * 16 + char::from(h).to_digit(16)?;
                             }
-                            if (0xD800..=0xDFFF).contains(&n) {
+                            if matches!(n, 0xD800..=0xDFFF) {
                                 return None;
                             }
                             self.i += 5;
@@ -184,10 +184,8 @@ impl<'a> Scan<'a> {
     /// Steps to the next `"`, `\` or control character (or the end), eight bytes at a time.
     #[inline(always)]
     fn skip_plain(&mut self) {
-        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let c = u64::from_le_bytes(word);
+        while let Some(&[a, b, c, d, e, f, g, h]) = self.b.get(self.i..self.i + 8) {
+            let c = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
             let ctrl = c.wrapping_sub(ONES * 0x20);
             let q = c ^ (ONES * u64::from(b'"'));
             let quote = q.wrapping_sub(ONES) & !q;
@@ -258,7 +256,7 @@ impl<'a> Scan<'a> {
         // A digit right after (`01`) is serde_json's error; the caller checks every other follower.
         let magnitude = int_digits as i64 + exp;
         (self.i - start <= 100
-            && (-300..=300).contains(&magnitude)
+            && matches!(magnitude, -300..=300)
             && !matches!(self.peek(), Some(b'0'..=b'9')))
         .then_some(())
     }
@@ -279,29 +277,7 @@ impl<'a> Scan<'a> {
     fn skip_container(&mut self, depth: usize) -> Option<()> {
         let mut objects: u128 = 0;
         let mut open = 0u32;
-        // Enters the container at `self.i`; `false` when it closes at once.
-        let enter = |s: &mut Scan<'a>, objects: &mut u128, open: &mut u32| -> Option<bool> {
-            if depth + *open as usize > s.limit || *open >= 127 {
-                return None;
-            }
-            let object = s.peek()? == b'{';
-            s.i += 1;
-            *objects = (*objects << 1) | u128::from(object);
-            *open += 1;
-            s.ws();
-            let close = if object { b'}' } else { b']' };
-            if s.peek()? == close {
-                s.i += 1;
-                *objects >>= 1;
-                *open -= 1;
-                return Some(false);
-            }
-            if object {
-                s.member_key()?;
-            }
-            Some(true)
-        };
-        enter(self, &mut objects, &mut open)?;
+        self.open(depth, &mut objects, &mut open)?;
         if open == 0 {
             return Some(());
         }
@@ -310,7 +286,7 @@ impl<'a> Scan<'a> {
             self.ws();
             match self.peek()? {
                 b'{' | b'[' => {
-                    if enter(self, &mut objects, &mut open)? {
+                    if self.open(depth, &mut objects, &mut open)? {
                         continue;
                     }
                 }
@@ -347,6 +323,31 @@ impl<'a> Scan<'a> {
                 }
             }
         }
+    }
+
+    /// Enters the container at `self.i` (the `open`th inside one at nesting `depth`), and its first
+    /// key if it is an object; `false` when it closes at once.
+    #[inline(always)]
+    fn open(&mut self, depth: usize, objects: &mut u128, open: &mut u32) -> Option<bool> {
+        if depth + *open as usize > self.limit || *open >= 127 {
+            return None;
+        }
+        let object = self.peek()? == b'{';
+        self.i += 1;
+        *objects = (*objects << 1) | u128::from(object);
+        *open += 1;
+        self.ws();
+        let close = if object { b'}' } else { b']' };
+        if self.peek()? == close {
+            self.i += 1;
+            *objects >>= 1;
+            *open -= 1;
+            return Some(false);
+        }
+        if object {
+            self.member_key()?;
+        }
+        Some(true)
     }
 
     /// An object member's key and colon, at the key's `"`.
