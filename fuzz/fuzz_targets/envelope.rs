@@ -1,5 +1,7 @@
 //! Any body, correctly signed, into `SyncCore::receive`: past verification, so the envelope and event parser
-//! see every input. A body the sender signed must verify unless it is over the size limit.
+//! see every input. A body the sender signed must verify unless it is over the size limit. The lean receive (the
+//! npm package's: the record left to the host's `JSON.parse`, the body read by the fast scan or serde_json) must
+//! give the same receipt, and say where the record is.
 #![no_main]
 #[path = "common.rs"]
 mod common;
@@ -23,6 +25,37 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             receipt.authentic,
             "a signed body verifies: {:?}",
             receipt.reason
+        );
+    }
+    let (lean, at) = setup.core.receiver().receive_lean_with(
+        body,
+        &headers,
+        setup.now_ms,
+        &virtuous_sync::receive::digest::BuiltIn,
+    );
+    let mut full = receipt;
+    let crm = setup.core.receiver().product() == virtuous_sync::product::Product::Crm;
+    let resource = if crm {
+        full.event.as_mut().and_then(|e| e.resource.take())
+    } else {
+        None
+    };
+    assert_eq!(full, lean, "lean receive differs");
+    if crm {
+        let found = at.map(|at| {
+            let text = core::str::from_utf8(body).expect("a parsed body is UTF-8");
+            let doc: serde_json::Value =
+                serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
+                    .expect("a parsed body is JSON");
+            let outer = &doc[at.key.as_str()];
+            match &at.inner {
+                Some(k) => outer[k.as_str()].clone(),
+                None => outer.clone(),
+            }
+        });
+        assert_eq!(
+            resource, found,
+            "the record is not where the lean receive says"
         );
     }
 });

@@ -190,9 +190,19 @@ pub fn parse_lean(
     limits: &Limits,
 ) -> Result<(Event, Option<ResourceAt>), EnvelopeError> {
     let text = unnested_text(body, limits)?;
+    let limit = limits.max_depth.min(MAX_DEPTH_LIMIT);
+    // The fast scan answers for the bodies it is sure of; serde_json decides everything else.
+    let top = match super::lean_scan::scan(text, LEAN_LEVELS, limit) {
+        Some(top) => top,
+        None => lean_by_serde(text, limit)?,
+    };
+    from_object(top, false)
+}
+
+/// The kept levels of the top-level object as serde_json reads them, with its exact errors.
+fn lean_by_serde(text: &str, limit: usize) -> Result<Map<String, Value>, EnvelopeError> {
     // The nesting check rides along the parse (one pass over the body instead of two); on a parse
     // error the separate scan runs, so a body both too deep and malformed is still `too-deep`.
-    let limit = limits.max_depth.min(MAX_DEPTH_LIMIT);
     let deepest = core::cell::Cell::new(0usize);
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = serde::de::DeserializeSeed::deserialize(
@@ -215,7 +225,7 @@ pub fn parse_lean(
     let Value::Object(top) = value else {
         return Err(EnvelopeError::NotAnObject);
     };
-    from_object(top, false)
+    Ok(top)
 }
 
 fn malformed(e: serde_json::Error) -> EnvelopeError {
@@ -437,16 +447,35 @@ fn squashed(s: &str) -> impl Iterator<Item = char> + '_ {
         .map(|c| c.to_ascii_lowercase())
 }
 
-/// `squash(key) == want`, allocation-free: keys are compared many times per delivery.
+/// `squash(key) == want` for an already squashed `want`, allocation-free and byte by byte (keys
+/// are compared many times per delivery; a non-ASCII character is never kept by [`squash`], and
+/// none of its bytes is an ASCII letter or digit).
 fn squash_eq(key: &str, want: &str) -> bool {
-    squashed(key).eq(want.chars())
+    let mut want = want.bytes();
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() && want.next() != Some(b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
 }
 
-/// The value under the first key whose squashed form is one of `names`, in `names` order.
+/// The value under the first key whose squashed form is one of `names`, in `names` order (the
+/// first such key for the earliest name; one pass over the keys).
 fn lookup<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String, &'a Value)> {
-    names
-        .iter()
-        .find_map(|want| obj.iter().find(|(k, _)| squash_eq(k, want)))
+    let mut best: Option<(usize, (&'a String, &'a Value))> = None;
+    for (k, v) in obj {
+        let Some(rank) = names.iter().position(|want| squash_eq(k, want)) else {
+            continue;
+        };
+        if best.is_none_or(|(r, _)| rank < r) {
+            best = Some((rank, (k, v)));
+            if rank == 0 {
+                break;
+            }
+        }
+    }
+    best.map(|(_, found)| found)
 }
 
 fn scalar_string(v: &Value) -> Option<String> {
@@ -980,6 +1009,251 @@ mod tests {
                 }
                 (a, b) => panic!("{body}: {a:?} vs {b:?}"),
             }
+        }
+    }
+
+    /// Bodies for the scan's differential test: the vectors' bodies and tricky hand-written ones.
+    fn scan_corpus() -> Vec<String> {
+        fn bodies(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(t) = o
+                        .get("body")
+                        .and_then(|b| b.get("utf8"))
+                        .and_then(Value::as_str)
+                    {
+                        out.push(t.to_owned());
+                    }
+                    o.values().for_each(|v| bodies(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| bodies(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+        let mut files = vec![
+            format!("{root}/receive.json"),
+            format!("{root}/events.json"),
+        ];
+        for entry in std::fs::read_dir(format!("{root}/adversarial")).unwrap() {
+            files.push(entry.unwrap().path().display().to_string());
+        }
+        for f in files {
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            bodies(&doc, &mut out);
+        }
+        assert!(out.len() > 50, "{} bodies", out.len());
+        for n in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "01",
+            "-01",
+            "1.5",
+            "1.",
+            ".5",
+            "-",
+            "1e5",
+            "1E+5",
+            "1e-5",
+            "1e",
+            "1e+",
+            "2.5e300",
+            "1e301",
+            "1e400",
+            "9e-400",
+            "1e-301",
+            "0e999",
+            "1.0e00001",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "12345678901234567890123",
+            "1.7976931348623157e308",
+            "tru",
+            "nul",
+            "falsey",
+            "true",
+            "null",
+            "false",
+            "\"\\u00e9\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\u12\"",
+            "\"\\x\"",
+            "\"a\tb\"",
+            "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+            "\"é😀\"",
+            "[]",
+            "{}",
+            "[1,]",
+            "[,1]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{,}",
+            "[1 2]",
+            "{\"a\":1 \"b\":2}",
+            "[[[]]]",
+            "{\"k\":{\"k\":{\"k\":{\"k\":[1]}}}}",
+        ] {
+            out.push(format!(
+                r#"{{"event":"GiftCreate","n":{n},"gift":{{"id":{n},"x":[{n}],"y":{{"z":{n}}}}}}}"#
+            ));
+            out.push(format!(
+                r#"{{"event":"GiftCreate","data":{{"gift":{{"id":1,"d":{{"e":[{{"f":{n}}}]}}}}}}}}"#
+            ));
+            out.push(format!(r#"{{"event":{n},"type":"GiftUpdate"}}"#));
+        }
+        out.push(format!(
+            r#"{{"event":"GiftCreate","gift":{{"id":1,"notes":"{}"}}}}"#,
+            "abcdefgh\\\"".repeat(40)
+        ));
+        out.push(format!(
+            "{{\"event\":\"GiftCreate\",\"gift\":{{\"id\":1,\"a\":{}{}}}}}",
+            "[".repeat(62),
+            "]".repeat(62)
+        ));
+        out.push(format!(
+            "{{\"event\":\"GiftCreate\",\"gift\":{{\"id\":1,\"a\":{}{}}}}}",
+            "[".repeat(63),
+            "]".repeat(63)
+        ));
+        out.push(format!(
+            "{{\"event\":\"GiftCreate\",\"b\":{}1{}}}",
+            "{\"a\":".repeat(70),
+            "}".repeat(70)
+        ));
+        out.push(" \t\r\n{\"event\" : \"GiftCreate\" , \"gift\" : { \"id\" : 7 } } \n".into());
+        out
+    }
+
+    /// The fast scan never accepts what serde_json refuses, and builds the same kept tree; it takes
+    /// the plain bodies itself (else it would be dead code). Every seed body, and every one-byte
+    /// deletion, insertion and replacement of the smaller ones, under the default and a small
+    /// nesting limit.
+    #[test]
+    fn lean_scan_agrees_with_serde() {
+        const BYTES: &[u8] = b"\"\\{}[],:0-+.eE 1u\tnx\x01";
+        let mut checked = 0usize;
+        let mut taken = 0usize;
+        let mut check = |text: &str, limit: usize| {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            checked += 1;
+            if let Some(top) = super::super::lean_scan::scan(text, LEAN_LEVELS, limit) {
+                taken += 1;
+                assert_eq!(
+                    lean_by_serde(text, limit),
+                    Ok(top),
+                    "{text:?} limit {limit}"
+                );
+            }
+        };
+        for body in scan_corpus() {
+            for limit in [64, 3] {
+                check(&body, limit);
+            }
+            if body.len() > 300 {
+                continue;
+            }
+            let bytes = body.as_bytes();
+            for i in 0..=bytes.len() {
+                let mut variants = vec![];
+                if i < bytes.len() {
+                    let mut v = bytes.to_vec();
+                    v.remove(i);
+                    variants.push(v);
+                }
+                for &b in BYTES {
+                    let mut v = bytes.to_vec();
+                    v.insert(i, b);
+                    variants.push(v);
+                    if i < bytes.len() {
+                        let mut v = bytes.to_vec();
+                        v[i] = b;
+                        variants.push(v);
+                    }
+                }
+                for v in variants {
+                    if let Ok(t) = core::str::from_utf8(&v) {
+                        check(t, 64);
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 100_000 && taken > 10_000,
+            "{checked} checked, {taken} taken by the scan"
+        );
+        // The plain shapes go through the scan.
+        for body in [
+            r#"{"event":"GiftCreate","gift":{"id":78421,"amount":500.0,"giftDesignations":[{"projectId":1,"amountDesignated":12.5,"projectCode":"P-1"}],"notes":"x\ny"}}"#,
+            r#"{"eventType":"gift.created","data":{"gift":{"id":"9"}},"organizationId":-7e2}"#,
+        ] {
+            assert!(
+                super::super::lean_scan::scan(body, LEAN_LEVELS, 64).is_some(),
+                "{body}"
+            );
+        }
+    }
+
+    /// The one-pass `lookup` and the byte-wise `squash_eq` answer as the plain definitions do.
+    #[test]
+    fn lookup_is_first_key_for_first_name() {
+        let naive = |obj: &Map<String, Value>, names: &[&str]| {
+            names
+                .iter()
+                .find_map(|want| obj.iter().find(|(k, _)| squash(k) == *want))
+                .map(|(k, _)| k.clone())
+        };
+        let keys = [
+            "id",
+            "ID",
+            "_id",
+            "Id!",
+            "iD ",
+            "updatedAt",
+            "updated_at",
+            "UPDATED-AT",
+            "modifiedDateTime",
+            "modified_date_time_utc",
+            "modifiedDateTimeUtc",
+            "ïd",
+            "i\u{301}d",
+            "x",
+            "",
+            "ｉｄ",
+            "updatedat2",
+        ];
+        let names: [&[&str]; 3] = [
+            &["id"],
+            &["modifieddatetimeutc", "modifieddatetime", "updatedat"],
+            &["updatedat", "id"],
+        ];
+        for mask in 0u32..(1 << keys.len()) {
+            if mask.count_ones() > 5 {
+                continue;
+            }
+            let obj: Map<String, Value> = keys
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(i, k)| ((*k).to_owned(), Value::from(i)))
+                .collect();
+            for n in names {
+                assert_eq!(
+                    lookup(&obj, n).map(|(k, _)| k.clone()),
+                    naive(&obj, n),
+                    "{obj:?} {n:?}"
+                );
+            }
+        }
+        for k in keys {
+            assert_eq!(squash_eq(k, "id"), squash(k) == "id", "{k}");
         }
     }
 

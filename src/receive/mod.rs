@@ -21,6 +21,7 @@ pub mod config;
 pub(crate) mod dedupe;
 pub mod digest;
 pub mod envelope;
+mod lean_scan;
 pub mod secret;
 pub mod signature;
 
