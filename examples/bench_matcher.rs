@@ -168,12 +168,16 @@ fn run(n: usize) {
         let mut bytes = 0usize;
         let mut start = 0;
         while start < f.pair_count() {
-            bytes += serde_json::to_string(&f.pairs_page(start, PAGE)).unwrap().len();
+            bytes += serde_json::to_string(&f.pairs_page(start, PAGE))
+                .unwrap()
+                .len();
             start += PAGE;
         }
         start = 0;
         while start < f.review_count() {
-            bytes += serde_json::to_string(&f.review_page(start, PAGE)).unwrap().len();
+            bytes += serde_json::to_string(&f.review_page(start, PAGE))
+                .unwrap()
+                .len();
             start += PAGE;
         }
         bytes += serde_json::to_string(&f.partner_only()).unwrap().len();
