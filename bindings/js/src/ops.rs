@@ -223,7 +223,7 @@ fn section_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
     })
 }
 
-fn plan_to_js(plan: &FinishedPlan<'_>) -> Result<JsValue, JsValue> {
+fn plan_to_js<'p, 'm>(plan: &'p FinishedPlan<'m>) -> Result<JsValue, JsValue> {
     // One text buffer reused for every page; the core writes each section's JSON directly.
     let mut text = String::new();
     let mut parse = |section: PlanSection<'_, '_>| {
@@ -231,7 +231,7 @@ fn plan_to_js(plan: &FinishedPlan<'_>) -> Result<JsValue, JsValue> {
         section.write_json(&mut text);
         js_sys::JSON::parse(&text)
     };
-    let mut paged = |n: usize, page: &dyn Fn(usize) -> PlanSection<'_, '_>| {
+    let mut paged = |n: usize, page: &dyn Fn(usize) -> PlanSection<'p, 'm>| {
         let out = js_sys::Array::new();
         let mut start = 0;
         while start < n {
