@@ -602,7 +602,7 @@ fn push_ascii(out: &mut String, bytes: &[u8]) {
 }
 
 /// Lowercases (`upper == false`) or uppercases the ASCII letters of `out` from byte `start`.
-fn ascii_case_from(out: &mut String, start: usize, upper: bool) {
+fn ascii_case_from(out: &mut str, start: usize, upper: bool) {
     if let Some(t) = out.get_mut(start..) {
         if upper {
             t.make_ascii_uppercase();
@@ -985,7 +985,8 @@ const MAX_FAST_DEPTH: usize = 64;
 fn canonical_json(raw: &[u8]) -> Option<bool> {
     // Per open container: `None` for an array; for an object, the previous key and whether the
     // next string is a key.
-    let mut stack: Vec<Option<(Option<&[u8]>, bool)>> = Vec::new();
+    type Open<'a> = Option<(Option<&'a [u8]>, bool)>;
+    let mut stack: Vec<Open<'_>> = Vec::new();
     let mut canonical = true;
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
