@@ -2,7 +2,9 @@
 //! deterministically with realistic overlaps, fed in chunks, timed, with peak memory (VmHWM).
 //!
 //! `cargo run --release --example bench_matcher` (all sizes, each in its own process so the peak
-//! memory is per size) or `... -- 100000` for one size.
+//! memory is per size) or `... -- 100000` for one size. `MATCH_JSON=1` feeds each chunk as its
+//! JSON text (`add_*_chunk_json`, the npm package's path; serialising excluded) and finishes with
+//! `finish_compact` and the plan's JSON text page by page, as the npm adapter does.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -134,18 +136,58 @@ fn run(n: usize) {
     let mut rp = Rng(0x9E37_79B9_7F4A_7C15);
     let mut rv = Rng(0xD1B5_4A32_D192_ED03);
     let mut feed = std::time::Duration::ZERO;
+    let json = std::env::var_os("MATCH_JSON").is_some();
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
         let pc: Vec<MatchRecord> = (start..end).map(|i| partner(i, &mut rp)).collect();
         let vc: Vec<MatchRecord> = (start..end).map(|i| virtuous(i, &mut rv)).collect();
-        let t = Instant::now();
-        m.add_partner_chunk(&pc).unwrap();
-        m.add_virtuous_chunk(&vc).unwrap();
-        feed += t.elapsed();
+        if json {
+            let (pt, vt) = (
+                serde_json::to_string(&pc).unwrap(),
+                serde_json::to_string(&vc).unwrap(),
+            );
+            let t = Instant::now();
+            m.add_partner_chunk_json(&pt).unwrap();
+            m.add_virtuous_chunk_json(&vt).unwrap();
+            feed += t.elapsed();
+        } else {
+            let t = Instant::now();
+            m.add_partner_chunk(&pc).unwrap();
+            m.add_virtuous_chunk(&vc).unwrap();
+            feed += t.elapsed();
+        }
         start = end;
     }
     let after_feed_kb = status_kb("VmRSS:");
+    let t = Instant::now();
+    if json {
+        // The npm adapter's finish: the compact plan, then its sections as JSON text in pages.
+        const PAGE: usize = 16_384;
+        let f = m.finish_compact();
+        let mut bytes = 0usize;
+        let mut start = 0;
+        while start < f.pair_count() {
+            bytes += serde_json::to_string(&f.pairs_page(start, PAGE))
+                .unwrap()
+                .len();
+            start += PAGE;
+        }
+        start = 0;
+        while start < f.review_count() {
+            bytes += serde_json::to_string(&f.review_page(start, PAGE))
+                .unwrap()
+                .len();
+            start += PAGE;
+        }
+        bytes += serde_json::to_string(&f.partner_only()).unwrap().len();
+        bytes += serde_json::to_string(&f.virtuous_only()).unwrap().len();
+        println!(
+            "{n:>9} per side | compact finish + plan text ({} MiB) {:.2} s",
+            bytes >> 20,
+            t.elapsed().as_secs_f64()
+        );
+    }
     let t = Instant::now();
     let plan = m.finish();
     let finish = t.elapsed();

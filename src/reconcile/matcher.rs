@@ -596,11 +596,29 @@ fn ascii_ws(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
+/// Appends ASCII `bytes` to `out` (a no-op for anything else, which callers never pass).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(core::str::from_utf8(bytes).unwrap_or(""));
+}
+
+/// Lowercases (`upper == false`) or uppercases the ASCII letters of `out` from byte `start`.
+fn ascii_case_from(out: &mut str, start: usize, upper: bool) {
+    if let Some(t) = out.get_mut(start..) {
+        if upper {
+            t.make_ascii_uppercase();
+        } else {
+            t.make_ascii_lowercase();
+        }
+    }
+}
+
 /// Appends `s` lowercased, trimmed, inner whitespace collapsed to one space; the word count.
 fn push_norm_text(s: &str, out: &mut String) -> usize {
     let mut words = 0;
     if s.is_ascii() {
-        for w in s.split(|c: char| c.is_ascii() && ascii_ws(c as u8)) {
+        // Byte-wise: the same words as `split_whitespace` on ASCII text, no per-char work.
+        let start = out.len();
+        for w in s.as_bytes().split(|&b| ascii_ws(b)) {
             if w.is_empty() {
                 continue;
             }
@@ -608,10 +626,9 @@ fn push_norm_text(s: &str, out: &mut String) -> usize {
                 out.push(' ');
             }
             words += 1;
-            for c in w.chars() {
-                out.push(c.to_ascii_lowercase());
-            }
+            push_ascii(out, w);
         }
+        ascii_case_from(out, start, false);
     } else {
         for w in s.split_whitespace() {
             if words > 0 {
@@ -629,7 +646,8 @@ fn push_email(s: &str, out: &mut String) -> bool {
     let start = out.len();
     let t = s.trim();
     if t.is_ascii() {
-        out.extend(t.chars().map(|c| c.to_ascii_lowercase()));
+        out.push_str(t);
+        ascii_case_from(out, start, false);
     } else {
         out.push_str(&t.to_lowercase());
     }
@@ -646,11 +664,10 @@ fn push_email(s: &str, out: &mut String) -> bool {
 fn push_postal(s: &str, out: &mut String) -> bool {
     let start = out.len();
     if s.is_ascii() {
-        out.extend(
-            s.chars()
-                .filter(|&c| !ascii_ws(c as u8))
-                .map(|c| c.to_ascii_uppercase()),
-        );
+        for w in s.as_bytes().split(|&b| ascii_ws(b)) {
+            push_ascii(out, w);
+        }
+        ascii_case_from(out, start, true);
     } else {
         out.extend(
             s.chars()
@@ -677,7 +694,16 @@ fn push_phone(s: &str, out: &mut String) -> bool {
         return false;
     }
     let skip = digits.saturating_sub(10);
-    out.extend(s.chars().filter(char::is_ascii_digit).skip(skip));
+    let mut kept = [0u8; 10];
+    let mut n = 0;
+    for (slot, b) in kept
+        .iter_mut()
+        .zip(s.bytes().filter(u8::is_ascii_digit).skip(skip))
+    {
+        *slot = b;
+        n += 1;
+    }
+    push_ascii(out, kept.get(..n).unwrap_or(&[]));
     true
 }
 
@@ -804,10 +830,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 /// [`MatchRecord`] borrowed from JSON text, read with the same rules (unknown keys refused, the
-/// id text or an integer, every list optional).
+/// id text or an integer, every list optional). `D` is how `data` is read: its raw text (the fast
+/// read, [`read_chunk`]) or a [`serde_json::Value`] (the reference read, [`parse_chunk`]).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RecordIn<'a> {
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    bound(deserialize = "D: Deserialize<'de>")
+)]
+struct RecordIn<'a, D> {
     #[serde(borrow, deserialize_with = "crate::id::text_cow")]
     id: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -821,7 +852,10 @@ struct RecordIn<'a> {
     #[serde(default, borrow)]
     phones: Vec<Text<'a>>,
     #[serde(default)]
-    data: Option<serde_json::Value>,
+    data: Option<D>,
+    /// SHA-256 of `data`'s canonical JSON, filled in after the read.
+    #[serde(skip)]
+    digest: Option<[u8; 32]>,
 }
 
 #[derive(Deserialize)]
@@ -837,7 +871,7 @@ fn each(list: &[Text<'_>], f: &mut dyn FnMut(&str)) {
     list.iter().for_each(|s| f(&s.0));
 }
 
-impl RecordView for RecordIn<'_> {
+impl<D> RecordView for RecordIn<'_, D> {
     fn id(&self) -> &str {
         &self.id
     }
@@ -866,7 +900,7 @@ impl RecordView for RecordIn<'_> {
         each(&self.phones, f);
     }
     fn digest(&self) -> Option<[u8; 32]> {
-        self.data.as_ref().map(sha256_json)
+        self.digest
     }
 }
 
@@ -883,26 +917,143 @@ pub struct ChunkJsonError {
     pub message: String,
 }
 
-/// Reads a chunk's JSON text as records (borrowing its strings). The path of a bad field is
-/// only tracked when the plain read fails (tracking it costs a third of the read).
-fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_>>, ChunkJsonError> {
-    if let Ok(records) = serde_json::from_str::<Vec<RecordIn<'_>>>(text) {
-        return Ok(records);
+/// The reference read of a chunk: `data` as a [`serde_json::Value`], digested from it. The path
+/// of a bad field is only tracked when the plain read fails (tracking it costs a third of the read).
+fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_, serde_json::Value>>, ChunkJsonError> {
+    type Rec<'a> = RecordIn<'a, serde_json::Value>;
+    let mut records = match serde_json::from_str::<Vec<Rec<'_>>>(text) {
+        Ok(records) => records,
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let records: Vec<Rec<'_>> =
+                serde_path_to_error::deserialize(&mut de).map_err(|e| ChunkJsonError {
+                    field: match e.path().to_string() {
+                        p if p == "." => String::new(),
+                        p => p,
+                    },
+                    message: e.into_inner().to_string(),
+                })?;
+            de.end().map_err(|e| ChunkJsonError {
+                field: String::new(),
+                message: e.to_string(),
+            })?;
+            records
+        }
+    };
+    for r in &mut records {
+        r.digest = r.data.as_ref().map(sha256_json);
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let records: Vec<RecordIn<'_>> =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| ChunkJsonError {
-            field: match e.path().to_string() {
-                p if p == "." => String::new(),
-                p => p,
-            },
-            message: e.into_inner().to_string(),
-        })?;
-    de.end().map_err(|e| ChunkJsonError {
-        field: String::new(),
-        message: e.to_string(),
-    })?;
     Ok(records)
+}
+
+/// The fast read of a chunk: `data` kept as its raw text and, when that text is already the
+/// canonical JSON [`sha256_json`] would write, digested as it stands (no value tree). `None`
+/// whenever anything would differ from [`parse_chunk`] (a read error, a `data` the value reader
+/// refuses, nesting deep enough to meet the reader's depth limit): the caller then uses
+/// [`parse_chunk`], so records, digests and errors are always the reference read's.
+fn read_chunk(text: &str) -> Option<Vec<RecordIn<'_, &serde_json::value::RawValue>>> {
+    let mut records =
+        serde_json::from_str::<Vec<RecordIn<'_, &serde_json::value::RawValue>>>(text).ok()?;
+    for r in &mut records {
+        if let Some(raw) = r.data {
+            let raw = raw.get();
+            r.digest = Some(match canonical_json(raw.as_bytes())? {
+                true => sha256_bytes(raw.as_bytes()),
+                false => sha256_json(&serde_json::from_str::<serde_json::Value>(raw).ok()?),
+            });
+        }
+    }
+    Some(records)
+}
+
+fn sha256_bytes(b: &[u8]) -> [u8; 32] {
+    let d = Sha256::digest(b);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&d);
+    out
+}
+
+/// Nesting past this inside `data` sends the chunk to the reference read (whose depth limit of
+/// 128 counts the chunk's own two levels).
+const MAX_FAST_DEPTH: usize = 64;
+
+/// Whether valid JSON text `raw` is byte for byte what `serde_json` writes for its value (no
+/// whitespace, object keys strictly ascending with no escapes, strings with no escapes, integers
+/// of at most 18 digits with no `-0`, no fractions or exponents): then its SHA-256 is the digest
+/// of `data`. `None` when nested deeper than [`MAX_FAST_DEPTH`] anywhere (the whole text is
+/// always scanned, so a deep value is never read on its own with a fresh depth budget).
+fn canonical_json(raw: &[u8]) -> Option<bool> {
+    // Per open container: `None` for an array; for an object, the previous key and whether the
+    // next string is a key.
+    type Open<'a> = Option<(Option<&'a [u8]>, bool)>;
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    let mut canonical = true;
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        i += 1;
+        match b {
+            b'{' | b'[' => {
+                if stack.len() >= MAX_FAST_DEPTH {
+                    return None;
+                }
+                stack.push((b == b'{').then_some((None, true)));
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some(Some((_, expect_key))) = stack.last_mut() {
+                    *expect_key = true;
+                }
+            }
+            b':' => {}
+            b'"' => {
+                let start = i;
+                let mut escaped = false;
+                while let Some(&c) = raw.get(i) {
+                    i += 1;
+                    match c {
+                        b'\\' => {
+                            escaped = true;
+                            i += 1;
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                canonical &= !escaped;
+                let s = raw.get(start..i.saturating_sub(1)).unwrap_or(&[]);
+                if let Some(Some((prev, expect_key))) = stack.last_mut() {
+                    if *expect_key {
+                        canonical &= !prev.is_some_and(|p| p >= s);
+                        *prev = Some(s);
+                        *expect_key = false;
+                    }
+                }
+            }
+            b't' | b'n' => i += 3,
+            b'f' => i += 4,
+            b'-' | b'0'..=b'9' => {
+                let rest = raw.get(i - 1..).unwrap_or(&[]);
+                let len = rest
+                    .iter()
+                    .position(|c| !matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .unwrap_or(rest.len());
+                let num = rest.get(..len).unwrap_or(&[]);
+                let digits = num.strip_prefix(b"-").unwrap_or(num);
+                canonical &= digits.len() <= 18
+                    && digits.iter().all(u8::is_ascii_digit)
+                    && match digits.first() {
+                        Some(b'0') => num == b"0",
+                        Some(_) => true,
+                        None => false,
+                    };
+                i += len - 1;
+            }
+            _ => canonical = false,
+        }
+    }
+    Some(canonical)
 }
 
 /// Streaming initial matcher (npm `InitialMatcher`).
@@ -968,7 +1119,8 @@ impl ChunkKeys {
             }
             value.clear();
             if s.is_ascii() {
-                value.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+                value.push_str(s);
+                value.make_ascii_lowercase();
             } else {
                 value.push_str(&s.to_lowercase());
             }
@@ -1181,6 +1333,9 @@ impl InitialMatcher {
                 side,
                 bytes: text.len() as u64,
             });
+        }
+        if let Some(records) = read_chunk(text) {
+            return self.add(side, &records);
         }
         let records = parse_chunk(text).map_err(|e| MatchError::InvalidChunk {
             side,
@@ -1648,6 +1803,158 @@ impl Serialize for PlanSection<'_, '_> {
                     Side::Virtuous => &f.virtuous_only,
                 };
                 s.collect_seq(list.iter().map(|&i| st.ids.get(i)))
+            }
+        }
+    }
+}
+
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it (`"`, `\\`, and the
+/// control characters: `\b \f \n \r \t` by name, the others as `\u00xx`).
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let named = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(from..i).unwrap_or(""));
+        if named.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
+            ));
+        } else {
+            out.push_str(named);
+        }
+        from = i + 1;
+    }
+    out.push_str(s.get(from..).unwrap_or(""));
+    out.push('"');
+}
+
+impl Tier {
+    fn name(self) -> &'static str {
+        match self {
+            Tier::Reference => "reference",
+            Tier::Email => "email",
+            Tier::StrongSignal => "strong-signal",
+        }
+    }
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Reference => "reference",
+            Signal::Email => "email",
+            Signal::NamePostal => "name-postal",
+            Signal::NamePhone => "name-phone",
+        }
+    }
+}
+
+impl PlanSection<'_, '_> {
+    /// Appends this section's JSON text to `out`: the bytes `serde_json::to_string` writes for it,
+    /// written directly (the npm adapter's plan pages; several times faster than the generic
+    /// serialiser in the size-optimised wasm build).
+    pub fn write_json(&self, out: &mut String) {
+        fn ids<'a>(out: &mut String, list: impl Iterator<Item = &'a str>) {
+            out.push('[');
+            for (n, id) in list.enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                push_json_str(out, id);
+            }
+            out.push(']');
+        }
+        fn evidence(out: &mut String, f: &FinishedPlan<'_>, ev: (u32, u32)) {
+            out.push_str(",\"evidence\":[");
+            for (n, (signal, value)) in f.evidence_of(ev).enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"signal\":\"");
+                out.push_str(signal.name());
+                out.push_str("\",\"value\":");
+                push_json_str(out, value);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        fn digest(out: &mut String, key: &str, st: &SideStore, i: u32) {
+            if let Some(d) = st.digests.get(i as usize).and_then(|d| d.as_ref()) {
+                // A plain nibble loop: `hex`'s iterator is slow in the size-optimised build.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut buf = [0u8; 64];
+                for (pair, &b) in buf.chunks_exact_mut(2).zip(d) {
+                    for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
+                        *slot = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+                    }
+                }
+                out.push_str(key);
+                out.push_str(core::str::from_utf8(&buf).unwrap_or(""));
+                out.push('"');
+            }
+        }
+        match *self {
+            PlanSection::Pairs(f, (a, b)) => {
+                out.push('[');
+                for (n, p) in f.pairs.get(a..b).unwrap_or(&[]).iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"partnerId\":");
+                    push_json_str(out, f.m.partner.ids.get(p.p));
+                    out.push_str(",\"virtuousId\":");
+                    push_json_str(out, f.m.virtuous.ids.get(p.v));
+                    out.push_str(",\"tier\":\"");
+                    out.push_str(p.tier.name());
+                    out.push_str("\",\"state\":\"in-sync\"");
+                    evidence(out, f, p.ev);
+                    digest(out, ",\"partnerDigest\":\"", &f.m.partner, p.p);
+                    digest(out, ",\"virtuousDigest\":\"", &f.m.virtuous, p.v);
+                    out.push('}');
+                }
+                out.push(']');
+            }
+            PlanSection::Review(f, (a, b)) => {
+                out.push('[');
+                for (n, r) in f.review.get(a..b).unwrap_or(&[]).iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"tier\":\"");
+                    out.push_str(r.tier.name());
+                    out.push_str("\",\"reason\":\"shared-value\",\"partnerIds\":");
+                    let (p, v) = (&f.m.partner, &f.m.virtuous);
+                    ids(out, range(&f.members, r.ps).iter().map(|&i| p.ids.get(i)));
+                    out.push_str(",\"virtuousIds\":");
+                    ids(out, range(&f.members, r.vs).iter().map(|&i| v.ids.get(i)));
+                    evidence(out, f, r.ev);
+                    out.push('}');
+                }
+                out.push(']');
+            }
+            PlanSection::Ids(f, side) => {
+                let st = f.store(side);
+                let list = match side {
+                    Side::Partner => &f.partner_only,
+                    Side::Virtuous => &f.virtuous_only,
+                };
+                ids(out, list.iter().map(|&i| st.ids.get(i)));
             }
         }
     }
@@ -2137,6 +2444,28 @@ mod tests {
             serde_json::to_string(&compact).unwrap(),
             serde_json::to_string(&plan).unwrap()
         );
+        // The direct writer writes serde_json's bytes, page by page and whole, escapes included.
+        for section in [
+            compact.pairs_page(0, usize::MAX),
+            compact.pairs_page(3, 5),
+            compact.review_page(0, usize::MAX),
+            compact.review_page(1, 2),
+            compact.partner_only(),
+            compact.virtuous_only(),
+            compact.pairs_page(usize::MAX, 1),
+        ] {
+            let mut out = String::new();
+            section.write_json(&mut out);
+            assert_eq!(out, serde_json::to_string(&section).unwrap());
+        }
+        for s in [
+            "",
+            "a\"b\\c\u{1f}\u{0}\u{7f}é\u{8}\u{c}\n\r\t/\u{1F600}\u{2028}",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
         // Pages concatenate to the whole section.
         let mut paged: Vec<serde_json::Value> = Vec::new();
         for start in (0..compact.pair_count()).step_by(7) {
@@ -2241,5 +2570,178 @@ mod tests {
         assert!(m.is_empty());
         m.add_partner_chunk_json(r#"[{"id":"a"}]"#).unwrap();
         assert_eq!(m.len(), (1, 0));
+    }
+
+    /// Renders `v` as JSON text in one of the many spellings of the same value (keys in any order,
+    /// duplicates, whitespace, escapes, other number forms), driven by `pick`.
+    fn spell(v: &serde_json::Value, pick: &mut dyn FnMut(u32) -> u32, out: &mut String) {
+        use serde_json::Value as V;
+        let ws = |pick: &mut dyn FnMut(u32) -> u32, out: &mut String| {
+            if pick(8) == 0 {
+                out.push_str([" ", "\n", "\t", "\r "][pick(4) as usize]);
+            }
+        };
+        let string = |t: &str, pick: &mut dyn FnMut(u32) -> u32, out: &mut String| {
+            if pick(6) == 0 {
+                // Every character escaped as \uXXXX (surrogate pairs beyond the BMP).
+                out.push('"');
+                for u in t.encode_utf16() {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+                out.push('"');
+            } else {
+                out.push_str(&serde_json::to_string(t).unwrap());
+            }
+        };
+        ws(pick, out);
+        match v {
+            V::Object(map) => {
+                let mut entries: Vec<(&String, &V)> = map.iter().collect();
+                if pick(3) == 0 && entries.len() > 1 {
+                    entries.reverse();
+                }
+                out.push('{');
+                let mut first = true;
+                for (k, x) in &entries {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    if pick(10) == 0 {
+                        // A shadowed duplicate: the last one wins in the value reader.
+                        string(k, pick, out);
+                        out.push_str(":0,");
+                    }
+                    string(k, pick, out);
+                    ws(pick, out);
+                    out.push(':');
+                    spell(x, pick, out);
+                }
+                out.push('}');
+            }
+            V::Array(items) => {
+                out.push('[');
+                for (n, x) in items.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    spell(x, pick, out);
+                }
+                out.push(']');
+            }
+            V::String(t) => string(t, pick, out),
+            V::Number(n) => match (n.as_i64(), pick(5)) {
+                (Some(i), 0) => out.push_str(&format!("{i}.0")),
+                (Some(i), 1) => out.push_str(&format!("{i}e0")),
+                (Some(0), 2) => out.push_str("-0"),
+                _ => out.push_str(&n.to_string()),
+            },
+            other => out.push_str(&other.to_string()),
+        }
+        ws(pick, out);
+    }
+
+    #[test]
+    fn data_digested_from_its_text_is_the_value_digest() {
+        use proptest::prelude::*;
+        use serde_json::Value as V;
+        let leaf = prop_oneof![
+            Just(V::Null),
+            any::<bool>().prop_map(V::Bool),
+            any::<i64>().prop_map(V::from),
+            any::<u64>().prop_map(V::from),
+            (-1000i64..1000).prop_map(V::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(V::from),
+            "[a-c\"\\\u{1}\u{7f}é\u{1F600} ]{0,4}".prop_map(V::String),
+        ];
+        let value = leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(V::Array),
+                prop::collection::btree_map("[a-cB_\"é]{0,3}", inner, 0..4)
+                    .prop_map(|m| V::Object(m.into_iter().collect())),
+            ]
+        });
+        let fast = core::cell::Cell::new(0u32);
+        proptest!(ProptestConfig::with_cases(3000), |(v in value, picks in prop::collection::vec(any::<u32>(), 64))| {
+            let mut at = 0usize;
+            let mut pick = |n: u32| {
+                at += 1;
+                picks.get(at % picks.len()).copied().unwrap_or(0) % n
+            };
+            for text in [serde_json::to_string(&v).unwrap(), {
+                let mut t = String::new();
+                spell(&v, &mut pick, &mut t);
+                t
+            }] {
+                let parsed: V = serde_json::from_str(&text).unwrap();
+                let want = sha256_json(&parsed);
+                match canonical_json(text.as_bytes()) {
+                    Some(true) => {
+                        fast.set(fast.get() + 1);
+                        prop_assert_eq!(sha256_bytes(text.as_bytes()), want, "{}", text);
+                    }
+                    Some(false) => {}
+                    None => prop_assert!(false, "shallow value reported deep: {}", text),
+                }
+                // The whole read: the fast reader's digest is the reference reader's.
+                let chunk = format!("[{{\"id\":\"a\",\"data\":{text}}}]");
+                let reference = parse_chunk(&chunk).unwrap();
+                let got = read_chunk(&chunk).map(|r| r.iter().map(|x| x.digest).collect::<Vec<_>>());
+                if let Some(got) = got {
+                    prop_assert_eq!(got, vec![reference.first().and_then(|r| r.digest)]);
+                }
+            }
+        });
+        // Most serde_json texts take the fast path (floats and escapes do not).
+        assert!(fast.get() > 1000, "{}", fast.get());
+    }
+
+    #[test]
+    fn data_the_value_reader_refuses_is_refused_the_same_way() {
+        // Out of range, and nested past the reader's depth limit: the fast read hands over to the
+        // reference read, whose error (and field) is the answer.
+        let deep = format!("{}{}", "[".repeat(130), "]".repeat(130));
+        let just_fits = format!("{}{}", "[".repeat(126), "]".repeat(126));
+        for data in [
+            "1e400",
+            "-1e999",
+            deep.as_str(),
+            just_fits.as_str(),
+            "{\"b\":1,\"a\":1e400}",
+        ] {
+            let chunk = format!("[{{\"id\":\"a\"}},{{\"id\":\"b\",\"data\":{data}}}]");
+            let want = parse_chunk(&chunk).map(|r| r.iter().map(|x| x.digest).collect::<Vec<_>>());
+            let mut m = InitialMatcher::new();
+            let got = m.add_partner_chunk_json(&chunk);
+            match want {
+                Ok(_) => assert!(got.is_ok(), "{data}"),
+                Err(e) => {
+                    let g = got.unwrap_err();
+                    assert_eq!(g.code(), "invalid-chunk");
+                    assert_eq!(g.field(), format!("records{}", e.field));
+                    assert!(g.to_string().contains(&e.message), "{g} / {}", e.message);
+                }
+            }
+        }
+        assert_eq!(canonical_json(deep.as_bytes()), None);
+        assert_eq!(
+            canonical_json(b"{\"a\":1,\"b\":[true,false,null,\"x\",-5,0]}"),
+            Some(true)
+        );
+        for t in [
+            "{\"b\":1,\"a\":2}",
+            "{\"a\":1,\"a\":2}",
+            "-0",
+            "1.0",
+            "1e2",
+            "01",
+            " 1",
+            "\"\\n\"",
+            "1234567890123456789",
+        ] {
+            assert_eq!(canonical_json(t.as_bytes()), Some(false), "{t}");
+        }
     }
 }

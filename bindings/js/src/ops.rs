@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::ops::ControlFlow;
 use virtuous_sync::ops::{self, OpError};
 use virtuous_sync::reconcile::matcher::{
-    FinishedPlan, InitialMatcher as Matcher, MatchError, MatchRecord, MatchSeed, Side,
+    FinishedPlan, InitialMatcher as Matcher, MatchError, MatchRecord, MatchSeed, PlanSection, Side,
     MAX_CHUNK_JSON_BYTES,
 };
 use virtuous_sync::reconcile::ratelimit::{RateBudget as Budget, RateObservation, RateRequest};
@@ -212,15 +212,6 @@ fn matcher_error(e: MatchError) -> JsValue {
 /// plan as text.
 const PLAN_PAGE: usize = 16_384;
 
-/// Appends the elements of JSON array text `text` to `out`.
-fn append_json(out: &js_sys::Array, text: &str) -> Result<(), JsValue> {
-    let page: js_sys::Array = js_sys::JSON::parse(text)?.unchecked_into();
-    for v in page.iter() {
-        out.push(&v);
-    }
-    Ok(())
-}
-
 fn section_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
     serde_json::to_string(value).map_err(|e| {
         crate::error::VirtuousSyncError::new(
@@ -232,34 +223,34 @@ fn section_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
     })
 }
 
-fn plan_to_js(plan: &FinishedPlan<'_>) -> Result<JsValue, JsValue> {
-    let paged = |n: usize, page: &dyn Fn(usize) -> Result<String, JsValue>| {
+fn plan_to_js<'p, 'm>(plan: &'p FinishedPlan<'m>) -> Result<JsValue, JsValue> {
+    // One text buffer reused for every page; the core writes each section's JSON directly.
+    let mut text = String::new();
+    let mut parse = |section: PlanSection<'_, '_>| {
+        text.clear();
+        section.write_json(&mut text);
+        js_sys::JSON::parse(&text)
+    };
+    let mut paged = |n: usize, page: &dyn Fn(usize) -> PlanSection<'p, 'm>| {
         let out = js_sys::Array::new();
         let mut start = 0;
         while start < n {
-            append_json(&out, &page(start)?)?;
+            let items: js_sys::Array = parse(page(start))?.unchecked_into();
+            for v in items.iter() {
+                out.push(&v);
+            }
             start += PLAN_PAGE;
         }
         Ok::<_, JsValue>(out)
     };
-    let pairs = paged(plan.pair_count(), &|s| {
-        section_json(&plan.pairs_page(s, PLAN_PAGE))
-    })?;
-    let review = paged(plan.review_count(), &|s| {
-        section_json(&plan.review_page(s, PLAN_PAGE))
-    })?;
+    let pairs = paged(plan.pair_count(), &|s| plan.pairs_page(s, PLAN_PAGE))?;
+    let review = paged(plan.review_count(), &|s| plan.review_page(s, PLAN_PAGE))?;
     let out = js_sys::Object::new();
     let set =
         |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v).map(|_| ());
     set("pairs", &pairs)?;
-    set(
-        "virtuousOnly",
-        &js_sys::JSON::parse(&section_json(&plan.virtuous_only())?)?,
-    )?;
-    set(
-        "partnerOnly",
-        &js_sys::JSON::parse(&section_json(&plan.partner_only())?)?,
-    )?;
+    set("virtuousOnly", &parse(plan.virtuous_only())?)?;
+    set("partnerOnly", &parse(plan.partner_only())?)?;
     set("review", &review)?;
     set(
         "counts",
