@@ -698,13 +698,14 @@ fn staff_revert_after_acknowledged_full_put(all: &mut Vec<Value>, failures: &mut
     assert_eq!(d["action"]["val"]["body"]["notes"], "staff note", "{d}");
     undo["current"] = fetched_gift("partner note", T0 + 3 * MIN);
     h.vector(
-        "fetched-value-of-an-older-failed-write-is-overwritten-when-the-newest-did-not-land",
-        "Live profile seed 54447: our full PUT (notes 'partner note') failed; the partner undid its edit and that write (notes 'staff note') failed too; staff then set 'partner note', the first write's value. The fetched record does not show the newest write (nothing of ours is on its way) and holds a value only the older write explains: the partner's value is newer than that write, so it is written. Counting the field as carried by the failed newest write decided 'nothing', and the sides diverged.",
+        "fetched-value-of-a-superseded-failed-write-is-a-staff-edit",
+        "Live profile seed 54447: our full PUT (notes 'partner note') failed; the partner undid its edit, and that write (notes 'staff note'), built on a record fetched after the first one's send ended that showed nothing of it, failed too; staff then set 'partner note', the first write's value. The first write lands never after the record the second was built on (it was settled then, seed 847038), so the fetched record holds a staff edit made after the partner's undo: it is decided first and reaches the partner (virtuous-canonical). Counting the field as carried by the failed newest write decided 'nothing' and the sides diverged (seed 54447); writing the partner's undo over it (the fix for 54447, before 847038) dropped the staff's later edit.",
         "decideOutbound",
         json!({"options": opts, "change": undo, "nowMs": T0 + 4 * MIN}),
-        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501",
-                                                   "body": {"notes": "staff note"}}},
-               "reason": "partner-changed"}),
+        json!({"action": {"tag": "apply-inbound", "val": {
+                   "action": {"tag": "apply", "val": {"fields": {"notes": "partner note"}}},
+                   "reason": "remote-changed"}},
+               "reason": "remote-first"}),
     );
     h.record = pending.clone();
     // Without the report (a failed send, a lost response, a host that does not report): the
@@ -1014,6 +1015,83 @@ fn older_write_value_after_newest_landed_is_a_staff_edit(
     }
 }
 
+/// Issue 9 (live profile, seed 847038), full-record updates: our `PUT` W1 (amount + designations
+/// 10.00 on P2) fails; the partner undoes it and W2 (6.00 on P1, 4.00 on P2) is built on a record
+/// fetched after W1's send ended that shows nothing of W1. W2 lands, its response lost; staff set
+/// 10.00 on P1, which the partner takes (remote-first). Hours later staff set 10.00 on P2, W1's
+/// value: W1 never landed (or was overwritten before W2's fetch), so that is a staff edit (A-B-A),
+/// never W1's late echo.
+fn superseded_full_put_value_is_a_staff_edit(all: &mut Vec<Value>, failures: &mut Vec<String>) {
+    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1",
+                      "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
+    let mut h = Host::new("virtuous-canonical");
+    h.options = opts.clone();
+    let created = fetched_group(40.0, &[("P1", 24.0), ("P2", 16.0)], "Cash", T0 - 60 * MIN);
+    h.inbound(
+        json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
+               "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
+        T0 - 60 * MIN,
+    );
+    let outbound = |h: &mut Host, values: &Map<String, Value>, ms: i64, now: i64, cur: &Value| {
+        let mut ch = change(values, ms);
+        ch["current"] = cur.clone();
+        let input = json!({"options": opts, "record": h.record, "change": ch, "nowMs": now});
+        h.run("decideOutbound", input)
+    };
+    // W1: the partner sets 10.00 on P2; the PUT's send fails.
+    let mut values = gift("10.00", &[("P2", "10.00")], "Cash");
+    values.insert("giftDate".into(), json!("2025-11-20"));
+    let d = outbound(&mut h, &values, T0, T0, &created);
+    assert_eq!(d["action"]["tag"], "submit", "{d}");
+    // The partner undoes it (the amount stays, re-split 6.00/4.00). Deciding again, the record is
+    // fetched: staff changed an unmapped property (segment) at T0 - 30 min, nothing of W1.
+    let mut undo = gift("10.00", &[("P1", "6.00"), ("P2", "4.00")], "Cash");
+    undo.insert("giftDate".into(), json!("2025-11-20"));
+    let mut fresh = created.clone();
+    fresh["segmentCode"] = json!("SEG2");
+    fresh["modifiedDateTimeUtc"] = json!(iso(T0 - 30 * MIN));
+    let mut ch = change(&undo, T0 + MIN);
+    ch["current"] = fresh;
+    h.vector(
+        "full-put-built-over-a-failed-one-retires-it",
+        "Live profile seed 847038: our full PUT W1 (amount + designations: 10.00 on P2) failed; the host decides again after the failure (a full body is never resent), and the record fetched then (modified T0-30 min) shows nothing of W1. W1 never landed, or landed and was overwritten before that fetch: either way it lands no later than the fetched record's time and never after. The new PUT (the partner's undo, 6.00/4.00) supersedes it for good: W1 is settled (confirmed: from now on its values are ours only for an undated event) and the known Virtuous time moves to the fetched record's (older dated deliveries show Virtuous before it). Left pending, W1 later took a staff edit back to its value for its late echo.",
+        "decideOutbound",
+        json!({"options": opts, "change": ch, "nowMs": T0 + MIN}),
+        json!({"action": {"tag": "submit", "val": {"method": "PUT", "path": "/api/Gift/501"}},
+               "reason": "partner-changed",
+               "record": {"state": "partner-pending", "virtuousModifiedMs": T0 - 30 * MIN,
+                          "expectedEcho": [{"confirmed": true, "builtOnMs": T0 - 60 * MIN},
+                                           {"confirmed": null, "builtOnMs": T0 - 30 * MIN,
+                                            "afterMs": T0 - 60 * MIN}]}}),
+    );
+    // W2 lands, its response lost (nothing reported); staff set 10.00 on P1. Deciding again, the
+    // fetched record shows neither write: the staff's group is decided first and the partner
+    // takes it (virtuous-canonical), then nothing is left to send.
+    let staff = fetched_group(10.0, &[("P1", 10.0)], "Cash", T0 + 5 * MIN);
+    let d = outbound(&mut h, &undo, T0 + MIN, T0 + 6 * MIN, &staff);
+    assert_eq!(d["action"]["tag"], "apply-inbound", "{d}");
+    let mut given = undo.clone();
+    given.insert("giftDesignations".into(), staff["giftDesignations"].clone());
+    let d = outbound(&mut h, &given, T0 + 6 * MIN, T0 + 6 * MIN, &staff);
+    assert_eq!(d["action"]["tag"], "nothing", "{d}");
+    // Hours later staff set 10.00 on P2 (W1's value); the delivery is fetched (dated).
+    let back = fetched_group(10.0, &[("P2", 10.0)], "Cash", T0 + 720 * MIN);
+    h.vector(
+        "staff-edit-back-to-a-superseded-full-put-value-is-applied",
+        "Live profile seed 847038, last step: after W1 (10.00 on P2) was superseded by W2 (6.00/4.00, landed, response lost) and staff's 10.00 on P1 was given to the partner, staff set 10.00 on P2, W1's value. W1 lands never after the record W2 was built on, so this is a staff edit back to an old value (A-B-A) and reaches the partner. Before, it was taken for W1's late echo: settled as ours, nothing applied (W2, newer, carries the group), and the partner kept 10.00 on P1.",
+        "decideInbound",
+        json!({"options": opts, "nowMs": T0 + 721 * MIN,
+               "event": {"eventType": "gift-update", "rawEventType": "GiftUpdate", "resourceKind": "gift",
+                         "resourceId": "501", "modifiedDateTimeUtc": iso(T0 + 720 * MIN), "resource": back}}),
+        json!({"action": {"tag": "apply", "val": {"fields": {
+                  "amount": 10.0,
+                  "giftDesignations": [{"id": 70, "projectId": 430, "projectCode": "P2", "amountDesignated": 10.0}]}}},
+               "reason": "remote-changed"}),
+    );
+    all.extend(h.cases);
+    failures.extend(h.failures);
+}
+
 #[test]
 fn issue_10_sequences() {
     let mut cases = Vec::new();
@@ -1033,6 +1111,7 @@ fn issue_10_sequences() {
     virtuous_value_over_a_superseded_write_is_no_partner_edit(&mut cases, &mut failures);
     partner_edit_back_to_pending_value_forgets_the_override(&mut cases, &mut failures);
     older_write_value_after_newest_landed_is_a_staff_edit(&mut cases, &mut failures);
+    superseded_full_put_value_is_a_staff_edit(&mut cases, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let file = json!({
         "description": "Issue 10's sequences, each at its decisive step (input: the stored state the earlier steps produced; written by tests/sync_sequences.rs): field groups, echoes during conflicts, reassertFields, lookupKeys; issue 9's live-profile simulation failures (full-record updates).",

@@ -1116,6 +1116,49 @@ fn pending_write(
     Ok(next)
 }
 
+/// Full-record updates: our older writes this one supersedes for good. Each was a full `PUT`
+/// (`builtOnMs`), sent at once and never resent, and the host decides again only once its send has
+/// ended (a failure, a timeout, a lost response), so the record fetched for this write was read
+/// after every one of them ended: a write of which that record shows nothing (no unit it sent
+/// reads as sent) never landed, or landed and was overwritten before the fetch. Either way it
+/// lands no later than the fetched record's `modifiedDateTimeUtc`, and a Virtuous state dated after
+/// that which shows one of its values is Virtuous setting that value again (an A-B-A staff edit),
+/// never its echo. Such writes are marked confirmed (settled: from now on they count as ours only
+/// for an undated event, as any confirmed write), oldest first, stopping at the first one the
+/// record shows something of (it landed; its echo may still be told by its values) or that was no
+/// full `PUT`, so the confirmed entries stay the oldest. Left pending, a staff edit back to such a
+/// write's value passed for its late echo while a newer write carried the unit: nothing was applied
+/// and the partner kept the older Virtuous value (live seed 847038). Returns whether any was
+/// retired.
+fn retire_superseded(
+    next: &mut RecordState,
+    units: &[Vec<String>],
+    current: &BTreeMap<String, String>,
+) -> bool {
+    let mut retired = false;
+    for e in next.expected_echo.iter_mut().filter(|e| !e.confirmed) {
+        // A member the fetched record lacks is unknown: it may show the write.
+        let shows = |unit: &Vec<String>| {
+            let sent: Vec<&String> = unit.iter().filter(|m| e.sent_field(m)).collect();
+            !sent.is_empty()
+                && sent
+                    .iter()
+                    .all(|m| current.get(*m).is_none_or(|d| e.fields.get(*m) == Some(d)))
+        };
+        let lone: Vec<Vec<String>> = e
+            .sent_fields()
+            .filter(|(f, _)| !units.iter().any(|u| u.contains(f)))
+            .map(|(f, _)| vec![f.clone()])
+            .collect();
+        if e.built_on_ms.is_none() || units.iter().chain(&lone).any(shows) {
+            break;
+        }
+        e.confirmed = true;
+        retired = true;
+    }
+    retired
+}
+
 /// A confirmation with nothing for the partner to apply: the decision can go on from the
 /// confirmed state.
 fn quiet_confirmation(d: &InboundDecision) -> bool {
@@ -1373,7 +1416,14 @@ fn full_update(
     note_partner_times(&mut next, change);
     next.follow_up |= !plan.awaiting.is_empty();
     crate::sort::sort(&mut sent);
-    let next = pending_write(&next, options, now_ms, expected, sent, built_on_ms)?;
+    let retired = built_on_ms.is_some()
+        && retire_superseded(&mut next, &options.units(kind), &plan.current_digests);
+    let mut next = pending_write(&next, options, now_ms, expected, sent, built_on_ms)?;
+    if retired {
+        // An event no newer than the record this write is built on shows Virtuous before it,
+        // when a retired write may still have been landing: stale from now on.
+        next.virtuous_modified_ms = next.virtuous_modified_ms.max(built_on_ms);
+    }
     let path = match kind {
         ResourceKind::Gift => format!("/api/Gift/{id}"),
         _ => format!("/api/Contact/{id}"),
