@@ -2025,9 +2025,14 @@ fn simulation_seeds() {
                 missing.push(format!("{name}/p{p}"));
             }
         }
+        // Two unconfirmed writes in a conflict: in `live` (full-record PUTs) a write built over a
+        // failed one retires it (seed 847038), so only `classic` (partial updates) reaches it.
+        let classic = profiles().contains(&false);
         for p in 1..3 {
+            if classic {
+                missing.push(format!("conflict-event-with-superseded-writes/p{p}"));
+            }
             for name in [
-                "conflict-event-with-superseded-writes",
                 "conflict-echo-settles-writes",
                 "conflict-event-with-held-edit-and-pending-write",
                 "partner-undo-during-conflict",
