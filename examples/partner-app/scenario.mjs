@@ -22,13 +22,26 @@ export async function runScenario(w, { say = () => {} } = {}) {
   const requests = async (method, path) => (await admin.requests({ method })).filter((r) => r.path === path);
   const quiet = async (what) => {
     await admin.flush();
-    await until(
-      async () => {
-        const s = await status();
-        return s.inbox.pending === 0 && s.outbox.depth === 0 && w.partner.pendingHooks() === 0 && s.records.dirty === 0 ? s : null;
-      },
-      { what },
-    );
+    let last;
+    try {
+      await until(
+        async () => {
+          const s = (last = await status());
+          return s.inbox.pending === 0 && s.outbox.depth === 0 && w.partner.pendingHooks() === 0 && s.records.dirty === 0 ? s : null;
+        },
+        { what },
+      );
+    } catch (err) {
+      // What was still going on, for the failure's reader: the counts, the stuck writes and the newest decisions.
+      const recent = await hostApi("GET", "/decisions?limit=12").catch(() => null);
+      const outbox = [];
+      for (const k of new Set((recent?.decisions ?? []).map((d) => d.recordKey).filter(Boolean))) {
+        const t = await hostApi("GET", `/records?id=${encodeURIComponent(k)}`).catch(() => null);
+        if (t?.outbox) outbox.push({ recordKey: k, ...t.outbox });
+      }
+      const seen = { inbox: last?.inbox, outbox: last?.outbox, entries: outbox, records: last?.records, pendingHooks: w.partner.pendingHooks(), recent: recent?.decisions ?? recent };
+      throw new Error(`${err.message}; still: ${JSON.stringify(seen)}`);
+    }
     await admin.flush();
   };
   const facts = {};

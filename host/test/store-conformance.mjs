@@ -315,6 +315,27 @@ export function storeConformance(name, open, { openMany } = {}) {
     assert.equal(st.outboxDepth, 1);
   });
 
+  withStore("a send's end and a commit of the same record at once (another worker deciding its echo): both finish, never a deadlock", async (s) => {
+    const put = { method: "PUT", path: "/api/Gift/1", body: { id: 1, notes: "x" } };
+    for (let i = 0; i < 25; i++) {
+      const key = `gift:v${i}`;
+      const l0 = await s.lockRecord(C, key, { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "gift", virtuousId: String(i), partnerId: `p${i}` } });
+      await s.commitRecord({ customerId: C, recordKey: key, owner: "A", version: l0.version, changeSeq: l0.changeSeq, nowMs: 2, state: { state: "partner-pending", virtuousId: String(i), partnerId: `p${i}` }, outbox: [{ put }] });
+      await s.leaseOutbox({ owner: "S", nowMs: 3, leaseMs: 1000, limit: 100 });
+      const l = await s.lockRecord(C, key, { owner: "B", nowMs: 4, leaseMs: 1000 });
+      const outcome = i % 2 ? { done: true, written: put } : { done: true };
+      const [committed, finished] = await Promise.allSettled([
+        s.commitRecord({ customerId: C, recordKey: key, owner: "B", version: l.version, changeSeq: l.changeSeq, nowMs: 5, state: { state: "in-sync", virtuousId: String(i), partnerId: `p${i}` }, outbox: [{ drop: true }] }),
+        s.finishOutbox(C, key, "S", outcome, 5),
+      ]);
+      assert.equal(finished.status, "fulfilled", String(finished.reason));
+      assert.equal(finished.value, true);
+      // The commit wins or loses its lock to the 2xx (a written report breaks it), but never fails otherwise.
+      if (committed.status === "rejected") assert.equal(committed.reason?.code, "lost-lock", String(committed.reason));
+      assert.equal(await s.getOutbox(C, key), null, "the sent entry is gone");
+    }
+  });
+
   withStore("full-record PUTs: a 2xx stored on the record until reported (a lock held on it broken); a failure decides the record again; a lapsed lease says so", async (s) => {
     const put = { method: "PUT", path: "/api/Gift/1", body: { id: 1, notes: "x" } };
     const l0 = await s.lockRecord(C, "gift:v1", { owner: "A", nowMs: 1, leaseMs: 1000, create: { kind: "gift", virtuousId: "1", partnerId: "p1" } });

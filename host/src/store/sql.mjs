@@ -530,6 +530,10 @@ export class SqlStore {
    */
   async finishOutbox(customerId, recordKey, owner, outcome, nowMs) {
     return this.db.tx(async (q) => {
+      // Rows are locked in commitRecord's order (the record, then its outbox entry): the record's side of the send
+      // (`written`, `retry`) is written here, and taking the entry first deadlocked against a commit of the same
+      // record (its echo decided by another worker), leaving the sent entry in flight until its lease lapsed.
+      await q("SELECT 1 FROM vsh_records WHERE customer_id = $1 AND record_key = $2 FOR UPDATE", [customerId, recordKey]);
       const r = await q(
         "SELECT * FROM vsh_outbox WHERE customer_id = $1 AND record_key = $2 AND status = 'in-flight' AND lease_owner = $3 FOR UPDATE",
         [customerId, recordKey, owner],
