@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -118,8 +118,9 @@ async function nodeRows() {
 function startCost(runs = 31) {
   const node = process.execPath;
   const time = (args) => {
+    const cwd = args === cases.floor ? floorDir : BENCH;
     const t = process.hrtime.bigint();
-    const r = spawnSync(node, args, { cwd: BENCH, stdio: "ignore" });
+    const r = spawnSync(node, args, { cwd, stdio: "ignore" });
     if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
@@ -127,8 +128,15 @@ function startCost(runs = 31) {
   // The package compiles its .wasm on first use (scripts/node-glue.mjs), so the first call is measured too.
   const firstUse = (entry) =>
     `const { SyncCore } = require('${entry}'); new SyncCore({ secrets: ['${"s".repeat(32)}'], platformName: 'bench' }).receive('{}', {}, 0)`;
+  // The floor: requiring a one-line package (an exports map, `module.exports = 1`) through the same
+  // resolution. A bare `node -e 0` never starts the package loader, so any package pays this much.
+  const floorDir = join(tmpdir(), "virtuous-sync-bench-floor");
+  mkdirSync(join(floorDir, "node_modules", "one-line"), { recursive: true });
+  writeFileSync(join(floorDir, "node_modules", "one-line", "package.json"), '{"name":"one-line","exports":{".":"./index.js"}}\n');
+  writeFileSync(join(floorDir, "node_modules", "one-line", "index.js"), "module.exports = 1;\n");
   const cases = {
     bare: ["-e", "0"],
+    floor: ["-e", "require('one-line')"],
     full: ["-e", "require('virtuous-sync')"],
     receive: ["-e", "require('virtuous-sync/receive')"],
     fullFirstUse: ["-e", firstUse("virtuous-sync")],
@@ -143,6 +151,7 @@ function startCost(runs = 31) {
   return {
     runs,
     bareMs: median([...ms.bare]),
+    floorAddsMs: adds("floor"),
     fullAddsMs: adds("full"),
     receiveAddsMs: adds("receive"),
     fullFirstUseAddsMs: adds("fullFirstUse"),
@@ -233,7 +242,7 @@ if (workerd) {
   for (const row of workerd.rows) console.log([`${row.size / 1024} KB`, ...wOrder.map((id) => fmt(row.us[id]))].join(" | "));
 }
 const s = result.start;
-console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms; with the first receive (compiles the wasm) ${s.fullFirstUseAddsMs.toFixed(1)} / ${s.receiveFirstUseAddsMs.toFixed(1)} ms (median of ${s.runs})`);
+console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; a one-line package adds ${s.floorAddsMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms; with the first receive (compiles the wasm) ${s.fullFirstUseAddsMs.toFixed(1)} / ${s.receiveFirstUseAddsMs.toFixed(1)} ms (median of ${s.runs})`);
 for (const [name, v] of Object.entries(result.sizes)) console.log(`Size ${name}: ${v.raw} bytes, ${v.gzip} gzip (${v.path})`);
 console.log("\nGoals (issue 16):");
 for (const g of result.goals) console.log(`  ${g.met ? "met    " : "NOT met"} ${g.goal}: ${g.value} ${g.unit} (bound ${g.bound})`);

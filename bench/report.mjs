@@ -89,7 +89,10 @@ function table() {
   const s = data.start;
   lines.push("");
   lines.push(
-    `Start: \`require("virtuous-sync")\` adds ${s.fullAddsMs.toFixed(1)} ms to a bare Node start, \`virtuous-sync/receive\` ${s.receiveAddsMs.toFixed(1)} ms (median of ${s.runs}).` +
+    `Start: \`require("virtuous-sync")\` adds ${s.fullAddsMs.toFixed(1)} ms to a bare Node start, \`virtuous-sync/receive\` ${s.receiveAddsMs.toFixed(1)} ms (median of ${s.runs})` +
+      (s.floorAddsMs === undefined
+        ? "."
+        : `; requiring a one-line package adds ${s.floorAddsMs.toFixed(1)} ms (the floor: a bare start never loads the package loader).`) +
       (s.fullFirstUseAddsMs === undefined
         ? ""
         : ` The .wasm is compiled on first use: require plus a first \`receive\` adds ${s.fullFirstUseAddsMs.toFixed(1)} ms (receive-only ${s.receiveFirstUseAddsMs.toFixed(1)} ms).`),

@@ -6,7 +6,8 @@
 //    is read, compiled and instantiated on the first call into it (the first `new SyncCore`, `verifySignature`,
 //    ...); and it lends Node's own SHA-256 (`node:crypto`, native) for the long hashes over a body. The core
 //    builds the HMAC from it and decides everything (bindings/js/src/host.rs). The setters are removed from the
-//    CommonJS exports, so they are not part of the package's API (the ESM entries never re-export them).
+//    CommonJS exports, so they are not part of the package's API (the ESM entries never re-export them);
+//  - every glue tests its DataView of the wasm memory for a grown memory by the old buffer's byteLength (below).
 // Usage: node scripts/post-glue.mjs node|web <glue.js>...  Fails loudly when the glue does not have the expected
 // shape (the wasm-bindgen CLI is pinned, see scripts/setup).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -81,6 +82,14 @@ const WEB_LENT = `    wasm.__wbindgen_start();
 }
 ${LAZY_RESOURCE}`;
 
+// wasm-bindgen's DataView cache asks `buffer.detached`, which Node 20 does not have, and then compares
+// with `wasm.memory.buffer` (a native getter) on every use: twice per number or string read from a JS
+// value. A memory that grew leaves its old ArrayBuffer detached, with byteLength 0: the same test, cheap
+// on every engine (the memory is never shared, and never empty).
+const DATAVIEW_CHECK =
+  "    if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer.detached === true || (cachedDataViewMemory0.buffer.detached === undefined && cachedDataViewMemory0.buffer !== wasm.memory.buffer)) {";
+const DATAVIEW_CHECK_FAST = "    if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer.byteLength === 0) {";
+
 const [target, ...files] = process.argv.slice(2);
 for (const file of files) {
   const text = readFileSync(file, "utf8");
@@ -99,5 +108,7 @@ for (const file of files) {
   } else {
     throw new Error("usage: post-glue.mjs node|web <glue.js>...");
   }
+  if (out.split(DATAVIEW_CHECK).length !== 2) fail("getDataViewMemory0 is not as expected");
+  out = out.replace(DATAVIEW_CHECK, DATAVIEW_CHECK_FAST);
   writeFileSync(file, out);
 }

@@ -101,7 +101,11 @@ pub(crate) fn opt_u64(
 ) -> Result<Option<u64>, ConfigError> {
     match opt(obj, key) {
         None => Ok(None),
-        Some(v) => as_u64(v, &join(parent, key)).map(Some),
+        // The path is joined only for a failure (or a float to check).
+        Some(v) => match v.as_u64() {
+            Some(n) => Ok(Some(n)),
+            None => as_u64(v, &join(parent, key)).map(Some),
+        },
     }
 }
 
@@ -149,7 +153,10 @@ pub(crate) fn opt_i64(
 ) -> Result<Option<i64>, ConfigError> {
     match opt(obj, key) {
         None => Ok(None),
-        Some(v) => as_i64(v, &join(parent, key)).map(Some),
+        Some(v) => match v.as_i64() {
+            Some(n) => Ok(Some(n)),
+            None => as_i64(v, &join(parent, key)).map(Some),
+        },
     }
 }
 

@@ -65,6 +65,15 @@ impl Pads {
         pads
     }
 
+    /// The key block the pads were made from (the key zero-padded, or its SHA-256 zero-padded).
+    pub(crate) fn key_block(&self) -> [u8; 64] {
+        let mut block = self.inner;
+        for b in &mut block {
+            *b ^= 0x36;
+        }
+        block
+    }
+
     /// HMAC-SHA256 of `prefix` then `body`, the long inner hash by the host.
     pub(crate) fn hmac(
         &self,
@@ -117,6 +126,24 @@ mod tests {
                     "key {len}"
                 );
             }
+        }
+    }
+
+    /// The lazily keyed built-in HMAC of a prepared secret is keyed by the pads' key block.
+    #[test]
+    fn the_key_block_keys_the_same_hmac_as_the_key_for_every_length() {
+        let body = b"{\"eventType\":\"GiftCreate\"}";
+        for len in [0usize, 1, 31, 32, 63, 64, 65, 100, 128, 200] {
+            let key: Vec<u8> = (0..len).map(|i| (i * 29 + 3) as u8).collect();
+            let mut by_key = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            let mut by_block = Hmac::<Sha256>::new(&Pads::new(&key).key_block().into());
+            by_key.update(body);
+            by_block.update(body);
+            assert_eq!(
+                by_key.finalize().into_bytes(),
+                by_block.finalize().into_bytes(),
+                "key {len}"
+            );
         }
     }
 

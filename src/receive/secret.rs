@@ -105,7 +105,11 @@ impl SecretEntry {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| SecretEntry::from_json(item, &format!("{field}[{i}]")))
+                .map(|(i, item)| match item {
+                    // The plain string needs no field name (formatting one per call showed in profiles).
+                    Value::String(s) => Ok(SecretEntry::new(s.clone())),
+                    _ => SecretEntry::from_json(item, &format!("{field}[{i}]")),
+                })
                 .collect(),
             // A single secret where a list was expected is a common slip; accept it as a list of one.
             Value::String(_) | Value::Object(_) => {
@@ -157,14 +161,15 @@ pub(crate) fn key_bytes(
     }
 }
 
-/// A secret ready for verification: the keyed HMAC state is computed once, then cloned per call,
-/// which saves hashing the key twice on every delivery.
+/// A secret ready for verification: the key as HMAC pads for a host-supplied SHA-256
+/// ([`crate::receive::digest`]), and the built-in keyed HMAC state, computed on first use (a host
+/// that lends its SHA-256 never needs it; a one-shot `verifySignature` then hashes no key block in
+/// wasm) and cloned per call after that.
 #[derive(Clone)]
 pub(crate) struct PreparedSecret {
     pub(crate) id: Option<String>,
     pub(crate) not_after_ms: Option<i64>,
-    pub(crate) mac: HmacSha256,
-    /// The same key as pads, for a host-supplied SHA-256 ([`crate::receive::digest`]).
+    mac: std::sync::OnceLock<HmacSha256>,
     pub(crate) pads: crate::receive::digest::Pads,
     /// Kept only to run failure diagnostics (whitespace, format) without re-reading the config.
     pub(crate) text: String,
@@ -178,6 +183,15 @@ impl fmt::Debug for PreparedSecret {
             .field("not_after_ms", &self.not_after_ms)
             .field("key", &"<redacted>")
             .finish()
+    }
+}
+
+impl PreparedSecret {
+    /// The built-in keyed HMAC state: keyed by the pads' key block, which is the same HMAC as the
+    /// key itself (RFC 2104: a key is zero-padded to the block, a longer one hashed first).
+    pub(crate) fn mac(&self) -> &HmacSha256 {
+        self.mac
+            .get_or_init(|| HmacSha256::new(&self.pads.key_block().into()))
     }
 }
 
@@ -210,13 +224,16 @@ pub(crate) fn prepare(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let f = format!("{field}[{i}]");
-            let key = key_bytes(&s.secret, format, &f)?;
-            check_strength(key.len(), allow_weak, &f)?;
+            // The field is named only on a failure (formatting it per call showed in profiles).
+            let at = |e: ConfigError| {
+                ConfigError::new(e.kind(), format!("{field}[{i}]"), e.message().to_owned())
+            };
+            let key = key_bytes(&s.secret, format, "").map_err(at)?;
+            check_strength(key.len(), allow_weak, "").map_err(at)?;
             Ok(PreparedSecret {
                 id: s.id.clone(),
                 not_after_ms: s.not_after_ms,
-                mac: keyed(&key)?,
+                mac: std::sync::OnceLock::new(),
                 pads: crate::receive::digest::Pads::new(&key),
                 text: s.secret.clone(),
                 format,

@@ -31,7 +31,7 @@ impl Verifier {
                 body: &decoded,
                 ..*content
             };
-            if match_any(&self.secrets, |s| alt.tag(&s.mac), candidates).is_some() {
+            if match_any(&self.secrets, |s| alt.tag(s.mac()), candidates).is_some() {
                 out.push(Notice::new(
                     "body-base64-encoded",
                     "the body is Base64 text whose decoded bytes match the signature: a gateway re-encoded the body; decode it before verifying",
