@@ -130,6 +130,36 @@ impl Host {
         self.run("decideOutbound", input)
     }
 
+    /// Full-record updates: `decideOutbound` of the partner's `values` (edited at `ms`) on the
+    /// record as just fetched (`cur`).
+    fn outbound_on(
+        &mut self,
+        values: &Map<String, Value>,
+        ms: i64,
+        now: i64,
+        cur: &Value,
+    ) -> Value {
+        let mut ch = change(values, ms);
+        ch["current"] = cur.clone();
+        let input =
+            json!({"options": self.options, "record": self.record, "change": ch, "nowMs": now});
+        self.run("decideOutbound", input)
+    }
+
+    /// Under `virtuous-canonical` (unstamped creates created), gift 501 as Virtuous created it
+    /// (`created`) an hour before `T0`, received and linked.
+    fn canonical_with_gift_501(created: &Value) -> Host {
+        let mut h = Host::new("virtuous-canonical");
+        h.options = json!({"platformName": "Acme Giving", "customerId": "cust-1",
+                           "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
+        h.inbound(
+            json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
+                   "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
+            T0 - 60 * MIN,
+        );
+        h
+    }
+
     /// A decisive step: run it, check `expect`, keep it as a vector case.
     fn vector(
         &mut self,
@@ -787,22 +817,10 @@ fn virtuous_value_over_a_superseded_write_is_no_partner_edit(
     all: &mut Vec<Value>,
     failures: &mut Vec<String>,
 ) {
-    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1",
-                      "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
-    let mut h = Host::new("virtuous-canonical");
-    h.options = opts.clone();
     let created = fetched_group(10.0, &[("P2", 10.0)], "Cash", T0 - 60 * MIN);
-    h.inbound(
-        json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
-               "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
-        T0 - 60 * MIN,
-    );
-    let outbound = |h: &mut Host, values: &Map<String, Value>, ms: i64, now: i64, cur: &Value| {
-        let mut ch = change(values, ms);
-        ch["current"] = cur.clone();
-        let input = json!({"options": opts, "record": h.record, "change": ch, "nowMs": now});
-        h.run("decideOutbound", input)
-    };
+    let mut h = Host::canonical_with_gift_501(&created);
+    let opts = h.options.clone();
+    let outbound = Host::outbound_on;
     // The partner re-splits (25.50 on P1) and changes the type; the full PUT goes out and lands,
     // its response lost (nothing reported).
     let mut values = gift("25.50", &[("P1", "25.50")], "Credit");
@@ -1022,22 +1040,10 @@ fn older_write_value_after_newest_landed_is_a_staff_edit(
 /// value: W1 never landed (or was overwritten before W2's fetch), so that is a staff edit (A-B-A),
 /// never W1's late echo.
 fn superseded_full_put_value_is_a_staff_edit(all: &mut Vec<Value>, failures: &mut Vec<String>) {
-    let opts = json!({"platformName": "Acme Giving", "customerId": "cust-1",
-                      "unstampedCreates": "create", "policy": {"default": "virtuous-canonical"}});
-    let mut h = Host::new("virtuous-canonical");
-    h.options = opts.clone();
     let created = fetched_group(40.0, &[("P1", 24.0), ("P2", 16.0)], "Cash", T0 - 60 * MIN);
-    h.inbound(
-        json!({"eventType": "gift-create", "rawEventType": "GiftCreate", "resourceKind": "gift",
-               "resourceId": "501", "modifiedDateTimeUtc": iso(T0 - 60 * MIN), "resource": created}),
-        T0 - 60 * MIN,
-    );
-    let outbound = |h: &mut Host, values: &Map<String, Value>, ms: i64, now: i64, cur: &Value| {
-        let mut ch = change(values, ms);
-        ch["current"] = cur.clone();
-        let input = json!({"options": opts, "record": h.record, "change": ch, "nowMs": now});
-        h.run("decideOutbound", input)
-    };
+    let mut h = Host::canonical_with_gift_501(&created);
+    let opts = h.options.clone();
+    let outbound = Host::outbound_on;
     // W1: the partner sets 10.00 on P2; the PUT's send fails.
     let mut values = gift("10.00", &[("P2", "10.00")], "Cash");
     values.insert("giftDate".into(), json!("2025-11-20"));

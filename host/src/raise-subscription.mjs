@@ -10,6 +10,7 @@
 import { planRaiseSubscription, mergeRaiseSubscription } from "virtuous-sync";
 import { HostError } from "./errors.mjs";
 import { isLoopbackHttp } from "./host.mjs";
+import { VirtuousClient } from "./virtuous.mjs";
 
 export const RAISE_API_DEFAULT_BASE = "https://prod-api.raisedonors.com";
 const KEY = "raise-subscription";
@@ -55,24 +56,11 @@ export class RaiseSubscription {
     return this.host.store;
   }
 
-  /** One request to the Raise API (bearer token, 30 s timeout): `{status, json}`; a network failure is status null. */
+  /** One request to the Raise API through the host's HTTP client (bearer token, 30 s timeout): `{status, json}`;
+   *  a network failure is status null with `error` (`timeout` or `network`). */
   async #call(api, method, path, body) {
-    const headers = { authorization: `Bearer ${api.token}`, accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    let res;
-    try {
-      res = await this.host.fetch(`${api.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      return { status: null, error: e?.name === "TimeoutError" ? "timeout" : "network error" };
-    }
-    const text = await res.text().catch(() => "");
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json };
+    const client = new VirtuousClient({ baseUrl: api.baseUrl, token: api.token, fetch: this.host.fetch });
+    return client.send({ method, path, body });
   }
 
   async #read(api, path) {
