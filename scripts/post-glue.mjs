@@ -14,7 +14,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const LAZY_RESOURCE = `
 // Added by scripts/post-glue.mjs: event.resource, parsed from the body's bytes on first read.
-function lazyResource(event, bytes, key, inner) {
+// Called with the event as \`this\`.
+function lazyResource(bytes, key, inner) {
+    const event = this;
     let source = bytes;
     Object.defineProperty(event, 'resource', {
         enumerable: true,

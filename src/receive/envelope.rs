@@ -265,7 +265,8 @@ fn unnested_text<'a>(body: &'a [u8], limits: &Limits) -> Result<&'a str, Envelop
 // type. Everything is still parsed by serde_json's `deserialize_any`, as `Value` is: the same
 // numbers, strings and escapes are refused at the same place, only nothing unread is allocated.
 
-/// Object levels kept: top → container (`data`) → record (`gift`) → the record's scalars.
+/// Object levels kept: top → container (`data`) → record (`gift`) → the record's scalars; below
+/// the top only objects and the entries [`lean_keeps`] names (the rest is checked, not kept).
 const LEAN_LEVELS: u8 = 3;
 
 /// Builds a value, keeping `levels` more object levels, and notes the deepest nesting seen.
@@ -342,7 +343,14 @@ impl<'de> serde::de::Visitor<'de> for Keep<'_> {
             };
             while let Some(key) = map.next_key::<String>()? {
                 let value = map.next_value_seed(child)?;
-                out.insert(key, value);
+                // Below the top, only what `from_object` reads. A later duplicate of a kept key
+                // that is dropped overwrites it with null (which nothing reads), so an earlier
+                // object under that key is no longer found.
+                if self.levels == LEAN_LEVELS || lean_keeps(&key, value.is_object()) {
+                    out.insert(key, value);
+                } else if out.contains_key(&key) {
+                    out.insert(key, Value::Null);
+                }
             }
         }
         Ok(Value::Object(out))
@@ -478,6 +486,21 @@ fn lookup<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String
     best.map(|(_, found)| found)
 }
 
+/// The names a CRM+ record is read by (squashed): its id and its modification time.
+const RECORD_ID: [&str; 1] = ["id"];
+const RECORD_MODIFIED: [&str; 3] = ["modifieddatetimeutc", "modifieddatetime", "updatedat"];
+
+/// Whether the lean parse keeps an entry of an object below the top level: the record's id and
+/// modification time (read above), and every object (a container's record). Nothing else below
+/// the top is read, so the rest is validated and dropped, never built.
+pub(super) fn lean_keeps(key: &str, value_is_object: bool) -> bool {
+    value_is_object
+        || RECORD_ID
+            .iter()
+            .chain(&RECORD_MODIFIED)
+            .any(|want| squash_eq(key, want))
+}
+
 fn scalar_string(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => {
@@ -530,9 +553,8 @@ fn from_object(
         .and_then(|(_, v)| scalar_string(v));
     let (resource_id, modified) = match resource.and_then(Value::as_object) {
         Some(r) => (
-            lookup(r, &["id"]).and_then(|(_, v)| scalar_string(v)),
-            lookup(r, &["modifieddatetimeutc", "modifieddatetime", "updatedat"])
-                .and_then(|(_, v)| scalar_string(v)),
+            lookup(r, &RECORD_ID).and_then(|(_, v)| scalar_string(v)),
+            lookup(r, &RECORD_MODIFIED).and_then(|(_, v)| scalar_string(v)),
         ),
         None => (None, None),
     };
@@ -1108,7 +1130,21 @@ mod tests {
                 r#"{{"event":"GiftCreate","data":{{"gift":{{"id":1,"d":{{"e":[{{"f":{n}}}]}}}}}}}}"#
             ));
             out.push(format!(r#"{{"event":{n},"type":"GiftUpdate"}}"#));
+            // Scalars below the top that the envelope does not read: checked, not built.
+            out.push(format!(
+                r#"{{"event":"GiftCreate","gift":{{"id":1,"amount":{n},"notes":[{n}]}}}}"#
+            ));
+            out.push(format!(
+                r#"{{"event":"GiftCreate","data":{{"note":{n},"gift":{{"amount":{n},"id":2}}}}}}"#
+            ));
         }
+        // Duplicate keys below the top, kept and dropped: the later entry decides, as an insert.
+        out.push(
+            r#"{"event":"GiftCreate","gift":{"x":{},"x":1,"id":5,"ID":{"a":1},"Id":"7","modifiedDateTimeUtc":"a","modified_date_time_utc":{},"modifiedDateTimeUtc":2}}"#
+                .into(),
+        );
+        out.push(r#"{"event":"GiftCreate","data":{"gift":{"id":1},"gift":2}}"#.into());
+        out.push(r#"{"event":"GiftCreate","data":{"gift":3,"gift":{"Id":"4","id":[]}}}"#.into());
         out.push(format!(
             r#"{{"event":"GiftCreate","gift":{{"id":1,"notes":"{}"}}}}"#,
             "abcdefgh\\\"".repeat(40)

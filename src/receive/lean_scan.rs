@@ -1,7 +1,8 @@
 //! The fast path of [`parse_lean`](super::envelope::parse_lean): one validating scan of the body's
 //! text that builds the same kept levels as the serde_json path (the top object, the container,
-//! the record, the record's scalars; below that empty placeholders of the same JSON type), without
-//! serde's per-value calls and without decoding or converting what it only checks.
+//! the record, the record's scalars; below that empty placeholders of the same JSON type; below
+//! the top only objects and the entries the envelope reads), without serde's per-value calls and
+//! without decoding or converting what it only checks.
 //!
 //! It answers only when it is certain: `Some` only for a body serde_json accepts, with the same
 //! tree; `None` for anything else and anything it does not judge itself (an error of any kind, a
@@ -18,6 +19,7 @@ pub(super) fn scan(text: &str, levels: u8, limit: usize) -> Option<Map<String, V
         b: text.as_bytes(),
         i: 0,
         limit,
+        top_levels: levels,
     };
     s.ws();
     if s.peek()? != b'{' {
@@ -38,6 +40,8 @@ struct Scan<'a> {
     b: &'a [u8],
     i: usize,
     limit: usize,
+    /// The levels kept at the top: below it, only what [`super::envelope::lean_keeps`] names.
+    top_levels: u8,
 }
 
 impl<'a> Scan<'a> {
@@ -83,8 +87,21 @@ impl<'a> Scan<'a> {
                     self.ws();
                     let key = self.owned_string()?;
                     self.expect(b':')?;
-                    let value = self.kept(levels - 1, depth)?;
-                    out.insert(key, value);
+                    self.ws();
+                    // Below the top, what the envelope does not read is checked and dropped (an
+                    // earlier duplicate kept is overwritten with null, as the serde_json path does).
+                    if levels < self.top_levels
+                        && self.peek()? != b'{'
+                        && !super::envelope::lean_keeps(&key, false)
+                    {
+                        self.skip_value(depth)?;
+                        if out.contains_key(&key) {
+                            out.insert(key, Value::Null);
+                        }
+                    } else {
+                        let value = self.kept(levels - 1, depth)?;
+                        out.insert(key, value);
+                    }
                     self.ws();
                     match self.peek()? {
                         b',' => self.i += 1,
@@ -112,6 +129,22 @@ impl<'a> Scan<'a> {
                 let text = core::str::from_utf8(self.b.get(start..self.i)?).ok()?;
                 serde_json::from_str(text).ok()
             }
+        }
+    }
+
+    /// Checks one value that is not an object (a scalar or an array) and steps past it, building
+    /// nothing: the same checks as [`Scan::kept`] makes of it.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'[' => {
+                let depth = self.enter(depth)?;
+                self.skip_container(depth)
+            }
+            b'"' => self.string().map(|_| ()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
         }
     }
 

@@ -14,8 +14,9 @@ thread_local! {
     static LAZY_RESOURCE: RefCell<Option<Function>> = const { RefCell::new(None) };
 }
 
-/// Called once by the glue with `(event, bytes, key, inner)`, which defines `event.resource` as
-/// `JSON.parse` of the body's text at `[key]` / `[key][inner]`, parsed on first read; not part of the API.
+/// Called once by the glue with a function, called as `f.call(event, bytes, key, inner)`, which
+/// defines `event.resource` as `JSON.parse` of the body's text at `[key]` / `[key][inner]`, parsed
+/// on first read; not part of the API.
 #[wasm_bindgen(js_name = "__setLazyResource")]
 pub fn set_lazy_resource(f: JsValue) {
     LAZY_RESOURCE.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
@@ -30,13 +31,14 @@ pub(crate) fn lazy_resource(event: &JsValue, body: &[u8], key: &str, inner: Opti
             return false;
         };
         let inner = inner.map_or(JsValue::UNDEFINED, JsValue::from_str);
-        let args = js_sys::Array::of4(
+        // The event is the call's `this`: three arguments go without an array built for `apply`.
+        f.call3(
             event,
             &Uint8Array::from(body),
             &JsValue::from_str(key),
             &inner,
-        );
-        f.apply(&JsValue::NULL, &args).is_ok()
+        )
+        .is_ok()
     })
 }
 
