@@ -103,8 +103,9 @@ export function fullWriteSuite(name, openStore) {
 
   test("a partner edit while our full PUT is in flight: nothing is decided for the record until the send ends, then the edit is written", async (w) => {
     const { giftId, donId } = await w.linkedGift();
-    // The PUT is answered (2xx) only after 300 ms: in flight meanwhile.
-    await w.sim.admin.setApiFaults([{ method: "PUT", path: `/api/Gift/${giftId}`, apply: true, delayMs: 300 }]);
+    // The PUT is answered (2xx) only after 1.5 s: in flight meanwhile (300 ms was missed by the poll below
+    // on a loaded PostgreSQL run).
+    await w.sim.admin.setApiFaults([{ method: "PUT", path: `/api/Gift/${giftId}`, apply: true, delayMs: 1500 }]);
     await w.partner.edit("gift", donId, { notes: "first" });
     await w.host.processPartnerChanges();
     const sending = w.host.submitDue();
