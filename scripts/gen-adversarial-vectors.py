@@ -339,6 +339,45 @@ case(F, "inner-space-secret-is-the-secret", "whitespace inside a secret is part 
      {"ok": True})
 SECRETS.append("adv inner space secret 0123456789abcd")
 
+# ------------------------------------------------------------------ duplicate and mixed-type keys below the top
+# The npm package reads the envelope with a lean parse that keeps, below the top level, only objects and the
+# record's id and modification-time keys (the rest is checked and dropped); the Rust crate and the component parse
+# in full. A JSON object with a repeated key means its last value (RFC 8259 leaves it open; serde_json and
+# JSON.parse both keep the last), so a dropped later value must still undo an earlier kept one. These cases give
+# each surface the same answer only if the filter does.
+F = "duplicates.json"
+MOD = "2024-12-16T06:02:11Z"
+for n, why, raw, ev, key in [
+    ("record-id-twice", "the record's id given twice: the last counts",
+     b'{"event":"GiftCreate","gift":{"id":1,"amount":5,"id":78421,"modifiedDateTimeUtc":"' + MOD.encode() + b'"}}',
+     dict(EVENT), GIFT_KEY),
+    ("record-id-object-then-scalar", "an object under the id, then a scalar id: the scalar counts",
+     b'{"event":"GiftCreate","gift":{"id":{"n":1},"id":78421,"modifiedDateTimeUtc":"' + MOD.encode() + b'"}}',
+     dict(EVENT), GIFT_KEY),
+    ("record-id-scalar-then-object", "a scalar id, then an object under the id: the record has no usable id",
+     b'{"event":"GiftCreate","gift":{"id":78421,"id":{"n":1},"modifiedDateTimeUtc":"' + MOD.encode() + b'"}}',
+     {"eventType": "gift-create", "resourceKind": "gift", "resourceId": None}, None),
+    ("modified-twice", "the modification time given twice: the last counts",
+     b'{"event":"GiftCreate","gift":{"id":78421,"modifiedDateTimeUtc":"2020-01-01T00:00:00Z","modifiedDateTimeUtc":"' + MOD.encode() + b'"}}',
+     dict(EVENT, modifiedDateTimeUtc=MOD), GIFT_KEY),
+    ("nested-record-object-then-scalar", "data.gift is an object and then 2: the 2 counts, so there is no gift record under data and the container itself is the record (without an id)",
+     b'{"event":"GiftCreate","data":{"gift":{"id":78421,"modifiedDateTimeUtc":"' + MOD.encode() + b'"},"gift":2}}',
+     {"eventType": "gift-create", "resourceKind": "gift", "resourceId": None, "resource": {"gift": 2}}, None),
+    ("nested-record-scalar-then-object", "data.gift is 2 and then an object: the object is the record",
+     b'{"event":"GiftCreate","data":{"gift":2,"gift":{"id":78421,"modifiedDateTimeUtc":"' + MOD.encode() + b'"}}}',
+     dict(EVENT, resource={"id": 78421, "modifiedDateTimeUtc": MOD}), GIFT_KEY),
+    ("unread-field-twice", "a field the envelope does not read, given as an object and then a number: the record shows the number",
+     b'{"event":"GiftCreate","gift":{"customFields":{"Note":"x"},"id":78421,"customFields":3,"modifiedDateTimeUtc":"' + MOD.encode() + b'"}}',
+     dict(EVENT, resource={"id": 78421, "customFields": 3}), GIFT_KEY),
+    ("top-record-object-then-scalar", "the top-level gift is an object and then 2: there is no record",
+     b'{"event":"GiftCreate","gift":{"id":78421},"gift":2}',
+     {"eventType": "gift-create", "resourceKind": "gift", "resourceId": None, "resource": None}, None),
+]:
+    exp = dict(OK, event=ev)
+    if key is not None:
+        exp["dedupeKey"] = key
+    receive(F, n, why, raw, [[H, sig(raw)]], exp)
+
 # ------------------------------------------------------------------ oversized size hints
 F = "size-hints.json"
 receive(F, "content-length-claims-terabytes", "a Content-Length header claiming 1 TB is not believed: the body given is what is read",
@@ -369,6 +408,7 @@ DESCRIPTIONS = {
     "utf8.json": "Adversarial: invalid UTF-8 bodies, authentic and forged",
     "timestamps.json": "Adversarial: stale, future and malformed timestamps",
     "secrets.json": "Adversarial: secrets with whitespace",
+    "duplicates.json": "Adversarial: repeated and mixed-type keys below the top level (the lean parse's filter against the full parse)",
     "size-hints.json": "Adversarial: oversized size hints (Content-Length, maxBodyBytes, huge headers, matcher chunks)",
 }
 total = 0
