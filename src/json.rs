@@ -99,14 +99,10 @@ pub(crate) fn opt_u64(
     parent: &str,
     key: &str,
 ) -> Result<Option<u64>, ConfigError> {
-    match opt(obj, key) {
-        None => Ok(None),
-        // The path is joined only for a failure (or a float to check).
-        Some(v) => match v.as_u64() {
-            Some(n) => Ok(Some(n)),
-            None => as_u64(v, &join(parent, key)).map(Some),
-        },
-    }
+    // The path is joined only for a failure.
+    opt(obj, key)
+        .map(|v| as_u64(v, key).map_err(|e| e.under(parent)))
+        .transpose()
 }
 
 pub(crate) fn as_u64(v: &Value, field: &str) -> Result<u64, ConfigError> {
@@ -151,13 +147,9 @@ pub(crate) fn opt_i64(
     parent: &str,
     key: &str,
 ) -> Result<Option<i64>, ConfigError> {
-    match opt(obj, key) {
-        None => Ok(None),
-        Some(v) => match v.as_i64() {
-            Some(n) => Ok(Some(n)),
-            None => as_i64(v, &join(parent, key)).map(Some),
-        },
-    }
+    opt(obj, key)
+        .map(|v| as_i64(v, key).map_err(|e| e.under(parent)))
+        .transpose()
 }
 
 pub(crate) fn opt_str_list(

@@ -105,16 +105,14 @@ impl SecretEntry {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| match item {
-                    // The plain string needs no field name (formatting one per call showed in profiles).
-                    Value::String(s) => Ok(SecretEntry::new(s.clone())),
-                    _ => SecretEntry::from_json(item, &format!("{field}[{i}]")),
+                .map(|(i, item)| {
+                    SecretEntry::from_json(item, "").map_err(|e| e.under(&format!("{field}[{i}]")))
                 })
                 .collect(),
             // A single secret where a list was expected is a common slip; accept it as a list of one.
-            Value::String(_) | Value::Object(_) => {
-                Ok(vec![SecretEntry::from_json(v, &format!("{field}[0]"))?])
-            }
+            Value::String(_) | Value::Object(_) => Ok(vec![
+                SecretEntry::from_json(v, "").map_err(|e| e.under(&format!("{field}[0]")))?
+            ]),
             Value::Null => Err(ConfigError::new(
                 ConfigErrorCode::NoSecrets,
                 field,
@@ -224,10 +222,7 @@ pub(crate) fn prepare(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            // The field is named only on a failure (formatting it per call showed in profiles).
-            let at = |e: ConfigError| {
-                ConfigError::new(e.kind(), format!("{field}[{i}]"), e.message().to_owned())
-            };
+            let at = |e: ConfigError| e.under(&format!("{field}[{i}]"));
             let key = key_bytes(&s.secret, format, "").map_err(at)?;
             check_strength(key.len(), allow_weak, "").map_err(at)?;
             Ok(PreparedSecret {
