@@ -29,7 +29,7 @@ const FAMILIES: [(&str, usize, bool); 5] = [
     ("sync", 166, cfg!(feature = "sync")),
     ("reconcile", 203, cfg!(feature = "sync")),
     // Hostile inputs (issue 16); its matcher cases need the `sync` feature.
-    ("adversarial", 100, cfg!(feature = "sync")),
+    ("adversarial", 125, cfg!(feature = "sync")),
     ("volunteer", 47, cfg!(feature = "sync")),
 ];
 
