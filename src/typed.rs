@@ -369,7 +369,6 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.value {
-            Value::Array(a) => visit_array(a, visitor, self.chain, self.track),
             Value::Object(o) => visit_object(o, visitor, self.chain, self.track),
             other => Err(invalid_type(other, &visitor)),
         }
@@ -789,16 +788,48 @@ mod tests {
     struct Tally {
         compared: usize,
         errors: usize,
+        /// Arrays given where a struct belongs: refused by ours, read by position by the reference.
+        arrays_refused: usize,
         mismatches: Vec<String>,
     }
 
-    /// Compares both readers on `value`; true when the reference accepts it.
+    /// The value at a path this reader names (`in.a[2].b`), when every step exists.
+    fn at_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+        let mut at = value;
+        let mut rest = path.strip_prefix("in")?;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let (index, r) = r.split_once(']')?;
+                at = at.as_array()?.get(index.parse::<usize>().ok()?)?;
+                rest = r;
+            } else {
+                let r = rest.strip_prefix('.')?;
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                at = at.as_object()?.get(&r[..end])?;
+                rest = &r[end..];
+            }
+        }
+        Some(at)
+    }
+
+    /// Compares both readers on `value`; true when the reference accepts it. The one intended
+    /// difference: an array where a struct belongs is refused at that place (serde would read
+    /// its elements as the fields, in order), whatever the reference made of it.
     fn compare<T: DeserializeOwned + Debug>(value: &Value, tally: &mut Tally) -> bool {
         let ours = typed::<T>(value, "in").map(|t| format!("{t:?}"));
         let theirs = reference::<T>(value, "in").map(|t| format!("{t:?}"));
         tally.compared += 1;
         if theirs.is_err() {
             tally.errors += 1;
+        }
+        if let Err((path, message)) = &ours {
+            if (message.starts_with("invalid type: sequence, expected struct ")
+                || message.starts_with("invalid type: sequence, expected adjacently tagged enum "))
+                && at_path(value, path).is_some_and(Value::is_array)
+            {
+                tally.arrays_refused += 1;
+                return theirs.is_ok();
+            }
         }
         if ours != theirs && tally.mismatches.len() < 20 {
             tally.mismatches.push(format!(
@@ -969,12 +1000,43 @@ mod tests {
             t.compared,
             t.mismatches.join("\n")
         );
-        eprintln!("{} compared, {} failures", t.compared, t.errors);
+        eprintln!(
+            "{} compared, {} failures, {} arrays refused as structs",
+            t.compared, t.errors, t.arrays_refused
+        );
         assert!(
-            t.compared > 100_000 && t.errors > 50_000,
-            "{} / {}",
+            t.compared - t.arrays_refused > 100_000
+                && t.errors > 50_000
+                && t.arrays_refused > 1_000,
+            "{} / {} / {}",
             t.compared,
-            t.errors
+            t.errors,
+            t.arrays_refused
+        );
+    }
+
+    #[test]
+    fn an_array_is_no_struct() {
+        // serde's derive reads a struct from an array by position: `["c1", 5]` would fill the
+        // first two fields. A host that passed an array by mistake gets an error naming the place.
+        let row = json!({"platformName": "P", "customerId": "c1"});
+        assert!(typed::<crate::sync::SyncOptions>(&row, "sync").is_ok());
+        let err = typed::<crate::sync::SyncOptions>(&json!(["c1"]), "sync").unwrap_err();
+        assert_eq!(err.0, "sync");
+        assert!(
+            err.1
+                .starts_with("invalid type: sequence, expected struct "),
+            "{}",
+            err.1
+        );
+        let nested = json!({"nowMs": 1, "config": ["a"]});
+        let err = typed::<reconcile::ReconcileInput>(&nested, "").unwrap_err();
+        assert_eq!(err.0, "config");
+        assert!(
+            err.1
+                .starts_with("invalid type: sequence, expected struct "),
+            "{}",
+            err.1
         );
     }
 }
