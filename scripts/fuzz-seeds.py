@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import pathlib
+import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -19,6 +20,10 @@ OPS = {
     "matcher": "initialMatcher",
     "query_page": "acceptQueryPage",
 }
+
+# Every operation of the by-name table (src/ops/table.rs): the `ops` target's seeds are `name NUL input` for the
+# vector cases of those without a target of their own.
+TABLE = re.findall(r"^\s*(?:sync|method|free)\s+(\w+)\s+\w+", (ROOT / "src" / "ops" / "table.rs").read_text(), re.M)
 
 
 def body_bytes(spec):
@@ -73,10 +78,14 @@ def main():
         for target, name in OPS.items():
             if op == name:
                 write(target, json.dumps(args).encode())
+        if op in TABLE and op not in OPS.values():
+            write("ops", op.encode() + b"\0" + json.dumps(args).encode())
     for d in sorted(CORPUS.iterdir()) if CORPUS.exists() else []:
         counts[d.name] = sum(1 for _ in d.iterdir())
     print("fuzz seeds:", ", ".join(f"{k} {v}" for k, v in counts.items()))
-    missing = [t for t in ["receive", "envelope", "signature_header", "config", *OPS] if not counts.get(t)]
+    if len(TABLE) < 20:
+        sys.exit(f"src/ops/table.rs: found {len(TABLE)} operations, expected the whole table")
+    missing = [t for t in ["receive", "envelope", "signature_header", "config", "ops", *OPS] if not counts.get(t)]
     if missing:
         sys.exit(f"no seeds for: {', '.join(missing)}")
 
