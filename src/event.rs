@@ -95,6 +95,26 @@ pub enum Action {
     Submit,
 }
 
+impl Action {
+    /// Every action, in a fixed order.
+    pub const ALL: [Action; 4] = [
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+        Action::Submit,
+    ];
+
+    /// The stable kebab-case name (`create`), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Submit => "submit",
+        }
+    }
+}
+
 /// The 15 CRM+ webhook event types, one per subscription toggle.
 ///
 /// Serialised in kebab-case (`gift-create`) on every surface; [`EventType::toggle`] gives the

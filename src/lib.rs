@@ -16,6 +16,7 @@ mod headers;
 #[cfg(feature = "sync")]
 mod id;
 mod json;
+mod json_text;
 pub mod product;
 #[cfg(feature = "sync")]
 mod sort;

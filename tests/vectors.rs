@@ -61,8 +61,18 @@ fn run_receive(op: &str, input: &Value) -> Option<Result<Value, Value>> {
                     .iter()
                     .map(|p| (p[0].as_str().unwrap(), p[1].as_str().unwrap()))
                     .collect();
-                let r = core.receive(&body(), &headers, input["nowMs"].as_i64().unwrap());
-                serde_json::to_value(r).unwrap()
+                let now = input["nowMs"].as_i64().unwrap();
+                let r = core.receive(&body(), &headers, now);
+                // The receipt's own writer (what the npm package hands to JS) gives serde_json's bytes,
+                // for the full receipt here and for the lean one the package makes.
+                let text = r.to_json_text();
+                assert_eq!(text, serde_json::to_string(&r).unwrap());
+                let digest = virtuous_sync::receive::digest::BuiltIn;
+                let (lean, _) = core
+                    .receiver()
+                    .receive_lean_with(&body(), &headers, now, &digest);
+                assert_eq!(lean.to_json_text(), serde_json::to_string(&lean).unwrap());
+                serde_json::from_str(&text).unwrap()
             }),
         "verifySignature" => verify_signature_json(
             &body(),
@@ -70,7 +80,11 @@ fn run_receive(op: &str, input: &Value) -> Option<Result<Value, Value>> {
             &input["secrets"],
             input.get("options").unwrap_or(&null),
         )
-        .map(|v| serde_json::to_value(v).unwrap())
+        .map(|v| {
+            let text = v.to_json_text();
+            assert_eq!(text, serde_json::to_string(&v).unwrap());
+            serde_json::from_str(&text).unwrap()
+        })
         .map_err(|e| err_json(&e)),
         "signBody" => sign_body_json(
             &body(),

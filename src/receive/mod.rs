@@ -24,6 +24,7 @@ pub mod envelope;
 mod lean_scan;
 pub mod secret;
 pub mod signature;
+mod text;
 
 use crate::error::ConfigError;
 use crate::event::{Event, EventType};

@@ -27,6 +27,8 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::ops::ControlFlow;
 
+use crate::json_text::push_str as push_json_str;
+
 /// Most values of one kind (emails, names, postal codes, phones, references) per record.
 pub const MAX_VALUES_PER_RECORD: usize = 32;
 
@@ -1806,42 +1808,6 @@ impl Serialize for PlanSection<'_, '_> {
             }
         }
     }
-}
-
-/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it (`"`, `\\`, and the
-/// control characters: `\b \f \n \r \t` by name, the others as `\u00xx`).
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut from = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        let named = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(from..i).unwrap_or(""));
-        if named.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(
-                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-            ));
-            out.push(char::from(
-                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
-            ));
-        } else {
-            out.push_str(named);
-        }
-        from = i + 1;
-    }
-    out.push_str(s.get(from..).unwrap_or(""));
-    out.push('"');
 }
 
 impl Tier {

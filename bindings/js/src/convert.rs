@@ -292,10 +292,18 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 /// instead of one per field. Used for results made of strings, booleans, small integers, arrays
 /// and string-keyed maps, where both ways give the same object.
 pub(crate) fn to_js_json<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let internal =
-        || VirtuousSyncError::new("internal", "", "could not convert the result to JS").into_js();
     let text = serde_json::to_string(value).map_err(|_| internal())?;
-    js_sys::JSON::parse(&text).map_err(|_| internal())
+    text_to_js(&text)
+}
+
+/// A result whose JSON text the core wrote itself (a receipt, a verification: the same bytes as
+/// [`to_js_json`] gives, without the generic serialiser) as a plain JS object.
+pub(crate) fn text_to_js(text: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| internal())
+}
+
+fn internal() -> JsValue {
+    VirtuousSyncError::new("internal", "", "could not convert the result to JS").into_js()
 }
 
 #[wasm_bindgen]

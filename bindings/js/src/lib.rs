@@ -14,7 +14,7 @@ use virtuous_sync::SyncCore as Core;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
-    body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, to_js_json,
+    body_bytes, headers, json_arg, now_ms, options_with_now, string_arg, text_to_js, to_js_json,
 };
 use crate::error::{config_error, VirtuousSyncError};
 use crate::host::HostSha256;
@@ -49,13 +49,13 @@ impl JsSyncCore {
         let receiver = self.inner.receiver();
         let (receipt, at) = receiver.receive_lean_with(&bytes, &hdrs, now, &HostSha256);
         let Some(at) = at else {
-            return to_js_json(&receipt);
+            return text_to_js(&receipt.to_json_text());
         };
         // The record is built by the engine's own JSON.parse from the bytes the core just
         // validated (the decoder drops a leading BOM, as the core does): on first read where the
         // glue lends its helper, now otherwise; should the engine ever refuse them, the core's
         // own tree is converted instead.
-        let js = to_js_json(&receipt)?;
+        let js = text_to_js(&receipt.to_json_text())?;
         let event = js_sys::Reflect::get(&js, &JsValue::from_str("event")).unwrap_or_default();
         if host::lazy_resource(&event, &bytes, &at.key, at.inner.as_deref()) {
             return Ok(js);
@@ -65,7 +65,11 @@ impl JsSyncCore {
                 convert::set_event_resource(&js, &resource);
                 Ok(js)
             }
-            None => to_js_json(&receiver.receive_with(&bytes, &hdrs, now, &HostSha256)),
+            None => text_to_js(
+                &receiver
+                    .receive_with(&bytes, &hdrs, now, &HostSha256)
+                    .to_json_text(),
+            ),
         }
     }
 }
@@ -90,7 +94,7 @@ pub fn verify_signature(
         &HostSha256,
     )
     .map_err(|e| config_error(&e))?;
-    to_js_json(&verification)
+    text_to_js(&verification.to_json_text())
 }
 
 /// Signs a body with one secret under a scheme: returns the signature and the headers to send.

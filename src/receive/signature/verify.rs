@@ -127,6 +127,20 @@ pub enum Replay {
     NotChecked,
 }
 
+impl Replay {
+    /// Every value, in a fixed order.
+    pub const ALL: [Replay; 3] = [Replay::Checked, Replay::Unavailable, Replay::NotChecked];
+
+    /// The stable kebab-case name (`not-checked`), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replay::Checked => "checked",
+            Replay::Unavailable => "unavailable",
+            Replay::NotChecked => "not-checked",
+        }
+    }
+}
+
 /// The outcome of a signature check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]

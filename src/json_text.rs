@@ -1,0 +1,154 @@
+//! JSON text written directly, byte for byte what `serde_json::to_string` writes for the same value.
+//!
+//! The results the npm adapter hands to JavaScript travel as JSON text (one `JSON.parse` instead of
+//! one call per field). In the size-optimised wasm build `serde_json`'s generic serialiser is
+//! compiled at opt-level "z" and was the largest single cost of a small receipt; these writers are
+//! used where that showed (the receipt, a verification, the matcher's plan pages), and each is
+//! tested against `serde_json` byte for byte. A leaf: it imports nothing of the crate.
+
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it (`"`, `\\`, and the
+/// control characters: `\b \f \n \r \t` by name, the others as `\u00xx`; nothing else).
+pub(crate) fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let named = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(from..i).unwrap_or(""));
+        if named.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
+            ));
+        } else {
+            out.push_str(named);
+        }
+        from = i + 1;
+    }
+    out.push_str(s.get(from..).unwrap_or(""));
+    out.push('"');
+}
+
+/// Appends an unsigned integer in decimal (what `serde_json` writes for any unsigned integer).
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            // `n % 10` is below 10, so the cast cannot truncate.
+            #[allow(clippy::cast_possible_truncation)]
+            let digit = (n % 10) as u8;
+            *slot = b'0' + digit;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    out.push_str(core::str::from_utf8(buf.get(at..).unwrap_or(b"0")).unwrap_or("0"));
+}
+
+/// An object being written: its fields in order, each key a fixed ASCII name (written as it is).
+pub(crate) struct Object<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    /// Opens an object in `out`.
+    pub(crate) fn open(out: &'a mut String) -> Object<'a> {
+        out.push('{');
+        Object { out, first: true }
+    }
+
+    /// Writes `"key":` (after a comma but for the first field) and hands back the text for the value.
+    pub(crate) fn key(&mut self, key: &str) -> &mut String {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+        self.out
+    }
+
+    /// A string field.
+    pub(crate) fn str(&mut self, key: &str, value: &str) {
+        push_str(self.key(key), value);
+    }
+
+    /// A string field, left out when `None` (`skip_serializing_if = "Option::is_none"`).
+    pub(crate) fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.str(key, value);
+        }
+    }
+
+    /// A boolean field.
+    pub(crate) fn bool(&mut self, key: &str, value: bool) {
+        self.key(key).push_str(if value { "true" } else { "false" });
+    }
+
+    /// An unsigned integer field.
+    pub(crate) fn uint(&mut self, key: &str, value: u64) {
+        push_u64(self.key(key), value);
+    }
+
+    /// Closes the object.
+    pub(crate) fn close(self) {
+        self.out.push('}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_does(s in any::<String>(), c in 0u32..0x80) {
+            let s = format!("{s}{}{s}", char::from_u32(c).unwrap_or('x'));
+            let mut out = String::new();
+            push_str(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn integers_are_written_as_serde_json_does(n in any::<u64>()) {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            prop_assert_eq!(out, serde_json::to_string(&n).unwrap());
+        }
+    }
+
+    #[test]
+    fn every_control_character_and_the_edges() {
+        for c in (0u32..0x80).chain([0x7f, 0x80, 0x2028, 0xfeff, 0x1f600]) {
+            let s = char::from_u32(c).unwrap().to_string();
+            let mut out = String::new();
+            push_str(&mut out, &s);
+            assert_eq!(out, serde_json::to_string(&s).unwrap(), "U+{c:04X}");
+        }
+        for n in [0, 9, 10, 99, 100, u64::from(u32::MAX), u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+}
