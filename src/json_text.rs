@@ -62,6 +62,20 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     out.push_str(core::str::from_utf8(buf.get(at..).unwrap_or(b"0")).unwrap_or("0"));
 }
 
+/// Appends `bytes` in lower-case hex (what `hex::encode` gives; its iterator is slow in the
+/// size-optimised build).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            out.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+}
+
 /// An object being written: its fields in order, each key a fixed ASCII name (written as it is).
 pub(crate) struct Object<'a> {
     out: &'a mut String,
@@ -127,6 +141,13 @@ mod tests {
             let mut out = String::new();
             push_str(&mut out, &s);
             prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn hex_is_hex_encode(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut out = String::new();
+            push_hex(&mut out, &bytes);
+            prop_assert_eq!(out, hex::encode(&bytes));
         }
 
         #[test]

@@ -86,7 +86,10 @@ pub(crate) fn dedupe_key_with(
             return format!("resource:{ty}:{}:{}", part(rid), tail(modified));
         }
     }
-    format!("sha256:{}", hex::encode(digest::sha256(host, b"", body)))
+    let mut key = String::with_capacity(71);
+    key.push_str("sha256:");
+    crate::json_text::push_hex(&mut key, &digest::sha256(host, b"", body));
+    key
 }
 
 #[cfg(test)]

@@ -1862,16 +1862,8 @@ impl PlanSection<'_, '_> {
         }
         fn digest(out: &mut String, key: &str, st: &SideStore, i: u32) {
             if let Some(d) = st.digests.get(i as usize).and_then(|d| d.as_ref()) {
-                // A plain nibble loop: `hex`'s iterator is slow in the size-optimised build.
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut buf = [0u8; 64];
-                for (pair, &b) in buf.chunks_exact_mut(2).zip(d) {
-                    for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
-                        *slot = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
-                    }
-                }
                 out.push_str(key);
-                out.push_str(core::str::from_utf8(&buf).unwrap_or(""));
+                crate::json_text::push_hex(out, d);
                 out.push('"');
             }
         }
