@@ -66,13 +66,15 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
 /// size-optimised build).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        for nibble in [b >> 4, b & 15] {
-            out.push(char::from(
-                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-            ));
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
+                *slot = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+            }
         }
+        let text = buf.get(..chunk.len() * 2).unwrap_or(&[]);
+        out.push_str(core::str::from_utf8(text).unwrap_or(""));
     }
 }
 

@@ -51,12 +51,18 @@ pub fn set_host_sha256(f: JsValue) {
 /// A view of bytes inside the wasm memory, for the host to read without a copy. Valid only until
 /// the memory grows; the host function only reads it and calls nothing back.
 pub(crate) fn memory_view(bytes: &[u8]) -> Uint8Array {
+    view_in(&memory_buffer(), bytes)
+}
+
+/// The wasm memory's current buffer, for [`view_in`].
+fn memory_buffer() -> JsValue {
     let memory: WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-    Uint8Array::new_with_byte_offset_and_length(
-        &memory.buffer(),
-        bytes.as_ptr() as u32,
-        bytes.len() as u32,
-    )
+    memory.buffer()
+}
+
+/// [`memory_view`] in a buffer already fetched (several views, one fetch).
+fn view_in(buffer: &JsValue, bytes: &[u8]) -> Uint8Array {
+    Uint8Array::new_with_byte_offset_and_length(buffer, bytes.as_ptr() as u32, bytes.len() as u32)
 }
 
 /// The lent SHA-256; answers `None` (built-in) when none is lent or it misbehaves.
@@ -67,9 +73,16 @@ impl Sha256Host for HostSha256 {
         HOST_SHA256.with(|h| {
             let h = h.borrow();
             let f = h.as_ref()?;
-            let head = Uint8Array::from(head);
-            let out = f.call2(&JsValue::NULL, &head, &memory_view(body)).ok()?;
-            head.fill(0, 0, head.length());
+            // Both as views of the wasm memory: no copy of the body, and none of the head (the
+            // HMAC's key pad) left behind in JS memory.
+            let buffer = memory_buffer();
+            let out = f
+                .call2(
+                    &JsValue::NULL,
+                    &view_in(&buffer, head),
+                    &view_in(&buffer, body),
+                )
+                .ok()?;
             let out = out.dyn_into::<Uint8Array>().ok()?;
             if out.length() != 32 {
                 return None;
