@@ -3,7 +3,7 @@
 //! tests below hold the two together), without the generic serialiser, which in the size-optimised
 //! wasm build cost a small receipt more than its own verification (docs/performance.md).
 
-use super::signature::{Notice, Verification};
+use super::signature::{Notice, Replay, Verification};
 use super::Receipt;
 use crate::event::Event;
 use crate::json_text::Object;
@@ -21,13 +21,14 @@ impl Receipt {
             write_event(o.key("event"), event);
         }
         o.opt_str("dedupeKey", self.dedupe_key.as_deref());
-        if let Some(index) = self.secret_index {
-            o.uint("secretIndex", u64::from(index));
-        }
-        o.opt_str("secretId", self.secret_id.as_deref());
-        o.str("replay", self.replay.as_str());
-        write_notices(o.key("warnings"), &self.warnings);
-        write_notices(o.key("diagnostics"), &self.diagnostics);
+        write_check(
+            &mut o,
+            self.secret_index,
+            self.secret_id.as_deref(),
+            self.replay,
+            &self.warnings,
+            &self.diagnostics,
+        );
         if let Some(error) = &self.error {
             write_notice(o.key("error"), error);
         }
@@ -44,16 +45,35 @@ impl Verification {
         o.bool("ok", self.ok);
         o.opt_str("code", self.code);
         o.opt_str("message", self.message.as_deref());
-        if let Some(index) = self.secret_index {
-            o.uint("secretIndex", u64::from(index));
-        }
-        o.opt_str("secretId", self.secret_id.as_deref());
-        o.str("replay", self.replay.as_str());
-        write_notices(o.key("warnings"), &self.warnings);
-        write_notices(o.key("diagnostics"), &self.diagnostics);
+        write_check(
+            &mut o,
+            self.secret_index,
+            self.secret_id.as_deref(),
+            self.replay,
+            &self.warnings,
+            &self.diagnostics,
+        );
         o.close();
         out
     }
+}
+
+/// The signature check's fields a receipt and a verification share, in their order.
+fn write_check(
+    o: &mut Object<'_>,
+    secret_index: Option<u32>,
+    secret_id: Option<&str>,
+    replay: Replay,
+    warnings: &[Notice],
+    diagnostics: &[Notice],
+) {
+    if let Some(index) = secret_index {
+        o.uint("secretIndex", u64::from(index));
+    }
+    o.opt_str("secretId", secret_id);
+    o.str("replay", replay.as_str());
+    write_notices(o.key("warnings"), warnings);
+    write_notices(o.key("diagnostics"), diagnostics);
 }
 
 fn write_notice(out: &mut String, notice: &Notice) {
@@ -101,7 +121,6 @@ mod tests {
     use super::*;
     use crate::event::{Action, EventType, ResourceKind};
     use crate::product::Product;
-    use crate::receive::signature::Replay;
     use crate::receive::ReceiptReason;
     use proptest::prelude::*;
     use serde_json::json;
