@@ -85,6 +85,8 @@ pub fn split_delivery(data: &[u8]) -> (Headers, &[u8]) {
 /// the delivery (`input`: its bytes and headers) did not itself carry: a receipt may echo the body's own text.
 pub fn check_receipt(setup: &Setup, receipt: &virtuous_sync::Receipt, input: &[u8]) {
     let text = serde_json::to_string(receipt).expect("a receipt serialises");
+    // The receipt's own writer (what the npm package hands to JS) gives the same bytes.
+    assert_eq!(receipt.to_json_text(), text, "the receipt's text differs from serde_json's");
     for secret in setup
         .config
         .get("secrets")
