@@ -831,6 +831,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+/// `T` read only from a JSON object, never from an array: serde's derive would read an array by
+/// position, which the typed reader refuses for every other input (`src/typed.rs`). Any other
+/// value is refused with the public type's name, the typed reader's sentence.
+struct Obj<T>(T);
+
+/// The name an [`Obj`] expects, as the typed reader words it (`struct MatchRecord`).
+trait Expecting {
+    const EXPECTING: &'static str;
+}
+
+impl<'de, T: Deserialize<'de> + Expecting> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(core::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Expecting> serde::de::Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(core::marker::PhantomData))
+    }
+}
+
 /// [`MatchRecord`] borrowed from JSON text, read with the same rules (unknown keys refused, the
 /// id text or an integer, every list optional). `D` is how `data` is read: its raw text (the fast
 /// read, [`read_chunk`]) or a [`serde_json::Value`] (the reference read, [`parse_chunk`]).
@@ -844,7 +870,7 @@ struct RecordIn<'a, D> {
     #[serde(borrow, deserialize_with = "crate::id::text_cow")]
     id: Cow<'a, str>,
     #[serde(default, borrow)]
-    references: Vec<RefIn<'a>>,
+    references: Vec<Obj<RefIn<'a>>>,
     #[serde(default, borrow)]
     emails: Vec<Text<'a>>,
     #[serde(default, borrow)]
@@ -869,6 +895,14 @@ struct RefIn<'a> {
     id: Text<'a>,
 }
 
+impl<D> Expecting for RecordIn<'_, D> {
+    const EXPECTING: &'static str = "struct MatchRecord";
+}
+
+impl Expecting for RefIn<'_> {
+    const EXPECTING: &'static str = "struct ExternalRef";
+}
+
 fn each(list: &[Text<'_>], f: &mut dyn FnMut(&str)) {
     list.iter().for_each(|s| f(&s.0));
 }
@@ -887,7 +921,9 @@ impl<D> RecordView for RecordIn<'_, D> {
         ]
     }
     fn for_references(&self, f: &mut dyn FnMut(&str, &str)) {
-        self.references.iter().for_each(|r| f(&r.source.0, &r.id.0));
+        self.references
+            .iter()
+            .for_each(|Obj(r)| f(&r.source.0, &r.id.0));
     }
     fn for_emails(&self, f: &mut dyn FnMut(&str)) {
         each(&self.emails, f);
@@ -922,8 +958,8 @@ pub struct ChunkJsonError {
 /// The reference read of a chunk: `data` as a [`serde_json::Value`], digested from it. The path
 /// of a bad field is only tracked when the plain read fails (tracking it costs a third of the read).
 fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_, serde_json::Value>>, ChunkJsonError> {
-    type Rec<'a> = RecordIn<'a, serde_json::Value>;
-    let mut records = match serde_json::from_str::<Vec<Rec<'_>>>(text) {
+    type Rec<'a> = Obj<RecordIn<'a, serde_json::Value>>;
+    let records = match serde_json::from_str::<Vec<Rec<'_>>>(text) {
         Ok(records) => records,
         Err(_) => {
             let mut de = serde_json::Deserializer::from_str(text);
@@ -942,6 +978,7 @@ fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_, serde_json::Value>>, Chunk
             records
         }
     };
+    let mut records: Vec<_> = records.into_iter().map(|Obj(r)| r).collect();
     for r in &mut records {
         r.digest = r.data.as_ref().map(sha256_json);
     }
@@ -954,8 +991,12 @@ fn parse_chunk(text: &str) -> Result<Vec<RecordIn<'_, serde_json::Value>>, Chunk
 /// refuses, nesting deep enough to meet the reader's depth limit): the caller then uses
 /// [`parse_chunk`], so records, digests and errors are always the reference read's.
 fn read_chunk(text: &str) -> Option<Vec<RecordIn<'_, &serde_json::value::RawValue>>> {
-    let mut records =
-        serde_json::from_str::<Vec<RecordIn<'_, &serde_json::value::RawValue>>>(text).ok()?;
+    let mut records: Vec<_> =
+        serde_json::from_str::<Vec<Obj<RecordIn<'_, &serde_json::value::RawValue>>>>(text)
+            .ok()?
+            .into_iter()
+            .map(|Obj(r)| r)
+            .collect();
     for r in &mut records {
         if let Some(raw) = r.data {
             let raw = raw.get();
@@ -2489,6 +2530,48 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!((e.code(), calls), ("cancelled", 3));
+    }
+
+    #[test]
+    fn chunk_text_reads_records_only_from_objects() {
+        // serde's derive would read `["p1"]` as a record with id p1: refused, as the typed reader
+        // refuses it, with the same sentence and the place.
+        let mut m = InitialMatcher::new();
+        for (text, field, message) in [
+            (
+                r#"[["p1"]]"#,
+                "records[0]",
+                "invalid type: sequence, expected struct MatchRecord",
+            ),
+            (
+                r#"["p1"]"#,
+                "records[0]",
+                "invalid type: string \"p1\", expected struct MatchRecord",
+            ),
+            (
+                r#"[{"id":"p1","references":[["S","r1"]]}]"#,
+                "records[0].references[0]",
+                "invalid type: sequence, expected struct ExternalRef",
+            ),
+        ] {
+            let e = m.add_partner_chunk_json(text).unwrap_err();
+            assert_eq!(e.code(), "invalid-chunk", "{text}");
+            assert_eq!(e.field(), field, "{text}");
+            assert!(e.to_string().contains(message), "{text}: {e}");
+            let typed = crate::typed::typed::<Vec<MatchRecord>>(
+                &serde_json::from_str(text).unwrap(),
+                "records",
+            )
+            .unwrap_err();
+            assert_eq!(
+                (typed.0.as_str(), typed.1.as_str()),
+                (field, message),
+                "{text}"
+            );
+        }
+        let ok = r#"[{"id":"p1","references":[{"source":"S","id":"r1"}],"data":{"a":[1,2]}}]"#;
+        m.add_partner_chunk_json(ok).unwrap();
+        assert_eq!(m.len(), (1, 0));
     }
 
     #[test]
