@@ -25,14 +25,11 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
         };
         out.push_str(s.get(from..i).unwrap_or(""));
         if named.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(
-                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-            ));
-            out.push(char::from(
-                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
-            ));
+            let mut two = [0u8; 2];
+            if hex::encode_to_slice([b], &mut two).is_ok() {
+                out.push_str("\\u00");
+                out.push_str(core::str::from_utf8(&two).unwrap_or("00"));
+            }
         } else {
             out.push_str(named);
         }
@@ -42,39 +39,15 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends an unsigned integer in decimal (what `serde_json` writes for any unsigned integer).
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        if let Some(slot) = buf.get_mut(at) {
-            // `n % 10` is below 10, so the cast cannot truncate.
-            #[allow(clippy::cast_possible_truncation)]
-            let digit = (n % 10) as u8;
-            *slot = b'0' + digit;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    out.push_str(core::str::from_utf8(buf.get(at..).unwrap_or(b"0")).unwrap_or("0"));
-}
-
-/// Appends `bytes` in lower-case hex (what `hex::encode` gives; its iterator is slow in the
-/// size-optimised build).
+/// Appends `bytes` in lower-case hex, 32 bytes at a time through a buffer (`hex::encode`'s
+/// iterator is slow in the size-optimised build).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 64];
     for chunk in bytes.chunks(32) {
-        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
-            for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 15]) {
-                *slot = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
-            }
+        let text = buf.get_mut(..chunk.len() * 2).unwrap_or(&mut []);
+        if hex::encode_to_slice(chunk, text).is_ok() {
+            out.push_str(core::str::from_utf8(text).unwrap_or(""));
         }
-        let text = buf.get(..chunk.len() * 2).unwrap_or(&[]);
-        out.push_str(core::str::from_utf8(text).unwrap_or(""));
     }
 }
 
@@ -120,9 +93,10 @@ impl<'a> Object<'a> {
         self.key(key).push_str(if value { "true" } else { "false" });
     }
 
-    /// An unsigned integer field.
+    /// An unsigned integer field (formatted by `itoa`, as `serde_json` formats it).
     pub(crate) fn uint(&mut self, key: &str, value: u64) {
-        push_u64(self.key(key), value);
+        let mut digits = itoa::Buffer::new();
+        self.key(key).push_str(digits.format(value));
     }
 
     /// Closes the object.
@@ -155,8 +129,10 @@ mod tests {
         #[test]
         fn integers_are_written_as_serde_json_does(n in any::<u64>()) {
             let mut out = String::new();
-            push_u64(&mut out, n);
-            prop_assert_eq!(out, serde_json::to_string(&n).unwrap());
+            let mut o = Object::open(&mut out);
+            o.uint("n", n);
+            o.close();
+            prop_assert_eq!(out, serde_json::to_string(&serde_json::json!({"n": n})).unwrap());
         }
     }
 
@@ -170,8 +146,10 @@ mod tests {
         }
         for n in [0, 9, 10, 99, 100, u64::from(u32::MAX), u64::MAX] {
             let mut out = String::new();
-            push_u64(&mut out, n);
-            assert_eq!(out, n.to_string());
+            let mut o = Object::open(&mut out);
+            o.uint("n", n);
+            o.close();
+            assert_eq!(out, format!("{{\"n\":{n}}}"));
         }
     }
 }
