@@ -1,5 +1,5 @@
-// The class of every error the package throws (scripts/build-pkg derives the CommonJS copy in dist/ from this
-// file, so `require` and `import` see the same definition).
+// The class of every error the package throws (scripts/build-pkg appends a CommonJS copy of it to each Node glue
+// in dist/, so `require` and `import` see the same definition).
 //
 // The wasm core throws plain `Error` objects named "VirtuousSyncError" carrying a `code`, `field` and `module`;
 // `Symbol.hasInstance` makes `err instanceof VirtuousSyncError` true for them from every entry (main, web, edge,

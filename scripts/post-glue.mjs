@@ -7,6 +7,7 @@
 //    ...); and it lends Node's own SHA-256 (`node:crypto`, native) for the long hashes over a body. The core
 //    builds the HMAC from it and decides everything (bindings/js/src/host.rs). The setters are removed from the
 //    CommonJS exports, so they are not part of the package's API (the ESM entries never re-export them);
+//  - the Node glue makes its TextDecoder on first use too (it costs a tenth of the receive entry's start);
 //  - every glue tests its DataView of the wasm memory for a grown memory by the old buffer's byteLength (below).
 // Usage: node scripts/post-glue.mjs node|web <glue.js>...  Fails loudly when the glue does not have the expected
 // shape (the wasm-bindgen CLI is pinned, see scripts/setup).
@@ -61,6 +62,8 @@ let wasm = new Proxy({}, {
 function instantiate() {
     const wasmBytes = require('fs').readFileSync(\`\${__dirname}/virtuous_sync_js_bg.wasm\`);
     const wasmModule = new WebAssembly.Module(wasmBytes);
+    cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+    cachedTextDecoder.decode();
     wasm = new WebAssembly.Instance(wasmModule, __wbg_get_imports()).exports;
     wasm.__wbindgen_start();
     setLazyResource(lazyResource);
@@ -84,6 +87,15 @@ const WEB_LENT = `    wasm.__wbindgen_start();
 }
 ${LAZY_RESOURCE}`;
 
+// The Node glue makes its TextDecoder in instantiate() (above), not at require: a fatal UTF-8 decoder costs
+// about 0.13 ms to make, a tenth of what requiring the receive entry may add to a start (issue 16, goal 2).
+// Every string read from wasm memory happens after instantiation, so none finds it unmade.
+const NODE_DECODER = `let cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+cachedTextDecoder.decode();
+`;
+const NODE_DECODER_LAZY = `let cachedTextDecoder = null; // made in instantiate() (scripts/post-glue.mjs)
+`;
+
 // wasm-bindgen's DataView cache asks `buffer.detached`, which Node 20 does not have, and then compares
 // with `wasm.memory.buffer` (a native getter) on every use: twice per number or string read from a JS
 // value. A memory that grew leaves its old ArrayBuffer detached, with byteLength 0: the same test, cheap
@@ -104,6 +116,8 @@ for (const file of files) {
     if (!text.includes(NODE_EAGER)) fail("the nodejs glue does not end as expected");
     if (!text.includes("exports.__setHostSha256 = ")) fail("no __setHostSha256 export");
     out = text.replace(NODE_EAGER, NODE_LAZY);
+    if (out.split(NODE_DECODER).length !== 2) fail("the nodejs glue's TextDecoder is not as expected");
+    out = out.replace(NODE_DECODER, NODE_DECODER_LAZY);
   } else if (target === "web") {
     if (text.split(WEB_START).length !== 2) fail("the web glue's __wbg_finalize_init is not as expected");
     out = text.replace(WEB_START, WEB_LENT);
