@@ -11,6 +11,11 @@ mod host;
 mod ops;
 
 use virtuous_sync::SyncCore as Core;
+
+/// The allocator: Talc instead of std's dlmalloc, 6.7 KB smaller in the wasm and no slower (docs/performance.md).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{

@@ -51,6 +51,11 @@ macro_rules! from_wit {
     };
 }
 
+/// The allocator: Talc instead of std's dlmalloc, as in bindings/js (docs/performance.md).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod convert;
 mod json;
 mod raise;
