@@ -1021,22 +1021,17 @@ mod tests {
         // first two fields. A host that passed an array by mistake gets an error naming the place.
         let row = json!({"platformName": "P", "customerId": "c1"});
         assert!(typed::<crate::sync::SyncOptions>(&row, "sync").is_ok());
-        let err = typed::<crate::sync::SyncOptions>(&json!(["c1"]), "sync").unwrap_err();
-        assert_eq!(err.0, "sync");
-        assert!(
-            err.1
-                .starts_with("invalid type: sequence, expected struct "),
-            "{}",
-            err.1
-        );
+        let top = typed::<crate::sync::SyncOptions>(&json!(["c1"]), "sync");
         let nested = json!({"nowMs": 1, "config": ["a"]});
-        let err = typed::<reconcile::ReconcileInput>(&nested, "").unwrap_err();
-        assert_eq!(err.0, "config");
-        assert!(
-            err.1
-                .starts_with("invalid type: sequence, expected struct "),
-            "{}",
-            err.1
-        );
+        let inner = typed::<reconcile::ReconcileInput>(&nested, "");
+        for (err, place) in [(top.unwrap_err(), "sync"), (inner.unwrap_err(), "config")] {
+            assert_eq!(err.0, place);
+            assert!(
+                err.1
+                    .starts_with("invalid type: sequence, expected struct "),
+                "{}",
+                err.1
+            );
+        }
     }
 }

@@ -74,13 +74,7 @@ pub struct Label {
 impl Label {
     /// The label's code (`recurring-gift-create`).
     pub fn code(self) -> String {
-        let action = match self.action {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Submit => "submit",
-        };
-        format!("{}-{action}", self.family.code())
+        format!("{}-{}", self.family.code(), self.action.as_str())
     }
 
     /// Reads a label code or any spelling of one: the codes (`gift-create`), and display

@@ -11,11 +11,6 @@ mod host;
 mod ops;
 
 use virtuous_sync::SyncCore as Core;
-
-/// The allocator: Talc instead of std's dlmalloc, 6.7 KB smaller in the wasm and no slower (docs/performance.md).
-#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
-#[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{
@@ -23,6 +18,11 @@ use crate::convert::{
 };
 use crate::error::{config_error, VirtuousSyncError};
 use crate::host::HostSha256;
+
+/// The allocator: Talc instead of std's dlmalloc, 6.7 KB smaller in the wasm and no slower (docs/performance.md).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// A configured receiver: `new SyncCore(config)` validates the config once (secrets, scheme, limits) and then
 /// answers `receive(body, headers, nowMs?)` with a receipt for every delivery.
