@@ -19,7 +19,26 @@ async function prepare() {
   for (const size of SIZES) {
     const body = enc.encode(deliveryText(size));
     const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
-    cases[size] = { body, sig, sigHex: hex(sig), headers: { "x-virtuous-signature": hex(sig), "content-type": "application/json" } };
+    const headers = { "x-virtuous-signature": hex(sig), "content-type": "application/json" };
+    // What a Worker's request.headers holds behind Cloudflare: a Fetch Headers of fifteen.
+    const requestHeaders = new Headers({
+      host: "hooks.example.org",
+      "user-agent": "Virtuous-Webhooks/1.0",
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(body.length),
+      accept: "*/*",
+      "accept-encoding": "gzip, deflate",
+      "x-forwarded-for": "52.1.2.3, 10.0.0.1",
+      "x-forwarded-proto": "https",
+      "x-real-ip": "52.1.2.3",
+      "x-request-id": "0f9a1b2c-3d4e-5f60-7182-93a4b5c6d7e8",
+      traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "cf-ray": "8c1d2e3f4a5b6c7d-IAD",
+      "cf-connecting-ip": "52.1.2.3",
+      "x-virtuous-signature": hex(sig),
+      connection: "close",
+    });
+    cases[size] = { body, sig, sigHex: hex(sig), headers, requestHeaders };
   }
   const seen = new Map();
   const impls = {
@@ -40,12 +59,14 @@ async function prepare() {
     },
     verifySignature: (c) => (sink ^= verifySignature(c.body, c.sigHex, [SECRET], { nowMs: NOW }).ok ? 1 : 0),
     receive: (c) => (sink ^= core.receive(c.body, c.headers, NOW).status),
+    "receive, 15 Headers": (c) => (sink ^= core.receive(c.body, c.requestHeaders, NOW).status),
   };
   // Sanity, not timed: every path accepts every delivery.
   for (const c of Object.values(cases)) {
     if (!(await crypto.subtle.verify("HMAC", key, c.sig, c.body))) throw new Error("webcrypto rejected");
     if (!verifySignature(c.body, c.sigHex, [SECRET], { nowMs: NOW }).ok) throw new Error("verifySignature rejected");
     if (!core.receive(c.body, c.headers, NOW).authentic) throw new Error("receive rejected");
+    if (!core.receive(c.body, c.requestHeaders, NOW).authentic) throw new Error("receive rejected the request's Headers");
   }
   return { cases, impls };
 }

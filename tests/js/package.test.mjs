@@ -17,6 +17,9 @@ describe("module systems", () => {
       assert.equal(typeof cjs[name], "function", name);
     }
   });
+  test("the glue's setters (what it lends the wasm) are not part of the API", () => {
+    for (const mod of [cjs, esm]) assert.deepEqual(Object.keys(mod).filter((k) => k.startsWith("__")), []);
+  });
   test("ESM import exposes the same instance", () => {
     for (const name of ["SyncCore", "verifySignature", "signBody", "generateSecret"]) {
       assert.equal(esm[name], cjs[name], name);
@@ -88,12 +91,50 @@ describe("header shapes", () => {
     "Fetch Headers": new Headers([["content-type", "application/json"], [name, value]]),
     "array of pairs": [["content-type", "application/json"], [name, value]],
     Map: new Map([[name, value]]),
+    // The glue hands plain objects and Fetch Headers over as one string (scripts/post-glue.mjs, flatHeaders);
+    // what it declines is walked value by value, and must come out the same.
+    "plain object, many headers": {
+      host: "hooks.example.org",
+      "user-agent": "Virtuous",
+      ...extra,
+      "x-request-id": "r-1",
+      traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      [name]: value,
+      connection: "close",
+    },
+    "plain object, a NUL in another header (walked)": { ...extra, "x-odd": "a\u0000b", [name]: value },
+    "plain object, a NUL in another name (walked)": { ...extra, "x-\u0000odd": "a", [name]: value },
+    "null-prototype object": Object.assign(Object.create(null), extra, { [name]: value }),
+    "one-shot iterator (walked once)": (function* () {
+      yield ["content-type", "application/json"];
+      yield [name, value];
+    })(),
   };
   test("every shape gives the same receipt", () => {
     const core = new cjs.SyncCore(CONFIG);
     const base = core.receive(BODY, shapes["plain object"], NOW);
     assert.equal(base.authentic, true, JSON.stringify(base));
     for (const [k, h] of Object.entries(shapes)) assert.deepEqual(core.receive(BODY, h, NOW), base, k);
+  });
+  test("repeated and non-ASCII headers keep their order and text, flattened or walked", () => {
+    // Two signature headers: the receipt must see both, in order, whichever way they crossed.
+    const core = new cjs.SyncCore(CONFIG);
+    const twice = { [name]: [value, "00".repeat(32)], "x-note": "café\u00a0☕" };
+    const walked = [
+      [name, value],
+      [name, "00".repeat(32)],
+      ["x-note", "café\u00a0☕"],
+    ];
+    const a = core.receive(BODY, twice, NOW);
+    assert.deepEqual(a, core.receive(BODY, walked, NOW));
+    const fetchHeaders = new Headers([["x-note", "café"]]);
+    fetchHeaders.append("set-cookie", "a=1");
+    fetchHeaders.append("set-cookie", "b=2");
+    fetchHeaders.append(name, value);
+    const r = core.receive(BODY, fetchHeaders, NOW);
+    assert.equal(r.authentic, true);
+    // The same pairs walked from the Headers' own iterator (what the adapter reads when nothing is lent).
+    assert.deepEqual(r, core.receive(BODY, [...fetchHeaders], NOW));
   });
   test("no headers at all is a 401 receipt, not a throw", () => {
     const r = new cjs.SyncCore(CONFIG).receive(BODY, {}, NOW);

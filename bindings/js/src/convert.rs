@@ -61,6 +61,11 @@ pub(crate) fn headers(value: &JsValue, field: &str) -> Result<Headers, JsValue> 
             ),
         ));
     }
+    if let Some(flat) = crate::host::flat_headers(value) {
+        if let Some(out) = from_flat(&flat) {
+            return Ok(out);
+        }
+    }
     let iter = js_sys::try_iter(value)
         .map_err(|_| invalid_argument(field, &format!("{field} could not be iterated")))?;
     if let Some(iter) = iter {
@@ -90,6 +95,21 @@ pub(crate) fn headers(value: &JsValue, field: &str) -> Result<Headers, JsValue> 
         append_value(&mut out, &name, &pair.get(1), field)?;
     }
     Ok(out)
+}
+
+/// `name\0value\0…` (the lent flattener's string) as pairs; `None` for a string of another shape,
+/// which the lent function never writes (the caller then walks the value itself).
+fn from_flat(flat: &str) -> Option<Headers> {
+    let mut out = Headers::new();
+    let mut parts = flat.split('\0');
+    loop {
+        match (parts.next(), parts.next()) {
+            (Some(name), Some(value)) => out.append(name, value),
+            // The string ends with a NUL: the split's last piece is the empty rest.
+            (Some(""), None) => return Some(out),
+            _ => return None,
+        }
+    }
 }
 
 fn append_value(

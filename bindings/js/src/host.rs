@@ -12,6 +12,26 @@ use wasm_bindgen::JsCast;
 thread_local! {
     static HOST_SHA256: RefCell<Option<Function>> = const { RefCell::new(None) };
     static LAZY_RESOURCE: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static FLAT_HEADERS: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Called once by the glue with a function that writes a headers value as one string,
+/// `name\0value\0…` in the order the adapter's own walk reads it (a plain object's own enumerable
+/// keys, a Fetch `Headers` in iteration order; `undefined` values left out, arrays one pair per
+/// element), or answers `undefined` for anything else, which the adapter then walks itself. One
+/// crossing instead of several per header: a proxy's ten to twenty headers cost more than the rest
+/// of a small delivery (docs/performance.md, "Seventh round"). Not part of the API.
+#[wasm_bindgen(js_name = "__setFlatHeaders")]
+pub fn set_flat_headers(f: JsValue) {
+    FLAT_HEADERS.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
+}
+
+/// The headers as the lent function writes them, `None` when none is lent or it declines.
+pub(crate) fn flat_headers(value: &JsValue) -> Option<String> {
+    FLAT_HEADERS.with(|h| {
+        let h = h.borrow();
+        h.as_ref()?.call1(&JsValue::NULL, value).ok()?.as_string()
+    })
 }
 
 /// Called once by the glue with a function, called as `f.call(event, bytes, key, inner)`, which
