@@ -73,6 +73,37 @@ describe("body shapes", () => {
     const r = new cjs.SyncCore(CONFIG).receive(Buffer.from(raw), s.headers, NOW);
     assert.equal(r.authentic, true, JSON.stringify(r));
   });
+  test("a string body is its UTF-8, at every length and with every kind of character", () => {
+    // The glue encodes a string argument with encodeInto in two passes (scripts/post-glue.mjs); the bytes must be
+    // TextEncoder's whole-string bytes, lone surrogates as U+FFFD included, wherever the first pass stops.
+    const pieces = ["a", "é", "€", "😀", "\ud800", "\udc00", "\u0000", "\u00e9a", "\ufeff"];
+    let seed = 7;
+    const next = (k) => (seed = (seed * 1103515245 + 12345) % 2147483648) % k;
+    for (let i = 0; i < 1500; i++) {
+      let s = "x".repeat(next(3) === 0 ? next(2000) : next(8));
+      for (let j = next(10); j > 0; j--) s += pieces[next(pieces.length)];
+      s += "y".repeat(next(40));
+      assert.equal(cjs.signBody(s, SECRET).signature, cjs.signBody(Buffer.from(new TextEncoder().encode(s)), SECRET).signature, JSON.stringify(s));
+    }
+  });
+  test("a string body's record is the one its bytes give (the glue keeps the string instead of a copy)", () => {
+    const core = new cjs.SyncCore(CONFIG);
+    for (const text of [
+      BODY,
+      `\ufeff${BODY}`,
+      '{"event":"GiftCreate","gift":{"id":7,"note":"café ☕ 😀 \ud800 end","amount":1}}',
+      '{"event":"GiftCreate","data":{"gift":{"id":8,"n":"\u00e9"}}}',
+    ]) {
+      const bytes = Buffer.from(new TextEncoder().encode(text));
+      const headers = cjs.signBody(bytes, SECRET).headers;
+      const fromString = core.receive(text, headers, NOW);
+      const fromBytes = core.receive(bytes, headers, NOW);
+      assert.equal(fromString.authentic, true, JSON.stringify(fromString));
+      assert.equal(fromString.status, 200, JSON.stringify(fromString));
+      assert.deepEqual(fromString, fromBytes, text);
+      assert.deepEqual(fromString.event.resource, fromBytes.event.resource, text);
+    }
+  });
   test("a tampered byte fails", () => {
     const r = new cjs.SyncCore(CONFIG).receive(BODY.replace("25", "26"), signed.headers, NOW);
     assert.equal(r.authentic, false);

@@ -42,9 +42,16 @@ pub fn set_lazy_resource(f: JsValue) {
     LAZY_RESOURCE.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
 }
 
-/// Hands the record to the lent helper: `event.resource` is built by `JSON.parse` from a copy of
-/// the body when first read. `false` when no helper is lent (the caller builds it now).
-pub(crate) fn lazy_resource(event: &JsValue, body: &[u8], key: &str, inner: Option<&str>) -> bool {
+/// Hands the record to the lent helper: `event.resource` is built by `JSON.parse` from the body when
+/// first read: the caller's own string when the body was one (a JS string cannot change), a copy of
+/// the bytes otherwise. `false` when no helper is lent (the caller builds it now).
+pub(crate) fn lazy_resource(
+    event: &JsValue,
+    original: &JsValue,
+    body: &[u8],
+    key: &str,
+    inner: Option<&str>,
+) -> bool {
     LAZY_RESOURCE.with(|h| {
         let h = h.borrow();
         let Some(f) = h.as_ref() else {
@@ -52,13 +59,13 @@ pub(crate) fn lazy_resource(event: &JsValue, body: &[u8], key: &str, inner: Opti
         };
         let inner = inner.map_or(JsValue::UNDEFINED, JsValue::from_str);
         // The event is the call's `this`: three arguments go without an array built for `apply`.
-        f.call3(
-            event,
-            &Uint8Array::from(body),
-            &JsValue::from_str(key),
-            &inner,
-        )
-        .is_ok()
+        let source = if original.is_string() {
+            original.clone()
+        } else {
+            Uint8Array::from(body).into()
+        };
+        f.call3(event, &source, &JsValue::from_str(key), &inner)
+            .is_ok()
     })
 }
 

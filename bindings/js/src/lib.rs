@@ -62,7 +62,7 @@ impl JsSyncCore {
         // own tree is converted instead.
         let js = text_to_js(&receipt.to_json_text())?;
         let event = js_sys::Reflect::get(&js, &JsValue::from_str("event")).unwrap_or_default();
-        if host::lazy_resource(&event, &bytes, &at.key, at.inner.as_deref()) {
+        if host::lazy_resource(&event, &body, &bytes, &at.key, at.inner.as_deref()) {
             return Ok(js);
         }
         match convert::resource_from_body(&bytes, &at.key, at.inner.as_deref()) {
