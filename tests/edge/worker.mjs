@@ -7,8 +7,11 @@ import { Miniflare } from "miniflare";
 import { APP } from "../js/support/package.mjs";
 import { ROOT } from "../js/support/vectors.mjs";
 
-/** `exportPath` is a key of the package's `exports` ("." or "./receive"); returns `{ mf, base }`. */
-export async function startWorker(exportPath, dirName) {
+/**
+ * `exportPath` is a key of the package's `exports` ("." or "./receive"); `compatibilityFlags` e.g. `["nodejs_compat"]`
+ * (the glue then lends workerd's node:crypto SHA-256 to the core); returns `{ mf, base }`.
+ */
+export async function startWorker(exportPath, dirName, compatibilityFlags = []) {
   const installed = join(APP, "node_modules", "virtuous-sync");
   const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
   const entry = manifest.exports[exportPath].workerd;
@@ -31,6 +34,7 @@ export async function startWorker(exportPath, dirName) {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
+    compatibilityFlags,
     host: "127.0.0.1",
     port: 0,
     cf: false,

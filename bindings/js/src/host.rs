@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 
 thread_local! {
     static HOST_SHA256: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static HOST_SHA256_MIN: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
     static LAZY_RESOURCE: RefCell<Option<Function>> = const { RefCell::new(None) };
     static FLAT_HEADERS: RefCell<Option<Function>> = const { RefCell::new(None) };
 }
@@ -69,10 +70,13 @@ pub(crate) fn lazy_resource(
     })
 }
 
-/// Called once by the Node glue with `(head, body) => sha256(head ‖ body)`; not part of the API.
+/// Called once by the glue with `(head, body) => sha256(head ‖ body)` (the runtime's node:crypto),
+/// and the body length from which lending pays: below it the built-in SHA-256 runs, where a call
+/// out costs more than hashing in wasm (workerd: 4 KB; Node: 0). Not part of the API.
 #[wasm_bindgen(js_name = "__setHostSha256")]
-pub fn set_host_sha256(f: JsValue) {
+pub fn set_host_sha256(f: JsValue, min_body_bytes: Option<u32>) {
     HOST_SHA256.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
+    HOST_SHA256_MIN.with(|m| m.set(min_body_bytes.unwrap_or(0) as usize));
 }
 
 /// A view of bytes inside the wasm memory, for the host to read without a copy. Valid only until
@@ -97,6 +101,9 @@ pub(crate) struct HostSha256;
 
 impl Sha256Host for HostSha256 {
     fn sha256(&self, head: &[u8], body: &[u8]) -> Option<[u8; 32]> {
+        if body.len() < HOST_SHA256_MIN.with(core::cell::Cell::get) {
+            return None;
+        }
         HOST_SHA256.with(|h| {
             let h = h.borrow();
             let f = h.as_ref()?;
