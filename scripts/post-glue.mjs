@@ -28,9 +28,18 @@ function bodyText(source) {
         : new TextDecoder().decode(new TextEncoder().encode(source));
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
+// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm): Node's Buffer.allocUnsafe
+// takes a small body from its pool (no ArrayBuffer of its own, which costs more than the copy), elsewhere a slice.
+const copyBytes = typeof Buffer === 'function' && typeof Buffer.allocUnsafe === 'function'
+    ? (view) => {
+        const copy = Buffer.allocUnsafe(view.length);
+        copy.set(view);
+        return copy;
+    }
+    : (view) => view.slice();
 function lazyResource(body, key, inner) {
     const event = this;
-    let source = body;
+    let source = typeof body === 'string' ? body : copyBytes(body);
     Object.defineProperty(event, 'resource', {
         enumerable: true,
         configurable: true,

@@ -104,6 +104,21 @@ describe("body shapes", () => {
       assert.deepEqual(fromString.event.resource, fromBytes.event.resource, text);
     }
   });
+  test("the record is read from a copy: the caller's buffer and later deliveries cannot change it", () => {
+    // The glue copies the body out of the wasm memory when receive returns (Node: a pooled Buffer); reusing the
+    // caller's buffer, or the wasm memory for other deliveries, must not reach a record not yet read.
+    const core = new cjs.SyncCore(CONFIG);
+    const buf = Buffer.from(BODY);
+    const first = core.receive(buf, signed.headers, NOW);
+    buf.fill(0x20);
+    const others = [];
+    for (let i = 0; i < 50; i++) {
+      const text = `{"event":"GiftCreate","gift":{"id":${i},"notes":"${"z".repeat(i * 40)}"}}`;
+      others.push(core.receive(Buffer.from(text), cjs.signBody(text, SECRET).headers, NOW));
+    }
+    assert.deepEqual(first.event.resource, JSON.parse(BODY).gift);
+    others.forEach((r, i) => assert.equal(r.event.resource.id, i));
+  });
   test("a tampered byte fails", () => {
     const r = new cjs.SyncCore(CONFIG).receive(BODY.replace("25", "26"), signed.headers, NOW);
     assert.equal(r.authentic, false);

@@ -60,10 +60,12 @@ pub(crate) fn lazy_resource(
         };
         let inner = inner.map_or(JsValue::UNDEFINED, JsValue::from_str);
         // The event is the call's `this`: three arguments go without an array built for `apply`.
+        // A view of the wasm memory, which the helper copies at once (before anything can grow the
+        // memory) by the runtime's cheapest way: Node's pooled Buffer for small bodies.
         let source = if original.is_string() {
             original.clone()
         } else {
-            Uint8Array::from(body).into()
+            memory_view(body).into()
         };
         f.call3(event, &source, &JsValue::from_str(key), &inner)
             .is_ok()
