@@ -28,15 +28,6 @@ function bodyText(source) {
         : new TextDecoder().decode(new TextEncoder().encode(source));
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
-// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm): Node's Buffer.allocUnsafe
-// takes a small body from its pool (no ArrayBuffer of its own, which costs more than the copy), elsewhere a slice.
-const copyBytes = typeof Buffer === 'function' && typeof Buffer.allocUnsafe === 'function'
-    ? (view) => {
-        const copy = Buffer.allocUnsafe(view.length);
-        copy.set(view);
-        return copy;
-    }
-    : (view) => view.slice();
 function lazyResource(body, key, inner) {
     const event = this;
     let source = typeof body === 'string' ? body : copyBytes(body);
@@ -156,7 +147,16 @@ function instantiate() {
     const sha256 = hostSha256(nodeCrypto);
     if (sha256 !== undefined) setHostSha256(sha256);
 }
-${LAZY_RESOURCE}${FLAT_HEADERS}${HOST_SHA256}`;
+${LAZY_RESOURCE}${FLAT_HEADERS}${HOST_SHA256}
+// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm): Buffer.allocUnsafe takes a
+// small body from Node's pool (no ArrayBuffer of its own, which costs more than copying 1 KB).
+function copyBytes(view) {
+    if (typeof Buffer !== 'function') return view.slice();
+    const copy = Buffer.allocUnsafe(view.length);
+    copy.set(view);
+    return copy;
+}
+`;
 
 const WEB_START = `    wasm.__wbindgen_start();
     return wasm;
@@ -180,7 +180,12 @@ const WEB_LENT = `    wasm.__wbindgen_start();
     if (sha256 !== undefined) __setHostSha256(sha256, 4096);
     return wasm;
 }
-${LAZY_RESOURCE}${FLAT_HEADERS}${HOST_SHA256}`;
+${LAZY_RESOURCE}${FLAT_HEADERS}${HOST_SHA256}
+// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm).
+function copyBytes(view) {
+    return view.slice();
+}
+`;
 
 // The Node glue makes its TextDecoder in instantiate() (above), not at require: a fatal UTF-8 decoder costs
 // about 0.13 ms to make, a tenth of what requiring the receive entry may add to a start (issue 16, goal 2).
