@@ -63,3 +63,27 @@ export function handWritten(verify, windowSize = 10_000) {
     return { status: 200, repeat, event: doc.event, resource };
   };
 }
+
+/**
+ * What a server behind a proxy or CDN hands a handler with the delivery: fifteen headers, the signature among them
+ * (a plain object; the workerd bench wraps it in a Fetch Headers, as a Worker's `request.headers`).
+ */
+export function proxyHeaders(signatureHex, contentLength) {
+  return {
+    host: "hooks.example.org",
+    "user-agent": "Virtuous-Webhooks/1.0",
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(contentLength),
+    accept: "*/*",
+    "accept-encoding": "gzip, deflate",
+    "x-forwarded-for": "52.1.2.3, 10.0.0.1",
+    "x-forwarded-proto": "https",
+    "x-forwarded-host": "hooks.example.org",
+    "x-request-id": "0f9a1b2c-3d4e-5f60-7182-93a4b5c6d7e8",
+    traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "cf-ray": "8c1d2e3f4a5b6c7d-IAD",
+    "cf-connecting-ip": "52.1.2.3",
+    "x-virtuous-signature": signatureHex,
+    connection: "close",
+  };
+}

@@ -3,7 +3,7 @@
 // execution (a Spectre mitigation), so the timing is taken outside: POST /run {impl, size, n} runs `n` receives
 // and answers when done; the caller subtracts an n = 0 round trip.
 import { SyncCore, verifySignature } from "__PACKAGE_ENTRY__";
-import { SECRET, SIZES, deliveryText } from "./delivery.mjs";
+import { SECRET, SIZES, deliveryText, proxyHeaders } from "./delivery.mjs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -21,23 +21,7 @@ async function prepare() {
     const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
     const headers = { "x-virtuous-signature": hex(sig), "content-type": "application/json" };
     // What a Worker's request.headers holds behind Cloudflare: a Fetch Headers of fifteen.
-    const requestHeaders = new Headers({
-      host: "hooks.example.org",
-      "user-agent": "Virtuous-Webhooks/1.0",
-      "content-type": "application/json; charset=utf-8",
-      "content-length": String(body.length),
-      accept: "*/*",
-      "accept-encoding": "gzip, deflate",
-      "x-forwarded-for": "52.1.2.3, 10.0.0.1",
-      "x-forwarded-proto": "https",
-      "x-real-ip": "52.1.2.3",
-      "x-request-id": "0f9a1b2c-3d4e-5f60-7182-93a4b5c6d7e8",
-      traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-      "cf-ray": "8c1d2e3f4a5b6c7d-IAD",
-      "cf-connecting-ip": "52.1.2.3",
-      "x-virtuous-signature": hex(sig),
-      connection: "close",
-    });
+    const requestHeaders = new Headers(proxyHeaders(hex(sig), body.length));
     cases[size] = { body, sig, sigHex: hex(sig), headers, requestHeaders };
   }
   const seen = new Map();

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { checkOutcome } from "../js/support/match.mjs";
 import { loadVectorFiles } from "../js/support/vectors.mjs";
-import { startWorker } from "./worker.mjs";
+import { runJsonCase, startWorker } from "./worker.mjs";
 
 // Header sets that survive a real HTTP hop unchanged go as real request headers; the others (repeated names,
 // which Fetch joins with ", "; surrounding whitespace, which Fetch trims; non-printable or non-ASCII bytes; names
@@ -57,11 +57,7 @@ async function runInWorker(c) {
     res = await mf.dispatchFetch(url, { method: "POST", body: bodyBytes(c), headers });
   } else {
     transports.json++;
-    res = await mf.dispatchFetch(new URL("/case", base), {
-      method: "POST",
-      body: JSON.stringify(c),
-      headers: { "content-type": "application/json" },
-    });
+    return runJsonCase({ mf, base }, c);
   }
   const text = await res.text();
   assert.equal(res.status, 200, `worker failed: ${text.slice(0, 2000)}`);

@@ -6,7 +6,7 @@ import { createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { checkOutcome } from "../js/support/match.mjs";
 import { loadVectorFiles } from "../js/support/vectors.mjs";
-import { startWorker } from "./worker.mjs";
+import { runJsonCase, startWorker } from "./worker.mjs";
 
 let mf;
 let base;
@@ -22,16 +22,6 @@ after(async () => {
   await compat?.mf.dispose();
 });
 
-async function runCase(worker, c) {
-  const res = await worker.mf.dispatchFetch(new URL("/case", worker.base), {
-    method: "POST",
-    body: JSON.stringify(c),
-    headers: { "content-type": "application/json" },
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, `worker failed: ${text.slice(0, 2000)}`);
-  return JSON.parse(text);
-}
 
 test("generateSecret works in the receive-only build inside workerd", async () => {
   const { secrets } = await (await mf.dispatchFetch(new URL("/generate-secret", base))).json();
@@ -44,7 +34,7 @@ for (const { file, cases } of files.filter(({ file }) => !file.includes("/"))) {
   describe(`receive entry in workerd: ${file}`, () => {
     for (const c of cases) {
       test(c.name, async () => {
-        assert.deepEqual(checkOutcome(c, await runCase({ mf, base }, c)), [], `${file} / ${c.name}`);
+        assert.deepEqual(checkOutcome(c, await runJsonCase({ mf, base }, c)), [], `${file} / ${c.name}`);
       });
     }
   });
@@ -57,7 +47,7 @@ describe("receive entry in workerd with nodejs_compat", () => {
   for (const { file, cases } of files.filter(({ file }) => !file.includes("/") || file.startsWith("adversarial/"))) {
     for (const c of cases.filter((c) => RECEIVE_OPS.has(c.op))) {
       test(`${file} / ${c.name}`, async () => {
-        assert.deepEqual(checkOutcome(c, await runCase(compat, c)), [], `${file} / ${c.name}`);
+        assert.deepEqual(checkOutcome(c, await runJsonCase(compat, c)), [], `${file} / ${c.name}`);
       });
     }
   }
@@ -79,9 +69,9 @@ describe("receive entry in workerd with nodejs_compat", () => {
         },
         expect: { status: 200, authentic: true, reason: "accepted" },
       };
-      for (const worker of [compat, { mf, base }]) assert.deepEqual(checkOutcome(c, await runCase(worker, c)), [], c.name);
+      for (const worker of [compat, { mf, base }]) assert.deepEqual(checkOutcome(c, await runJsonCase(worker, c)), [], c.name);
       const forged = { ...c, input: { ...c.input, headers: [["x-virtuous-signature", createHmac("sha256", "x").update(text).digest("base64")]] } };
-      assert.deepEqual(checkOutcome({ ...forged, expect: { status: 401, authentic: false } }, await runCase(compat, forged)), []);
+      assert.deepEqual(checkOutcome({ ...forged, expect: { status: 401, authentic: false } }, await runJsonCase(compat, forged)), []);
     });
   }
 });

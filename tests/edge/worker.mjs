@@ -1,6 +1,7 @@
 // Starts a test worker in workerd (miniflare 4, in-process, loopback only) that imports one of the installed
 // package's "workerd" entries, exactly as a Cloudflare Worker would, and runs vector cases inside workerd
 // (tests/edge/worker.template.mjs). Shared by edge.test.mjs (full entry) and receive.test.mjs (receive entry).
+import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Miniflare } from "miniflare";
@@ -40,4 +41,16 @@ export async function startWorker(exportPath, dirName, compatibilityFlags = []) 
     cf: false,
   });
   return { mf, base: await mf.ready };
+}
+
+/** Runs one vector case in the worker, sent as JSON (`/case`); the outcome the worker computed. */
+export async function runJsonCase({ mf, base }, c) {
+  const res = await mf.dispatchFetch(new URL("/case", base), {
+    method: "POST",
+    body: JSON.stringify(c),
+    headers: { "content-type": "application/json" },
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, `worker failed: ${text.slice(0, 2000)}`);
+  return JSON.parse(text);
 }
