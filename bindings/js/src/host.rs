@@ -35,9 +35,10 @@ pub(crate) fn flat_headers(value: &JsValue) -> Option<String> {
     })
 }
 
-/// Called once by the glue with a function, called as `f.call(event, bytes, key, inner)`, which
+/// Called once by the glue with a function, called as `f.call(event, body, key, inner)`, which
 /// defines `event.resource` as `JSON.parse` of the body's text at `[key]` / `[key][inner]`, parsed
-/// on first read; not part of the API.
+/// on first read. `body` is the caller's string, or a view of the wasm memory that the function
+/// copies before it returns. Not part of the API.
 #[wasm_bindgen(js_name = "__setLazyResource")]
 pub fn set_lazy_resource(f: JsValue) {
     LAZY_RESOURCE.with(|h| *h.borrow_mut() = f.dyn_into::<Function>().ok());
