@@ -107,6 +107,10 @@ for n, why, body in variants:
 esc = json.dumps(GIFT_OBJ, separators=(",", ":")).encode()
 receive(F, "escaped-body-signed-as-sent-is-accepted", "signed over exactly the escaped bytes, the same event is read (escapes decode to the same text)",
         esc, [[H, sig(esc)]], dict(OK, event=EVENT, dedupeKey=GIFT_KEY))
+bom = b"\xef\xbb\xbf" + GIFT
+receive(F, "bom-body-signed-as-sent-is-accepted", "signed over exactly the bytes with a leading byte-order mark: the mark is skipped and "
+        "the same event and record are read (the npm package parses the record itself, from a string body too)",
+        bom, [[H, sig(bom)]], dict(OK, event=dict(EVENT, resource={"id": 78421, "customFields": {"Note": "café ☕"}}), dedupeKey=GIFT_KEY))
 receive(F, "signature-of-reencoded-body-for-original-fails", "the tag of the re-encoded bytes does not verify the original bytes either",
         GIFT, [[H, sig(esc)]], dict(REJECT, reason="signature-mismatch"))
 case(F, "verify-reencoded-body-fails", "verifySignature over re-encoded bytes fails the same way", "verifySignature",

@@ -49,6 +49,32 @@ export function pairsToObject(pairs) {
   return out;
 }
 
+/**
+ * `call(bytes)` of the case's body; a body given as text is also passed as that JS string, which must give the same
+ * result, its record included (the glues encode a string into wasm themselves and keep it for the lazy
+ * `event.resource`: scripts/post-glue.mjs). A difference, or a throw of one form only, fails the case.
+ */
+function sameForText(i, ctx, call) {
+  const bytes = ctx.body ?? decodeBody(i.body);
+  const text = ctx.body === undefined && typeof i.body?.utf8 === "string" ? i.body.utf8 : undefined;
+  if (text === undefined) return call(bytes);
+  const attempt = (body) => {
+    try {
+      return { value: call(body) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  const show = (o) => (o.error ? `a throw: ${o.error?.name} ${o.error?.code} ${o.error?.message}` : JSON.stringify(o.value));
+  const fromBytes = attempt(bytes);
+  const fromText = attempt(text);
+  if (show(fromBytes) !== show(fromText)) {
+    throw new Error(`the body as a string gave ${show(fromText)}; as bytes ${show(fromBytes)}`);
+  }
+  if (fromBytes.error) throw fromBytes.error;
+  return fromBytes.value;
+}
+
 /** verifySignature options: the input's nowMs goes inside options unless options already has one. */
 function verifyOptions(i) {
   if (i.nowMs === undefined) return i.options;
@@ -66,7 +92,8 @@ export const OPS = {
   receive(api, { input: i }, ctx = {}) {
     const core = new api.SyncCore(i.config);
     try {
-      return core.receive(ctx.body ?? decodeBody(i.body), ctx.headers ?? pairsToObject(i.headers), i.nowMs);
+      const headers = ctx.headers ?? pairsToObject(i.headers);
+      return sameForText(i, ctx, (body) => core.receive(body, headers, i.nowMs));
     } finally {
       core.free?.();
     }
@@ -77,10 +104,10 @@ export const OPS = {
     return {};
   },
   verifySignature(api, { input: i }, ctx = {}) {
-    return api.verifySignature(ctx.body ?? decodeBody(i.body), i.headerValue, i.secrets, verifyOptions(i));
+    return sameForText(i, ctx, (body) => api.verifySignature(body, i.headerValue, i.secrets, verifyOptions(i)));
   },
   signBody(api, { input: i }, ctx = {}) {
-    return api.signBody(ctx.body ?? decodeBody(i.body), i.secret, i.options);
+    return sameForText(i, ctx, (body) => api.signBody(body, i.secret, i.options));
   },
 
   // sync/: the options-taking decisions through a SyncCore configured from the case's options.
