@@ -181,7 +181,8 @@ const WEB_LENT = `    wasm.__wbindgen_start();
     return wasm;
 }
 ${LAZY_RESOURCE}${FLAT_HEADERS}${HOST_SHA256}
-// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm).
+// A copy of bytes the wasm memory holds (a view, valid until the next call into wasm). Node's Buffer pool is what
+// the Node glue's copy gains from; the web glue keeps a plain slice.
 function copyBytes(view) {
     return view.slice();
 }

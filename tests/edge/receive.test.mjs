@@ -22,7 +22,6 @@ after(async () => {
   await compat?.mf.dispose();
 });
 
-
 test("generateSecret works in the receive-only build inside workerd", async () => {
   const { secrets } = await (await mf.dispatchFetch(new URL("/generate-secret", base))).json();
   assert.equal(secrets.length, 2);
