@@ -122,7 +122,7 @@ async function nodeRows() {
 function startCost(runs = 31) {
   const node = process.execPath;
   const time = (args) => {
-    const cwd = args === cases.floor ? floorDir : BENCH;
+    const cwd = args === cases.floor || args === cases.floorEsm ? floorDir : BENCH;
     const t = process.hrtime.bigint();
     const r = spawnSync(node, args, { cwd, stdio: "ignore" });
     if (r.status !== 0) throw new Error(`node ${args.join(" ")} failed`);
@@ -138,6 +138,14 @@ function startCost(runs = 31) {
   mkdirSync(join(floorDir, "node_modules", "one-line"), { recursive: true });
   writeFileSync(join(floorDir, "node_modules", "one-line", "package.json"), '{"name":"one-line","exports":{".":"./index.js"}}\n');
   writeFileSync(join(floorDir, "node_modules", "one-line", "index.js"), "module.exports = 1;\n");
+  // The same for `import` from an ES module: a one-line ES module package.
+  mkdirSync(join(floorDir, "node_modules", "one-line-esm"), { recursive: true });
+  writeFileSync(
+    join(floorDir, "node_modules", "one-line-esm", "package.json"),
+    '{"name":"one-line-esm","type":"module","exports":{".":"./index.js"}}\n',
+  );
+  writeFileSync(join(floorDir, "node_modules", "one-line-esm", "index.js"), "export default 1;\n");
+  const esm = (code) => ["--input-type=module", "-e", code];
   const cases = {
     bare: ["-e", "0"],
     floor: ["-e", "require('one-line')"],
@@ -145,13 +153,19 @@ function startCost(runs = 31) {
     receive: ["-e", "require('virtuous-sync/receive')"],
     fullFirstUse: ["-e", firstUse("virtuous-sync")],
     receiveFirstUse: ["-e", firstUse("virtuous-sync/receive")],
+    // `import` from an ES module, each against a bare ES module start (the process's whole life: a compile the
+    // import leaves running in the background holds its exit).
+    bareEsm: esm("0"),
+    floorEsm: esm("import 'one-line-esm'"),
+    fullImport: esm("import 'virtuous-sync'"),
+    receiveImport: esm("import 'virtuous-sync/receive'"),
   };
   const ms = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let i = 0; i < 2; i++) for (const args of Object.values(cases)) time(args); // warm the file cache
   for (let i = 0; i < runs; i++) for (const [k, args] of Object.entries(cases)) ms[k].push(time(args));
   // Each case is timed right after a bare start in the same round; the median of those paired differences
   // is far less sensitive to a busy machine than the difference of two medians.
-  const adds = (k) => median(ms[k].map((x, i) => x - ms.bare[i]));
+  const adds = (k, base = "bare") => median(ms[k].map((x, i) => x - ms[base][i]));
   return {
     runs,
     bareMs: median([...ms.bare]),
@@ -160,6 +174,9 @@ function startCost(runs = 31) {
     receiveAddsMs: adds("receive"),
     fullFirstUseAddsMs: adds("fullFirstUse"),
     receiveFirstUseAddsMs: adds("receiveFirstUse"),
+    floorImportAddsMs: adds("floorEsm", "bareEsm"),
+    fullImportAddsMs: adds("fullImport", "bareEsm"),
+    receiveImportAddsMs: adds("receiveImport", "bareEsm"),
   };
 }
 
@@ -246,7 +263,7 @@ if (workerd) {
   for (const row of workerd.rows) console.log([`${row.size / 1024} KB`, ...wOrder.map((id) => fmt(row.us[id]))].join(" | "));
 }
 const s = result.start;
-console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; a one-line package adds ${s.floorAddsMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms; with the first receive (compiles the wasm) ${s.fullFirstUseAddsMs.toFixed(1)} / ${s.receiveFirstUseAddsMs.toFixed(1)} ms (median of ${s.runs})`);
+console.log(`\nStart: bare node ${s.bareMs.toFixed(1)} ms; a one-line package adds ${s.floorAddsMs.toFixed(1)} ms; require('virtuous-sync') adds ${s.fullAddsMs.toFixed(1)} ms, './receive' adds ${s.receiveAddsMs.toFixed(1)} ms; with the first receive (compiles the wasm) ${s.fullFirstUseAddsMs.toFixed(1)} / ${s.receiveFirstUseAddsMs.toFixed(1)} ms; import from an ES module ${s.fullImportAddsMs.toFixed(1)} / ${s.receiveImportAddsMs.toFixed(1)} ms (a one-line ES module package ${s.floorImportAddsMs.toFixed(1)} ms) (median of ${s.runs})`);
 for (const [name, v] of Object.entries(result.sizes)) console.log(`Size ${name}: ${v.raw} bytes, ${v.gzip} gzip (${v.path})`);
 console.log("\nGoals (issue 16):");
 for (const g of result.goals) console.log(`  ${g.met ? "met    " : "NOT met"} ${g.goal}: ${g.value} ${g.unit} (bound ${g.bound})`);

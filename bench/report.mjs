@@ -96,7 +96,10 @@ function table() {
         : `; requiring a one-line package adds ${s.floorAddsMs.toFixed(1)} ms (the floor: a bare start never loads the package loader).`) +
       (s.fullFirstUseAddsMs === undefined
         ? ""
-        : ` The .wasm is compiled on first use: require plus a first \`receive\` adds ${s.fullFirstUseAddsMs.toFixed(1)} ms (receive-only ${s.receiveFirstUseAddsMs.toFixed(1)} ms).`),
+        : ` The .wasm is compiled on first use: require plus a first \`receive\` adds ${s.fullFirstUseAddsMs.toFixed(1)} ms (receive-only ${s.receiveFirstUseAddsMs.toFixed(1)} ms).`) +
+      (s.fullImportAddsMs === undefined
+        ? ""
+        : ` \`import\` from an ES module adds ${s.fullImportAddsMs.toFixed(1)} ms (receive-only ${s.receiveImportAddsMs.toFixed(1)} ms) to a bare ES module start; a one-line ES module package adds ${s.floorImportAddsMs.toFixed(1)} ms.`),
   );
   const sizes = Object.entries(data.sizes).map(([name, v]) => `${name} ${(v.gzip / 1024).toFixed(0)} KB gzip (${(v.raw / 1024).toFixed(0)} KB raw)`);
   if (sizes.length) lines.push(`Sizes: ${sizes.join(", ")}.`);

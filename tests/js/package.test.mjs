@@ -37,6 +37,21 @@ describe("module systems", () => {
   });
 });
 
+describe("start cost", () => {
+  test("importing either entry never runs Node's CommonJS export scanner on the glue", () => {
+    // The ESM entries load the glue by require: scanning its exports loaded Node's lexer and, for the full glue, an
+    // optimising compile of it that held a short process's exit 15-20 ms (docs/performance.md, "Eighth round").
+    for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
+      const script =
+        `import * as m from "${entry}"; import { createRequire } from "node:module";` +
+        `const same = createRequire(import.meta.url)("${entry}").SyncCore === m.SyncCore;` +
+        `console.log(JSON.stringify([same, process.moduleLoadList.some((x) => x.includes("cjs-module-lexer"))]));`;
+      const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: APP, encoding: "utf8" });
+      assert.deepEqual(JSON.parse(out), [true, false], entry);
+    }
+  });
+});
+
 describe("body shapes", () => {
   const signed = cjs.signBody(BODY, SECRET);
   const bytes = new TextEncoder().encode(BODY);
