@@ -52,6 +52,31 @@ describe("start cost", () => {
   });
 });
 
+describe("the SHA-256 lent by node:crypto", () => {
+  test("is what the core hashes with: a skewed one rejects authentic deliveries", () => {
+    // node:crypto's createHash and hash are replaced, in a fresh process and before the first call, by versions that
+    // hash one extra byte first. If the core used its built-in SHA-256 (the lent one missing, or its answer not
+    // understood), the deliveries below would verify; with the skewed one in use they must not.
+    for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
+      const script =
+        `const c = require("node:crypto"); const { createHash, hash } = c; let calls = 0;` +
+        `c.createHash = (a) => { calls++; return createHash(a).update(new Uint8Array([1])); };` +
+        `if (hash) c.hash = (a, d, e) => { calls++; return createHash(a).update(new Uint8Array([1])).update(d).digest(e); };` +
+        `const m = require("${entry}"); const S = ${JSON.stringify(SECRET)};` +
+        `const answers = [];` +
+        `for (const size of [10, 1024, 70000]) {` +
+        `  const body = Buffer.from(JSON.stringify({ event: "GiftCreate", gift: { id: 7, notes: "x".repeat(size) } }));` +
+        `  const sig = c.createHmac("sha256", S).update(body).digest("hex");` +
+        `  const core = new m.SyncCore({ secrets: [S], platformName: "p" });` +
+        `  answers.push(core.receive(body, { "x-virtuous-signature": sig }).authentic, m.verifySignature(body, sig, [S]).ok);` +
+        `}` +
+        `console.log(JSON.stringify([calls > 0, answers]));`;
+      const out = execFileSync(process.execPath, ["-e", script], { cwd: APP, encoding: "utf8" });
+      assert.deepEqual(JSON.parse(out), [true, [false, false, false, false, false, false]], entry);
+    }
+  });
+});
+
 describe("body shapes", () => {
   const signed = cjs.signBody(BODY, SECRET);
   const bytes = new TextEncoder().encode(BODY);
