@@ -10,6 +10,10 @@ const SECRET = "k3y-for-tests-0123456789abcdefghijklmnopqrstuvwxyz";
 const CONFIG = { secrets: [SECRET], platformName: "test-platform" };
 const BODY = '{"event":"GiftCreate","gift":{"id":78421,"modifiedDateTimeUtc":"2024-05-01T10:00:00Z","amount":25}}';
 const NOW = 1_700_000_000_000;
+const ENTRIES = ["virtuous-sync", "virtuous-sync/receive"];
+/** Runs `script` in a fresh Node process beside the installed package; what it printed last, as JSON. */
+const fresh = (script, { esm = false } = {}) =>
+  JSON.parse(execFileSync(process.execPath, [...(esm ? ["--input-type=module"] : []), "-e", script], { cwd: APP, encoding: "utf8" }));
 
 describe("module systems", () => {
   test("CommonJS require exposes the API", () => {
@@ -41,13 +45,12 @@ describe("start cost", () => {
   test("importing either entry never runs Node's CommonJS export scanner on the glue", () => {
     // The ESM entries load the glue by require: scanning its exports loaded Node's lexer and, for the full glue, an
     // optimising compile of it that held a short process's exit 15-20 ms (docs/performance.md, "Eighth round").
-    for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
+    for (const entry of ENTRIES) {
       const script =
         `import * as m from "${entry}"; import { createRequire } from "node:module";` +
         `const same = createRequire(import.meta.url)("${entry}").SyncCore === m.SyncCore;` +
         `console.log(JSON.stringify([same, process.moduleLoadList.some((x) => x.includes("cjs-module-lexer"))]));`;
-      const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: APP, encoding: "utf8" });
-      assert.deepEqual(JSON.parse(out), [true, false], entry);
+      assert.deepEqual(fresh(script, { esm: true }), [true, false], entry);
     }
   });
 });
@@ -57,7 +60,7 @@ describe("the SHA-256 lent by node:crypto", () => {
     // node:crypto's createHash and hash are replaced, in a fresh process and before the first call, by versions that
     // hash one extra byte first. If the core used its built-in SHA-256 (the lent one missing, or its answer not
     // understood), the deliveries below would verify; with the skewed one in use they must not.
-    for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
+    for (const entry of ENTRIES) {
       const script =
         `const c = require("node:crypto"); const { createHash, hash } = c; let calls = 0;` +
         `c.createHash = (a) => { calls++; return createHash(a).update(new Uint8Array([1])); };` +
@@ -71,8 +74,7 @@ describe("the SHA-256 lent by node:crypto", () => {
         `  answers.push(core.receive(body, { "x-virtuous-signature": sig }).authentic, m.verifySignature(body, sig, [S]).ok);` +
         `}` +
         `console.log(JSON.stringify([calls > 0, answers]));`;
-      const out = execFileSync(process.execPath, ["-e", script], { cwd: APP, encoding: "utf8" });
-      assert.deepEqual(JSON.parse(out), [true, [false, false, false, false, false, false]], entry);
+      assert.deepEqual(fresh(script), [true, [false, false, false, false, false, false]], entry);
     }
   });
 });
@@ -238,10 +240,7 @@ describe("header shapes", () => {
       `const before = loaded();` +
       `const r = core.receive("{}", new Headers([[n, v]]));` +
       `console.log(JSON.stringify([before, loaded(), r.authentic]));`;
-    for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
-      const out = execFileSync(process.execPath, ["-e", script(entry)], { cwd: APP, encoding: "utf8" });
-      assert.deepEqual(JSON.parse(out), [false, true, true], entry);
-    }
+    for (const entry of ENTRIES) assert.deepEqual(fresh(script(entry)), [false, true, true], entry);
   });
   test("no headers at all is a 401 receipt, not a throw", () => {
     const r = new cjs.SyncCore(CONFIG).receive(BODY, {}, NOW);

@@ -41,7 +41,8 @@ function writeApp(config) {
   writeFileSync(join(APP, "package.json"), '{ "name": "next-build-app", "private": true, "type": "module" }\n');
   writeFileSync(join(APP, "app", "layout.js"), "export default function RootLayout({ children }) { return children; }\n");
   writeFileSync(join(APP, "app", "api", "webhooks", "virtuous", "route.js"), ROUTE);
-  // turbopack.root: this repository has more than one lockfile; name the app's own directory.
+  // turbopack.root: this repository has more than one lockfile; name the recipes' directory, whose node_modules
+  // holds next.
   writeFileSync(
     join(APP, "next.config.mjs"),
     `export default { ${config}turbopack: { root: ${JSON.stringify(RECIPES)} } };\n`,
