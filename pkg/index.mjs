@@ -5,8 +5,14 @@
 // that held a short process's exit for 15-20 ms; docs/performance.md, "Eighth round").
 import { createRequire } from "node:module";
 
-const require = createRequire(import.meta.url);
-const glue = require("./dist/node/virtuous_sync_js.js");
+let glue;
+try {
+  glue = createRequire(import.meta.url)("./dist/node/virtuous_sync_js.js");
+} catch (e) {
+  const bundled = typeof import.meta.url !== "string" || (e?.code === "MODULE_NOT_FOUND" && String(e.message).includes("./dist/node/virtuous_sync_js.js"));
+  if (!bundled) throw e;
+  throw Object.assign(new Error(`virtuous-sync: cannot load ./dist/node/virtuous_sync_js.js: the package was bundled without its files. Leave it out of the bundle and install it beside it (esbuild --external:virtuous-sync, webpack externals, Next.js serverExternalPackages: ["virtuous-sync"], AWS CDK bundling.nodeModules: ["virtuous-sync"])`, { cause: e }), { code: e?.code });
+}
 
 export const {
   SyncCore,

@@ -11,10 +11,12 @@
 //  - every glue tests its DataView of the wasm memory for a grown memory by the old buffer's byteLength (below);
 //  - every glue lends `flatHeaders` (a headers value as one string, one crossing instead of several per header) and
 //    passes strings into wasm with the engine's encodeInto instead of a per-character loop (below);
-//  - the lazy record keeps a string body as the caller passed it (strings cannot change) instead of a copy.
+//  - the lazy record keeps a string body as the caller passed it (strings cannot change) instead of a copy;
+//  - the Node glue that cannot read its .wasm (a bundler left it behind) says so and what to do (bundled-hint.mjs).
 // Usage: node scripts/post-glue.mjs node|web <glue.js>...  Fails loudly when the glue does not have the expected
 // shape (the wasm-bindgen CLI is pinned, see scripts/setup).
 import { readFileSync, writeFileSync } from "node:fs";
+import { BUNDLED } from "./bundled-hint.mjs";
 
 const LAZY_RESOURCE = `
 // Added by scripts/post-glue.mjs: event.resource, parsed from the body on first read: a copy of its bytes, or the
@@ -133,7 +135,15 @@ let wasm = new Proxy({}, {
     },
 });
 function instantiate() {
-    const wasmBytes = require('fs').readFileSync(\`\${__dirname}/virtuous_sync_js_bg.wasm\`);
+    const wasmPath = \`\${__dirname}/virtuous_sync_js_bg.wasm\`;
+    let wasmBytes;
+    try {
+        wasmBytes = require('fs').readFileSync(wasmPath);
+    } catch (e) {
+        // A bundler that copied this file without the .wasm beside it (Next.js, webpack, esbuild): say what to do.
+        if (e?.code !== 'ENOENT') throw e;
+        throw Object.assign(new Error(\`virtuous-sync: cannot read its WebAssembly file \${wasmPath}: ${BUNDLED}\`, { cause: e }), { code: e.code });
+    }
     const wasmModule = new WebAssembly.Module(wasmBytes);
     cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
     cachedTextDecoder.decode();

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { signBody } from "virtuous-sync";
+import { BUNDLED } from "../../../scripts/bundled-hint.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RECIPES = join(HERE, "..");
@@ -106,10 +107,12 @@ describe("Next.js 16: next build and next start (Turbopack)", () => {
     assert.equal(forged.status, 401, forged.text);
   });
 
-  test("without it, Turbopack bundles the glue, which then cannot find its .wasm: every delivery gets a 500", async () => {
+  test("without it, Turbopack bundles the glue, which then cannot find its .wasm and says so: every delivery gets a 500", async () => {
     const { signed, forged, log } = await buildStartPost("");
     assert.equal(signed.status, 500);
     assert.equal(forged.status, 500);
-    assert.match(log(), /ENOENT[\s\S]*virtuous_sync_js_bg\.wasm/);
+    // The glue says which file it missed and what to do (scripts/bundled-hint.mjs), keeping ENOENT as its code.
+    assert.match(log(), /cannot read its WebAssembly file \S*virtuous_sync_js_bg\.wasm: the package was bundled without its files/);
+    assert.ok(log().includes(BUNDLED), log());
   });
 });
