@@ -14,7 +14,6 @@
 //   POST /api/v1/customers/:customerId/raise-subscription           body {notificationUrl, eventTypes, name?, format?}:
 //                                                                  registers or updates the Raise webhook; GET: what is known
 import { Hono } from "hono";
-import { serve } from "@hono/node-server";
 import { fetchHandler } from "./receive.mjs";
 import { mountStatusPage } from "./status-page.mjs";
 
@@ -120,9 +119,13 @@ export function createApp(host, { token } = {}) {
 /** Serves the app on 127.0.0.1 (`port` 0: any free port). Resolves to `{url, close()}`. */
 export function listen(host, { port = 0, hostname = "127.0.0.1", token } = {}) {
   const app = createApp(host, { token });
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-      resolve({ url: `http://${hostname}:${info.port}`, port: info.port, server, close: () => new Promise((r) => server.close(() => r())) });
-    });
-  });
+  // The Node server adapter is loaded here: a host behind Lambda, a Worker or its own framework never needs it.
+  return import("@hono/node-server").then(
+    ({ serve }) =>
+      new Promise((resolve) => {
+        const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+          resolve({ url: `http://${hostname}:${info.port}`, port: info.port, server, close: () => new Promise((r) => server.close(() => r())) });
+        });
+      }),
+  );
 }
