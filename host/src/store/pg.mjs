@@ -3,7 +3,7 @@
 import { SqlStore } from "./sql.mjs";
 
 export async function openPgStore({ connectionString, max = 10 } = {}) {
-  // Loaded here, not at import: \`pg\` is the costliest module the host kit can load, and most hosts never open it.
+  // Loaded here, not at import: `pg` is the costliest module the host kit can load, and most hosts never open it.
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString, max });
   // An idle client's error (the server restarting) must not crash the process: the pool replaces the client.
