@@ -6,18 +6,17 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { signBody } from "virtuous-sync";
 import { BUNDLED } from "../../../scripts/bundled-hint.mjs";
+import { installPacked } from "./packed.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RECIPES = join(HERE, "..");
-const ROOT = join(RECIPES, "..", "..");
-const INSTALLED = join(ROOT, "build", "npm-scratch", "app", "node_modules", "virtuous-sync");
 const APP = join(RECIPES, ".bundle-app");
 const SECRET = "bundle-test-secret-0123456789abcdefghijklmnop";
 
@@ -92,12 +91,9 @@ for (const entry of ["virtuous-sync", "virtuous-sync/receive"]) {
 
 describe("esbuild bundles of a Lambda handler (the packed package installed as a copy)", () => {
   before(() => {
-    if (!existsSync(join(INSTALLED, "package.json"))) {
-      throw new Error(`the packed package is not installed in ${INSTALLED}: run scripts/build-pkg then node tests/js/prepare.mjs`);
-    }
     rmSync(APP, { recursive: true, force: true });
-    for (const dir of ["src", "dist", "node_modules"]) mkdirSync(join(APP, dir), { recursive: true });
-    cpSync(INSTALLED, join(APP, "node_modules", "virtuous-sync"), { recursive: true });
+    for (const dir of ["src", "dist"]) mkdirSync(join(APP, dir), { recursive: true });
+    installPacked(APP);
   });
   after(() => rmSync(APP, { recursive: true, force: true }));
 

@@ -3,21 +3,20 @@
 // beside itself, so the package must stay out of Next's server bundle: `serverExternalPackages: ["virtuous-sync"]`.
 // Without it every delivery gets a 500 (the bundled glue cannot find its .wasm), which the second test holds so
 // the README's reason stays true.
-import { test, describe, before, after } from "node:test";
+import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { signBody } from "virtuous-sync";
 import { BUNDLED } from "../../../scripts/bundled-hint.mjs";
+import { installPacked } from "./packed.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RECIPES = join(HERE, "..");
-const ROOT = join(RECIPES, "..", "..");
-const INSTALLED = join(ROOT, "build", "npm-scratch", "app", "node_modules", "virtuous-sync");
 // Inside examples/frameworks so that `next` resolves from its node_modules; removed after the run.
 const APP = join(RECIPES, ".next-build-app");
 const NEXT = join(RECIPES, "node_modules", "next", "dist", "bin", "next");
@@ -37,8 +36,7 @@ export async function POST(request) {
 function writeApp(config) {
   rmSync(APP, { recursive: true, force: true });
   mkdirSync(join(APP, "app", "api", "webhooks", "virtuous"), { recursive: true });
-  mkdirSync(join(APP, "node_modules"), { recursive: true });
-  cpSync(INSTALLED, join(APP, "node_modules", "virtuous-sync"), { recursive: true });
+  installPacked(APP);
   writeFileSync(join(APP, "package.json"), '{ "name": "next-build-app", "private": true, "type": "module" }\n');
   writeFileSync(join(APP, "app", "layout.js"), "export default function RootLayout({ children }) { return children; }\n");
   writeFileSync(join(APP, "app", "api", "webhooks", "virtuous", "route.js"), ROUTE);
@@ -93,11 +91,6 @@ async function buildStartPost(config) {
 }
 
 describe("Next.js 16: next build and next start (Turbopack)", () => {
-  before(() => {
-    if (!existsSync(join(INSTALLED, "package.json"))) {
-      throw new Error(`the packed package is not installed in ${INSTALLED}: run scripts/build-pkg then node tests/js/prepare.mjs`);
-    }
-  });
   after(() => rmSync(APP, { recursive: true, force: true }));
 
   test('with serverExternalPackages: ["virtuous-sync"], the built route accepts a signed delivery and refuses a forged one', async () => {
